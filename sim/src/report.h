@@ -1,0 +1,87 @@
+/* What one locus-sim run measured, per policy, and its writers: a text table
+ * on a stream, JSON, CSV, gnuplot plots and one HTML page that gathers them.
+ * The engine fills sim_report; the writers only format it, so the same
+ * report bytes come from the same trace, config and seed (wall-clock figures
+ * are kept apart in sim_run_cost and left out of the deterministic outputs
+ * when SIM_REPORT_DETERMINISTIC is set).
+ */
+#ifndef LOCUS_SIM_REPORT_H
+#define LOCUS_SIM_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum sim_locality { SIM_LOCAL_NODE = 0, SIM_LOCAL_RACK = 1, SIM_LOCAL_REMOTE = 2, SIM_LOCALITY_LEVELS = 3 };
+
+typedef struct sim_jct_stats {
+    size_t jobs;
+    double mean_s, p50_s, p95_s, p99_s;
+} sim_jct_stats;
+
+/* Measured by the host's clocks, so not reproducible byte for byte. */
+typedef struct sim_run_cost {
+    double wall_s;               /* simulator wall time of this policy's replay */
+    uint64_t events;             /* events processed */
+    double events_per_s;
+    double alloc_cpu_mean_s;     /* allocator CPU time per allocate() call */
+    double alloc_cpu_p99_s;
+    uint64_t peak_rss_bytes;     /* process peak RSS after this replay */
+} sim_run_cost;
+
+typedef struct sim_policy_result {
+    char *name;                  /* "drf", "drf+delay", "locality", or the plugin's label */
+    char *description;           /* one line: allocator plugin and framework behaviour */
+    uint64_t tasks[SIM_LOCALITY_LEVELS];      /* map tasks by where their block was read from */
+    uint64_t read_bytes[SIM_LOCALITY_LEVELS]; /* input bytes by the same split */
+    uint64_t mem_hit_tasks;      /* node-local tasks served from the memory tier */
+    uint64_t network_bytes;      /* bytes that crossed any agent NIC (remote and rack reads, shuffle) */
+    uint64_t uplink_bytes;       /* bytes that crossed a rack uplink */
+    uint64_t tasks_total, jobs_total, jobs_done;
+    sim_jct_stats jct_all, jct_small, jct_large; /* small: input < 64 MB */
+    double makespan_s;           /* last job finish - first job submit */
+    double utilisation;          /* busy cpu-seconds / (cluster cpus * makespan) */
+    double jain_fairness;        /* Jain's index of dominant shares, averaged over cycles with >1 active framework */
+    uint64_t cycles;             /* allocation cycles */
+    uint64_t offers;
+    uint64_t fallback_cycles;    /* cycles the plugin ran as plain drf (hints stale or missing) */
+    double *jct_sorted;          /* every finished job's completion time, ascending (for the CDF) */
+    size_t n_jct;
+    double series_bucket_s;      /* width of one time-series bucket */
+    double *series_network_bytes;/* network bytes per bucket */
+    double *series_utilisation;  /* mean utilisation per bucket */
+    size_t n_series;
+    sim_run_cost cost;
+} sim_policy_result;
+
+typedef struct sim_report_param {
+    const char *key;             /* e.g. "agents", "racks", "block_bytes" */
+    char *value;
+} sim_report_param;
+
+typedef struct sim_report {
+    char *trace;                 /* trace path as given */
+    char *trace_name;            /* file name */
+    uint64_t seed;
+    size_t n_jobs;
+    sim_report_param *params;    /* the model's effective settings, in a stable order */
+    size_t n_params;
+    sim_policy_result *policies;
+    size_t n_policies;
+} sim_report;
+
+enum { SIM_REPORT_DETERMINISTIC = 1 }; /* leave sim_run_cost out */
+
+/* Writers: return 0 or LOCUS_EIO with err naming the file. */
+int sim_report_write_table(const sim_report *r, FILE *out, unsigned flags);
+int sim_report_write_json(const sim_report *r, const char *path, unsigned flags, char *err, size_t errlen);
+int sim_report_write_csv(const sim_report *r, const char *path, unsigned flags, char *err, size_t errlen);
+/* Writes plot data and gnuplot scripts into dir, runs gnuplot (if found on
+ * PATH; otherwise the page says how to draw them) for PNGs: JCT CDF per
+ * policy, locality bars, network bytes over time; then dir/index.html that
+ * gathers table and plots. *html_path (if given) gets a malloc'd path. */
+int sim_report_write_html(const sim_report *r, const char *dir, unsigned flags, char **html_path,
+                          char *err, size_t errlen);
+void sim_report_free(sim_report *r);
+
+#endif

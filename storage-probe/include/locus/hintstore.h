@@ -1,0 +1,216 @@
+/* Locus hint store: where each dataset's blocks are cached, in one LMDB
+ * environment shared by processes on one machine.
+ *
+ * One writer (the storage probe, or the simulator's storage model) and any
+ * number of readers (the allocator plugin in the Mesos master). Readers work
+ * on a snapshot, one LMDB read transaction: it never blocks the writer, never
+ * sees half of a write, and costs no network I/O. Values are protobuf-c
+ * messages (proto/locus_hints.proto); the sub-databases and keys are
+ * described in docs/hint-store.md.
+ *
+ * Every write transaction keeps each dataset summary exactly equal to the
+ * aggregate of its blocks. A value that does not decode is counted, reported
+ * with its key (locus_hs_snapshot_errstr) and skipped; it never crashes a
+ * reader.
+ *
+ * Conventions: functions return 0 or a negative LOCUS_E* code (locus/error.h);
+ * the handle they were called on then holds a message (locus_hs_errstr).
+ * Strings passed in are copied; pointers handed out are owned by the store and
+ * valid as stated on each function. *_close(NULL) and *_abort(NULL) are no-ops.
+ * Open one locus_hs per environment per process (an LMDB rule): a host that
+ * also loads the allocator plugin passes its handle to the plugin.
+ */
+#ifndef LOCUS_HINTSTORE_H
+#define LOCUS_HINTSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "locus/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Layout version of keys and values. A store written with another version is
+ * refused at open with LOCUS_ESCHEMA. */
+#define LOCUS_HS_SCHEMA_VERSION 1
+
+/* Storage tiers, fastest first; values match proto locus.Tier. */
+typedef enum locus_tier {
+    LOCUS_TIER_MEM = 1,
+    LOCUS_TIER_SSD = 2,
+    LOCUS_TIER_HDD = 3
+} locus_tier;
+#define LOCUS_TIER_COUNT 3 /* index arrays by tier - 1 */
+
+/* "MEM", "SSD", "HDD"; "?" for anything else. */
+const char *locus_tier_name(locus_tier tier);
+/* Parses "MEM"/"SSD"/"HDD" (any case; also Alluxio and HDFS spellings "DISK",
+ * "RAM_DISK", "ARCHIVE"). Returns 0 or LOCUS_EINVAL. */
+int locus_tier_parse(const char *s, locus_tier *out);
+
+typedef struct locus_hs locus_hs;                   /* an open environment */
+typedef struct locus_hs_batch locus_hs_batch;       /* an open write transaction */
+typedef struct locus_hs_snapshot locus_hs_snapshot; /* an open read transaction */
+
+typedef struct locus_hs_options {
+    size_t map_size;       /* bytes of address space for the map; 0 = 1 GiB. Only grows an existing store. */
+    unsigned max_readers;  /* concurrent read snapshots across processes; 0 = 126 */
+    int read_only;         /* open for reading only (the allocator) */
+    int create;            /* create the folder and store if absent (ignored when read_only) */
+    int no_sync;           /* skip fsync at commit (tests and the simulator; a crash may lose the
+                              last commits but never corrupts) */
+} locus_hs_options;
+
+/* Opens (or creates) the store in the folder `path`. Returns 0, LOCUS_ESCHEMA
+ * (other schema version), LOCUS_ENOTFOUND (absent and not create), LOCUS_EIO,
+ * LOCUS_ENOMEM. On failure *out is NULL and err (if given) holds the reason. */
+int locus_hs_open(const char *path, const locus_hs_options *opts, locus_hs **out,
+                  char *err, size_t errlen);
+void locus_hs_close(locus_hs *hs);
+/* Last error on this handle or its batches; "" if none. Valid until the next call. */
+const char *locus_hs_errstr(const locus_hs *hs);
+const char *locus_hs_path(const locus_hs *hs);
+
+/* ---- writing ---------------------------------------------------------- */
+
+typedef struct locus_hs_replica {
+    const char *host;     /* storage host name */
+    locus_tier tier;
+} locus_hs_replica;
+
+typedef struct locus_hs_block {
+    const char *dataset;
+    uint64_t index;       /* block number within the dataset */
+    uint64_t bytes;
+    const locus_hs_replica *replicas;
+    size_t n_replicas;    /* 0 = known block with no cached copy */
+} locus_hs_block;
+
+/* Starts a write transaction on behalf of `backend` (a name such as
+ * "redis:main"; blocks it puts are owned by it). With replace_all, commit also
+ * deletes every block owned by this backend that the batch did not put: a
+ * full poll result. Only one batch at a time per environment (LMDB has one
+ * writer; another process's batch waits). */
+int locus_hs_batch_begin(locus_hs *hs, const char *backend, int replace_all,
+                         locus_hs_batch **out);
+/* Puts one block (replaces the previous placement of dataset/index). Returns
+ * 0 or LOCUS_EINVAL (empty dataset name or host, bad tier, duplicate replica). */
+int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *block);
+/* Deletes one block; LOCUS_ENOTFOUND if absent (the batch stays usable). */
+int locus_hs_batch_delete(locus_hs_batch *b, const char *dataset, uint64_t index);
+/* Binds a storage host name to a Mesos agent (hostname, optional id). */
+int locus_hs_batch_bind_host(locus_hs_batch *b, const char *storage_host,
+                             const char *agent_hostname, const char *agent_id);
+/* Commits: recomputes the summaries of every touched dataset, records a
+ * successful poll of the backend at now_ms, bumps the writer generation.
+ * Frees the batch whatever the outcome. LOCUS_EFULL if the map is full (the
+ * store keeps its previous content). */
+int locus_hs_batch_commit(locus_hs_batch *b, int64_t now_ms);
+/* Discards the batch; the store is unchanged. */
+void locus_hs_batch_abort(locus_hs_batch *b);
+
+/* Records a failed poll of a backend (its blocks stay). */
+int locus_hs_record_failure(locus_hs *hs, const char *backend, int64_t now_ms);
+/* Deletes every block of a backend whose placement is older than
+ * older_than_ms (the staleness bound expired); *dropped gets the count. */
+int locus_hs_expire_backend(locus_hs *hs, const char *backend, int64_t older_than_ms,
+                            int64_t now_ms, uint64_t *dropped);
+
+/* ---- reading ---------------------------------------------------------- */
+
+typedef struct locus_hs_host_bytes {
+    const char *host;
+    locus_tier tier;
+    uint64_t bytes;
+} locus_hs_host_bytes;
+
+typedef struct locus_hs_dataset {
+    const char *name;
+    uint64_t total_bytes;
+    uint64_t block_count;
+    uint64_t version;
+    int64_t updated_at_ms;
+    const locus_hs_host_bytes *placement; /* sorted by host, then tier */
+    size_t n_placement;
+} locus_hs_dataset;
+
+typedef struct locus_hs_block_view {
+    const char *dataset;
+    uint64_t index;
+    uint64_t bytes;
+    const char *backend;
+    int64_t updated_at_ms;
+    const locus_hs_replica *replicas;
+    size_t n_replicas;
+} locus_hs_block_view;
+
+typedef struct locus_hs_backend_poll {
+    const char *backend;
+    int64_t last_success_ms;
+    int64_t last_attempt_ms;
+    uint64_t consecutive_failures;
+    uint64_t blocks;
+} locus_hs_backend_poll;
+
+typedef struct locus_hs_meta {
+    uint32_t schema_version;
+    uint64_t writer_generation;   /* 0 = never written */
+    int64_t updated_at_ms;        /* writer clock of the last commit */
+    const locus_hs_backend_poll *backends;
+    size_t n_backends;
+} locus_hs_meta;
+
+typedef struct locus_hs_stats {
+    uint64_t datasets, blocks, hosts, bindings;
+    uint64_t map_size, used_bytes;   /* LMDB map size and pages in use * page size */
+} locus_hs_stats;
+
+/* Opens a snapshot (one read transaction). Thread-free: a snapshot may be
+ * used from any one thread at a time. Returns 0, LOCUS_EIO, LOCUS_ENOMEM. */
+int locus_hs_snapshot_open(locus_hs *hs, locus_hs_snapshot **out);
+void locus_hs_snapshot_close(locus_hs_snapshot *s);
+
+/* Looks up one dataset summary. *out points into memory owned by the
+ * snapshot, valid until locus_hs_snapshot_close. Returns 0, LOCUS_ENOTFOUND,
+ * or LOCUS_ECORRUPT (counted; see locus_hs_snapshot_errstr). */
+int locus_hs_snapshot_dataset(locus_hs_snapshot *s, const char *name, const locus_hs_dataset **out);
+/* Looks up one block; same ownership and returns as above. */
+int locus_hs_snapshot_block(locus_hs_snapshot *s, const char *dataset, uint64_t index,
+                            const locus_hs_block_view **out);
+
+/* Iteration callbacks: the view is valid only during the call. Return 0 to
+ * go on, anything else to stop (the iterator then returns that value).
+ * Undecodable values are counted and skipped. */
+typedef int (*locus_hs_dataset_cb)(const locus_hs_dataset *d, void *arg);
+typedef int (*locus_hs_block_cb)(const locus_hs_block_view *b, void *arg);
+typedef int (*locus_hs_binding_cb)(const char *storage_host, const char *agent_hostname,
+                                   const char *agent_id, void *arg);
+
+/* Every dataset, in name order. */
+int locus_hs_snapshot_foreach_dataset(locus_hs_snapshot *s, locus_hs_dataset_cb cb, void *arg);
+/* Every dataset with bytes cached on storage host `host`, in name order. */
+int locus_hs_snapshot_foreach_host_dataset(locus_hs_snapshot *s, const char *host,
+                                           locus_hs_dataset_cb cb, void *arg);
+/* Every block of one dataset, in index order. */
+int locus_hs_snapshot_foreach_block(locus_hs_snapshot *s, const char *dataset,
+                                    locus_hs_block_cb cb, void *arg);
+/* Every host binding, in storage host order. */
+int locus_hs_snapshot_foreach_binding(locus_hs_snapshot *s, locus_hs_binding_cb cb, void *arg);
+/* Agent hostname bound to a storage host; the storage host itself when unbound. */
+const char *locus_hs_snapshot_agent_for_host(locus_hs_snapshot *s, const char *storage_host);
+
+/* Store metadata; *out owned by the snapshot. */
+int locus_hs_snapshot_meta(locus_hs_snapshot *s, const locus_hs_meta **out);
+int locus_hs_snapshot_stats(locus_hs_snapshot *s, locus_hs_stats *out);
+
+/* Values that failed to decode in this snapshot so far, and the last such
+ * error naming its sub-database and key ("" if none). */
+uint64_t locus_hs_snapshot_decode_errors(const locus_hs_snapshot *s);
+const char *locus_hs_snapshot_errstr(const locus_hs_snapshot *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
