@@ -1,0 +1,35 @@
+# locus-probe: the storage probe daemon (libevent loop, HTTP API, metrics) and
+# its backends. Everything but main() goes into the static library
+# locus_probe_core so tests link the same code the daemon runs.
+#
+# Backends are picked up by file name (CONFIGURE_DEPENDS re-globs at build
+# time): a backend whose file is absent from a tree is simply left out, and
+# backends.c learns which ones are present from LOCUS_PROBE_HAVE_<NAME>
+# definitions so that present ones are referenced strongly (a weak reference
+# would not pull their object out of the static archive).
+file(GLOB LOCUS_PROBE_SOURCES CONFIGURE_DEPENDS
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/probe_*.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/backend_*.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/backends.c)
+list(REMOVE_ITEM LOCUS_PROBE_SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/src/probe_main.c)
+
+set(LOCUS_PROBE_HAVE)
+foreach(backend static redis alluxio hdfs)
+  string(TOUPPER ${backend} upper)
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/src/backend_${backend}.c)
+    list(APPEND LOCUS_PROBE_HAVE LOCUS_PROBE_HAVE_${upper}=1)
+  endif()
+endforeach()
+
+add_library(locus_probe_core STATIC ${LOCUS_PROBE_SOURCES})
+target_include_directories(locus_probe_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
+target_compile_definitions(locus_probe_core PRIVATE ${LOCUS_PROBE_HAVE})
+target_link_libraries(locus_probe_core PUBLIC
+  locus_hints locus_common PkgConfig::LIBEVENT PkgConfig::HIREDIS PkgConfig::JANSSON
+  Threads::Threads)
+
+add_executable(locus-probe ${CMAKE_CURRENT_SOURCE_DIR}/src/probe_main.c)
+target_link_libraries(locus-probe PRIVATE locus_probe_core)
+install(TARGETS locus-probe RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/locus-probe.conf.example
+        DESTINATION ${CMAKE_INSTALL_DOCDIR} OPTIONAL)
