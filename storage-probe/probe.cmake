@@ -2,11 +2,15 @@
 # its backends. Everything but main() goes into the static library
 # locus_probe_core so tests link the same code the daemon runs.
 #
-# Backends are picked up by file name (CONFIGURE_DEPENDS re-globs at build
+# Sources are probe_*.c, backends.c and backend_*.c (the hint store's own
+# files in src/ belong to locus_hints). Backends are picked up by file name (CONFIGURE_DEPENDS re-globs at build
 # time): a backend whose file is absent from a tree is simply left out, and
 # backends.c learns which ones are present from LOCUS_PROBE_HAVE_<NAME>
 # definitions so that present ones are referenced strongly (a weak reference
 # would not pull their object out of the static archive).
+set(LOCUS_PROBE_BACKENDS "static;redis;alluxio;hdfs" CACHE STRING
+  "Backends built into locus-probe (a subset of static;redis;alluxio;hdfs)")
+
 file(GLOB LOCUS_PROBE_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_CURRENT_SOURCE_DIR}/src/probe_*.c
   ${CMAKE_CURRENT_SOURCE_DIR}/src/backend_*.c
@@ -16,7 +20,10 @@ list(REMOVE_ITEM LOCUS_PROBE_SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/src/probe_main.
 set(LOCUS_PROBE_HAVE)
 foreach(backend static redis alluxio hdfs)
   string(TOUPPER ${backend} upper)
-  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/src/backend_${backend}.c)
+  if(NOT backend IN_LIST LOCUS_PROBE_BACKENDS)
+    # Left out: drop its files (backend_<name>.c and backend_<name>_*.c).
+    list(FILTER LOCUS_PROBE_SOURCES EXCLUDE REGEX "/src/backend_${backend}(_[^/]*)?\\.c$")
+  elseif(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/src/backend_${backend}.c)
     list(APPEND LOCUS_PROBE_HAVE LOCUS_PROBE_HAVE_${upper}=1)
   endif()
 endforeach()
