@@ -214,6 +214,49 @@ sim_trace_format sim_trace_detect(const unsigned char *head, size_t n)
     return SIM_TRACE_SWIM;
 }
 
+/* ---- comparison (round-trip checks in tests and the fuzz target) ---- */
+
+static int str_differs(const char *a, const char *b)
+{
+    return (!a || !b) ? a != b : strcmp(a, b) != 0;
+}
+
+int sim_trace_diff(const sim_trace *a, const sim_trace *b, char *why, size_t whylen)
+{
+#define DIFF(cond, ...)                                                                           \
+    do {                                                                                          \
+        if (cond) {                                                                               \
+            snprintf(why, whylen, __VA_ARGS__);                                                   \
+            return 1;                                                                             \
+        }                                                                                         \
+    } while (0)
+    DIFF(a->n_jobs != b->n_jobs, "n_jobs %zu != %zu", a->n_jobs, b->n_jobs);
+    DIFF(a->default_block_bytes != b->default_block_bytes, "default_block_bytes");
+    for (size_t i = 0; i < a->n_jobs; i++) {
+        const sim_job *x = &a->jobs[i], *y = &b->jobs[i];
+        DIFF(str_differs(x->id, y->id), "job %zu: id", i);
+        DIFF(memcmp(&x->submit_s, &y->submit_s, sizeof(double)), "job %zu: submit_s", i);
+        DIFF(str_differs(x->role, y->role), "job %zu: role", i);
+        DIFF(str_differs(x->framework, y->framework), "job %zu: framework", i);
+        DIFF(x->n_inputs != y->n_inputs, "job %zu: n_inputs", i);
+        for (size_t k = 0; k < x->n_inputs; k++) {
+            DIFF(str_differs(x->inputs[k].name, y->inputs[k].name), "job %zu: input %zu name", i, k);
+            DIFF(x->inputs[k].bytes != y->inputs[k].bytes, "job %zu: input %zu bytes", i, k);
+            DIFF(x->inputs[k].block_bytes != y->inputs[k].block_bytes,
+                 "job %zu: input %zu block_bytes", i, k);
+        }
+        DIFF(x->shuffle_bytes != y->shuffle_bytes, "job %zu: shuffle_bytes", i);
+        DIFF(x->output_bytes != y->output_bytes, "job %zu: output_bytes", i);
+        DIFF(x->map_tasks != y->map_tasks, "job %zu: map_tasks", i);
+        DIFF(x->reduce_tasks != y->reduce_tasks, "job %zu: reduce_tasks", i);
+        DIFF(memcmp(&x->map_compute_s, &y->map_compute_s, sizeof(double)), "job %zu: map_compute_s", i);
+        DIFF(memcmp(&x->reduce_compute_s, &y->reduce_compute_s, sizeof(double)),
+             "job %zu: reduce_compute_s", i);
+    }
+#undef DIFF
+    return 0;
+}
+
 /* ---- loading ---- */
 
 static void set_err(char *err, size_t errlen, const char *name, const char *what)

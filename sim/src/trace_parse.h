@@ -64,6 +64,11 @@ int sim_trace_load_mem(const void *data, size_t size, const char *name,
 int sim_trace_write_binary_stream(const sim_trace *t, FILE *f, const char *name, char *err,
                                   size_t errlen);
 
+/* Compares the jobs of two traces field by field (doubles bit for bit) and
+ * default_block_bytes; source and format are not compared. Returns 0 if
+ * equal, else 1 with what differs (job index and field) in why. */
+int sim_trace_diff(const sim_trace *a, const sim_trace *b, char *why, size_t whylen);
+
 /* 'text' for a message: at most max_shown bytes, non-printable bytes as \xNN. */
 void sim_trace_quote(char *dst, size_t cap, const char *s, size_t len);
 
