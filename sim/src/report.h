@@ -55,8 +55,8 @@ typedef struct sim_policy_result {
 } sim_policy_result;
 
 typedef struct sim_report_param {
-    const char *key;             /* e.g. "agents", "racks", "block_bytes" */
-    char *value;
+    const char *key;             /* e.g. "agents", "racks", "block_bytes"; a static string, never freed */
+    char *value;                 /* heap, freed by sim_report_free */
 } sim_report_param;
 
 typedef struct sim_report {
@@ -82,6 +82,8 @@ int sim_report_write_csv(const sim_report *r, const char *path, unsigned flags, 
  * gathers table and plots. *html_path (if given) gets a malloc'd path. */
 int sim_report_write_html(const sim_report *r, const char *dir, unsigned flags, char **html_path,
                           char *err, size_t errlen);
+/* Frees r, every string and array it holds (each heap-allocated and owned
+ * by the report) except the static param keys. NULL: no-op. */
 void sim_report_free(sim_report *r);
 
 #endif
