@@ -1,0 +1,154 @@
+// Translation between Mesos types and the C plugin ABI (locus/allocator.h).
+//
+// Each C view below owns every string and array its C struct points into, so
+// a view lives exactly as long as the call it is built for and nothing is
+// shared with Mesos objects. The views are not copyable: their C structs hold
+// pointers into their own members.
+//
+// Only scalar quantities cross the ABI. The adapter keeps the full Mesos
+// `Resources` (reservations, volumes, roles) itself and offers them unchanged;
+// the C core sees the agent's non-shared scalar quantities summed by name.
+
+#ifndef LOCUS_MESOS_TRANSLATE_HPP
+#define LOCUS_MESOS_TRANSLATE_HPP
+
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <mesos/mesos.hpp>
+#include <mesos/resource_quantities.hpp>
+#include <mesos/resources.hpp>
+
+#include <stout/hashmap.hpp>
+#include <stout/option.hpp>
+
+#include "locus/allocator.h"
+
+namespace locus {
+namespace mesos_adapter {
+
+// The name of the SET resource (in `Request.resources`) and of the
+// FrameworkInfo label that carry a framework's data demand.
+constexpr const char DEMAND_NAME[] = "locus.datasets";
+
+class NonCopyable
+{
+public:
+  NonCopyable() = default;
+  NonCopyable(const NonCopyable&) = delete;
+  NonCopyable& operator=(const NonCopyable&) = delete;
+};
+
+// Scalar quantities the core accounts: non-shared scalars, summed by name.
+mesos::ResourceQuantities coreQuantities(const mesos::Resources& resources);
+
+// A locus_resources over owned names.
+class CScalars : NonCopyable
+{
+public:
+  explicit CScalars(const mesos::ResourceQuantities& quantities);
+  explicit CScalars(const mesos::Resources& resources)
+    : CScalars(coreQuantities(resources)) {}
+
+  const locus_resources& get() const { return res; }
+
+private:
+  std::vector<std::string> names;
+  std::vector<locus_scalar> items;
+  locus_resources res;
+};
+
+// Reads a locus_resources (an offer from the core) as quantities.
+mesos::ResourceQuantities fromC(const locus_resources& resources);
+
+// The rack of an agent: the text or scalar value of the attribute named
+// `rackAttribute`, else the fault domain's zone, else "".
+std::string agentRack(const mesos::SlaveInfo& info, const std::string& rackAttribute);
+
+class CAgent : NonCopyable
+{
+public:
+  CAgent(const mesos::SlaveInfo& info,
+         const mesos::Resources& total,
+         const std::string& rackAttribute);
+
+  const locus_agent_info& get() const { return info_; }
+
+private:
+  std::string id, hostname, rack;
+  CScalars total_;
+  locus_agent_info info_;
+};
+
+// The roles a framework subscribes to (MULTI_ROLE: `roles`, else `role`).
+std::set<std::string> frameworkRoles(const mesos::FrameworkInfo& info);
+
+class CFramework : NonCopyable
+{
+public:
+  CFramework(const mesos::FrameworkInfo& info, bool active);
+
+  const locus_framework_info& get() const { return info_; }
+
+private:
+  std::string id;
+  std::vector<std::string> roles;
+  std::vector<const char*> rolePtrs;
+  locus_framework_info info_;
+};
+
+// Mesos `used` maps as locus_allocation entries: one per (framework, role,
+// agent), split by the allocation role carried in each Resource.
+class CAllocations : NonCopyable
+{
+public:
+  void add(const mesos::FrameworkID& frameworkId,
+           const mesos::SlaveID& slaveId,
+           const mesos::Resources& resources);
+
+  // Pointers are taken only here, after every add().
+  const locus_allocation* data();
+  size_t size() const { return entries.size(); }
+
+private:
+  struct Entry
+  {
+    std::string framework, role, agent;
+    std::unique_ptr<CScalars> scalars;
+  };
+  std::vector<Entry> entries;
+  std::vector<locus_allocation> items;
+};
+
+// Data demand. `Some(names)` when the source names a demand (an empty list
+// clears it), `None` when it says nothing about data.
+Option<std::vector<std::string>> demandFromRequests(
+    const std::vector<mesos::Request>& requests);
+Option<std::vector<std::string>> demandFromLabels(const mesos::FrameworkInfo& info);
+
+class CDemand : NonCopyable
+{
+public:
+  explicit CDemand(const std::vector<std::string>& datasets);
+
+  const locus_demand_item* data() const { return items.empty() ? nullptr : items.data(); }
+  size_t size() const { return items.size(); }
+
+private:
+  std::vector<std::string> names;
+  std::vector<locus_demand_item> items;
+};
+
+// Refuse time of a decline, as Mesos's hierarchical allocator computes it:
+// None -> 0 (no filter); negative or invalid -> the Filters default (5 s);
+// over 365 days -> 365 days; a non-zero result is at least one allocation
+// interval so the filter outlives the next allocation of the agent.
+double refuseSeconds(const Option<mesos::Filters>& filters, double allocationIntervalSecs);
+
+} // namespace mesos_adapter {
+} // namespace locus {
+
+#endif // LOCUS_MESOS_TRANSLATE_HPP
