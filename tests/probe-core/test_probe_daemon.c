@@ -1,0 +1,412 @@
+/* locus-probe as a real process: the built binary is started on a free
+ * loopback port with a temporary hint store and a static backend, and
+ * checked from outside through the hint store reader and its HTTP API:
+ * placements appear, a changed file replaces them (vanished removed), a
+ * malformed file keeps the last good placements and counts a failure, the
+ * staleness bound drops them, SIGHUP reloads (a bad file is refused), and
+ * SIGTERM exits 0. The child is killed in teardown whatever happened. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "locus/hintstore.h"
+#include "probe_test_util.h"
+
+#define STALENESS "2"
+
+static struct {
+    char dir[64];
+    char store[128], conf[128], placements[128], other[128], log[128];
+    int port;
+    pid_t pid;
+} T;
+
+#define LINE(ds, ix, host, tier)                                                              \
+    "{\"dataset\":\"" ds "\",\"index\":" #ix ",\"bytes\":1000,\"replicas\":[{\"host\":\"" host \
+    "\",\"tier\":\"" tier "\"}]}\n"
+
+static void write_conf(const char *placements, const char *extra)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[probe]\n"
+             "store_path = %s\n"
+             "map_size = 16M\n"
+             "no_sync = true\n"
+             "http_port = %d\n"
+             "host_map = h1=agent-one/A1\n"
+             "backoff_max = 0.3\n"
+             "log_level = debug\n"
+             "[static]\n"
+             "enabled = true\n"
+             "path = %s\n"
+             "poll_interval = 0.15\n"
+             "poll_timeout = 2\n"
+             "staleness = " STALENESS "\n"
+             "%s",
+             T.store, T.port, placements, extra ? extra : "");
+    assert_int_equal(ptu_write_file(T.conf, text), 0);
+}
+
+static void dump_log(void)
+{
+    char *log = ptu_slurp(T.log);
+    fprintf(stderr, "---- locus-probe log ----\n%s\n-------------------------\n", log ? log : "");
+    free(log);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(T.dir, "/tmp/locus-probe-run-XXXXXX");
+    if (!mkdtemp(T.dir))
+        return -1;
+    snprintf(T.store, sizeof T.store, "%s/hints", T.dir);
+    snprintf(T.conf, sizeof T.conf, "%s/probe.conf", T.dir);
+    snprintf(T.placements, sizeof T.placements, "%s/placements.jsonl", T.dir);
+    snprintf(T.other, sizeof T.other, "%s/other.jsonl", T.dir);
+    snprintf(T.log, sizeof T.log, "%s/probe.log", T.dir);
+    T.port = ptu_free_port();
+    T.pid = -1;
+    return T.port > 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (T.pid > 0) {
+        kill(T.pid, SIGKILL);
+        waitpid(T.pid, NULL, 0);
+        T.pid = -1;
+    }
+    ptu_rmrf(T.dir);
+    return 0;
+}
+
+/* ---- reading the store from outside ----------------------------------- */
+
+typedef struct seen {
+    int found;
+    uint64_t blocks, bytes;
+} seen;
+
+static seen dataset(const char *name)
+{
+    seen r = {0};
+    locus_hs *hs = NULL;
+    locus_hs_options o = {.read_only = 1};
+    if (locus_hs_open(T.store, &o, &hs, NULL, 0))
+        return r;
+    locus_hs_snapshot *s = NULL;
+    const locus_hs_dataset *d = NULL;
+    if (locus_hs_snapshot_open(hs, &s) == 0 && locus_hs_snapshot_dataset(s, name, &d) == 0) {
+        r.found = 1;
+        r.blocks = d->block_count;
+        r.bytes = d->total_bytes;
+    }
+    locus_hs_snapshot_close(s);
+    locus_hs_close(hs);
+    return r;
+}
+
+static int block_exists(const char *name, uint64_t index)
+{
+    locus_hs *hs = NULL;
+    locus_hs_options o = {.read_only = 1};
+    if (locus_hs_open(T.store, &o, &hs, NULL, 0))
+        return 0;
+    locus_hs_snapshot *s = NULL;
+    const locus_hs_block_view *b = NULL;
+    int found = locus_hs_snapshot_open(hs, &s) == 0 &&
+                locus_hs_snapshot_block(s, name, index, &b) == 0;
+    locus_hs_snapshot_close(s);
+    locus_hs_close(hs);
+    return found;
+}
+
+/* Value of one metric sample line "name{backend="static"} v"; -1 if absent. */
+static double metric(const char *name)
+{
+    char *body = NULL;
+    double v = -1;
+    if (ptu_http(T.port, "GET", "/metrics", &body) == 200 && body) {
+        char key[256];
+        snprintf(key, sizeof key, "\n%s{backend=\"static\"} ", name);
+        const char *p = strstr(body, key);
+        if (p)
+            v = strtod(p + strlen(key), NULL);
+    }
+    free(body);
+    return v;
+}
+
+#define WAIT_FOR(cond, secs)                                          \
+    do {                                                              \
+        double deadline_ = ptu_now() + (secs);                        \
+        while (!(cond) && ptu_now() < deadline_)                      \
+            ptu_sleep(0.05);                                          \
+        if (!(cond)) {                                                \
+            dump_log();                                               \
+            fail_msg("timed out waiting for: %s", #cond);             \
+        }                                                             \
+    } while (0)
+
+static json_t *get_json(const char *method, const char *path, int expect_status)
+{
+    char *body = NULL;
+    int status = ptu_http(T.port, method, path, &body);
+    if (status != expect_status) {
+        dump_log();
+        fail_msg("%s %s: status %d, expected %d; body: %s", method, path, status, expect_status,
+                 body ? body : "");
+    }
+    json_error_t jerr;
+    json_t *j = json_loads(body, 0, &jerr);
+    if (!j)
+        fail_msg("%s %s: body is not JSON (%s): %s", method, path, jerr.text, body);
+    free(body);
+    return j;
+}
+
+static void start_probe(void)
+{
+    char *argv[] = {(char *)LOCUS_PROBE_BIN, "--foreground", "--config", T.conf, NULL};
+    T.pid = ptu_spawn(argv, T.log);
+    assert_true(T.pid > 0);
+    char *body = NULL;
+    WAIT_FOR((free(body), body = NULL, ptu_http(T.port, "GET", "/healthz", &body) == 200), 10);
+    free(body);
+}
+
+/* ---- the scenario ------------------------------------------------------ */
+
+static void http_api(void)
+{
+    json_t *j = get_json("GET", "/healthz", 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    assert_int_equal(json_array_size(json_object_get(j, "backends")), 1);
+    json_decref(j);
+
+    /* /metrics: Prometheus text with HELP and TYPE for every family. */
+    char *body = NULL;
+    assert_int_equal(ptu_http(T.port, "GET", "/metrics", &body), 200);
+    static const char *const families[] = {
+        "locus_probe_polls_total counter", "locus_probe_poll_failures_total counter",
+        "locus_probe_keys_seen gauge", "locus_probe_blocks_seen gauge",
+        "locus_probe_poll_duration_seconds summary", "locus_probe_hint_age_seconds gauge"};
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+        char type[128], help[128];
+        snprintf(type, sizeof type, "# TYPE %s\n", families[i]);
+        snprintf(help, sizeof help, "# HELP %.*s ", (int)strcspn(families[i], " "), families[i]);
+        if (!strstr(body, type) || !strstr(body, help))
+            fail_msg("/metrics lacks '%s' or its HELP:\n%s", type, body);
+    }
+    /* Every sample line is "name{labels} value" or "name value". */
+    for (char *line = strtok(body, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#')
+            continue;
+        char name[200], val[64];
+        if (sscanf(line, "%199s %63s", name, val) != 2 || strncmp(name, "locus_probe_", 12) != 0)
+            fail_msg("bad sample line '%s'", line);
+        char *end;
+        double v = strtod(val, &end);
+        (void)v;
+        assert_true(*end == 0);
+    }
+    free(body);
+    assert_true(metric("locus_probe_polls_total") >= 1);
+    assert_true(metric("locus_probe_blocks_seen") == 4);
+    assert_true(metric("locus_probe_keys_seen") == 4);
+
+    j = get_json("GET", "/v1/datasets", 200);
+    json_t *list = json_object_get(j, "datasets");
+    assert_int_equal(json_array_size(list), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")),
+                        "alpha");
+    json_decref(j);
+
+    j = get_json("GET", "/v1/datasets/alpha", 200);
+    assert_int_equal(json_integer_value(json_object_get(j, "block_count")), 2);
+    assert_int_equal(json_integer_value(json_object_get(j, "total_bytes")), 2000);
+    assert_int_equal(json_array_size(json_object_get(j, "blocks")), 2);
+    json_t *pl = json_object_get(j, "placement");
+    assert_true(json_array_size(pl) >= 1);
+    int saw_agent = 0;
+    for (size_t i = 0; i < json_array_size(pl); i++) {
+        json_t *p = json_array_get(pl, i);
+        if (strcmp(json_string_value(json_object_get(p, "host")), "h1") == 0)
+            saw_agent = strcmp(json_string_value(json_object_get(p, "agent")), "agent-one") == 0;
+    }
+    assert_true(saw_agent); /* bound through probe.host_map */
+    json_decref(j);
+
+    /* URL-decoded names. */
+    j = get_json("GET", "/v1/datasets/gamma%20ray", 200);
+    assert_string_equal(json_string_value(json_object_get(j, "name")), "gamma ray");
+    json_decref(j);
+
+    j = get_json("GET", "/v1/hosts/h1", 200);
+    assert_string_equal(json_string_value(json_object_get(j, "agent")), "agent-one");
+    list = json_object_get(j, "datasets");
+    assert_int_equal(json_array_size(list), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "bytes")), 1000);
+    json_decref(j);
+
+    static const struct { const char *method, *path; int status; } errors[] = {
+        {"GET", "/v1/datasets/nope", 404}, {"GET", "/v1/hosts/nobody", 404},
+        {"GET", "/nope", 404},             {"GET", "/v1/datasets/a/b", 404},
+        {"GET", "/", 404},                 {"POST", "/v1/datasets", 405},
+        {"DELETE", "/v1/datasets/alpha", 405}, {"PUT", "/healthz", 405},
+    };
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+        j = get_json(errors[i].method, errors[i].path, errors[i].status);
+        assert_non_null(json_string_value(json_object_get(j, "error")));
+        assert_int_equal(json_integer_value(json_object_get(j, "status")), errors[i].status);
+        json_decref(j);
+    }
+}
+
+static void probe_lifecycle(void **state)
+{
+    (void)state;
+    assert_int_equal(ptu_write_file(T.placements, LINE("alpha", 0, "h1", "MEM")
+                                                      LINE("alpha", 1, "h2", "SSD")
+                                                      LINE("beta", 0, "h2", "MEM")
+                                                      LINE("gamma ray", 0, "h3", "HDD")),
+                     0);
+    write_conf(T.placements, NULL);
+    start_probe();
+
+    /* 1. Hints appear in the store. */
+    WAIT_FOR(dataset("alpha").blocks == 2 && dataset("beta").found, 10);
+    assert_int_equal(dataset("alpha").bytes, 2000);
+    http_api();
+
+    /* 2. The file changes: the next poll replaces, vanished placements go. */
+    assert_int_equal(ptu_write_file(T.placements, LINE("alpha", 0, "h1", "MEM")
+                                                      LINE("delta", 7, "h4", "MEM")),
+                     0);
+    WAIT_FOR(dataset("delta").found && !dataset("beta").found, 10);
+    assert_int_equal(dataset("alpha").blocks, 1);
+    assert_false(block_exists("alpha", 1));
+    assert_false(dataset("gamma ray").found);
+    assert_true(block_exists("delta", 7));
+
+    /* 3. A malformed file: the poll fails, is counted, the last good
+     * placements stay (until the staleness bound). */
+    double failures = metric("locus_probe_poll_failures_total");
+    assert_true(failures == 0);
+    assert_int_equal(ptu_write_file(T.placements, LINE("alpha", 0, "h1", "MEM") "{\"dataset\":\n"),
+                     0);
+    WAIT_FOR(metric("locus_probe_poll_failures_total") >= 1, 5);
+    assert_true(dataset("alpha").found);
+    assert_true(block_exists("delta", 7));
+    json_t *j = get_json("GET", "/healthz", 200);
+    const char *last_error = json_string_value(
+        json_object_get(json_array_get(json_object_get(j, "backends"), 0), "last_error"));
+    char where[200];
+    snprintf(where, sizeof where, "%s:2:", T.placements);
+    if (!last_error || !strstr(last_error, where))
+        fail_msg("healthz last_error '%s' lacks '%s'", last_error ? last_error : "", where);
+    json_decref(j);
+
+    /* 4. Past the staleness bound the placements are dropped. */
+    WAIT_FOR(!dataset("alpha").found && !dataset("delta").found, atof(STALENESS) + 5);
+    assert_true(metric("locus_probe_expired_blocks_total") >= 2);
+    assert_true(metric("locus_probe_consecutive_failures") >= 1);
+
+    /* 5. SIGHUP with a bad file: refused, the probe goes on. */
+    assert_int_equal(ptu_write_file(T.other, LINE("epsilon", 0, "h5", "MEM")), 0);
+    assert_int_equal(ptu_write_file(T.conf, "[static]\nenabled = true\npath = x\nbogus = 1\n"), 0);
+    double polls = metric("locus_probe_polls_total");
+    assert_int_equal(kill(T.pid, SIGHUP), 0);
+    WAIT_FOR(metric("locus_probe_polls_total") >= polls + 2, 5);
+    assert_int_equal(waitpid(T.pid, NULL, WNOHANG), 0);
+    char *log = ptu_slurp(T.log);
+    assert_non_null(log);
+    snprintf(where, sizeof where, "%s:4: unknown key 'bogus'", T.conf);
+    if (!strstr(log, where))
+        fail_msg("log lacks the reload error '%s'", where);
+    free(log);
+
+    /* 6. SIGHUP with a good file pointing elsewhere: applied. */
+    write_conf(T.other, NULL);
+    assert_int_equal(kill(T.pid, SIGHUP), 0);
+    WAIT_FOR(dataset("epsilon").found, 5);
+    assert_true(metric("locus_probe_consecutive_failures") == 0);
+
+    /* 7. SIGTERM: a clean exit with status 0. */
+    assert_int_equal(kill(T.pid, SIGTERM), 0);
+    int status = ptu_wait(T.pid, 10);
+    T.pid = -1;
+    if (status != 0)
+        dump_log();
+    assert_int_equal(status, 0);
+    assert_true(dataset("epsilon").found); /* the store is intact and readable */
+}
+
+/* Without --foreground the probe detaches once it is up; a start-up error
+ * reaches the terminal and the exit status. */
+static void detached_start(void **state)
+{
+    (void)state;
+    char pid_file[200];
+    snprintf(pid_file, sizeof pid_file, "%s/probe.pid", T.dir);
+    assert_int_equal(ptu_write_file(T.placements, LINE("zeta", 0, "h1", "MEM")), 0);
+    write_conf(T.placements, NULL);
+    char set_pid[260];
+    snprintf(set_pid, sizeof set_pid, "probe.pid_file=%s", pid_file);
+    char *argv[] = {(char *)LOCUS_PROBE_BIN, "--config", T.conf, "--set", set_pid, NULL};
+    assert_int_equal(ptu_run(argv, T.log, 10), 0);
+    char *text = ptu_slurp(pid_file);
+    assert_non_null(text);
+    pid_t pid = (pid_t)atol(text);
+    free(text);
+    assert_true(pid > 1);
+    T.pid = pid; /* killed by teardown if a check below fails */
+    WAIT_FOR(dataset("zeta").found, 10);
+    /* A second probe on the same port fails to start, and says why. */
+    char log2[200];
+    snprintf(log2, sizeof log2, "%s/second.log", T.dir);
+    char store2[200];
+    snprintf(store2, sizeof store2, "probe.store_path=%s/hints2", T.dir);
+    char *argv2[] = {(char *)LOCUS_PROBE_BIN, "--config", T.conf, "--set", store2, NULL};
+    int second = ptu_run(argv2, log2, 10);
+    kill(pid, SIGTERM);
+    double deadline = ptu_now() + 10;
+    while (kill(pid, 0) == 0 && ptu_now() < deadline)
+        ptu_sleep(0.05);
+    int alive = kill(pid, 0) == 0;
+    if (alive)
+        kill(pid, SIGKILL);
+    T.pid = -1;
+    assert_false(alive);
+    assert_int_equal(second, 1);
+    text = ptu_slurp(log2);
+    assert_non_null(text);
+    if (!strstr(text, "cannot listen"))
+        fail_msg("second probe said: %s", text);
+    free(text);
+    struct stat sb;
+    assert_int_not_equal(stat(pid_file, &sb), 0); /* removed at exit */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(probe_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(detached_start, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
