@@ -1,0 +1,97 @@
+/* Bump arena for decoded hint-store values.
+ *
+ * The allocator looks up every demanded dataset every allocation cycle; a
+ * protobuf-c unpack with the default allocator would malloc every string and
+ * sub-message and free them again. Instead a snapshot owns an arena: unpack
+ * allocates from it, nothing is freed one by one, and the whole arena goes at
+ * snapshot close. Reset keeps the chunks, so a scratch arena reused per
+ * iteration step or per written block stops allocating once warm. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hintstore_internal.h"
+
+struct hs_chunk {
+    hs_chunk *next;
+    size_t size, used;
+    max_align_t data[]; /* aligned payload */
+};
+
+static void *pb_alloc(void *data, size_t size) { return hs_arena_alloc(data, size); }
+static void pb_free(void *data, void *ptr) { (void)data; (void)ptr; }
+
+void hs_arena_init(hs_arena *a, size_t chunk_size)
+{
+    memset(a, 0, sizeof(*a));
+    a->chunk_size = chunk_size ? chunk_size : 16384;
+    a->pb.alloc = pb_alloc;
+    a->pb.free = pb_free;
+    a->pb.allocator_data = a;
+}
+
+static size_t align_up(size_t n)
+{
+    size_t al = _Alignof(max_align_t);
+    return (n + al - 1) & ~(al - 1);
+}
+
+void *hs_arena_alloc(hs_arena *a, size_t n)
+{
+    n = align_up(n ? n : 1);
+    /* Move through kept chunks (after a reset) before allocating new ones. */
+    while (a->head && a->head->used + n > a->head->size && a->head->next) {
+        a->head = a->head->next;
+        a->head->used = 0;
+    }
+    if (!a->head || a->head->used + n > a->head->size) {
+        size_t sz = n > a->chunk_size ? n : a->chunk_size;
+        hs_chunk *c = malloc(sizeof(hs_chunk) + sz);
+        if (!c) {
+            a->failed = 1;
+            return NULL;
+        }
+        c->next = NULL;
+        c->size = sz;
+        c->used = 0;
+        if (a->head) {
+            /* Insert after head so kept chunks further on stay reachable. */
+            c->next = a->head->next;
+            a->head->next = c;
+        } else {
+            a->first = c;
+        }
+        a->head = c;
+    }
+    void *p = (char *)a->head->data + a->head->used;
+    a->head->used += n;
+    return p;
+}
+
+char *hs_arena_strndup(hs_arena *a, const char *s, size_t n)
+{
+    char *p = hs_arena_alloc(a, n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+void hs_arena_reset(hs_arena *a)
+{
+    a->head = a->first;
+    if (a->head)
+        a->head->used = 0;
+    a->failed = 0;
+}
+
+void hs_arena_free(hs_arena *a)
+{
+    hs_chunk *c = a->first;
+    while (c) {
+        hs_chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    a->first = a->head = NULL;
+}

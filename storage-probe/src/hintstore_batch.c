@@ -1,0 +1,1330 @@
+/* Hint store writer: batches (one LMDB write transaction each), failure
+ * records and expiry.
+ *
+ * A batch opens the write transaction at begin, so a second writer waits
+ * there, but it only records operations in memory until commit: block
+ * timestamps are the commit's now_ms, which is not known before. The record is
+ * compact (interned dataset and host names, 4-byte replicas, a hash of
+ * dataset/index -> latest operation), so a repeated put of one block keeps
+ * only the last placement.
+ *
+ * Commit sorts the operations in key order and walks them together with the
+ * backend's previous blocks (the `owners` index, read from a snapshot taken at
+ * commit so the walk does not see its own writes). The walk visits one
+ * dataset at a time: every block change adds or subtracts its bytes from a
+ * per-dataset delta (total, count, bytes per host and tier), and when the
+ * dataset is done its summary is read once, the delta applied and the summary
+ * written once. Summaries therefore stay exactly equal to their blocks
+ * without re-reading whole datasets; only a summary or block that fails to
+ * decode forces a rescan of that one dataset, which also repairs it. Sorted
+ * writes keep LMDB's page cache hot, which is what makes a replace of a
+ * million blocks take seconds.
+ *
+ * With replace_all a previous block of the backend that the batch did not put
+ * is deleted (a full poll result). Blocks and summaries the batch confirms get
+ * updated_at_ms = now_ms; a summary's version only moves when content moved. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hintstore_internal.h"
+
+enum { OP_PUT = 1, OP_DEL = 2 };
+
+typedef struct hs_op {
+    uint64_t index, bytes;
+    uint32_t ds;    /* dataset id, replaced by its name rank at commit */
+    uint32_t rep;   /* first replica in reps[] */
+    uint32_t n_rep;
+    uint32_t kind;
+} hs_op;
+
+/* String interning: id -> string, string -> id. */
+typedef struct strtab {
+    char **strs;
+    uint32_t n, cap;
+    uint32_t *slots; /* id + 1, 0 = empty */
+    size_t nslots;
+    hs_arena arena;
+} strtab;
+
+/* Per-dataset delta of bytes per (host id, tier); stamped slots so a reset
+ * between datasets costs nothing. */
+typedef struct pmap {
+    uint32_t *skey, *sgen, *sidx;
+    size_t nslots;
+    uint32_t gen;
+    uint32_t *keys;
+    int64_t *vals;
+    size_t n, cap;
+} pmap;
+
+typedef struct bdelta {
+    char name[HS_MAX_BACKEND + 1];
+    int64_t delta;
+} bdelta;
+
+typedef struct binding {
+    char *storage_host, *agent_hostname, *agent_id;
+} binding;
+
+struct locus_hs_batch {
+    locus_hs *hs;
+    MDB_txn *txn;
+    char backend[HS_MAX_BACKEND + 1];
+    int replace_all;
+    int record_poll; /* 0 for the internal batch of expire_backend */
+    strtab datasets, hosts;
+    hs_op *ops;
+    size_t n_ops, cap_ops;
+    uint32_t *reps;
+    size_t n_reps, cap_reps;
+    uint32_t *kslots; /* op index + 1 by (dataset, index) hash */
+    size_t nkslots;
+    binding *binds;
+    size_t n_binds, cap_binds;
+    hs_arena bind_arena;
+};
+
+/* State of the commit walk. */
+typedef struct commit_ctx {
+    locus_hs_batch *b;
+    locus_hs *hs;
+    MDB_txn *txn;
+    int64_t now;
+    /* current dataset */
+    char name[HS_MAX_DATASET + 1];
+    size_t nlen;
+    int active, changed, rescan;
+    int64_t dtotal, dcount;
+    pmap pm;
+    uint32_t *hmark; /* host id -> stamp (old set = 2*gen, new set = 2*gen+1) */
+    size_t nhmark;
+    uint32_t mgen;
+    hs_arena scratch, sum_arena;
+    bdelta *bd;
+    size_t n_bd;
+    char key[HS_MAX_DATASET + 16];
+    char okey[HS_MAX_BACKEND + HS_MAX_DATASET + 16];
+} commit_ctx;
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t str_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* ---- string interning ---- */
+
+static void strtab_free(strtab *t)
+{
+    free(t->strs);
+    free(t->slots);
+    hs_arena_free(&t->arena);
+}
+
+static int strtab_grow(strtab *t)
+{
+    size_t ns = t->nslots ? t->nslots * 2 : 1024;
+    uint32_t *slots = calloc(ns, sizeof(*slots));
+    if (!slots)
+        return -1;
+    for (uint32_t id = 0; id < t->n; id++) {
+        size_t i = str_hash(t->strs[id], strlen(t->strs[id])) & (ns - 1);
+        while (slots[i])
+            i = (i + 1) & (ns - 1);
+        slots[i] = id + 1;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = ns;
+    return 0;
+}
+
+/* Returns the id of s[0..n), adding it if new; -1 on allocation failure. */
+static int64_t strtab_intern(strtab *t, const char *s, size_t n)
+{
+    if ((t->n + 1) * 2 > t->nslots && strtab_grow(t) != 0)
+        return -1;
+    size_t i = str_hash(s, n) & (t->nslots - 1);
+    while (t->slots[i]) {
+        const char *c = t->strs[t->slots[i] - 1];
+        if (strncmp(c, s, n) == 0 && c[n] == '\0')
+            return t->slots[i] - 1;
+        i = (i + 1) & (t->nslots - 1);
+    }
+    if (t->n == t->cap) {
+        uint32_t nc = t->cap ? t->cap * 2 : 256;
+        char **ns = realloc(t->strs, nc * sizeof(*ns));
+        if (!ns)
+            return -1;
+        t->strs = ns;
+        t->cap = nc;
+    }
+    char *copy = hs_arena_strndup(&t->arena, s, n);
+    if (!copy)
+        return -1;
+    t->strs[t->n] = copy;
+    t->slots[i] = t->n + 1;
+    return t->n++;
+}
+
+/* ---- per-dataset placement delta ---- */
+
+static void pmap_free(pmap *m)
+{
+    free(m->skey);
+    free(m->sgen);
+    free(m->sidx);
+    free(m->keys);
+    free(m->vals);
+}
+
+static void pmap_reset(pmap *m)
+{
+    m->gen++;
+    m->n = 0;
+}
+
+static int pmap_rehash(pmap *m, size_t ns)
+{
+    uint32_t *skey = malloc(ns * sizeof(uint32_t)), *sgen = calloc(ns, sizeof(uint32_t)),
+             *sidx = malloc(ns * sizeof(uint32_t));
+    if (!skey || !sgen || !sidx) {
+        free(skey);
+        free(sgen);
+        free(sidx);
+        return -1;
+    }
+    free(m->skey);
+    free(m->sgen);
+    free(m->sidx);
+    m->skey = skey;
+    m->sgen = sgen;
+    m->sidx = sidx;
+    m->nslots = ns;
+    m->gen = 1;
+    for (size_t e = 0; e < m->n; e++) {
+        size_t i = mix64(m->keys[e]) & (ns - 1);
+        while (sgen[i] == m->gen)
+            i = (i + 1) & (ns - 1);
+        sgen[i] = m->gen;
+        skey[i] = m->keys[e];
+        sidx[i] = (uint32_t)e;
+    }
+    return 0;
+}
+
+static int pmap_add(pmap *m, uint32_t key, int64_t delta)
+{
+    if ((m->n + 1) * 2 > m->nslots && pmap_rehash(m, m->nslots ? m->nslots * 2 : 256) != 0)
+        return -1;
+    size_t i = mix64(key) & (m->nslots - 1);
+    while (m->sgen[i] == m->gen) {
+        if (m->skey[i] == key) {
+            m->vals[m->sidx[i]] += delta;
+            return 0;
+        }
+        i = (i + 1) & (m->nslots - 1);
+    }
+    if (m->n == m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 256;
+        uint32_t *k = realloc(m->keys, nc * sizeof(*k));
+        if (!k)
+            return -1;
+        m->keys = k;
+        int64_t *v = realloc(m->vals, nc * sizeof(*v));
+        if (!v)
+            return -1;
+        m->vals = v;
+        m->cap = nc;
+    }
+    m->sgen[i] = m->gen;
+    m->skey[i] = key;
+    m->sidx[i] = (uint32_t)m->n;
+    m->keys[m->n] = key;
+    m->vals[m->n++] = delta;
+    return 0;
+}
+
+/* ---- batch recording ---- */
+
+static int fail(locus_hs *hs, int st, const char *fmt, const char *a, const char *b)
+{
+    char tmp[HS_ERRLEN];
+    snprintf(tmp, sizeof(tmp), fmt, a ? a : "", b ? b : "");
+    memcpy(hs->err, tmp, sizeof(tmp));
+    return st;
+}
+
+static int valid_backend(locus_hs *hs, const char *backend)
+{
+    if (!backend || !*backend || strlen(backend) > HS_MAX_BACKEND)
+        return fail(hs, LOCUS_EINVAL, "backend name must be 1..64 bytes: '%s'%s",
+                    backend ? backend : "(null)", NULL);
+    return 0;
+}
+
+static void batch_free(locus_hs_batch *b)
+{
+    if (!b)
+        return;
+    strtab_free(&b->datasets);
+    strtab_free(&b->hosts);
+    free(b->ops);
+    free(b->reps);
+    free(b->kslots);
+    free(b->binds);
+    hs_arena_free(&b->bind_arena);
+    b->hs->batch_active = 0;
+    free(b);
+}
+
+static locus_hs_batch *batch_new(locus_hs *hs, const char *backend, int replace_all)
+{
+    locus_hs_batch *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    b->hs = hs;
+    snprintf(b->backend, sizeof(b->backend), "%s", backend);
+    b->replace_all = replace_all;
+    b->record_poll = 1;
+    hs_arena_init(&b->datasets.arena, 65536);
+    hs_arena_init(&b->hosts.arena, 16384);
+    hs_arena_init(&b->bind_arena, 4096);
+    return b;
+}
+
+static int begin_txn(locus_hs *hs, const char *backend, int replace_all, locus_hs_batch **out)
+{
+    *out = NULL;
+    if (hs->read_only)
+        return fail(hs, LOCUS_ESTATE, "%s: opened read-only%s", hs->path, NULL);
+    if (hs->batch_active)
+        return fail(hs, LOCUS_EBUSY, "%s: a batch is already open on this handle%s", hs->path,
+                    NULL);
+    int st = valid_backend(hs, backend);
+    if (st)
+        return st;
+    locus_hs_batch *b = batch_new(hs, backend, replace_all);
+    if (!b)
+        return fail(hs, LOCUS_ENOMEM, "%s: out of memory%s", hs->path, NULL);
+    int rc = mdb_txn_begin(hs->env, NULL, 0, &b->txn);
+    if (rc) {
+        st = hs_mdb_status(hs->err, rc, "begin write transaction");
+        b->hs->batch_active = 0;
+        batch_free(b);
+        return st;
+    }
+    hs->batch_active = 1;
+    *out = b;
+    return 0;
+}
+
+int locus_hs_batch_begin(locus_hs *hs, const char *backend, int replace_all,
+                         locus_hs_batch **out)
+{
+    if (!hs || !out)
+        return LOCUS_EINVAL;
+    return begin_txn(hs, backend, replace_all, out);
+}
+
+static int kslots_grow(locus_hs_batch *b)
+{
+    size_t ns = b->nkslots ? b->nkslots * 2 : 4096;
+    uint32_t *s = calloc(ns, sizeof(*s));
+    if (!s)
+        return -1;
+    for (size_t o = 0; o < b->n_ops; o++) {
+        size_t i = mix64(b->ops[o].index * 0x9e3779b97f4a7c15ULL ^ b->ops[o].ds) & (ns - 1);
+        while (s[i])
+            i = (i + 1) & (ns - 1);
+        s[i] = (uint32_t)o + 1;
+    }
+    free(b->kslots);
+    b->kslots = s;
+    b->nkslots = ns;
+    return 0;
+}
+
+/* Finds the op of (ds, index), or the empty slot where it belongs. */
+static uint32_t *op_slot(locus_hs_batch *b, uint32_t ds, uint64_t index)
+{
+    size_t i = mix64(index * 0x9e3779b97f4a7c15ULL ^ ds) & (b->nkslots - 1);
+    while (b->kslots[i]) {
+        hs_op *o = &b->ops[b->kslots[i] - 1];
+        if (o->ds == ds && o->index == index)
+            break;
+        i = (i + 1) & (b->nkslots - 1);
+    }
+    return &b->kslots[i];
+}
+
+/* Returns the op for (ds, index), appending a fresh one if absent. */
+static hs_op *op_get(locus_hs_batch *b, uint32_t ds, uint64_t index, int *fresh)
+{
+    if ((b->n_ops + 1) * 2 > b->nkslots && kslots_grow(b) != 0)
+        return NULL;
+    uint32_t *slot = op_slot(b, ds, index);
+    if (*slot) {
+        *fresh = 0;
+        return &b->ops[*slot - 1];
+    }
+    if (b->n_ops == b->cap_ops) {
+        size_t nc = b->cap_ops ? b->cap_ops * 2 : 1024;
+        hs_op *no = realloc(b->ops, nc * sizeof(*no));
+        if (!no)
+            return NULL;
+        b->ops = no;
+        b->cap_ops = nc;
+    }
+    hs_op *o = &b->ops[b->n_ops];
+    memset(o, 0, sizeof(*o));
+    o->ds = ds;
+    o->index = index;
+    *slot = (uint32_t)++b->n_ops;
+    *fresh = 1;
+    return o;
+}
+
+static int check_dataset(locus_hs *hs, const char *dataset)
+{
+    if (!dataset || !*dataset || strlen(dataset) > HS_MAX_DATASET)
+        return fail(hs, LOCUS_EINVAL, "dataset name must be 1..400 bytes: '%.100s'%s",
+                    dataset ? dataset : "(null)", NULL);
+    return 0;
+}
+
+int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
+{
+    if (!b || !blk)
+        return LOCUS_EINVAL;
+    locus_hs *hs = b->hs;
+    int st = check_dataset(hs, blk->dataset);
+    if (st)
+        return st;
+    if (blk->n_replicas && !blk->replicas)
+        return fail(hs, LOCUS_EINVAL, "block of '%s': replicas missing%s", blk->dataset, NULL);
+    if (blk->n_replicas > 4096)
+        return fail(hs, LOCUS_EINVAL, "block of '%s': more than 4096 replicas%s",
+                    blk->dataset, NULL);
+    for (size_t i = 0; i < blk->n_replicas; i++) {
+        const locus_hs_replica *r = &blk->replicas[i];
+        if (!r->host || !*r->host || strlen(r->host) > HS_MAX_HOST)
+            return fail(hs, LOCUS_EINVAL, "block of '%s': replica host must be 1..255 bytes%s",
+                        blk->dataset, NULL);
+        if (r->tier < LOCUS_TIER_MEM || r->tier > LOCUS_TIER_HDD)
+            return fail(hs, LOCUS_EINVAL, "block of '%s': bad tier for host '%s'",
+                        blk->dataset, r->host);
+        for (size_t j = 0; j < i; j++)
+            if (blk->replicas[j].tier == r->tier && strcmp(blk->replicas[j].host, r->host) == 0)
+                return fail(hs, LOCUS_EINVAL, "block of '%s': duplicate replica on host '%s'",
+                            blk->dataset, r->host);
+    }
+    if (b->n_reps + blk->n_replicas > UINT32_MAX)
+        return fail(hs, LOCUS_ENOMEM, "batch too large%s%s", NULL, NULL);
+    if (b->n_reps + blk->n_replicas > b->cap_reps) {
+        size_t nc = b->cap_reps ? b->cap_reps * 2 : 4096;
+        while (nc < b->n_reps + blk->n_replicas)
+            nc *= 2;
+        uint32_t *nr = realloc(b->reps, nc * sizeof(*nr));
+        if (!nr)
+            return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
+        b->reps = nr;
+        b->cap_reps = nc;
+    }
+    size_t first = b->n_reps;
+    for (size_t i = 0; i < blk->n_replicas; i++) {
+        int64_t h = strtab_intern(&b->hosts, blk->replicas[i].host, strlen(blk->replicas[i].host));
+        if (h < 0)
+            return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
+        b->reps[first + i] = (uint32_t)h << 2 | (uint32_t)blk->replicas[i].tier;
+    }
+    int64_t ds = strtab_intern(&b->datasets, blk->dataset, strlen(blk->dataset));
+    int fresh;
+    hs_op *o = ds < 0 ? NULL : op_get(b, (uint32_t)ds, blk->index, &fresh);
+    if (!o)
+        return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
+    b->n_reps += blk->n_replicas;
+    o->kind = OP_PUT;
+    o->bytes = blk->bytes;
+    o->rep = (uint32_t)first;
+    o->n_rep = (uint32_t)blk->n_replicas;
+    return 0;
+}
+
+int locus_hs_batch_delete(locus_hs_batch *b, const char *dataset, uint64_t index)
+{
+    if (!b)
+        return LOCUS_EINVAL;
+    locus_hs *hs = b->hs;
+    int st = check_dataset(hs, dataset);
+    if (st)
+        return st;
+    int64_t ds = strtab_intern(&b->datasets, dataset, strlen(dataset));
+    if (ds < 0 || ((b->n_ops + 1) * 2 > b->nkslots && kslots_grow(b) != 0))
+        return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
+    uint32_t *slot = op_slot(b, (uint32_t)ds, index);
+    if (*slot) {
+        hs_op *o = &b->ops[*slot - 1];
+        if (o->kind == OP_DEL)
+            goto notfound;
+        /* Put earlier in this batch: commit deletes whatever the store holds. */
+        o->kind = OP_DEL;
+        o->n_rep = 0;
+        return 0;
+    }
+    char key[HS_MAX_DATASET + 16];
+    MDB_val k = {hs_block_key(key, dataset, strlen(dataset), index), key}, v;
+    int rc = mdb_get(b->txn, hs->db_blocks, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        goto notfound;
+    if (rc)
+        return hs_mdb_status(hs->err, rc, "blocks: look up block to delete");
+    int fresh;
+    hs_op *o = op_get(b, (uint32_t)ds, index, &fresh);
+    if (!o)
+        return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
+    o->kind = OP_DEL;
+    return 0;
+notfound:;
+    char idx[32];
+    snprintf(idx, sizeof(idx), "%llu", (unsigned long long)index);
+    return fail(hs, LOCUS_ENOTFOUND, "blocks: no block %.400s#%s", dataset, idx);
+}
+
+int locus_hs_batch_bind_host(locus_hs_batch *b, const char *storage_host,
+                             const char *agent_hostname, const char *agent_id)
+{
+    if (!b)
+        return LOCUS_EINVAL;
+    if (!storage_host || !*storage_host || strlen(storage_host) > HS_MAX_HOST || !agent_hostname ||
+        !*agent_hostname || strlen(agent_hostname) > HS_MAX_HOST)
+        return fail(b->hs, LOCUS_EINVAL,
+                    "bind_host: storage host and agent hostname must be 1..255 bytes ('%.255s')%s",
+                    storage_host ? storage_host : "(null)", NULL);
+    if (b->n_binds == b->cap_binds) {
+        size_t nc = b->cap_binds ? b->cap_binds * 2 : 16;
+        binding *nb = realloc(b->binds, nc * sizeof(*nb));
+        if (!nb)
+            return fail(b->hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
+        b->binds = nb;
+        b->cap_binds = nc;
+    }
+    binding *x = &b->binds[b->n_binds];
+    x->storage_host = hs_arena_strndup(&b->bind_arena, storage_host, strlen(storage_host));
+    x->agent_hostname = hs_arena_strndup(&b->bind_arena, agent_hostname, strlen(agent_hostname));
+    x->agent_id = agent_id ? hs_arena_strndup(&b->bind_arena, agent_id, strlen(agent_id)) : NULL;
+    if (!x->storage_host || !x->agent_hostname || (agent_id && !x->agent_id))
+        return fail(b->hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
+    b->n_binds++;
+    return 0;
+}
+
+void locus_hs_batch_abort(locus_hs_batch *b)
+{
+    if (!b)
+        return;
+    mdb_txn_abort(b->txn);
+    batch_free(b);
+}
+
+/* ---- commit walk ---- */
+
+/* LMDB failures in the walk: the message names the sub-database and key. */
+static int mdb_fail(commit_ctx *c, int rc, const char *db, const void *key, size_t klen)
+{
+    char kt[300], what[HS_ERRLEN];
+    hs_key_text(db, key, klen, kt, sizeof(kt));
+    snprintf(what, sizeof(what), "%s: %s, key '%s'", c->hs->path, db, kt);
+    return hs_mdb_status(c->hs->err, rc, what);
+}
+
+static int nomem(commit_ctx *c)
+{
+    return fail(c->hs, LOCUS_ENOMEM, "%s: out of memory in commit%s", c->hs->path, NULL);
+}
+
+static int backend_delta(commit_ctx *c, const char *backend, int64_t d)
+{
+    for (size_t i = 0; i < c->n_bd; i++)
+        if (strcmp(c->bd[i].name, backend) == 0) {
+            c->bd[i].delta += d;
+            return 0;
+        }
+    if (strlen(backend) > HS_MAX_BACKEND)
+        return 0; /* not one of ours; nothing to account */
+    bdelta *n = realloc(c->bd, (c->n_bd + 1) * sizeof(*n));
+    if (!n)
+        return nomem(c);
+    c->bd = n;
+    snprintf(n[c->n_bd].name, sizeof(n[c->n_bd].name), "%s", backend);
+    n[c->n_bd++].delta = d;
+    return 0;
+}
+
+static int host_id(commit_ctx *c, const char *host, uint32_t *out)
+{
+    int64_t h = strtab_intern(&c->b->hosts, host, strlen(host));
+    if (h < 0)
+        return nomem(c);
+    *out = (uint32_t)h;
+    return 0;
+}
+
+/* Adds (sign = 1) or subtracts (sign = -1) a stored block's contribution. */
+static int account_stored(commit_ctx *c, const Locus__BlockPlacement *p, int sign)
+{
+    c->dtotal += sign * (int64_t)p->bytes;
+    c->dcount += sign;
+    for (size_t i = 0; i < p->n_replicas; i++) {
+        uint32_t h;
+        if (!p->replicas[i] || !p->replicas[i]->host)
+            continue;
+        if (host_id(c, p->replicas[i]->host, &h))
+            return LOCUS_ENOMEM;
+        if (pmap_add(&c->pm, h << 2 | hs_tier_from_pb(p->replicas[i]->tier),
+                     sign * (int64_t)p->bytes))
+            return nomem(c);
+    }
+    return 0;
+}
+
+static int same_content(const locus_hs_batch *b, const hs_op *o, const Locus__BlockPlacement *p)
+{
+    if (p->bytes != o->bytes || p->n_replicas != o->n_rep || strcmp(p->backend, b->backend) != 0)
+        return 0;
+    for (uint32_t i = 0; i < o->n_rep; i++) {
+        uint32_t r = b->reps[o->rep + i];
+        const char *host = b->hosts.strs[r >> 2];
+        size_t j;
+        for (j = 0; j < p->n_replicas; j++)
+            if (p->replicas[j] && (uint32_t)hs_tier_from_pb(p->replicas[j]->tier) == (r & 3) &&
+                strcmp(p->replicas[j]->host, host) == 0)
+                break;
+        if (j == p->n_replicas)
+            return 0;
+    }
+    return 1;
+}
+
+static int owner_key(commit_ctx *c, const char *backend, const char *blockkey, size_t klen,
+                     MDB_val *out)
+{
+    size_t bl = strlen(backend);
+    if (bl + 1 + klen > sizeof(c->okey))
+        return -1;
+    memcpy(c->okey, backend, bl + 1);
+    memcpy(c->okey + bl + 1, blockkey, klen);
+    out->mv_data = c->okey;
+    out->mv_size = bl + 1 + klen;
+    return 0;
+}
+
+static int owner_del(commit_ctx *c, const char *backend, MDB_val *bk)
+{
+    MDB_val ok;
+    if (owner_key(c, backend, bk->mv_data, bk->mv_size, &ok))
+        return 0;
+    int rc = mdb_del(c->txn, c->hs->db_owners, &ok, NULL);
+    if (rc && rc != MDB_NOTFOUND)
+        return mdb_fail(c, rc, HS_DB_OWNERS, ok.mv_data, ok.mv_size);
+    return 0;
+}
+
+/* Reads and decodes the stored block under bk into the scratch arena.
+ * *p NULL and *found 1 means present but undecodable. */
+static int stored_block(commit_ctx *c, MDB_val *bk, Locus__BlockPlacement **p, int *found)
+{
+    MDB_val v;
+    hs_arena_reset(&c->scratch);
+    *p = NULL;
+    int rc = mdb_get(c->txn, c->hs->db_blocks, bk, &v);
+    *found = rc == 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return mdb_fail(c, rc, HS_DB_BLOCKS, bk->mv_data, bk->mv_size);
+    *p = hs_decode_block(&c->scratch, &v);
+    if (!*p && c->scratch.failed)
+        return nomem(c);
+    if (!*p)
+        c->rescan = 1; /* its bytes are unknown: recompute this dataset */
+    return 0;
+}
+
+static int apply_put(commit_ctx *c, const hs_op *o)
+{
+    locus_hs_batch *b = c->b;
+    MDB_val bk = {hs_block_key(c->key, c->name, c->nlen, o->index), c->key};
+    Locus__BlockPlacement *old;
+    int found, st;
+    if ((st = stored_block(c, &bk, &old, &found)))
+        return st;
+    if (old) {
+        if (!same_content(b, o, old))
+            c->changed = 1;
+        if ((st = account_stored(c, old, -1)))
+            return st;
+    } else {
+        c->changed = 1;
+    }
+
+    Locus__BlockPlacement np = LOCUS__BLOCK_PLACEMENT__INIT;
+    Locus__Replica *rs = hs_arena_alloc(&c->scratch, o->n_rep * sizeof(*rs) + 1);
+    Locus__Replica **rp = hs_arena_alloc(&c->scratch, o->n_rep * sizeof(*rp) + 1);
+    if (!rs || !rp)
+        return nomem(c);
+    for (uint32_t i = 0; i < o->n_rep; i++) {
+        uint32_t r = b->reps[o->rep + i];
+        locus__replica__init(&rs[i]);
+        rs[i].host = b->hosts.strs[r >> 2];
+        rs[i].tier = (Locus__Tier)(r & 3);
+        rp[i] = &rs[i];
+        if (pmap_add(&c->pm, r, (int64_t)o->bytes))
+            return nomem(c);
+    }
+    c->dtotal += (int64_t)o->bytes;
+    c->dcount++;
+    np.dataset = c->name;
+    np.block_index = o->index;
+    np.bytes = o->bytes;
+    np.n_replicas = o->n_rep;
+    np.replicas = rp;
+    np.backend = b->backend;
+    np.updated_at_ms = c->now;
+    int rc = hs_put_message(c->txn, c->hs->db_blocks, &bk, &np.base, 0);
+    if (rc)
+        return mdb_fail(c, rc, HS_DB_BLOCKS, bk.mv_data, bk.mv_size);
+
+    if (old && strcmp(old->backend, b->backend) == 0)
+        return 0; /* owner entry already there */
+    if (old) {
+        if ((st = owner_del(c, old->backend, &bk)) || (st = backend_delta(c, old->backend, -1)))
+            return st;
+    }
+    MDB_val ok, empty = {0, NULL};
+    if (owner_key(c, b->backend, bk.mv_data, bk.mv_size, &ok))
+        return 0;
+    rc = mdb_put(c->txn, c->hs->db_owners, &ok, &empty, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST)
+        return 0;
+    if (rc)
+        return mdb_fail(c, rc, HS_DB_OWNERS, ok.mv_data, ok.mv_size);
+    return backend_delta(c, b->backend, 1);
+}
+
+/* Deletes the stored block under (current dataset, index). only_backend set:
+ * a stale entry of the owners walk, deleted only if that backend still owns
+ * the block (otherwise only the dangling owner entry goes). */
+static int apply_del(commit_ctx *c, uint64_t index, const char *only_backend)
+{
+    MDB_val bk = {hs_block_key(c->key, c->name, c->nlen, index), c->key};
+    Locus__BlockPlacement *old;
+    int found, st, rc;
+    if ((st = stored_block(c, &bk, &old, &found)))
+        return st;
+    if (only_backend && (!found || (old && strcmp(old->backend, only_backend) != 0)))
+        return owner_del(c, only_backend, &bk);
+    if (!found)
+        return 0;
+    c->changed = 1;
+    const char *owner = old ? old->backend : only_backend;
+    if (old && (st = account_stored(c, old, -1)))
+        return st;
+    if ((rc = mdb_del(c->txn, c->hs->db_blocks, &bk, NULL)) != 0)
+        return mdb_fail(c, rc, HS_DB_BLOCKS, bk.mv_data, bk.mv_size);
+    if (owner) {
+        if ((st = owner_del(c, owner, &bk)) || (st = backend_delta(c, owner, -1)))
+            return st;
+    }
+    return 0;
+}
+
+/* Recomputes the current dataset's aggregate from its blocks (undecodable
+ * blocks are left out). Used only after a decode failure. */
+static int rescan_dataset(commit_ctx *c, uint64_t *total, uint64_t *count)
+{
+    MDB_cursor *cur;
+    MDB_val k = {hs_block_key(c->key, c->name, c->nlen, 0), c->key}, v;
+    int rc = mdb_cursor_open(c->txn, c->hs->db_blocks, &cur);
+    if (rc)
+        return mdb_fail(c, rc, HS_DB_BLOCKS, c->name, c->nlen);
+    pmap_reset(&c->pm);
+    c->dtotal = c->dcount = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != c->nlen + 9 || memcmp(k.mv_data, c->key, c->nlen + 1) != 0)
+            break;
+        hs_arena_reset(&c->scratch);
+        Locus__BlockPlacement *p = hs_decode_block(&c->scratch, &v);
+        if (p && account_stored(c, p, 1)) {
+            mdb_cursor_close(cur);
+            return LOCUS_ENOMEM;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        return mdb_fail(c, rc, HS_DB_BLOCKS, c->name, c->nlen);
+    *total = (uint64_t)c->dtotal;
+    *count = (uint64_t)c->dcount;
+    return 0;
+}
+
+typedef struct ph_entry {
+    const char *host;
+    uint32_t hid, tier;
+    uint64_t bytes;
+} ph_entry;
+
+static int ph_cmp(const void *a, const void *b)
+{
+    const ph_entry *x = a, *y = b;
+    int r = strcmp(x->host, y->host);
+    return r ? r : (int)x->tier - (int)y->tier;
+}
+
+static int mark_hosts_grow(commit_ctx *c)
+{
+    size_t need = c->b->hosts.n;
+    if (need <= c->nhmark)
+        return 0;
+    size_t nn = c->nhmark ? c->nhmark : 1024;
+    while (nn < need)
+        nn *= 2;
+    uint32_t *m = realloc(c->hmark, nn * sizeof(*m));
+    if (!m)
+        return nomem(c);
+    memset(m + c->nhmark, 0, (nn - c->nhmark) * sizeof(*m));
+    c->hmark = m;
+    c->nhmark = nn;
+    return 0;
+}
+
+static int hd_update(commit_ctx *c, const char *host, int add)
+{
+    MDB_val hk = {strlen(host), (void *)host}, dv = {c->nlen, c->name};
+    int rc = add ? mdb_put(c->txn, c->hs->db_host_datasets, &hk, &dv, MDB_NODUPDATA)
+                 : mdb_del(c->txn, c->hs->db_host_datasets, &hk, &dv);
+    if (rc && rc != MDB_KEYEXIST && rc != MDB_NOTFOUND)
+        return mdb_fail(c, rc, HS_DB_HOST_DATASETS, host, strlen(host));
+    return 0;
+}
+
+/* Applies the accumulated delta of the current dataset: one summary read,
+ * one summary write, host index entries only for hosts that came or went. */
+static int finish_dataset(commit_ctx *c)
+{
+    locus_hs *hs = c->hs;
+    MDB_val dk = {c->nlen, c->name}, v;
+    Locus__DatasetSummary *old = NULL;
+    uint64_t total = 0, count = 0, version = 0;
+    int st, rc;
+    uint32_t oldstamp, newstamp;
+
+    if (!c->active)
+        return 0;
+    c->active = 0;
+    hs_arena_reset(&c->sum_arena);
+    rc = mdb_get(c->txn, hs->db_datasets, &dk, &v);
+    if (rc && rc != MDB_NOTFOUND)
+        return mdb_fail(c, rc, HS_DB_DATASETS, c->name, c->nlen);
+    int found = rc == 0;
+    if (found) {
+        old = hs_decode_summary(&c->sum_arena, &v);
+        if (!old && c->sum_arena.failed)
+            return nomem(c);
+        if (!old)
+            c->rescan = 1;
+    }
+    c->mgen++;
+    oldstamp = 2 * c->mgen;
+    newstamp = oldstamp + 1;
+    if (!c->rescan) {
+        int64_t t = c->dtotal + (old ? (int64_t)old->total_bytes : 0);
+        int64_t n = c->dcount + (old ? (int64_t)old->block_count : 0);
+        if (old) {
+            for (size_t i = 0; i < old->n_placement; i++) {
+                uint32_t h;
+                const Locus__HostTierBytes *e = old->placement[i];
+                if (!e || !e->host)
+                    continue;
+                if ((st = host_id(c, e->host, &h)) || (st = mark_hosts_grow(c)))
+                    return st;
+                c->hmark[h] = oldstamp;
+                if (pmap_add(&c->pm, h << 2 | hs_tier_from_pb(e->tier), (int64_t)e->bytes))
+                    return nomem(c);
+            }
+            version = old->version;
+        }
+        if (t < 0 || n < 0)
+            c->rescan = 1; /* inconsistent summary: repair from the blocks */
+        for (size_t i = 0; !c->rescan && i < c->pm.n; i++)
+            if (c->pm.vals[i] < 0)
+                c->rescan = 1;
+        total = (uint64_t)t;
+        count = (uint64_t)n;
+    }
+    if (c->rescan) {
+        if ((st = rescan_dataset(c, &total, &count)))
+            return st;
+        c->changed = 1;
+    }
+    if ((st = mark_hosts_grow(c)))
+        return st;
+
+    ph_entry *ents = hs_arena_alloc(&c->sum_arena, (c->pm.n + 1) * sizeof(*ents));
+    if (!ents)
+        return nomem(c);
+    size_t ne = 0;
+    for (size_t i = 0; i < c->pm.n; i++) {
+        if (c->pm.vals[i] <= 0)
+            continue;
+        ents[ne].hid = c->pm.keys[i] >> 2;
+        ents[ne].tier = c->pm.keys[i] & 3;
+        ents[ne].host = c->b->hosts.strs[ents[ne].hid];
+        ents[ne++].bytes = (uint64_t)c->pm.vals[i];
+    }
+    qsort(ents, ne, sizeof(*ents), ph_cmp);
+
+    /* Host index: new hosts are added; with a trusted old summary, hosts that
+     * left are removed (after a rescan readers filter leftovers). */
+    for (size_t i = 0; i < ne; i++) {
+        uint32_t h = ents[i].hid;
+        if (c->hmark[h] != oldstamp && c->hmark[h] != newstamp &&
+            (st = hd_update(c, ents[i].host, 1)))
+            return st;
+        c->hmark[h] = newstamp;
+    }
+    if (old && !c->rescan) {
+        for (size_t i = 0; i < old->n_placement; i++) {
+            const Locus__HostTierBytes *e = old->placement[i];
+            uint32_t h;
+            if (!e || !e->host || (st = host_id(c, e->host, &h)))
+                continue;
+            if (c->hmark[h] == oldstamp) {
+                if ((st = hd_update(c, e->host, 0)))
+                    return st;
+                c->hmark[h] = 0;
+            }
+        }
+    }
+
+    if (count == 0) {
+        if (found && (rc = mdb_del(c->txn, hs->db_datasets, &dk, NULL)) != 0)
+            return mdb_fail(c, rc, HS_DB_DATASETS, c->name, c->nlen);
+        return 0;
+    }
+    Locus__DatasetSummary ns = LOCUS__DATASET_SUMMARY__INIT;
+    Locus__HostTierBytes *hb = hs_arena_alloc(&c->sum_arena, (ne + 1) * sizeof(*hb));
+    Locus__HostTierBytes **hp = hs_arena_alloc(&c->sum_arena, (ne + 1) * sizeof(*hp));
+    if (!hb || !hp)
+        return nomem(c);
+    for (size_t i = 0; i < ne; i++) {
+        locus__host_tier_bytes__init(&hb[i]);
+        hb[i].host = (char *)ents[i].host;
+        hb[i].tier = (Locus__Tier)ents[i].tier;
+        hb[i].bytes = ents[i].bytes;
+        hp[i] = &hb[i];
+    }
+    ns.name = c->name;
+    ns.total_bytes = total;
+    ns.block_count = count;
+    ns.n_placement = ne;
+    ns.placement = hp;
+    ns.version = version + (c->changed || !found ? 1 : 0);
+    ns.updated_at_ms = c->now;
+    rc = hs_put_message(c->txn, hs->db_datasets, &dk, &ns.base, 0);
+    if (rc)
+        return mdb_fail(c, rc, HS_DB_DATASETS, c->name, c->nlen);
+    return 0;
+}
+
+/* Switches the walk to dataset name[0..n), finishing the previous one. */
+static int enter_dataset(commit_ctx *c, const char *name, size_t n)
+{
+    if (c->active && n == c->nlen && memcmp(name, c->name, n) == 0)
+        return 0;
+    int st = finish_dataset(c);
+    if (st)
+        return st;
+    memcpy(c->name, name, n);
+    c->name[n] = '\0';
+    c->nlen = n;
+    c->active = 1;
+    c->changed = c->rescan = 0;
+    c->dtotal = c->dcount = 0;
+    pmap_reset(&c->pm);
+    return 0;
+}
+
+static int name_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+    int r = memcmp(a, b, an < bn ? an : bn);
+    return r ? r : (an > bn) - (an < bn);
+}
+
+static int op_cmp(const void *a, const void *b)
+{
+    const hs_op *x = a, *y = b;
+    if (x->ds != y->ds)
+        return x->ds < y->ds ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+typedef struct name_id {
+    const char *name;
+    uint32_t id;
+} name_id;
+
+static int name_id_cmp(const void *a, const void *b)
+{
+    return strcmp(((const name_id *)a)->name, ((const name_id *)b)->name);
+}
+
+/* Replaces dataset ids by their rank in name order and sorts the ops in key
+ * order. Returns the names by rank (malloc'd) or NULL. */
+static char **sort_ops(locus_hs_batch *b)
+{
+    uint32_t n = b->datasets.n;
+    name_id *order = malloc((n + 1) * sizeof(*order));
+    uint32_t *rank = malloc((n + 1) * sizeof(*rank));
+    char **by_rank = malloc((n + 1) * sizeof(*by_rank));
+    if (!order || !rank || !by_rank) {
+        free(order);
+        free(rank);
+        free(by_rank);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        order[i].name = b->datasets.strs[i];
+        order[i].id = i;
+    }
+    qsort(order, n, sizeof(*order), name_id_cmp);
+    for (uint32_t r = 0; r < n; r++) {
+        rank[order[r].id] = r;
+        by_rank[r] = b->datasets.strs[order[r].id];
+    }
+    for (size_t i = 0; i < b->n_ops; i++)
+        b->ops[i].ds = rank[b->ops[i].ds];
+    qsort(b->ops, b->n_ops, sizeof(*b->ops), op_cmp);
+    free(order);
+    free(rank);
+    return by_rank;
+}
+
+/* One owner entry of the backend from the pre-commit snapshot. */
+typedef struct owner_stream {
+    MDB_txn *rtxn;
+    MDB_cursor *cur;
+    const char *backend;
+    size_t blen;
+    int valid;
+    const char *ds;
+    size_t dlen;
+    uint64_t index;
+} owner_stream;
+
+static int owner_next(owner_stream *s, MDB_cursor_op op, MDB_val *k)
+{
+    MDB_val v;
+    for (;;) {
+        int rc = mdb_cursor_get(s->cur, k, &v, op);
+        op = MDB_NEXT;
+        s->valid = 0;
+        if (rc == MDB_NOTFOUND)
+            return 0;
+        if (rc)
+            return rc;
+        const char *kd = k->mv_data;
+        if (k->mv_size <= s->blen + 1 || memcmp(kd, s->backend, s->blen + 1) != 0)
+            return 0;
+        if (hs_block_key_parse(kd + s->blen + 1, k->mv_size - s->blen - 1, &s->ds, &s->dlen,
+                               &s->index) != 0 ||
+            s->dlen > HS_MAX_DATASET)
+            continue; /* not a key this code writes: leave it */
+        s->valid = 1;
+        return 0;
+    }
+}
+
+static int write_meta(commit_ctx *c, int poll_ok, int poll_failed)
+{
+    locus_hs *hs = c->hs;
+    Locus__StoreMeta *m;
+    hs_arena_reset(&c->sum_arena);
+    int st = hs_meta_read(hs, c->txn, &c->sum_arena, &m, hs->err);
+    if (st == LOCUS_ENOMEM)
+        return st;
+    Locus__StoreMeta nm = LOCUS__STORE_META__INIT;
+    if (m) /* an undecodable meta is rewritten from scratch */
+        nm = *m;
+    nm.schema_version = LOCUS_HS_SCHEMA_VERSION;
+    nm.writer_generation++;
+    nm.updated_at_ms = c->now;
+    size_t cap = nm.n_backends + c->n_bd + 1;
+    Locus__BackendPoll **bp = hs_arena_alloc(&c->sum_arena, cap * sizeof(*bp));
+    Locus__BackendPoll *fresh = hs_arena_alloc(&c->sum_arena, cap * sizeof(*fresh));
+    if (!bp || !fresh)
+        return nomem(c);
+    size_t n = 0;
+    for (size_t i = 0; i < nm.n_backends; i++)
+        if (nm.backends[i] && nm.backends[i]->backend)
+            bp[n++] = nm.backends[i];
+    for (size_t d = 0; d <= c->n_bd; d++) {
+        const char *name = d < c->n_bd ? c->bd[d].name : c->b->backend;
+        size_t i;
+        for (i = 0; i < n; i++)
+            if (strcmp(bp[i]->backend, name) == 0)
+                break;
+        if (i == n) {
+            if (d == c->n_bd && !poll_ok && !poll_failed)
+                break;
+            locus__backend_poll__init(&fresh[i]);
+            fresh[i].backend = (char *)name;
+            bp[n++] = &fresh[i];
+        }
+        if (d < c->n_bd) {
+            int64_t nb = (int64_t)bp[i]->blocks + c->bd[d].delta;
+            bp[i]->blocks = nb < 0 ? 0 : (uint64_t)nb;
+        } else if (poll_ok) {
+            bp[i]->last_success_ms = bp[i]->last_attempt_ms = c->now;
+            bp[i]->consecutive_failures = 0;
+        } else if (poll_failed) {
+            bp[i]->last_attempt_ms = c->now;
+            bp[i]->consecutive_failures++;
+        }
+    }
+    nm.backends = bp;
+    nm.n_backends = n;
+    MDB_val k = {sizeof(HS_META_KEY) - 1, (void *)HS_META_KEY};
+    int rc = hs_put_message(c->txn, hs->db_meta, &k, &nm.base, 0);
+    if (rc)
+        return mdb_fail(c, rc, HS_DB_META, HS_META_KEY, 4);
+    return 0;
+}
+
+static void ctx_free(commit_ctx *c)
+{
+    pmap_free(&c->pm);
+    free(c->hmark);
+    free(c->bd);
+    hs_arena_free(&c->scratch);
+    hs_arena_free(&c->sum_arena);
+}
+
+static int apply_binds(commit_ctx *c)
+{
+    for (size_t i = 0; i < c->b->n_binds; i++) {
+        binding *x = &c->b->binds[i];
+        Locus__HostBinding hb = LOCUS__HOST_BINDING__INIT;
+        hb.storage_host = x->storage_host;
+        hb.agent_hostname = x->agent_hostname;
+        hb.agent_id = x->agent_id;
+        MDB_val k = {strlen(x->storage_host), x->storage_host};
+        int rc = hs_put_message(c->txn, c->hs->db_hosts, &k, &hb.base, 0);
+        if (rc)
+            return mdb_fail(c, rc, HS_DB_HOSTS, k.mv_data, k.mv_size);
+    }
+    return 0;
+}
+
+/* The walk: ops (sorted) merged with the backend's previous blocks. */
+static int walk(commit_ctx *c, char **names)
+{
+    locus_hs_batch *b = c->b;
+    owner_stream os = {0};
+    MDB_val ok;
+    int st = 0, rc;
+    size_t oi = 0;
+
+    if (b->replace_all) {
+        os.backend = b->backend;
+        os.blen = strlen(b->backend);
+        if ((rc = mdb_txn_begin(c->hs->env, NULL, MDB_RDONLY, &os.rtxn)) != 0 ||
+            (rc = mdb_cursor_open(os.rtxn, c->hs->db_owners, &os.cur)) != 0)
+            st = hs_mdb_status(c->hs->err, rc, "owners: open snapshot");
+        else {
+            ok.mv_data = (void *)b->backend;
+            ok.mv_size = os.blen + 1;
+            if ((rc = owner_next(&os, MDB_SET_RANGE, &ok)) != 0)
+                st = hs_mdb_status(c->hs->err, rc, "owners: read");
+        }
+    }
+    while (st == 0 && (oi < b->n_ops || os.valid)) {
+        const hs_op *o = oi < b->n_ops ? &b->ops[oi] : NULL;
+        int cmp;
+        if (!o)
+            cmp = 1;
+        else if (!os.valid)
+            cmp = -1;
+        else {
+            cmp = name_cmp(names[o->ds], strlen(names[o->ds]), os.ds, os.dlen);
+            if (cmp == 0)
+                cmp = (o->index > os.index) - (o->index < os.index);
+        }
+        if (cmp <= 0) {
+            if ((st = enter_dataset(c, names[o->ds], strlen(names[o->ds]))))
+                break;
+            st = o->kind == OP_PUT ? apply_put(c, o) : apply_del(c, o->index, NULL);
+            oi++;
+        } else {
+            if ((st = enter_dataset(c, os.ds, os.dlen)))
+                break;
+            st = apply_del(c, os.index, b->backend); /* not confirmed by this poll */
+        }
+        if (st == 0 && cmp >= 0 && (rc = owner_next(&os, MDB_NEXT, &ok)) != 0)
+            st = hs_mdb_status(c->hs->err, rc, "owners: read");
+    }
+    if (os.cur)
+        mdb_cursor_close(os.cur);
+    if (os.rtxn)
+        mdb_txn_abort(os.rtxn);
+    if (st == 0)
+        st = finish_dataset(c);
+    return st;
+}
+
+static int commit_batch(locus_hs_batch *b, int64_t now_ms, int poll_ok)
+{
+    locus_hs *hs = b->hs;
+    commit_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.b = b;
+    c.hs = hs;
+    c.txn = b->txn;
+    c.now = now_ms;
+    hs_arena_init(&c.scratch, 16384);
+    hs_arena_init(&c.sum_arena, 65536);
+    char **names = sort_ops(b);
+    int st = names ? 0 : nomem(&c);
+    if (st == 0)
+        st = apply_binds(&c);
+    if (st == 0)
+        st = walk(&c, names);
+    if (st == 0)
+        st = write_meta(&c, poll_ok, 0);
+    free(names);
+    ctx_free(&c);
+    if (st) {
+        mdb_txn_abort(b->txn);
+    } else {
+        int rc = mdb_txn_commit(b->txn);
+        if (rc)
+            st = hs_mdb_status(hs->err, rc, "commit");
+        else
+            hs->err[0] = '\0';
+    }
+    batch_free(b);
+    return st;
+}
+
+int locus_hs_batch_commit(locus_hs_batch *b, int64_t now_ms)
+{
+    if (!b)
+        return LOCUS_EINVAL;
+    return commit_batch(b, now_ms, b->record_poll);
+}
+
+int locus_hs_record_failure(locus_hs *hs, const char *backend, int64_t now_ms)
+{
+    locus_hs_batch *b;
+    if (!hs)
+        return LOCUS_EINVAL;
+    int st = begin_txn(hs, backend, 0, &b);
+    if (st)
+        return st;
+    commit_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.b = b;
+    c.hs = hs;
+    c.txn = b->txn;
+    c.now = now_ms;
+    hs_arena_init(&c.scratch, 4096);
+    hs_arena_init(&c.sum_arena, 4096);
+    st = write_meta(&c, 0, 1);
+    ctx_free(&c);
+    if (st) {
+        locus_hs_batch_abort(b);
+        return st;
+    }
+    int rc = mdb_txn_commit(b->txn);
+    batch_free(b);
+    return rc ? hs_mdb_status(hs->err, rc, "commit") : 0;
+}
+
+int locus_hs_expire_backend(locus_hs *hs, const char *backend, int64_t older_than_ms,
+                            int64_t now_ms, uint64_t *dropped)
+{
+    locus_hs_batch *b;
+    if (dropped)
+        *dropped = 0;
+    if (!hs)
+        return LOCUS_EINVAL;
+    int st = begin_txn(hs, backend, 0, &b);
+    if (st)
+        return st;
+    b->record_poll = 0;
+    /* Collect the backend's blocks older than the bound, then delete them
+     * through the ordinary commit walk (summaries stay exact). */
+    size_t blen = strlen(backend);
+    MDB_cursor *cur;
+    MDB_val k = {blen + 1, (void *)backend}, v;
+    hs_arena scratch;
+    hs_arena_init(&scratch, 4096);
+    uint64_t n = 0;
+    int rc = mdb_cursor_open(b->txn, hs->db_owners, &cur);
+    if (rc)
+        st = hs_mdb_status(hs->err, rc, "owners: open cursor");
+    for (rc = st ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && st == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const char *kd = k.mv_data, *ds;
+        size_t dlen;
+        uint64_t idx;
+        if (k.mv_size <= blen + 1 || memcmp(kd, backend, blen + 1) != 0)
+            break;
+        MDB_val bk = {k.mv_size - blen - 1, (char *)kd + blen + 1}, bv;
+        if (hs_block_key_parse(bk.mv_data, bk.mv_size, &ds, &dlen, &idx) != 0 ||
+            dlen > HS_MAX_DATASET || mdb_get(b->txn, hs->db_blocks, &bk, &bv) != 0)
+            continue;
+        hs_arena_reset(&scratch);
+        Locus__BlockPlacement *p = hs_decode_block(&scratch, &bv);
+        if (p && (strcmp(p->backend, backend) != 0 || p->updated_at_ms >= older_than_ms))
+            continue;
+        /* undecodable blocks of this backend count as expired too */
+        int64_t id = strtab_intern(&b->datasets, ds, dlen);
+        int fresh;
+        hs_op *o = id < 0 ? NULL : op_get(b, (uint32_t)id, idx, &fresh);
+        if (!o) {
+            st = fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
+            break;
+        }
+        o->kind = OP_DEL;
+        n++;
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    hs_arena_free(&scratch);
+    if (st == 0 && rc && rc != MDB_NOTFOUND)
+        st = hs_mdb_status(hs->err, rc, "owners: read");
+    if (st) {
+        locus_hs_batch_abort(b);
+        return st;
+    }
+    st = commit_batch(b, now_ms, 0);
+    if (st == 0 && dropped)
+        *dropped = n;
+    return st;
+}

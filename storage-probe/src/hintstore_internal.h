@@ -1,0 +1,94 @@
+/* Internal pieces of the hint store shared by its modules: the environment
+ * handle, sub-database handles, key encodings, the decode arena and the
+ * value codecs. Nothing here is part of the public API. */
+#ifndef LOCUS_HINTSTORE_INTERNAL_H
+#define LOCUS_HINTSTORE_INTERNAL_H
+
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "locus/hintstore.h"
+#include "locus_hints.pb-c.h"
+
+/* Sub-database names (docs/hint-store.md describes keys and values). */
+#define HS_DB_META "meta"
+#define HS_DB_DATASETS "datasets"
+#define HS_DB_BLOCKS "blocks"
+#define HS_DB_HOST_DATASETS "host_datasets"
+#define HS_DB_OWNERS "owners"
+#define HS_DB_HOSTS "hosts"
+#define HS_META_KEY "meta"
+
+/* Length limits keep every key under LMDB's 511-byte key limit:
+ * owners key = backend NUL dataset NUL be64. */
+#define HS_MAX_DATASET 400
+#define HS_MAX_BACKEND 64
+#define HS_MAX_HOST 255
+
+#define HS_ERRLEN 512
+
+struct locus_hs {
+    MDB_env *env;
+    MDB_dbi db_meta, db_datasets, db_blocks, db_host_datasets, db_owners, db_hosts;
+    char *path;
+    int read_only;
+    int batch_active; /* one write transaction at a time per handle */
+    char err[HS_ERRLEN];
+};
+
+/* ---- errors ---- */
+void hs_seterr(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Maps an LMDB return code to a Locus status and writes "<what>: <reason>" to buf. */
+int hs_mdb_status(char *buf, int rc, const char *what);
+/* Printable form of a key for messages (non-printable bytes escaped; block
+ * keys shown as dataset#index). Writes at most outlen bytes, NUL-terminated. */
+void hs_key_text(const char *db, const void *key, size_t len, char *out, size_t outlen);
+
+/* ---- keys ---- */
+/* blocks key: dataset NUL be64(index). Returns its length; buf must hold
+ * strlen(dataset) + 9 bytes. */
+size_t hs_block_key(char *buf, const char *dataset, size_t dlen, uint64_t index);
+/* Splits a blocks key; returns 0 or -1 if it is not one. */
+int hs_block_key_parse(const void *key, size_t len, const char **dataset, size_t *dlen,
+                       uint64_t *index);
+void hs_be64_put(unsigned char *p, uint64_t v);
+uint64_t hs_be64_get(const unsigned char *p);
+
+/* ---- arena ---- */
+/* Bump allocator for decoded values. Chunks are kept on reset so a reused
+ * arena settles to no allocation at all. */
+typedef struct hs_chunk hs_chunk;
+typedef struct hs_arena {
+    hs_chunk *head;  /* chunk being filled */
+    hs_chunk *first; /* all chunks, in order */
+    size_t chunk_size;
+    int failed;      /* an allocation failed since the last reset */
+    ProtobufCAllocator pb; /* protobuf-c allocator bound to this arena */
+} hs_arena;
+
+void hs_arena_init(hs_arena *a, size_t chunk_size);
+void *hs_arena_alloc(hs_arena *a, size_t n);
+char *hs_arena_strndup(hs_arena *a, const char *s, size_t n);
+void hs_arena_reset(hs_arena *a);
+void hs_arena_free(hs_arena *a);
+
+/* ---- codecs ---- */
+/* protobuf-c unpack into the arena; NULL if the bytes do not decode. */
+Locus__DatasetSummary *hs_decode_summary(hs_arena *a, const MDB_val *v);
+Locus__BlockPlacement *hs_decode_block(hs_arena *a, const MDB_val *v);
+Locus__HostBinding *hs_decode_binding(hs_arena *a, const MDB_val *v);
+Locus__StoreMeta *hs_decode_meta(hs_arena *a, const MDB_val *v);
+/* Packs msg and puts it under key with MDB_RESERVE (no intermediate copy). */
+int hs_put_message(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, const ProtobufCMessage *msg,
+                   unsigned flags);
+/* Tier of a stored value: unknown values read as HDD (proto comment). */
+locus_tier hs_tier_from_pb(int t);
+
+/* ---- meta (used by the writer paths) ---- */
+/* Reads and decodes the meta record in txn into arena a; *out NULL if absent.
+ * Returns 0, LOCUS_ECORRUPT or an LMDB-derived status (message in err). */
+int hs_meta_read(locus_hs *hs, MDB_txn *txn, hs_arena *a, Locus__StoreMeta **out, char *err);
+
+#endif

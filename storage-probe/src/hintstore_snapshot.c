@@ -1,0 +1,506 @@
+/* Hint store reader: a snapshot is one LMDB read transaction.
+ *
+ * It never blocks the writer and always sees whole commits. Point lookups
+ * (locus_hs_snapshot_dataset, _block, _meta) decode into the snapshot's arena
+ * and stay valid until close; the allocator looks up every demanded dataset
+ * every cycle, so a lookup is one hash probe of the snapshot's cache, else one
+ * B-tree get plus one protobuf-c unpack into the arena, and no malloc beyond
+ * arena chunks. A repeated lookup of the same dataset returns the same view,
+ * so a snapshot's memory is bounded by the distinct datasets it reads.
+ * Iterators decode each value into a scratch arena that is rewound after each
+ * callback, so walking a million blocks uses one small chunk.
+ *
+ * A value that does not decode is counted, described (sub-database and key)
+ * in the snapshot's error text and skipped; point lookups return
+ * LOCUS_ECORRUPT for it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hintstore_internal.h"
+
+typedef struct cache_ent {
+    uint64_t hash;
+    const locus_hs_dataset *view;
+} cache_ent;
+
+struct locus_hs_snapshot {
+    locus_hs *hs;
+    MDB_txn *txn;
+    hs_arena arena;   /* values handed out until close */
+    hs_arena scratch; /* iterator views, rewound per item */
+    cache_ent *cache;
+    size_t ncache, cache_used;
+    const locus_hs_meta *meta;
+    uint64_t decode_errors;
+    char err[HS_ERRLEN];
+};
+
+static uint64_t name_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h | 1; /* 0 marks an empty slot */
+}
+
+int locus_hs_snapshot_open(locus_hs *hs, locus_hs_snapshot **out)
+{
+    if (!hs || !out)
+        return LOCUS_EINVAL;
+    *out = NULL;
+    locus_hs_snapshot *s = calloc(1, sizeof(*s));
+    if (!s) {
+        hs_seterr(hs->err, "%s: out of memory opening a snapshot", hs->path);
+        return LOCUS_ENOMEM;
+    }
+    s->hs = hs;
+    int rc = mdb_txn_begin(hs->env, NULL, MDB_RDONLY, &s->txn);
+    if (rc == MDB_MAP_RESIZED) {
+        /* The writer grew the map: adopt its size (possible when this process
+         * has no other transaction open) and retry once. */
+        if (mdb_env_set_mapsize(hs->env, 0) == 0)
+            rc = mdb_txn_begin(hs->env, NULL, MDB_RDONLY, &s->txn);
+    }
+    if (rc) {
+        char what[HS_ERRLEN];
+        snprintf(what, sizeof(what), "%s: open snapshot", hs->path);
+        int st = hs_mdb_status(hs->err, rc, what);
+        free(s);
+        return st == LOCUS_ENOMEM ? st : LOCUS_EIO;
+    }
+    hs_arena_init(&s->arena, 65536);
+    hs_arena_init(&s->scratch, 16384);
+    *out = s;
+    return 0;
+}
+
+void locus_hs_snapshot_close(locus_hs_snapshot *s)
+{
+    if (!s)
+        return;
+    mdb_txn_abort(s->txn);
+    hs_arena_free(&s->arena);
+    hs_arena_free(&s->scratch);
+    free(s->cache);
+    free(s);
+}
+
+uint64_t locus_hs_snapshot_decode_errors(const locus_hs_snapshot *s)
+{
+    return s ? s->decode_errors : 0;
+}
+
+const char *locus_hs_snapshot_errstr(const locus_hs_snapshot *s) { return s ? s->err : ""; }
+
+/* Records an undecodable value and returns LOCUS_ECORRUPT (or LOCUS_ENOMEM
+ * when the arena, not the value, failed). */
+static int corrupt(locus_hs_snapshot *s, hs_arena *a, const char *db, const void *key, size_t klen)
+{
+    char kt[300];
+    hs_key_text(db, key, klen, kt, sizeof(kt));
+    if (a->failed) {
+        hs_seterr(s->err, "%s: out of memory decoding %s key '%s'", s->hs->path, db, kt);
+        return LOCUS_ENOMEM;
+    }
+    s->decode_errors++;
+    hs_seterr(s->err, "%s: sub-database %s, key '%s': value does not decode", s->hs->path, db,
+              kt);
+    return LOCUS_ECORRUPT;
+}
+
+static int lmdb_err(locus_hs_snapshot *s, int rc, const char *db, const void *key, size_t klen)
+{
+    char kt[300], what[HS_ERRLEN];
+    hs_key_text(db, key, klen, kt, sizeof(kt));
+    snprintf(what, sizeof(what), "%s: %s, key '%s'", s->hs->path, db, kt);
+    return hs_mdb_status(s->err, rc, what);
+}
+
+/* Builds the public view of a decoded summary in arena a. */
+static locus_hs_dataset *dataset_view(hs_arena *a, const Locus__DatasetSummary *m)
+{
+    locus_hs_dataset *d = hs_arena_alloc(a, sizeof(*d));
+    locus_hs_host_bytes *p = hs_arena_alloc(a, (m->n_placement + 1) * sizeof(*p));
+    if (!d || !p)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_placement; i++) {
+        const Locus__HostTierBytes *e = m->placement[i];
+        if (!e || !e->host)
+            continue;
+        p[n].host = e->host;
+        p[n].tier = hs_tier_from_pb(e->tier);
+        p[n++].bytes = e->bytes;
+    }
+    d->name = m->name;
+    d->total_bytes = m->total_bytes;
+    d->block_count = m->block_count;
+    d->version = m->version;
+    d->updated_at_ms = m->updated_at_ms;
+    d->placement = p;
+    d->n_placement = n;
+    return d;
+}
+
+static locus_hs_block_view *block_view(hs_arena *a, const Locus__BlockPlacement *m)
+{
+    locus_hs_block_view *b = hs_arena_alloc(a, sizeof(*b));
+    locus_hs_replica *r = hs_arena_alloc(a, (m->n_replicas + 1) * sizeof(*r));
+    if (!b || !r)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_replicas; i++) {
+        if (!m->replicas[i] || !m->replicas[i]->host)
+            continue;
+        r[n].host = m->replicas[i]->host;
+        r[n++].tier = hs_tier_from_pb(m->replicas[i]->tier);
+    }
+    b->dataset = m->dataset;
+    b->index = m->block_index;
+    b->bytes = m->bytes;
+    b->backend = m->backend;
+    b->updated_at_ms = m->updated_at_ms;
+    b->replicas = r;
+    b->n_replicas = n;
+    return b;
+}
+
+static const locus_hs_dataset **cache_find(locus_hs_snapshot *s, const char *name, uint64_t h)
+{
+    if (!s->ncache)
+        return NULL;
+    size_t i = h & (s->ncache - 1);
+    while (s->cache[i].hash) {
+        if (s->cache[i].hash == h && strcmp(s->cache[i].view->name, name) == 0)
+            return &s->cache[i].view;
+        i = (i + 1) & (s->ncache - 1);
+    }
+    return NULL;
+}
+
+static void cache_add(locus_hs_snapshot *s, uint64_t h, const locus_hs_dataset *d)
+{
+    if ((s->cache_used + 1) * 2 > s->ncache) {
+        size_t nn = s->ncache ? s->ncache * 2 : 256;
+        cache_ent *nc = calloc(nn, sizeof(*nc));
+        if (!nc)
+            return; /* the cache is an optimisation only */
+        for (size_t j = 0; j < s->ncache; j++) {
+            if (!s->cache[j].hash)
+                continue;
+            size_t i = s->cache[j].hash & (nn - 1);
+            while (nc[i].hash)
+                i = (i + 1) & (nn - 1);
+            nc[i] = s->cache[j];
+        }
+        free(s->cache);
+        s->cache = nc;
+        s->ncache = nn;
+    }
+    size_t i = h & (s->ncache - 1);
+    while (s->cache[i].hash)
+        i = (i + 1) & (s->ncache - 1);
+    s->cache[i].hash = h;
+    s->cache[i].view = d;
+    s->cache_used++;
+}
+
+int locus_hs_snapshot_dataset(locus_hs_snapshot *s, const char *name, const locus_hs_dataset **out)
+{
+    if (!s || !name || !out)
+        return LOCUS_EINVAL;
+    *out = NULL;
+    size_t n = strlen(name);
+    uint64_t h = name_hash(name, n);
+    const locus_hs_dataset **hit = cache_find(s, name, h);
+    if (hit) {
+        *out = *hit;
+        return 0;
+    }
+    MDB_val k = {n, (void *)name}, v;
+    int rc = mdb_get(s->txn, s->hs->db_datasets, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return LOCUS_ENOTFOUND;
+    if (rc)
+        return lmdb_err(s, rc, HS_DB_DATASETS, name, n);
+    Locus__DatasetSummary *m = hs_decode_summary(&s->arena, &v);
+    if (!m)
+        return corrupt(s, &s->arena, HS_DB_DATASETS, name, n);
+    locus_hs_dataset *d = dataset_view(&s->arena, m);
+    if (!d)
+        return LOCUS_ENOMEM;
+    d->name = hs_arena_strndup(&s->arena, name, n); /* the key, even if the value disagrees */
+    if (!d->name)
+        return LOCUS_ENOMEM;
+    cache_add(s, h, d);
+    *out = d;
+    return 0;
+}
+
+int locus_hs_snapshot_block(locus_hs_snapshot *s, const char *dataset, uint64_t index,
+                            const locus_hs_block_view **out)
+{
+    if (!s || !dataset || !out)
+        return LOCUS_EINVAL;
+    *out = NULL;
+    size_t n = strlen(dataset);
+    if (n == 0 || n > HS_MAX_DATASET)
+        return LOCUS_ENOTFOUND;
+    char key[HS_MAX_DATASET + 16];
+    MDB_val k = {hs_block_key(key, dataset, n, index), key}, v;
+    int rc = mdb_get(s->txn, s->hs->db_blocks, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return LOCUS_ENOTFOUND;
+    if (rc)
+        return lmdb_err(s, rc, HS_DB_BLOCKS, key, k.mv_size);
+    Locus__BlockPlacement *m = hs_decode_block(&s->arena, &v);
+    if (!m)
+        return corrupt(s, &s->arena, HS_DB_BLOCKS, key, k.mv_size);
+    *out = block_view(&s->arena, m);
+    return *out ? 0 : LOCUS_ENOMEM;
+}
+
+/* Calls cb on the summary stored in v; with host set, only if it really has
+ * bytes there (the host index may hold leftovers after a repair). */
+static int visit_summary(locus_hs_snapshot *s, const MDB_val *k, const MDB_val *v, const char *host,
+                         locus_hs_dataset_cb cb, void *arg, int *ret)
+{
+    hs_arena_reset(&s->scratch);
+    Locus__DatasetSummary *m = hs_decode_summary(&s->scratch, v);
+    if (!m) {
+        int st = corrupt(s, &s->scratch, HS_DB_DATASETS, k->mv_data, k->mv_size);
+        return st == LOCUS_ENOMEM ? st : 0;
+    }
+    locus_hs_dataset *d = dataset_view(&s->scratch, m);
+    if (!d)
+        return LOCUS_ENOMEM;
+    if (host) {
+        size_t i;
+        for (i = 0; i < d->n_placement; i++)
+            if (d->placement[i].bytes && strcmp(d->placement[i].host, host) == 0)
+                break;
+        if (i == d->n_placement)
+            return 0;
+    }
+    *ret = cb(d, arg);
+    return 0;
+}
+
+int locus_hs_snapshot_foreach_dataset(locus_hs_snapshot *s, locus_hs_dataset_cb cb, void *arg)
+{
+    if (!s || !cb)
+        return LOCUS_EINVAL;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(s->txn, s->hs->db_datasets, &cur), ret = 0, st = 0;
+    if (rc)
+        return lmdb_err(s, rc, HS_DB_DATASETS, "", 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && ret == 0 && st == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        st = visit_summary(s, &k, &v, NULL, cb, arg, &ret);
+    mdb_cursor_close(cur);
+    hs_arena_reset(&s->scratch);
+    if (st)
+        return st;
+    if (ret)
+        return ret;
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(s, rc, HS_DB_DATASETS, "", 0);
+}
+
+int locus_hs_snapshot_foreach_host_dataset(locus_hs_snapshot *s, const char *host,
+                                           locus_hs_dataset_cb cb, void *arg)
+{
+    if (!s || !host || !cb)
+        return LOCUS_EINVAL;
+    MDB_cursor *cur;
+    MDB_val hk = {strlen(host), (void *)host}, dv, v;
+    int rc = mdb_cursor_open(s->txn, s->hs->db_host_datasets, &cur), ret = 0, st = 0;
+    if (rc)
+        return lmdb_err(s, rc, HS_DB_HOST_DATASETS, host, hk.mv_size);
+    for (rc = mdb_cursor_get(cur, &hk, &dv, MDB_SET_KEY); rc == 0 && ret == 0 && st == 0;
+         rc = mdb_cursor_get(cur, &hk, &dv, MDB_NEXT_DUP)) {
+        int g = mdb_get(s->txn, s->hs->db_datasets, &dv, &v);
+        if (g == MDB_NOTFOUND)
+            continue;
+        if (g) {
+            st = lmdb_err(s, g, HS_DB_DATASETS, dv.mv_data, dv.mv_size);
+            break;
+        }
+        st = visit_summary(s, &dv, &v, host, cb, arg, &ret);
+    }
+    mdb_cursor_close(cur);
+    hs_arena_reset(&s->scratch);
+    if (st)
+        return st;
+    if (ret)
+        return ret;
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(s, rc, HS_DB_HOST_DATASETS, host,
+                                                        strlen(host));
+}
+
+int locus_hs_snapshot_foreach_block(locus_hs_snapshot *s, const char *dataset,
+                                    locus_hs_block_cb cb, void *arg)
+{
+    if (!s || !dataset || !cb)
+        return LOCUS_EINVAL;
+    size_t n = strlen(dataset);
+    if (n == 0 || n > HS_MAX_DATASET)
+        return 0;
+    char prefix[HS_MAX_DATASET + 16];
+    MDB_cursor *cur;
+    MDB_val k = {hs_block_key(prefix, dataset, n, 0), prefix}, v;
+    int rc = mdb_cursor_open(s->txn, s->hs->db_blocks, &cur), ret = 0, st = 0;
+    if (rc)
+        return lmdb_err(s, rc, HS_DB_BLOCKS, prefix, k.mv_size);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && ret == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != n + 9 || memcmp(k.mv_data, prefix, n + 1) != 0)
+            break;
+        hs_arena_reset(&s->scratch);
+        Locus__BlockPlacement *m = hs_decode_block(&s->scratch, &v);
+        if (!m) {
+            if ((st = corrupt(s, &s->scratch, HS_DB_BLOCKS, k.mv_data, k.mv_size)) ==
+                LOCUS_ENOMEM)
+                break;
+            st = 0;
+            continue;
+        }
+        locus_hs_block_view *b = block_view(&s->scratch, m);
+        if (!b) {
+            st = LOCUS_ENOMEM;
+            break;
+        }
+        ret = cb(b, arg);
+    }
+    mdb_cursor_close(cur);
+    hs_arena_reset(&s->scratch);
+    if (st)
+        return st;
+    if (ret)
+        return ret;
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(s, rc, HS_DB_BLOCKS, prefix, n + 9);
+}
+
+int locus_hs_snapshot_foreach_binding(locus_hs_snapshot *s, locus_hs_binding_cb cb, void *arg)
+{
+    if (!s || !cb)
+        return LOCUS_EINVAL;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(s->txn, s->hs->db_hosts, &cur), ret = 0, st = 0;
+    if (rc)
+        return lmdb_err(s, rc, HS_DB_HOSTS, "", 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && ret == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        hs_arena_reset(&s->scratch);
+        Locus__HostBinding *m = hs_decode_binding(&s->scratch, &v);
+        if (!m) {
+            if ((st = corrupt(s, &s->scratch, HS_DB_HOSTS, k.mv_data, k.mv_size)) ==
+                LOCUS_ENOMEM)
+                break;
+            st = 0;
+            continue;
+        }
+        ret = cb(m->storage_host, m->agent_hostname, m->agent_id ? m->agent_id : "", arg);
+    }
+    mdb_cursor_close(cur);
+    hs_arena_reset(&s->scratch);
+    if (st)
+        return st;
+    if (ret)
+        return ret;
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(s, rc, HS_DB_HOSTS, "", 0);
+}
+
+const char *locus_hs_snapshot_agent_for_host(locus_hs_snapshot *s, const char *storage_host)
+{
+    if (!s || !storage_host)
+        return storage_host;
+    MDB_val k = {strlen(storage_host), (void *)storage_host}, v;
+    if (mdb_get(s->txn, s->hs->db_hosts, &k, &v) != 0)
+        return storage_host;
+    Locus__HostBinding *m = hs_decode_binding(&s->arena, &v);
+    if (!m || !m->agent_hostname) {
+        corrupt(s, &s->arena, HS_DB_HOSTS, storage_host, k.mv_size);
+        return storage_host;
+    }
+    return m->agent_hostname;
+}
+
+int locus_hs_snapshot_meta(locus_hs_snapshot *s, const locus_hs_meta **out)
+{
+    if (!s || !out)
+        return LOCUS_EINVAL;
+    *out = NULL;
+    if (s->meta) {
+        *out = s->meta;
+        return 0;
+    }
+    Locus__StoreMeta *m;
+    int st = hs_meta_read(s->hs, s->txn, &s->arena, &m, s->err);
+    if (st == LOCUS_ECORRUPT)
+        s->decode_errors++;
+    if (st)
+        return st;
+    locus_hs_meta *mv = hs_arena_alloc(&s->arena, sizeof(*mv));
+    size_t nb = m ? m->n_backends : 0;
+    locus_hs_backend_poll *bp = hs_arena_alloc(&s->arena, (nb + 1) * sizeof(*bp));
+    if (!mv || !bp)
+        return LOCUS_ENOMEM;
+    memset(mv, 0, sizeof(*mv));
+    mv->schema_version = m ? m->schema_version : LOCUS_HS_SCHEMA_VERSION;
+    if (m) {
+        mv->writer_generation = m->writer_generation;
+        mv->updated_at_ms = m->updated_at_ms;
+        size_t n = 0;
+        for (size_t i = 0; i < nb; i++) {
+            const Locus__BackendPoll *p = m->backends[i];
+            if (!p || !p->backend)
+                continue;
+            bp[n].backend = p->backend;
+            bp[n].last_success_ms = p->last_success_ms;
+            bp[n].last_attempt_ms = p->last_attempt_ms;
+            bp[n].consecutive_failures = p->consecutive_failures;
+            bp[n++].blocks = p->blocks;
+        }
+        mv->n_backends = n;
+    }
+    mv->backends = bp;
+    s->meta = mv;
+    *out = mv;
+    return 0;
+}
+
+int locus_hs_snapshot_stats(locus_hs_snapshot *s, locus_hs_stats *out)
+{
+    if (!s || !out)
+        return LOCUS_EINVAL;
+    memset(out, 0, sizeof(*out));
+    MDB_stat st;
+    MDB_envinfo info;
+    int rc;
+    if ((rc = mdb_stat(s->txn, s->hs->db_datasets, &st)) != 0)
+        return lmdb_err(s, rc, HS_DB_DATASETS, "", 0);
+    out->datasets = st.ms_entries;
+    if ((rc = mdb_stat(s->txn, s->hs->db_blocks, &st)) != 0)
+        return lmdb_err(s, rc, HS_DB_BLOCKS, "", 0);
+    out->blocks = st.ms_entries;
+    if ((rc = mdb_stat(s->txn, s->hs->db_hosts, &st)) != 0)
+        return lmdb_err(s, rc, HS_DB_HOSTS, "", 0);
+    out->bindings = st.ms_entries;
+    /* Distinct keys of the host index: storage hosts holding any bytes. */
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if ((rc = mdb_cursor_open(s->txn, s->hs->db_host_datasets, &cur)) != 0)
+        return lmdb_err(s, rc, HS_DB_HOST_DATASETS, "", 0);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP))
+        out->hosts++;
+    mdb_cursor_close(cur);
+    mdb_env_info(s->hs->env, &info);
+    mdb_env_stat(s->hs->env, &st);
+    out->map_size = info.me_mapsize;
+    out->used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+    return 0;
+}

@@ -1,0 +1,101 @@
+/* Shared helpers of the hint store tests: a temporary store folder that is
+ * removed again (also when a check fails, via the cmocka teardown), raw LMDB
+ * access for planting bad values, and a tiny seeded RNG. */
+#ifndef HS_TESTUTIL_H
+#define HS_TESTUTIL_H
+
+#include <dirent.h>
+#include <lmdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* rm -r of a test folder (folders and plain files only). */
+static void hs_t_rm_r(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char sub[1024];
+            snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+            hs_t_rm_r(sub);
+        }
+        if (d)
+            closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+/* mkdtemp under TMPDIR (or /tmp); returns a malloc'd path or NULL. */
+static char *hs_t_mkdtemp(void)
+{
+    const char *base = getenv("TMPDIR");
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s/locus-hs-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(buf))
+        return NULL;
+    return strdup(buf);
+}
+
+static void hs_t_rmtree(char *path)
+{
+    if (path) {
+        hs_t_rm_r(path);
+        free(path);
+    }
+}
+
+/* Puts raw bytes under key in sub-database db of the store at path (no
+ * locus_hs may be open on it in this process). Returns an LMDB code. */
+static int hs_t_raw_put(const char *path, const char *db, const void *key, size_t klen,
+                        const void *val, size_t vlen)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    int rc = mdb_env_create(&env);
+    if (rc)
+        return rc;
+    mdb_env_set_maxdbs(env, 8);
+    if ((rc = mdb_env_open(env, path, MDB_NOTLS, 0664)) == 0 &&
+        (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0) {
+        if ((rc = mdb_dbi_open(txn, db, 0, &dbi)) == 0 && (rc = mdb_put(txn, dbi, &k, &v, 0)) == 0)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+    }
+    mdb_env_close(env);
+    return rc;
+}
+
+static uint64_t hs_t_rng(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Block key as the store writes it: dataset NUL be64(index). */
+static size_t hs_t_block_key(char *buf, const char *ds, uint64_t index)
+{
+    size_t n = strlen(ds);
+    memcpy(buf, ds, n + 1);
+    for (int i = 0; i < 8; i++)
+        buf[n + 1 + i] = (char)(index >> (56 - 8 * i));
+    return n + 9;
+}
+
+#endif
