@@ -1,0 +1,368 @@
+/* locus-sim: the command-line front end of the simulator.
+ *
+ *   locus-sim run [options]       replay a trace under several policies, compare
+ *   locus-sim convert IN OUT      SWIM trace -> Locus binary trace
+ *   locus-sim config              print an example config file
+ *
+ * Options are parsed by hand (getopt_long would do, but each sub-command has
+ * its own small set and every flag is also a `--set section.key=value`
+ * override of the config table in simconf.c, so a flag is a thin alias).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "locus/allocator_loader.h"
+#include "locus/error.h"
+#include "replay.h"
+#include "report.h"
+#include "simconf.h"
+#include "trace.h"
+
+static void usage_main(FILE *f)
+{
+    fputs("usage: locus-sim COMMAND [options]\n"
+          "\n"
+          "Replays workload traces through a simulated Mesos master that loads allocator\n"
+          "plugins through the Locus ABI, and compares policies on the same trace and seed.\n"
+          "\n"
+          "commands:\n"
+          "  run        replay a trace under several policies and report (default: the\n"
+          "             shipped FB-2009 trace, policies drf, drf+delay, locality)\n"
+          "  convert    convert a SWIM trace into a Locus binary trace\n"
+          "  config     print an example config file with every key and its default\n"
+          "\n"
+          "`locus-sim COMMAND --help` describes each command. docs/simulator.md has the model.\n",
+          f);
+}
+
+static void usage_run(FILE *f)
+{
+    fprintf(f,
+            "usage: locus-sim run [options]\n"
+            "\n"
+            "  --trace PATH          trace to replay (SWIM .tsv or Locus binary; default\n"
+            "                        %s)\n"
+            "  --config FILE         model settings (INI; `locus-sim config` prints every key)\n"
+            "  --set KEY=VALUE       override one setting, e.g. --set cluster.agents=300 (repeatable)\n"
+            "  --seed N              sim.seed\n"
+            "  --agents N            cluster.agents\n"
+            "  --racks N             cluster.racks\n"
+            "  --compress X          sim.time_compression: submit times divided by X\n"
+            "  --hours H             sim.max_hours: only jobs submitted in the first H hours\n"
+            "  --jobs N              sim.max_jobs: only the first N jobs\n"
+            "  --policies LIST       built-in policies, comma separated (default\n"
+            "                        drf,drf+delay,locality; \"\" for none)\n"
+            "  --policy NAME=PLUGIN[:key=value,...]\n"
+            "                        add a policy: any allocator plugin .so on the Locus ABI and\n"
+            "                        its create() parameters; sim.framework=naive|delay picks the\n"
+            "                        frameworks' behaviour (repeatable)\n"
+            "  --plugin PATH         plugin of the built-in policies (default %s)\n"
+            "  --allocator-config F  config file given to every plugin's create()\n"
+            "  --out DIR             report folder (default ./locus-sim-report)\n"
+            "  --no-html             skip plots and the HTML page\n"
+            "  --deterministic       leave wall-clock figures out of every output\n"
+            "  --hints-dir DIR       where the temporary hint stores go (default $TMPDIR or /tmp)\n"
+            "  --progress            progress line on stderr (default: when stderr is a terminal)\n"
+            "  --no-progress\n"
+            "  --verbose             show the plugins' informational logs\n"
+            "  -h, --help\n",
+            sim_default_trace(), locus_allocator_default_plugin_path());
+}
+
+static void usage_convert(FILE *f)
+{
+    fputs("usage: locus-sim convert IN OUT\n"
+          "\n"
+          "Reads a trace (SWIM tab-separated or Locus binary) and writes it as a Locus binary\n"
+          "trace (length-delimited protobuf records, docs/traces.md).\n",
+          f);
+}
+
+static int has_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    return 0;
+}
+
+static int cmd_convert(int argc, char **argv)
+{
+    if (has_help(argc, argv)) {
+        usage_convert(stdout);
+        return 0;
+    }
+    if (argc != 2) {
+        usage_convert(stderr);
+        return 2;
+    }
+    char err[1024];
+    sim_trace *t = NULL;
+    sim_trace_load_opts lo = { .format = SIM_TRACE_AUTO };
+    if (sim_trace_load(argv[0], &lo, &t, err, sizeof err)) {
+        fprintf(stderr, "locus-sim: %s\n", err);
+        return 1;
+    }
+    int rc = sim_trace_write_binary(t, argv[1], err, sizeof err);
+    if (rc)
+        fprintf(stderr, "locus-sim: %s\n", err);
+    else
+        printf("wrote %zu jobs to %s\n", t->n_jobs, argv[1]);
+    sim_trace_free(t);
+    return rc ? 1 : 0;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+    if (has_help(argc, argv)) {
+        puts("usage: locus-sim config\n\nPrints an example config file: every key, its default, "
+             "unit and meaning.");
+        return 0;
+    }
+    if (argc != 0) {
+        fputs("usage: locus-sim config\n", stderr);
+        return 2;
+    }
+    return locus_cfg_write_example(sim_config_keys, sim_config_n_keys, stdout) ? 1 : 0;
+}
+
+typedef struct run_args {
+    const char *trace, *config, *plugin, *alloc_config, *out, *hints_dir;
+    const char *policies;
+    locus_cfg_override ov[256];
+    size_t n_ov;
+    char *ov_keys[256];
+    const char *extra[64];
+    size_t n_extra;
+    int no_html, deterministic, progress, verbose;
+} run_args;
+
+static int add_ov(run_args *a, const char *key, const char *value)
+{
+    if (a->n_ov >= 256) {
+        fputs("locus-sim: too many --set options\n", stderr);
+        return 2;
+    }
+    a->ov[a->n_ov].key = key;
+    a->ov[a->n_ov].value = value;
+    a->n_ov++;
+    return 0;
+}
+
+static int parse_run(int argc, char **argv, run_args *a)
+{
+    static const struct { const char *flag, *key; } alias[] = {
+        { "--seed", "sim.seed" },       { "--agents", "cluster.agents" },
+        { "--racks", "cluster.racks" }, { "--compress", "sim.time_compression" },
+        { "--hours", "sim.max_hours" }, { "--jobs", "sim.max_jobs" },
+    };
+    for (int i = 0; i < argc; i++) {
+        const char *f = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 1;
+        size_t k;
+        for (k = 0; k < sizeof alias / sizeof alias[0]; k++)
+            if (strcmp(f, alias[k].flag) == 0)
+                break;
+        if (k < sizeof alias / sizeof alias[0]) {
+            if (!v)
+                goto missing;
+            if (add_ov(a, alias[k].key, v))
+                return 2;
+        } else if (strcmp(f, "--trace") == 0) {
+            a->trace = v;
+        } else if (strcmp(f, "--config") == 0) {
+            a->config = v;
+        } else if (strcmp(f, "--plugin") == 0) {
+            a->plugin = v;
+        } else if (strcmp(f, "--allocator-config") == 0) {
+            a->alloc_config = v;
+        } else if (strcmp(f, "--out") == 0) {
+            a->out = v;
+        } else if (strcmp(f, "--hints-dir") == 0) {
+            a->hints_dir = v;
+        } else if (strcmp(f, "--policies") == 0) {
+            a->policies = v;
+        } else if (strcmp(f, "--policy") == 0) {
+            if (!v)
+                goto missing;
+            if (a->n_extra >= 64) {
+                fputs("locus-sim: too many --policy options\n", stderr);
+                return 2;
+            }
+            a->extra[a->n_extra++] = v;
+        } else if (strcmp(f, "--set") == 0) {
+            if (!v)
+                goto missing;
+            const char *eq = strchr(v, '=');
+            if (!eq || eq == v) {
+                fprintf(stderr, "locus-sim: --set '%s': expected section.key=value\n", v);
+                return 2;
+            }
+            char *key = strndup(v, (size_t)(eq - v));
+            if (!key)
+                return 1;
+            a->ov_keys[a->n_ov] = key;
+            if (add_ov(a, key, eq + 1))
+                return 2;
+        } else {
+            takes = 0;
+            if (strcmp(f, "--no-html") == 0)
+                a->no_html = 1;
+            else if (strcmp(f, "--deterministic") == 0)
+                a->deterministic = 1;
+            else if (strcmp(f, "--progress") == 0)
+                a->progress = 1;
+            else if (strcmp(f, "--no-progress") == 0)
+                a->progress = 0;
+            else if (strcmp(f, "--verbose") == 0)
+                a->verbose = 1;
+            else {
+                fprintf(stderr, "locus-sim run: unknown option '%s' (see locus-sim run --help)\n", f);
+                return 2;
+            }
+        }
+        if (takes) {
+            if (!v)
+                goto missing;
+            i++;
+        }
+        continue;
+    missing:
+        fprintf(stderr, "locus-sim run: %s needs a value\n", f);
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    if (has_help(argc, argv)) {
+        usage_run(stdout);
+        return 0;
+    }
+    run_args a;
+    memset(&a, 0, sizeof a);
+    a.progress = isatty(STDERR_FILENO);
+    a.policies = "drf,drf+delay,locality";
+    a.out = "locus-sim-report";
+    int status = parse_run(argc, argv, &a);
+    char err[2048] = "";
+    sim_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    sim_trace *t = NULL;
+    sim_report *r = NULL;
+    sim_policy_spec specs[80];
+    size_t n_specs = 0;
+    char *html = NULL;
+    if (status)
+        goto out;
+    status = 1;
+    if (sim_config_load(&cfg, a.config, a.ov, a.n_ov, err, sizeof err)) {
+        fprintf(stderr, "locus-sim: %s\n", err);
+        goto out;
+    }
+    const char *plugin = a.plugin ? a.plugin : locus_allocator_default_plugin_path();
+    if (a.policies && *a.policies) {
+        char *list = strdup(a.policies), *save = NULL;
+        if (!list)
+            goto out;
+        for (char *p = strtok_r(list, ",", &save); p && n_specs < 16; p = strtok_r(NULL, ",", &save)) {
+            if (sim_policy_builtin(p, plugin, &specs[n_specs], err, sizeof err)) {
+                fprintf(stderr, "locus-sim: %s\n", err);
+                free(list);
+                goto out;
+            }
+            n_specs++;
+        }
+        free(list);
+    }
+    for (size_t i = 0; i < a.n_extra; i++) {
+        if (sim_policy_parse(a.extra[i], &specs[n_specs], err, sizeof err)) {
+            fprintf(stderr, "locus-sim: %s\n", err);
+            goto out;
+        }
+        n_specs++;
+    }
+    if (n_specs == 0) {
+        fputs("locus-sim: no policy to replay (--policies or --policy)\n", stderr);
+        goto out;
+    }
+    const char *trace = a.trace ? a.trace : sim_default_trace();
+    sim_trace_load_opts lo = { .format = SIM_TRACE_AUTO, .max_jobs = (size_t)cfg.max_jobs,
+                               .max_submit_s = cfg.max_hours * 3600.0 };
+    if (sim_trace_load(trace, &lo, &t, err, sizeof err)) {
+        fprintf(stderr, "locus-sim: %s\n", err);
+        goto out;
+    }
+    sim_run_opts ro = { .hints_dir = a.hints_dir, .allocator_config = a.alloc_config,
+                        .progress = a.progress, .verbose = a.verbose };
+    fprintf(stderr, "locus-sim: replaying %zu jobs of %s under %zu policies on %lld agents\n",
+            sim_jobs_replayed(t, &cfg), trace, n_specs, (long long)cfg.agents);
+    if (sim_run(t, trace, &cfg, specs, n_specs, &ro, &r, err, sizeof err)) {
+        fprintf(stderr, "locus-sim: %s\n", err);
+        goto out;
+    }
+    unsigned flags = a.deterministic ? SIM_REPORT_DETERMINISTIC : 0;
+    if (mkdir(a.out, 0755) != 0 && access(a.out, W_OK) != 0) {
+        fprintf(stderr, "locus-sim: cannot create report folder %s\n", a.out);
+        goto out;
+    }
+    char path[4096];
+    sim_report_write_table(r, stdout, flags);
+    snprintf(path, sizeof path, "%s/report.json", a.out);
+    if (sim_report_write_json(r, path, flags, err, sizeof err)) {
+        fprintf(stderr, "locus-sim: %s\n", err);
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/report.csv", a.out);
+    if (sim_report_write_csv(r, path, flags, err, sizeof err)) {
+        fprintf(stderr, "locus-sim: %s\n", err);
+        goto out;
+    }
+    if (!a.no_html) {
+        if (sim_report_write_html(r, a.out, flags, &html, err, sizeof err)) {
+            fprintf(stderr, "locus-sim: %s\n", err);
+            goto out;
+        }
+        printf("\nreport: %s (also report.json, report.csv in %s)\n", html, a.out);
+    } else {
+        printf("\nreport: %s/report.json, %s/report.csv\n", a.out, a.out);
+    }
+    status = 0;
+out:
+    free(html);
+    sim_report_free(r);
+    sim_trace_free(t);
+    for (size_t i = 0; i < n_specs; i++)
+        sim_policy_spec_free(&specs[i]);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &cfg);
+    for (size_t i = 0; i < 256; i++)
+        free(a.ov_keys[i]);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage_main(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage_main(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 2, argv + 2);
+    if (strcmp(cmd, "convert") == 0)
+        return cmd_convert(argc - 2, argv + 2);
+    if (strcmp(cmd, "config") == 0)
+        return cmd_config(argc - 2, argv + 2);
+    fprintf(stderr, "locus-sim: unknown command '%s'\n\n", cmd);
+    usage_main(stderr);
+    return 2;
+}

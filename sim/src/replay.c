@@ -1,0 +1,635 @@
+/* The replay loop of locus-sim (see replay.h).
+ *
+ * One policy's replay is a discrete-event run over four event kinds: job
+ * arrival, allocation cycle, task finish and hint store publish. Allocation
+ * cycles run on the interval grid only while some framework has pending
+ * tasks: the plugin would offer resources nobody wants, and skipping those
+ * cycles keeps a 12-hour replay of a 3,000-agent cluster fast. Everything a
+ * replay does is a function of the trace, the config and the seed; the only
+ * wall-clock figures (sim_run_cost) are kept apart by report.h.
+ */
+#include "replay.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "locus/allocator_loader.h"
+#include "locus/error.h"
+#include "locus/hintstore.h"
+#include "world.h"
+
+/* A replay that makes no progress (no task starts or ends) for this long
+ * in simulated time while work is pending has stalled: the policy never
+ * offers what the frameworks need. */
+#define SIM_STALL_S 86400.0
+
+/* ---- policy specs ------------------------------------------------------ */
+
+static int spec_add_param(sim_policy_spec *p, const char *key, const char *value)
+{
+    locus_param *v = realloc(p->params, (p->n_params + 1) * sizeof *v);
+    if (!v)
+        return LOCUS_ENOMEM;
+    p->params = v;
+    char *k = strdup(key), *val = strdup(value);
+    if (!k || !val) {
+        free(k);
+        free(val);
+        return LOCUS_ENOMEM;
+    }
+    p->params[p->n_params++] = (locus_param){ k, val };
+    return 0;
+}
+
+void sim_policy_spec_free(sim_policy_spec *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_params; i++) {
+        free((char *)p->params[i].key);
+        free((char *)p->params[i].value);
+    }
+    free(p->params);
+    free(p->name);
+    free(p->plugin_path);
+    memset(p, 0, sizeof *p);
+}
+
+int sim_policy_builtin(const char *name, const char *plugin_path, sim_policy_spec *out, char *err,
+                       size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    const char *policy;
+    int mode = SIM_FW_NAIVE;
+    if (strcmp(name, "drf") == 0)
+        policy = "drf";
+    else if (strcmp(name, "drf+delay") == 0) {
+        policy = "drf";
+        mode = SIM_FW_DELAY;
+    } else if (strcmp(name, "locality") == 0)
+        policy = "locality";
+    else {
+        snprintf(err, errlen, "unknown policy '%s' (built in: drf, drf+delay, locality; "
+                              "or NAME=PLUGIN_PATH[:key=value,...])", name);
+        return LOCUS_EINVAL;
+    }
+    out->name = strdup(name);
+    out->plugin_path = strdup(plugin_path);
+    out->framework_mode = mode;
+    out->builtin = 1;
+    if (!out->name || !out->plugin_path || spec_add_param(out, "policy.name", policy)) {
+        sim_policy_spec_free(out);
+        snprintf(err, errlen, "out of memory");
+        return LOCUS_ENOMEM;
+    }
+    return 0;
+}
+
+int sim_policy_parse(const char *spec, sim_policy_spec *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || !eq[1]) {
+        snprintf(err, errlen, "--policy '%s': expected NAME=PLUGIN_PATH[:key=value,...]", spec);
+        return LOCUS_EINVAL;
+    }
+    const char *colon = strchr(eq + 1, ':');
+    out->name = strndup(spec, (size_t)(eq - spec));
+    out->plugin_path = colon ? strndup(eq + 1, (size_t)(colon - eq - 1)) : strdup(eq + 1);
+    if (!out->name || !out->plugin_path)
+        goto oom;
+    if (colon) {
+        char *list = strdup(colon + 1);
+        if (!list)
+            goto oom;
+        char *save = NULL;
+        for (char *kv = strtok_r(list, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+            char *e = strchr(kv, '=');
+            if (!e || e == kv) {
+                snprintf(err, errlen, "--policy '%s': parameter '%s' is not key=value", spec, kv);
+                free(list);
+                sim_policy_spec_free(out);
+                return LOCUS_EINVAL;
+            }
+            *e = '\0';
+            if (strcmp(kv, "sim.framework") == 0) {
+                if (strcmp(e + 1, "naive") == 0)
+                    out->framework_mode = SIM_FW_NAIVE;
+                else if (strcmp(e + 1, "delay") == 0)
+                    out->framework_mode = SIM_FW_DELAY;
+                else {
+                    snprintf(err, errlen, "--policy '%s': sim.framework must be naive or delay", spec);
+                    free(list);
+                    sim_policy_spec_free(out);
+                    return LOCUS_EINVAL;
+                }
+                continue;
+            }
+            if (spec_add_param(out, kv, e + 1)) {
+                free(list);
+                goto oom;
+            }
+        }
+        free(list);
+    }
+    return 0;
+oom:
+    sim_policy_spec_free(out);
+    snprintf(err, errlen, "out of memory");
+    return LOCUS_ENOMEM;
+}
+
+const char *sim_default_trace(void)
+{
+#ifdef LOCUS_SIM_DEFAULT_TRACE
+    return LOCUS_SIM_DEFAULT_TRACE;
+#else
+    return "sim/traces/FB-2009_samples_24_times_1hr_0.tsv";
+#endif
+}
+
+size_t sim_jobs_replayed(const sim_trace *t, const sim_config *cfg)
+{
+    size_t n = t->n_jobs;
+    if (cfg->max_jobs > 0 && (size_t)cfg->max_jobs < n)
+        n = (size_t)cfg->max_jobs;
+    if (cfg->max_hours > 0) {
+        double lim = cfg->max_hours * 3600.0;
+        size_t k = 0;
+        while (k < n && t->jobs[k].submit_s < lim)
+            k++;
+        n = k;
+    }
+    return n;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char p[4096];
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            remove_tree(p);
+        else
+            unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static void host_log(void *ctx, int level, const char *msg)
+{
+    const sim_world *w = ctx;
+    if (level <= LOCUS_LOG_WARN || w->verbose)
+        fprintf(stderr, "locus-sim: [%s] %s\n", w->name, msg);
+}
+
+static double submit_time(const sim_world *w, size_t job)
+{
+    return w->trace->jobs[job].submit_s / w->cfg->time_compression;
+}
+
+static int any_pending(const sim_world *w)
+{
+    for (size_t i = 0; i < w->n_active; i++)
+        if (w->jobs[w->active[i]].pending > 0)
+            return 1;
+    return 0;
+}
+
+static int ensure_tick(sim_world *w)
+{
+    if (w->tick_scheduled)
+        return 0;
+    double iv = w->cfg->alloc_interval_s;
+    double t = ceil(w->eng.now / iv) * iv;
+    if (t < w->eng.now)
+        t += iv;
+    w->tick_scheduled = 1;
+    return sim_engine_push(&w->eng, t, SIM_EV_TICK, 0, 0);
+}
+
+static int tick(sim_world *w)
+{
+    int rc;
+    w->tick_scheduled = 0;
+    if ((rc = sim_fw_before_cycle(w)))
+        return rc;
+    locus_offer_list offers = { 0 };
+    double c0 = cpu_s();
+    rc = w->api->allocate(w->alloc, w->eng.now, &offers);
+    double c1 = cpu_s();
+    if (rc) {
+        snprintf(w->err, sizeof w->err, "%s: allocate: %s (%s)", w->name, locus_strerror(rc),
+                 w->api->last_error ? w->api->last_error(w->alloc) : "");
+        return rc;
+    }
+    w->res->cycles++;
+    if (sim_grow((void **)&w->cycle_cpu, &w->cap_cycle_cpu, w->n_cycle_cpu + 1, sizeof(double)))
+        return LOCUS_ENOMEM;
+    w->cycle_cpu[w->n_cycle_cpu++] = c1 - c0;
+    /* The list is valid until the next call on the handle, and handling an
+     * offer calls recover(): copy it first. */
+    size_t n = offers.n;
+    if (n) {
+        if (sim_grow((void **)&w->offer_buf, &w->cap_offer_buf, n, sizeof *w->offer_buf))
+            return LOCUS_ENOMEM;
+        size_t bytes = 0;
+        for (size_t i = 0; i < n; i++)
+            bytes += strlen(offers.offers[i].framework_id) + strlen(offers.offers[i].agent_id) + 2;
+        if (sim_grow((void **)&w->offer_str, &w->cap_offer_str, bytes, 1))
+            return LOCUS_ENOMEM;
+        char *s = w->offer_str;
+        for (size_t i = 0; i < n; i++) {
+            const locus_offer *o = &offers.offers[i];
+            sim_offer_copy *c = &w->offer_buf[i];
+            size_t lf = strlen(o->framework_id) + 1, la = strlen(o->agent_id) + 1;
+            memcpy(s, o->framework_id, lf);
+            c->fw = s;
+            s += lf;
+            memcpy(s, o->agent_id, la);
+            c->agent = s;
+            s += la;
+            c->cpus = c->mem = 0;
+            for (size_t k = 0; k < o->resources.n; k++) {
+                if (strcmp(o->resources.items[k].name, "cpus") == 0)
+                    c->cpus = o->resources.items[k].value;
+                else if (strcmp(o->resources.items[k].name, "mem") == 0)
+                    c->mem = o->resources.items[k].value;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = sim_fw_offer(w, &w->offer_buf[i])))
+            return rc;
+    if ((rc = sim_fw_after_cycle(w)))
+        return rc;
+    sim_metrics_cycle(w);
+    if (n)
+        w->last_progress = w->eng.now;
+    if (any_pending(w)) {
+        if (w->eng.now - w->last_progress > SIM_STALL_S) {
+            snprintf(w->err, sizeof w->err,
+                     "%s: stalled: tasks pending but no task started or finished for %.0f simulated seconds",
+                     w->name, SIM_STALL_S);
+            return LOCUS_ESTATE;
+        }
+        double t = w->eng.now + w->cfg->alloc_interval_s;
+        w->tick_scheduled = 1;
+        return sim_engine_push(&w->eng, t, SIM_EV_TICK, 0, 0);
+    }
+    return 0;
+}
+
+static void progress(sim_world *w, double *last, double t0, int force)
+{
+    double now = mono_s();
+    if (!force && now - *last < 0.5)
+        return;
+    *last = now;
+    double el = now - t0;
+    fprintf(stderr, "\r%-12s sim %9.0f s  jobs %zu/%zu  %9.0f events/s ", w->name, w->eng.now,
+            w->jobs_done, w->n_jobs, el > 0 ? (double)w->eng.processed / el : 0.0);
+    fflush(stderr);
+}
+
+static int add_agents(sim_world *w)
+{
+    for (uint32_t i = 0; i < w->cl.n_agents; i++) {
+        const sim_agent *a = &w->cl.agents[i];
+        locus_scalar items[2] = { { "cpus", w->cl.cpus }, { "mem", w->cl.mem_mb } };
+        locus_agent_info ai = { .id = a->id, .hostname = a->host, .rack = a->rack,
+                                .total = { items, 2 } };
+        int rc = w->api->add_agent(w->alloc, &ai, NULL, 0, 0.0);
+        if (rc) {
+            snprintf(w->err, sizeof w->err, "%s: add_agent %s: %s (%s)", w->name, a->id,
+                     locus_strerror(rc), w->api->last_error ? w->api->last_error(w->alloc) : "");
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int run_events(sim_world *w, const sim_run_opts *o)
+{
+    int rc = 0;
+    sim_event ev;
+    double t0 = mono_s(), last = 0;
+    if (w->n_jobs == 0)
+        return 0;
+    if ((rc = sim_engine_push(&w->eng, submit_time(w, 0), SIM_EV_ARRIVAL, 0, 0)) ||
+        (rc = sim_engine_push(&w->eng, submit_time(w, 0), SIM_EV_PROBE, 0, 0)))
+        return rc;
+    w->next_arrival = 1;
+    while (sim_engine_pop(&w->eng, &ev)) {
+        switch (ev.type) {
+        case SIM_EV_ARRIVAL:
+            if (w->next_arrival < w->n_jobs &&
+                (rc = sim_engine_push(&w->eng, submit_time(w, w->next_arrival), SIM_EV_ARRIVAL,
+                                      (uint32_t)w->next_arrival, 0)))
+                return rc;
+            w->next_arrival++;
+            if ((rc = sim_fw_arrive(w, ev.a)))
+                return rc;
+            rc = ensure_tick(w);
+            break;
+        case SIM_EV_TICK:
+            rc = tick(w);
+            break;
+        case SIM_EV_FINISH:
+            w->last_progress = w->eng.now;
+            if ((rc = sim_fw_finish(w, ev.a, ev.b)))
+                return rc;
+            if (w->jobs[ev.a].state == 1 && w->jobs[ev.a].pending > 0)
+                rc = ensure_tick(w);
+            break;
+        case SIM_EV_PROBE:
+            if ((rc = sim_storage_publish(&w->st, w->hs, w->eng.now, w->err, sizeof w->err)))
+                return rc;
+            if (w->jobs_done < w->n_jobs)
+                rc = sim_engine_push(&w->eng, w->eng.now + w->cfg->probe_interval_s, SIM_EV_PROBE, 0, 0);
+            break;
+        default:
+            rc = LOCUS_ESTATE;
+        }
+        if (rc)
+            return rc;
+        if (o->progress && (w->eng.processed & 0x3fff) == 0)
+            progress(w, &last, t0, 0);
+    }
+    if (o->progress)
+        progress(w, &last, t0, 1), fputc('\n', stderr);
+    if (w->jobs_done != w->n_jobs) {
+        snprintf(w->err, sizeof w->err, "%s: replay ended with %zu of %zu jobs done", w->name,
+                 w->jobs_done, w->n_jobs);
+        return LOCUS_ESTATE;
+    }
+    return 0;
+}
+
+static char *describe(const sim_policy_spec *p, const char *plugin_name)
+{
+    char buf[1024];
+    size_t off = (size_t)snprintf(buf, sizeof buf, "plugin %s", plugin_name ? plugin_name : p->plugin_path);
+    for (size_t i = 0; i < p->n_params && off < sizeof buf; i++)
+        off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s=%s", i ? "," : " (",
+                                p->params[i].key, p->params[i].value);
+    if (p->n_params && off < sizeof buf)
+        off += (size_t)snprintf(buf + off, sizeof buf - off, ")");
+    if (off < sizeof buf)
+        snprintf(buf + off, sizeof buf - off, ", %s frameworks",
+                 p->framework_mode == SIM_FW_DELAY ? "delay-scheduling (Spark)" : "naive");
+    return strdup(buf);
+}
+
+static int run_policy(const sim_trace *t, const sim_config *cfg, const sim_policy_spec *p,
+                      const sim_run_opts *o, const char *store_dir, double bucket_s,
+                      sim_policy_result *res, char *err, size_t errlen)
+{
+    sim_world w;
+    memset(&w, 0, sizeof w);
+    w.cfg = cfg;
+    w.trace = t;
+    w.n_jobs = sim_jobs_replayed(t, cfg);
+    w.mode = p->framework_mode;
+    w.name = p->name;
+    w.verbose = o->verbose;
+    w.res = res;
+    w.series_bucket_s = bucket_s;
+    locus_allocator_plugin plugin;
+    memset(&plugin, 0, sizeof plugin);
+    double wall0 = mono_s();
+    int rc;
+    sim_engine_init(&w.eng);
+    sim_rng_seed(&w.rng, (uint64_t)cfg->seed, 2);
+    if ((rc = sim_cluster_init(&w.cl, cfg)) || (rc = sim_network_init(&w.net, &w.cl, cfg)) ||
+        (rc = sim_storage_init(&w.st, cfg, &w.cl, (uint64_t)cfg->seed))) {
+        snprintf(w.err, sizeof w.err, "%s: out of memory building the cluster", p->name);
+        goto out;
+    }
+    w.jobs = calloc(w.n_jobs ? w.n_jobs : 1, sizeof *w.jobs);
+    w.active = calloc(w.n_jobs ? w.n_jobs : 1, sizeof *w.active);
+    if (!w.jobs || !w.active) {
+        rc = LOCUS_ENOMEM;
+        snprintf(w.err, sizeof w.err, "%s: out of memory", p->name);
+        goto out;
+    }
+    w.first_submit = w.n_jobs ? submit_time(&w, 0) : 0;
+    w.last_finish = w.first_submit;
+    w.last_progress = w.first_submit;
+    locus_hs_options hso = { .map_size = (size_t)8 << 30, .create = 1, .no_sync = 1 };
+    char herr[512] = "";
+    if ((rc = locus_hs_open(store_dir, &hso, &w.hs, herr, sizeof herr))) {
+        snprintf(w.err, sizeof w.err, "%s: hint store: %.400s", p->name, herr);
+        goto out;
+    }
+    char lerr[512] = "";
+    if ((rc = locus_allocator_load(p->plugin_path, &plugin, lerr, sizeof lerr))) {
+        snprintf(w.err, sizeof w.err, "%s: %.400s", p->name, lerr);
+        goto out;
+    }
+    w.api = plugin.api;
+    locus_host_services hs = { .struct_size = sizeof hs, .ctx = &w, .log = host_log, .hint_store = w.hs };
+    /* Built-in policies get the replay's seed for their agent order. */
+    locus_param *params = calloc(p->n_params + 1, sizeof *params);
+    if (!params) {
+        rc = LOCUS_ENOMEM;
+        goto out;
+    }
+    memcpy(params, p->params, p->n_params * sizeof *params);
+    size_t np = p->n_params;
+    char seedbuf[32];
+    if (p->builtin) {
+        snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)((uint64_t)cfg->seed & 0xffffffffULL));
+        params[np++] = (locus_param){ "policy.seed", seedbuf };
+    }
+    char cerr[512] = "";
+    rc = w.api->create(o->allocator_config, params, np, &hs, &w.alloc, cerr, sizeof cerr);
+    free(params);
+    if (rc) {
+        snprintf(w.err, sizeof w.err, "%s: create: %.400s", p->name, cerr);
+        goto out;
+    }
+    if ((rc = add_agents(&w)))
+        goto out;
+    if ((rc = run_events(&w, o)))
+        goto out;
+    if (w.api->status) {
+        locus_allocator_status st;
+        memset(&st, 0, sizeof st);
+        st.struct_size = sizeof st;
+        if (w.api->status(w.alloc, &st) == 0)
+            res->fallback_cycles = st.fallback_cycles;
+    }
+    if ((rc = sim_metrics_finish(&w)))
+        goto out;
+    res->description = describe(p, w.api->name);
+    double wall = mono_s() - wall0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    res->cost.wall_s = wall;
+    res->cost.events = w.eng.processed;
+    res->cost.events_per_s = wall > 0 ? (double)w.eng.processed / wall : 0;
+    res->cost.peak_rss_bytes = (uint64_t)ru.ru_maxrss * 1024ULL;
+out:
+    if (rc && w.err[0] == '\0')
+        snprintf(w.err, sizeof w.err, "%s: %s", p->name, locus_strerror(rc));
+    if (rc)
+        snprintf(err, errlen, "%s", w.err);
+    if (w.alloc)
+        w.api->destroy(w.alloc);
+    locus_allocator_unload(&plugin);
+    locus_hs_close(w.hs);
+    if (w.jobs)
+        for (size_t i = 0; i < w.n_jobs; i++)
+            sim_fw_free_job(&w.jobs[i]);
+    free(w.jobs);
+    free(w.active);
+    free(w.cycle_cpu);
+    free(w.reads);
+    free(w.demand);
+    free(w.offer_buf);
+    free(w.offer_str);
+    sim_storage_free(&w.st);
+    sim_network_free(&w.net);
+    sim_cluster_free(&w.cl);
+    sim_engine_free(&w.eng);
+    return rc;
+}
+
+/* ---- the report ---------------------------------------------------------- */
+
+static char param_keys[64][64];
+
+static int fill_params(sim_report *r, const sim_config *cfg)
+{
+    size_t n = sim_config_n_keys;
+    r->params = calloc(n, sizeof *r->params);
+    if (!r->params)
+        return LOCUS_ENOMEM;
+    for (size_t i = 0; i < n && i < 64; i++) {
+        const locus_cfg_key *k = &sim_config_keys[i];
+        const char *base = (const char *)cfg + k->offset;
+        char v[128];
+        switch (k->type) {
+        case LOCUS_CFG_BOOL:
+            snprintf(v, sizeof v, "%s", *(const int *)base ? "true" : "false");
+            break;
+        case LOCUS_CFG_INT:
+            snprintf(v, sizeof v, "%lld", (long long)*(const int64_t *)base);
+            break;
+        case LOCUS_CFG_DOUBLE:
+            snprintf(v, sizeof v, "%.17g", *(const double *)base);
+            break;
+        case LOCUS_CFG_ENUM:
+            snprintf(v, sizeof v, "%s", k->choices[*(const int *)base]);
+            break;
+        default:
+            snprintf(v, sizeof v, "%s", *(char *const *)base ? *(char *const *)base : "");
+        }
+        snprintf(param_keys[i], sizeof param_keys[i], "%s.%s", k->section, k->name);
+        r->params[i].key = param_keys[i];
+        r->params[i].value = strdup(v);
+        if (!r->params[i].value)
+            return LOCUS_ENOMEM;
+        r->n_params = i + 1;
+    }
+    return 0;
+}
+
+int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg,
+            const sim_policy_spec *pols, size_t n_pols, const sim_run_opts *opts,
+            sim_report **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    sim_run_opts defaults = { 0 };
+    if (!opts)
+        opts = &defaults;
+    sim_report *r = calloc(1, sizeof *r);
+    if (!r)
+        return LOCUS_ENOMEM;
+    int rc = LOCUS_ENOMEM;
+    const char *slash = strrchr(trace_path, '/');
+    r->trace = strdup(trace_path);
+    r->trace_name = strdup(slash ? slash + 1 : trace_path);
+    r->seed = (uint64_t)cfg->seed;
+    r->n_jobs = sim_jobs_replayed(t, cfg);
+    r->policies = calloc(n_pols ? n_pols : 1, sizeof *r->policies);
+    if (!r->trace || !r->trace_name || !r->policies || fill_params(r, cfg)) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    double bucket = cfg->series_bucket_s;
+    if (bucket <= 0) {
+        double span = r->n_jobs ? (t->jobs[r->n_jobs - 1].submit_s - t->jobs[0].submit_s) /
+                                      cfg->time_compression : 0;
+        bucket = span / 200.0;
+        if (bucket < 1.0)
+            bucket = 1.0;
+    }
+    const char *base = opts->hints_dir ? opts->hints_dir : getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/locus-sim-XXXXXX", base);
+    if (!mkdtemp(tmp)) {
+        snprintf(err, errlen, "%s: cannot create a temporary folder: %s", tmp, strerror(errno));
+        rc = LOCUS_EIO;
+        goto fail;
+    }
+    for (size_t i = 0; i < n_pols; i++) {
+        sim_policy_result *res = &r->policies[i];
+        r->n_policies = i + 1;
+        res->name = strdup(pols[i].name);
+        if (!res->name) {
+            rc = LOCUS_ENOMEM;
+            snprintf(err, errlen, "out of memory");
+            break;
+        }
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/%zu", tmp, i);
+        rc = run_policy(t, cfg, &pols[i], opts, dir, bucket, res, err, errlen);
+        remove_tree(dir);
+        if (rc)
+            break;
+    }
+    remove_tree(tmp);
+    if (rc)
+        goto fail;
+    *out = r;
+    return 0;
+fail:
+    sim_report_free(r);
+    return rc;
+}

@@ -1,0 +1,96 @@
+/* The table of locus-sim model settings (see simconf.h). One row per key:
+ * the parser, the docs and the example file all come from this table, so
+ * they cannot drift apart. Where each default comes from is written in
+ * docs/simulator.md next to the generated reference.
+ */
+#include "simconf.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#define K(sec, name, type, field, def, lo, hi, unit, help) \
+    { sec, name, type, offsetof(sim_config, field), def, lo, hi, unit, NULL, help }
+
+static const char *const demand_choices[] = { "datasets", "blocks", NULL };
+
+const locus_cfg_key sim_config_keys[] = {
+    K("sim", "seed", LOCUS_CFG_INT, seed, "1", 0, 9.2e18, "",
+      "Seed of every random choice (replica placement, tie breaks); same seed, same report"),
+    K("sim", "time_compression", LOCUS_CFG_DOUBLE, time_compression, "1", 0.001, 1e6, "x",
+      "Divides every submit time: 2 replays the trace twice as fast (twice the load)"),
+    K("sim", "max_hours", LOCUS_CFG_DOUBLE, max_hours, "0", 0, 1e6, "h",
+      "Replays only jobs submitted before this trace time; 0 = the whole trace"),
+    K("sim", "max_jobs", LOCUS_CFG_INT, max_jobs, "0", 0, 1e9, "jobs",
+      "Replays only the first N jobs; 0 = all"),
+    K("sim", "series_bucket_s", LOCUS_CFG_DOUBLE, series_bucket_s, "0", 0, 1e9, "s",
+      "Width of one time-series bucket in the report; 0 = the replayed span / 200"),
+    K("cluster", "agents", LOCUS_CFG_INT, agents, "600", 1, 1000000, "agents",
+      "Number of Mesos agents (600: the FB-2009 cluster)"),
+    K("cluster", "racks", LOCUS_CFG_INT, racks, "0", 0, 1000000, "racks",
+      "Number of racks, agents spread round-robin; 0 = one rack per 40 agents"),
+    K("cluster", "agent_cpus", LOCUS_CFG_DOUBLE, agent_cpus, "8", 0.01, 1e6, "cpus",
+      "CPUs of every agent"),
+    K("cluster", "agent_mem_mb", LOCUS_CFG_INT, agent_mem_mb, "16384", 1, 1e9, "MB",
+      "Memory of every agent offered to tasks"),
+    K("cluster", "alloc_interval_s", LOCUS_CFG_DOUBLE, alloc_interval_s, "1", 0.001, 3600, "s",
+      "Allocation interval of the master (Mesos --allocation_interval, default 1 s)"),
+    K("task", "cpus", LOCUS_CFG_DOUBLE, task_cpus, "1", 0.001, 1e6, "cpus", "CPUs of every task"),
+    K("task", "mem_mb", LOCUS_CFG_INT, task_mem_mb, "2048", 1, 1e9, "MB", "Memory of every task"),
+    K("task", "overhead_s", LOCUS_CFG_DOUBLE, task_overhead_s, "1", 0, 3600, "s",
+      "Fixed start-up time of every task"),
+    K("task", "map_s_per_mb", LOCUS_CFG_DOUBLE, map_s_per_mb, "0.1", 0, 1000, "s/MB",
+      "Map compute time per MB of input (after reading it)"),
+    K("task", "reduce_s_per_mb", LOCUS_CFG_DOUBLE, reduce_s_per_mb, "0.05", 0, 1000, "s/MB",
+      "Reduce compute time per MB of shuffle input"),
+    K("task", "reduce_bytes", LOCUS_CFG_INT, reduce_bytes, "1G", 1, 1e15, "bytes",
+      "Shuffle bytes per reduce task (Hive hive.exec.reducers.bytes.per.reducer)"),
+    K("task", "max_reduce_tasks", LOCUS_CFG_INT, max_reduce_tasks, "999", 1, 1e7, "tasks",
+      "Most reduce tasks per job (Hive hive.exec.reducers.max)"),
+    K("storage", "block_bytes", LOCUS_CFG_INT, block_bytes, "128M", 1, 1e15, "bytes",
+      "Block size of a dataset (HDFS dfs.blocksize)"),
+    K("storage", "replicas", LOCUS_CFG_INT, replicas, "3", 1, 16, "copies",
+      "HDD replicas of every block, rack-aware as HDFS places them (dfs.replication)"),
+    K("storage", "max_map_tasks", LOCUS_CFG_INT, max_map_tasks, "2000", 1, 1e8, "tasks",
+      "Most blocks (map tasks) per dataset: a larger dataset gets bigger blocks"),
+    K("storage", "mem_capacity", LOCUS_CFG_INT, mem_capacity, "4G", 0, 1e15, "bytes",
+      "Memory tier of every agent (LRU); 0 = no memory tier"),
+    K("storage", "cache_on_read", LOCUS_CFG_BOOL, cache_on_read, "true", 0, 1, "",
+      "A read caches the block in the reader's memory tier (Alluxio CACHE read type)"),
+    K("storage", "probe_interval_s", LOCUS_CFG_DOUBLE, probe_interval_s, "5", 0.001, 86400, "s",
+      "How often the storage model publishes placement into the hint store"),
+    K("network", "nic_gbps", LOCUS_CFG_DOUBLE, nic_gbps, "10", 0.001, 1e6, "Gbit/s",
+      "NIC bandwidth of every agent, each direction"),
+    K("network", "oversubscription", LOCUS_CFG_DOUBLE, oversubscription, "5", 1, 1000, "ratio",
+      "Rack uplink oversubscription: uplink = agents in rack x NIC / ratio"),
+    K("network", "hdd_stream_mbps", LOCUS_CFG_DOUBLE, hdd_stream_mbps, "100", 0.001, 1e6, "MB/s",
+      "Sequential read rate of one HDD stream"),
+    K("network", "hdd_agent_mbps", LOCUS_CFG_DOUBLE, hdd_agent_mbps, "400", 0.001, 1e6, "MB/s",
+      "HDD read bandwidth of one agent, shared by its concurrent reads (4 disks)"),
+    K("network", "mem_mbps", LOCUS_CFG_DOUBLE, mem_mbps, "2000", 0.001, 1e7, "MB/s",
+      "Read rate from a memory tier"),
+    K("framework", "locality_wait_s", LOCUS_CFG_DOUBLE, locality_wait_s, "3", 0, 3600, "s",
+      "Delay scheduling wait per locality level (spark.locality.wait)"),
+    K("framework", "refuse_s", LOCUS_CFG_DOUBLE, refuse_s, "5", 0, 3600, "s",
+      "Refuse filter on declined resources (Mesos Filters.refuse_seconds default)"),
+    { "framework", "demand", LOCUS_CFG_ENUM, offsetof(sim_config, demand), "datasets", 0, 0, "",
+      demand_choices,
+      "What a framework tells the allocator it will read: whole datasets or pending blocks" },
+};
+const size_t sim_config_n_keys = sizeof sim_config_keys / sizeof sim_config_keys[0];
+
+int sim_config_load(sim_config *c, const char *path, const locus_cfg_override *ov, size_t n_ov,
+                    char *err, size_t errlen)
+{
+    return locus_cfg_load(sim_config_keys, sim_config_n_keys, c, sizeof *c, path, ov, n_ov, err,
+                          errlen);
+}
+
+uint32_t sim_config_racks(const sim_config *c)
+{
+    int64_t r = c->racks > 0 ? c->racks : (c->agents + 39) / 40;
+    if (r < 1)
+        r = 1;
+    if (r > c->agents)
+        r = c->agents;
+    return (uint32_t)r;
+}

@@ -1,0 +1,68 @@
+/* locus-sim's model settings: one struct, described once by a table of
+ * locus_cfg_key (locus/config.h) that gives the INI parser, range checks,
+ * `--set section.key=value` overrides, the example file and the reference
+ * table in docs/simulator.md. Every default and where it comes from is
+ * documented there.
+ */
+#ifndef LOCUS_SIM_SIMCONF_H
+#define LOCUS_SIM_SIMCONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "locus/config.h"
+
+enum sim_demand_mode { SIM_DEMAND_DATASETS = 0, SIM_DEMAND_BLOCKS = 1 };
+
+typedef struct sim_config {
+    /* [sim] */
+    int64_t seed;
+    double time_compression;     /* arrivals at submit / compression */
+    double max_hours;            /* replay only jobs submitted before this (trace time); 0 = all */
+    int64_t max_jobs;            /* 0 = all */
+    double series_bucket_s;      /* 0 = auto */
+    /* [cluster] */
+    int64_t agents;
+    int64_t racks;               /* 0 = ceil(agents / 40) */
+    double agent_cpus;
+    int64_t agent_mem_mb;
+    double alloc_interval_s;
+    /* [task] */
+    double task_cpus;
+    int64_t task_mem_mb;
+    double task_overhead_s;
+    double map_s_per_mb;
+    double reduce_s_per_mb;
+    int64_t reduce_bytes;        /* shuffle bytes per reduce task */
+    int64_t max_reduce_tasks;
+    /* [storage] */
+    int64_t block_bytes;
+    int64_t replicas;
+    int64_t max_map_tasks;       /* per job: bigger blocks beyond this */
+    int64_t mem_capacity;        /* bytes of memory tier per agent */
+    int cache_on_read;
+    double probe_interval_s;
+    /* [network] */
+    double nic_gbps;
+    double oversubscription;
+    double hdd_stream_mbps;
+    double hdd_agent_mbps;
+    double mem_mbps;
+    /* [framework] */
+    double locality_wait_s;
+    double refuse_s;
+    int demand;                  /* enum sim_demand_mode */
+} sim_config;
+
+extern const locus_cfg_key sim_config_keys[];
+extern const size_t sim_config_n_keys;
+
+/* Defaults, then the file (NULL: none), then overrides. Returns 0 or a
+ * LOCUS_E* code with err naming the file and line or the key. */
+int sim_config_load(sim_config *c, const char *path, const locus_cfg_override *ov, size_t n_ov,
+                    char *err, size_t errlen);
+/* Effective racks count. */
+uint32_t sim_config_racks(const sim_config *c);
+
+#endif
