@@ -1,0 +1,1760 @@
+/* The allocator policy core: Mesos's hierarchical weighted DRF, with the
+ * locality ranking of la_hints.c on top.
+ *
+ * Design, and why:
+ *  - Every id is interned once into a slot (hash tables in la_map.c); the hot
+ *    loop works on slot numbers and dense resource vectors (LA_MAX_RES
+ *    doubles, names interned per instance), never on strings.
+ *  - DRF order is kept the way Mesos's DRFSorter keeps it (share, then times
+ *    chosen, then name) but incrementally: every role holds its listed
+ *    clients (active, unsuppressed framework-roles) in an array sorted once
+ *    per cycle; after an offer only the chosen client and its role move
+ *    (binary search + memmove), where Mesos re-sorts per agent.
+ *  - Refuse filters are per (agent, framework): a two-level table per agent
+ *    (chunks of 32 frameworks, 4-byte expiry ticks, allocated on first use),
+ *    so 10,000 agents x 1,000 frameworks fully filtered costs ~40 MB. Each
+ *    agent counts the filters of offerable frameworks and knows its earliest
+ *    expiry, so an agent filtered for every offerable framework is skipped in
+ *    O(1) - the case that makes Mesos's DeclineOffers benchmark O(agents x
+ *    frameworks) per round.
+ *  - Offers, their resource items and reason strings live in per-instance
+ *    arrays reused by every cycle (valid until the next call, as the ABI says).
+ * The host owns time: `now` is only compared, never read from a clock, except
+ * to measure the CPU time of a cycle for status(). */
+#include "la_core.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define EPS 1e-9
+#define NONE LA_MAP_NONE
+
+static const char *const builtin_res[] = {"cpus", "mem", "disk", "gpus"};
+
+/* ---- errors and logging --------------------------------------------------- */
+
+void la_log(locus_allocator *a, int level, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (a->host.log)
+        a->host.log(a->host.ctx, level, msg);
+    else if (level <= LOCUS_LOG_WARN)
+        fprintf(stderr, "locus-allocator: %s\n", msg);
+}
+
+int la_seterr(locus_allocator *a, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->err, sizeof a->err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    uint32_t ncap = *cap ? *cap : 16;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, (size_t)ncap * elem);
+    if (!p)
+        return LOCUS_ENOMEM;
+    memset((char *)p + (size_t)*cap * elem, 0, (size_t)(ncap - *cap) * elem);
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static int growz(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p)
+        return LOCUS_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{ /* splitmix64: tiny, seedable, good enough for a shuffle */
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void note_time(locus_allocator *a, double now)
+{
+    if (!a->epoch_set && isfinite(now)) {
+        a->epoch = now;
+        a->epoch_set = 1;
+    }
+}
+
+static uint32_t ticks_floor(const locus_allocator *a, double t)
+{
+    double v = (t - a->epoch) * LA_TICKS_PER_S;
+    if (!(v > 0))
+        return 0;
+    if (v >= (double)UINT32_MAX - 1)
+        return UINT32_MAX - 1;
+    return (uint32_t)v;
+}
+
+static uint32_t ticks_ceil(const locus_allocator *a, double t)
+{
+    double v = ceil((t - a->epoch) * LA_TICKS_PER_S);
+    if (!(v > 1))
+        return 1;
+    if (v >= (double)UINT32_MAX)
+        return UINT32_MAX;
+    return (uint32_t)v;
+}
+
+/* Resource name -> dense index, interning new names. */
+static int res_index(locus_allocator *a, const char *name, int create, uint32_t *out)
+{
+    uint32_t k = la_strmap_get(&a->res_map, name);
+    if (k != NONE) {
+        *out = k;
+        return 0;
+    }
+    if (!create)
+        return LOCUS_ENOTFOUND;
+    if (a->n_res == LA_MAX_RES)
+        return la_seterr(a, LOCUS_EINVAL, "resource %s: more than %d distinct resource names",
+                         name, LA_MAX_RES);
+    char *copy = strdup(name);
+    if (!copy || la_strmap_put(&a->res_map, copy, a->n_res)) {
+        free(copy);
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    }
+    a->res_names[a->n_res] = copy;
+    *out = a->n_res++;
+    return 0;
+}
+
+/* Converts a locus_resources set into a dense vector. */
+static int res_vec(locus_allocator *a, const locus_resources *r, int create, double *v,
+                   const char *what)
+{
+    memset(v, 0, sizeof(double) * LA_MAX_RES);
+    if (!r)
+        return 0;
+    if (r->n && !r->items)
+        return la_seterr(a, LOCUS_EINVAL, "%s: resources with n=%zu and no items", what, r->n);
+    for (size_t i = 0; i < r->n; i++) {
+        const locus_scalar *s = &r->items[i];
+        if (!s->name || !*s->name)
+            return la_seterr(a, LOCUS_EINVAL, "%s: resource without a name", what);
+        if (!isfinite(s->value) || s->value < 0)
+            return la_seterr(a, LOCUS_EINVAL, "%s: resource %s: bad value %g", what, s->name,
+                             s->value);
+        uint32_t k;
+        int rc = res_index(a, s->name, create, &k);
+        if (rc == LOCUS_ENOTFOUND) {
+            if (s->value == 0)
+                continue;
+            return la_seterr(a, LOCUS_EINVAL, "%s: resource %s is unknown", what, s->name);
+        }
+        if (rc)
+            return rc;
+        v[k] += s->value;
+    }
+    return 0;
+}
+
+static int is_empty(const double *v, uint32_t n)
+{
+    for (uint32_t k = 0; k < n; k++)
+        if (v[k] > EPS)
+            return 0;
+    return 1;
+}
+
+/* ---- DRF shares and order ------------------------------------------------ */
+
+static double dominant(const locus_allocator *a, const double *alloc)
+{
+    double s = 0;
+    for (uint32_t k = 0; k < a->n_res; k++)
+        if (a->cluster_total[k] > EPS) {
+            double x = alloc[k] / a->cluster_total[k];
+            if (x > s)
+                s = x;
+        }
+    return s;
+}
+
+static int cmp_client(const locus_allocator *a, uint32_t x, uint32_t y)
+{
+    const la_client *cx = &a->clients[x], *cy = &a->clients[y];
+    if (cx->share != cy->share)
+        return cx->share < cy->share ? -1 : 1;
+    if (cx->count != cy->count)
+        return cx->count < cy->count ? -1 : 1;
+    return strcmp(a->fws[cx->fw].id, a->fws[cy->fw].id);
+}
+
+static int cmp_role(const locus_allocator *a, uint32_t x, uint32_t y)
+{
+    const la_role *rx = &a->roles[x], *ry = &a->roles[y];
+    if (rx->share != ry->share)
+        return rx->share < ry->share ? -1 : 1;
+    if (rx->count != ry->count)
+        return rx->count < ry->count ? -1 : 1;
+    return strcmp(rx->name, ry->name);
+}
+
+typedef struct sortkey {
+    double share;
+    uint64_t count;
+    const char *name;
+    uint32_t slot;
+} sortkey;
+
+static int cmp_key(const void *p, const void *q)
+{
+    const sortkey *x = p, *y = q;
+    if (x->share != y->share)
+        return x->share < y->share ? -1 : 1;
+    if (x->count != y->count)
+        return x->count < y->count ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Recomputes every share against the current cluster total and sorts every
+ * role's list and the role order (once per cycle). */
+static int resort_all(locus_allocator *a)
+{
+    memset(a->cluster_total, 0, sizeof a->cluster_total);
+    for (uint32_t i = 0; i < a->n_live; i++) {
+        const la_agent *ag = &a->agents[a->live[i]];
+        for (uint32_t k = 0; k < a->n_res; k++)
+            a->cluster_total[k] += ag->total[k];
+    }
+    uint32_t maxn = a->n_roles;
+    for (uint32_t r = 0; r < a->n_roles; r++)
+        if (a->roles[r].n > maxn)
+            maxn = a->roles[r].n;
+    sortkey *keys = malloc(sizeof *keys * (maxn ? maxn : 1));
+    if (!keys)
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    for (uint32_t r = 0; r < a->n_roles; r++) {
+        la_role *ro = &a->roles[r];
+        ro->share = dominant(a, ro->alloc) / (ro->weight > 0 ? ro->weight : 1);
+        for (uint32_t i = 0; i < ro->n; i++) {
+            la_client *c = &a->clients[ro->list[i]];
+            c->share = dominant(a, c->alloc);
+            keys[i] = (sortkey){c->share, c->count, a->fws[c->fw].id, ro->list[i]};
+        }
+        qsort(keys, ro->n, sizeof *keys, cmp_key);
+        for (uint32_t i = 0; i < ro->n; i++)
+            ro->list[i] = keys[i].slot;
+    }
+    for (uint32_t i = 0; i < a->n_roles; i++) {
+        la_role *ro = &a->roles[a->role_order[i]];
+        keys[i] = (sortkey){ro->share, ro->count, ro->name, a->role_order[i]};
+    }
+    qsort(keys, a->n_roles, sizeof *keys, cmp_key);
+    for (uint32_t i = 0; i < a->n_roles; i++)
+        a->role_order[i] = keys[i].slot;
+    free(keys);
+    return 0;
+}
+
+/* Moves element at index i of a sorted array to its place after its key
+ * grew (it only moves right). */
+static void move_right(locus_allocator *a, uint32_t *arr, uint32_t n, uint32_t i,
+                       int (*cmp)(const locus_allocator *, uint32_t, uint32_t))
+{
+    uint32_t v = arr[i], lo = i + 1, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (cmp(a, arr[mid], v) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo - 1 > i) {
+        memmove(&arr[i], &arr[i + 1], sizeof *arr * (lo - 1 - i));
+        arr[lo - 1] = v;
+    }
+}
+
+/* Index of a listed client in its role's list: binary search (valid inside a
+ * cycle, where lists are sorted), else a scan. */
+static uint32_t list_find(locus_allocator *a, const la_role *ro, uint32_t cslot, int sorted)
+{
+    if (sorted) {
+        uint32_t lo = 0, hi = ro->n;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            int c = cmp_client(a, ro->list[mid], cslot);
+            if (c == 0)
+                return mid;
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    for (uint32_t i = 0; i < ro->n; i++)
+        if (ro->list[i] == cslot)
+            return i;
+    return NONE;
+}
+
+static uint32_t role_order_find(const locus_allocator *a, uint32_t r)
+{
+    for (uint32_t i = 0; i < a->n_roles; i++)
+        if (a->role_order[i] == r)
+            return i;
+    return NONE;
+}
+
+/* ---- refuse filters --------------------------------------------------------- */
+
+static uint32_t filter_get(const la_agent *ag, uint32_t fw)
+{
+    uint32_t c = fw / LA_FCHUNK;
+    if (c >= ag->n_fch || !ag->fch[c])
+        return 0;
+    return ag->fch[c]->exp[fw % LA_FCHUNK];
+}
+
+static int fw_offerable(const locus_allocator *a, uint32_t fw)
+{
+    return a->fws[fw].n_listed > 0;
+}
+
+static void filter_clear_one(locus_allocator *a, la_agent *ag, uint32_t fw)
+{
+    uint32_t c = fw / LA_FCHUNK;
+    if (c >= ag->n_fch || !ag->fch[c] || !ag->fch[c]->exp[fw % LA_FCHUNK])
+        return;
+    ag->fch[c]->exp[fw % LA_FCHUNK] = 0;
+    ag->n_filters--;
+    if (fw_offerable(a, fw))
+        ag->n_filt_off--;
+    if (--ag->fch[c]->n == 0) {
+        free(ag->fch[c]);
+        ag->fch[c] = NULL;
+    }
+}
+
+static int filter_set(locus_allocator *a, la_agent *ag, uint32_t fw, uint32_t exp)
+{
+    uint32_t c = fw / LA_FCHUNK;
+    if (c >= ag->n_fch) {
+        uint32_t n = c + 1 > ag->n_fch * 2 ? c + 1 : ag->n_fch * 2;
+        la_fchunk **p = realloc(ag->fch, sizeof *p * n);
+        if (!p)
+            return LOCUS_ENOMEM;
+        memset(p + ag->n_fch, 0, sizeof *p * (n - ag->n_fch));
+        ag->fch = p;
+        ag->n_fch = n;
+    }
+    if (!ag->fch[c] && !(ag->fch[c] = calloc(1, sizeof(la_fchunk))))
+        return LOCUS_ENOMEM;
+    uint32_t *e = &ag->fch[c]->exp[fw % LA_FCHUNK];
+    if (!*e) {
+        ag->fch[c]->n++;
+        ag->n_filters++;
+        if (fw_offerable(a, fw))
+            ag->n_filt_off++;
+    }
+    if (exp > *e)
+        *e = exp; /* a longer refusal wins, as Mesos keeps the later expiry */
+    if (*e < ag->min_expiry)
+        ag->min_expiry = *e;
+    return 0;
+}
+
+/* Drops expired filters of one agent and recomputes its earliest expiry. */
+static void filters_expire(locus_allocator *a, la_agent *ag, uint32_t now_t)
+{
+    uint32_t minexp = UINT32_MAX;
+    for (uint32_t c = 0; c < ag->n_fch && ag->n_filters; c++) {
+        la_fchunk *ch = ag->fch[c];
+        if (!ch)
+            continue;
+        for (uint32_t j = 0; j < LA_FCHUNK; j++) {
+            uint32_t e = ch->exp[j];
+            if (!e)
+                continue;
+            if (e <= now_t)
+                filter_clear_one(a, ag, c * LA_FCHUNK + j);
+            else if (e < minexp)
+                minexp = e;
+            if (!ag->fch[c])
+                break;
+        }
+    }
+    ag->min_expiry = minexp;
+}
+
+/* The framework's offerability changed: keep n_filt_off of every agent
+ * holding one of its filters exact. O(agents), on rare events only. */
+static void offerable_changed(locus_allocator *a, uint32_t fw, int now_offerable)
+{
+    a->n_offerable += now_offerable ? 1 : -1;
+    for (uint32_t i = 0; i < a->n_live; i++) {
+        la_agent *ag = &a->agents[a->live[i]];
+        if (filter_get(ag, fw))
+            ag->n_filt_off += now_offerable ? 1 : -1;
+    }
+}
+
+static void filters_clear_fw(locus_allocator *a, uint32_t fw)
+{
+    for (uint32_t i = 0; i < a->n_live; i++) {
+        la_agent *ag = &a->agents[a->live[i]];
+        if (ag->n_filters)
+            filter_clear_one(a, ag, fw);
+    }
+}
+
+/* ---- listing (activation, suppression) -------------------------------------- */
+
+static int list_client(locus_allocator *a, uint32_t cs)
+{
+    la_client *c = &a->clients[cs];
+    la_fw *f = &a->fws[c->fw];
+    if (c->listed || c->detached || c->suppressed || !f->active)
+        return 0;
+    la_role *ro = &a->roles[c->role];
+    if (grow((void **)&ro->list, &ro->cap, ro->n + 1, sizeof *ro->list))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    ro->list[ro->n++] = cs; /* sorted at the next cycle */
+    c->listed = 1;
+    if (f->n_listed++ == 0)
+        offerable_changed(a, c->fw, 1);
+    return 0;
+}
+
+static void unlist_client(locus_allocator *a, uint32_t cs)
+{
+    la_client *c = &a->clients[cs];
+    if (!c->listed)
+        return;
+    la_role *ro = &a->roles[c->role];
+    uint32_t i = list_find(a, ro, cs, 0);
+    if (i != NONE) {
+        memmove(&ro->list[i], &ro->list[i + 1], sizeof *ro->list * (ro->n - i - 1));
+        ro->n--;
+    }
+    c->listed = 0;
+    la_fw *f = &a->fws[c->fw];
+    if (--f->n_listed == 0)
+        offerable_changed(a, c->fw, 0);
+}
+
+static void relist_fw(locus_allocator *a, uint32_t fw)
+{
+    la_fw *f = &a->fws[fw];
+    for (uint32_t i = 0; i < f->n_clients; i++) {
+        if (f->active)
+            list_client(a, f->clients[i]);
+        else
+            unlist_client(a, f->clients[i]);
+    }
+}
+
+/* ---- interning ----------------------------------------------------------------- */
+
+static uint32_t role_get(locus_allocator *a, const char *name, int create)
+{
+    uint32_t r = la_strmap_get(&a->role_map, name);
+    if (r != NONE || !create)
+        return r;
+    if (grow((void **)&a->roles, &a->cap_roles, a->n_roles + 1, sizeof *a->roles))
+        return NONE;
+    uint32_t *order = realloc(a->role_order, sizeof *order * (a->n_roles + 1));
+    if (!order)
+        return NONE;
+    a->role_order = order;
+    la_role *ro = &a->roles[a->n_roles];
+    memset(ro, 0, sizeof *ro);
+    if (!(ro->name = strdup(name)))
+        return NONE;
+    ro->weight = 1.0;
+    if (la_strmap_put(&a->role_map, ro->name, a->n_roles)) {
+        free(ro->name);
+        return NONE;
+    }
+    a->role_order[a->n_roles] = a->n_roles;
+    return a->n_roles++;
+}
+
+static uint32_t rack_get(locus_allocator *a, const char *name)
+{
+    if (!name || !*name)
+        return NONE;
+    uint32_t r = la_strmap_get(&a->rack_map, name);
+    if (r != NONE)
+        return r;
+    if (grow((void **)&a->racks, &a->cap_racks, a->n_racks + 1, sizeof *a->racks))
+        return NONE;
+    char *copy = strdup(name);
+    if (!copy || la_strmap_put(&a->rack_map, copy, a->n_racks)) {
+        free(copy);
+        return NONE;
+    }
+    a->racks[a->n_racks] = copy;
+    return a->n_racks++;
+}
+
+static uint32_t agent_find(const locus_allocator *a, const char *id)
+{
+    return id ? la_strmap_get(&a->agent_map, id) : NONE;
+}
+
+static uint32_t fw_find(const locus_allocator *a, const char *id)
+{
+    return id ? la_strmap_get(&a->fw_map, id) : NONE;
+}
+
+/* ---- allocations ----------------------------------------------------------------- */
+
+static uint64_t alloc_key(uint32_t agent, uint32_t client)
+{
+    return (uint64_t)agent << 32 | client;
+}
+
+/* Adds r to client cs on agent ag (offer made or resources in use). */
+static int alloc_add(locus_allocator *a, uint32_t ag, uint32_t cs, const double *r)
+{
+    uint64_t key = alloc_key(ag, cs);
+    uint32_t s = la_u64map_get(&a->alloc_map, key);
+    la_client *c = &a->clients[cs];
+    if (s == NONE) {
+        if (a->n_free_allocs)
+            s = a->free_allocs[--a->n_free_allocs];
+        else {
+            if (grow((void **)&a->allocs, &a->cap_allocs, a->n_alloc_slots + 1,
+                     sizeof *a->allocs))
+                return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+            /* The free list holds every slot, so a release never allocates. */
+            uint32_t *fl = realloc(a->free_allocs, sizeof *fl * a->cap_allocs);
+            if (!fl)
+                return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+            a->free_allocs = fl;
+            s = a->n_alloc_slots++;
+        }
+        if (la_u64map_put(&a->alloc_map, key, s)) {
+            a->free_allocs[a->n_free_allocs++] = s; /* never fails: slot came from there or is new */
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        }
+        la_alloc *al = &a->allocs[s];
+        memset(al, 0, sizeof *al);
+        al->live = 1;
+        al->agent = ag;
+        al->client = cs;
+        la_agent *g = &a->agents[ag];
+        la_fw *f = &a->fws[c->fw];
+        al->a_prev = NONE;
+        al->a_next = g->alloc_head;
+        if (g->alloc_head != NONE)
+            a->allocs[g->alloc_head].a_prev = s;
+        g->alloc_head = s;
+        al->f_prev = NONE;
+        al->f_next = f->alloc_head;
+        if (f->alloc_head != NONE)
+            a->allocs[f->alloc_head].f_prev = s;
+        f->alloc_head = s;
+    }
+    la_alloc *al = &a->allocs[s];
+    la_agent *g = &a->agents[ag];
+    la_role *ro = &a->roles[c->role];
+    for (uint32_t k = 0; k < a->n_res; k++) {
+        al->r[k] += r[k];
+        g->alloc[k] += r[k];
+        c->alloc[k] += r[k];
+        ro->alloc[k] += r[k];
+    }
+    return 0;
+}
+
+static void alloc_unlink(locus_allocator *a, uint32_t s)
+{
+    la_alloc *al = &a->allocs[s];
+    la_agent *g = &a->agents[al->agent];
+    la_fw *f = &a->fws[a->clients[al->client].fw];
+    if (al->a_prev != NONE)
+        a->allocs[al->a_prev].a_next = al->a_next;
+    else
+        g->alloc_head = al->a_next;
+    if (al->a_next != NONE)
+        a->allocs[al->a_next].a_prev = al->a_prev;
+    if (al->f_prev != NONE)
+        a->allocs[al->f_prev].f_next = al->f_next;
+    else
+        f->alloc_head = al->f_next;
+    if (al->f_next != NONE)
+        a->allocs[al->f_next].f_prev = al->f_prev;
+    la_u64map_del(&a->alloc_map, alloc_key(al->agent, al->client));
+    al->live = 0;
+    a->free_allocs[a->n_free_allocs++] = s;
+}
+
+/* Subtracts r (clamped) from allocation slot s; frees it when empty. */
+static void alloc_sub(locus_allocator *a, uint32_t s, const double *r)
+{
+    la_alloc *al = &a->allocs[s];
+    la_agent *g = &a->agents[al->agent];
+    la_client *c = &a->clients[al->client];
+    la_role *ro = &a->roles[c->role];
+    for (uint32_t k = 0; k < a->n_res; k++) {
+        double x = r[k] < al->r[k] ? r[k] : al->r[k];
+        if (x <= 0)
+            continue;
+        al->r[k] -= x;
+        g->alloc[k] -= x;
+        c->alloc[k] -= x;
+        ro->alloc[k] -= x;
+        if (al->r[k] < EPS)
+            al->r[k] = 0;
+        if (g->alloc[k] < EPS)
+            g->alloc[k] = 0;
+        if (c->alloc[k] < EPS)
+            c->alloc[k] = 0;
+        if (ro->alloc[k] < EPS)
+            ro->alloc[k] = 0;
+    }
+    if (is_empty(al->r, a->n_res))
+        alloc_unlink(a, s);
+}
+
+/* ---- client pool ------------------------------------------------------------------- */
+
+static uint32_t client_new(locus_allocator *a, uint32_t fw, uint32_t role)
+{
+    uint32_t s;
+    if (a->n_free_clients)
+        s = a->free_clients[--a->n_free_clients];
+    else {
+        if (grow((void **)&a->clients, &a->cap_clients, a->n_client_slots + 1,
+                 sizeof *a->clients))
+            return NONE;
+        uint32_t fcap = a->cap_clients;
+        uint32_t *fl = realloc(a->free_clients, sizeof *fl * fcap);
+        if (!fl)
+            return NONE;
+        a->free_clients = fl;
+        s = a->n_client_slots++;
+    }
+    la_client *c = &a->clients[s];
+    memset(c, 0, sizeof *c);
+    c->live = 1;
+    c->fw = fw;
+    c->role = role;
+    return s;
+}
+
+static void client_free(locus_allocator *a, uint32_t s)
+{
+    unlist_client(a, s);
+    a->clients[s].live = 0;
+    a->free_clients[a->n_free_clients++] = s;
+}
+
+/* ---- create / destroy --------------------------------------------------------------- */
+
+static void free_overrides(locus_allocator *a)
+{
+    for (size_t i = 0; i < a->n_overrides; i++)
+        free(a->override_buf[i]);
+    free(a->override_buf);
+    free(a->overrides);
+    a->override_buf = NULL;
+    a->overrides = NULL;
+    a->n_overrides = 0;
+}
+
+static void stat_mtime(const char *path, struct timespec *out)
+{
+    struct stat sb;
+    if (path && stat(path, &sb) == 0)
+        *out = sb.st_mtim;
+    else
+        memset(out, 0, sizeof *out);
+}
+
+int la_create(const char *config_path, const locus_param *params, size_t n_params,
+              const locus_host_services *host, locus_allocator **out, char *err, size_t errlen)
+{
+    if (!out)
+        return LOCUS_EINVAL;
+    *out = NULL;
+    if (n_params && !params) {
+        if (err && errlen)
+            snprintf(err, errlen, "create: n_params=%zu and no params", n_params);
+        return LOCUS_EINVAL;
+    }
+    locus_allocator *a = calloc(1, sizeof *a);
+    if (!a)
+        return LOCUS_ENOMEM;
+    int rc = LOCUS_ENOMEM;
+    if (host) {
+        size_t n = host->struct_size < sizeof a->host ? host->struct_size : sizeof a->host;
+        memcpy(&a->host, host, n);
+    }
+    a->host.struct_size = sizeof a->host;
+    if (n_params) {
+        a->overrides = calloc(n_params, sizeof *a->overrides);
+        a->override_buf = calloc(n_params * 2, sizeof *a->override_buf);
+        if (!a->overrides || !a->override_buf)
+            goto fail;
+        for (size_t i = 0; i < n_params; i++) {
+            a->override_buf[2 * i] = strdup(params[i].key ? params[i].key : "");
+            a->override_buf[2 * i + 1] = strdup(params[i].value ? params[i].value : "");
+            a->n_overrides = i + 1;
+            if (!a->override_buf[2 * i] || !a->override_buf[2 * i + 1])
+                goto fail;
+            a->overrides[i].key = a->override_buf[2 * i];
+            a->overrides[i].value = a->override_buf[2 * i + 1];
+        }
+    }
+    if (config_path && !(a->config_path = strdup(config_path)))
+        goto fail;
+    rc = la_config_load(&a->cfg, a->config_path, a->overrides, a->n_overrides, err, errlen);
+    if (rc)
+        goto fail;
+    stat_mtime(a->config_path, &a->config_mtime);
+    a->last_reload_check = -INFINITY;
+    a->rng = (uint64_t)a->cfg.seed;
+    for (uint32_t i = 0; i < 4; i++) {
+        uint32_t k;
+        if (res_index(a, builtin_res[i], 1, &k)) {
+            rc = LOCUS_ENOMEM;
+            goto fail;
+        }
+    }
+    la_hints_init_default(a);
+    a->st.policy = (uint32_t)a->cfg.policy;
+    a->st.hint_age_s = -1;
+    *out = a;
+    return 0;
+fail:
+    if (rc == LOCUS_ENOMEM && err && errlen)
+        snprintf(err, errlen, "create: out of memory");
+    la_destroy(a);
+    /* la_destroy frees the overrides too */
+    return rc;
+}
+
+void la_destroy(locus_allocator *a)
+{
+    if (!a)
+        return;
+    la_hints_close(a);
+    la_hints_free_index(a);
+    for (uint32_t i = 0; i < a->n_agents_slots; i++) {
+        la_agent *g = &a->agents[i];
+        free(g->id);
+        free(g->hostname);
+        for (uint32_t c = 0; c < g->n_fch; c++)
+            free(g->fch[c]);
+        free(g->fch);
+    }
+    free(a->agents);
+    free(a->free_agents);
+    free(a->live);
+    for (uint32_t i = 0; i < a->n_fw_slots; i++) {
+        la_fw *f = &a->fws[i];
+        free(f->id);
+        free(f->clients);
+        for (size_t d = 0; d < f->n_demand; d++)
+            free(f->demand[d].dataset);
+        free(f->demand);
+        free(f->loc);
+    }
+    free(a->fws);
+    free(a->free_fws);
+    free(a->clients);
+    free(a->free_clients);
+    for (uint32_t r = 0; r < a->n_roles; r++) {
+        free(a->roles[r].name);
+        free(a->roles[r].list);
+    }
+    free(a->roles);
+    free(a->role_order);
+    for (uint32_t r = 0; r < a->n_racks; r++)
+        free(a->racks[r]);
+    free(a->racks);
+    free(a->allocs);
+    free(a->free_allocs);
+    for (uint32_t k = 0; k < a->n_res; k++)
+        free(a->res_names[k]);
+    la_strmap_free(&a->res_map);
+    la_strmap_free(&a->agent_map);
+    la_strmap_free(&a->host_map);
+    la_strmap_free(&a->fw_map);
+    la_strmap_free(&a->role_map);
+    la_strmap_free(&a->rack_map);
+    la_u64map_free(&a->alloc_map);
+    free(a->offers);
+    free(a->items);
+    free(a->reasons);
+    la_config_free(&a->cfg);
+    free(a->config_path);
+    free_overrides(a);
+    free(a);
+}
+
+const char *la_last_error(const locus_allocator *a)
+{
+    return a ? a->err : "no allocator";
+}
+
+/* ---- agents -------------------------------------------------------------------------- */
+
+static void mark_hints_dirty(locus_allocator *a)
+{
+    for (uint32_t i = 0; i < a->n_fw_slots; i++)
+        a->fws[i].hint_dirty = 1;
+    a->index_dirty = 1;
+}
+
+/* Attributes `used` resources on agent ag to their frameworks. */
+static int add_used(locus_allocator *a, uint32_t ag, const locus_allocation *used, size_t n,
+                    uint32_t only_fw, const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        const locus_allocation *u = &used[i];
+        double r[LA_MAX_RES];
+        int rc = res_vec(a, &u->resources, 1, r, what);
+        if (rc)
+            return rc;
+        uint32_t fw = only_fw != NONE ? only_fw : fw_find(a, u->framework_id);
+        uint32_t g = ag != NONE ? ag : agent_find(a, u->agent_id);
+        if (g == NONE)
+            return la_seterr(a, LOCUS_ENOTFOUND, "%s: used resources on unknown agent %s", what,
+                             u->agent_id ? u->agent_id : "(null)");
+        uint32_t cs = NONE;
+        if (fw != NONE) {
+            la_fw *f = &a->fws[fw];
+            for (uint32_t j = 0; j < f->n_clients; j++) {
+                const la_client *c = &a->clients[f->clients[j]];
+                if (!u->role || strcmp(a->roles[c->role].name, u->role) == 0) {
+                    cs = f->clients[j];
+                    break;
+                }
+            }
+        }
+        if (cs == NONE) {
+            /* A framework not (yet) known: the resources are busy on the agent
+             * but count towards no share. */
+            la_agent *gg = &a->agents[g];
+            for (uint32_t k = 0; k < a->n_res; k++) {
+                gg->alloc[k] += r[k];
+                gg->unattributed[k] += r[k];
+            }
+            continue;
+        }
+        if ((rc = alloc_add(a, g, cs, r)))
+            return rc;
+    }
+    return 0;
+}
+
+int la_add_agent(locus_allocator *a, const locus_agent_info *info, const locus_allocation *used,
+                 size_t n_used, double now)
+{
+    if (!a || !info || !info->id || !*info->id)
+        return a ? la_seterr(a, LOCUS_EINVAL, "add_agent: missing agent id") : LOCUS_EINVAL;
+    if (n_used && !used)
+        return la_seterr(a, LOCUS_EINVAL, "add_agent %s: n_used without used", info->id);
+    note_time(a, now);
+    if (agent_find(a, info->id) != NONE)
+        return la_seterr(a, LOCUS_EEXIST, "add_agent: agent %s already exists", info->id);
+    double total[LA_MAX_RES];
+    int rc = res_vec(a, &info->total, 1, total, info->id);
+    if (rc)
+        return rc;
+    uint32_t s;
+    if (a->n_free_agents)
+        s = a->free_agents[--a->n_free_agents];
+    else {
+        if (grow((void **)&a->agents, &a->cap_agents, a->n_agents_slots + 1, sizeof *a->agents))
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        uint32_t *fl = realloc(a->free_agents, sizeof *fl * a->cap_agents);
+        uint32_t *lv = fl ? realloc(a->live, sizeof *lv * a->cap_agents) : NULL;
+        if (fl)
+            a->free_agents = fl;
+        if (!lv)
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        a->live = lv;
+        s = a->n_agents_slots++;
+    }
+    la_agent *g = &a->agents[s];
+    memset(g, 0, sizeof *g);
+    g->id = strdup(info->id);
+    g->hostname = strdup(info->hostname ? info->hostname : "");
+    if (!g->id || !g->hostname || la_strmap_put(&a->agent_map, g->id, s) ||
+        (*g->hostname && la_strmap_put(&a->host_map, g->hostname, s))) {
+        la_strmap_del(&a->agent_map, info->id);
+        free(g->id);
+        free(g->hostname);
+        g->id = g->hostname = NULL;
+        a->free_agents[a->n_free_agents++] = s;
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    }
+    g->rack = rack_get(a, info->rack);
+    g->live = g->active = 1;
+    memcpy(g->total, total, sizeof total);
+    g->alloc_head = NONE;
+    g->min_expiry = UINT32_MAX;
+    g->live_pos = a->n_live;
+    a->live[a->n_live++] = s;
+    a->st.agents++;
+    mark_hints_dirty(a);
+    if ((rc = add_used(a, s, used, n_used, NONE, info->id)))
+        la_log(a, LOCUS_LOG_WARN, "add_agent %s: %s", info->id, a->err);
+    return rc;
+}
+
+int la_remove_agent(locus_allocator *a, const char *agent_id)
+{
+    uint32_t s = agent_find(a, agent_id);
+    if (s == NONE)
+        return la_seterr(a, LOCUS_ENOTFOUND, "remove_agent: unknown agent %s",
+                         agent_id ? agent_id : "(null)");
+    la_agent *g = &a->agents[s];
+    while (g->alloc_head != NONE)
+        alloc_sub(a, g->alloc_head, a->allocs[g->alloc_head].r);
+    for (uint32_t c = 0; c < g->n_fch; c++)
+        free(g->fch[c]);
+    free(g->fch);
+    la_strmap_del(&a->agent_map, g->id);
+    if (*g->hostname && la_strmap_get(&a->host_map, g->hostname) == s)
+        la_strmap_del(&a->host_map, g->hostname);
+    uint32_t pos = g->live_pos;
+    a->live[pos] = a->live[--a->n_live];
+    a->agents[a->live[pos]].live_pos = pos;
+    free(g->id);
+    free(g->hostname);
+    memset(g, 0, sizeof *g);
+    a->free_agents[a->n_free_agents++] = s;
+    a->st.agents--;
+    mark_hints_dirty(a);
+    return 0;
+}
+
+int la_update_agent(locus_allocator *a, const locus_agent_info *info)
+{
+    uint32_t s = info ? agent_find(a, info->id) : NONE;
+    if (s == NONE)
+        return la_seterr(a, LOCUS_ENOTFOUND, "update_agent: unknown agent %s",
+                         info && info->id ? info->id : "(null)");
+    double total[LA_MAX_RES];
+    int rc = res_vec(a, &info->total, 1, total, info->id);
+    if (rc)
+        return rc;
+    la_agent *g = &a->agents[s];
+    memcpy(g->total, total, sizeof total);
+    uint32_t rack = rack_get(a, info->rack);
+    if (info->hostname && strcmp(info->hostname, g->hostname) != 0) {
+        char *h = strdup(info->hostname);
+        if (!h)
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        if (*g->hostname && la_strmap_get(&a->host_map, g->hostname) == s)
+            la_strmap_del(&a->host_map, g->hostname);
+        free(g->hostname);
+        g->hostname = h;
+        if (*h && la_strmap_put(&a->host_map, h, s))
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    }
+    g->rack = rack;
+    mark_hints_dirty(a);
+    return 0;
+}
+
+static int agent_set_active(locus_allocator *a, const char *id, int on)
+{
+    uint32_t s = agent_find(a, id);
+    if (s == NONE)
+        return la_seterr(a, LOCUS_ENOTFOUND, "%s: unknown agent %s",
+                         on ? "activate_agent" : "deactivate_agent", id ? id : "(null)");
+    a->agents[s].active = on;
+    return 0;
+}
+
+int la_activate_agent(locus_allocator *a, const char *id)
+{
+    return agent_set_active(a, id, 1);
+}
+
+int la_deactivate_agent(locus_allocator *a, const char *id)
+{
+    return agent_set_active(a, id, 0);
+}
+
+/* ---- frameworks ------------------------------------------------------------------------ */
+
+static int fw_set_roles(locus_allocator *a, uint32_t fs, const locus_framework_info *info)
+{
+    la_fw *f = &a->fws[fs];
+    uint32_t *nc = malloc(sizeof *nc * (info->n_roles + f->n_clients));
+    if (!nc)
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    uint32_t n = 0;
+    for (size_t i = 0; i < info->n_roles; i++) {
+        const char *rn = info->roles[i];
+        if (!rn || !*rn) {
+            free(nc);
+            return la_seterr(a, LOCUS_EINVAL, "framework %s: empty role name", info->id);
+        }
+        uint32_t r = role_get(a, rn, 1);
+        if (r == NONE) {
+            free(nc);
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        }
+        uint32_t found = NONE;
+        for (uint32_t j = 0; j < f->n_clients; j++)
+            if (a->clients[f->clients[j]].role == r)
+                found = f->clients[j];
+        for (uint32_t j = 0; j < n; j++)
+            if (a->clients[nc[j]].role == r)
+                found = NONE, r = NONE; /* duplicate role in the list: once is enough */
+        if (r == NONE)
+            continue;
+        if (found == NONE && (found = client_new(a, fs, r)) == NONE) {
+            free(nc);
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        }
+        a->clients[found].detached = 0;
+        nc[n++] = found;
+    }
+    /* Roles dropped: a client with resources still allocated stays (its
+     * allocation keeps counting) but is never offered again. */
+    for (uint32_t j = 0; j < f->n_clients; j++) {
+        uint32_t cs = f->clients[j];
+        int kept = 0;
+        for (uint32_t i = 0; i < n; i++)
+            kept |= nc[i] == cs;
+        if (kept)
+            continue;
+        if (is_empty(a->clients[cs].alloc, a->n_res))
+            client_free(a, cs);
+        else {
+            unlist_client(a, cs);
+            a->clients[cs].detached = 1;
+            nc[n++] = cs;
+        }
+    }
+    free(f->clients);
+    f->clients = nc;
+    f->n_clients = n;
+    relist_fw(a, fs);
+    return 0;
+}
+
+int la_add_framework(locus_allocator *a, const locus_framework_info *info,
+                     const locus_allocation *used, size_t n_used, double now)
+{
+    if (!a || !info || !info->id || !*info->id)
+        return a ? la_seterr(a, LOCUS_EINVAL, "add_framework: missing framework id") : LOCUS_EINVAL;
+    note_time(a, now);
+    if (fw_find(a, info->id) != NONE)
+        return la_seterr(a, LOCUS_EEXIST, "add_framework: framework %s already exists", info->id);
+    if (!info->n_roles || !info->roles)
+        return la_seterr(a, LOCUS_EINVAL, "add_framework %s: no roles", info->id);
+    if (n_used && !used)
+        return la_seterr(a, LOCUS_EINVAL, "add_framework %s: n_used without used", info->id);
+    uint32_t s;
+    if (a->n_free_fws)
+        s = a->free_fws[--a->n_free_fws];
+    else {
+        if (grow((void **)&a->fws, &a->cap_fws, a->n_fw_slots + 1, sizeof *a->fws))
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        uint32_t *fl = realloc(a->free_fws, sizeof *fl * a->cap_fws);
+        if (!fl)
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        a->free_fws = fl;
+        s = a->n_fw_slots++;
+    }
+    la_fw *f = &a->fws[s];
+    memset(f, 0, sizeof *f);
+    f->alloc_head = NONE;
+    f->wait_since = -1;
+    f->hint_dirty = 1;
+    if (!(f->id = strdup(info->id)) || la_strmap_put(&a->fw_map, f->id, s)) {
+        free(f->id);
+        f->id = NULL;
+        a->free_fws[a->n_free_fws++] = s;
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    }
+    f->live = 1;
+    f->active = info->active != 0;
+    a->n_fws++;
+    a->st.frameworks++;
+    int rc = fw_set_roles(a, s, info);
+    if (rc) {
+        char keep[sizeof a->err];
+        memcpy(keep, a->err, sizeof keep);
+        la_remove_framework(a, info->id);
+        memcpy(a->err, keep, sizeof keep);
+        return rc;
+    }
+    if ((rc = add_used(a, NONE, used, n_used, s, info->id)))
+        la_log(a, LOCUS_LOG_WARN, "add_framework %s: %s", info->id, a->err);
+    return rc;
+}
+
+int la_remove_framework(locus_allocator *a, const char *id)
+{
+    uint32_t s = fw_find(a, id);
+    if (s == NONE)
+        return la_seterr(a, LOCUS_ENOTFOUND, "remove_framework: unknown framework %s",
+                         id ? id : "(null)");
+    la_fw *f = &a->fws[s];
+    while (f->alloc_head != NONE)
+        alloc_sub(a, f->alloc_head, a->allocs[f->alloc_head].r);
+    for (uint32_t j = 0; j < f->n_clients; j++)
+        client_free(a, f->clients[j]);
+    filters_clear_fw(a, s);
+    la_strmap_del(&a->fw_map, f->id);
+    free(f->id);
+    free(f->clients);
+    for (size_t d = 0; d < f->n_demand; d++)
+        free(f->demand[d].dataset);
+    free(f->demand);
+    free(f->loc);
+    memset(f, 0, sizeof *f);
+    a->free_fws[a->n_free_fws++] = s;
+    a->n_fws--;
+    a->st.frameworks--;
+    a->index_dirty = 1;
+    return 0;
+}
+
+int la_update_framework(locus_allocator *a, const locus_framework_info *info)
+{
+    uint32_t s = info ? fw_find(a, info->id) : NONE;
+    if (s == NONE)
+        return la_seterr(a, LOCUS_ENOTFOUND, "update_framework: unknown framework %s",
+                         info && info->id ? info->id : "(null)");
+    if (!info->n_roles || !info->roles)
+        return la_seterr(a, LOCUS_EINVAL, "update_framework %s: no roles", info->id);
+    return fw_set_roles(a, s, info);
+}
+
+static int fw_set_active(locus_allocator *a, const char *id, int on)
+{
+    uint32_t s = fw_find(a, id);
+    if (s == NONE)
+        return la_seterr(a, LOCUS_ENOTFOUND, "%s: unknown framework %s",
+                         on ? "activate_framework" : "deactivate_framework", id ? id : "(null)");
+    a->fws[s].active = on;
+    relist_fw(a, s);
+    return 0;
+}
+
+int la_activate_framework(locus_allocator *a, const char *id)
+{
+    return fw_set_active(a, id, 1);
+}
+
+int la_deactivate_framework(locus_allocator *a, const char *id)
+{
+    return fw_set_active(a, id, 0);
+}
+
+static int set_suppressed(locus_allocator *a, const char *id, const char *role, int on)
+{
+    const char *what = on ? "suppress" : "revive";
+    uint32_t s = fw_find(a, id);
+    if (s == NONE)
+        return la_seterr(a, LOCUS_ENOTFOUND, "%s: unknown framework %s", what, id ? id : "(null)");
+    la_fw *f = &a->fws[s];
+    int hit = 0;
+    for (uint32_t j = 0; j < f->n_clients; j++) {
+        la_client *c = &a->clients[f->clients[j]];
+        if (c->detached || (role && strcmp(a->roles[c->role].name, role) != 0))
+            continue;
+        hit = 1;
+        c->suppressed = on;
+        if (on)
+            unlist_client(a, f->clients[j]);
+        else
+            list_client(a, f->clients[j]);
+    }
+    if (!hit)
+        return la_seterr(a, LOCUS_ENOTFOUND, "%s: framework %s has no role %s", what, id, role);
+    if (!on)
+        filters_clear_fw(a, s);
+    return 0;
+}
+
+int la_suppress(locus_allocator *a, const char *id, const char *role)
+{
+    return set_suppressed(a, id, role, 1);
+}
+
+int la_revive(locus_allocator *a, const char *id, const char *role)
+{
+    return set_suppressed(a, id, role, 0);
+}
+
+int la_recover(locus_allocator *a, const char *fid, const char *aid,
+               const locus_resources *resources, double refuse_seconds, double now)
+{
+    note_time(a, now);
+    uint32_t fs = fw_find(a, fid), gs = agent_find(a, aid);
+    if (fs == NONE)
+        return la_seterr(a, LOCUS_ENOTFOUND, "recover: unknown framework %s", fid ? fid : "(null)");
+    if (gs == NONE)
+        return la_seterr(a, LOCUS_ENOTFOUND, "recover: unknown agent %s", aid ? aid : "(null)");
+    double want[LA_MAX_RES], have[LA_MAX_RES] = {0};
+    int rc = res_vec(a, resources, 0, want, "recover");
+    if (rc)
+        return rc;
+    la_fw *f = &a->fws[fs];
+    uint32_t slots[64];
+    uint32_t ns = 0;
+    for (uint32_t j = 0; j < f->n_clients && ns < 64; j++) {
+        uint32_t s = la_u64map_get(&a->alloc_map, alloc_key(gs, f->clients[j]));
+        if (s == NONE)
+            continue;
+        slots[ns++] = s;
+        for (uint32_t k = 0; k < a->n_res; k++)
+            have[k] += a->allocs[s].r[k];
+    }
+    for (uint32_t k = 0; k < a->n_res; k++)
+        if (want[k] > have[k] + 1e-6 * (1 + have[k]))
+            return la_seterr(a, LOCUS_EINVAL,
+                             "recover: framework %s holds %g %s on agent %s, not %g", fid,
+                             have[k], a->res_names[k], aid, want[k]);
+    for (uint32_t i = 0; i < ns && !is_empty(want, a->n_res); i++) {
+        double take[LA_MAX_RES];
+        const la_alloc *al = &a->allocs[slots[i]];
+        for (uint32_t k = 0; k < a->n_res; k++) {
+            take[k] = want[k] < al->r[k] ? want[k] : al->r[k];
+            want[k] -= take[k];
+        }
+        alloc_sub(a, slots[i], take);
+    }
+    if (!resources || resources->n == 0)
+        return 0; /* as Mesos: an empty recovery installs no filter */
+    double d = refuse_seconds < 0 ? a->cfg.default_refuse : refuse_seconds;
+    if (!isfinite(d) || d > a->cfg.max_refuse)
+        d = a->cfg.max_refuse;
+    if (d > 0 && isfinite(now)) {
+        la_agent *g = &a->agents[gs];
+        if ((rc = filter_set(a, g, fs, ticks_ceil(a, now + d))))
+            return la_seterr(a, rc, "out of memory");
+    }
+    return 0;
+}
+
+int la_update_weights(locus_allocator *a, const char *const *roles, const double *weights,
+                      size_t n)
+{
+    if (n && (!roles || !weights))
+        return la_seterr(a, LOCUS_EINVAL, "update_weights: NULL arrays");
+    for (size_t i = 0; i < n; i++)
+        if (!roles[i] || !*roles[i] || !isfinite(weights[i]) || weights[i] <= 0)
+            return la_seterr(a, LOCUS_EINVAL, "update_weights: role %s: bad weight %g",
+                             roles[i] ? roles[i] : "(null)", weights[i]);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = role_get(a, roles[i], 1);
+        if (r == NONE)
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        a->roles[r].weight = weights[i];
+    }
+    return 0;
+}
+
+void la_pause(locus_allocator *a)
+{
+    if (a)
+        a->paused = 1;
+}
+
+void la_resume(locus_allocator *a)
+{
+    if (a)
+        a->paused = 0;
+}
+
+int la_set_demand(locus_allocator *a, const char *fid, const locus_demand_item *items, size_t n)
+{
+    uint32_t s = fw_find(a, fid);
+    if (s == NONE)
+        return la_seterr(a, LOCUS_ENOTFOUND, "set_demand: unknown framework %s",
+                         fid ? fid : "(null)");
+    if (n && !items)
+        return la_seterr(a, LOCUS_EINVAL, "set_demand %s: n without items", fid);
+    for (size_t i = 0; i < n; i++)
+        if (!items[i].dataset || !*items[i].dataset || items[i].block < -1)
+            return la_seterr(a, LOCUS_EINVAL, "set_demand %s: item %zu: bad dataset or block",
+                             fid, i);
+    la_demand *d = n ? calloc(n, sizeof *d) : NULL;
+    if (n && !d)
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        d[i].block = items[i].block;
+        d[i].bytes = items[i].bytes;
+        if (!(d[i].dataset = strdup(items[i].dataset))) {
+            for (size_t j = 0; j < i; j++)
+                free(d[j].dataset);
+            free(d);
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        }
+    }
+    la_fw *f = &a->fws[s];
+    for (size_t i = 0; i < f->n_demand; i++)
+        free(f->demand[i].dataset);
+    free(f->demand);
+    f->demand = d;
+    f->n_demand = n;
+    f->hint_dirty = 1;
+    a->index_dirty = 1;
+    return 0;
+}
+
+/* ---- config reload ------------------------------------------------------------------------ */
+
+static int do_reload(locus_allocator *a)
+{
+    char *old_path = a->cfg.hints_path ? strdup(a->cfg.hints_path) : NULL;
+    int64_t old_seed = a->cfg.seed;
+    la_config before = a->cfg;
+    char err[sizeof a->err];
+    int rc = la_config_load(&a->cfg, a->config_path, a->overrides, a->n_overrides, err,
+                            sizeof err);
+    if (rc) {
+        free(old_path);
+        a->st.config_reload_errors++;
+        la_log(a, LOCUS_LOG_ERROR, "config reload rejected, previous config kept: %s", err);
+        return la_seterr(a, rc, "%s", err);
+    }
+    (void)before;
+    a->st.config_reloads++;
+    a->st.policy = (uint32_t)a->cfg.policy;
+    if (a->cfg.seed != old_seed)
+        a->rng = (uint64_t)a->cfg.seed;
+    if (strcmp(old_path ? old_path : "", a->cfg.hints_path ? a->cfg.hints_path : "") != 0)
+        la_hints_path_changed(a);
+    free(old_path);
+    mark_hints_dirty(a); /* staleness or weights may have changed */
+    la_log(a, LOCUS_LOG_INFO, "config %s reloaded", a->config_path);
+    return 0;
+}
+
+int la_reload_config(locus_allocator *a)
+{
+    if (!a)
+        return LOCUS_EINVAL;
+    if (!a->config_path)
+        return 0; /* built from defaults and overrides only: nothing to re-read */
+    stat_mtime(a->config_path, &a->config_mtime);
+    return do_reload(a);
+}
+
+static void maybe_reload(locus_allocator *a, double now)
+{
+    if (!a->config_path || now - a->last_reload_check < a->cfg.reload_interval)
+        return;
+    a->last_reload_check = now;
+    struct timespec m;
+    stat_mtime(a->config_path, &m);
+    if (m.tv_sec == a->config_mtime.tv_sec && m.tv_nsec == a->config_mtime.tv_nsec)
+        return;
+    a->config_mtime = m;
+    (void)do_reload(a);
+}
+
+/* ---- the allocation cycle ------------------------------------------------------------------ */
+
+typedef struct pick {
+    uint32_t ri, li;            /* role position in role_order, client position in its list */
+    double score;
+    int level;
+    uint64_t local[LOCUS_TIERS];
+    uint64_t rack;
+    double waited;
+} pick;
+
+static int filtered(const la_agent *g, uint32_t fw, uint32_t now_t)
+{
+    uint32_t e = filter_get(g, fw);
+    return e && now_t < e;
+}
+
+static int allocatable(const locus_allocator *a, const la_agent *g, double *avail)
+{
+    int any = 0;
+    for (uint32_t k = 0; k < a->n_res; k++) {
+        double v = g->total[k] - g->alloc[k];
+        avail[k] = v > EPS ? v : 0;
+        any |= avail[k] > 0;
+    }
+    if (!any)
+        return 0;
+    if (g->total[LA_RES_CPUS] <= 0 && g->total[LA_RES_MEM] <= 0)
+        return 1;
+    return (avail[LA_RES_CPUS] > 0 && avail[LA_RES_CPUS] >= a->cfg.min_cpus) ||
+           (avail[LA_RES_MEM] > 0 && avail[LA_RES_MEM] >= a->cfg.min_mem);
+}
+
+/* The framework's demanded bytes on agent gs (index entry), or NULL. */
+static const struct la_idxent *idx_find(const locus_allocator *a, uint32_t gs, uint32_t fw)
+{
+    if (!a->idx_off || gs >= a->idx_off_cap)
+        return NULL;
+    for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++)
+        if (a->idx_ent[i].fw == fw)
+            return &a->idx_ent[i];
+    return NULL;
+}
+
+static uint64_t rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw)
+{
+    if (rack == NONE)
+        return 0;
+    uint32_t s = la_u64map_get(&a->rack_idx, (uint64_t)rack << 32 | fw);
+    return s == NONE ? 0 : a->rack_bytes[s];
+}
+
+/* Fills the locality annotation of framework fw on agent gs. */
+static void annotate(const locus_allocator *a, uint32_t gs, uint32_t fw, pick *p)
+{
+    const la_fw *f = &a->fws[fw];
+    memset(p->local, 0, sizeof p->local);
+    p->rack = 0;
+    p->score = 0;
+    if (!f->n_loc || !f->demand_bytes) {
+        p->level = -1;
+        return;
+    }
+    const struct la_idxent *e = idx_find(a, gs, fw);
+    uint64_t here = 0;
+    double w = 0;
+    if (e) {
+        memcpy(p->local, e->bytes, sizeof p->local);
+        here = e->bytes[0] + e->bytes[1] + e->bytes[2];
+        w = a->cfg.weight_mem * (double)e->bytes[0] + a->cfg.weight_ssd * (double)e->bytes[1] +
+            a->cfg.weight_hdd * (double)e->bytes[2];
+    }
+    uint64_t rt = rack_total(a, a->agents[gs].rack, fw);
+    p->rack = rt > here ? rt - here : 0;
+    p->score = (w + a->cfg.rack_bonus * (double)p->rack) / (double)f->demand_bytes;
+    p->level = here ? 0 : p->rack ? 1 : 2;
+}
+
+static int drf_first(const locus_allocator *a, const la_agent *g, uint32_t now_t, pick *p)
+{
+    for (uint32_t ri = 0; ri < a->n_roles; ri++) {
+        const la_role *ro = &a->roles[a->role_order[ri]];
+        for (uint32_t li = 0; li < ro->n; li++)
+            if (!filtered(g, a->clients[ro->list[li]].fw, now_t)) {
+                p->ri = ri;
+                p->li = li;
+                return 1;
+            }
+    }
+    return 0;
+}
+
+/* Locality: the best-scoring node-local framework within the slack of the
+ * lowest share; else DRF order, each framework subject to its delay. */
+static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now, pick *out)
+{
+    const la_agent *g = &a->agents[gs];
+    double slack = a->cfg.fairness_slack + 1e-12;
+    double base_role = -1;
+    for (uint32_t ri = 0; ri < a->n_roles && base_role < 0; ri++)
+        if (a->roles[a->role_order[ri]].n)
+            base_role = a->roles[a->role_order[ri]].share;
+    int found = 0;
+    pick best = {0};
+    uint32_t best_cs = NONE;
+    /* Slack 0 means strict DRF order: no framework may jump the queue. */
+    if (a->cfg.fairness_slack > 0 && a->idx_off && gs < a->idx_off_cap) {
+        for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
+            uint32_t fw = a->idx_ent[i].fw;
+            const la_fw *f = &a->fws[fw];
+            if (!f->n_listed || filtered(g, fw, now_t))
+                continue;
+            for (uint32_t j = 0; j < f->n_clients; j++) {
+                uint32_t cs = f->clients[j];
+                const la_client *c = &a->clients[cs];
+                if (!c->listed)
+                    continue;
+                const la_role *ro = &a->roles[c->role];
+                if (ro->share > base_role + slack ||
+                    c->share > a->clients[ro->list[0]].share + slack)
+                    continue;
+                pick p;
+                annotate(a, gs, fw, &p);
+                if (p.level != 0)
+                    continue;
+                int better = !found || p.score > best.score;
+                if (found && p.score == best.score) {
+                    const la_client *bc = &a->clients[best_cs];
+                    int rc = cmp_role(a, c->role, bc->role);
+                    better = rc < 0 || (rc == 0 && cmp_client(a, cs, best_cs) < 0);
+                }
+                if (better) {
+                    best = p;
+                    best_cs = cs;
+                    found = 1;
+                }
+            }
+        }
+    }
+    if (found) {
+        const la_client *c = &a->clients[best_cs];
+        best.ri = role_order_find(a, c->role);
+        best.li = list_find(a, &a->roles[c->role], best_cs, 1);
+        best.waited = 0;
+        *out = best;
+        return 1;
+    }
+    for (uint32_t ri = 0; ri < a->n_roles; ri++) {
+        const la_role *ro = &a->roles[a->role_order[ri]];
+        for (uint32_t li = 0; li < ro->n; li++) {
+            uint32_t fw = a->clients[ro->list[li]].fw;
+            if (filtered(g, fw, now_t))
+                continue;
+            la_fw *f = &a->fws[fw];
+            pick p;
+            annotate(a, gs, fw, &p);
+            p.waited = 0;
+            if (p.level > 0) {
+                /* Delay scheduling: held back until its waits allow this level. */
+                int allowed = 0;
+                if (f->wait_since >= 0) {
+                    p.waited = now - f->wait_since;
+                    allowed = p.waited >= a->cfg.wait_node + a->cfg.wait_rack ? 2
+                              : p.waited >= a->cfg.wait_node                  ? 1
+                                                                              : 0;
+                } else if (a->cfg.wait_node <= 0) {
+                    allowed = a->cfg.wait_rack <= 0 ? 2 : 1;
+                }
+                if (p.level > allowed) {
+                    if (f->wait_since < 0)
+                        f->wait_since = now;
+                    continue;
+                }
+            }
+            p.ri = ri;
+            p.li = li;
+            *out = p;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *fmt_bytes(uint64_t b, char *buf, size_t len)
+{
+    static const char *const u[] = {"B", "KB", "MB", "GB", "TB", "PB"};
+    double v = (double)b;
+    int i = 0;
+    while (v >= 1024 && i < 5) {
+        v /= 1024;
+        i++;
+    }
+    snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+    return buf;
+}
+
+static int add_reason(locus_allocator *a, const char *text)
+{
+    size_t n = strlen(text) + 1;
+    if (growz((void **)&a->reasons, &a->cap_reasons, a->n_reasons + n, 1))
+        return LOCUS_ENOMEM;
+    memcpy(a->reasons + a->n_reasons, text, n);
+    a->n_reasons += n;
+    return 0;
+}
+
+static int make_offer(locus_allocator *a, uint32_t gs, const double *avail, const pick *p,
+                      int use_loc, int hints_ok, double now)
+{
+    uint32_t rslot = a->role_order[p->ri];
+    la_role *ro = &a->roles[rslot];
+    uint32_t cs = ro->list[p->li];
+    la_client *c = &a->clients[cs];
+    la_fw *f = &a->fws[c->fw];
+    la_agent *g = &a->agents[gs];
+    if (growz((void **)&a->offers, &a->cap_offers, a->n_offers + 1, sizeof *a->offers) ||
+        growz((void **)&a->offer_aux, &a->cap_aux, 2 * (a->n_offers + 1), sizeof(size_t)) ||
+        growz((void **)&a->items, &a->cap_items, a->n_items + a->n_res, sizeof *a->items))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    int rc = alloc_add(a, gs, cs, avail);
+    if (rc)
+        return rc;
+
+    locus_offer *o = &a->offers[a->n_offers];
+    memset(o, 0, sizeof *o);
+    o->framework_id = f->id;
+    o->role = ro->name;
+    o->agent_id = g->id;
+    a->offer_aux[2 * a->n_offers] = a->n_items;
+    for (uint32_t k = 0; k < a->n_res; k++)
+        if (avail[k] > 0)
+            a->items[a->n_items++] = (locus_scalar){a->res_names[k], avail[k]};
+    o->resources.n = a->n_items - a->offer_aux[2 * a->n_offers];
+    double share_before = c->share;
+
+    char reason[160], b1[32];
+    if (!use_loc) {
+        o->locality.level = -1;
+        snprintf(reason, sizeof reason, "%s: role %s share %.3f, fw share %.3f",
+                 a->cfg.policy == LA_POLICY_DRF ? "drf" : hints_ok ? "drf order" : "drf (no hints)",
+                 ro->name, ro->share, share_before);
+    } else {
+        memcpy(o->locality.local_bytes, p->local, sizeof p->local);
+        o->locality.rack_bytes = p->rack;
+        o->locality.score = p->score;
+        o->locality.level = p->level;
+        if (p->level == 0) {
+            int t = p->local[0] ? 0 : p->local[1] ? 1 : 2;
+            static const char *const tn[] = {"MEM", "SSD", "HDD"};
+            snprintf(reason, sizeof reason, "local %s %s, score %.2f, share %.3f", tn[t],
+                     fmt_bytes(p->local[t], b1, sizeof b1), p->score, share_before);
+        } else if (p->level == 1)
+            snprintf(reason, sizeof reason, "rack-local %s after %.1f s wait, share %.3f",
+                     fmt_bytes(p->rack, b1, sizeof b1), p->waited, share_before);
+        else if (p->level == 2)
+            snprintf(reason, sizeof reason, "any after %.1f s wait, share %.3f", p->waited,
+                     share_before);
+        else
+            snprintf(reason, sizeof reason, "no cached demand, drf share %.3f", share_before);
+    }
+    a->offer_aux[2 * a->n_offers + 1] = a->n_reasons;
+    if (add_reason(a, reason))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    a->n_offers++;
+
+    a->st.offers++;
+    int lvl = o->locality.level;
+    if (lvl == 0)
+        a->st.offers_local++;
+    else if (lvl == 1)
+        a->st.offers_rack++;
+    else
+        a->st.offers_any++;
+    if (use_loc && lvl == 0)
+        f->wait_since = -1; /* a local launch resets the delay, as in delay scheduling */
+    (void)now;
+
+    /* Mesos's sorters: the chosen client and its role move right. */
+    c->count++;
+    ro->count++;
+    c->share = dominant(a, c->alloc);
+    ro->share = dominant(a, ro->alloc) / (ro->weight > 0 ? ro->weight : 1);
+    move_right(a, ro->list, ro->n, p->li, cmp_client);
+    move_right(a, a->role_order, a->n_roles, p->ri, cmp_role);
+    return 0;
+}
+
+int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
+{
+    if (!a || !out)
+        return LOCUS_EINVAL;
+    out->offers = NULL;
+    out->n = 0;
+    a->n_offers = a->n_items = a->n_reasons = 0;
+    if (a->paused)
+        return 0;
+    if (!isfinite(now))
+        return la_seterr(a, LOCUS_EINVAL, "allocate: time is not finite");
+    note_time(a, now);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    maybe_reload(a, now);
+    a->st.cycles++;
+
+    int use_loc = 0;
+    if (a->cfg.policy == LA_POLICY_LOCALITY) {
+        use_loc = la_hints_refresh(a, now);
+        if (!use_loc)
+            a->st.fallback_cycles++;
+    }
+    int rc = resort_all(a);
+    if (rc)
+        return rc;
+
+    /* Mesos visits agents in a fresh random order every cycle. */
+    for (uint32_t i = a->n_live; i > 1; i--) {
+        uint32_t j = (uint32_t)(rng_next(&a->rng) % i);
+        uint32_t t = a->live[i - 1];
+        a->live[i - 1] = a->live[j];
+        a->live[j] = t;
+    }
+    for (uint32_t i = 0; i < a->n_live; i++)
+        a->agents[a->live[i]].live_pos = i;
+
+    uint32_t now_t = ticks_floor(a, now);
+    double avail[LA_MAX_RES];
+    for (uint32_t i = 0; i < a->n_live && a->n_offerable; i++) {
+        uint32_t gs = a->live[i];
+        la_agent *g = &a->agents[gs];
+        if (!g->active || !allocatable(a, g, avail))
+            continue;
+        if (g->n_filters && now_t >= g->min_expiry)
+            filters_expire(a, g, now_t);
+        if (g->n_filt_off >= a->n_offerable)
+            continue; /* filtered for every framework that could take it */
+        pick p;
+        memset(&p, 0, sizeof p);
+        int ok = use_loc ? loc_pick(a, gs, now_t, now, &p) : drf_first(a, g, now_t, &p);
+        if (!ok)
+            continue;
+        if (!use_loc)
+            p.level = -1;
+        if ((rc = make_offer(a, gs, avail, &p, use_loc, a->hints_valid, now)))
+            return rc;
+    }
+    for (size_t i = 0; i < a->n_offers; i++) {
+        a->offers[i].resources.items = a->items + a->offer_aux[2 * i];
+        a->offers[i].reason = a->reasons + a->offer_aux[2 * i + 1];
+    }
+    out->offers = a->offers;
+    out->n = a->n_offers;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    a->st.last_cycle_cpu_s =
+        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    return 0;
+}
+
+int la_status(const locus_allocator *a, locus_allocator_status *out)
+{
+    if (!a || !out)
+        return LOCUS_EINVAL;
+    uint32_t want = out->struct_size;
+    if (want < sizeof(uint32_t))
+        return LOCUS_EINVAL;
+    locus_allocator_status s = a->st;
+    s.roles = a->n_roles;
+    s.agents = a->n_live;
+    s.frameworks = a->n_fws;
+    size_t n = want < sizeof s ? want : sizeof s;
+    s.struct_size = (uint32_t)n;
+    memcpy(out, &s, n);
+    return 0;
+}

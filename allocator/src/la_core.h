@@ -1,0 +1,258 @@
+/* Internal state of the allocator policy core, shared by its modules
+ * (la_core.c: life cycle, DRF order, filters and the allocation cycle;
+ * la_hints.c: the hint store reader and the locality index) and by the unit
+ * tests, which link the core statically and may inject hints through
+ * la_hint_provider instead of a real store. Not installed. */
+#ifndef LA_CORE_H
+#define LA_CORE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "la_config.h"
+#include "la_map.h"
+#include "locus/allocator.h"
+#include "locus/hintstore.h"
+
+#define LA_MAX_RES 16       /* distinct scalar resource names per instance */
+#define LA_RES_CPUS 0
+#define LA_RES_MEM 1
+#define LA_FCHUNK 32        /* frameworks per refuse-filter chunk */
+#define LA_TICKS_PER_S 100.0 /* filter expiry resolution: 10 ms */
+
+/* ---- hint source (injectable) ------------------------------------------ */
+
+/* What the core needs from a hint snapshot. The default provider wraps
+ * locus_hs (la_hints.c); tests may install their own. Pointers returned stay
+ * valid until close. Return codes as in locus/hintstore.h. */
+typedef struct la_hint_provider {
+    void *ctx;
+    int (*open)(void *ctx, void **snap);
+    void (*close)(void *ctx, void *snap);
+    int (*meta)(void *ctx, void *snap, uint64_t *generation, int64_t *updated_at_ms);
+    int (*dataset)(void *ctx, void *snap, const char *name, const locus_hs_dataset **out);
+    int (*block)(void *ctx, void *snap, const char *dataset, uint64_t index,
+                 const locus_hs_block_view **out);
+    const char *(*agent_for_host)(void *ctx, void *snap, const char *storage_host);
+    uint64_t (*decode_errors)(void *ctx, void *snap);
+} la_hint_provider;
+
+/* ---- entities ------------------------------------------------------------ */
+
+typedef struct la_fchunk {
+    uint32_t n;                 /* filters set in exp[] */
+    uint32_t exp[LA_FCHUNK];    /* expiry tick, 0 = none */
+} la_fchunk;
+
+typedef struct la_agent {
+    char *id, *hostname;
+    uint32_t rack;              /* rack slot or LA_MAP_NONE */
+    int live, active;
+    double total[LA_MAX_RES], alloc[LA_MAX_RES];
+    double unattributed[LA_MAX_RES]; /* used by frameworks unknown at add time */
+    uint32_t alloc_head;        /* la_alloc list of this agent */
+    uint32_t live_pos;          /* index in core->live */
+    la_fchunk **fch;            /* refuse filters by framework slot / LA_FCHUNK */
+    uint32_t n_fch;
+    uint32_t n_filters;         /* filters set on this agent */
+    uint32_t n_filt_off;        /* ... of frameworks that are currently offerable */
+    uint32_t min_expiry;        /* earliest filter expiry tick (UINT32_MAX: none) */
+} la_agent;
+
+typedef struct la_demand {
+    char *dataset;
+    int64_t block;
+    uint64_t bytes;
+} la_demand;
+
+typedef struct la_locent {      /* a framework's demanded bytes on one agent */
+    uint32_t agent;
+    uint64_t bytes[LOCUS_TIERS];
+} la_locent;
+
+typedef struct la_fw {
+    char *id;
+    int live, active;
+    uint32_t *clients;          /* one client per role */
+    uint32_t n_clients;
+    uint32_t n_listed;          /* clients in their role's order (offerable iff > 0) */
+    uint32_t alloc_head;
+    la_demand *demand;
+    size_t n_demand;
+    /* locality (rebuilt when dirty) */
+    int hint_dirty;
+    la_locent *loc;
+    uint32_t n_loc, cap_loc;
+    uint64_t demand_bytes;      /* total pending bytes known from demand + hints */
+    double loc_expire_at;       /* host time at which one of its hints turns stale */
+    double wait_since;          /* delay scheduling: held back since (host s), <0 not waiting */
+} la_fw;
+
+typedef struct la_client {      /* a framework in one role (a DRF sorter client) */
+    uint32_t fw, role;
+    int live, suppressed, listed, detached;
+    double alloc[LA_MAX_RES];
+    double share;
+    uint64_t count;             /* times chosen (Mesos's tie-break) */
+} la_client;
+
+typedef struct la_role {
+    char *name;
+    double weight;
+    double alloc[LA_MAX_RES];
+    double share;               /* weighted dominant share */
+    uint64_t count;
+    uint32_t *list;             /* listed clients in DRF order */
+    uint32_t n, cap;
+} la_role;
+
+typedef struct la_alloc {       /* resources of one client on one agent */
+    int live;
+    uint32_t agent, client;
+    double r[LA_MAX_RES];
+    uint32_t a_prev, a_next;    /* agent's list */
+    uint32_t f_prev, f_next;    /* framework's list */
+} la_alloc;
+
+/* ---- the instance -------------------------------------------------------- */
+
+struct locus_allocator {
+    la_config cfg;
+    char *config_path;
+    locus_cfg_override *overrides;
+    char **override_buf;
+    size_t n_overrides;
+    struct timespec config_mtime;
+    double last_reload_check;
+
+    locus_host_services host;
+    char err[512];
+
+    char *res_names[LA_MAX_RES];
+    uint32_t n_res;
+    la_strmap res_map;
+
+    la_agent *agents;
+    uint32_t n_agents_slots, cap_agents;
+    uint32_t *free_agents;
+    uint32_t n_free_agents;
+    uint32_t *live;             /* live agent slots (shuffled per cycle) */
+    uint32_t n_live;
+    la_strmap agent_map, host_map;
+
+    la_fw *fws;
+    uint32_t n_fw_slots, cap_fws;
+    uint32_t *free_fws;
+    uint32_t n_free_fws, n_fws, n_offerable;
+    la_strmap fw_map;
+
+    la_client *clients;
+    uint32_t n_client_slots, cap_clients;
+    uint32_t *free_clients;
+    uint32_t n_free_clients;
+
+    la_role *roles;
+    uint32_t n_roles, cap_roles;
+    uint32_t *role_order;       /* role slots in DRF order */
+    la_strmap role_map;
+
+    char **racks;
+    uint32_t n_racks, cap_racks;
+    la_strmap rack_map;
+
+    la_alloc *allocs;
+    uint32_t n_alloc_slots, cap_allocs;
+    uint32_t *free_allocs;
+    uint32_t n_free_allocs;
+    la_u64map alloc_map;        /* agent << 32 | client -> alloc slot */
+
+    double cluster_total[LA_MAX_RES];
+    int epoch_set;
+    double epoch;
+    uint64_t rng;
+    int paused;
+
+    /* hints */
+    la_hint_provider prov;      /* active provider (default: the store) */
+    int prov_injected;
+    locus_hs *own_store;
+    double next_open_try;
+    int store_missing_logged;
+    uint64_t hint_generation;
+    int hints_valid;            /* last snapshot usable */
+    int index_dirty;            /* agent-side index must be rebuilt */
+    double index_expire_at;
+    uint32_t *idx_off;          /* CSR: per agent slot, into idx_ent */
+    uint32_t idx_off_cap;
+    struct la_idxent { uint32_t fw; uint64_t bytes[LOCUS_TIERS]; } *idx_ent;
+    uint32_t n_idx_ent, cap_idx_ent;
+    la_u64map rack_idx;         /* rack << 32 | fw -> slot in rack_bytes */
+    uint64_t *rack_bytes;
+    uint32_t n_rack_bytes, cap_rack_bytes;
+    la_u64map scratch;
+
+    /* offers of the last cycle */
+    locus_offer *offers;
+    size_t n_offers, cap_offers;
+    locus_scalar *items;
+    size_t n_items, cap_items;
+    char *reasons;
+    size_t n_reasons, cap_reasons;
+    size_t *offer_aux;          /* per offer: first item, reason offset (fixed up at the end) */
+    size_t cap_aux;
+
+    locus_allocator_status st;
+};
+
+/* la_core.c */
+void la_log(locus_allocator *a, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int la_seterr(locus_allocator *a, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* la_hints.c */
+void la_hints_init_default(locus_allocator *a);
+void la_hints_close(locus_allocator *a);
+/* Reopens the store after hints.path changed. */
+void la_hints_path_changed(locus_allocator *a);
+/* Takes this cycle's snapshot and brings the locality index up to date.
+ * Returns 1 when locality can be used this cycle, 0 to run as drf. */
+int la_hints_refresh(locus_allocator *a, double now);
+void la_hints_free_index(locus_allocator *a);
+
+/* Test hook: replaces the hint source (NULL: back to the store). */
+void la_set_hint_provider(locus_allocator *a, const la_hint_provider *p);
+
+/* The ABI functions, implemented by the core (la_plugin.c exports them). */
+int la_create(const char *config_path, const locus_param *params, size_t n_params,
+              const locus_host_services *host, locus_allocator **out, char *err, size_t errlen);
+void la_destroy(locus_allocator *a);
+const char *la_last_error(const locus_allocator *a);
+int la_add_agent(locus_allocator *a, const locus_agent_info *agent, const locus_allocation *used,
+                 size_t n_used, double now);
+int la_remove_agent(locus_allocator *a, const char *agent_id);
+int la_update_agent(locus_allocator *a, const locus_agent_info *agent);
+int la_activate_agent(locus_allocator *a, const char *agent_id);
+int la_deactivate_agent(locus_allocator *a, const char *agent_id);
+int la_add_framework(locus_allocator *a, const locus_framework_info *fw,
+                     const locus_allocation *used, size_t n_used, double now);
+int la_remove_framework(locus_allocator *a, const char *framework_id);
+int la_update_framework(locus_allocator *a, const locus_framework_info *fw);
+int la_activate_framework(locus_allocator *a, const char *framework_id);
+int la_deactivate_framework(locus_allocator *a, const char *framework_id);
+int la_suppress(locus_allocator *a, const char *framework_id, const char *role);
+int la_revive(locus_allocator *a, const char *framework_id, const char *role);
+int la_recover(locus_allocator *a, const char *framework_id, const char *agent_id,
+               const locus_resources *resources, double refuse_seconds, double now);
+int la_update_weights(locus_allocator *a, const char *const *roles, const double *weights,
+                      size_t n);
+void la_pause(locus_allocator *a);
+void la_resume(locus_allocator *a);
+int la_set_demand(locus_allocator *a, const char *framework_id, const locus_demand_item *items,
+                  size_t n);
+int la_allocate(locus_allocator *a, double now, locus_offer_list *out);
+int la_status(const locus_allocator *a, locus_allocator_status *out);
+int la_reload_config(locus_allocator *a);
+
+#endif

@@ -1,0 +1,433 @@
+/* Hints for the locality policy: the hint store snapshot of a cycle and the
+ * index built from it.
+ *
+ * Each allocate() opens one read snapshot (an LMDB read transaction: never
+ * blocks the writer, never sees half a write) and reads the store's writer
+ * generation. The index - for each agent, the frameworks whose pending input
+ * is cached there with bytes by tier, and for each (rack, framework) the
+ * bytes in that rack - is derived only from the frameworks' demanded datasets
+ * and blocks, never by scanning the store. Each framework's part is cached
+ * and recomputed only when its demand, the store generation, the agent set
+ * or the config changed, or when one of its hints crossed the staleness
+ * bound; so a cycle where nothing changed costs one snapshot and one meta
+ * read. The store is borrowed from the host or opened read-only from
+ * hints.path; a missing store is retried at most every hints.retry_interval
+ * host seconds, never blocking. The source is an interface (la_hint_provider)
+ * so unit tests can inject hints without a store. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "la_core.h"
+
+#define NONE LA_MAP_NONE
+
+/* ---- default provider: the hint store ---------------------------------------- */
+
+static locus_hs *store_of(locus_allocator *a)
+{
+    return a->host.hint_store ? a->host.hint_store : a->own_store;
+}
+
+static int hs_open(void *ctx, void **snap)
+{
+    locus_hs *hs = store_of(ctx);
+    if (!hs)
+        return LOCUS_ENOTFOUND;
+    locus_hs_snapshot *s = NULL;
+    int rc = locus_hs_snapshot_open(hs, &s);
+    *snap = s;
+    return rc;
+}
+
+static void hs_close(void *ctx, void *snap)
+{
+    (void)ctx;
+    locus_hs_snapshot_close(snap);
+}
+
+static int hs_meta(void *ctx, void *snap, uint64_t *gen, int64_t *updated)
+{
+    (void)ctx;
+    const locus_hs_meta *m = NULL;
+    int rc = locus_hs_snapshot_meta(snap, &m);
+    if (rc)
+        return rc;
+    *gen = m->writer_generation;
+    *updated = m->updated_at_ms;
+    return 0;
+}
+
+static int hs_dataset(void *ctx, void *snap, const char *name, const locus_hs_dataset **out)
+{
+    (void)ctx;
+    return locus_hs_snapshot_dataset(snap, name, out);
+}
+
+static int hs_block(void *ctx, void *snap, const char *ds, uint64_t idx,
+                    const locus_hs_block_view **out)
+{
+    (void)ctx;
+    return locus_hs_snapshot_block(snap, ds, idx, out);
+}
+
+static const char *hs_agent_for_host(void *ctx, void *snap, const char *host)
+{
+    (void)ctx;
+    return locus_hs_snapshot_agent_for_host(snap, host);
+}
+
+static uint64_t hs_decode_errors(void *ctx, void *snap)
+{
+    (void)ctx;
+    return locus_hs_snapshot_decode_errors(snap);
+}
+
+void la_hints_init_default(locus_allocator *a)
+{
+    a->prov = (la_hint_provider){a, hs_open, hs_close, hs_meta, hs_dataset, hs_block,
+                                 hs_agent_for_host, hs_decode_errors};
+    a->prov_injected = 0;
+    a->next_open_try = -INFINITY;
+}
+
+void la_set_hint_provider(locus_allocator *a, const la_hint_provider *p)
+{
+    if (p) {
+        a->prov = *p;
+        a->prov_injected = 1;
+    } else {
+        la_hints_init_default(a);
+    }
+    a->hint_generation = UINT64_MAX;
+    for (uint32_t i = 0; i < a->n_fw_slots; i++)
+        a->fws[i].hint_dirty = 1;
+    a->index_dirty = 1;
+}
+
+void la_hints_close(locus_allocator *a)
+{
+    locus_hs_close(a->own_store);
+    a->own_store = NULL;
+}
+
+void la_hints_path_changed(locus_allocator *a)
+{
+    la_hints_close(a);
+    a->next_open_try = -INFINITY;
+    a->store_missing_logged = 0;
+}
+
+/* Opens hints.path read-only when due; never blocks (LMDB open is local). */
+static void ensure_store(locus_allocator *a, double now)
+{
+    if (a->host.hint_store || a->own_store || !a->cfg.hints_path || !*a->cfg.hints_path)
+        return;
+    if (now < a->next_open_try)
+        return;
+    a->next_open_try = now + a->cfg.retry_interval;
+    locus_hs_options o = {0};
+    o.read_only = 1;
+    char err[256] = "";
+    int rc = locus_hs_open(a->cfg.hints_path, &o, &a->own_store, err, sizeof err);
+    if (rc == 0) {
+        la_log(a, LOCUS_LOG_INFO, "hint store %s opened", a->cfg.hints_path);
+        a->store_missing_logged = 0;
+        a->hint_generation = UINT64_MAX;
+        return;
+    }
+    a->own_store = NULL;
+    if (rc != LOCUS_ENOTFOUND)
+        a->st.hint_read_errors++;
+    if (!a->store_missing_logged) {
+        la_log(a, LOCUS_LOG_WARN, "hint store %s unavailable (%s), running as drf: %s",
+               a->cfg.hints_path, locus_strerror(rc), err);
+        a->store_missing_logged = 1;
+    }
+}
+
+/* ---- per-framework locality ------------------------------------------------------------ */
+
+static int tier_index(int tier)
+{
+    return tier >= 1 && tier <= LOCUS_TIERS ? tier - 1 : LOCUS_TIERS - 1;
+}
+
+static int loc_add(locus_allocator *a, la_fw *f, uint32_t agent, int t, uint64_t bytes)
+{
+    uint32_t s = la_u64map_get(&a->scratch, agent);
+    if (s == NONE) {
+        if (f->n_loc == f->cap_loc) {
+            uint32_t n = f->cap_loc ? f->cap_loc * 2 : 8;
+            la_locent *p = realloc(f->loc, sizeof *p * n);
+            if (!p)
+                return LOCUS_ENOMEM;
+            f->loc = p;
+            f->cap_loc = n;
+        }
+        s = f->n_loc++;
+        memset(&f->loc[s], 0, sizeof f->loc[s]);
+        f->loc[s].agent = agent;
+        if (la_u64map_put(&a->scratch, agent, s))
+            return LOCUS_ENOMEM;
+    }
+    f->loc[s].bytes[t] += bytes;
+    return 0;
+}
+
+static uint32_t agent_of_host(locus_allocator *a, void *snap, const char *host)
+{
+    const char *h = a->prov.agent_for_host(a->prov.ctx, snap, host);
+    return la_strmap_get(&a->host_map, h ? h : host);
+}
+
+typedef struct clockmap {
+    double now;      /* host s */
+    int64_t now_ms;  /* on the hint clock */
+    int64_t stale_ms;
+} clockmap;
+
+/* Host time at which a hint written at updated_ms turns stale. */
+static double stale_at(const clockmap *cm, int64_t updated_ms)
+{
+    return cm->now + (double)(updated_ms + cm->stale_ms - cm->now_ms) / 1000.0;
+}
+
+static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm)
+{
+    f->n_loc = 0;
+    f->demand_bytes = 0;
+    f->loc_expire_at = INFINITY;
+    f->hint_dirty = 0;
+    la_u64map_clear(&a->scratch);
+    for (size_t i = 0; i < f->n_demand; i++) {
+        const la_demand *d = &f->demand[i];
+        if (d->block < 0) {
+            const locus_hs_dataset *ds = NULL;
+            int rc = a->prov.dataset(a->prov.ctx, snap, d->dataset, &ds);
+            if (rc || !ds) {
+                f->demand_bytes += d->bytes;
+                continue;
+            }
+            uint64_t want = d->bytes ? d->bytes : ds->total_bytes;
+            f->demand_bytes += want;
+            if (cm->now_ms - ds->updated_at_ms > cm->stale_ms)
+                continue;
+            double exp = stale_at(cm, ds->updated_at_ms);
+            if (exp < f->loc_expire_at)
+                f->loc_expire_at = exp;
+            double scale = ds->total_bytes && want < ds->total_bytes
+                               ? (double)want / (double)ds->total_bytes
+                               : 1.0;
+            for (size_t j = 0; j < ds->n_placement; j++) {
+                const locus_hs_host_bytes *p = &ds->placement[j];
+                uint32_t ag = agent_of_host(a, snap, p->host);
+                if (ag == NONE)
+                    continue;
+                if (loc_add(a, f, ag, tier_index((int)p->tier), (uint64_t)((double)p->bytes * scale)))
+                    return LOCUS_ENOMEM;
+            }
+        } else {
+            const locus_hs_block_view *b = NULL;
+            int rc = a->prov.block(a->prov.ctx, snap, d->dataset, (uint64_t)d->block, &b);
+            if (rc || !b) {
+                f->demand_bytes += d->bytes;
+                continue;
+            }
+            uint64_t bytes = d->bytes ? d->bytes : b->bytes;
+            f->demand_bytes += bytes;
+            if (cm->now_ms - b->updated_at_ms > cm->stale_ms)
+                continue;
+            double exp = stale_at(cm, b->updated_at_ms);
+            if (exp < f->loc_expire_at)
+                f->loc_expire_at = exp;
+            for (size_t j = 0; j < b->n_replicas; j++) {
+                uint32_t ag = agent_of_host(a, snap, b->replicas[j].host);
+                if (ag == NONE)
+                    continue;
+                /* One copy per agent counts, in its fastest tier. */
+                int t = tier_index((int)b->replicas[j].tier), dup = 0;
+                for (size_t k = 0; k < b->n_replicas; k++) {
+                    if (k == j || agent_of_host(a, snap, b->replicas[k].host) != ag)
+                        continue;
+                    int tk = tier_index((int)b->replicas[k].tier);
+                    if (tk < t || (tk == t && k < j))
+                        dup = 1;
+                }
+                if (!dup && loc_add(a, f, ag, t, bytes))
+                    return LOCUS_ENOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- the agent-side index ---------------------------------------------------------------- */
+
+void la_hints_free_index(locus_allocator *a)
+{
+    free(a->idx_off);
+    free(a->idx_ent);
+    free(a->rack_bytes);
+    la_u64map_free(&a->rack_idx);
+    la_u64map_free(&a->scratch);
+    a->idx_off = NULL;
+    a->idx_ent = NULL;
+    a->rack_bytes = NULL;
+    a->idx_off_cap = a->cap_idx_ent = a->n_idx_ent = a->n_rack_bytes = a->cap_rack_bytes = 0;
+}
+
+static int rebuild_index(locus_allocator *a)
+{
+    uint32_t na = a->n_agents_slots;
+    if (a->idx_off_cap < na + 1) {
+        uint32_t *p = realloc(a->idx_off, sizeof *p * (na + 1));
+        if (!p)
+            return LOCUS_ENOMEM;
+        a->idx_off = p;
+    }
+    a->idx_off_cap = na; /* valid agent slots: 0 .. na-1, offsets 0 .. na */
+    memset(a->idx_off, 0, sizeof *a->idx_off * (na + 1));
+    uint32_t total = 0;
+    for (uint32_t fs = 0; fs < a->n_fw_slots; fs++) {
+        const la_fw *f = &a->fws[fs];
+        if (!f->live)
+            continue;
+        for (uint32_t i = 0; i < f->n_loc; i++)
+            a->idx_off[f->loc[i].agent + 1]++;
+        total += f->n_loc;
+    }
+    for (uint32_t i = 0; i < na; i++)
+        a->idx_off[i + 1] += a->idx_off[i];
+    if (total > a->cap_idx_ent) {
+        void *p = realloc(a->idx_ent, sizeof *a->idx_ent * total);
+        if (!p)
+            return LOCUS_ENOMEM;
+        a->idx_ent = p;
+        a->cap_idx_ent = total;
+    }
+    a->n_idx_ent = total;
+    la_u64map_clear(&a->rack_idx);
+    a->n_rack_bytes = 0;
+    uint32_t *fill = malloc(sizeof *fill * (na ? na : 1));
+    if (!fill)
+        return LOCUS_ENOMEM;
+    memcpy(fill, a->idx_off, sizeof *fill * na);
+    for (uint32_t fs = 0; fs < a->n_fw_slots; fs++) {
+        const la_fw *f = &a->fws[fs];
+        if (!f->live)
+            continue;
+        for (uint32_t i = 0; i < f->n_loc; i++) {
+            const la_locent *e = &f->loc[i];
+            struct la_idxent *x = &a->idx_ent[fill[e->agent]++];
+            x->fw = fs;
+            memcpy(x->bytes, e->bytes, sizeof x->bytes);
+            uint32_t rack = a->agents[e->agent].rack;
+            if (rack == NONE)
+                continue;
+            uint64_t key = (uint64_t)rack << 32 | fs;
+            uint32_t s = la_u64map_get(&a->rack_idx, key);
+            if (s == NONE) {
+                if (a->n_rack_bytes == a->cap_rack_bytes) {
+                    uint32_t n = a->cap_rack_bytes ? a->cap_rack_bytes * 2 : 64;
+                    uint64_t *p = realloc(a->rack_bytes, sizeof *p * n);
+                    if (!p) {
+                        free(fill);
+                        return LOCUS_ENOMEM;
+                    }
+                    a->rack_bytes = p;
+                    a->cap_rack_bytes = n;
+                }
+                s = a->n_rack_bytes++;
+                a->rack_bytes[s] = 0;
+                if (la_u64map_put(&a->rack_idx, key, s)) {
+                    free(fill);
+                    return LOCUS_ENOMEM;
+                }
+            }
+            a->rack_bytes[s] += e->bytes[0] + e->bytes[1] + e->bytes[2];
+        }
+    }
+    free(fill);
+    a->index_dirty = 0;
+    return 0;
+}
+
+/* ---- one cycle ------------------------------------------------------------------------------ */
+
+static int64_t hint_now_ms(const locus_allocator *a, double now)
+{
+    if (a->cfg.clock == LA_CLOCK_WALL) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    }
+    return (int64_t)llround(now * 1000.0);
+}
+
+int la_hints_refresh(locus_allocator *a, double now)
+{
+    a->hints_valid = 0;
+    if (!a->prov_injected) {
+        ensure_store(a, now);
+        if (!store_of(a))
+            return 0;
+    }
+    void *snap = NULL;
+    int rc = a->prov.open(a->prov.ctx, &snap);
+    if (rc) {
+        if (rc != LOCUS_ENOTFOUND)
+            a->st.hint_read_errors++;
+        return 0;
+    }
+    uint64_t gen = 0;
+    int64_t updated = 0;
+    clockmap cm = {now, hint_now_ms(a, now), (int64_t)(a->cfg.staleness * 1000.0)};
+    int ok = 0;
+    rc = a->prov.meta(a->prov.ctx, snap, &gen, &updated);
+    if (rc) {
+        if (rc != LOCUS_ENOTFOUND)
+            a->st.hint_read_errors++;
+        goto out;
+    }
+    if (gen == 0)
+        goto out; /* never written */
+    a->st.hint_age_s = (double)(cm.now_ms - updated) / 1000.0;
+    if (cm.now_ms - updated > cm.stale_ms)
+        goto out; /* the writer is dead or stuck: do not trust anything */
+    if (gen != a->hint_generation || now >= a->index_expire_at) {
+        for (uint32_t i = 0; i < a->n_fw_slots; i++)
+            a->fws[i].hint_dirty = 1;
+        a->hint_generation = gen;
+    }
+    uint64_t errs_before = a->prov.decode_errors ? a->prov.decode_errors(a->prov.ctx, snap) : 0;
+    double expire = INFINITY;
+    for (uint32_t i = 0; i < a->n_fw_slots; i++) {
+        la_fw *f = &a->fws[i];
+        if (!f->live)
+            continue;
+        if (f->hint_dirty) {
+            if (fw_compute(a, snap, f, &cm)) {
+                a->st.hint_read_errors++;
+                f->hint_dirty = 1;
+                goto out;
+            }
+            a->index_dirty = 1;
+        }
+        if (f->loc_expire_at < expire)
+            expire = f->loc_expire_at;
+    }
+    a->index_expire_at = expire;
+    if (a->prov.decode_errors)
+        a->st.hint_read_errors += a->prov.decode_errors(a->prov.ctx, snap) - errs_before;
+    if (a->index_dirty && rebuild_index(a)) {
+        a->st.hint_read_errors++;
+        goto out;
+    }
+    ok = 1;
+out:
+    a->prov.close(a->prov.ctx, snap);
+    a->hints_valid = ok;
+    return ok;
+}

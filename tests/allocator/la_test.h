@@ -1,0 +1,113 @@
+/* Helpers shared by the allocator tests: build agents, frameworks and
+ * resource sets in one line, and find offers. Header-only so each test
+ * binary stays a single file. */
+#ifndef LA_TEST_H
+#define LA_TEST_H
+
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "la_core.h"
+
+/* An allocator from overrides given as "section.key=value" strings. */
+static inline locus_allocator *t_new(const char *path, ...)
+{
+    locus_param p[32];
+    char buf[32][128];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, path);
+    const char *kv;
+    while ((kv = va_arg(ap, const char *)) != NULL && n < 32) {
+        snprintf(buf[n], sizeof buf[n], "%s", kv);
+        char *eq = strchr(buf[n], '=');
+        assert_non_null(eq);
+        *eq = '\0';
+        p[n].key = buf[n];
+        p[n].value = eq + 1;
+        n++;
+    }
+    va_end(ap);
+    locus_allocator *a = NULL;
+    char err[512] = "";
+    int rc = la_create(path, p, n, NULL, &a, err, sizeof err);
+    if (rc)
+        fail_msg("create: %s", err);
+    return a;
+}
+
+static inline void t_agent_r(locus_allocator *a, const char *id, const char *rack, double cpus,
+                             double mem)
+{
+    locus_scalar s[2] = {{"cpus", cpus}, {"mem", mem}};
+    locus_agent_info ai = {id, id, rack, {s, 2}};
+    int rc = la_add_agent(a, &ai, NULL, 0, 0);
+    if (rc)
+        fail_msg("add_agent %s: %s", id, la_last_error(a));
+}
+
+static inline void t_agent(locus_allocator *a, const char *id, double cpus, double mem)
+{
+    t_agent_r(a, id, NULL, cpus, mem);
+}
+
+static inline void t_fw(locus_allocator *a, const char *id, const char *role)
+{
+    const char *roles[1] = {role};
+    locus_framework_info fi = {id, roles, 1, 1};
+    int rc = la_add_framework(a, &fi, NULL, 0, 0);
+    if (rc)
+        fail_msg("add_framework %s: %s", id, la_last_error(a));
+}
+
+static inline double t_res(const locus_resources *r, const char *name)
+{
+    double v = 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->items[i].name, name) == 0)
+            v += r->items[i].value;
+    return v;
+}
+
+static inline const locus_offer *t_offer_for_agent(const locus_offer_list *l, const char *agent)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->offers[i].agent_id, agent) == 0)
+            return &l->offers[i];
+    return NULL;
+}
+
+static inline size_t t_count_fw(const locus_offer_list *l, const char *fw)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += strcmp(l->offers[i].framework_id, fw) == 0;
+    return n;
+}
+
+static inline locus_offer_list t_alloc(locus_allocator *a, double now)
+{
+    locus_offer_list l = {0};
+    int rc = la_allocate(a, now, &l);
+    if (rc)
+        fail_msg("allocate: %s", la_last_error(a));
+    return l;
+}
+
+/* Declines an offer (gives back everything in it). */
+static inline void t_decline(locus_allocator *a, const locus_offer *o, double refuse, double now)
+{
+    int rc = la_recover(a, o->framework_id, o->agent_id, &o->resources, refuse, now);
+    if (rc)
+        fail_msg("recover: %s", la_last_error(a));
+}
+
+#endif
