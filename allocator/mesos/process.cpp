@@ -20,6 +20,7 @@
 #include "process.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <glog/logging.h>
 
@@ -820,8 +821,8 @@ void LocusAllocatorProcess::updateInverseOffer(
   // (Mesos applies none to inverse offers either).
   const double seconds = refuseSeconds(filters, 0.0);
   if (seconds > 0) {
-    framework->second.inverseOfferFilters[slaveId] = process::Timeout::in(Seconds(
-        static_cast<int64_t>(std::ceil(seconds))));
+    framework->second.inverseOfferFilters[slaveId] = process::Timeout::in(
+        Milliseconds(static_cast<int64_t>(std::ceil(seconds * 1000))));
   }
 }
 

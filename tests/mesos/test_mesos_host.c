@@ -1,0 +1,561 @@
+/* A C stand-in for the Mesos module adapter: it loads the real plugin
+ * (<build>/allocator/locus-allocator.so) with the host loader and replays, through
+ * the ABI entry points the adapter calls, the call sequences a Mesos master
+ * makes in Mesos's own allocator tests (src/tests/hierarchical_allocator_tests.cpp:
+ * UnreservedDRF, OfferFilter, RecoverResources, RemoveSlaveRecoverResources,
+ * SuppressAndReviveOffers, DeactivateAndReactivateFramework, UpdateWeight,
+ * NoDoubleAccounting, pause/resume), plus the two give-back patterns only the
+ * adapter uses (nothing offerable to the chosen role; part of the agent
+ * offerable). Each test asserts what the Mesos test asserts where it applies
+ * to scalar DRF.
+ *
+ * Time is explicit here: the host's clock is passed to every call, so a
+ * "filter expires after two allocation intervals" check is exact, not timed.
+ * The policy runs as drf without hints (policy.name=drf, hints.path=""), the
+ * configuration the adapter uses as its baseline.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "locus/allocator.h"
+#include "locus/allocator_loader.h"
+
+#define INTERVAL 1.0 /* Mesos's default allocation interval, seconds */
+
+typedef struct host {
+    locus_allocator_plugin plugin;
+    const locus_allocator_api *api;
+    locus_allocator *a;
+    double now;
+} host;
+
+/* One allocation cycle's offers, copied (the plugin's list lives only until
+ * the next call on the handle). */
+#define MAX_OFFERS 32
+typedef struct cycle {
+    size_t n;
+    struct {
+        char fw[64], role[64], agent[64];
+        double cpus, mem, disk;
+    } o[MAX_OFFERS];
+} cycle;
+
+static int setup(void **state)
+{
+    host *h = calloc(1, sizeof *h);
+    if (!h)
+        return -1;
+    char err[512] = "";
+    if (locus_allocator_load(LOCUS_TEST_PLUGIN, &h->plugin, err, sizeof err) != 0) {
+        fprintf(stderr, "cannot load %s: %s\n", LOCUS_TEST_PLUGIN, err);
+        free(h);
+        return -1;
+    }
+    h->api = h->plugin.api;
+    static const locus_param params[] = {{"policy.name", "drf"}, {"hints.path", ""}};
+    locus_host_services services = {.struct_size = sizeof services};
+    int rc = h->api->create(NULL, params, 2, &services, &h->a, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "create: %s (%s)\n", err, locus_strerror(rc));
+        locus_allocator_unload(&h->plugin);
+        free(h);
+        return -1;
+    }
+    h->now = 1000.0;
+    *state = h;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    host *h = *state;
+    if (h) {
+        h->api->destroy(h->a);
+        locus_allocator_unload(&h->plugin);
+        free(h);
+    }
+    return 0;
+}
+
+/* Fails the test with the plugin's own message. */
+#define CHECK_OK(h, call)                                                               \
+    do {                                                                                \
+        int rc_ = (call);                                                               \
+        if (rc_ != 0)                                                                   \
+            fail_msg("%s: %s: %s", #call, locus_strerror(rc_), (h)->api->last_error((h)->a)); \
+    } while (0)
+
+static locus_resources res3(locus_scalar items[3], double cpus, double mem, double disk)
+{
+    items[0] = (locus_scalar){"cpus", cpus};
+    items[1] = (locus_scalar){"mem", mem};
+    items[2] = (locus_scalar){"disk", disk};
+    return (locus_resources){items, 3};
+}
+
+static void add_agent(host *h, const char *id, double cpus, double mem)
+{
+    locus_scalar items[3];
+    locus_agent_info info = {.id = id, .hostname = id, .rack = "", .total = res3(items, cpus, mem, 0)};
+    CHECK_OK(h, h->api->add_agent(h->a, &info, NULL, 0, h->now));
+}
+
+static void add_agent_used(host *h, const char *id, double cpus, double mem, const char *fw,
+                           const char *role)
+{
+    locus_scalar items[3], used_items[3];
+    locus_agent_info info = {.id = id, .hostname = id, .rack = "", .total = res3(items, cpus, mem, 0)};
+    locus_allocation used = {fw, role, id, res3(used_items, cpus, mem, 0)};
+    CHECK_OK(h, h->api->add_agent(h->a, &info, &used, 1, h->now));
+}
+
+static void add_framework(host *h, const char *id, const char *role)
+{
+    const char *roles[] = {role};
+    locus_framework_info info = {.id = id, .roles = roles, .n_roles = 1, .active = 1};
+    CHECK_OK(h, h->api->add_framework(h->a, &info, NULL, 0, h->now));
+}
+
+static void add_framework_used(host *h, const char *id, const char *role, const char *agent,
+                               double cpus, double mem)
+{
+    const char *roles[] = {role};
+    locus_framework_info info = {.id = id, .roles = roles, .n_roles = 1, .active = 1};
+    locus_scalar items[3];
+    locus_allocation used = {id, role, agent, res3(items, cpus, mem, 0)};
+    CHECK_OK(h, h->api->add_framework(h->a, &info, &used, 1, h->now));
+}
+
+static double scalar_of(const locus_offer *o, const char *name)
+{
+    for (size_t i = 0; i < o->resources.n; i++)
+        if (strcmp(o->resources.items[i].name, name) == 0)
+            return o->resources.items[i].value;
+    return 0;
+}
+
+static void allocate(host *h, cycle *c)
+{
+    locus_offer_list list = {NULL, 0};
+    CHECK_OK(h, h->api->allocate(h->a, h->now, &list));
+    assert_true(list.n <= MAX_OFFERS);
+    memset(c, 0, sizeof *c);
+    c->n = list.n;
+    for (size_t i = 0; i < list.n; i++) {
+        const locus_offer *o = &list.offers[i];
+        assert_non_null(o->framework_id);
+        assert_non_null(o->agent_id);
+        snprintf(c->o[i].fw, sizeof c->o[i].fw, "%s", o->framework_id);
+        snprintf(c->o[i].role, sizeof c->o[i].role, "%s", o->role ? o->role : "");
+        snprintf(c->o[i].agent, sizeof c->o[i].agent, "%s", o->agent_id);
+        c->o[i].cpus = scalar_of(o, "cpus");
+        c->o[i].mem = scalar_of(o, "mem");
+        c->o[i].disk = scalar_of(o, "disk");
+    }
+}
+
+/* The framework the agent was offered to in this cycle, or NULL. */
+static const char *offered_to(const cycle *c, const char *agent)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->o[i].agent, agent) == 0)
+            return c->o[i].fw;
+    return NULL;
+}
+
+static void assert_offer(const cycle *c, const char *agent, const char *fw, const char *role,
+                         double cpus, double mem)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->o[i].agent, agent) != 0)
+            continue;
+        if (strcmp(c->o[i].fw, fw) != 0)
+            fail_msg("agent %s offered to %s, expected %s", agent, c->o[i].fw, fw);
+        assert_string_equal(c->o[i].role, role);
+        assert_true(c->o[i].cpus == cpus);
+        assert_true(c->o[i].mem == mem);
+        return;
+    }
+    fail_msg("agent %s not offered (expected to %s); %zu offers this cycle", agent, fw, c->n);
+}
+
+/* What the adapter's recoverResources passes: the scalars of the Mesos
+ * resources, the refuse time computed as Mesos does. */
+static void recover(host *h, const char *fw, const char *agent, double cpus, double mem,
+                    double refuse)
+{
+    locus_scalar items[3];
+    locus_resources r = res3(items, cpus, mem, 0);
+    CHECK_OK(h, h->api->recover(h->a, fw, agent, &r, refuse, h->now));
+}
+
+/* UnreservedDRF: each new agent goes to the role with the lowest dominant
+ * share, then the framework with the lowest share within it. */
+static void test_unreserved_drf(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    add_agent(h, "agent1", 2, 1024);
+    add_framework(h, "framework1", "role1");
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent1", "framework1", "role1", 2, 1024);
+
+    add_framework(h, "framework2", "role2");
+    add_agent(h, "agent2", 1, 512);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent2", "framework2", "role2", 1, 512);
+
+    /* role1 share 2/3 cpus, role2 1/3: role2 again. */
+    add_agent(h, "agent3", 3, 2048);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent3", "framework2", "role2", 3, 2048);
+
+    /* role1 now lower; within role1 framework3 (share 0) beats framework1. */
+    add_framework(h, "framework3", "role1");
+    add_agent(h, "agent4", 4, 4096);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent4", "framework3", "role1", 4, 4096);
+
+    /* role1 holds 6 of 11 cpus and 5120 of 8192 MB, role2 4 cpus and
+     * 2560 MB: role2 is lower. */
+    add_framework(h, "framework4", "role1");
+    add_agent(h, "agent5", 1, 512);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent5", "framework2", "role2", 1, 512);
+}
+
+/* OfferFilter: a decline with refuse_seconds = 2 intervals keeps the agent
+ * from the framework for exactly that long. */
+static void test_offer_filter(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    add_framework(h, "framework", "role");
+    add_agent(h, "agent", 1, 512);
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework", "role", 1, 512);
+
+    recover(h, "framework", "agent", 1, 512, 2 * INTERVAL);
+
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent", "framework", "role", 1, 512);
+}
+
+/* RecoverResources (decline without a filter, and a finished task): the
+ * resources are offered again at the next allocation. */
+static void test_recover_resources(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    add_agent(h, "agent", 4, 2048);
+    add_framework(h, "framework", "role1");
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework", "role1", 4, 2048);
+
+    /* Nothing left: no offer while everything is out. */
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+
+    /* Half comes back (a task finished), no filter. */
+    recover(h, "framework", "agent", 2, 1024, 0);
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent", "framework", "role1", 2, 1024);
+
+    /* Recovering more than the framework holds is refused, state unchanged. */
+    locus_scalar items[3];
+    locus_resources too_much = res3(items, 8, 0, 0);
+    assert_int_not_equal(h->api->recover(h->a, "framework", "agent", &too_much, 0, h->now), 0);
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+}
+
+/* RemoveSlaveRecoverResources: removing an agent with an outstanding offer
+ * releases it from the framework's share; a late recovery for the removed
+ * agent is refused (the adapter drops it, as Mesos does). */
+static void test_remove_agent_with_outstanding_offer(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    add_framework(h, "framework1", "role1");
+    add_agent(h, "agent1", 8, 8192);
+    allocate(h, &c);
+    assert_offer(&c, "agent1", "framework1", "role1", 8, 8192);
+
+    add_framework(h, "framework2", "role2");
+    add_agent(h, "agent2", 1, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent2", "framework2", "role2", 1, 1024);
+
+    CHECK_OK(h, h->api->remove_agent(h->a, "agent1"));
+    locus_scalar items[3];
+    locus_resources r = res3(items, 8, 8192, 0);
+    assert_int_equal(h->api->recover(h->a, "framework1", "agent1", &r, 0, h->now),
+                     LOCUS_ENOTFOUND);
+
+    /* framework1 holds nothing now, framework2 holds agent2: agent3 goes to
+     * framework1. Had the offer on agent1 survived, framework2 would win. */
+    add_agent(h, "agent3", 1, 1024);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent3", "framework1", "role1", 1, 1024);
+}
+
+/* SuppressAndReviveOffers. */
+static void test_suppress_and_revive(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    add_agent(h, "agent", 2, 1024);
+    add_framework(h, "framework", "role1");
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework", "role1", 2, 1024);
+
+    /* Revive while everything is offered: nothing new. */
+    CHECK_OK(h, h->api->revive(h->a, "framework", NULL));
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+
+    recover(h, "framework", "agent", 2, 1024, 0);
+    CHECK_OK(h, h->api->suppress(h->a, "framework", "role1"));
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+
+    CHECK_OK(h, h->api->revive(h->a, "framework", "role1"));
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent", "framework", "role1", 2, 1024);
+}
+
+/* Revive clears refuse filters (Mesos reviveRoles erases the role's offer
+ * filters), so a declined agent comes back at once. */
+static void test_revive_clears_filters(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    add_agent(h, "agent", 2, 1024);
+    add_framework(h, "framework", "role1");
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework", "role1", 2, 1024);
+    recover(h, "framework", "agent", 2, 1024, 3600);
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+    CHECK_OK(h, h->api->revive(h->a, "framework", "role1"));
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework", "role1", 2, 1024);
+}
+
+/* DeactivateAndReactivateFramework. */
+static void test_deactivate_and_reactivate(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    add_agent(h, "agent", 2, 1024);
+    add_framework(h, "framework", "role1");
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework", "role1", 2, 1024);
+
+    recover(h, "framework", "agent", 2, 1024, 0);
+    CHECK_OK(h, h->api->suppress(h->a, "framework", NULL));
+    CHECK_OK(h, h->api->deactivate_framework(h->a, "framework"));
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+
+    CHECK_OK(h, h->api->activate_framework(h->a, "framework"));
+    CHECK_OK(h, h->api->revive(h->a, "framework", NULL));
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent", "framework", "role1", 2, 1024);
+}
+
+/* A deactivated agent (disconnected) is not offered; activated again, it is. */
+static void test_deactivate_agent(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    add_framework(h, "framework", "role1");
+    add_agent(h, "agent", 2, 1024);
+    CHECK_OK(h, h->api->deactivate_agent(h->a, "agent"));
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+    CHECK_OK(h, h->api->activate_agent(h->a, "agent"));
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework", "role1", 2, 1024);
+}
+
+/* UpdateWeight: with role1 at weight 2 and role2 at 1, six equal agents
+ * split 4:2 (weighted shares equal), whatever the tie-breaks. */
+static void test_update_weights(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    const char *roles[] = {"role1", "role2"};
+    const double weights[] = {2.0, 1.0};
+    CHECK_OK(h, h->api->update_weights(h->a, roles, weights, 2));
+    add_framework(h, "framework1", "role1");
+    add_framework(h, "framework2", "role2");
+    char id[16];
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof id, "agent%d", i);
+        add_agent(h, id, 2, 1024);
+    }
+    allocate(h, &c);
+    assert_int_equal(c.n, 6);
+    int n1 = 0, n2 = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        n1 += strcmp(c.o[i].fw, "framework1") == 0;
+        n2 += strcmp(c.o[i].fw, "framework2") == 0;
+        assert_true(c.o[i].cpus == 2 && c.o[i].mem == 1024);
+    }
+    assert_int_equal(n1, 4);
+    assert_int_equal(n2, 2);
+}
+
+/* NoDoubleAccounting: used resources reported by both addSlave (framework
+ * still unknown) and addFramework are counted once. Observable: once the
+ * framework gives its agent back, the agent is whole again and is offered. */
+static void test_no_double_accounting(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    /* The adapter passes a framework's used resources only for agents the
+     * allocator knows (Mesos skips the others): agent1 is not known yet. */
+    add_framework(h, "framework1", "ROLE1");
+    add_agent_used(h, "agent1", 1, 0, "framework1", "ROLE1");
+    add_agent_used(h, "agent2", 1, 0, "framework2", "ROLE2");    /* framework2 unknown yet */
+    add_framework_used(h, "framework2", "ROLE2", "agent2", 1, 0);
+
+    allocate(h, &c);
+    assert_int_equal(c.n, 0); /* both agents fully used */
+
+    recover(h, "framework2", "agent2", 1, 0, 0);
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_non_null(offered_to(&c, "agent2"));
+    assert_true(c.o[0].cpus == 1);
+}
+
+/* Recovery after master failover with quota pauses allocation (the adapter
+ * calls pause/resume): no offers while paused, all of them after resume. */
+static void test_pause_resume(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    h->api->pause(h->a);
+    add_framework(h, "framework", "role1");
+    add_agent(h, "agent", 2, 1024);
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+    h->api->resume(h->a);
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework", "role1", 2, 1024);
+}
+
+/* Adapter pattern 1: the chosen role can take nothing on the agent (all of
+ * it reserved for another role, say). The adapter gives the whole offer back
+ * with a refuse filter of half an interval and asks again at the same time:
+ * the agent must go to the next framework, and return to the first one at
+ * the next interval. */
+static void test_giveback_to_next_framework(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    add_framework(h, "framework1", "role1");
+    add_framework(h, "framework2", "role2");
+    add_agent(h, "agent", 2, 1024);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    const char *first = strcmp(c.o[0].fw, "framework1") == 0 ? "framework1" : "framework2";
+    const char *second = first[9] == '1' ? "framework2" : "framework1";
+    const char *second_role = first[9] == '1' ? "role2" : "role1";
+
+    recover(h, first, "agent", 2, 1024, INTERVAL / 2);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent", second, second_role, 2, 1024);
+
+    /* The second framework takes it for good; the half-interval filter of
+     * the first lapses before the next run. */
+    recover(h, second, "agent", 2, 1024, 0);
+    CHECK_OK(h, h->api->suppress(h->a, second, NULL));
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.o[0].fw, first);
+}
+
+/* Adapter pattern 2: only part of the agent was offerable to the chosen
+ * role; the rest is given back with no filter and offered in the next round
+ * of the same run. */
+static void test_partial_giveback(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    add_framework(h, "framework1", "role1");
+    add_agent(h, "agent", 4, 4096);
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework1", "role1", 4, 4096);
+
+    recover(h, "framework1", "agent", 3, 1024, 0); /* Mesos offered 1 cpu, 3072 MB */
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent", "framework1", "role1", 3, 1024);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_unreserved_drf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offer_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_resources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove_agent_with_outstanding_offer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_suppress_and_revive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revive_clears_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deactivate_and_reactivate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deactivate_agent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_update_weights, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_double_accounting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_giveback_to_next_framework, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_giveback, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("mesos-host", tests, NULL, NULL);
+}
