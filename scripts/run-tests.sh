@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the dependencies, then builds and runs the whole ctest suite twice:
+# a plain build (build/) and one under AddressSanitizer + UndefinedBehaviorSanitizer
+# (build-sanitize/). Tests that need Redis start their own redis-server
+# processes on free loopback ports and stop them when done.
+set -eu
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+jobs="$(nproc)"
+status=0
+run_suite() {
+    dir=$1
+    shift
+    echo "== $dir: configure and build"
+    cmake -S . -B "$dir" "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs"
+    echo "== $dir: ctest"
+    ctest --test-dir "$dir" --output-on-failure -j"$jobs" || status=1
+}
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suite build-sanitize -DCMAKE_BUILD_TYPE=Debug -DLOCUS_SANITIZE=ON -DLOCUS_BUILD_BENCH=OFF
+exit $status
