@@ -4,9 +4,9 @@
  * makes in Mesos's own allocator tests (src/tests/hierarchical_allocator_tests.cpp:
  * UnreservedDRF, OfferFilter, RecoverResources, RemoveSlaveRecoverResources,
  * SuppressAndReviveOffers, DeactivateAndReactivateFramework, UpdateWeight,
- * NoDoubleAccounting, pause/resume), plus the two give-back patterns only the
- * adapter uses (nothing offerable to the chosen role; part of the agent
- * offerable). Each test asserts what the Mesos test asserts where it applies
+ * NoDoubleAccounting, UpdateSlaveTotalResources, pause/resume), plus the
+ * patterns only the adapter uses (nothing offerable to the chosen role; part
+ * of the agent offerable; an agent re-added with its allocations). Each test asserts what the Mesos test asserts where it applies
  * to scalar DRF.
  *
  * Time is explicit here: the host's clock is passed to every call, so a
@@ -130,6 +130,13 @@ static void add_framework_used(host *h, const char *id, const char *role, const 
     locus_scalar items[3];
     locus_allocation used = {id, role, agent, res3(items, cpus, mem, 0)};
     CHECK_OK(h, h->api->add_framework(h->a, &info, &used, 1, h->now));
+}
+
+static void update_total(host *h, const char *id, double cpus, double mem, double disk)
+{
+    locus_scalar items[3];
+    locus_agent_info info = {.id = id, .hostname = id, .rack = "", .total = res3(items, cpus, mem, disk)};
+    CHECK_OK(h, h->api->update_agent(h->a, &info));
 }
 
 static double scalar_of(const locus_offer *o, const char *name)
@@ -465,6 +472,9 @@ static void test_no_double_accounting(void **state)
     recover(h, "framework2", "agent2", 1, 0, 0);
     h->now += INTERVAL;
     allocate(h, &c);
+    if (c.n == 0)
+        fail_msg("agent2 not offered after framework2 gave back its 1 cpu: framework2's used "
+                 "resources were counted on agent2 twice (add_agent, then add_framework)");
     assert_int_equal(c.n, 1);
     assert_non_null(offered_to(&c, "agent2"));
     assert_true(c.o[0].cpus == 1);
@@ -540,6 +550,140 @@ static void test_partial_giveback(void **state)
     assert_offer(&c, "agent", "framework1", "role1", 3, 1024);
 }
 
+/* UpdateSlaveTotalResources: a grown agent offers the difference; a shrunk
+ * one offers its new total once everything is back. */
+static void test_update_agent_total(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    locus_scalar items[3];
+    locus_agent_info info = {.id = "agent", .hostname = "agent", .rack = "",
+                             .total = res3(items, 100, 100, 100)};
+    CHECK_OK(h, h->api->add_agent(h->a, &info, NULL, 0, h->now));
+    add_framework(h, "framework", "role1");
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework", "role1", 100, 100);
+
+    update_total(h, "agent", 112, 100, 100);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent", "framework", "role1", 12, 0);
+
+    update_total(h, "agent", 50, 50, 50);
+    locus_resources all = res3(items, 112, 100, 100);
+    CHECK_OK(h, h->api->recover(h->a, "framework", "agent", &all, 0, h->now));
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent", "framework", "role1", 50, 50);
+    assert_true(c.o[0].disk == 50);
+
+    update_total(h, "agent", 100, 100, 100);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent", "framework", "role1", 50, 50);
+}
+
+/* addFramework with active = false: no offers until activated. */
+static void test_add_inactive_framework(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    const char *roles[] = {"role1"};
+    locus_framework_info info = {.id = "framework", .roles = roles, .n_roles = 1, .active = 0};
+    CHECK_OK(h, h->api->add_framework(h->a, &info, NULL, 0, h->now));
+    add_agent(h, "agent", 2, 1024);
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+    CHECK_OK(h, h->api->activate_framework(h->a, "framework"));
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework", "role1", 2, 1024);
+}
+
+/* updateFramework dropping a role: the framework is no longer offered
+ * anything for it; a multi-role framework's remaining role still is. */
+static void test_update_framework_roles(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    const char *both[] = {"role1", "role2"};
+    locus_framework_info info = {.id = "framework", .roles = both, .n_roles = 2, .active = 1};
+    CHECK_OK(h, h->api->add_framework(h->a, &info, NULL, 0, h->now));
+    CHECK_OK(h, h->api->suppress(h->a, "framework", "role1"));
+    add_agent(h, "agent1", 2, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent1", "framework", "role2", 2, 1024);
+
+    const char *only1[] = {"role1"};
+    info.roles = only1;
+    info.n_roles = 1;
+    CHECK_OK(h, h->api->update_framework(h->a, &info));
+    CHECK_OK(h, h->api->revive(h->a, "framework", "role1"));
+    add_agent(h, "agent2", 2, 1024);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent2", "framework", "role1", 2, 1024);
+    assert_int_not_equal(h->api->suppress(h->a, "framework", "role2"), 0);
+}
+
+/* Adapter pattern 3 (changed attributes, a resource provider added, a
+ * conversion that changes quantities): the agent is removed and re-added
+ * with everything offered or allocated on it. The allocation stays the
+ * framework's: it is not re-offered, it weighs in DRF, and it can be
+ * recovered. */
+static void test_resync_agent(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    add_framework(h, "framework1", "role1");
+    add_agent(h, "agent1", 4, 4096);
+    allocate(h, &c);
+    assert_offer(&c, "agent1", "framework1", "role1", 4, 4096);
+    add_framework(h, "framework2", "role2");
+
+    CHECK_OK(h, h->api->remove_agent(h->a, "agent1"));
+    add_agent_used(h, "agent1", 4, 4096, "framework1", "role1");
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+
+    /* framework1 still holds agent1, so a new agent goes to framework2. */
+    add_agent(h, "agent2", 1, 1024);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent2", "framework2", "role2", 1, 1024);
+
+    recover(h, "framework1", "agent1", 4, 4096, 0);
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_non_null(offered_to(&c, "agent1"));
+}
+
+/* requestResources / FrameworkInfo.labels: the demand of a known framework
+ * is replaced and cleared; an unknown framework is refused (the adapter
+ * drops requests of frameworks it does not know). */
+static void test_set_demand(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    add_framework(h, "framework", "role1");
+    const locus_demand_item items[] = {{"clicks", -1, 0}, {"users", -1, 0}};
+    CHECK_OK(h, h->api->set_demand(h->a, "framework", items, 2));
+    CHECK_OK(h, h->api->set_demand(h->a, "framework", items + 1, 1));
+    CHECK_OK(h, h->api->set_demand(h->a, "framework", NULL, 0));
+    assert_int_equal(h->api->set_demand(h->a, "nobody", items, 1), LOCUS_ENOTFOUND);
+    /* Without hints a demand changes nothing about who gets the agent. */
+    CHECK_OK(h, h->api->set_demand(h->a, "framework", items, 2));
+    add_agent(h, "agent", 2, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework", "role1", 2, 1024);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +700,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_giveback_to_next_framework, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_giveback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_update_agent_total, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_inactive_framework, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_update_framework_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resync_agent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_demand, setup, teardown),
     };
     return cmocka_run_group_tests_name("mesos-host", tests, NULL, NULL);
 }
