@@ -45,6 +45,8 @@ void sim_fw_free_job(sim_job_rt *j)
     free(j->node_prefs);
     free(j->rack_prefs);
     free(j->rack_cursor);
+    free(j->datasets);
+    j->datasets = NULL;
     j->tasks = NULL;
     j->node_prefs = j->rack_prefs = NULL;
     j->rack_cursor = NULL;
@@ -152,14 +154,19 @@ int sim_fw_arrive(sim_world *w, uint32_t job)
     const sim_config *c = w->cfg;
     int rc;
     size_t n_reads = 0;
+    uint32_t first_new = (uint32_t)w->st.n_blocks;
+    if (tj->n_inputs && !(j->datasets = calloc(tj->n_inputs, sizeof *j->datasets)))
+        return LOCUS_ENOMEM;
     for (size_t i = 0; i < tj->n_inputs; i++) {
         const sim_dataset_ref *in = &tj->inputs[i];
         uint64_t bb = in->block_bytes ? in->block_bytes : w->trace->default_block_bytes;
         if ((rc = sim_storage_resolve(&w->st, in->name, in->bytes, bb, &w->reads, &n_reads,
-                                      &w->cap_reads)))
+                                      &w->cap_reads, &j->datasets[j->n_datasets++])))
             return rc;
         j->input_bytes += in->bytes;
     }
+    if ((rc = sim_storage_publish_new(&w->st, w->hs, first_new, w->eng.now, w->err, sizeof w->err)))
+        return rc;
     uint32_t n_maps = (uint32_t)n_reads;
     if (n_maps == 0)
         n_maps = tj->map_tasks ? tj->map_tasks : 1; /* a job without input still runs */
@@ -470,6 +477,21 @@ static int demand_push(sim_world *w, sim_job_rt *j, uint32_t job)
     if ((rc = w->api->set_demand(w->alloc, j->fwid, w->demand, n)))
         return api_fail(w, "set_demand", rc);
     j->demand_dirty = 0;
+    return 0;
+}
+
+int sim_fw_confirm_demand(sim_world *w)
+{
+    for (size_t i = 0; i < w->n_active; i++) {
+        const sim_job_rt *j = &w->jobs[w->active[i]];
+        if (j->phase != 0 || j->pending_pref == 0)
+            continue;
+        for (uint32_t k = 0; k < j->n_datasets; k++) {
+            int rc = sim_storage_confirm(&w->st, j->datasets[k], w->eng.now, w->cfg->confirm_s);
+            if (rc)
+                return rc;
+        }
+    }
     return 0;
 }
 

@@ -375,6 +375,8 @@ static int run_events(sim_world *w, const sim_run_opts *o)
                 rc = ensure_tick(w);
             break;
         case SIM_EV_PROBE:
+            if ((rc = sim_fw_confirm_demand(w)))
+                return rc;
             if ((rc = sim_storage_publish(&w->st, w->hs, w->eng.now, w->err, sizeof w->err)))
                 return rc;
             if (w->jobs_done < w->n_jobs)

@@ -58,6 +58,9 @@ const locus_cfg_key sim_config_keys[] = {
       "A read caches the block in the reader's memory tier (Alluxio CACHE read type)"),
     K("storage", "probe_interval_s", LOCUS_CFG_DOUBLE, probe_interval_s, "5", 0.001, 86400, "s",
       "How often the storage model publishes placement into the hint store"),
+    K("storage", "confirm_s", LOCUS_CFG_DOUBLE, confirm_s, "30", 0, 86400, "s",
+      "A dataset some framework still waits for is re-written (confirmed) when its hints are "
+      "this old, as a probe's full poll would (half the allocator's 60 s hints.staleness)"),
     K("network", "nic_gbps", LOCUS_CFG_DOUBLE, nic_gbps, "10", 0.001, 1e6, "Gbit/s",
       "NIC bandwidth of every agent, each direction"),
     K("network", "oversubscription", LOCUS_CFG_DOUBLE, oversubscription, "5", 1, 1000, "ratio",

@@ -43,6 +43,7 @@ typedef struct sim_config {
     int64_t mem_capacity;        /* bytes of memory tier per agent */
     int cache_on_read;
     double probe_interval_s;
+    double confirm_s;
     /* [network] */
     double nic_gbps;
     double oversubscription;

@@ -244,7 +244,8 @@ static int rewrite(sim_storage *s, uint32_t ds, uint64_t bytes, uint64_t bb)
 }
 
 int sim_storage_resolve(sim_storage *s, const char *name, uint64_t bytes, uint64_t block_bytes,
-                        sim_block_read **reads, size_t *n_reads, size_t *cap_reads)
+                        sim_block_read **reads, size_t *n_reads, size_t *cap_reads,
+                        uint32_t *dataset)
 {
     uint32_t *slot = ds_slot(s, name);
     uint32_t ds;
@@ -256,7 +257,8 @@ int sim_storage_resolve(sim_storage *s, const char *name, uint64_t bytes, uint64
         if (!nm)
             return LOCUS_ENOMEM;
         ds = (uint32_t)s->n_datasets++;
-        s->datasets[ds] = (sim_dataset){ .name = nm, .block_bytes = block_size_for(s, bytes, block_bytes) };
+        s->datasets[ds] = (sim_dataset){ .name = nm, .block_bytes = block_size_for(s, bytes, block_bytes),
+                                         .published_at = -1 };
         *slot = ds + 1;
         if (s->n_datasets * 2 > s->ds_index_cap && (rc = ds_index_grow(s)))
             return rc;
@@ -296,6 +298,7 @@ int sim_storage_resolve(sim_storage *s, const char *name, uint64_t bytes, uint64
             }
         }
     }
+    *dataset = ds;
     /* The read: a prefix of the dataset covering `bytes`. */
     const sim_dataset *d = &s->datasets[ds];
     uint64_t left = bytes;
@@ -432,6 +435,66 @@ int sim_storage_cache(sim_storage *s, uint32_t block, uint32_t agent)
     return mark_dirty(s, block);
 }
 
+int sim_storage_confirm(sim_storage *s, uint32_t dataset, double now_s, double max_age_s)
+{
+    sim_dataset *d = &s->datasets[dataset];
+    if (d->published_at < 0 || now_s - d->published_at < max_age_s)
+        return 0;
+    for (uint32_t i = 0; i < d->n_blocks; i++)
+        if (mark_dirty(s, d->blocks[i]))
+            return LOCUS_ENOMEM;
+    d->published_at = now_s; /* once per max_age_s, even if the publish is late */
+    return 0;
+}
+
+static int put_block(sim_storage *s, locus_hs_batch *b, uint32_t id, double now_s)
+{
+    locus_hs_replica rep[64];
+    const sim_block *bl = &s->blocks[id];
+    size_t n = 0;
+    const uint32_t *h = sim_storage_hdd(s, id);
+    for (uint32_t r = 0; r < s->replicas && n < 64; r++)
+        rep[n++] = (locus_hs_replica){ .host = s->cl->agents[h[r]].host, .tier = LOCUS_TIER_HDD };
+    for (uint32_t e = bl->mem_head; e != SIM_NONE && n < 64; e = s->entries[e].next_in_block)
+        rep[n++] = (locus_hs_replica){ .host = s->cl->agents[s->entries[e].agent].host,
+                                       .tier = LOCUS_TIER_MEM };
+    locus_hs_block blk = { .dataset = s->datasets[bl->dataset].name, .index = bl->index,
+                           .bytes = bl->bytes, .replicas = rep, .n_replicas = n };
+    int rc = locus_hs_batch_put(b, &blk);
+    if (!rc) {
+        s->published_blocks++;
+        s->datasets[bl->dataset].published_at = now_s;
+    }
+    return rc;
+}
+
+int sim_storage_publish_new(sim_storage *s, struct locus_hs *hs, uint32_t first, double now_s,
+                            char *err, size_t errlen)
+{
+    if (first >= s->n_blocks)
+        return 0;
+    if (!hs) {
+        for (size_t i = first; i < s->n_blocks; i++)
+            s->blocks[i].dirty = 0;
+        return 0;
+    }
+    locus_hs_batch *b = NULL;
+    int rc = locus_hs_batch_begin(hs, "sim", 0, &b);
+    for (size_t i = first; !rc && i < s->n_blocks; i++) {
+        if (s->blocks[i].dead || !s->blocks[i].dirty)
+            continue;
+        s->blocks[i].dirty = 0;
+        rc = put_block(s, b, (uint32_t)i, now_s);
+    }
+    if (rc)
+        locus_hs_batch_abort(b);
+    else
+        rc = locus_hs_batch_commit(b, (int64_t)llround(now_s * 1000.0));
+    if (rc)
+        snprintf(err, errlen, "hint store %s: %s", locus_hs_path(hs), locus_hs_errstr(hs));
+    return rc;
+}
+
 int sim_storage_publish(sim_storage *s, struct locus_hs *hs, double now_s, char *err, size_t errlen)
 {
     int rc = 0;
@@ -444,35 +507,24 @@ int sim_storage_publish(sim_storage *s, struct locus_hs *hs, double now_s, char 
     locus_hs_batch *b = NULL;
     if ((rc = locus_hs_batch_begin(hs, "sim", 0, &b)))
         goto fail;
-    locus_hs_replica rep[64];
     /* Dirty order is change order: a rewritten dataset's dead blocks come
      * before the new blocks that reuse their indexes. */
     for (size_t i = 0; i < s->n_dirty; i++) {
         uint32_t id = s->dirty[i];
         sim_block *bl = &s->blocks[id];
+        if (!bl->dirty)
+            continue; /* already written by sim_storage_publish_new */
         bl->dirty = 0;
-        const char *dsname = s->datasets[bl->dataset].name;
-        uint64_t index = bl->index;
         if (bl->dead) {
-            rc = locus_hs_batch_delete(b, dsname, index);
+            rc = locus_hs_batch_delete(b, s->datasets[bl->dataset].name, bl->index);
             if (rc == LOCUS_ENOTFOUND)
                 rc = 0;
             if (rc)
                 goto fail_batch;
             continue;
         }
-        size_t n = 0;
-        const uint32_t *h = sim_storage_hdd(s, id);
-        for (uint32_t r = 0; r < s->replicas && n < 64; r++)
-            rep[n++] = (locus_hs_replica){ .host = s->cl->agents[h[r]].host, .tier = LOCUS_TIER_HDD };
-        for (uint32_t e = bl->mem_head; e != SIM_NONE && n < 64; e = s->entries[e].next_in_block)
-            rep[n++] = (locus_hs_replica){ .host = s->cl->agents[s->entries[e].agent].host,
-                                           .tier = LOCUS_TIER_MEM };
-        locus_hs_block blk = { .dataset = dsname, .index = index, .bytes = bl->bytes,
-                               .replicas = rep, .n_replicas = n };
-        if ((rc = locus_hs_batch_put(b, &blk)))
+        if ((rc = put_block(s, b, id, now_s)))
             goto fail_batch;
-        s->published_blocks++;
     }
     s->n_dirty = 0;
     rc = locus_hs_batch_commit(b, (int64_t)llround(now_s * 1000.0));

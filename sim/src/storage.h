@@ -50,6 +50,7 @@ typedef struct sim_dataset {
     uint32_t *blocks;
     uint32_t n_blocks, cap;
     uint32_t version;     /* rewrites */
+    double published_at;  /* simulated time of its last write to the hint store; < 0 never */
 } sim_dataset;
 
 /* One block a map task reads, and how many of its bytes. */
@@ -87,7 +88,12 @@ void sim_storage_free(sim_storage *s);
  * dataset, then appends the blocks read to *reads (grown with realloc).
  * default_block_bytes: the trace's, or 0. Returns 0 or LOCUS_ENOMEM. */
 int sim_storage_resolve(sim_storage *s, const char *name, uint64_t bytes, uint64_t block_bytes,
-                        sim_block_read **reads, size_t *n_reads, size_t *cap_reads);
+                        sim_block_read **reads, size_t *n_reads, size_t *cap_reads,
+                        uint32_t *dataset);
+/* A probe confirms what it still sees: re-writes a dataset's blocks at the
+ * next publish when its hints are older than max_age_s, so hints of data a
+ * framework still waits for never go stale in the allocator. */
+int sim_storage_confirm(sim_storage *s, uint32_t dataset, double now_s, double max_age_s);
 const sim_dataset *sim_storage_dataset_of(const sim_storage *s, uint32_t block);
 
 /* HDD replica agents of a block (count = s->replicas). */
@@ -115,5 +121,12 @@ int sim_storage_cache(sim_storage *s, uint32_t block, uint32_t agent);
  * hs NULL: only clears the dirty set. Returns 0 or the store's error with
  * err set. */
 int sim_storage_publish(sim_storage *s, struct locus_hs *hs, double now_s, char *err, size_t errlen);
+
+/* Writes blocks created since block id `first` at once: a dataset a trace
+ * names for the first time was written before its job was submitted, so a
+ * real probe would have seen its HDD replicas long ago. Cache changes still
+ * wait for the next sim_storage_publish. */
+int sim_storage_publish_new(sim_storage *s, struct locus_hs *hs, uint32_t first, double now_s,
+                            char *err, size_t errlen);
 
 #endif

@@ -62,6 +62,8 @@ typedef struct sim_job_rt {
     double last_reset;                 /* delay scheduling: last launch or wait expiry */
     double cpus, mem;
     uint32_t active_pos;
+    uint32_t *datasets;                /* its inputs' datasets (storage ids) */
+    uint32_t n_datasets;
 } sim_job_rt;
 
 /* An offer copied out of the plugin's list (which the next call invalidates). */
@@ -123,6 +125,8 @@ int sim_fw_finish(sim_world *w, uint32_t job, uint32_t task);
 int sim_fw_before_cycle(sim_world *w);
 int sim_fw_after_cycle(sim_world *w);
 void sim_fw_free_job(sim_job_rt *j);
+/* Before a publish: frameworks still waiting for input keep its hints fresh. */
+int sim_fw_confirm_demand(sim_world *w);
 int sim_grow(void **p, size_t *cap, size_t need, size_t elem);
 
 /* metrics.c */
