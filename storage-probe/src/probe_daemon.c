@@ -52,7 +52,8 @@ static int create_runners(probe_daemon *d, char *err, size_t errlen)
         const probe_backend_common *c = probe_config_common(d->env.cfg, i);
         if (!probe_backend_at(i) || !c || !c->enabled)
             continue; /* left out of this build, or not enabled */
-        int rc = probe_runner_create(&d->env, i, &d->stats[i], &d->runners[i], err, errlen);
+        int rc = probe_runner_create(&d->env, probe_backend_at(i), d->env.cfg->backend[i],
+                                     &d->stats[i], &d->runners[i], err, errlen);
         if (rc) {
             free_runners(d);
             return rc;

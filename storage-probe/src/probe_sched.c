@@ -26,8 +26,8 @@
 
 struct probe_runner {
     probe_env *env;
-    size_t slot;
     const probe_backend_type *type;
+    const probe_backend_common *common; /* head of the backend's config section */
     void *state;                   /* the backend instance */
     probe_stats *stats;
     probe_sink *sink;
@@ -52,7 +52,7 @@ double probe_mono_s(void)
 
 static const probe_backend_common *knobs(const probe_runner *r)
 {
-    return probe_config_common(r->env->cfg, r->slot);
+    return r->common;
 }
 
 static double uniform01(probe_runner *r)
@@ -108,6 +108,10 @@ static void expire(probe_runner *r)
 {
     int64_t now = probe_now_ms();
     int64_t bound = now - (int64_t)llround(knobs(r)->staleness_s * 1000.0);
+    /* Once the bound has passed the last success, every block of this
+     * backend is gone until the next success: no need to scan again. */
+    if (r->stats->expired_all)
+        return;
     uint64_t dropped = 0;
     int rc = locus_hs_expire_backend(r->env->hs, r->type->name, bound, now, &dropped);
     if (rc) {
@@ -116,6 +120,7 @@ static void expire(probe_runner *r)
         return;
     }
     r->stats->expired_blocks += dropped;
+    r->stats->expired_all = bound > r->stats->last_success_ms;
     if (dropped)
         probe_log(PROBE_LOG_WARN,
                   "%s: dropped %llu placements not confirmed for %.3g s (staleness bound)",
@@ -194,6 +199,7 @@ static void on_done(void *ctx, int status, const char *errmsg)
     st->consecutive_failures = 0;
     st->last_success_ms = now;
     st->last_error[0] = 0;
+    r->stats->expired_all = 0;
     st->keys_last = probe_sink_keys(r->sink);
     st->blocks_last = probe_sink_blocks(r->sink);
     st->keys_total += st->keys_last;
@@ -242,13 +248,12 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-int probe_runner_create(probe_env *env, size_t slot, probe_stats *stats, probe_runner **out,
-                        char *err, size_t errlen)
+int probe_runner_create(probe_env *env, const probe_backend_type *t, const void *config,
+                        probe_stats *stats, probe_runner **out, char *err, size_t errlen)
 {
     *out = NULL;
-    const probe_backend_type *t = probe_backend_at(slot);
-    if (!t || !env->cfg->backend[slot]) {
-        snprintf(err, errlen, "backend slot %zu is not built", slot);
+    if (!t || !config) {
+        snprintf(err, errlen, "backend not built");
         return LOCUS_EINVAL;
     }
     probe_runner *r = calloc(1, sizeof *r);
@@ -257,10 +262,10 @@ int probe_runner_create(probe_env *env, size_t slot, probe_stats *stats, probe_r
         return LOCUS_ENOMEM;
     }
     r->env = env;
-    r->slot = slot;
     r->type = t;
+    r->common = config; /* every backend config struct starts with probe_backend_common */
     r->stats = stats;
-    r->rng = ((uint64_t)probe_now_ms() << 16) ^ ((uint64_t)getpid() << 40) ^ (slot + 1) * 0x9E37ULL;
+    r->rng = ((uint64_t)probe_now_ms() << 16) ^ ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)stats;
     if (!r->rng)
         r->rng = 1;
     r->sink = probe_sink_new();
@@ -273,7 +278,7 @@ int probe_runner_create(probe_env *env, size_t slot, probe_stats *stats, probe_r
         return LOCUS_ENOMEM;
     }
     char berr[512] = "";
-    int rc = t->create(env->cfg->backend[slot], env->base, &r->state, berr, sizeof berr);
+    int rc = t->create(config, env->base, &r->state, berr, sizeof berr);
     if (rc) {
         snprintf(err, errlen, "[%s]: %s", t->name, *berr ? berr : locus_strerror(rc));
         r->state = NULL;
@@ -287,6 +292,8 @@ int probe_runner_create(probe_env *env, size_t slot, probe_stats *stats, probe_r
 void probe_runner_start(probe_runner *r, double delay_s)
 {
     r->stats->enabled = 1;
+    if (!r->stats->last_success_ms)
+        r->stats->expired_all = 1; /* never committed: the store holds nothing of it */
     struct timeval tv = tv_of(delay_s);
     evtimer_add(r->poll_ev, &tv);
     arm_staleness(r);

@@ -26,6 +26,8 @@ typedef struct probe_stats {
     int64_t last_success_ms;       /* wall clock; 0 = never */
     int64_t last_attempt_ms;
     char last_error[512];
+    int expired_all;               /* the staleness bound dropped everything the last success
+                                      confirmed: no need to scan again until the next success */
 } probe_stats;
 
 /* Services the daemon lends its runners; the daemon keeps cfg current. */
@@ -37,10 +39,11 @@ typedef struct probe_env {
 
 typedef struct probe_runner probe_runner;
 
-/* Creates the backend of registry slot `slot` from env->cfg (its section must
- * stay alive while the runner does). Does not start polling. */
-int probe_runner_create(probe_env *env, size_t slot, probe_stats *stats, probe_runner **out,
-                        char *err, size_t errlen);
+/* Creates a backend instance of type t from its parsed config section
+ * (a struct starting with probe_backend_common; it must stay alive while the
+ * runner does). Counters go to *stats. Does not start polling. */
+int probe_runner_create(probe_env *env, const probe_backend_type *t, const void *config,
+                        probe_stats *stats, probe_runner **out, char *err, size_t errlen);
 /* Arms the first poll after delay_s and the staleness timer from
  * stats->last_success_ms. */
 void probe_runner_start(probe_runner *r, double delay_s);
