@@ -1,0 +1,67 @@
+/* Internal to the report writers (report*.c): number formatting, file
+ * helpers, the table of per-policy metrics that JSON and CSV share, and the
+ * formatted grid that the text table and the HTML page share.
+ */
+#ifndef LOCUS_SIM_REPORT_FMT_H
+#define LOCUS_SIM_REPORT_FMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "report.h"
+
+/* ---- numbers ---- */
+/* IEC units: "0 B", "512 B", "1.5 KiB", "12.3 GiB". */
+void report_fmt_bytes(char *buf, size_t n, uint64_t bytes);
+/* Thousands separated: "1,234,567". */
+void report_fmt_count(char *buf, size_t n, uint64_t v);
+/* Fixed decimals, thousands separated: "1,234.5"; "n/a" if not finite. */
+void report_fmt_fixed(char *buf, size_t n, double v, int decimals);
+/* Machine form for JSON and CSV: %.15g, or %.17g where needed to read back
+ * the same double; "" if not finite (the caller decides what stands for it). */
+void report_fmt_number(char *buf, size_t n, double v);
+/* part / whole * 100, or NAN when whole is 0. */
+double report_pct(uint64_t part, uint64_t whole);
+
+/* ---- files ---- */
+/* fopen(path, "wb") with err "path: why"; NULL on failure. */
+FILE *report_open(const char *path, char *err, size_t errlen);
+/* Closes f; 0, or LOCUS_EIO with err if any write or the close failed. */
+int report_close(FILE *f, const char *path, char *err, size_t errlen);
+/* dir "/" name, malloc'd; NULL if out of memory. */
+char *report_join(const char *dir, const char *name);
+
+/* ---- per-policy metrics (JSON keys and CSV columns, in this order) ---- */
+typedef enum report_kind { REPORT_U64, REPORT_DBL, REPORT_SIZE } report_kind;
+
+typedef struct report_metric {
+    const char *key;
+    report_kind kind;
+    size_t offset;      /* into sim_policy_result */
+    int cost;           /* 1: part of sim_run_cost, left out when deterministic */
+} report_metric;
+
+extern const report_metric report_metrics[];
+extern const size_t report_n_metrics;
+/* The metric's value formatted for JSON/CSV ("" when not finite). */
+void report_metric_value(const report_metric *m, const sim_policy_result *p, char *buf, size_t n);
+
+/* ---- display grid (text table and HTML) ---- */
+typedef struct report_row {
+    char *label;        /* row label, or the section title */
+    int section;        /* 1: a section heading without cells */
+    char **cells;       /* one per policy (NULL for a section) */
+} report_row;
+
+typedef struct report_grid {
+    report_row *rows;
+    size_t n_rows, cap;
+    size_t n_cols;      /* policies */
+} report_grid;
+
+/* Formats every figure of r as display text. 0 or LOCUS_ENOMEM. */
+int report_grid_build(const sim_report *r, unsigned flags, report_grid *g);
+void report_grid_free(report_grid *g);
+
+#endif
