@@ -41,6 +41,7 @@ typedef struct harness {
     void *state;
     probe_sink *sink;
     int in_poll, done_inside_poll, done_calls, status;
+    int waited; /* run_loop's timer fired */
     char msg[2048];
     char dir[64];
     locus_hs *hs;
@@ -130,19 +131,21 @@ static void on_wait_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    event_base_loopbreak(arg);
+    harness *h = arg;
+    h->waited = 1;
+    event_base_loopbreak(h->base);
 }
 
 /* Runs the loop for up to seconds, or until done() when until_done. */
 static void run_loop(harness *h, double seconds, int until_done)
 {
-    struct event *t = evtimer_new(h->base, on_wait_timer, h->base);
+    struct event *t = evtimer_new(h->base, on_wait_timer, h);
     assert_non_null(t);
     struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+    h->waited = 0;
     evtimer_add(t, &tv);
-    double end = ptu_now() + seconds;
     int calls = h->done_calls;
-    while (ptu_now() < end && !(until_done && h->done_calls > calls))
+    while (!h->waited && !(until_done && h->done_calls > calls))
         event_base_loop(h->base, EVLOOP_ONCE);
     event_free(t);
 }
