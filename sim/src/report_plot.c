@@ -102,7 +102,8 @@ static void time_axis(const sim_report *r, double *div, const char **unit)
 #define JCT_POINTS 2000
 
 /* Data: one block per policy that has data, two blank lines apart (gnuplot's
- * "index"). Script: one line per such policy. */
+ * "index"). Script: one line per such policy, each with its own dash pattern
+ * so that policies with equal curves stay distinguishable. */
 static int write_jct(const sim_report *r, const char *dir, int *drawable, char *err, size_t errlen)
 {
     const char *name = report_plot_names[REPORT_PLOT_JCT];
@@ -147,8 +148,8 @@ static int write_jct(const sim_report *r, const char *dir, int *drawable, char *
         const sim_policy_result *p = &r->policies[i];
         if (!p->n_jct || !p->jct_sorted)
             continue;
-        fprintf(g, "%s'%s.dat' index %d using 1:2 with steps linewidth 2 title ",
-                idx ? ", \\\n     " : "plot ", name, idx);
+        fprintf(g, "%s'%s.dat' index %d using 1:2 with steps linewidth 2 dashtype %d title ",
+                idx ? ", \\\n     " : "plot ", name, idx, idx % 5 + 1);
         gp_str(g, p->name);
         idx++;
     }
@@ -272,8 +273,8 @@ static int write_series(const sim_report *r, const char *dir, int which, int *dr
             snprintf(ys, sizeof ys, "($2/%.9g/1048576)", bucket);
         else
             snprintf(ys, sizeof ys, "($2*100)");
-        fprintf(g, "%s'%s.dat' index %d using ($1/%g):%s with lines linewidth 2 title ",
-                idx ? ", \\\n     " : "plot ", name, idx, div, ys);
+        fprintf(g, "%s'%s.dat' index %d using ($1/%g):%s with lines linewidth 2 dashtype %d title ",
+                idx ? ", \\\n     " : "plot ", name, idx, div, ys, idx % 5 + 1);
         gp_str(g, p->name);
         idx++;
     }
