@@ -32,6 +32,7 @@
 #include <process/defer.hpp>
 #include <process/delay.hpp>
 #include <process/dispatch.hpp>
+#include <process/id.hpp>
 #include <process/loop.hpp>
 #include <process/metrics/metrics.hpp>
 #include <process/timeout.hpp>

@@ -125,7 +125,20 @@ CFramework::CFramework(const FrameworkInfo& info, bool active)
 void CAllocations::add(
     const FrameworkID& frameworkId, const SlaveID& slaveId, const Resources& resources)
 {
-  for (const auto& allocation : resources.allocations()) {
+  // The master sends allocated resources; any without an allocation role
+  // (Resources::allocations() would abort on them) go with role "" and the
+  // core books them to the framework's first role.
+  auto allocated = [](const Resource& r) {
+    return r.has_allocation_info() && r.allocation_info().has_role();
+  };
+  hashmap<std::string, Resources> byRole =
+    resources.filter(allocated).allocations();
+  const Resources unallocated =
+    resources.filter([&allocated](const Resource& r) { return !allocated(r); });
+  if (!unallocated.empty()) {
+    byRole[""] += unallocated;
+  }
+  for (const auto& allocation : byRole) {
     Entry entry;
     entry.framework = frameworkId.value();
     entry.role = allocation.first;
@@ -140,7 +153,8 @@ const locus_allocation* CAllocations::data()
 {
   items.clear();
   for (const Entry& entry : entries) {
-    items.push_back(locus_allocation{entry.framework.c_str(), entry.role.c_str(),
+    items.push_back(locus_allocation{entry.framework.c_str(),
+                                     entry.role.empty() ? nullptr : entry.role.c_str(),
                                      entry.agent.c_str(), entry.scalars->get()});
   }
   return items.empty() ? nullptr : items.data();

@@ -111,3 +111,41 @@ static inline void t_decline(locus_allocator *a, const locus_offer *o, double re
 }
 
 #endif
+
+/* ---- temporary folders ---------------------------------------------------- */
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static inline void t_rm_r(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        while (d && (e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char sub[1024];
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            t_rm_r(sub);
+        }
+        if (d)
+            closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+/* mkdtemp under TMPDIR or /tmp into buf. */
+static inline void t_mkdtemp(char *buf, size_t len)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(buf, len, "%s/locus-alloc-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(buf))
+        fail_msg("mkdtemp failed");
+}

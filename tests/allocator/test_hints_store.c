@@ -1,0 +1,191 @@
+/* The locality policy over a real LMDB hint store written with the hint
+ * store's writer API: a store that does not exist yet (retried at most every
+ * hints.retry_interval), appears, turns stale and is refreshed; a store lent
+ * by the host; and a path that is not a store. Writes into a store the
+ * allocator opened itself come from a child process, as in production (one
+ * LMDB environment per process). */
+#include <sys/wait.h>
+
+#include "la_test.h"
+
+static char g_dir[512];
+
+static int setup(void **state)
+{
+    (void)state;
+    t_mkdtemp(g_dir, sizeof g_dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    t_rm_r(g_dir);
+    return 0;
+}
+
+/* Writes dataset "x" (one 1 GB block on storage host "cache-2", bound to
+ * agent hostname "a2", in MEM) with the writer clock at now_ms. */
+static int write_hints(locus_hs *hs, int64_t now_ms)
+{
+    locus_hs_batch *b = NULL;
+    int rc = locus_hs_batch_begin(hs, "test:writer", 0, &b);
+    if (rc)
+        return rc;
+    locus_hs_replica rep[1] = {{"cache-2", LOCUS_TIER_MEM}};
+    locus_hs_block blk = {"x", 0, 1ULL << 30, rep, 1};
+    if ((rc = locus_hs_batch_put(b, &blk)) ||
+        (rc = locus_hs_batch_bind_host(b, "cache-2", "a2", NULL))) {
+        locus_hs_batch_abort(b);
+        return rc;
+    }
+    return locus_hs_batch_commit(b, now_ms);
+}
+
+static void write_in_child(const char *path, int64_t now_ms)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        locus_hs_options o = {0};
+        o.create = 1;
+        o.no_sync = 1;
+        locus_hs *hs = NULL;
+        int rc = locus_hs_open(path, &o, &hs, NULL, 0);
+        if (rc == 0)
+            rc = write_hints(hs, now_ms);
+        locus_hs_close(hs);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void setup_cluster(locus_allocator *a)
+{
+    t_agent(a, "a1", 4, 4096);
+    t_agent(a, "a2", 4, 4096);
+    t_fw(a, "f1", "*");
+    locus_demand_item it = {"x", -1, 0};
+    assert_int_equal(la_set_demand(a, "f1", &it, 1), 0);
+}
+
+static locus_offer_list cycle(locus_allocator *a, double now)
+{
+    locus_offer_list l = t_alloc(a, now);
+    for (size_t i = 0; i < l.n; i++)
+        t_decline(a, &l.offers[i], 0, now);
+    return l;
+}
+
+static void test_missing_then_created_then_stale(void **state)
+{
+    (void)state;
+    char path[600], kv[700];
+    snprintf(path, sizeof path, "%s/store", g_dir);
+    snprintf(kv, sizeof kv, "hints.path=%s", path);
+    locus_allocator *a = t_new(NULL, kv, "hints.retry_interval=5", "hints.staleness=100",
+                               "policy.fairness_slack=0.5", NULL);
+    setup_cluster(a);
+    locus_allocator_status st = {.struct_size = sizeof st};
+
+    /* Missing: drf, counted, not an error. */
+    locus_offer_list l = cycle(a, 0);
+    assert_int_equal(l.n, 2);
+    la_status(a, &st);
+    assert_int_equal(st.fallback_cycles, 1);
+    assert_int_equal(st.hint_read_errors, 0);
+
+    /* Created at host time 1; not looked for again before t = 5. */
+    write_in_child(path, 1000);
+    l = cycle(a, 2);
+    assert_int_equal(l.n, 2);
+    la_status(a, &st);
+    assert_int_equal(st.fallback_cycles, 2);
+
+    l = cycle(a, 5);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.offers[0].agent_id, "a2");
+    assert_string_equal(l.offers[0].framework_id, "f1");
+    la_status(a, &st);
+    assert_int_equal(st.fallback_cycles, 2);
+    assert_int_equal(st.offers_local, 1);
+    assert_true(fabs(st.hint_age_s - 4.0) < 1e-6);
+
+    /* The writer stops: at t = 102 the store is older than 100 s. */
+    l = cycle(a, 102);
+    assert_int_equal(l.n, 2);
+    la_status(a, &st);
+    assert_int_equal(st.fallback_cycles, 3);
+
+    /* The writer is back: the open store serves the new generation. */
+    write_in_child(path, 150000);
+    l = cycle(a, 151);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.offers[0].agent_id, "a2");
+    assert_int_equal(l.offers[0].locality.local_bytes[0], 1ULL << 30);
+    la_destroy(a);
+}
+
+static void test_host_lent_store(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/lent", g_dir);
+    locus_hs_options o = {0};
+    o.create = 1;
+    o.no_sync = 1;
+    locus_hs *hs = NULL;
+    char err[256];
+    assert_int_equal(locus_hs_open(path, &o, &hs, err, sizeof err), 0);
+    assert_int_equal(write_hints(hs, 10000), 0);
+    locus_host_services host = {sizeof host, NULL, NULL, hs};
+    locus_param p[] = {{"policy.fairness_slack", "0.5"}, {"hints.path", "/nonexistent/ignored"}};
+    locus_allocator *a = NULL;
+    assert_int_equal(la_create(NULL, p, 2, &host, &a, err, sizeof err), 0);
+    setup_cluster(a);
+    /* Block-level demand works on the real store as well. */
+    locus_demand_item it = {"x", 0, 0};
+    assert_int_equal(la_set_demand(a, "f1", &it, 1), 0);
+    locus_offer_list l = cycle(a, 11);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.offers[0].agent_id, "a2");
+    assert_int_equal(l.offers[0].locality.level, 0);
+    locus_allocator_status st = {.struct_size = sizeof st};
+    la_status(a, &st);
+    assert_int_equal(st.fallback_cycles, 0);
+    la_destroy(a);
+    locus_hs_close(hs);
+}
+
+static void test_not_a_store(void **state)
+{
+    (void)state;
+    char path[600], kv[700];
+    snprintf(path, sizeof path, "%s/plainfile", g_dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("not an lmdb environment\n", f);
+    fclose(f);
+    snprintf(kv, sizeof kv, "hints.path=%s", path);
+    locus_allocator *a = t_new(NULL, kv, "hints.retry_interval=1", NULL);
+    setup_cluster(a);
+    for (int t = 0; t < 4; t++)
+        assert_int_equal(cycle(a, t).n, 2);
+    locus_allocator_status st = {.struct_size = sizeof st};
+    la_status(a, &st);
+    assert_int_equal(st.fallback_cycles, 4);
+    assert_true(st.hint_read_errors >= 1);
+    la_destroy(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_missing_then_created_then_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_lent_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_store, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
