@@ -11,8 +11,6 @@ install(TARGETS locus_hints LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES include/locus/hintstore.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/locus)
 
 # locus-hints: inspect and seed a store by hand (JSON in and out).
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/tools/locus-hints.c)
-  add_executable(locus-hints tools/locus-hints.c)
-  target_link_libraries(locus-hints PRIVATE locus_hints PkgConfig::JANSSON)
-  install(TARGETS locus-hints RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-endif()
+add_executable(locus-hints tools/locus-hints.c)
+target_link_libraries(locus-hints PRIVATE locus_hints PkgConfig::JANSSON)
+install(TARGETS locus-hints RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -150,7 +150,7 @@ static const http_walk_ops alluxio_ops = {
 };
 
 static const locus_cfg_key alluxio_keys[] = {
-    HTTP_WALK_KEYS("alluxio", "http://localhost:39999"),
+    HTTP_WALK_KEYS("alluxio", "http://127.0.0.1:39999"),
 };
 
 static int alluxio_create(const void *config, struct event_base *base, void **state, char *err,

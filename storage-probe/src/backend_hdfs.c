@@ -219,7 +219,7 @@ static const http_walk_ops hdfs_ops = {
 };
 
 static const locus_cfg_key hdfs_keys[] = {
-    HTTP_WALK_KEYS("hdfs", "http://localhost:9870"),
+    HTTP_WALK_KEYS("hdfs", "http://127.0.0.1:9870"),
     {"hdfs", "user", LOCUS_CFG_STRING, offsetof(http_walk_config, user), "", 0, 0, "", NULL,
      "WebHDFS user.name sent with every request (simple authentication); empty: none."},
 };

@@ -318,6 +318,9 @@ static int begin_txn(locus_hs *hs, const char *backend, int replace_all, locus_h
     int st = valid_backend(hs, backend);
     if (st)
         return st;
+    /* Free reader slots of dead processes (a killed allocator) so their old
+     * snapshots stop pinning pages; cheap next to a poll. */
+    mdb_reader_check(hs->env, NULL);
     locus_hs_batch *b = batch_new(hs, backend, replace_all);
     if (!b)
         return fail(hs, LOCUS_ENOMEM, "%s: out of memory%s", hs->path, NULL);
@@ -1019,7 +1022,8 @@ static char **sort_ops(locus_hs_batch *b)
     }
     for (size_t i = 0; i < b->n_ops; i++)
         b->ops[i].ds = rank[b->ops[i].ds];
-    qsort(b->ops, b->n_ops, sizeof(*b->ops), op_cmp);
+    if (b->n_ops)
+        qsort(b->ops, b->n_ops, sizeof(*b->ops), op_cmp);
     free(order);
     free(rank);
     return by_rank;

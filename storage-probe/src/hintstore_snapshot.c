@@ -31,7 +31,6 @@ struct locus_hs_snapshot {
     hs_arena scratch; /* iterator views, rewound per item */
     cache_ent *cache;
     size_t ncache, cache_used;
-    const locus_hs_meta *meta;
     uint64_t decode_errors;
     char err[HS_ERRLEN];
 };
@@ -433,10 +432,6 @@ int locus_hs_snapshot_meta(locus_hs_snapshot *s, const locus_hs_meta **out)
     if (!s || !out)
         return LOCUS_EINVAL;
     *out = NULL;
-    if (s->meta) {
-        *out = s->meta;
-        return 0;
-    }
     Locus__StoreMeta *m;
     int st = hs_meta_read(s->hs, s->txn, &s->arena, &m, s->err);
     if (st == LOCUS_ECORRUPT)
@@ -467,7 +462,6 @@ int locus_hs_snapshot_meta(locus_hs_snapshot *s, const locus_hs_meta **out)
         mv->n_backends = n;
     }
     mv->backends = bp;
-    s->meta = mv;
     *out = mv;
     return 0;
 }

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 /* rm -r of a test folder (folders and plain files only). */
-static void hs_t_rm_r(const char *path)
+static inline void hs_t_rm_r(const char *path)
 {
     struct stat st;
     if (lstat(path, &st) != 0)
@@ -38,7 +38,7 @@ static void hs_t_rm_r(const char *path)
 }
 
 /* mkdtemp under TMPDIR (or /tmp); returns a malloc'd path or NULL. */
-static char *hs_t_mkdtemp(void)
+static inline char *hs_t_mkdtemp(void)
 {
     const char *base = getenv("TMPDIR");
     char buf[512];
@@ -48,7 +48,7 @@ static char *hs_t_mkdtemp(void)
     return strdup(buf);
 }
 
-static void hs_t_rmtree(char *path)
+static inline void hs_t_rmtree(char *path)
 {
     if (path) {
         hs_t_rm_r(path);
@@ -58,7 +58,7 @@ static void hs_t_rmtree(char *path)
 
 /* Puts raw bytes under key in sub-database db of the store at path (no
  * locus_hs may be open on it in this process). Returns an LMDB code. */
-static int hs_t_raw_put(const char *path, const char *db, const void *key, size_t klen,
+static inline int hs_t_raw_put(const char *path, const char *db, const void *key, size_t klen,
                         const void *val, size_t vlen)
 {
     MDB_env *env;
@@ -80,7 +80,28 @@ static int hs_t_raw_put(const char *path, const char *db, const void *key, size_
     return rc;
 }
 
-static uint64_t hs_t_rng(uint64_t *s)
+/* Number of entries (all duplicates) in sub-database db, or -1. */
+static inline long long hs_t_raw_count(const char *path, const char *db)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat st;
+    long long n = -1;
+    if (mdb_env_create(&env))
+        return -1;
+    mdb_env_set_maxdbs(env, 8);
+    if (mdb_env_open(env, path, MDB_NOTLS | MDB_RDONLY, 0664) == 0 &&
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0) {
+        if (mdb_dbi_open(txn, db, 0, &dbi) == 0 && mdb_stat(txn, dbi, &st) == 0)
+            n = (long long)st.ms_entries;
+        mdb_txn_abort(txn);
+    }
+    mdb_env_close(env);
+    return n;
+}
+
+static inline uint64_t hs_t_rng(uint64_t *s)
 {
     *s ^= *s << 13;
     *s ^= *s >> 7;
@@ -89,7 +110,7 @@ static uint64_t hs_t_rng(uint64_t *s)
 }
 
 /* Block key as the store writes it: dataset NUL be64(index). */
-static size_t hs_t_block_key(char *buf, const char *ds, uint64_t index)
+static inline size_t hs_t_block_key(char *buf, const char *ds, uint64_t index)
 {
     size_t n = strlen(ds);
     memcpy(buf, ds, n + 1);

@@ -673,6 +673,7 @@ static void check_against_model(locus_hs *hs, mblock (*m)[M_IDX], uint64_t seed,
         }
     }
     /* host index: exactly the datasets with bytes on each host */
+    uint64_t hosts_with_bytes = 0;
     for (int h = 0; h < M_HOSTS; h++) {
         char hn[16];
         m_host_name(hn, h);
@@ -690,11 +691,15 @@ static void check_against_model(locus_hs *hs, mblock (*m)[M_IDX], uint64_t seed,
         if (c.n != want)
             fail_msg("seed %llu step %d: host %s lists %d datasets, want %d",
                      (unsigned long long)seed, step, hn, c.n, want);
+        hosts_with_bytes += want > 0;
     }
     locus_hs_stats st;
     assert_int_equal(locus_hs_snapshot_stats(s, &st), 0);
     assert_int_equal(st.blocks, nblocks);
     assert_int_equal(st.datasets, nds);
+    if (st.hosts != hosts_with_bytes) /* no leftover host index keys */
+        fail_msg("seed %llu step %d: %llu hosts indexed, want %llu", (unsigned long long)seed,
+                 step, (unsigned long long)st.hosts, (unsigned long long)hosts_with_bytes);
     const locus_hs_meta *meta;
     assert_int_equal(locus_hs_snapshot_meta(s, &meta), 0);
     for (size_t i = 0; i < meta->n_backends; i++)
@@ -801,6 +806,34 @@ static void test_random_model(void **state)
         }
         if (step % 3 == 0 || step > 1150)
             check_against_model(f->hs, model, seed, step);
+        if (step % 100 == 99) {
+            /* The host index holds exactly one entry per (host, dataset with
+             * bytes there): no leftovers. Checked with raw LMDB, so the store
+             * is closed and reopened around it. */
+            long long want = 0;
+            for (int h = 0; h < M_HOSTS; h++)
+                for (int d = 0; d < M_DS; d++) {
+                    int on = 0;
+                    for (int i = 0; i < M_IDX && !on; i++)
+                        for (int r = 0; r < model[d][i].nrep && model[d][i].present; r++)
+                            on |= model[d][i].host[r] == h && model[d][i].bytes > 0;
+                    want += on;
+                }
+            locus_hs_close(f->hs);
+            f->hs = NULL;
+            long long got = hs_t_raw_count(f->dir, "host_datasets");
+            if (got != want)
+                fail_msg("seed %llu step %d: host index has %lld entries, want %lld",
+                         (unsigned long long)seed, step, got, want);
+            long long owners = hs_t_raw_count(f->dir, "owners"), blocks = 0;
+            for (int d = 0; d < M_DS; d++)
+                for (int i = 0; i < M_IDX; i++)
+                    blocks += model[d][i].present;
+            if (owners != blocks)
+                fail_msg("seed %llu step %d: owner index has %lld entries, want %lld",
+                         (unsigned long long)seed, step, owners, blocks);
+            f->hs = open_store(f->dir, 0);
+        }
     }
 }
 
