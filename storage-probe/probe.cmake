@@ -28,6 +28,9 @@ foreach(backend static redis alluxio hdfs)
   endif()
 endforeach()
 
+# Read by tests/probe-core (another directory scope).
+set_property(GLOBAL PROPERTY LOCUS_PROBE_HAVE "${LOCUS_PROBE_HAVE}")
+
 add_library(locus_probe_core STATIC ${LOCUS_PROBE_SOURCES})
 target_include_directories(locus_probe_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
 target_compile_definitions(locus_probe_core PRIVATE ${LOCUS_PROBE_HAVE})

@@ -19,6 +19,20 @@
 #include "probe_log.h"
 #include "probe_metrics.h"
 
+/* Sends buf as the body; for HEAD only its length (evhttp would still write
+ * the body of an HTTP/1.0 HEAD request). */
+static void reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *buf)
+{
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        char len[32];
+        snprintf(len, sizeof len, "%zu", evbuffer_get_length(buf));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
+        evhttp_send_reply(req, code, reason, NULL);
+        return;
+    }
+    evhttp_send_reply(req, code, reason, buf);
+}
+
 static void send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -34,7 +48,7 @@ static void send_json(struct evhttp_request *req, int code, const char *reason, 
     evbuffer_add(buf, text, strlen(text));
     evbuffer_add(buf, "\n", 1);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_send_reply(req, code, reason, buf);
+    reply(req, code, reason, buf);
     evbuffer_free(buf);
     free(text);
     json_decref(body);
@@ -136,7 +150,7 @@ static void serve_metrics(probe_daemon *d, struct evhttp_request *req)
     }
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");
-    evhttp_send_reply(req, HTTP_OK, "OK", buf);
+    reply(req, HTTP_OK, "OK", buf);
     evbuffer_free(buf);
 }
 

@@ -245,6 +245,26 @@ static void reference_and_example(void **state)
     free(out);
 }
 
+/* docs/probe.md carries the generated tables of [probe] and [static]: every
+ * row must be there verbatim, so the docs follow the key tables. */
+static void docs_follow_tables(void **state)
+{
+    (void)state;
+    char *doc = ptu_slurp(LOCUS_SOURCE_DIR "/docs/probe.md");
+    assert_non_null(doc);
+    char *out = NULL;
+    assert_int_equal(run_probe("--print-reference", NULL, NULL, &out), 0);
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "| `probe.", 9) != 0 && strncmp(line, "| `static.", 10) != 0)
+            continue;
+        if (!strstr(doc, line))
+            fail_msg("docs/probe.md lacks the row: %s\n(regenerate with locus-probe "
+                     "--print-reference)", line);
+    }
+    free(out);
+    free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +275,7 @@ int main(void)
         cmocka_unit_test(overrides),
         cmocka_unit_test(check_flag),
         cmocka_unit_test(reference_and_example),
+        cmocka_unit_test(docs_follow_tables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -263,10 +263,16 @@ static void http_api(void)
     assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "bytes")), 1000);
     json_decref(j);
 
+    char *head = NULL;
+    assert_int_equal(ptu_http(T.port, "HEAD", "/v1/datasets/alpha", &head), 200);
+    assert_string_equal(head, ""); /* HEAD: headers only */
+    free(head);
+
     static const struct { const char *method, *path; int status; } errors[] = {
         {"GET", "/v1/datasets/nope", 404}, {"GET", "/v1/hosts/nobody", 404},
         {"GET", "/nope", 404},             {"GET", "/v1/datasets/a/b", 404},
-        {"GET", "/", 404},                 {"POST", "/v1/datasets", 405},
+        {"GET", "/", 404},                 {"GET", "/v1/datasets/a%00b", 400},
+        {"POST", "/v1/datasets", 405},
         {"DELETE", "/v1/datasets/alpha", 405}, {"PUT", "/healthz", 405},
     };
     for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
