@@ -11,9 +11,10 @@
  * the block in the DataNode's centralized cache (off-heap memory), so it is
  * published as a MEM replica (a host both cached and on disk keeps MEM).
  * Storage types: RAM_DISK and NVDIMM -> MEM, SSD -> SSD, DISK, ARCHIVE and
- * PROVIDED -> HDD; an unknown type fails the poll. NameNodes older than
- * storageTypes (Hadoop 2.6) or cachedHosts are read as all-DISK and
- * uncached. Symbolic links are not followed.
+ * PROVIDED -> HDD; an unknown type fails the poll. A reply without
+ * storageTypes or cachedHosts is read as all-DISK and uncached. Symbolic links are not followed.
+ * GETFILEBLOCKLOCATIONS is a WebHDFS op since Hadoop 3.2 (HDFS-12459); an
+ * older NameNode refuses it with an error status, which fails the poll.
  *
  * The crawl, concurrency and failure handling are shared with the Alluxio
  * backend (http_walk.h); this file is only the protocol.
@@ -111,18 +112,19 @@ static int hdfs_parse_list(json_t *root, const char *dir,
     return 0;
 }
 
+/* HDFS StorageType -> tier: locus_tier_parse knows RAM_DISK, SSD, DISK and
+ * ARCHIVE; the two types it does not know are mapped here. */
 static int storage_tier(const char *type, locus_tier *out)
 {
-    static const struct { const char *name; locus_tier tier; } map[] = {
-        {"RAM_DISK", LOCUS_TIER_MEM}, {"NVDIMM", LOCUS_TIER_MEM}, {"SSD", LOCUS_TIER_SSD},
-        {"DISK", LOCUS_TIER_HDD},     {"ARCHIVE", LOCUS_TIER_HDD}, {"PROVIDED", LOCUS_TIER_HDD},
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(type, map[i].name) == 0) {
-            *out = map[i].tier;
-            return 0;
-        }
-    return LOCUS_EPARSE;
+    if (strcmp(type, "NVDIMM") == 0) {
+        *out = LOCUS_TIER_MEM; /* persistent memory on the DataNode */
+        return 0;
+    }
+    if (strcmp(type, "PROVIDED") == 0) {
+        *out = LOCUS_TIER_HDD; /* external storage read through the DataNode */
+        return 0;
+    }
+    return locus_tier_parse(type, out) == 0 ? 0 : LOCUS_EPARSE;
 }
 
 /* Optional array member: absent is fine (older NameNodes), wrong type is not. */

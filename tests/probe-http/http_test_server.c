@@ -38,7 +38,7 @@ struct conn {
 
 struct hts {
     struct event_base *base;
-    struct evconnlistener *listener;
+    struct evconnlistener *listener, *listener6; /* 127.0.0.1 and, if present, ::1 */
     int port;
     route routes[MAX_ROUTES];
     size_t n_routes;
@@ -245,6 +245,14 @@ hts *hts_new(struct event_base *base)
     socklen_t blen = sizeof bound;
     getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&bound, &blen);
     s->port = ntohs(bound.sin_port);
+    /* The same port on ::1, so "localhost" works whichever family resolves first. */
+    struct sockaddr_in6 sin6;
+    memset(&sin6, 0, sizeof sin6);
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_addr = in6addr_loopback;
+    sin6.sin6_port = htons((uint16_t)s->port);
+    s->listener6 = evconnlistener_new_bind(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE, 64,
+                                           (struct sockaddr *)&sin6, sizeof sin6);
     return s;
 }
 
@@ -253,6 +261,8 @@ void hts_free(hts *s)
     if (!s)
         return;
     evconnlistener_free(s->listener);
+    if (s->listener6)
+        evconnlistener_free(s->listener6);
     while (s->conns) {
         conn *c = s->conns;
         s->conns = c->next;

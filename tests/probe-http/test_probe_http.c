@@ -375,6 +375,23 @@ static void alluxio_poll_reads_documented_shapes(void **state)
     assert_false(hts_seen(h->srv, "POST", "/api/v1/paths//datasets/README/get-status"));
 }
 
+/* A host name goes through the asynchronous resolver (/etc/hosts here). */
+static void endpoint_by_host_name(void **state)
+{
+    harness *h = H(state);
+    char ep[128], err[512];
+    route_file(h, "POST", "/api/v1/paths//models/resnet/list-status", "alluxio/list-resnet.json");
+    route_file(h, "POST", "/api/v1/paths//models/resnet/weights.bin/get-status",
+               "alluxio/status-weights.json");
+    snprintf(ep, sizeof ep, "endpoint=http://localhost:%d/", hts_port(h->srv));
+    assert_int_equal(configure(h, &probe_backend_alluxio, err, sizeof err, ep,
+                               "datasets=/models/resnet", NULL), 0);
+    int rc = poll_once(h);
+    if (rc)
+        fail_msg("poll failed: %s", h->msg);
+    assert_int_equal(probe_sink_blocks(h->sink), 1);
+}
+
 static void hdfs_poll_reads_documented_shapes(void **state)
 {
     harness *h = H(state);
@@ -686,7 +703,7 @@ static void defaults_are_documented_values(void **state)
     char err[512];
     assert_int_equal(configure(h, &probe_backend_hdfs, err, sizeof err, "datasets=/a", NULL), 0);
     const http_walk_config *c = h->cfg;
-    assert_string_equal(c->endpoint, "http://localhost:9870");
+    assert_string_equal(c->endpoint, "http://127.0.0.1:9870");
     assert_true(c->request_timeout_s == 10.0);
     assert_int_equal(c->max_concurrent, 8);
     assert_int_equal(c->max_body_bytes, 64 * 1024 * 1024);
@@ -712,6 +729,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(alluxio_poll_reads_documented_shapes),
         T(hdfs_poll_reads_documented_shapes),
+        T(endpoint_by_host_name),
         T(failure_0), T(failure_1), T(failure_2), T(failure_3), T(failure_4), T(failure_5),
         T(failure_6), T(failure_7), T(failure_8), T(failure_9), T(failure_10), T(failure_11),
         T(failure_12), T(failure_13), T(failure_14), T(failure_15), T(failure_16), T(failure_17),
