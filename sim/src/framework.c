@@ -325,6 +325,10 @@ static int launch(sim_world *w, uint32_t job, uint32_t t, uint32_t agent)
     sim_policy_result *res = w->res;
     double now = w->eng.now;
     double dur = c->task_overhead_s;
+    if (tk->state != SIM_TASK_PENDING) {
+        snprintf(w->err, sizeof w->err, "%s: task %u of job %u launched twice", w->name, t, job);
+        return LOCUS_ESTATE;
+    }
     tk->state = SIM_TASK_RUNNING;
     tk->agent = agent;
     tk->start = now;
@@ -503,7 +507,7 @@ int sim_fw_before_cycle(sim_world *w)
         int rc;
         if (j->demand_dirty && w->api->set_demand && (rc = demand_push(w, j, job)))
             return rc;
-        if (j->suppressed && j->pending > 0) {
+        if (j->suppressed && j->pending > 0 && w->api->revive) {
             if ((rc = w->api->revive(w->alloc, j->fwid, NULL)))
                 return api_fail(w, "revive", rc);
             j->suppressed = 0;
@@ -516,7 +520,7 @@ int sim_fw_after_cycle(sim_world *w)
 {
     for (size_t i = 0; i < w->n_active; i++) {
         sim_job_rt *j = &w->jobs[w->active[i]];
-        if (!j->suppressed && j->pending == 0) {
+        if (!j->suppressed && j->pending == 0 && w->api->suppress) {
             int rc = w->api->suppress(w->alloc, j->fwid, NULL);
             if (rc)
                 return api_fail(w, "suppress", rc);
@@ -536,7 +540,7 @@ static int job_done(sim_world *w, uint32_t job)
     if (j->finish > w->last_finish)
         w->last_finish = j->finish;
     remove_active(w, job);
-    int rc = w->api->remove_framework(w->alloc, j->fwid);
+    int rc = w->api->remove_framework ? w->api->remove_framework(w->alloc, j->fwid) : 0;
     sim_fw_free_job(j);
     return rc ? api_fail(w, "remove_framework", rc) : 0;
 }
@@ -548,6 +552,10 @@ int sim_fw_finish(sim_world *w, uint32_t job, uint32_t t)
     const sim_config *c = w->cfg;
     double now = w->eng.now;
     int rc;
+    if (tk->state != SIM_TASK_RUNNING) {
+        snprintf(w->err, sizeof w->err, "%s: task %u of job %u finished but was not running", w->name, t, job);
+        return LOCUS_ESTATE;
+    }
     if (tk->flow.kind != SIM_SRC_NONE)
         sim_network_end(&w->net, &tk->flow);
     if (tk->block != SIM_NONE && c->cache_on_read && (rc = sim_storage_cache(&w->st, tk->block, tk->agent)))

@@ -462,6 +462,13 @@ static int run_policy(const sim_trace *t, const sim_config *cfg, const sim_polic
         goto out;
     }
     w.api = plugin.api;
+    if (!w.api->create || !w.api->destroy || !w.api->add_agent || !w.api->add_framework ||
+        !w.api->recover || !w.api->allocate) {
+        rc = LOCUS_EABI;
+        snprintf(w.err, sizeof w.err, "%s: plugin %s lacks a callback the simulator needs "
+                 "(create, destroy, add_agent, add_framework, recover, allocate)", p->name, p->plugin_path);
+        goto out;
+    }
     locus_host_services hs = { .struct_size = sizeof hs, .ctx = &w, .log = host_log, .hint_store = w.hs };
     /* Built-in policies get the replay's seed for their agent order. */
     locus_param *params = calloc(p->n_params + 1, sizeof *params);

@@ -1,0 +1,423 @@
+/* locus-sim engine, models and policies, replayed end to end: small traces
+ * built in the test with known answers, the real allocator plugin loaded by
+ * dlopen, a test plugin that offers nothing for a while, real LMDB hint
+ * stores in a mkdtemp folder, and a slice of the shipped FB-2009 trace.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine.h"
+#include "locus/error.h"
+#include "replay.h"
+#include "report.h"
+#include "simconf.h"
+#include "trace.h"
+
+#define MB (1024ULL * 1024ULL)
+
+/* ---- fixtures ---------------------------------------------------------- */
+
+typedef struct fixture {
+    char dir[64];          /* mkdtemp: hint stores and report files */
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/locus-simtest-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    int rc = system(cmd);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+/* A trace built in memory: every job reads one dataset. */
+typedef struct mini {
+    sim_trace t;
+    sim_job jobs[64];
+    sim_dataset_ref refs[64];
+    char ids[64][16];
+} mini;
+
+static void mini_add(mini *m, double submit, const char *dataset, uint64_t bytes, uint64_t shuffle)
+{
+    size_t i = m->t.n_jobs++;
+    snprintf(m->ids[i], sizeof m->ids[i], "job%zu", i);
+    m->refs[i] = (sim_dataset_ref){ .name = (char *)dataset, .bytes = bytes };
+    m->jobs[i] = (sim_job){ .id = m->ids[i], .submit_s = submit, .role = "*",
+                            .inputs = bytes ? &m->refs[i] : NULL, .n_inputs = bytes ? 1 : 0,
+                            .shuffle_bytes = shuffle, .map_compute_s = -1, .reduce_compute_s = -1 };
+    m->t.jobs = m->jobs;
+    m->t.source = "mini";
+}
+
+static void config(sim_config *c, const char *const *kv, size_t n)
+{
+    locus_cfg_override ov[32];
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(kv[i], '=');
+        static char keys[32][64];
+        snprintf(keys[i], sizeof keys[i], "%.*s", (int)(eq - kv[i]), kv[i]);
+        ov[i] = (locus_cfg_override){ keys[i], eq + 1 };
+    }
+    char err[512] = "";
+    memset(c, 0, sizeof *c);
+    int rc = sim_config_load(c, NULL, ov, n, err, sizeof err);
+    if (rc)
+        fail_msg("config: %s", err);
+}
+
+static sim_report *run(fixture *f, const sim_trace *t, const sim_config *c, const char *policies,
+                       const char *extra)
+{
+    sim_policy_spec specs[8];
+    size_t n = 0;
+    char err[1024] = "";
+    char list[256];
+    snprintf(list, sizeof list, "%s", policies);
+    char *save = NULL;
+    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        assert_int_equal(sim_policy_builtin(p, LOCUS_TEST_PLUGIN, &specs[n], err, sizeof err), 0);
+        n++;
+    }
+    if (extra) {
+        if (sim_policy_parse(extra, &specs[n], err, sizeof err))
+            fail_msg("%s", err);
+        n++;
+    }
+    sim_run_opts o = { .hints_dir = f->dir };
+    sim_report *r = NULL;
+    int rc = sim_run(t, "mini.tsv", c, specs, n, &o, &r, err, sizeof err);
+    for (size_t i = 0; i < n; i++)
+        sim_policy_spec_free(&specs[i]);
+    if (rc)
+        fail_msg("sim_run: %s", err);
+    return r;
+}
+
+static uint64_t sum3(const uint64_t *v)
+{
+    return v[0] + v[1] + v[2];
+}
+
+/* ---- engine -------------------------------------------------------------- */
+
+static void test_engine_order(void **state)
+{
+    (void)state;
+    sim_engine e;
+    sim_engine_init(&e);
+    /* Same time: insertion order; earlier time first. */
+    assert_int_equal(sim_engine_push(&e, 5.0, 1, 0, 0), 0);
+    assert_int_equal(sim_engine_push(&e, 5.0, 2, 0, 0), 0);
+    assert_int_equal(sim_engine_push(&e, 1.0, 3, 0, 0), 0);
+    for (uint32_t i = 0; i < 1000; i++)
+        assert_int_equal(sim_engine_push(&e, 10.0 + (i * 7919 % 1000), 4, i, 0), 0);
+    sim_event ev;
+    assert_true(sim_engine_pop(&e, &ev));
+    assert_int_equal(ev.type, 3);
+    assert_true(sim_engine_pop(&e, &ev));
+    assert_int_equal(ev.type, 1);
+    assert_true(sim_engine_pop(&e, &ev));
+    assert_int_equal(ev.type, 2);
+    double last = 0;
+    size_t n = 0;
+    while (sim_engine_pop(&e, &ev)) {
+        assert_true(ev.t >= last);
+        last = ev.t;
+        n++;
+    }
+    assert_int_equal(n, 1000);
+    sim_engine_free(&e);
+
+    sim_rng a, b, c;
+    sim_rng_seed(&a, 42, 0);
+    sim_rng_seed(&b, 42, 0);
+    sim_rng_seed(&c, 43, 0);
+    int differ = 0;
+    for (int i = 0; i < 100; i++) {
+        uint64_t x = sim_rng_next(&a), y = sim_rng_next(&b), z = sim_rng_next(&c);
+        assert_true(x == y);
+        differ |= x != z;
+        assert_true(sim_rng_below(&a, 7) < 7);
+        (void)sim_rng_below(&b, 7);
+    }
+    assert_true(differ);
+}
+
+/* ---- known answers ------------------------------------------------------- */
+
+/* One small dataset with one HDD replica and no memory tier: its only copy
+ * sits on one agent. Twenty jobs read it, one after another. The locality
+ * policy must run every task on that agent; drf spreads them. */
+static void test_data_on_one_agent(void **state)
+{
+    fixture *f = *state;
+    mini m = { 0 };
+    for (int i = 0; i < 20; i++)
+        mini_add(&m, 10.0 * i, "hot", 64 * MB, 0);
+    static const char *const kv[] = { "cluster.agents=8", "cluster.racks=2", "storage.replicas=1",
+                                      "storage.mem_capacity=0" };
+    sim_config c;
+    config(&c, kv, 4);
+    sim_report *r = run(f, &m.t, &c, "drf,locality", NULL);
+    const sim_policy_result *drf = &r->policies[0], *loc = &r->policies[1];
+    assert_int_equal(drf->jobs_done, 20);
+    assert_int_equal(loc->jobs_done, 20);
+    assert_int_equal(sum3(loc->tasks), 20);
+    assert_int_equal(loc->tasks[0], 20);          /* every task where the data is */
+    assert_true(drf->tasks[0] < 20);              /* random agent order misses it */
+    assert_true(loc->network_bytes < drf->network_bytes);
+    assert_int_equal(loc->network_bytes, 0);
+    sim_report_free(r);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+}
+
+/* Conservation: every task runs once, bytes read equal input bytes, and a
+ * policy that offers nothing for 30 cycles loses nothing. */
+static void test_conservation(void **state)
+{
+    fixture *f = *state;
+    mini m = { 0 };
+    uint64_t input = 0, maps = 0;
+    static const uint64_t sizes[] = { 1 * MB, 300 * MB, 0, 129 * MB, 1000 * MB, 5 * MB };
+    char names[6][8];
+    for (int i = 0; i < 6; i++) {
+        snprintf(names[i], sizeof names[i], "d%d", i);
+        mini_add(&m, 3.0 * i, names[i], sizes[i], i % 2 ? 2500 * MB : 0);
+        input += sizes[i];
+        maps += sizes[i] ? (sizes[i] + 128 * MB - 1) / (128 * MB) : 0;
+    }
+    static const char *const kv[] = { "cluster.agents=6", "cluster.racks=2" };
+    sim_config c;
+    config(&c, kv, 2);
+    sim_report *r = run(f, &m.t, &c, "drf,drf+delay,locality",
+                        "silent=" LOCUS_TEST_SILENT_PLUGIN ":test.silent_cycles=30");
+    assert_int_equal(r->n_policies, 4);
+    for (size_t i = 0; i < r->n_policies; i++) {
+        const sim_policy_result *p = &r->policies[i];
+        assert_int_equal(p->jobs_done, 6);
+        assert_int_equal(p->jobs_total, 6);
+        assert_int_equal(sum3(p->tasks), maps);
+        assert_int_equal(sum3(p->read_bytes), input);
+        /* 1 map for the job without input; reduces: 2500 MB / 1 GiB = 3 per odd job */
+        assert_int_equal(p->tasks_total, maps + 1 + 3 * 3);
+        assert_int_equal(p->n_jct, 6);
+    }
+    /* The silent policy delayed the first jobs by its 30 silent cycles. */
+    assert_true(r->policies[3].jct_all.mean_s > r->policies[0].jct_all.mean_s);
+    assert_true(r->policies[3].jct_sorted[r->policies[3].n_jct - 1] >= 30.0 - 3.0 * 5);
+    sim_report_free(r);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+}
+
+/* A re-read dataset: the second job finds its block cached in memory. */
+static void test_reread_hits_memory(void **state)
+{
+    fixture *f = *state;
+    mini m = { 0 };
+    mini_add(&m, 0, "path1", 100 * MB, 0);
+    mini_add(&m, 100, "path1", 100 * MB, 0);  /* same size: hit */
+    mini_add(&m, 200, "path1", 50 * MB, 0);   /* shrink: reads a prefix */
+    mini_add(&m, 300, "path1", 400 * MB, 0);  /* grow: new blocks */
+    static const char *const kv[] = { "cluster.agents=4", "cluster.racks=1" };
+    sim_config c;
+    config(&c, kv, 2);
+    sim_report *r = run(f, &m.t, &c, "locality", NULL);
+    const sim_policy_result *p = &r->policies[0];
+    assert_int_equal(p->jobs_done, 4);
+    assert_int_equal(sum3(p->read_bytes), 650 * MB);
+    assert_int_equal(sum3(p->tasks), 1 + 1 + 1 + 4);
+    assert_true(p->mem_hit_tasks >= 1);
+    sim_report_free(r);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+}
+
+/* ---- determinism ----------------------------------------------------------- */
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(fp);
+    *len = (size_t)n;
+    return buf;
+}
+
+static sim_trace *fb2009_slice(size_t jobs)
+{
+    sim_trace *t = NULL;
+    char err[512];
+    sim_trace_load_opts o = { .format = SIM_TRACE_AUTO, .max_jobs = jobs };
+    if (sim_trace_load(LOCUS_TEST_FB2009, &o, &t, err, sizeof err))
+        fail_msg("%s", err);
+    return t;
+}
+
+static void json_of(fixture *f, const sim_trace *t, const char *seed, const char *name, char **out,
+                    size_t *len)
+{
+    const char *kv[] = { "cluster.agents=100", seed };
+    sim_config c;
+    config(&c, kv, 2);
+    sim_report *r = run(f, t, &c, "drf,drf+delay,locality", NULL);
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/%s.json", f->dir, name);
+    assert_int_equal(sim_report_write_json(r, path, SIM_REPORT_DETERMINISTIC, err, sizeof err), 0);
+    sim_report_free(r);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+    *out = slurp(path, len);
+    assert_non_null(*out);
+}
+
+static void test_determinism(void **state)
+{
+    fixture *f = *state;
+    sim_trace *t = fb2009_slice(120);
+    char *a, *b, *c;
+    size_t la, lb, lc;
+    json_of(f, t, "sim.seed=7", "a", &a, &la);
+    json_of(f, t, "sim.seed=7", "b", &b, &lb);
+    json_of(f, t, "sim.seed=8", "c", &c, &lc);
+    assert_true(la == lb && memcmp(a, b, la) == 0);
+    assert_true(la != lc || memcmp(a, c, la) != 0);
+    free(a);
+    free(b);
+    free(c);
+    sim_trace_free(t);
+}
+
+/* SWIM -> binary -> the same replay. */
+static void test_convert_round_trip(void **state)
+{
+    fixture *f = *state;
+    sim_trace *t = fb2009_slice(80);
+    char path[128], err[512];
+    snprintf(path, sizeof path, "%s/slice.bin", f->dir);
+    assert_int_equal(sim_trace_write_binary(t, path, err, sizeof err), 0);
+    sim_trace *u = NULL;
+    sim_trace_load_opts o = { .format = SIM_TRACE_AUTO };
+    assert_int_equal(sim_trace_load(path, &o, &u, err, sizeof err), 0);
+    assert_int_equal(u->n_jobs, t->n_jobs);
+    const char *kv[] = { "cluster.agents=50" };
+    sim_config c;
+    config(&c, kv, 1);
+    sim_report *r1 = run(f, t, &c, "drf,locality", NULL);
+    sim_report *r2 = run(f, u, &c, "drf,locality", NULL);
+    for (size_t i = 0; i < 2; i++) {
+        const sim_policy_result *p = &r1->policies[i], *q = &r2->policies[i];
+        assert_memory_equal(p->tasks, q->tasks, sizeof p->tasks);
+        assert_memory_equal(p->read_bytes, q->read_bytes, sizeof p->read_bytes);
+        assert_int_equal(p->network_bytes, q->network_bytes);
+        assert_true(p->jct_all.mean_s == q->jct_all.mean_s);
+        assert_true(p->makespan_s == q->makespan_s);
+    }
+    sim_report_free(r1);
+    sim_report_free(r2);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+    sim_trace_free(t);
+    sim_trace_free(u);
+}
+
+/* Regression on the real trace: locality moves fewer bytes than drf. */
+static void test_fb2009_locality_moves_less(void **state)
+{
+    fixture *f = *state;
+    sim_trace *t = fb2009_slice(300);
+    sim_config c;
+    config(&c, NULL, 0);
+    sim_report *r = run(f, t, &c, "drf,locality", NULL);
+    const sim_policy_result *drf = &r->policies[0], *loc = &r->policies[1];
+    assert_int_equal(drf->jobs_done, 300);
+    assert_int_equal(loc->jobs_done, 300);
+    assert_true(loc->network_bytes < drf->network_bytes);
+    assert_true(loc->read_bytes[0] > drf->read_bytes[0]);
+    sim_report_free(r);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+    sim_trace_free(t);
+}
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static void test_errors(void **state)
+{
+    fixture *f = *state;
+    sim_policy_spec s;
+    char err[512];
+    assert_int_equal(sim_policy_parse("noequals", &s, err, sizeof err), LOCUS_EINVAL);
+    assert_non_null(strstr(err, "NAME=PLUGIN_PATH"));
+    assert_int_equal(sim_policy_parse("x=/p.so:bad", &s, err, sizeof err), LOCUS_EINVAL);
+    assert_non_null(strstr(err, "bad"));
+    assert_int_equal(sim_policy_parse("x=/p.so:sim.framework=lazy", &s, err, sizeof err), LOCUS_EINVAL);
+    assert_int_equal(sim_policy_parse("x=/p.so:a=1,sim.framework=delay", &s, err, sizeof err), 0);
+    assert_int_equal(s.n_params, 1);
+    assert_int_equal(s.framework_mode, 1);
+    sim_policy_spec_free(&s);
+    assert_int_equal(sim_policy_builtin("fifo", "/p.so", &s, err, sizeof err), LOCUS_EINVAL);
+
+    sim_config c;
+    memset(&c, 0, sizeof c);
+    locus_cfg_override ov = { "cluster.agents", "0" };
+    assert_int_not_equal(sim_config_load(&c, NULL, &ov, 1, err, sizeof err), 0);
+    assert_non_null(strstr(err, "cluster.agents"));
+
+    /* A plugin that cannot be loaded names itself; nothing leaks. */
+    mini m = { 0 };
+    mini_add(&m, 0, "d", MB, 0);
+    config(&c, NULL, 0);
+    sim_policy_spec p;
+    assert_int_equal(sim_policy_parse("ghost=/nonexistent/plugin.so", &p, err, sizeof err), 0);
+    sim_run_opts o = { .hints_dir = f->dir };
+    sim_report *r = NULL;
+    assert_int_not_equal(sim_run(&m.t, "mini", &c, &p, 1, &o, &r, err, sizeof err), 0);
+    assert_null(r);
+    assert_non_null(strstr(err, "ghost"));
+    sim_policy_spec_free(&p);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_engine_order),
+        cmocka_unit_test_setup_teardown(test_data_on_one_agent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conservation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reread_hits_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_convert_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fb2009_locality_moves_less, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
