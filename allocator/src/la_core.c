@@ -681,7 +681,7 @@ static void client_free(locus_allocator *a, uint32_t s)
 
 static void free_overrides(locus_allocator *a)
 {
-    for (size_t i = 0; i < a->n_overrides; i++)
+    for (size_t i = 0; a->override_buf && i < 2 * a->n_overrides; i++)
         free(a->override_buf[i]);
     free(a->override_buf);
     free(a->overrides);
@@ -815,6 +815,7 @@ void la_destroy(locus_allocator *a)
     free(a->offers);
     free(a->items);
     free(a->reasons);
+    free(a->offer_aux);
     la_config_free(&a->cfg);
     free(a->config_path);
     free_overrides(a);
