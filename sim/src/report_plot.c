@@ -256,7 +256,7 @@ static int write_series(const sim_report *r, const char *dir, int which, int *dr
     double div;
     const char *unit;
     time_axis(r, &div, &unit);
-    fprintf(g, "set xlabel 'simulated time (%s)'\n", unit);
+    fprintf(g, "set xlabel 'time since the first submit (%s)'\n", unit);
     if (net)
         fputs("set ylabel 'network traffic (MiB/s, bucket mean)'\nset yrange [0:*]\n", g);
     else

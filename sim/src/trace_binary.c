@@ -217,7 +217,7 @@ int sim_trace_parse_binary(FILE *f, const char *name, sim_trace_builder *b, char
     while (!b->stopped) {
         c.record++;
         c.rec_offset = c.offset;
-        uint64_t len;
+        uint64_t len = 0;
         rc = read_length(&c, &len);
         if (rc == 1) {
             rc = 0;
