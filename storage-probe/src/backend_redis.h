@@ -1,0 +1,41 @@
+/* The Redis Cluster backend of locus-probe (probe_backend_redis, declared in
+ * backend.h): its config struct and the counters that tests and the
+ * benchmark read. Everything else goes through the backend table. */
+#ifndef LOCUS_PROBE_BACKEND_REDIS_H
+#define LOCUS_PROBE_BACKEND_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+/* Section [redis]; strings are owned by the struct (locus_cfg_free). */
+typedef struct probe_redis_config {
+    probe_backend_common common;
+    char *seeds;              /* "host:port, host:port" */
+    char *datasets;           /* dataset patterns (backend_redis_pattern.h) */
+    int64_t block_bytes;      /* split a dataset's bytes on a shard into blocks of this size; 0 = one */
+    int64_t scan_count;       /* SCAN COUNT hint */
+    int64_t pipeline;         /* MEMORY USAGE commands in flight per node before the next SCAN */
+    int read_replicas;        /* also scan replicas (READONLY) and publish them */
+    char *password;           /* AUTH password; "" = none */
+    char *password_env;       /* environment variable holding the password (wins over password) */
+    double connect_timeout_s;
+} probe_redis_config;
+
+/* Counters since create; "last_" fields describe the last finished poll. */
+typedef struct probe_redis_stats {
+    uint64_t polls_ok, polls_failed;
+    uint64_t topology_refreshes;   /* topologies fetched */
+    uint64_t slots_fallbacks;      /* topologies that came from CLUSTER SLOTS */
+    uint64_t moved_restarts;       /* polls restarted on a MOVED reply */
+    uint64_t connects, connect_failures;
+    uint64_t last_keys_scanned;    /* keys SCAN returned on masters */
+    uint64_t last_memory_usage;    /* MEMORY USAGE replies counted (masters and replicas) */
+    size_t last_masters, last_replicas; /* nodes scanned (replicas: scanned successfully) */
+} probe_redis_stats;
+
+/* Copies the counters of a backend created by probe_backend_redis.create. */
+void probe_redis_get_stats(const void *state, probe_redis_stats *out);
+
+#endif
