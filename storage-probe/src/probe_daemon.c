@@ -26,6 +26,7 @@ struct probe_daemon {
     probe_runner *runners[PROBE_BACKEND_SLOTS];
     struct evhttp *http;
     struct event *sig_hup, *sig_term, *sig_int;
+    struct event *janitor;        /* expires placements of disabled backends */
     int64_t started_ms;
 };
 
@@ -96,6 +97,55 @@ static void load_last_success(probe_daemon *d)
     locus_hs_snapshot_close(s);
 }
 
+/* A backend switched off (in the config, or by a reload) polls no more, but
+ * its placements must not be trusted forever either: once they are older
+ * than its section's staleness they are dropped like those of a failing
+ * backend. Checked once a second from the store's metadata (one snapshot). */
+static void on_janitor(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    probe_daemon *d = arg;
+    int64_t now = probe_now_ms();
+    int due[PROBE_BACKEND_SLOTS] = {0};
+    size_t n_due = 0;
+    locus_hs_snapshot *s = NULL;
+    const locus_hs_meta *meta = NULL;
+    if (locus_hs_snapshot_open(d->hs, &s))
+        return;
+    if (!locus_hs_snapshot_meta(s, &meta)) {
+        for (size_t i = 0; i < meta->n_backends; i++) {
+            const locus_hs_backend_poll *p = &meta->backends[i];
+            size_t slot;
+            if (!p->backend || !probe_backend_find(p->backend, &slot) || d->runners[slot] ||
+                !p->blocks)
+                continue;
+            const probe_backend_common *c = probe_config_common(d->cfg, slot);
+            if (c && (double)(now - p->last_success_ms) >= c->staleness_s * 1000.0) {
+                due[slot] = 1;
+                n_due++;
+            }
+        }
+    }
+    locus_hs_snapshot_close(s);
+    for (size_t slot = 0; n_due && slot < PROBE_BACKEND_SLOTS; slot++) {
+        if (!due[slot])
+            continue;
+        const probe_backend_common *c = probe_config_common(d->cfg, slot);
+        uint64_t dropped = 0;
+        const char *name = probe_backend_at(slot)->name;
+        if (locus_hs_expire_backend(d->hs, name, now - (int64_t)(c->staleness_s * 1000.0), now,
+                                    &dropped))
+            probe_log(PROBE_LOG_ERROR, "%s (disabled): expiring stale placements: %s", name,
+                      locus_hs_errstr(d->hs));
+        else if (dropped)
+            probe_log(PROBE_LOG_WARN,
+                      "%s (disabled): dropped %llu placements older than its staleness bound",
+                      name, (unsigned long long)dropped);
+        d->stats[slot].expired_blocks += dropped;
+    }
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
@@ -143,8 +193,11 @@ int probe_daemon_create(struct event_base *base, probe_config *cfg, probe_daemon
         d->sig_hup = evsignal_new(base, SIGHUP, on_signal, d);
         d->sig_term = evsignal_new(base, SIGTERM, on_signal, d);
         d->sig_int = evsignal_new(base, SIGINT, on_signal, d);
-        if (!d->sig_hup || !d->sig_term || !d->sig_int || evsignal_add(d->sig_hup, NULL) ||
-            evsignal_add(d->sig_term, NULL) || evsignal_add(d->sig_int, NULL)) {
+        d->janitor = event_new(base, -1, EV_PERSIST, on_janitor, d);
+        struct timeval second = {1, 0};
+        if (!d->sig_hup || !d->sig_term || !d->sig_int || !d->janitor ||
+            evsignal_add(d->sig_hup, NULL) || evsignal_add(d->sig_term, NULL) ||
+            evsignal_add(d->sig_int, NULL) || event_add(d->janitor, &second)) {
             snprintf(err, errlen, "cannot install signal handlers");
             rc = LOCUS_ENOMEM;
         }
@@ -219,6 +272,8 @@ int probe_daemon_reload(probe_daemon *d, char *err, size_t errlen)
 void probe_daemon_stop(probe_daemon *d)
 {
     free_runners(d);
+    if (d->janitor)
+        event_del(d->janitor);
     event_base_loopbreak(d->base);
 }
 
@@ -235,6 +290,8 @@ void probe_daemon_free(probe_daemon *d)
         event_free(d->sig_term);
     if (d->sig_int)
         event_free(d->sig_int);
+    if (d->janitor)
+        event_free(d->janitor);
     locus_hs_close(d->hs);
     probe_config_free(d->cfg);
     free(d);

@@ -36,7 +36,7 @@ static struct {
     "{\"dataset\":\"" ds "\",\"index\":" #ix ",\"bytes\":1000,\"replicas\":[{\"host\":\"" host \
     "\",\"tier\":\"" tier "\"}]}\n"
 
-static void write_conf(const char *placements, const char *extra)
+static void write_conf_full(const char *placements, int enabled, const char *staleness)
 {
     char text[2048];
     snprintf(text, sizeof text,
@@ -49,15 +49,16 @@ static void write_conf(const char *placements, const char *extra)
              "backoff_max = 0.3\n"
              "log_level = debug\n"
              "[static]\n"
-             "enabled = true\n"
+             "enabled = %s\n"
              "path = %s\n"
              "poll_interval = 0.15\n"
              "poll_timeout = 2\n"
-             "staleness = " STALENESS "\n"
-             "%s",
-             T.store, T.port, placements, extra ? extra : "");
+             "staleness = %s\n",
+             T.store, T.port, enabled ? "true" : "false", placements, staleness);
     assert_int_equal(ptu_write_file(T.conf, text), 0);
 }
+
+static void write_conf(const char *placements) { write_conf_full(placements, 1, STALENESS); }
 
 static void dump_log(void)
 {
@@ -291,7 +292,7 @@ static void probe_lifecycle(void **state)
                                                       LINE("beta", 0, "h2", "MEM")
                                                       LINE("gamma ray", 0, "h3", "HDD")),
                      0);
-    write_conf(T.placements, NULL);
+    write_conf(T.placements);
     start_probe();
 
     /* 1. Hints appear in the store. */
@@ -347,19 +348,46 @@ static void probe_lifecycle(void **state)
     free(log);
 
     /* 6. SIGHUP with a good file pointing elsewhere: applied. */
-    write_conf(T.other, NULL);
+    write_conf(T.other);
     assert_int_equal(kill(T.pid, SIGHUP), 0);
     WAIT_FOR(dataset("epsilon").found, 5);
     assert_true(metric("locus_probe_consecutive_failures") == 0);
 
-    /* 7. SIGTERM: a clean exit with status 0. */
+    /* 7. The backend switched off by a reload: it polls no more, and its
+     * placements go once older than its staleness bound. */
+    write_conf_full(T.other, 0, "1");
+    assert_int_equal(kill(T.pid, SIGHUP), 0);
+    WAIT_FOR(metric("locus_probe_backend_enabled") == 0, 5);
+    polls = metric("locus_probe_polls_total");
+    WAIT_FOR(!dataset("epsilon").found, 6);
+    assert_true(metric("locus_probe_polls_total") == polls);
+    j = get_json("GET", "/healthz", 200);
+    assert_int_equal(json_array_size(json_object_get(j, "backends")), 0);
+    json_decref(j);
+
+    /* 8. SIGTERM: a clean exit with status 0. */
     assert_int_equal(kill(T.pid, SIGTERM), 0);
     int status = ptu_wait(T.pid, 10);
     T.pid = -1;
     if (status != 0)
         dump_log();
     assert_int_equal(status, 0);
-    assert_true(dataset("epsilon").found); /* the store is intact and readable */
+    /* The store is intact and records the polls. */
+    locus_hs *hs = NULL;
+    locus_hs_options ro = {.read_only = 1};
+    assert_int_equal(locus_hs_open(T.store, &ro, &hs, NULL, 0), 0);
+    locus_hs_snapshot *snap = NULL;
+    const locus_hs_meta *meta = NULL;
+    assert_int_equal(locus_hs_snapshot_open(hs, &snap), 0);
+    assert_int_equal(locus_hs_snapshot_meta(snap, &meta), 0);
+    assert_true(meta->writer_generation > 0);
+    int saw_static = 0;
+    for (size_t i = 0; i < meta->n_backends; i++)
+        if (strcmp(meta->backends[i].backend, "static") == 0)
+            saw_static = meta->backends[i].last_success_ms > 0 && meta->backends[i].blocks == 0;
+    assert_true(saw_static);
+    locus_hs_snapshot_close(snap);
+    locus_hs_close(hs);
 }
 
 /* Without --foreground the probe detaches once it is up; a start-up error
@@ -370,7 +398,7 @@ static void detached_start(void **state)
     char pid_file[200];
     snprintf(pid_file, sizeof pid_file, "%s/probe.pid", T.dir);
     assert_int_equal(ptu_write_file(T.placements, LINE("zeta", 0, "h1", "MEM")), 0);
-    write_conf(T.placements, NULL);
+    write_conf(T.placements);
     char set_pid[260];
     snprintf(set_pid, sizeof set_pid, "probe.pid_file=%s", pid_file);
     char *argv[] = {(char *)LOCUS_PROBE_BIN, "--config", T.conf, "--set", set_pid, NULL};
