@@ -6,8 +6,9 @@
  * dataset of its own, "<job id>.input"; a job with no input bytes has no map
  * input. Lines are read one at a time into a bounded buffer (a line longer
  * than SWIM_MAX_LINE is an error, so a corrupt file cannot make us allocate
- * without limit). CRLF line ends and trailing blank lines are accepted; a
- * blank line followed by more jobs is not, since it means a damaged file.
+ * without limit). CRLF line ends, a UTF-8 byte-order mark and trailing blank
+ * lines are accepted; a blank line followed by more jobs is not, since it
+ * means a damaged file.
  * Every error names file:line and the column.
  */
 #include <errno.h>
@@ -251,13 +252,18 @@ int sim_trace_parse_swim(FILE *f, const char *name, sim_trace_builder *b, char *
             break;
         }
         size_t len = (size_t)n;
-        if (len && buf[len - 1] == '\r')
-            buf[--len] = '\0';
-        if (memchr(buf, '\0', len) || memchr(buf, '\r', len)) {
+        char *line = buf;
+        if (c.line == 1 && len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+            line += 3; /* a UTF-8 byte-order mark some editors add */
+            len -= 3;
+        }
+        if (len && line[len - 1] == '\r')
+            line[--len] = '\0';
+        if (memchr(line, '\0', len) || memchr(line, '\r', len)) {
             rc = line_err(&c, "holds a NUL or carriage-return byte inside the line");
             break;
         }
-        if (is_blank(buf, len)) {
+        if (is_blank(line, len)) {
             if (!blank_line)
                 blank_line = c.line;
             continue;
@@ -268,7 +274,7 @@ int sim_trace_parse_swim(FILE *f, const char *name, sim_trace_builder *b, char *
             break;
         }
         sim_job job = {0};
-        rc = parse_line(&c, buf, len, &job);
+        rc = parse_line(&c, line, len, &job);
         if (rc == 0) {
             uint64_t dup = 0;
             int r = sim_tb_add(b, &job, c.line, &dup);
@@ -277,7 +283,7 @@ int sim_trace_parse_swim(FILE *f, const char *name, sim_trace_builder *b, char *
                 snprintf(msg, sizeof msg,
                          "is earlier than the previous job's %.17g (submit times must not decrease)",
                          sim_tb_last_submit(b));
-                field v = {buf + strlen(job.id) + 1, 0};
+                field v = {line + strlen(job.id) + 1, 0};
                 v.len = strcspn(v.s, "\t");
                 rc = col_err(&c, 2, &v, msg);
             } else if (r == SIM_TB_EDUP) {

@@ -1,5 +1,5 @@
 /* Binary traces: SWIM -> binary -> load gives the same jobs field for field
- * (on the shipped FB-2009 trace and on a trace using every optional field),
+ * (on both shipped traces and on a trace using every optional field),
  * and every kind of damaged record is reported with its record number and
  * byte offset. Damaged files are built record by record with protobuf-c, so
  * the expected offsets are computed, not copied from the output. */
@@ -63,12 +63,11 @@ static void test_diff_sees_changes(void **state)
     sim_trace_free(u);
 }
 
-static void test_round_trip_fb2009(void **state)
+static void round_trip_shipped(const char *trace)
 {
-    (void)state;
     char err[512], bin[512];
     sim_trace *swim = NULL, *back = NULL;
-    assert_int_equal(sim_trace_load(SIMIO_FB2009, NULL, &swim, err, sizeof err), 0);
+    assert_int_equal(sim_trace_load(trace, NULL, &swim, err, sizeof err), 0);
     snprintf(bin, sizeof bin, "%s/fb09.ltrace", tmpdir);
     assert_int_equal(sim_trace_write_binary(swim, bin, err, sizeof err), 0);
     assert_int_equal(sim_trace_load(bin, NULL, &back, err, sizeof err), 0);
@@ -87,6 +86,13 @@ static void test_round_trip_fb2009(void **state)
     sim_trace_free(mem);
     sim_trace_free(swim);
     sim_trace_free(back);
+}
+
+static void test_round_trip_shipped(void **state)
+{
+    (void)state;
+    round_trip_shipped(SIMIO_FB2009);
+    round_trip_shipped(SIMIO_FB2010);
 }
 
 static void test_round_trip_all_fields(void **state)
@@ -337,7 +343,7 @@ static void test_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_trip_fb2009, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_shipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_all_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),

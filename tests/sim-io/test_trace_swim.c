@@ -182,6 +182,42 @@ static void test_shipped_fb2009(void **state)
     sim_trace_free(t);
 }
 
+static void test_shipped_fb2010(void **state)
+{
+    (void)state;
+    char err[512];
+    sim_trace *t = NULL;
+    assert_int_equal(sim_trace_load(SIMIO_FB2010, NULL, &t, err, sizeof err), 0);
+    assert_int_equal(t->n_jobs, 13483);
+    assert_string_equal(t->jobs[0].inputs[0].name, "inputPath1");
+    assert_int_equal(t->jobs[1].inputs[0].bytes, 20791551476ULL);
+    size_t no_input = 0;
+    for (size_t i = 0; i < t->n_jobs; i++) {
+        no_input += t->jobs[i].n_inputs == 0;
+        assert_true(t->jobs[i].submit_s < 43200);
+        if (t->jobs[i].n_inputs)
+            assert_memory_equal(t->jobs[i].inputs[0].name, "inputPath", 9);
+    }
+    assert_int_equal(no_input, 582);
+    sim_trace_free(t);
+    /* the first three hours */
+    sim_trace_load_opts o = {.max_submit_s = 3 * 3600};
+    assert_int_equal(sim_trace_load(SIMIO_FB2010, &o, &t, err, sizeof err), 0);
+    assert_true(t->n_jobs > 0 && t->n_jobs < 13483);
+    assert_true(t->jobs[t->n_jobs - 1].submit_s <= 3 * 3600);
+    sim_trace_free(t);
+}
+
+static void test_byte_order_mark(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    sim_trace *t = NULL;
+    assert_int_equal(LOAD("bom.tsv", "\xef\xbb\xbfjob0\t1\t1\t10\t0\t0\n", NULL, &t, path, err), 0);
+    assert_string_equal(t->jobs[0].id, "job0");
+    sim_trace_free(t);
+}
+
 /* Malformed input and the exact message after "<path>". */
 typedef struct bad_case {
     const char *text;
@@ -289,6 +325,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_detection_and_forced_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test(test_shipped_fb2009),
+        cmocka_unit_test(test_shipped_fb2010),
+        cmocka_unit_test_setup_teardown(test_byte_order_mark, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_too_long, setup, teardown),
         cmocka_unit_test(test_quote),
