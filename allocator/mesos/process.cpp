@@ -82,14 +82,18 @@ SlaveID slaveIdOf(const std::string& value)
   return id;
 }
 
-std::vector<ResourceQuantities> minAllocatable(const FrameworkInfo& info, const std::string& role)
+// The framework's own minimum for the role (FrameworkInfo.offer_filters),
+// None when it sets none. Some(empty) means "any resources", as in Mesos.
+Option<std::vector<ResourceQuantities>> minAllocatable(
+    const FrameworkInfo& info, const std::string& role)
 {
-  std::vector<ResourceQuantities> result;
   auto it = info.offer_filters().find(role);
-  if (it != info.offer_filters().end() && it->second.has_min_allocatable_resources()) {
-    for (const auto& quantities : it->second.min_allocatable_resources().quantities()) {
-      result.emplace_back(quantities.quantities());
-    }
+  if (it == info.offer_filters().end() || !it->second.has_min_allocatable_resources()) {
+    return None();
+  }
+  std::vector<ResourceQuantities> result;
+  for (const auto& quantities : it->second.min_allocatable_resources().quantities()) {
+    result.emplace_back(quantities.quantities());
   }
   return result;
 }
@@ -177,6 +181,11 @@ void LocusAllocatorProcess::initialize(
   gauge("hint_age_secs", [this]() { return status.hint_age_s; });
   gauge("last_cycle_cpu_secs", [this]() { return status.last_cycle_cpu_s; });
   gauge("config_reload_errors", [this]() { return double(status.config_reload_errors); });
+
+  if (options.fairnessExcludeResourceNames.isSome()) {
+    LOG(WARNING) << "--fair_sharing_excluded_resource_names is not applied by the Locus"
+                 << " allocator: every scalar counts towards dominant shares";
+  }
 
   LOG(INFO) << "Initialized Locus allocator (plugin " << core->name() << " "
             << core->version() << " from " << core->path() << ", allocation interval "
@@ -1058,12 +1067,14 @@ Resources LocusAllocatorProcess::offerable(
     return Resources();
   }
 
-  std::vector<ResourceQuantities> minimum = minAllocatable(framework.info, role);
-  if (minimum.empty() && options.minAllocatableResources.isSome()) {
-    minimum = options.minAllocatableResources.get();
-  }
-  if (!minimum.empty() &&
-      std::none_of(minimum.begin(), minimum.end(), [&available](const ResourceQuantities& q) {
+  const Option<std::vector<ResourceQuantities>> own = minAllocatable(framework.info, role);
+  const std::vector<ResourceQuantities>* minimum =
+    own.isSome() ? &own.get()
+                 : options.minAllocatableResources.isSome()
+                     ? &options.minAllocatableResources.get()
+                     : nullptr;
+  if (minimum != nullptr && !minimum->empty() &&
+      std::none_of(minimum->begin(), minimum->end(), [&available](const ResourceQuantities& q) {
         return available.contains(q);
       })) {
     return Resources();
