@@ -10,9 +10,9 @@
  *    clients (active, unsuppressed framework-roles) in an array sorted once
  *    per cycle; after an offer only the chosen client and its role move
  *    (binary search + memmove), where Mesos re-sorts per agent.
- *  - Refuse filters are per (agent, framework): a two-level table per agent
- *    (chunks of 32 frameworks, 4-byte expiry ticks, allocated on first use),
- *    so 10,000 agents x 1,000 frameworks fully filtered costs ~40 MB. Each
+ *  - Refuse filters are per (agent, framework), kept per agent (la_filter.c:
+ *    sparse table or dense array, whichever is smaller), so 10,000 agents x
+ *    1,000 frameworks fully filtered costs ~40 MB. Each
  *    agent counts the filters of offerable frameworks and knows its earliest
  *    expiry, so an agent filtered for every offerable framework is skipped in
  *    O(1) - the case that makes Mesos's DeclineOffers benchmark O(agents x
@@ -335,10 +335,7 @@ static uint32_t role_order_find(const locus_allocator *a, uint32_t r)
 
 static uint32_t filter_get(const la_agent *ag, uint32_t fw)
 {
-    uint32_t c = fw / LA_FCHUNK;
-    if (c >= ag->n_fch || !ag->fch[c])
-        return 0;
-    return ag->fch[c]->exp[fw % LA_FCHUNK];
+    return la_fset_get(&ag->filters, fw);
 }
 
 static int fw_offerable(const locus_allocator *a, uint32_t fw)
@@ -348,68 +345,40 @@ static int fw_offerable(const locus_allocator *a, uint32_t fw)
 
 static void filter_clear_one(locus_allocator *a, la_agent *ag, uint32_t fw)
 {
-    uint32_t c = fw / LA_FCHUNK;
-    if (c >= ag->n_fch || !ag->fch[c] || !ag->fch[c]->exp[fw % LA_FCHUNK])
-        return;
-    ag->fch[c]->exp[fw % LA_FCHUNK] = 0;
-    ag->n_filters--;
-    if (fw_offerable(a, fw))
+    if (la_fset_del(&ag->filters, fw) && fw_offerable(a, fw))
         ag->n_filt_off--;
-    if (--ag->fch[c]->n == 0) {
-        free(ag->fch[c]);
-        ag->fch[c] = NULL;
-    }
 }
 
 static int filter_set(locus_allocator *a, la_agent *ag, uint32_t fw, uint32_t exp)
 {
-    uint32_t c = fw / LA_FCHUNK;
-    if (c >= ag->n_fch) {
-        uint32_t n = c + 1 > ag->n_fch * 2 ? c + 1 : ag->n_fch * 2;
-        la_fchunk **p = realloc(ag->fch, sizeof *p * n);
-        if (!p)
-            return LOCUS_ENOMEM;
-        memset(p + ag->n_fch, 0, sizeof *p * (n - ag->n_fch));
-        ag->fch = p;
-        ag->n_fch = n;
-    }
-    if (!ag->fch[c] && !(ag->fch[c] = calloc(1, sizeof(la_fchunk))))
+    int added = 0;
+    if (la_fset_set(&ag->filters, fw, exp, a->n_fw_slots, &added))
         return LOCUS_ENOMEM;
-    uint32_t *e = &ag->fch[c]->exp[fw % LA_FCHUNK];
-    if (!*e) {
-        ag->fch[c]->n++;
-        ag->n_filters++;
-        if (fw_offerable(a, fw))
-            ag->n_filt_off++;
-    }
-    if (exp > *e)
-        *e = exp; /* a longer refusal wins, as Mesos keeps the later expiry */
-    if (*e < ag->min_expiry)
-        ag->min_expiry = *e;
+    if (added && fw_offerable(a, fw))
+        ag->n_filt_off++;
+    /* A longer refusal replaces a shorter one, as Mesos keeps the later expiry. */
+    if (exp < ag->min_expiry)
+        ag->min_expiry = exp;
     return 0;
+}
+
+typedef struct drop_ctx {
+    locus_allocator *a;
+    la_agent *ag;
+} drop_ctx;
+
+static void on_drop(void *ctx, uint32_t fw)
+{
+    drop_ctx *d = ctx;
+    if (fw_offerable(d->a, fw))
+        d->ag->n_filt_off--;
 }
 
 /* Drops expired filters of one agent and recomputes its earliest expiry. */
 static void filters_expire(locus_allocator *a, la_agent *ag, uint32_t now_t)
 {
-    uint32_t minexp = UINT32_MAX;
-    for (uint32_t c = 0; c < ag->n_fch && ag->n_filters; c++) {
-        la_fchunk *ch = ag->fch[c];
-        if (!ch)
-            continue;
-        for (uint32_t j = 0; j < LA_FCHUNK; j++) {
-            uint32_t e = ch->exp[j];
-            if (!e)
-                continue;
-            if (e <= now_t)
-                filter_clear_one(a, ag, c * LA_FCHUNK + j);
-            else if (e < minexp)
-                minexp = e;
-            if (!ag->fch[c])
-                break;
-        }
-    }
-    ag->min_expiry = minexp;
+    drop_ctx d = {a, ag};
+    ag->min_expiry = la_fset_expire(&ag->filters, now_t, on_drop, &d);
 }
 
 /* The framework's offerability changed: keep n_filt_off of every agent
@@ -428,7 +397,7 @@ static void filters_clear_fw(locus_allocator *a, uint32_t fw)
 {
     for (uint32_t i = 0; i < a->n_live; i++) {
         la_agent *ag = &a->agents[a->live[i]];
-        if (ag->n_filters)
+        if (ag->filters.n)
             filter_clear_one(a, ag, fw);
     }
 }
@@ -772,9 +741,7 @@ void la_destroy(locus_allocator *a)
         la_agent *g = &a->agents[i];
         free(g->id);
         free(g->hostname);
-        for (uint32_t c = 0; c < g->n_fch; c++)
-            free(g->fch[c]);
-        free(g->fch);
+        la_fset_free(&g->filters);
     }
     free(a->agents);
     free(a->free_agents);
@@ -829,10 +796,11 @@ const char *la_last_error(const locus_allocator *a)
 
 /* ---- agents -------------------------------------------------------------------------- */
 
+/* Agents changed (host names, racks, slots): every framework's locality
+ * must be recomputed. O(1): frameworks compare epochs at the next cycle. */
 static void mark_hints_dirty(locus_allocator *a)
 {
-    for (uint32_t i = 0; i < a->n_fw_slots; i++)
-        a->fws[i].hint_dirty = 1;
+    a->hint_epoch++;
     a->index_dirty = 1;
 }
 
@@ -943,9 +911,7 @@ int la_remove_agent(locus_allocator *a, const char *agent_id)
     la_agent *g = &a->agents[s];
     while (g->alloc_head != NONE)
         alloc_sub(a, g->alloc_head, a->allocs[g->alloc_head].r);
-    for (uint32_t c = 0; c < g->n_fch; c++)
-        free(g->fch[c]);
-    free(g->fch);
+    la_fset_free(&g->filters);
     la_strmap_del(&a->agent_map, g->id);
     if (*g->hostname && la_strmap_get(&a->host_map, g->hostname) == s)
         la_strmap_del(&a->host_map, g->hostname);
@@ -1717,7 +1683,7 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
         la_agent *g = &a->agents[gs];
         if (!g->active || !allocatable(a, g, avail))
             continue;
-        if (g->n_filters && now_t >= g->min_expiry)
+        if (g->filters.n && now_t >= g->min_expiry)
             filters_expire(a, g, now_t);
         if (g->n_filt_off >= a->n_offerable)
             continue; /* filtered for every framework that could take it */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "la_config.h"
+#include "la_filter.h"
 #include "la_map.h"
 #include "locus/allocator.h"
 #include "locus/hintstore.h"
@@ -18,7 +19,6 @@
 #define LA_MAX_RES 16       /* distinct scalar resource names per instance */
 #define LA_RES_CPUS 0
 #define LA_RES_MEM 1
-#define LA_FCHUNK 32        /* frameworks per refuse-filter chunk */
 #define LA_TICKS_PER_S 100.0 /* filter expiry resolution: 10 ms */
 
 /* ---- hint source (injectable) ------------------------------------------ */
@@ -40,11 +40,6 @@ typedef struct la_hint_provider {
 
 /* ---- entities ------------------------------------------------------------ */
 
-typedef struct la_fchunk {
-    uint32_t n;                 /* filters set in exp[] */
-    uint32_t exp[LA_FCHUNK];    /* expiry tick, 0 = none */
-} la_fchunk;
-
 typedef struct la_agent {
     char *id, *hostname;
     uint32_t rack;              /* rack slot or LA_MAP_NONE */
@@ -53,9 +48,7 @@ typedef struct la_agent {
     double unattributed[LA_MAX_RES]; /* used by frameworks unknown at add time */
     uint32_t alloc_head;        /* la_alloc list of this agent */
     uint32_t live_pos;          /* index in core->live */
-    la_fchunk **fch;            /* refuse filters by framework slot / LA_FCHUNK */
-    uint32_t n_fch;
-    uint32_t n_filters;         /* filters set on this agent */
+    la_fset filters;            /* refuse filters: framework slot -> expiry tick */
     uint32_t n_filt_off;        /* ... of frameworks that are currently offerable */
     uint32_t min_expiry;        /* earliest filter expiry tick (UINT32_MAX: none) */
 } la_agent;
@@ -82,6 +75,7 @@ typedef struct la_fw {
     size_t n_demand;
     /* locality (rebuilt when dirty) */
     int hint_dirty;
+    uint64_t hint_epoch;        /* core hint_epoch its locality was computed at */
     la_locent *loc;
     uint32_t n_loc, cap_loc;
     uint64_t demand_bytes;      /* total pending bytes known from demand + hints */
@@ -180,6 +174,7 @@ struct locus_allocator {
     double next_open_try;
     int store_missing_logged;
     uint64_t hint_generation;
+    uint64_t hint_epoch;        /* bumped when agents (host names, racks) change */
     int hints_valid;            /* last snapshot usable */
     int index_dirty;            /* agent-side index must be rebuilt */
     double index_expire_at;

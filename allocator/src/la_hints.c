@@ -200,6 +200,7 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
     f->demand_bytes = 0;
     f->loc_expire_at = INFINITY;
     f->hint_dirty = 0;
+    f->hint_epoch = a->hint_epoch;
     la_u64map_clear(&a->scratch);
     for (size_t i = 0; i < f->n_demand; i++) {
         const la_demand *d = &f->demand[i];
@@ -407,7 +408,7 @@ int la_hints_refresh(locus_allocator *a, double now)
         la_fw *f = &a->fws[i];
         if (!f->live)
             continue;
-        if (f->hint_dirty) {
+        if (f->hint_dirty || f->hint_epoch != a->hint_epoch) {
             if (fw_compute(a, snap, f, &cm)) {
                 a->st.hint_read_errors++;
                 f->hint_dirty = 1;
