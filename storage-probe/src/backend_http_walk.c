@@ -358,7 +358,8 @@ static int commit_to_sink(walk_poll *p, char *msg, size_t msglen)
         prev_ds = ds;
         prev_path = f->path;
         files++;
-        qsort(f->blocks, f->n_blocks, sizeof *f->blocks, cmp_blocks);
+        if (f->n_blocks > 1)
+            qsort(f->blocks, f->n_blocks, sizeof *f->blocks, cmp_blocks);
         for (size_t j = 0; j < f->n_blocks && rc == 0; j++) {
             walk_block *b = &f->blocks[j];
             if (b->n_replicas > cap_reps) {

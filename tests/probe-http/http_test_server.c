@@ -269,11 +269,7 @@ void hts_free(hts *s)
         conn_close(c);
         free(c);
     }
-    for (size_t i = 0; i < s->n_routes; i++) {
-        free(s->routes[i].method);
-        free(s->routes[i].target);
-        free(s->routes[i].body);
-    }
+    hts_clear_routes(s);
     for (size_t i = 0; i < s->n_seen; i++)
         free(s->seen[i]);
     free(s);
@@ -313,6 +309,16 @@ int hts_route_file(hts *s, const char *method, const char *target, int status, c
     int rc = hts_route(s, method, target, status, body, mode);
     free(body);
     return rc;
+}
+
+void hts_clear_routes(hts *s)
+{
+    for (size_t i = 0; i < s->n_routes; i++) {
+        free(s->routes[i].method);
+        free(s->routes[i].target);
+        free(s->routes[i].body);
+    }
+    s->n_routes = 0;
 }
 
 void hts_set_delay_ms(hts *s, int ms) { s->delay_ms = ms; }

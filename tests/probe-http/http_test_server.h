@@ -32,6 +32,8 @@ int hts_route(hts *s, const char *method, const char *target, int status, const 
 /* Same with the body read from data_dir/file; -1 if unreadable. */
 int hts_route_file(hts *s, const char *method, const char *target, int status,
                    const char *file, hts_mode mode);
+/* Removes every route. */
+void hts_clear_routes(hts *s);
 /* Delays every response by ms milliseconds (to let requests pile up). */
 void hts_set_delay_ms(hts *s, int ms);
 

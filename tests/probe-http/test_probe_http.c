@@ -663,6 +663,152 @@ static void destroy_from_done_is_safe(void **state)
     run_loop(h, 0.05, 0);
 }
 
+/* ---- mutated replies ---------------------------------------------------------------- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state << 13; /* xorshift64: a fixed seed keeps runs reproducible */
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state % n);
+}
+
+static void collect_nodes(json_t *v, json_t ***nodes, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *nodes = realloc(*nodes, *cap * sizeof **nodes);
+        assert_non_null(*nodes);
+    }
+    (*nodes)[(*n)++] = v;
+    const char *k;
+    json_t *c;
+    size_t i;
+    if (json_is_object(v))
+        json_object_foreach(v, k, c) collect_nodes(c, nodes, n, cap);
+    else if (json_is_array(v))
+        json_array_foreach(v, i, c) collect_nodes(c, nodes, n, cap);
+}
+
+static json_t *random_value(void)
+{
+    switch (rnd(8)) {
+    case 0: return json_null();
+    case 1: return json_integer(-1);
+    case 2: return json_integer(INT64_MAX);
+    case 3: return json_string("");
+    case 4: return json_string("\xff\x01");
+    case 5: return json_array();
+    case 6: return json_object();
+    default: return json_real(1.5);
+    }
+}
+
+/* One mutation of a fixture: a node's content replaced by a value of another
+ * kind, a member or item removed, or the text cut short. */
+static char *mutate(const char *text)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(text, 0, &jerr);
+    assert_non_null(root);
+    char *out;
+    if (rnd(4) == 0) {
+        size_t len = strlen(text);
+        out = strndup(text, len ? rnd((uint32_t)len) : 0);
+    } else {
+        json_t **nodes = NULL;
+        size_t n = 0, cap = 0;
+        collect_nodes(root, &nodes, &n, &cap);
+        json_t *v = nodes[rnd((uint32_t)n)];
+        if (json_is_object(v) && json_object_size(v)) {
+            const char *k;
+            json_t *c;
+            size_t pick = rnd((uint32_t)json_object_size(v)), i = 0;
+            json_object_foreach(v, k, c) {
+                if (i++ == pick) {
+                    if (rnd(2))
+                        json_object_set_new(v, k, random_value());
+                    else
+                        json_object_del(v, k);
+                    break;
+                }
+            }
+        } else if (json_is_array(v) && json_array_size(v)) {
+            size_t i = rnd((uint32_t)json_array_size(v));
+            if (rnd(2))
+                json_array_set_new(v, i, random_value());
+            else
+                json_array_remove(v, i);
+        } else if (v == root) {
+            json_decref(root);
+            root = random_value();
+        }
+        free(nodes);
+        out = json_dumps(root, JSON_ENCODE_ANY);
+    }
+    json_decref(root);
+    assert_non_null(out);
+    return out;
+}
+
+/* Whatever the reply, a poll ends once, from the loop, with either a result
+ * or an error naming the URL and an empty sink; never a crash (the
+ * sanitized build checks memory too). */
+static void mutated_replies_never_crash(void **state)
+{
+    harness *h = H(state);
+    char ep[128], err[512], prefix[64];
+    for (int backend = 0; backend < 2; backend++) {
+        const char *method = backend ? "GET" : "POST";
+        const char *list_t = backend ? "/webhdfs/v1/warehouse/events?op=LISTSTATUS"
+                                     : "/api/v1/paths//datasets/clicks/list-status";
+        const char *list_f = backend ? "hdfs/list-events.json" : "alluxio/list-clicks.json";
+        const char *blk_t[2] = {
+            backend ? "/webhdfs/v1/warehouse/events/part-0?op=GETFILEBLOCKLOCATIONS"
+                    : "/api/v1/paths//datasets/clicks/part-00000/get-status",
+            backend ? "/webhdfs/v1/warehouse/events/part-1?op=GETFILEBLOCKLOCATIONS"
+                    : "/api/v1/paths//datasets/clicks/part-00001/get-status"};
+        const char *blk_f[2] = {backend ? "hdfs/blocks-part-0.json" : "alluxio/status-part-00000.json",
+                                backend ? "hdfs/blocks-part-1.json" : "alluxio/status-part-00001.json"};
+        char *list = fixture(list_f), *b0 = fixture(blk_f[0]), *b1 = fixture(blk_f[1]);
+        assert_int_equal(configure(h, backend ? &probe_backend_hdfs : &probe_backend_alluxio, err,
+                                   sizeof err, endpoint(h, ep, sizeof ep, 0),
+                                   backend ? "datasets=/warehouse/events" : "datasets=/datasets/clicks",
+                                   NULL), 0);
+        snprintf(prefix, sizeof prefix, "%s http://127.0.0.1:%d/", method, hts_port(h->srv));
+        int ok = 0, failed = 0;
+        for (int it = 0; it < 150; it++) {
+            int which = (int)rnd(3);
+            char *m = mutate(which == 0 ? list : which == 1 ? b0 : b1);
+            hts_clear_routes(h->srv);
+            assert_int_equal(hts_route(h->srv, method, list_t, 200, which == 0 ? m : list, HTS_OK), 0);
+            assert_int_equal(hts_route(h->srv, method, blk_t[0], 200, which == 1 ? m : b0, HTS_OK), 0);
+            assert_int_equal(hts_route(h->srv, method, blk_t[1], 200, which == 2 ? m : b1, HTS_OK), 0);
+            free(m);
+            probe_sink_reset(h->sink);
+            if (poll_once(h) == 0) {
+                ok++;
+            } else {
+                failed++;
+                if (!strstr(h->msg, prefix))
+                    fail_msg("iteration %d: message without URL: %s", it, h->msg);
+                assert_int_equal(probe_sink_blocks(h->sink), 0);
+            }
+        }
+        assert_true(failed > 0); /* the mutations do reach the checks */
+        assert_true(ok + failed == 150);
+        free(list);
+        free(b0);
+        free(b1);
+        h->type->destroy(h->state);
+        h->state = NULL;
+        locus_cfg_free(h->type->keys, h->type->n_keys, h->cfg);
+        free(h->cfg);
+        h->cfg = NULL;
+    }
+}
+
 /* ---- config and helpers ------------------------------------------------------------ */
 
 static void config_errors_name_the_key(void **state)
@@ -739,6 +885,7 @@ int main(void)
         T(requests_run_concurrently_within_the_bound),
         T(cancel_withdraws_done_and_destroy_mid_poll_is_clean),
         T(destroy_from_done_is_safe),
+        T(mutated_replies_never_crash),
         T(config_errors_name_the_key),
         T(defaults_are_documented_values),
         T(paths_are_percent_encoded),
