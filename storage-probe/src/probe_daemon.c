@@ -161,6 +161,32 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     probe_daemon_stop(d);
 }
 
+int probe_daemon_check(const probe_config *cfg, char *err, size_t errlen)
+{
+    struct event_base *base = event_base_new();
+    if (!base) {
+        snprintf(err, errlen, "cannot create an event loop");
+        return LOCUS_ENOMEM;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < PROBE_BACKEND_SLOTS && !rc; i++) {
+        const probe_backend_type *t = probe_backend_at(i);
+        const probe_backend_common *c = probe_config_common(cfg, i);
+        if (!t || !c || !c->enabled)
+            continue;
+        void *state = NULL;
+        char berr[512] = "";
+        rc = t->create(cfg->backend[i], base, &state, berr, sizeof berr);
+        if (rc)
+            snprintf(err, errlen, "%s: [%s]: %s", cfg->path ? cfg->path : "(defaults)", t->name,
+                     *berr ? berr : locus_strerror(rc));
+        else
+            t->destroy(state);
+    }
+    event_base_free(base);
+    return rc;
+}
+
 int probe_daemon_create(struct event_base *base, probe_config *cfg, probe_daemon **out, char *err,
                         size_t errlen)
 {

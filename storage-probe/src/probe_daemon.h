@@ -17,6 +17,12 @@ typedef struct probe_daemon probe_daemon;
  * of cfg on success only. Returns 0 or a LOCUS_E* code with err. */
 int probe_daemon_create(struct event_base *base, probe_config *cfg, probe_daemon **out, char *err,
                         size_t errlen);
+/* Checks what the parser cannot: creates every enabled backend on a
+ * throwaway loop (no I/O: creation only validates and allocates) and
+ * destroys it. Returns 0 or the first backend's error, prefixed with the
+ * config file. Used by --check. */
+int probe_daemon_check(const probe_config *cfg, char *err, size_t errlen);
+
 /* Re-reads the config file. On error the running config is kept and err
  * says why. Keys that need a restart (store, HTTP address, pid file) keep
  * their old values with a warning. */

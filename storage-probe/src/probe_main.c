@@ -30,7 +30,8 @@ static void usage(FILE *out)
             "\n"
             "  -c, --config FILE      config file (INI; see locus-probe.conf.example)\n"
             "  -s, --set K=V          override one key, e.g. --set probe.log_level=debug\n"
-            "  -n, --check            validate the config and exit (0 valid, 1 invalid)\n"
+            "  -n, --check            validate the config (keys, host map, backend settings)\n"
+            "                         and exit: 0 valid, 1 invalid\n"
             "  -f, --foreground       stay attached, log to stderr\n"
             "      --print-reference  print the Markdown table of every config key\n"
             "      --print-example    print a commented example config\n"
@@ -152,6 +153,11 @@ int main(int argc, char **argv)
         free(set_buf[i]);
     if (rc) {
         fprintf(stderr, "locus-probe: %s\n", err);
+        return 1;
+    }
+    if (check && (rc = probe_daemon_check(cfg, err, sizeof err)) != 0) {
+        fprintf(stderr, "locus-probe: %s\n", err);
+        probe_config_free(cfg);
         return 1;
     }
     if (check) {

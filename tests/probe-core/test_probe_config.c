@@ -210,6 +210,13 @@ static void check_flag(void **state)
         fail_msg("--check said '%s', expected '%s'", out, expect);
     free(out);
 
+    /* Backend settings the parser cannot judge: checked by creating it. */
+    const char *nopath = file_with("nopath.conf", "[static]\nenabled = true\n");
+    assert_int_equal(run_probe("--check", "--config", nopath, &out), 1);
+    if (!strstr(out, nopath) || !strstr(out, "static.path"))
+        fail_msg("--check said '%s'", out);
+    free(out);
+
     assert_int_equal(run_probe("--check", "--config", "/nonexistent.conf", &out), 1);
     assert_non_null(strstr(out, "/nonexistent.conf"));
     free(out);
