@@ -1,8 +1,8 @@
 /* One HTML page a user opens to see a run: the comparison table (the shared
  * display grid, as in the terminal), each policy's description, the plots,
- * the model parameters and the files next to it. Self-contained: inline CSS,
- * no scripts, images by relative path, so the folder can be copied or
- * served anywhere. Without gnuplot the page still renders and says how to
+ * the model parameters, and links to report.json / report.csv when they are
+ * in the same folder. Self-contained: inline CSS, no scripts, images by
+ * relative path, so the folder can be copied or served anywhere. Without gnuplot the page still renders and says how to
  * draw the plots from the scripts written beside it. Nothing time-dependent
  * is written, so the page is as deterministic as the report.
  */
@@ -165,7 +165,23 @@ int sim_report_write_html(const sim_report *r, const char *dir, unsigned flags, 
         html_text(f, r->params[i].value);
         fputs("</td></tr>\n", f);
     }
-    fputs("</table>\n<p>Figures are defined in Locus's <code>docs/report.md</code>.", f);
+    fputs("</table>\n", f);
+    /* the machine-readable forms, when the caller wrote them into the same folder */
+    static const char *const data_files[] = {"report.json", "report.csv"};
+    int listed = 0;
+    for (size_t k = 0; k < sizeof data_files / sizeof data_files[0]; k++) {
+        char *p = report_join(dir, data_files[k]);
+        struct stat st;
+        if (p && stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+            fprintf(f, "%s<a href=\"%s\">%s</a>", listed ? ", " : "<p>The same figures as data: ",
+                    data_files[k], data_files[k]);
+            listed = 1;
+        }
+        free(p);
+    }
+    if (listed)
+        fputs(".</p>\n", f);
+    fputs("<p>Figures are defined in Locus's <code>docs/report.md</code>.", f);
     if (flags & SIM_REPORT_DETERMINISTIC)
         fputs(" Host-clock figures (wall time, events per second, allocator CPU) are left out so "
               "that the same trace, configuration and seed give the same page.", f);

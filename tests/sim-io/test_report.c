@@ -337,6 +337,8 @@ static void test_html_with_plots(void **state)
     sim_report *r = make_report("locality");
     char err[512], *html = NULL;
     const char *dir = strdup(path_in("html"));
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(sim_report_write_json(r, path_in("html/report.json"), 0, err, sizeof err), 0);
     assert_int_equal(sim_report_write_html(r, dir, 0, &html, err, sizeof err), 0);
     assert_non_null(html);
     assert_true(file_nonempty(dir, "index.html"));
@@ -346,6 +348,8 @@ static void test_html_with_plots(void **state)
     assert_non_null(strstr(page, "300 (60.0%)"));
     assert_non_null(strstr(page, "block_bytes"));
     assert_null(strstr(page, "<script"));
+    assert_non_null(strstr(page, "<a href=\"report.json\">"));
+    assert_null(strstr(page, "report.csv")); /* not written, so not linked */
     assert_null(strstr(page, "http"));
     for (int k = 0; k < 4; k++) {
         static const char *const stems[] = {"jct_cdf", "locality", "network", "utilisation"};
