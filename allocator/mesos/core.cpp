@@ -69,6 +69,39 @@ Try<Core*> Core::create(const Params& params)
     return Error("cannot load Locus allocator plugin '" + params.plugin + "': " + err);
   }
 
+  // The loader guarantees only the callbacks every host needs; Mesos's
+  // allocator interface needs nearly all of them, so a plugin missing one is
+  // refused here, at master start-up, rather than failing a call later.
+  const locus_allocator_api& api = *core->plugin.api;
+  std::vector<std::string> missing;
+  auto need = [&missing](bool present, const char* name) {
+    if (!present) {
+      missing.push_back(name);
+    }
+  };
+#define LOCUS_NEED(field) need(api.field != nullptr, #field)
+  LOCUS_NEED(last_error);
+  LOCUS_NEED(remove_agent);
+  LOCUS_NEED(update_agent);
+  LOCUS_NEED(activate_agent);
+  LOCUS_NEED(deactivate_agent);
+  LOCUS_NEED(remove_framework);
+  LOCUS_NEED(update_framework);
+  LOCUS_NEED(activate_framework);
+  LOCUS_NEED(deactivate_framework);
+  LOCUS_NEED(suppress);
+  LOCUS_NEED(revive);
+  LOCUS_NEED(update_weights);
+  LOCUS_NEED(pause);
+  LOCUS_NEED(resume);
+  LOCUS_NEED(set_demand);
+#undef LOCUS_NEED
+  if (!missing.empty()) {
+    return Error("Locus allocator plugin '" + params.plugin + "' (" +
+                 (api.name != nullptr ? api.name : "?") + ") lacks callbacks the Mesos module"
+                 " needs: " + strings::join(", ", missing));
+  }
+
   std::vector<locus_param> overrides;
   for (const auto& override_ : params.overrides) {
     overrides.push_back(locus_param{override_.first.c_str(), override_.second.c_str()});
