@@ -515,8 +515,8 @@ int http_walk_create(const http_walk_ops *ops, const void *config, struct event_
         rc = parse_paths(ops->name, "roots", c->roots, &w->root_paths, &w->n_root_paths, err,
                          errlen);
     if (rc == 0 && w->n_dataset_paths + w->n_root_paths == 0) {
-        set_err(err, errlen, "%s: neither %s.datasets nor %s.roots names a path", ops->name,
-                ops->name, ops->name);
+        set_err(err, errlen, "neither %s.datasets nor %s.roots names a path", ops->name,
+                ops->name);
         rc = LOCUS_ECONFIG;
     }
     if (rc == 0) {
