@@ -171,25 +171,23 @@ static void on_response(struct evhttp_request *req, void *arg)
         return;
     int code = req ? evhttp_request_get_response_code(req) : 0;
     if (code <= 0) {
-        const char *why = "connection failed (refused, reset or unreachable)";
-        int st = LOCUS_EIO;
-        if (r->have_ev_err) {
-            switch (r->ev_err) {
-            case EVREQ_HTTP_TIMEOUT: st = LOCUS_ETIMEDOUT; why = "timed out"; break;
-            case EVREQ_HTTP_EOF: why = "connection closed before a complete response"; break;
-            case EVREQ_HTTP_INVALID_HEADER: why = "invalid HTTP response header"; break;
-            case EVREQ_HTTP_BUFFER_ERROR: why = "socket error while reading the response"; break;
-            case EVREQ_HTTP_DATA_TOO_LONG: why = "response body longer than max_body_bytes"; break;
-            default: break;
-            }
-        }
-        if (st == LOCUS_ETIMEDOUT)
-            fail_req(r, st, "%s: timed out after %g s", r->url, r->f->lim.timeout_s);
-        else if (r->have_ev_err && r->ev_err == EVREQ_HTTP_DATA_TOO_LONG)
-            fail_req(r, st, "%s: response body longer than %zu bytes", r->url,
+        /* No response: libevent reported why through on_ev_error, or not at
+         * all when the connection itself failed. */
+        enum evhttp_request_error e = r->have_ev_err ? r->ev_err : EVREQ_HTTP_REQUEST_CANCEL;
+        if (e == EVREQ_HTTP_TIMEOUT)
+            fail_req(r, LOCUS_ETIMEDOUT, "%s: timed out after %g s", r->url, r->f->lim.timeout_s);
+        else if (e == EVREQ_HTTP_DATA_TOO_LONG)
+            fail_req(r, LOCUS_EIO, "%s: response body longer than %zu bytes", r->url,
                      r->f->lim.max_body_bytes);
+        else if (e == EVREQ_HTTP_EOF)
+            fail_req(r, LOCUS_EIO, "%s: connection closed before a complete response", r->url);
+        else if (e == EVREQ_HTTP_INVALID_HEADER)
+            fail_req(r, LOCUS_EIO, "%s: invalid HTTP response header", r->url);
+        else if (e == EVREQ_HTTP_BUFFER_ERROR)
+            fail_req(r, LOCUS_EIO, "%s: socket error while reading the response", r->url);
         else
-            fail_req(r, st, "%s: %s", r->url, why);
+            fail_req(r, LOCUS_EIO, "%s: connection failed (refused, reset or unreachable)",
+                     r->url);
     } else {
         r->code = code;
         struct evbuffer *in = evhttp_request_get_input_buffer(req);

@@ -99,6 +99,12 @@ static void send_response(conn *c, const route *r)
     }
     size_t len = strlen(r->body);
     struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (r->mode == HTS_GARBAGE) {
+        evbuffer_add_printf(out, "SMTP/9 hello\r\nnot: http\r\n\r\n");
+        uncount(c);
+        c->closing = 1;
+        return;
+    }
     evbuffer_add_printf(out,
                         "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
                         "Content-Length: %zu\r\nConnection: close\r\n\r\n",

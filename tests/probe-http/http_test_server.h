@@ -14,7 +14,8 @@ typedef enum hts_mode {
     HTS_OK,        /* full response, then close */
     HTS_HANG,      /* never answer */
     HTS_TRUNCATE,  /* Content-Length of the whole body, half of it sent, then close */
-    HTS_CLOSE      /* close without a response */
+    HTS_CLOSE,     /* close without a response */
+    HTS_GARBAGE    /* a status line that is not HTTP, then close */
 } hts_mode;
 
 typedef struct hts hts;

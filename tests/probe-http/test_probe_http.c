@@ -474,6 +474,8 @@ static const fail_case cases[] = {
      "timed out"},
     {"hdfs connection refused", 1, NULL, NULL, 200, HTS_OK, NULL, 1, LOCUS_EIO,
      "connection failed"},
+    {"alluxio not an HTTP response", 0, NULL, NULL, 200, HTS_GARBAGE, NULL, 0, LOCUS_EIO,
+     "invalid HTTP response header"},
 };
 
 static void run_failure(void **state, const fail_case *fc)
@@ -525,7 +527,7 @@ static void run_failure(void **state, const fail_case *fc)
     static void failure_##i(void **state) { run_failure(state, &cases[i]); }
 FAIL_TEST(0) FAIL_TEST(1) FAIL_TEST(2) FAIL_TEST(3) FAIL_TEST(4) FAIL_TEST(5) FAIL_TEST(6)
 FAIL_TEST(7) FAIL_TEST(8) FAIL_TEST(9) FAIL_TEST(10) FAIL_TEST(11) FAIL_TEST(12) FAIL_TEST(13)
-FAIL_TEST(14) FAIL_TEST(15) FAIL_TEST(16) FAIL_TEST(17)
+FAIL_TEST(14) FAIL_TEST(15) FAIL_TEST(16) FAIL_TEST(17) FAIL_TEST(18)
 
 static void listing_failures_name_url_and_json_path(void **state)
 {
@@ -879,6 +881,7 @@ int main(void)
         T(failure_0), T(failure_1), T(failure_2), T(failure_3), T(failure_4), T(failure_5),
         T(failure_6), T(failure_7), T(failure_8), T(failure_9), T(failure_10), T(failure_11),
         T(failure_12), T(failure_13), T(failure_14), T(failure_15), T(failure_16), T(failure_17),
+        T(failure_18),
         T(listing_failures_name_url_and_json_path),
         T(alluxio_listing_must_be_an_array),
         T(max_depth_bounds_the_walk),
