@@ -289,6 +289,10 @@ static int emit_child(void *arg, const char *path, int is_dir)
             return e->status = LOCUS_EINVAL;
         }
         rc = issue(p, REQ_DIR, path, r->dataset, 0, r->depth + 1);
+    } else if ((int64_t)p->n_files >= w->cfg.max_files) {
+        set_err(e->msg, sizeof e->msg, "file %s is one more than %s.max_files = %lld", path,
+                w->ops->name, (long long)w->cfg.max_files);
+        return e->status = LOCUS_EINVAL;
     } else {
         rc = grow((void **)&p->files, &p->cap_files, p->n_files, sizeof *p->files);
         if (rc == 0) {

@@ -38,6 +38,7 @@ typedef struct http_walk_config {
     int64_t max_body_bytes;
     int64_t max_depth;
     char *user;
+    int64_t max_files;
 } http_walk_config;
 
 /* The keys every file-tree backend section has (common ones included). */
@@ -57,7 +58,9 @@ typedef struct http_walk_config {
     {section, "max_body_bytes", LOCUS_CFG_INT, offsetof(http_walk_config, max_body_bytes), "64M", \
      1024, 1073741824.0, "bytes", NULL, "A longer response body fails the poll."},                \
     {section, "max_depth", LOCUS_CFG_INT, offsetof(http_walk_config, max_depth), "16", 0, 256,   \
-     "levels", NULL, "Directory levels walked below a dataset path; deeper fails the poll."}
+     "levels", NULL, "Directory levels walked below a dataset path; deeper fails the poll."},    \
+    {section, "max_files", LOCUS_CFG_INT, offsetof(http_walk_config, max_files), "1000000", 1,  \
+     1e9, "files", NULL, "Files one poll may visit; more fails the poll (bounds memory and load)."}
 
 /* A protocol. Request builders return a malloc'd path+query (encoded, for
  * http_fetch_json) or NULL when out of memory. Parsers return 0 or

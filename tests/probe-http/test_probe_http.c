@@ -573,6 +573,20 @@ static void max_depth_bounds_the_walk(void **state)
     assert_int_equal(probe_sink_blocks(h->sink), 0);
 }
 
+static void max_files_bounds_the_poll(void **state)
+{
+    harness *h = H(state);
+    char ep[128], err[512];
+    alluxio_routes(h);
+    assert_int_equal(configure(h, &probe_backend_alluxio, err, sizeof err,
+                               endpoint(h, ep, sizeof ep, 0), "roots=/datasets", "max_files=2", NULL),
+                     0);
+    assert_int_equal(poll_once(h), LOCUS_EINVAL); /* three files below /datasets */
+    assert_non_null(strstr(h->msg, "one more than alluxio.max_files = 2"));
+    assert_non_null(strstr(h->msg, "POST http://127.0.0.1:"));
+    assert_int_equal(probe_sink_blocks(h->sink), 0);
+}
+
 /* ---- concurrency, cancel, destroy ------------------------------------------------- */
 
 static void requests_run_concurrently_within_the_bound(void **state)
@@ -856,6 +870,7 @@ static void defaults_are_documented_values(void **state)
     assert_int_equal(c->max_concurrent, 8);
     assert_int_equal(c->max_body_bytes, 64 * 1024 * 1024);
     assert_int_equal(c->max_depth, 16);
+    assert_int_equal(c->max_files, 1000000);
     assert_string_equal(c->user, "");
     assert_int_equal(c->common.enabled, 0);
 }
@@ -885,6 +900,7 @@ int main(void)
         T(listing_failures_name_url_and_json_path),
         T(alluxio_listing_must_be_an_array),
         T(max_depth_bounds_the_walk),
+        T(max_files_bounds_the_poll),
         T(requests_run_concurrently_within_the_bound),
         T(cancel_withdraws_done_and_destroy_mid_poll_is_clean),
         T(destroy_from_done_is_safe),
