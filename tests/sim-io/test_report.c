@@ -500,6 +500,37 @@ static void test_deterministic_bytes(void **state)
     sim_report_free(r);
 }
 
+/* A report with no policies and no strings still gives valid outputs. */
+static void test_empty_report(void **state)
+{
+    (void)state;
+    sim_report *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    char err[512], *html = NULL;
+    char *jp = strdup(path_in("e.json")), *cp = strdup(path_in("e.csv"));
+    assert_int_equal(sim_report_write_json(r, jp, 0, err, sizeof err), 0);
+    json_error_t je;
+    json_t *j = json_load_file(jp, 0, &je);
+    assert_non_null(j);
+    assert_int_equal(json_array_size(json_object_get(j, "policies")), 0);
+    json_decref(j);
+    assert_int_equal(sim_report_write_csv(r, cp, 0, err, sizeof err), 0);
+    char *csv = simio_slurp(cp, NULL);
+    assert_non_null(csv);
+    assert_memory_equal(csv, "policy,description,", 19);
+    assert_int_equal(strchr(csv, '\n') - csv + 1, (long)strlen(csv)); /* header only */
+    free(csv);
+    char *t = table_text(r, 0);
+    assert_non_null(strstr(t, "Map tasks"));
+    free(t);
+    assert_int_equal(sim_report_write_html(r, path_in("e-html"), 0, &html, err, sizeof err), 0);
+    assert_non_null(html);
+    free(html);
+    free(jp);
+    free(cp);
+    sim_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_html_without_gnuplot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deterministic_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_report, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
