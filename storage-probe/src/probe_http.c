@@ -33,6 +33,25 @@ static void reply(struct evhttp_request *req, int code, const char *reason, stru
     evhttp_send_reply(req, code, reason, buf);
 }
 
+/* A JSON string for a name from the store or the request. Names are
+ * normally UTF-8, but Redis keys may be any bytes: an invalid name is shown
+ * with its non-ASCII bytes as '?' instead of failing the whole answer. */
+static json_t *jstr(const char *s)
+{
+    json_t *j = json_string(s ? s : "");
+    if (j)
+        return j;
+    char *copy = strdup(s);
+    if (!copy)
+        return NULL;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
 static void send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -56,7 +75,7 @@ static void send_json(struct evhttp_request *req, int code, const char *reason, 
 
 static void send_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
 {
-    send_json(req, code, reason, json_pack("{s:s, s:i}", "error", msg, "status", code));
+    send_json(req, code, reason, json_pack("{s:o, s:i}", "error", jstr(msg), "status", code));
 }
 
 static json_t *dataset_json(locus_hs_snapshot *s, const locus_hs_dataset *d)
@@ -66,11 +85,11 @@ static json_t *dataset_json(locus_hs_snapshot *s, const locus_hs_dataset *d)
         const locus_hs_host_bytes *p = &d->placement[i];
         const char *agent = locus_hs_snapshot_agent_for_host(s, p->host);
         json_array_append_new(placement,
-                              json_pack("{s:s, s:s, s:s, s:I}", "host", p->host, "agent",
-                                        agent ? agent : p->host, "tier", locus_tier_name(p->tier),
+                              json_pack("{s:o, s:o, s:s, s:I}", "host", jstr(p->host), "agent",
+                                        jstr(agent ? agent : p->host), "tier", locus_tier_name(p->tier),
                                         "bytes", (json_int_t)p->bytes));
     }
-    return json_pack("{s:s, s:I, s:I, s:I, s:I, s:o}", "name", d->name, "total_bytes",
+    return json_pack("{s:o, s:I, s:I, s:I, s:I, s:o}", "name", jstr(d->name), "total_bytes",
                      (json_int_t)d->total_bytes, "block_count", (json_int_t)d->block_count,
                      "version", (json_int_t)d->version, "updated_at_ms",
                      (json_int_t)d->updated_at_ms, "placement", placement);
@@ -94,12 +113,12 @@ static int add_block(const locus_hs_block_view *b, void *arg)
     list_ctx *c = arg;
     json_t *reps = json_array();
     for (size_t i = 0; i < b->n_replicas; i++)
-        json_array_append_new(reps, json_pack("{s:s, s:s}", "host", b->replicas[i].host, "tier",
+        json_array_append_new(reps, json_pack("{s:o, s:s}", "host", jstr(b->replicas[i].host), "tier",
                                               locus_tier_name(b->replicas[i].tier)));
     json_array_append_new(c->array,
-                          json_pack("{s:I, s:I, s:s, s:I, s:o}", "index", (json_int_t)b->index,
+                          json_pack("{s:I, s:I, s:o, s:I, s:o}", "index", (json_int_t)b->index,
                                     "bytes", (json_int_t)b->bytes, "backend",
-                                    b->backend ? b->backend : "", "updated_at_ms",
+                                    jstr(b->backend), "updated_at_ms",
                                     (json_int_t)b->updated_at_ms, "replicas", reps));
     return 0;
 }
@@ -116,7 +135,7 @@ static int add_host_dataset(const locus_hs_dataset *d, void *arg)
                             json_integer((json_int_t)d->placement[i].bytes));
         total += (json_int_t)d->placement[i].bytes;
     }
-    json_array_append_new(c->array, json_pack("{s:s, s:I, s:I, s:o}", "name", d->name, "bytes",
+    json_array_append_new(c->array, json_pack("{s:o, s:I, s:I, s:o}", "name", jstr(d->name), "bytes",
                                               total, "total_bytes", (json_int_t)d->total_bytes,
                                               "tiers", tiers));
     return 0;
@@ -131,10 +150,10 @@ static void serve_healthz(probe_daemon *d, struct evhttp_request *req)
         if (!t || !s->enabled)
             continue;
         json_array_append_new(backends,
-                              json_pack("{s:s, s:I, s:I, s:s}", "name", t->name, "last_success_ms",
+                              json_pack("{s:s, s:I, s:I, s:o}", "name", t->name, "last_success_ms",
                                         (json_int_t)s->last_success_ms, "consecutive_failures",
                                         (json_int_t)s->consecutive_failures, "last_error",
-                                        s->last_error));
+                                        jstr(s->last_error)));
     }
     send_json(req, HTTP_OK, "OK", json_pack("{s:s, s:o}", "status", "ok", "backends", backends));
 }
@@ -225,8 +244,8 @@ static void serve_host(probe_daemon *d, struct evhttp_request *req, const char *
         send_error(req, HTTP_NOTFOUND, "Not Found", msg);
     } else {
         send_json(req, HTTP_OK, "OK",
-                  json_pack("{s:s, s:s, s:o}", "host", host, "agent", agent ? agent : host,
-                            "datasets", c.array));
+                  json_pack("{s:o, s:o, s:o}", "host", jstr(host), "agent",
+                            jstr(agent ? agent : host), "datasets", c.array));
     }
     locus_hs_snapshot_close(snap);
 }

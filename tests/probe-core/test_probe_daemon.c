@@ -269,6 +269,29 @@ static void http_api(void)
     assert_string_equal(head, ""); /* HEAD: headers only */
     free(head);
 
+    /* Random bytes in the path (escaped as the client must) and odd
+     * methods: always an answer, never a crash. */
+    uint64_t rng = 7;
+    for (int i = 0; i < 60; i++) {
+        char path[200] = "/v1/datasets/";
+        size_t used = strlen(path);
+        if (i % 3 == 1)
+            used = (size_t)snprintf(path, sizeof path, "/v1/hosts/");
+        else if (i % 3 == 2)
+            used = (size_t)snprintf(path, sizeof path, "/%c", 'a' + i % 26);
+        int n = 1 + i % 20;
+        for (int k = 0; k < n; k++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            used += (size_t)snprintf(path + used, sizeof path - used, "%%%02X",
+                                     (unsigned)(rng >> 56));
+        }
+        char *b = NULL;
+        int st = ptu_http(T.port, i % 5 == 0 ? "OPTIONS" : "GET", path, &b);
+        if (st != 200 && st != 400 && st != 404 && st != 405)
+            fail_msg("%s: status %d", path, st);
+        free(b);
+    }
+
     static const struct { const char *method, *path; int status; } errors[] = {
         {"GET", "/v1/datasets/nope", 404}, {"GET", "/v1/hosts/nobody", 404},
         {"GET", "/nope", 404},             {"GET", "/v1/datasets/a/b", 404},
