@@ -7,7 +7,6 @@
  * record by record; nothing is slurped whole.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 

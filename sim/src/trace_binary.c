@@ -13,6 +13,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "locus/error.h"
 #include "locus_trace.pb-c.h"
@@ -369,5 +371,8 @@ int sim_trace_write_binary(const sim_trace *t, const char *path, char *err, size
         snprintf(err, errlen, "%s: write error: %s", path, strerror(errno));
         rc = LOCUS_EIO;
     }
+    struct stat st;
+    if (rc != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        unlink(path); /* a partial trace must not pass for a whole one */
     return rc;
 }

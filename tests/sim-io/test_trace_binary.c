@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -119,6 +122,38 @@ static void test_round_trip_all_fields(void **state)
     snprintf(bin, sizeof bin, "%s/no/such/dir.ltrace", tmpdir);
     assert_int_equal(sim_trace_write_binary(&t, bin, err, sizeof err), LOCUS_EIO);
     assert_non_null(strstr(err, bin));
+}
+
+/* A write that fails part-way leaves no partial trace behind (but never
+ * removes something that is not a regular file, like /dev/full). */
+static void test_failed_write(void **state)
+{
+    (void)state;
+    char err[512], bin[512];
+    sim_trace *t = NULL;
+    assert_int_equal(sim_trace_load(SIMIO_FB2009, NULL, &t, err, sizeof err), 0);
+
+    struct stat st;
+    if (stat("/dev/full", &st) == 0) {
+        assert_int_equal(sim_trace_write_binary(t, "/dev/full", err, sizeof err), LOCUS_EIO);
+        assert_non_null(strstr(err, "/dev/full"));
+        assert_int_equal(stat("/dev/full", &st), 0);
+    }
+
+    struct rlimit old, small;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 4096; /* the file may not grow past 4 KiB */
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    snprintf(bin, sizeof bin, "%s/partial.ltrace", tmpdir);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    int rc = sim_trace_write_binary(t, bin, err, sizeof err);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    sim_trace_free(t);
+    assert_int_equal(rc, LOCUS_EIO);
+    assert_non_null(strstr(err, bin));
+    assert_int_not_equal(stat(bin, &st), 0);
 }
 
 /* ---- damaged files, built record by record ---- */
@@ -345,6 +380,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip_shipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_all_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
         cmocka_unit_test(test_limits),
