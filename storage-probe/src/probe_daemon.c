@@ -6,7 +6,10 @@
  * A reload builds the whole new config first (all-or-nothing parse); only
  * then are the runners replaced. Polls in flight are cancelled, which is safe
  * because a poll writes nothing before it completes. If a backend of the new
- * config cannot be created, the old config is put back. */
+ * config cannot be created, the old config is put back.
+ *
+ * A once-a-second janitor expires the placements of backends that are built
+ * but not enabled, so switching one off cannot leave its hints forever. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>

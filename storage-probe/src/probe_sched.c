@@ -10,8 +10,8 @@
  * staleness timer is re-armed at last_success + staleness; on failure (error,
  * timeout, rejected commit) only the failure is recorded, so the last good
  * placements stay until that timer drops them. Consecutive failures double
- * the interval up to probe.backoff_max; the jitter spreads backends (and
- * probes of several masters) so they do not poll in lockstep. */
+ * the interval up to probe.backoff_max; the jitter keeps backends (and
+ * probes on several hosts polling one storage layer) out of lockstep. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>

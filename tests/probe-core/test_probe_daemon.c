@@ -370,6 +370,19 @@ static void probe_lifecycle(void **state)
         fail_msg("log lacks the reload error '%s'", where);
     free(log);
 
+    /* 5b. A file that parses but whose backend cannot be created: refused
+     * too, and the previous backend is put back and polls on. */
+    assert_int_equal(ptu_write_file(T.conf, "[static]\nenabled = true\n"), 0);
+    polls = metric("locus_probe_polls_total");
+    assert_int_equal(kill(T.pid, SIGHUP), 0);
+    WAIT_FOR(metric("locus_probe_polls_total") >= polls + 2, 5);
+    assert_true(metric("locus_probe_backend_enabled") == 1);
+    log = ptu_slurp(T.log);
+    assert_non_null(log);
+    if (!strstr(log, "static.path: required"))
+        fail_msg("log lacks the refused reload");
+    free(log);
+
     /* 6. SIGHUP with a good file pointing elsewhere: applied. */
     write_conf(T.other);
     assert_int_equal(kill(T.pid, SIGHUP), 0);
