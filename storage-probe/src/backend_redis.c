@@ -670,10 +670,14 @@ static void topo_slots_cb(redisAsyncContext *ac, void *r, void *priv);
 
 static void topo_note_error(rbackend *be, const rnode *n, const char *command, const char *why)
 {
+    char piece[400];
     size_t len = strlen(be->topo_errs);
-    if (len + 8 < sizeof be->topo_errs)
-        snprintf(be->topo_errs + len, sizeof be->topo_errs - len, "%snode %s: %s: %s",
-                 len ? "; " : "", n->addr, command, why);
+    int k = snprintf(piece, sizeof piece, "%snode %.100s: %.40s: %.200s", len ? "; " : "", n->addr,
+                     command, why);
+    size_t room = sizeof be->topo_errs - len - 1;
+    size_t take = k < 0 ? 0 : (size_t)k < room ? (size_t)k : room;
+    memcpy(be->topo_errs + len, piece, take);
+    be->topo_errs[len + take] = '\0';
 }
 
 static void topo_install(rbackend *be, probe_redis_topology *t)
