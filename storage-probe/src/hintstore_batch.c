@@ -100,6 +100,9 @@ typedef struct commit_ctx {
     pmap pm;
     uint32_t *hmark; /* host id -> stamp (old set = 2*gen, new set = 2*gen+1) */
     size_t nhmark;
+    int64_t cur_ds;   /* id of the current dataset in b->datasets, -1 = not interned */
+    struct hd_change *hd; /* host index changes, applied sorted after the walk */
+    size_t n_hd, cap_hd;
     uint32_t mgen;
     hs_arena scratch, sum_arena;
     bdelta *bd;
@@ -593,7 +596,7 @@ static int account_stored(commit_ctx *c, const Locus__BlockPlacement *p, int sig
     c->dtotal += sign * (int64_t)p->bytes;
     c->dcount += sign;
     for (size_t i = 0; i < p->n_replicas; i++) {
-        uint32_t h;
+        uint32_t h = 0;
         if (!p->replicas[i] || !p->replicas[i]->host)
             continue;
         if (host_id(c, p->replicas[i]->host, &h))
@@ -816,14 +819,94 @@ static int mark_hosts_grow(commit_ctx *c)
     return 0;
 }
 
-static int hd_update(commit_ctx *c, const char *host, int add)
+/* A (host, dataset) entry of the host index to add or remove. They are
+ * collected during the walk (which goes in dataset order) and applied in
+ * host order afterwards: random inserts across thousands of hosts would
+ * touch, copy and split pages all over the index. */
+typedef struct hd_change {
+    uint32_t host, ds, seq, add;
+} hd_change;
+
+static int hd_update(commit_ctx *c, uint32_t host, int add)
 {
-    MDB_val hk = {strlen(host), (void *)host}, dv = {c->nlen, c->name};
-    int rc = add ? mdb_put(c->txn, c->hs->db_host_datasets, &hk, &dv, MDB_NODUPDATA)
-                 : mdb_del(c->txn, c->hs->db_host_datasets, &hk, &dv);
-    if (rc && rc != MDB_KEYEXIST && rc != MDB_NOTFOUND)
-        return mdb_fail(c, rc, HS_DB_HOST_DATASETS, host, strlen(host));
+    if (c->cur_ds < 0 && (c->cur_ds = strtab_intern(&c->b->datasets, c->name, c->nlen)) < 0)
+        return nomem(c);
+    if (c->n_hd == c->cap_hd) {
+        size_t nc = c->cap_hd ? c->cap_hd * 2 : 4096;
+        hd_change *n = realloc(c->hd, nc * sizeof(*n));
+        if (!n)
+            return nomem(c);
+        c->hd = n;
+        c->cap_hd = nc;
+    }
+    c->hd[c->n_hd] = (hd_change){host, (uint32_t)c->cur_ds, (uint32_t)c->n_hd, (uint32_t)add};
+    c->n_hd++;
     return 0;
+}
+
+static int hd_cmp(const void *a, const void *b)
+{
+    const hd_change *x = a, *y = b;
+    if (x->host != y->host)
+        return x->host < y->host ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+typedef struct name_id {
+    const char *name;
+    uint32_t id;
+} name_id;
+
+static int name_id_cmp(const void *a, const void *b)
+{
+    return strcmp(((const name_id *)a)->name, ((const name_id *)b)->name);
+}
+
+/* Applies the collected host index changes in (host, dataset) key order. */
+static int apply_host_index(commit_ctx *c)
+{
+    strtab *hosts = &c->b->hosts;
+    if (!c->n_hd)
+        return 0;
+    name_id *order = malloc((hosts->n + 1) * sizeof(*order));
+    uint32_t *rank = malloc((hosts->n + 1) * sizeof(*rank));
+    if (!order || !rank) {
+        free(order);
+        free(rank);
+        return nomem(c);
+    }
+    for (uint32_t i = 0; i < hosts->n; i++)
+        order[i] = (name_id){hosts->strs[i], i};
+    qsort(order, hosts->n, sizeof(*order), name_id_cmp);
+    for (uint32_t r = 0; r < hosts->n; r++)
+        rank[order[r].id] = r;
+    for (size_t i = 0; i < c->n_hd; i++)
+        c->hd[i].host = rank[c->hd[i].host];
+    qsort(c->hd, c->n_hd, sizeof(*c->hd), hd_cmp);
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(c->txn, c->hs->db_host_datasets, &cur), st = 0;
+    if (rc) {
+        cur = NULL;
+        st = mdb_fail(c, rc, HS_DB_HOST_DATASETS, "", 0);
+    }
+    for (size_t i = 0; st == 0 && i < c->n_hd; i++) {
+        const char *host = order[c->hd[i].host].name, *ds = c->b->datasets.strs[c->hd[i].ds];
+        MDB_val hk = {strlen(host), (void *)host}, dv = {strlen(ds), (void *)ds};
+        if (c->hd[i].add) {
+            rc = mdb_cursor_put(cur, &hk, &dv, MDB_NODUPDATA);
+        } else {
+            rc = mdb_cursor_get(cur, &hk, &dv, MDB_GET_BOTH);
+            if (rc == 0)
+                rc = mdb_cursor_del(cur, 0);
+        }
+        if (rc && rc != MDB_KEYEXIST && rc != MDB_NOTFOUND)
+            st = mdb_fail(c, rc, HS_DB_HOST_DATASETS, host, strlen(host));
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    free(order);
+    free(rank);
+    return st;
 }
 
 /* Applies the accumulated delta of the current dataset: one summary read,
@@ -860,7 +943,7 @@ static int finish_dataset(commit_ctx *c)
         int64_t n = c->dcount + (old ? (int64_t)old->block_count : 0);
         if (old) {
             for (size_t i = 0; i < old->n_placement; i++) {
-                uint32_t h;
+                uint32_t h = 0;
                 const Locus__HostTierBytes *e = old->placement[i];
                 if (!e || !e->host)
                     continue;
@@ -907,18 +990,18 @@ static int finish_dataset(commit_ctx *c)
     for (size_t i = 0; i < ne; i++) {
         uint32_t h = ents[i].hid;
         if (c->hmark[h] != oldstamp && c->hmark[h] != newstamp &&
-            (st = hd_update(c, ents[i].host, 1)))
+            (st = hd_update(c, h, 1)))
             return st;
         c->hmark[h] = newstamp;
     }
     if (old && !c->rescan) {
         for (size_t i = 0; i < old->n_placement; i++) {
             const Locus__HostTierBytes *e = old->placement[i];
-            uint32_t h;
+            uint32_t h = 0;
             if (!e || !e->host || (st = host_id(c, e->host, &h)))
                 continue;
             if (c->hmark[h] == oldstamp) {
-                if ((st = hd_update(c, e->host, 0)))
+                if ((st = hd_update(c, h, 0)))
                     return st;
                 c->hmark[h] = 0;
             }
@@ -968,6 +1051,7 @@ static int enter_dataset(commit_ctx *c, const char *name, size_t n)
     c->nlen = n;
     c->active = 1;
     c->changed = c->rescan = 0;
+    c->cur_ds = -1;
     c->dtotal = c->dcount = 0;
     pmap_reset(&c->pm);
     return 0;
@@ -985,16 +1069,6 @@ static int op_cmp(const void *a, const void *b)
     if (x->ds != y->ds)
         return x->ds < y->ds ? -1 : 1;
     return (x->index > y->index) - (x->index < y->index);
-}
-
-typedef struct name_id {
-    const char *name;
-    uint32_t id;
-} name_id;
-
-static int name_id_cmp(const void *a, const void *b)
-{
-    return strcmp(((const name_id *)a)->name, ((const name_id *)b)->name);
 }
 
 /* Replaces dataset ids by their rank in name order and sorts the ops in key
@@ -1124,6 +1198,7 @@ static void ctx_free(commit_ctx *c)
 {
     pmap_free(&c->pm);
     free(c->hmark);
+    free(c->hd);
     free(c->bd);
     hs_arena_free(&c->scratch);
     hs_arena_free(&c->sum_arena);
@@ -1218,6 +1293,8 @@ static int commit_batch(locus_hs_batch *b, int64_t now_ms, int poll_ok)
         st = apply_binds(&c);
     if (st == 0)
         st = walk(&c, names);
+    if (st == 0)
+        st = apply_host_index(&c);
     if (st == 0)
         st = write_meta(&c, poll_ok, 0);
     free(names);

@@ -25,9 +25,13 @@ static inline void hs_t_rm_r(const char *path)
         while (d && (e = readdir(d)) != NULL) {
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
                 continue;
-            char sub[1024];
-            snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+            size_t n = strlen(path) + strlen(e->d_name) + 2;
+            char *sub = malloc(n);
+            if (!sub)
+                break;
+            snprintf(sub, n, "%s/%s", path, e->d_name);
             hs_t_rm_r(sub);
+            free(sub);
         }
         if (d)
             closedir(d);

@@ -1,0 +1,367 @@
+/* Hint store benchmark at the scale Locus plans for: 100,000 datasets and
+ * 1,000,000 blocks on 10,000 storage hosts (3 replicas per block, tiers mixed).
+ *
+ * Measures, in one run:
+ *  - full replace: one replace_all batch of every block, into an empty store,
+ *    again unchanged (a steady-state poll: every block confirmed), and with
+ *    10% of the blocks moved; plus the store's size on disk;
+ *  - dataset lookups from one snapshot (every dataset once, random order: each
+ *    is a B-tree get and a decode), repeated lookups in the same snapshot, and
+ *    allocator-like cycles (a fresh snapshot per 1,000 random lookups);
+ *  - host iteration (foreach_host_dataset over every host).
+ * The baseline is raw LMDB on the same file: mdb_get of the same keys in the
+ * same order without decoding, and the same host walk without decoding, so
+ * the figures are ratios that hold on any machine. Each read figure is the
+ * best of three passes (the machine is shared). */
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "locus/hintstore.h"
+
+static int g_datasets = 100000, g_blocks = 10, g_hosts = 10000, g_no_sync;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static void ds_name(char *buf, int d) { snprintf(buf, 32, "warehouse/events-%06d", d); }
+static void host_name(char *buf, int h) { snprintf(buf, 32, "storage-%05d", h); }
+
+static void die(const char *what, int rc, const char *detail)
+{
+    fprintf(stderr, "bench: %s failed: %s (%s)\n", what, locus_strerror(rc), detail);
+    exit(1);
+}
+
+/* One replace_all of every block; `moved` shifts the hosts of that share of
+ * blocks (per mille) so the replace has real changes. */
+static double full_replace(locus_hs *hs, int64_t now, int moved_permille, double *put_s)
+{
+    static char hn[3][32];
+    locus_hs_batch *b;
+    double t0 = now_s();
+    int rc = locus_hs_batch_begin(hs, "alluxio:main", 1, &b);
+    if (rc)
+        die("batch_begin", rc, locus_hs_errstr(hs));
+    char name[32];
+    for (int d = 0; d < g_datasets; d++) {
+        ds_name(name, d);
+        for (int i = 0; i < g_blocks; i++) {
+            uint64_t h = mix((uint64_t)d * 1000003u + (uint64_t)i);
+            int shift = (int)(mix(h + (uint64_t)now) % 1000) < moved_permille;
+            int base = (int)(h % (uint64_t)g_hosts) + shift * 17;
+            locus_hs_replica r[3];
+            for (int k = 0; k < 3; k++) {
+                host_name(hn[k], (base + k * 3331) % g_hosts);
+                r[k].host = hn[k];
+                r[k].tier = (locus_tier)(1 + (h >> (8 + 2 * k)) % 3);
+            }
+            locus_hs_block blk = {name, (uint64_t)i, 134217728, r, 3};
+            if ((rc = locus_hs_batch_put(b, &blk)) != 0)
+                die("batch_put", rc, locus_hs_errstr(hs));
+        }
+    }
+    double t1 = now_s();
+    if ((rc = locus_hs_batch_commit(b, now)) != 0)
+        die("batch_commit", rc, locus_hs_errstr(hs));
+    *put_s = t1 - t0;
+    return now_s() - t0;
+}
+
+static char **g_names; /* dataset names in random order */
+
+static void shuffle_names(void)
+{
+    g_names = malloc((size_t)g_datasets * sizeof(*g_names));
+    for (int d = 0; d < g_datasets; d++) {
+        g_names[d] = malloc(32);
+        ds_name(g_names[d], d);
+    }
+    uint64_t s = 42;
+    for (int i = g_datasets - 1; i > 0; i--) {
+        s = mix(s + 1);
+        int j = (int)(s % (uint64_t)(i + 1));
+        char *t = g_names[i];
+        g_names[i] = g_names[j];
+        g_names[j] = t;
+    }
+}
+
+/* ---- raw LMDB baseline ---- */
+
+static volatile uint64_t g_sink;
+
+/* Bytes of pages holding live data in each sub-database (the file also
+ * holds free pages left by copy-on-write). */
+static void print_live_pages(MDB_env *env, MDB_txn *txn)
+{
+    static const char *dbs[] = {"datasets", "blocks", "host_datasets", "owners", "hosts", "meta"};
+    double total = 0;
+    printf("live pages:");
+    for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+        MDB_dbi dbi;
+        MDB_stat st;
+        if (mdb_dbi_open(txn, dbs[i], 0, &dbi) != 0 || mdb_stat(txn, dbi, &st) != 0)
+            continue;
+        double mib = (double)(st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) *
+                     st.ms_psize / 1048576.0;
+        total += mib;
+        printf(" %s %.1f MiB;", dbs[i], mib);
+    }
+    printf(" total %.1f MiB\n", total);
+    (void)env;
+}
+
+static void raw_baseline(const char *dir, double *get_s, double *host_s, uint64_t *host_items)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi ds, hd;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 8);
+    if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0664) != 0 ||
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0 ||
+        mdb_dbi_open(txn, "datasets", 0, &ds) != 0 || mdb_dbi_open(txn, "host_datasets", 0, &hd) != 0) {
+        fprintf(stderr, "bench: raw LMDB open failed\n");
+        exit(1);
+    }
+    print_live_pages(env, txn);
+    *get_s = 1e9;
+    for (int pass = 0; pass < 3; pass++) {
+        double t0 = now_s();
+        uint64_t sum = 0;
+        for (int i = 0; i < g_datasets; i++) {
+            MDB_val k = {strlen(g_names[i]), g_names[i]}, v;
+            if (mdb_get(txn, ds, &k, &v) == 0)
+                sum += v.mv_size + ((unsigned char *)v.mv_data)[0];
+        }
+        g_sink += sum;
+        double t = now_s() - t0;
+        if (t < *get_s)
+            *get_s = t;
+    }
+    *host_s = 1e9;
+    for (int pass = 0; pass < 3; pass++) {
+        double t0 = now_s();
+        uint64_t n = 0;
+        MDB_cursor *cur;
+        mdb_cursor_open(txn, hd, &cur);
+        for (int h = 0; h < g_hosts; h++) {
+            char hn[32];
+            host_name(hn, h);
+            MDB_val k = {strlen(hn), hn}, dv, v;
+            for (int rc = mdb_cursor_get(cur, &k, &dv, MDB_SET_KEY); rc == 0;
+                 rc = mdb_cursor_get(cur, &k, &dv, MDB_NEXT_DUP))
+                if (mdb_get(txn, ds, &dv, &v) == 0)
+                    n += ((unsigned char *)v.mv_data)[0] != 0;
+        }
+        mdb_cursor_close(cur);
+        *host_items = n;
+        double t = now_s() - t0;
+        if (t < *host_s)
+            *host_s = t;
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+}
+
+/* ---- hint store reads ---- */
+
+static int count_ds(const locus_hs_dataset *d, void *arg)
+{
+    *(uint64_t *)arg += d->n_placement != 0;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *base = getenv("TMPDIR");
+    char dir[512];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--datasets") == 0 && i + 1 < argc)
+            g_datasets = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--blocks-per-dataset") == 0 && i + 1 < argc)
+            g_blocks = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--hosts") == 0 && i + 1 < argc)
+            g_hosts = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--no-sync") == 0)
+            g_no_sync = 1;
+        else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+            base = argv[++i];
+        else {
+            fprintf(stderr, "usage: locus-bench-hints [--datasets N] [--blocks-per-dataset K]"
+                            " [--hosts H] [--no-sync] [--dir TMPDIR]\n");
+            return 2;
+        }
+    }
+    if (g_datasets < 1 || g_blocks < 1 || g_hosts < 4) {
+        fprintf(stderr, "bench: sizes must be positive (hosts >= 4)\n");
+        return 2;
+    }
+    snprintf(dir, sizeof(dir), "%s/locus-bench-hints-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    long long nblocks = (long long)g_datasets * g_blocks;
+    printf("hint store benchmark: %d datasets, %lld blocks, %d hosts, 3 replicas/block\n",
+           g_datasets, nblocks, g_hosts);
+
+    char err[512];
+    locus_hs *hs;
+    locus_hs_options o = {.map_size = (size_t)8 << 30, .create = 1, .no_sync = g_no_sync};
+    int rc = locus_hs_open(dir, &o, &hs, err, sizeof(err));
+    if (rc)
+        die("open", rc, err);
+    double put_s, t_first = full_replace(hs, 1000, 0, &put_s), put2, put3;
+    printf("full replace, empty store:      %8.2f s  (%.2f s recording puts, %.0f blocks/s)\n",
+           t_first, put_s, nblocks / t_first);
+    {
+        char data0[600];
+        struct stat f0;
+        snprintf(data0, sizeof(data0), "%s/data.mdb", dir);
+        if (stat(data0, &f0) == 0)
+            printf("data.mdb after the first replace: %.1f MiB\n", f0.st_blocks * 512.0 / 1048576.0);
+    }
+    double t_same = full_replace(hs, 2000, 0, &put2);
+    printf("full replace, unchanged:        %8.2f s  (%.0f blocks/s)\n", t_same, nblocks / t_same);
+    double t_moved = full_replace(hs, 3000, 100, &put3);
+    printf("full replace, 10%% blocks moved: %8.2f s  (%.0f blocks/s)\n", t_moved,
+           nblocks / t_moved);
+
+    locus_hs_snapshot *s;
+    locus_hs_stats st;
+    if ((rc = locus_hs_snapshot_open(hs, &s)) != 0 || (rc = locus_hs_snapshot_stats(s, &st)) != 0)
+        die("stats", rc, locus_hs_errstr(hs));
+    locus_hs_snapshot_close(s);
+    locus_hs_close(hs);
+    char data[600];
+    struct stat fst;
+    snprintf(data, sizeof(data), "%s/data.mdb", dir);
+    stat(data, &fst);
+    printf("store: %llu datasets, %llu blocks, %llu hosts; data.mdb %.1f MiB on disk"
+           " (%.1f MiB in use after 3 replaces; %.0f bytes/block)\n",
+           (unsigned long long)st.datasets, (unsigned long long)st.blocks,
+           (unsigned long long)st.hosts, fst.st_blocks * 512.0 / 1048576.0,
+           st.used_bytes / 1048576.0, (double)st.used_bytes / (double)nblocks);
+
+    shuffle_names();
+    double raw_get, raw_host;
+    uint64_t raw_items;
+    raw_baseline(dir, &raw_get, &raw_host, &raw_items);
+
+    locus_hs_options ro = {.read_only = 1};
+    if ((rc = locus_hs_open(dir, &ro, &hs, err, sizeof(err))) != 0)
+        die("open read-only", rc, err);
+    double first = 1e9, repeat = 1e9;
+    for (int pass = 0; pass < 3; pass++) {
+        const locus_hs_dataset *d;
+        uint64_t sum = 0;
+        if ((rc = locus_hs_snapshot_open(hs, &s)) != 0)
+            die("snapshot", rc, locus_hs_errstr(hs));
+        double t0 = now_s();
+        for (int i = 0; i < g_datasets; i++)
+            if (locus_hs_snapshot_dataset(s, g_names[i], &d) == 0)
+                sum += d->n_placement;
+            else
+                die("lookup", LOCUS_ENOTFOUND, g_names[i]);
+        double t1 = now_s();
+        for (int i = 0; i < g_datasets; i++)
+            if (locus_hs_snapshot_dataset(s, g_names[i], &d) == 0)
+                sum += d->n_placement;
+        double t2 = now_s();
+        g_sink += sum;
+        locus_hs_snapshot_close(s);
+        if (t1 - t0 < first)
+            first = t1 - t0;
+        if (t2 - t1 < repeat)
+            repeat = t2 - t1;
+    }
+    /* allocator-like: a new snapshot per cycle of 1,000 random lookups */
+    double cycles = 1e9;
+    int per_cycle = g_datasets < 1000 ? g_datasets : 1000, n_cycles = 100;
+    for (int pass = 0; pass < 3; pass++) {
+        uint64_t r = 7, sum = 0;
+        double t0 = now_s();
+        for (int c = 0; c < n_cycles; c++) {
+            const locus_hs_dataset *d;
+            if ((rc = locus_hs_snapshot_open(hs, &s)) != 0)
+                die("snapshot", rc, locus_hs_errstr(hs));
+            for (int i = 0; i < per_cycle; i++) {
+                r = mix(r + 1);
+                if (locus_hs_snapshot_dataset(s, g_names[r % (uint64_t)g_datasets], &d) == 0)
+                    sum += d->total_bytes;
+            }
+            locus_hs_snapshot_close(s);
+        }
+        g_sink += sum;
+        double t = now_s() - t0;
+        if (t < cycles)
+            cycles = t;
+    }
+    double hosts_t = 1e9;
+    uint64_t items = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        if ((rc = locus_hs_snapshot_open(hs, &s)) != 0)
+            die("snapshot", rc, locus_hs_errstr(hs));
+        items = 0;
+        double t0 = now_s();
+        for (int h = 0; h < g_hosts; h++) {
+            char hn[32];
+            host_name(hn, h);
+            locus_hs_snapshot_foreach_host_dataset(s, hn, count_ds, &items);
+        }
+        double t = now_s() - t0;
+        locus_hs_snapshot_close(s);
+        if (t < hosts_t)
+            hosts_t = t;
+    }
+    locus_hs_close(hs);
+
+    double n = g_datasets;
+    printf("\n%-46s %14s %14s %8s\n", "read path (best of 3)", "per second", "raw LMDB /s",
+           "ratio");
+    printf("%-46s %14.0f %14.0f %8.2f\n", "dataset lookup, first in snapshot (decode)",
+           n / first, n / raw_get, (n / first) / (n / raw_get));
+    printf("%-46s %14.0f %14.0f %8.2f\n", "dataset lookup, repeated in snapshot", n / repeat,
+           n / raw_get, (n / repeat) / (n / raw_get));
+    printf("%-46s %14.0f %14.0f %8.2f\n", "dataset lookup, snapshot per 1,000 (cycle)",
+           (double)n_cycles * per_cycle / cycles, n / raw_get,
+           ((double)n_cycles * per_cycle / cycles) / (n / raw_get));
+    printf("%-46s %14.0f %14.0f %8.2f\n", "host iteration, datasets visited", items / hosts_t,
+           raw_items / raw_host, (items / hosts_t) / (raw_items / raw_host));
+    printf("%-46s %14.0f\n", "host iteration, hosts per second", g_hosts / hosts_t);
+    printf("(%llu host/dataset pairs; raw walk visits %llu)\n", (unsigned long long)items,
+           (unsigned long long)raw_items);
+
+    /* clean up the store folder */
+    static const char *files[] = {"data.mdb", "lock.mdb"};
+    for (size_t i = 0; i < 2; i++) {
+        char p[600];
+        snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+    for (int d = 0; d < g_datasets; d++)
+        free(g_names[d]);
+    free(g_names);
+    return 0;
+}
