@@ -17,8 +17,9 @@
  * Scan of one node: SCAN cursor COUNT scan_count [MATCH glob]; every key of
  * a reply that matches a dataset pattern gets a pipelined MEMORY USAGE whose
  * private data is its dataset's tally entry (no key copies); the next SCAN is
- * sent as soon as fewer than `pipeline` MEMORY USAGE commands are in flight,
- * so SCAN replies and MEMORY USAGE replies stream on one connection.
+ * sent as soon as fewer than `pipeline` MEMORY USAGE commands are in flight
+ * (ahead of the batch just received), so SCAN replies and MEMORY USAGE
+ * replies stream on one connection and the server never waits for us.
  *
  * Blocks: Redis has no blocks, so the unit of locality is a dataset's part on
  * one shard: its bytes on the shard's master (replicas that hold keys of the
@@ -526,6 +527,16 @@ static void scan_cb(redisAsyncContext *ac, void *r, void *priv)
         return;
     }
     const redisReply *keys = reply->element[1];
+    memcpy(n->cursor, reply->element[0]->str, reply->element[0]->len);
+    n->cursor[reply->element[0]->len] = '\0';
+    n->cursor_done = strcmp(n->cursor, "0") == 0;
+    /* The next SCAN goes out ahead of this batch's MEMORY USAGE commands, so
+     * the server always has queued work while we parse its replies. */
+    if (!n->cursor_done && n->mu_inflight < (size_t)be->cfg.pipeline) {
+        send_scan(n);
+        if (n->scan_state != SCAN_RUNNING)
+            return;
+    }
     for (size_t i = 0; i < keys->elements; i++) {
         const redisReply *k = keys->element[i];
         if (k->type != REDIS_REPLY_STRING) {
@@ -552,9 +563,6 @@ static void scan_cb(redisAsyncContext *ac, void *r, void *priv)
         }
         n->mu_inflight++;
     }
-    memcpy(n->cursor, reply->element[0]->str, reply->element[0]->len);
-    n->cursor[reply->element[0]->len] = '\0';
-    n->cursor_done = strcmp(n->cursor, "0") == 0;
     scan_advance(n);
 }
 
