@@ -762,6 +762,7 @@ void la_destroy(locus_allocator *a)
     for (uint32_t r = 0; r < a->n_roles; r++) {
         free(a->roles[r].name);
         free(a->roles[r].list);
+        free(a->roles[r].ulist);
     }
     free(a->roles);
     free(a->role_order);
@@ -1404,8 +1405,10 @@ static uint64_t rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw)
     return s == NONE ? 0 : a->rack_bytes[s];
 }
 
-/* Fills the locality annotation of framework fw on agent gs. */
-static void annotate(const locus_allocator *a, uint32_t gs, uint32_t fw, pick *p)
+/* Fills the locality annotation of framework fw on agent gs; e is its index
+ * entry on that agent when the caller has it (else looked up). */
+static void annotate_e(const locus_allocator *a, uint32_t gs, uint32_t fw,
+                       const struct la_idxent *e, pick *p)
 {
     const la_fw *f = &a->fws[fw];
     memset(p->local, 0, sizeof p->local);
@@ -1415,19 +1418,27 @@ static void annotate(const locus_allocator *a, uint32_t gs, uint32_t fw, pick *p
         p->level = -1;
         return;
     }
-    const struct la_idxent *e = idx_find(a, gs, fw);
-    uint64_t here = 0;
+    if (!e)
+        e = idx_find(a, gs, fw);
+    uint64_t here = 0, rt;
     double w = 0;
     if (e) {
         memcpy(p->local, e->bytes, sizeof p->local);
         here = e->bytes[0] + e->bytes[1] + e->bytes[2];
         w = a->cfg.weight_mem * (double)e->bytes[0] + a->cfg.weight_ssd * (double)e->bytes[1] +
             a->cfg.weight_hdd * (double)e->bytes[2];
+        rt = e->rack;
+    } else {
+        rt = rack_total(a, a->agents[gs].rack, fw);
     }
-    uint64_t rt = rack_total(a, a->agents[gs].rack, fw);
     p->rack = rt > here ? rt - here : 0;
     p->score = (w + a->cfg.rack_bonus * (double)p->rack) / (double)f->demand_bytes;
     p->level = here ? 0 : p->rack ? 1 : 2;
+}
+
+static void annotate(const locus_allocator *a, uint32_t gs, uint32_t fw, pick *p)
+{
+    annotate_e(a, gs, fw, NULL, p);
 }
 
 static int drf_first(const locus_allocator *a, const la_agent *g, uint32_t now_t, pick *p)
@@ -1444,8 +1455,65 @@ static int drf_first(const locus_allocator *a, const la_agent *g, uint32_t now_t
     return 0;
 }
 
+/* Delay scheduling, decided once per cycle: each framework with cached
+ * input may take node-local agents only until wait_node has passed since it
+ * started waiting (or since its last node-local offer), rack-local ones until
+ * a further wait_rack, then any. Frameworks not held back form, per role, the
+ * `ulist` walked in DRF order; held-back ones are reached only through the
+ * agent's and the rack's index entries, so they cost nothing elsewhere. */
+static int loc_prepare(locus_allocator *a, double now)
+{
+    a->n_allowed1 = 0;
+    for (uint32_t i = 0; i < a->n_fw_slots; i++) {
+        la_fw *f = &a->fws[i];
+        if (!f->live)
+            continue;
+        f->allowed = 2;
+        if (!f->n_listed || !f->n_loc || !f->demand_bytes)
+            continue;
+        /* A wait needs consecutive locality cycles: after a drf fallback, a
+         * suppression or a deactivation the framework starts waiting afresh. */
+        if (f->wait_since < 0 || f->wait_cycle + 1 != a->st.cycles)
+            f->wait_since = now;
+        f->wait_cycle = a->st.cycles;
+        double w = now - f->wait_since;
+        f->allowed = w >= a->cfg.wait_node + a->cfg.wait_rack ? 2 : w >= a->cfg.wait_node ? 1 : 0;
+        a->n_allowed1 += f->allowed == 1;
+    }
+    for (uint32_t r = 0; r < a->n_roles; r++) {
+        la_role *ro = &a->roles[r];
+        if (grow((void **)&ro->ulist, &ro->ucap, ro->n + 1, sizeof *ro->ulist))
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        ro->un = 0;
+        for (uint32_t i = 0; i < ro->n; i++)
+            if (a->fws[a->clients[ro->list[i]].fw].allowed == 2)
+                ro->ulist[ro->un++] = ro->list[i];
+    }
+    return 0;
+}
+
+/* Is client x before client y in hierarchical DRF order? */
+static int drf_before(const locus_allocator *a, uint32_t x, uint32_t y)
+{
+    if (y == NONE)
+        return 1;
+    uint32_t rx = a->clients[x].role, ry = a->clients[y].role;
+    if (rx != ry)
+        return cmp_role(a, rx, ry) < 0;
+    return cmp_client(a, x, y) < 0;
+}
+
+/* The DRF-first listed client of framework fw (any role). */
+static void consider_fw(const locus_allocator *a, uint32_t fw, uint32_t *best)
+{
+    const la_fw *f = &a->fws[fw];
+    for (uint32_t j = 0; j < f->n_clients; j++)
+        if (a->clients[f->clients[j]].listed && drf_before(a, f->clients[j], *best))
+            *best = f->clients[j];
+}
+
 /* Locality: the best-scoring node-local framework within the slack of the
- * lowest share; else DRF order, each framework subject to its delay. */
+ * lowest share; else the DRF-first framework this agent is allowed for. */
 static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now, pick *out)
 {
     const la_agent *g = &a->agents[gs];
@@ -1457,8 +1525,9 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
     int found = 0;
     pick best = {0};
     uint32_t best_cs = NONE;
+    int have_idx = a->idx_off && gs < a->idx_off_cap;
     /* Slack 0 means strict DRF order: no framework may jump the queue. */
-    if (a->cfg.fairness_slack > 0 && a->idx_off && gs < a->idx_off_cap) {
+    if (a->cfg.fairness_slack > 0 && have_idx) {
         for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
             uint32_t fw = a->idx_ent[i].fw;
             const la_fw *f = &a->fws[fw];
@@ -1474,15 +1543,11 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                     c->share > a->clients[ro->list[0]].share + slack)
                     continue;
                 pick p;
-                annotate(a, gs, fw, &p);
+                annotate_e(a, gs, fw, &a->idx_ent[i], &p);
                 if (p.level != 0)
                     continue;
-                int better = !found || p.score > best.score;
-                if (found && p.score == best.score) {
-                    const la_client *bc = &a->clients[best_cs];
-                    int rc = cmp_role(a, c->role, bc->role);
-                    better = rc < 0 || (rc == 0 && cmp_client(a, cs, best_cs) < 0);
-                }
+                int better = !found || p.score > best.score ||
+                             (p.score == best.score && drf_before(a, cs, best_cs));
                 if (better) {
                     best = p;
                     best_cs = cs;
@@ -1491,48 +1556,40 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             }
         }
     }
-    if (found) {
-        const la_client *c = &a->clients[best_cs];
-        best.ri = role_order_find(a, c->role);
-        best.li = list_find(a, &a->roles[c->role], best_cs, 1);
-        best.waited = 0;
-        *out = best;
-        return 1;
-    }
-    for (uint32_t ri = 0; ri < a->n_roles; ri++) {
-        const la_role *ro = &a->roles[a->role_order[ri]];
-        for (uint32_t li = 0; li < ro->n; li++) {
-            uint32_t fw = a->clients[ro->list[li]].fw;
-            if (filtered(g, fw, now_t))
-                continue;
-            la_fw *f = &a->fws[fw];
-            pick p;
-            annotate(a, gs, fw, &p);
-            p.waited = 0;
-            if (p.level > 0) {
-                /* Delay scheduling: held back until its waits allow this level. */
-                int allowed = 0;
-                if (f->wait_since >= 0) {
-                    p.waited = now - f->wait_since;
-                    allowed = p.waited >= a->cfg.wait_node + a->cfg.wait_rack ? 2
-                              : p.waited >= a->cfg.wait_node                  ? 1
-                                                                              : 0;
-                } else if (a->cfg.wait_node <= 0) {
-                    allowed = a->cfg.wait_rack <= 0 ? 2 : 1;
+    if (!found) {
+        /* DRF order among the frameworks not held back... */
+        for (uint32_t ri = 0; ri < a->n_roles && best_cs == NONE; ri++) {
+            const la_role *ro = &a->roles[a->role_order[ri]];
+            for (uint32_t ui = 0; ui < ro->un; ui++)
+                if (!filtered(g, a->clients[ro->ulist[ui]].fw, now_t)) {
+                    best_cs = ro->ulist[ui];
+                    break;
                 }
-                if (p.level > allowed) {
-                    if (f->wait_since < 0)
-                        f->wait_since = now;
-                    continue;
-                }
-            }
-            p.ri = ri;
-            p.li = li;
-            *out = p;
-            return 1;
         }
+        /* ...and the held-back ones this agent is local (or rack-local) for. */
+        if (have_idx)
+            for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
+                uint32_t fw = a->idx_ent[i].fw;
+                if (a->fws[fw].allowed < 2 && a->fws[fw].n_listed && !filtered(g, fw, now_t))
+                    consider_fw(a, fw, &best_cs);
+            }
+        if (a->n_allowed1 && g->rack != NONE && g->rack < a->rack_off_cap)
+            for (uint32_t i = a->rack_off[g->rack]; i < a->rack_off[g->rack + 1]; i++) {
+                uint32_t fw = a->rack_fw[i];
+                if (a->fws[fw].allowed == 1 && a->fws[fw].n_listed && !filtered(g, fw, now_t))
+                    consider_fw(a, fw, &best_cs);
+            }
+        if (best_cs == NONE)
+            return 0;
+        annotate(a, gs, a->clients[best_cs].fw, &best);
+        const la_fw *f = &a->fws[a->clients[best_cs].fw];
+        best.waited = f->wait_since >= 0 && best.level > 0 ? now - f->wait_since : 0;
     }
-    return 0;
+    const la_client *c = &a->clients[best_cs];
+    best.ri = role_order_find(a, c->role);
+    best.li = list_find(a, &a->roles[c->role], best_cs, 1);
+    *out = best;
+    return 1;
 }
 
 static const char *fmt_bytes(uint64_t b, char *buf, size_t len)
@@ -1626,15 +1683,33 @@ static int make_offer(locus_allocator *a, uint32_t gs, const double *avail, cons
     else
         a->st.offers_any++;
     if (use_loc && lvl == 0)
-        f->wait_since = -1; /* a local launch resets the delay, as in delay scheduling */
-    (void)now;
+        f->wait_since = now; /* a local launch restarts the wait, as in delay scheduling */
 
     /* Mesos's sorters: the chosen client and its role move right. */
+    uint32_t ui = NONE;
+    if (use_loc && f->allowed == 2) {
+        /* Its place in ulist, found before its key changes. */
+        uint32_t lo = 0, hi = ro->un;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            int k = cmp_client(a, ro->ulist[mid], cs);
+            if (k == 0) {
+                ui = mid;
+                break;
+            }
+            if (k < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
     c->count++;
     ro->count++;
     c->share = dominant(a, c->alloc);
     ro->share = dominant(a, ro->alloc) / (ro->weight > 0 ? ro->weight : 1);
     move_right(a, ro->list, ro->n, p->li, cmp_client);
+    if (ui != NONE)
+        move_right(a, ro->ulist, ro->un, ui, cmp_client);
     move_right(a, a->role_order, a->n_roles, p->ri, cmp_role);
     return 0;
 }
@@ -1664,6 +1739,8 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
     }
     int rc = resort_all(a);
     if (rc)
+        return rc;
+    if (use_loc && (rc = loc_prepare(a, now)))
         return rc;
 
     /* Mesos visits agents in a fresh random order every cycle. */

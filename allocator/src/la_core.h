@@ -80,7 +80,9 @@ typedef struct la_fw {
     uint32_t n_loc, cap_loc;
     uint64_t demand_bytes;      /* total pending bytes known from demand + hints */
     double loc_expire_at;       /* host time at which one of its hints turns stale */
-    double wait_since;          /* delay scheduling: held back since (host s), <0 not waiting */
+    double wait_since;          /* delay scheduling: waiting since (host s), <0 not waiting */
+    uint64_t wait_cycle;        /* last cycle it was waiting in (waits need consecutive cycles) */
+    uint8_t allowed;            /* per cycle: farthest level it may take (0 node, 1 rack, 2 any) */
 } la_fw;
 
 typedef struct la_client {      /* a framework in one role (a DRF sorter client) */
@@ -99,6 +101,8 @@ typedef struct la_role {
     uint64_t count;
     uint32_t *list;             /* listed clients in DRF order */
     uint32_t n, cap;
+    uint32_t *ulist;            /* locality, per cycle: the listed clients not held back */
+    uint32_t un, ucap;
 } la_role;
 
 typedef struct la_alloc {       /* resources of one client on one agent */
@@ -180,9 +184,17 @@ struct locus_allocator {
     double index_expire_at;
     uint32_t *idx_off;          /* CSR: per agent slot, into idx_ent */
     uint32_t idx_off_cap;
-    struct la_idxent { uint32_t fw; uint64_t bytes[LOCUS_TIERS]; } *idx_ent;
+    struct la_idxent {
+        uint32_t fw;
+        uint64_t bytes[LOCUS_TIERS];
+        uint64_t rack;          /* fw's bytes in this agent's rack, this agent included */
+    } *idx_ent;
     uint32_t n_idx_ent, cap_idx_ent;
     la_u64map rack_idx;         /* rack << 32 | fw -> slot in rack_bytes */
+    uint64_t *rack_pairs;       /* rack << 32 | fw, one per rack_idx slot */
+    uint32_t *rack_off, *rack_fw; /* CSR: frameworks with data in each rack */
+    uint32_t rack_off_cap;
+    uint32_t n_allowed1;        /* frameworks allowed rack-local but not any, this cycle */
     uint64_t *rack_bytes;
     uint32_t n_rack_bytes, cap_rack_bytes;
     la_u64map scratch;

@@ -271,6 +271,12 @@ void la_hints_free_index(locus_allocator *a)
     free(a->idx_off);
     free(a->idx_ent);
     free(a->rack_bytes);
+    free(a->rack_pairs);
+    free(a->rack_off);
+    free(a->rack_fw);
+    a->rack_pairs = NULL;
+    a->rack_off = a->rack_fw = NULL;
+    a->rack_off_cap = 0;
     la_u64map_free(&a->rack_idx);
     la_u64map_free(&a->scratch);
     a->idx_off = NULL;
@@ -333,15 +339,19 @@ static int rebuild_index(locus_allocator *a)
                 if (a->n_rack_bytes == a->cap_rack_bytes) {
                     uint32_t n = a->cap_rack_bytes ? a->cap_rack_bytes * 2 : 64;
                     uint64_t *p = realloc(a->rack_bytes, sizeof *p * n);
-                    if (!p) {
+                    uint64_t *q = p ? realloc(a->rack_pairs, sizeof *q * n) : NULL;
+                    if (p)
+                        a->rack_bytes = p;
+                    if (!q) {
                         free(fill);
                         return LOCUS_ENOMEM;
                     }
-                    a->rack_bytes = p;
+                    a->rack_pairs = q;
                     a->cap_rack_bytes = n;
                 }
                 s = a->n_rack_bytes++;
                 a->rack_bytes[s] = 0;
+                a->rack_pairs[s] = key;
                 if (la_u64map_put(&a->rack_idx, key, s)) {
                     free(fill);
                     return LOCUS_ENOMEM;
@@ -351,6 +361,38 @@ static int rebuild_index(locus_allocator *a)
         }
     }
     free(fill);
+    /* Rack totals of every entry, so scoring needs no lookup. */
+    for (uint32_t g = 0; g < na; g++) {
+        uint32_t rack = a->agents[g].rack;
+        for (uint32_t i = a->idx_off[g]; i < a->idx_off[g + 1]; i++) {
+            struct la_idxent *x = &a->idx_ent[i];
+            uint32_t s = rack == NONE ? NONE : la_u64map_get(&a->rack_idx, (uint64_t)rack << 32 | x->fw);
+            x->rack = s == NONE ? 0 : a->rack_bytes[s];
+        }
+    }
+    /* Frameworks with data in each rack (CSR), for rack-local fallbacks. */
+    uint32_t nr = a->n_racks;
+    uint32_t *off = realloc(a->rack_off, sizeof *off * (nr + 1));
+    if (!off)
+        return LOCUS_ENOMEM;
+    a->rack_off = off;
+    uint32_t *rf = realloc(a->rack_fw, sizeof *rf * (a->n_rack_bytes ? a->n_rack_bytes : 1));
+    if (!rf)
+        return LOCUS_ENOMEM;
+    a->rack_fw = rf;
+    memset(off, 0, sizeof *off * (nr + 1));
+    for (uint32_t i = 0; i < a->n_rack_bytes; i++)
+        off[(a->rack_pairs[i] >> 32) + 1]++;
+    for (uint32_t r = 0; r < nr; r++)
+        off[r + 1] += off[r];
+    for (uint32_t i = 0; i < a->n_rack_bytes; i++) {
+        uint32_t r = (uint32_t)(a->rack_pairs[i] >> 32);
+        rf[off[r]++] = (uint32_t)a->rack_pairs[i];
+    }
+    for (uint32_t r = nr; r > 0; r--)
+        off[r] = off[r - 1];
+    off[0] = 0;
+    a->rack_off_cap = nr;
     a->index_dirty = 0;
     return 0;
 }
