@@ -413,6 +413,27 @@ static void unreachable_seed(void **state)
     assert_int_equal(res.status, LOCUS_EIO);
     assert_non_null(strstr(res.msg, seeds));
     assert_non_null(strstr(res.msg, "connect"));
+
+    /* the same instance backs off: an immediate second poll does not dial */
+    locus_cfg_override ov[] = {{"redis.seeds", seeds}};
+    rph h;
+    char err[256];
+    assert_int_equal(rph_open(&h, ov, 1, err, sizeof err), 0);
+    assert_int_equal(rph_poll(&h, T.sink, &res, 10), 0);
+    assert_int_not_equal(res.status, 0);
+    probe_redis_stats st;
+    probe_redis_get_stats(h.state, &st);
+    assert_int_equal(st.connects, 1);
+    assert_int_equal(rph_poll(&h, T.sink, &res, 10), 0);
+    assert_non_null(strstr(res.msg, "next attempt in"));
+    probe_redis_get_stats(h.state, &st);
+    assert_int_equal(st.connects, 1);
+    assert_int_equal(st.polls_failed, 2);
+    rph_run_for(&h, 0.15); /* past the first 100 ms backoff: dialled again */
+    assert_int_equal(rph_poll(&h, T.sink, &res, 10), 0);
+    probe_redis_get_stats(h.state, &st);
+    assert_int_equal(st.connects, 2);
+    rph_close(&h);
 }
 
 static void count_done(void *ctx, int status, const char *msg)

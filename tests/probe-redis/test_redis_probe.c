@@ -179,6 +179,11 @@ static void placements_failover_and_expiry(void **state)
     free(body);
     assert_int_equal(ptu_http(T.http_port, "GET", "/v1/datasets/no-such-dataset", &body), 404);
     free(body);
+    snprintf(path, sizeof path, "/v1/hosts/%s", T.c.nodes[ds_master(0)].host);
+    assert_int_equal(ptu_http(T.http_port, "GET", path, &body), 200);
+    assert_non_null(strstr(body, name));
+    free(body);
+    snprintf(path, sizeof path, "/v1/datasets/%s", name);
     assert_int_equal(ptu_http(T.http_port, "GET", "/metrics", &body), 200);
     char keys_line[128];
     snprintf(keys_line, sizeof keys_line, "locus_probe_keys_seen{backend=\"redis\"} %d",
