@@ -328,6 +328,8 @@ static int begin_txn(locus_hs *hs, const char *backend, int replace_all, locus_h
     if (!b)
         return fail(hs, LOCUS_ENOMEM, "%s: out of memory%s", hs->path, NULL);
     int rc = mdb_txn_begin(hs->env, NULL, 0, &b->txn);
+    if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(hs->env, 0) == 0)
+        rc = mdb_txn_begin(hs->env, NULL, 0, &b->txn); /* another process grew the map */
     if (rc) {
         st = hs_mdb_status(hs->err, rc, "begin write transaction");
         b->hs->batch_active = 0;

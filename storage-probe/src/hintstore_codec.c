@@ -27,7 +27,8 @@ int hs_mdb_status(char *buf, int rc, const char *what)
     switch (rc) {
     case MDB_SUCCESS: return 0;
     case MDB_NOTFOUND: st = LOCUS_ENOTFOUND; break;
-    case MDB_MAP_FULL: st = LOCUS_EFULL; break;
+    case MDB_MAP_FULL:
+    case MDB_TXN_FULL: st = LOCUS_EFULL; break;
     case ENOMEM: st = LOCUS_ENOMEM; break;
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND: st = LOCUS_ECORRUPT; break;

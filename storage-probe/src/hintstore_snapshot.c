@@ -8,7 +8,9 @@
  * arena chunks. A repeated lookup of the same dataset returns the same view,
  * so a snapshot's memory is bounded by the distinct datasets it reads.
  * Iterators decode each value into a scratch arena that is rewound after each
- * callback, so walking a million blocks uses one small chunk.
+ * callback, so walking a million blocks uses one small chunk; an iteration
+ * nested in another one's callback gets its own arena, so the outer view
+ * stays intact.
  *
  * A value that does not decode is counted, described (sub-database and key)
  * in the snapshot's error text and skipped; point lookups return
@@ -29,6 +31,7 @@ struct locus_hs_snapshot {
     MDB_txn *txn;
     hs_arena arena;   /* values handed out until close */
     hs_arena scratch; /* iterator views, rewound per item */
+    int iter_depth;   /* iterations running (nested ones use their own arena) */
     cache_ent *cache;
     size_t ncache, cache_used;
     uint64_t decode_errors;
@@ -260,18 +263,35 @@ int locus_hs_snapshot_block(locus_hs_snapshot *s, const char *dataset, uint64_t 
     return *out ? 0 : LOCUS_ENOMEM;
 }
 
+static hs_arena *iter_begin(locus_hs_snapshot *s, hs_arena *local)
+{
+    if (s->iter_depth++ == 0)
+        return &s->scratch;
+    hs_arena_init(local, 4096);
+    return local;
+}
+
+static void iter_end(locus_hs_snapshot *s, hs_arena *a)
+{
+    s->iter_depth--;
+    if (a == &s->scratch)
+        hs_arena_reset(a);
+    else
+        hs_arena_free(a);
+}
+
 /* Calls cb on the summary stored in v; with host set, only if it really has
  * bytes there (the host index may hold leftovers after a repair). */
-static int visit_summary(locus_hs_snapshot *s, const MDB_val *k, const MDB_val *v, const char *host,
-                         locus_hs_dataset_cb cb, void *arg, int *ret)
+static int visit_summary(locus_hs_snapshot *s, hs_arena *a, const MDB_val *k, const MDB_val *v,
+                         const char *host, locus_hs_dataset_cb cb, void *arg, int *ret)
 {
-    hs_arena_reset(&s->scratch);
-    Locus__DatasetSummary *m = hs_decode_summary(&s->scratch, v);
+    hs_arena_reset(a);
+    Locus__DatasetSummary *m = hs_decode_summary(a, v);
     if (!m) {
-        int st = corrupt(s, &s->scratch, HS_DB_DATASETS, k->mv_data, k->mv_size);
+        int st = corrupt(s, a, HS_DB_DATASETS, k->mv_data, k->mv_size);
         return st == LOCUS_ENOMEM ? st : 0;
     }
-    locus_hs_dataset *d = dataset_view(&s->scratch, m);
+    locus_hs_dataset *d = dataset_view(a, m);
     if (!d)
         return LOCUS_ENOMEM;
     if (host) {
@@ -295,11 +315,12 @@ int locus_hs_snapshot_foreach_dataset(locus_hs_snapshot *s, locus_hs_dataset_cb 
     int rc = mdb_cursor_open(s->txn, s->hs->db_datasets, &cur), ret = 0, st = 0;
     if (rc)
         return lmdb_err(s, rc, HS_DB_DATASETS, "", 0);
+    hs_arena local, *a = iter_begin(s, &local);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && ret == 0 && st == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        st = visit_summary(s, &k, &v, NULL, cb, arg, &ret);
+        st = visit_summary(s, a, &k, &v, NULL, cb, arg, &ret);
     mdb_cursor_close(cur);
-    hs_arena_reset(&s->scratch);
+    iter_end(s, a);
     if (st)
         return st;
     if (ret)
@@ -317,6 +338,7 @@ int locus_hs_snapshot_foreach_host_dataset(locus_hs_snapshot *s, const char *hos
     int rc = mdb_cursor_open(s->txn, s->hs->db_host_datasets, &cur), ret = 0, st = 0;
     if (rc)
         return lmdb_err(s, rc, HS_DB_HOST_DATASETS, host, hk.mv_size);
+    hs_arena local, *a = iter_begin(s, &local);
     for (rc = mdb_cursor_get(cur, &hk, &dv, MDB_SET_KEY); rc == 0 && ret == 0 && st == 0;
          rc = mdb_cursor_get(cur, &hk, &dv, MDB_NEXT_DUP)) {
         int g = mdb_get(s->txn, s->hs->db_datasets, &dv, &v);
@@ -326,10 +348,10 @@ int locus_hs_snapshot_foreach_host_dataset(locus_hs_snapshot *s, const char *hos
             st = lmdb_err(s, g, HS_DB_DATASETS, dv.mv_data, dv.mv_size);
             break;
         }
-        st = visit_summary(s, &dv, &v, host, cb, arg, &ret);
+        st = visit_summary(s, a, &dv, &v, host, cb, arg, &ret);
     }
     mdb_cursor_close(cur);
-    hs_arena_reset(&s->scratch);
+    iter_end(s, a);
     if (st)
         return st;
     if (ret)
@@ -352,20 +374,21 @@ int locus_hs_snapshot_foreach_block(locus_hs_snapshot *s, const char *dataset,
     int rc = mdb_cursor_open(s->txn, s->hs->db_blocks, &cur), ret = 0, st = 0;
     if (rc)
         return lmdb_err(s, rc, HS_DB_BLOCKS, prefix, k.mv_size);
+    hs_arena local, *a = iter_begin(s, &local);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && ret == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != n + 9 || memcmp(k.mv_data, prefix, n + 1) != 0)
             break;
-        hs_arena_reset(&s->scratch);
-        Locus__BlockPlacement *m = hs_decode_block(&s->scratch, &v);
+        hs_arena_reset(a);
+        Locus__BlockPlacement *m = hs_decode_block(a, &v);
         if (!m) {
-            if ((st = corrupt(s, &s->scratch, HS_DB_BLOCKS, k.mv_data, k.mv_size)) ==
+            if ((st = corrupt(s, a, HS_DB_BLOCKS, k.mv_data, k.mv_size)) ==
                 LOCUS_ENOMEM)
                 break;
             st = 0;
             continue;
         }
-        locus_hs_block_view *b = block_view(&s->scratch, m);
+        locus_hs_block_view *b = block_view(a, m);
         if (!b) {
             st = LOCUS_ENOMEM;
             break;
@@ -373,7 +396,7 @@ int locus_hs_snapshot_foreach_block(locus_hs_snapshot *s, const char *dataset,
         ret = cb(b, arg);
     }
     mdb_cursor_close(cur);
-    hs_arena_reset(&s->scratch);
+    iter_end(s, a);
     if (st)
         return st;
     if (ret)
@@ -390,12 +413,13 @@ int locus_hs_snapshot_foreach_binding(locus_hs_snapshot *s, locus_hs_binding_cb 
     int rc = mdb_cursor_open(s->txn, s->hs->db_hosts, &cur), ret = 0, st = 0;
     if (rc)
         return lmdb_err(s, rc, HS_DB_HOSTS, "", 0);
+    hs_arena local, *a = iter_begin(s, &local);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && ret == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        hs_arena_reset(&s->scratch);
-        Locus__HostBinding *m = hs_decode_binding(&s->scratch, &v);
+        hs_arena_reset(a);
+        Locus__HostBinding *m = hs_decode_binding(a, &v);
         if (!m) {
-            if ((st = corrupt(s, &s->scratch, HS_DB_HOSTS, k.mv_data, k.mv_size)) ==
+            if ((st = corrupt(s, a, HS_DB_HOSTS, k.mv_data, k.mv_size)) ==
                 LOCUS_ENOMEM)
                 break;
             st = 0;
@@ -404,7 +428,7 @@ int locus_hs_snapshot_foreach_binding(locus_hs_snapshot *s, locus_hs_binding_cb 
         ret = cb(m->storage_host, m->agent_hostname, m->agent_id ? m->agent_id : "", arg);
     }
     mdb_cursor_close(cur);
-    hs_arena_reset(&s->scratch);
+    iter_end(s, a);
     if (st)
         return st;
     if (ret)

@@ -159,6 +159,35 @@ static int collect_bind(const char *sh, const char *ah, const char *id, void *ar
     return 0;
 }
 
+typedef struct nest_ctx {
+    locus_hs_snapshot *s;
+    int ok, n;
+} nest_ctx;
+
+static int count_block(const locus_hs_block_view *b, void *arg)
+{
+    (void)b;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* Iterates the dataset's blocks from inside the dataset walk: the outer view
+ * must survive the inner iteration. */
+static int nested(const locus_hs_dataset *d, void *arg)
+{
+    nest_ctx *c = arg;
+    char name[64];
+    uint64_t total = d->total_bytes;
+    snprintf(name, sizeof(name), "%s", d->name);
+    int blocks = 0;
+    if (locus_hs_snapshot_foreach_block(c->s, name, count_block, &blocks) != 0)
+        return 1;
+    c->ok += strcmp(d->name, name) == 0 && d->total_bytes == total &&
+             (uint64_t)blocks == d->block_count;
+    c->n++;
+    return 0;
+}
+
 static int stop_at_first(const locus_hs_dataset *d, void *arg)
 {
     (void)d;
@@ -237,6 +266,10 @@ static void test_round_trip(void **state)
     assert_int_equal(c.n, 2);
     assert_string_equal(c.names[0], "h1=agent-1.example/S1");
     assert_string_equal(c.names[1], "h2=agent-2.example/");
+    nest_ctx nc = {s, 0, 0};
+    assert_int_equal(locus_hs_snapshot_foreach_dataset(s, nested, &nc), 0);
+    assert_int_equal(nc.n, 3);
+    assert_int_equal(nc.ok, 3);
     int calls = 0;
     assert_int_equal(locus_hs_snapshot_foreach_dataset(s, stop_at_first, &calls), 7);
     assert_int_equal(calls, 1);
