@@ -11,7 +11,9 @@
  *      dataset in the hint store, and from killing a master to its datasets'
  *      hints naming the promoted replica.
  *
- * usage: locus-bench-probe-redis [DATASETS [KEYS_PER_DATASET [POLL_INTERVAL_S]]] */
+ * usage: locus-bench-probe-redis [DATASETS [KEYS_PER_DATASET [POLL_INTERVAL_S [PIPELINE
+ *        [SCAN_COUNT]]]]] (the last two are the backend's redis.pipeline and
+ *        redis.scan_count; default: the backend's defaults) */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +32,7 @@
 #include "redis_cluster_fixture.h"
 #include "redis_poll_harness.h"
 
-#define RUNS 3
+#define RUNS 5
 
 static rcf_cluster C;
 static char dir[64];
@@ -193,9 +195,14 @@ int main(int argc, char **argv)
     /* 1 + 2: baseline and concurrent poll, alternated so both see the same load */
     char seeds[64];
     snprintf(seeds, sizeof seeds, "127.0.0.1:%d", C.nodes[0].port);
-    locus_cfg_override ov[] = {{"redis.seeds", seeds}, {"redis.poll_timeout", "600"}};
+    locus_cfg_override ov[4] = {{"redis.seeds", seeds}, {"redis.poll_timeout", "600"}};
+    size_t n_ov = 2;
+    if (argc > 4)
+        ov[n_ov++] = (locus_cfg_override){"redis.pipeline", argv[4]};
+    if (argc > 5)
+        ov[n_ov++] = (locus_cfg_override){"redis.scan_count", argv[5]};
     rph h;
-    if (rph_open(&h, ov, 2, err, sizeof err)) {
+    if (rph_open(&h, ov, n_ov, err, sizeof err)) {
         fprintf(stderr, "backend: %s\n", err);
         return 1;
     }
@@ -203,12 +210,14 @@ int main(int argc, char **argv)
     double base_rate[RUNS], poll_rate[RUNS];
     uint64_t base_bytes = 0;
     double cpu[2][2] = {{0}}; /* [baseline|poll][client|servers] */
+    double wall[2] = {0};
     for (int run = 0; run < RUNS; run++) {
         uint64_t bytes = 0;
         double c0 = cpu_self(), s0 = cpu_servers();
         double s = ptu_now();
         long keys = baseline_pass(&bytes);
         double e = ptu_now() - s;
+        wall[0] += e;
         cpu[0][0] += cpu_self() - c0;
         cpu[0][1] += cpu_servers() - s0;
         if (keys != total) {
@@ -235,6 +244,7 @@ int main(int argc, char **argv)
             return 1;
         }
         poll_rate[run] = (double)total / res.seconds;
+        wall[1] += res.seconds;
         printf("run %d: baseline %.0f keys/s (%.2f s), concurrent poll %.0f keys/s (%.2f s)\n",
                run + 1, base_rate[run], e, poll_rate[run], res.seconds);
     }
@@ -245,6 +255,8 @@ int main(int argc, char **argv)
            "servers %.2f us (load average %.2f on %ld cores)\n",
            cpu[0][0] * us, cpu[0][1] * us, cpu[1][0] * us, cpu[1][1] * us, loadavg(),
            sysconf(_SC_NPROCESSORS_ONLN));
+    printf("cores used (cpu / wall): baseline %.2f, poll %.2f\n",
+           (cpu[0][0] + cpu[0][1]) / wall[0], (cpu[1][0] + cpu[1][1]) / wall[1]);
     qsort(base_rate, RUNS, sizeof(double), cmp_double);
     qsort(poll_rate, RUNS, sizeof(double), cmp_double);
     printf("RESULT baseline_keys_per_s=%.0f poll_keys_per_s=%.0f ratio=%.2f (median of %d; "
