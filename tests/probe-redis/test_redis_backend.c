@@ -66,9 +66,12 @@ static uint64_t server_bytes(int d)
     return sum;
 }
 
-static int group_setup(void **state)
+static int group_teardown(void **state);
+
+/* On any failure everything started so far is torn down here: cmocka runs
+ * no group teardown after a failed setup. */
+static int group_setup_steps(void)
 {
-    (void)state;
     char err[256];
     if (rcf_start(&T.c, 3, 1, err, sizeof err)) {
         fprintf(stderr, "cluster: %s\n", err);
@@ -95,13 +98,24 @@ static int group_setup(void **state)
     return T.sink ? 0 : -1;
 }
 
+static int group_setup(void **state)
+{
+    if (group_setup_steps() == 0)
+        return 0;
+    group_teardown(state);
+    return -1;
+}
+
 static int group_teardown(void **state)
 {
     (void)state;
     probe_sink_free(T.sink);
+    T.sink = NULL;
     locus_hs_close(T.hs);
+    T.hs = NULL;
     if (T.dir[0])
         ptu_rmrf(T.dir);
+    T.dir[0] = '\0';
     rcf_stop(&T.c);
     return 0;
 }

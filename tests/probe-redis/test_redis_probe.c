@@ -94,9 +94,20 @@ static void dump_log(void)
     free(log);
 }
 
+static int teardown(void **state);
+
+/* cmocka runs no teardown after a failed setup: undo here. */
+static int setup_steps(void);
 static int setup(void **state)
 {
-    (void)state;
+    if (setup_steps() == 0)
+        return 0;
+    teardown(state);
+    return -1;
+}
+
+static int setup_steps(void)
+{
     char err[256];
     T.probe = -1;
     if (rcf_start(&T.c, 3, 1, err, sizeof err)) {
@@ -135,9 +146,11 @@ static int teardown(void **state)
         kill(T.probe, SIGKILL);
         waitpid(T.probe, NULL, 0);
     }
+    T.probe = -1;
     rcf_stop(&T.c);
     if (T.dir[0])
         ptu_rmrf(T.dir);
+    T.dir[0] = '\0';
     return 0;
 }
 
