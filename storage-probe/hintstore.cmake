@@ -14,3 +14,5 @@ install(FILES include/locus/hintstore.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/
 add_executable(locus-hints tools/locus-hints.c)
 target_link_libraries(locus-hints PRIVATE locus_hints PkgConfig::JANSSON)
 install(TARGETS locus-hints RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# A small seed file for trying the CLI (docs/hint-store.md).
+install(FILES tools/sample-hints.jsonl DESTINATION ${CMAKE_INSTALL_DATADIR}/locus/examples)
