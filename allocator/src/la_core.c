@@ -204,6 +204,17 @@ static double dominant(const locus_allocator *a, const double *alloc)
     return s;
 }
 
+/* The first 8 bytes of s, big-endian, zero-padded: orders like strcmp for
+ * strings that differ there, so most name ties need no strcmp. */
+uint64_t la_key8(const char *s)
+{
+    uint64_t k = 0;
+    int i = 0;
+    for (; i < 8 && s[i]; i++)
+        k = k << 8 | (unsigned char)s[i];
+    return k << (8 * (8 - i));
+}
+
 static int cmp_client(const locus_allocator *a, uint32_t x, uint32_t y)
 {
     const la_client *cx = &a->clients[x], *cy = &a->clients[y];
@@ -211,6 +222,8 @@ static int cmp_client(const locus_allocator *a, uint32_t x, uint32_t y)
         return cx->share < cy->share ? -1 : 1;
     if (cx->count != cy->count)
         return cx->count < cy->count ? -1 : 1;
+    if (cx->key8 != cy->key8)
+        return cx->key8 < cy->key8 ? -1 : 1;
     return strcmp(a->fws[cx->fw].id, a->fws[cy->fw].id);
 }
 
@@ -227,6 +240,7 @@ static int cmp_role(const locus_allocator *a, uint32_t x, uint32_t y)
 typedef struct sortkey {
     double share;
     uint64_t count;
+    uint64_t key8;
     const char *name;
     uint32_t slot;
 } sortkey;
@@ -238,6 +252,8 @@ static int cmp_key(const void *p, const void *q)
         return x->share < y->share ? -1 : 1;
     if (x->count != y->count)
         return x->count < y->count ? -1 : 1;
+    if (x->key8 != y->key8)
+        return x->key8 < y->key8 ? -1 : 1;
     return strcmp(x->name, y->name);
 }
 
@@ -264,15 +280,16 @@ static int resort_all(locus_allocator *a)
         for (uint32_t i = 0; i < ro->n; i++) {
             la_client *c = &a->clients[ro->list[i]];
             c->share = dominant(a, c->alloc);
-            keys[i] = (sortkey){c->share, c->count, a->fws[c->fw].id, ro->list[i]};
+            keys[i] = (sortkey){c->share, c->count, c->key8, a->fws[c->fw].id, ro->list[i]};
         }
         qsort(keys, ro->n, sizeof *keys, cmp_key);
         for (uint32_t i = 0; i < ro->n; i++)
             ro->list[i] = keys[i].slot;
+        ro->min_share = ro->n ? keys[0].share : 0;
     }
     for (uint32_t i = 0; i < a->n_roles; i++) {
         la_role *ro = &a->roles[a->role_order[i]];
-        keys[i] = (sortkey){ro->share, ro->count, ro->name, a->role_order[i]};
+        keys[i] = (sortkey){ro->share, ro->count, la_key8(ro->name), ro->name, a->role_order[i]};
     }
     qsort(keys, a->n_roles, sizeof *keys, cmp_key);
     for (uint32_t i = 0; i < a->n_roles; i++)
@@ -636,6 +653,7 @@ static uint32_t client_new(locus_allocator *a, uint32_t fw, uint32_t role)
     c->live = 1;
     c->fw = fw;
     c->role = role;
+    c->key8 = la_key8(a->fws[fw].id);
     return s;
 }
 
@@ -754,6 +772,7 @@ void la_destroy(locus_allocator *a)
             free(f->demand[d].dataset);
         free(f->demand);
         free(f->loc);
+        free(f->racks);
     }
     free(a->fws);
     free(a->free_fws);
@@ -1108,6 +1127,7 @@ int la_remove_framework(locus_allocator *a, const char *id)
         free(f->demand[d].dataset);
     free(f->demand);
     free(f->loc);
+    free(f->racks);
     memset(f, 0, sizeof *f);
     a->free_fws[a->n_free_fws++] = s;
     a->n_fws--;
@@ -1357,6 +1377,8 @@ static void maybe_reload(locus_allocator *a, double now)
 
 typedef struct pick {
     uint32_t ri, li;            /* role position in role_order, client position in its list */
+    uint32_t cs;                /* the client (locality: list order is not kept in a cycle) */
+    uint32_t ui;                /* locality: its position in ulist, NONE if unknown */
     double score;
     int level;
     uint64_t local[LOCUS_TIERS];
@@ -1401,8 +1423,18 @@ static uint64_t rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw)
 {
     if (rack == NONE)
         return 0;
-    uint32_t s = la_u64map_get(&a->rack_idx, (uint64_t)rack << 32 | fw);
-    return s == NONE ? 0 : a->rack_bytes[s];
+    const la_fw *f = &a->fws[fw];
+    uint32_t lo = 0, hi = f->n_racks;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (f->racks[mid].rack == rack)
+            return f->racks[mid].bytes;
+        if (f->racks[mid].rack < rack)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
 }
 
 /* Fills the locality annotation of framework fw on agent gs; e is its index
@@ -1512,6 +1544,34 @@ static void consider_fw(const locus_allocator *a, uint32_t fw, uint32_t *best)
             *best = f->clients[j];
 }
 
+/* Near saturation (few frameworks left unfiltered on a densely filtered
+ * agent), walking the DRF order meets mostly filtered frameworks: scan the
+ * agent's filter array instead (sequential) and take the DRF-first of the
+ * unfiltered frameworks the agent is allowed for. Same choice as the walk. */
+static int scan_wanted(const locus_allocator *a, const la_agent *g)
+{
+    return g->filters.dense && (a->n_offerable - g->n_filt_off) * 16 <= a->n_offerable;
+}
+
+static uint32_t scan_pick(const locus_allocator *a, uint32_t gs, int use_loc)
+{
+    const la_agent *g = &a->agents[gs];
+    const la_fset *fs = &g->filters;
+    uint32_t best = NONE;
+    for (uint32_t fw = 0; fw < a->n_fw_slots; fw++) {
+        if (fw < fs->cap && fs->v[fw])
+            continue; /* filtered: expired filters were dropped before */
+        const la_fw *f = &a->fws[fw];
+        if (!f->live || !f->n_listed)
+            continue;
+        if (use_loc && f->allowed < 2 && !idx_find(a, gs, fw) &&
+            (f->allowed == 0 || !rack_total(a, g->rack, fw)))
+            continue;
+        consider_fw(a, fw, &best);
+    }
+    return best;
+}
+
 /* Locality: the best-scoring node-local framework within the slack of the
  * lowest share; else the DRF-first framework this agent is allowed for. */
 static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now, pick *out)
@@ -1526,12 +1586,18 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
     pick best = {0};
     uint32_t best_cs = NONE;
     int have_idx = a->idx_off && gs < a->idx_off_cap;
-    /* Slack 0 means strict DRF order: no framework may jump the queue. */
-    if (a->cfg.fairness_slack > 0 && have_idx) {
+    int use_slack = a->cfg.fairness_slack > 0; /* 0: strict DRF order, nobody jumps the queue */
+    uint32_t held = NONE; /* DRF-first held-back framework this agent is local for */
+    uint32_t walk_ui = NONE;
+    if (have_idx) {
         for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
             uint32_t fw = a->idx_ent[i].fw;
             const la_fw *f = &a->fws[fw];
             if (!f->n_listed || filtered(g, fw, now_t))
+                continue;
+            if (f->allowed < 2)
+                consider_fw(a, fw, &held);
+            if (!use_slack)
                 continue;
             for (uint32_t j = 0; j < f->n_clients; j++) {
                 uint32_t cs = f->clients[j];
@@ -1540,7 +1606,7 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                     continue;
                 const la_role *ro = &a->roles[c->role];
                 if (ro->share > base_role + slack ||
-                    c->share > a->clients[ro->list[0]].share + slack)
+                    c->share > ro->min_share + slack)
                     continue;
                 pick p;
                 annotate_e(a, gs, fw, &a->idx_ent[i], &p);
@@ -1556,23 +1622,27 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             }
         }
     }
-    if (!found) {
+    if (!found && scan_wanted(a, g)) {
+        best_cs = scan_pick(a, gs, 1);
+        if (best_cs == NONE)
+            return 0;
+        annotate(a, gs, a->clients[best_cs].fw, &best);
+        const la_fw *f = &a->fws[a->clients[best_cs].fw];
+        best.waited = f->wait_since >= 0 && best.level > 0 ? now - f->wait_since : 0;
+    } else if (!found) {
         /* DRF order among the frameworks not held back... */
         for (uint32_t ri = 0; ri < a->n_roles && best_cs == NONE; ri++) {
             const la_role *ro = &a->roles[a->role_order[ri]];
             for (uint32_t ui = 0; ui < ro->un; ui++)
                 if (!filtered(g, a->clients[ro->ulist[ui]].fw, now_t)) {
                     best_cs = ro->ulist[ui];
+                    walk_ui = ui;
                     break;
                 }
         }
         /* ...and the held-back ones this agent is local (or rack-local) for. */
-        if (have_idx)
-            for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
-                uint32_t fw = a->idx_ent[i].fw;
-                if (a->fws[fw].allowed < 2 && a->fws[fw].n_listed && !filtered(g, fw, now_t))
-                    consider_fw(a, fw, &best_cs);
-            }
+        if (held != NONE && drf_before(a, held, best_cs))
+            best_cs = held;
         if (a->n_allowed1 && g->rack != NONE && g->rack < a->rack_off_cap)
             for (uint32_t i = a->rack_off[g->rack]; i < a->rack_off[g->rack + 1]; i++) {
                 uint32_t fw = a->rack_fw[i];
@@ -1587,7 +1657,9 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
     }
     const la_client *c = &a->clients[best_cs];
     best.ri = role_order_find(a, c->role);
-    best.li = list_find(a, &a->roles[c->role], best_cs, 1);
+    best.li = NONE;
+    best.cs = best_cs;
+    best.ui = walk_ui != NONE && a->roles[c->role].ulist[walk_ui] == best_cs ? walk_ui : NONE;
     *out = best;
     return 1;
 }
@@ -1620,7 +1692,7 @@ static int make_offer(locus_allocator *a, uint32_t gs, const double *avail, cons
 {
     uint32_t rslot = a->role_order[p->ri];
     la_role *ro = &a->roles[rslot];
-    uint32_t cs = ro->list[p->li];
+    uint32_t cs = use_loc ? p->cs : ro->list[p->li];
     la_client *c = &a->clients[cs];
     la_fw *f = &a->fws[c->fw];
     la_agent *g = &a->agents[gs];
@@ -1686,8 +1758,8 @@ static int make_offer(locus_allocator *a, uint32_t gs, const double *avail, cons
         f->wait_since = now; /* a local launch restarts the wait, as in delay scheduling */
 
     /* Mesos's sorters: the chosen client and its role move right. */
-    uint32_t ui = NONE;
-    if (use_loc && f->allowed == 2) {
+    uint32_t ui = use_loc ? p->ui : NONE;
+    if (use_loc && ui == NONE && f->allowed == 2) {
         /* Its place in ulist, found before its key changes. */
         uint32_t lo = 0, hi = ro->un;
         while (lo < hi) {
@@ -1707,8 +1779,11 @@ static int make_offer(locus_allocator *a, uint32_t gs, const double *avail, cons
     ro->count++;
     c->share = dominant(a, c->alloc);
     ro->share = dominant(a, ro->alloc) / (ro->weight > 0 ? ro->weight : 1);
-    move_right(a, ro->list, ro->n, p->li, cmp_client);
-    if (ui != NONE)
+    /* In a locality cycle only ulist is walked, so only it is kept in order
+     * (every list is sorted afresh at the next cycle). */
+    if (!use_loc)
+        move_right(a, ro->list, ro->n, p->li, cmp_client);
+    else if (ui != NONE)
         move_right(a, ro->ulist, ro->un, ui, cmp_client);
     move_right(a, a->role_order, a->n_roles, p->ri, cmp_role);
     return 0;
@@ -1766,7 +1841,19 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
             continue; /* filtered for every framework that could take it */
         pick p;
         memset(&p, 0, sizeof p);
-        int ok = use_loc ? loc_pick(a, gs, now_t, now, &p) : drf_first(a, g, now_t, &p);
+        int ok;
+        if (use_loc) {
+            ok = loc_pick(a, gs, now_t, now, &p);
+        } else if (scan_wanted(a, g)) {
+            uint32_t cs = scan_pick(a, gs, 0);
+            ok = cs != NONE;
+            if (ok) {
+                p.ri = role_order_find(a, a->clients[cs].role);
+                p.li = list_find(a, &a->roles[a->clients[cs].role], cs, 1);
+            }
+        } else {
+            ok = drf_first(a, g, now_t, &p);
+        }
         if (!ok)
             continue;
         if (!use_loc)

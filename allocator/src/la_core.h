@@ -79,6 +79,8 @@ typedef struct la_fw {
     la_locent *loc;
     uint32_t n_loc, cap_loc;
     uint64_t demand_bytes;      /* total pending bytes known from demand + hints */
+    struct la_rackbytes { uint32_t rack; uint64_t bytes; } *racks; /* sorted by rack */
+    uint32_t n_racks, cap_racks;
     double loc_expire_at;       /* host time at which one of its hints turns stale */
     double wait_since;          /* delay scheduling: waiting since (host s), <0 not waiting */
     uint64_t wait_cycle;        /* last cycle it was waiting in (waits need consecutive cycles) */
@@ -87,6 +89,7 @@ typedef struct la_fw {
 
 typedef struct la_client {      /* a framework in one role (a DRF sorter client) */
     uint32_t fw, role;
+    uint64_t key8;              /* first 8 bytes of the framework id, big-endian (fast ties) */
     int live, suppressed, listed, detached;
     double alloc[LA_MAX_RES];
     double share;
@@ -101,6 +104,7 @@ typedef struct la_role {
     uint64_t count;
     uint32_t *list;             /* listed clients in DRF order */
     uint32_t n, cap;
+    double min_share;           /* lowest client share at the start of the cycle (slack base) */
     uint32_t *ulist;            /* locality, per cycle: the listed clients not held back */
     uint32_t un, ucap;
 } la_role;
@@ -213,6 +217,7 @@ struct locus_allocator {
 };
 
 /* la_core.c */
+uint64_t la_key8(const char *s);
 void la_log(locus_allocator *a, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int la_seterr(locus_allocator *a, int code, const char *fmt, ...)

@@ -20,21 +20,6 @@ static uint32_t slot_of(uint32_t fw, uint32_t cap)
     return (fw * 2654435761u) & (cap - 1);
 }
 
-uint32_t la_fset_get(const la_fset *s, uint32_t fw)
-{
-    if (!s->n)
-        return 0;
-    if (s->dense)
-        return fw < s->cap ? s->v[fw] : 0;
-    for (uint32_t i = slot_of(fw, s->cap);; i = (i + 1) & (s->cap - 1)) {
-        uint32_t k = s->v[2 * i];
-        if (k == 0)
-            return 0;
-        if (k == fw + 1)
-            return s->v[2 * i + 1];
-    }
-}
-
 static void sparse_insert(uint32_t *v, uint32_t cap, uint32_t fw, uint32_t exp)
 {
     uint32_t i = slot_of(fw, cap);

@@ -285,6 +285,12 @@ void la_hints_free_index(locus_allocator *a)
     a->idx_off_cap = a->cap_idx_ent = a->n_idx_ent = a->n_rack_bytes = a->cap_rack_bytes = 0;
 }
 
+static int cmp_rackbytes(const void *p, const void *q)
+{
+    const struct la_rackbytes *x = p, *y = q;
+    return x->rack < y->rack ? -1 : x->rack > y->rack;
+}
+
 static int rebuild_index(locus_allocator *a)
 {
     uint32_t na = a->n_agents_slots;
@@ -369,6 +375,29 @@ static int rebuild_index(locus_allocator *a)
             uint32_t s = rack == NONE ? NONE : la_u64map_get(&a->rack_idx, (uint64_t)rack << 32 | x->fw);
             x->rack = s == NONE ? 0 : a->rack_bytes[s];
         }
+    }
+    /* Each framework's bytes per rack, sorted by rack (rack-local scoring). */
+    for (uint32_t fs = 0; fs < a->n_fw_slots; fs++)
+        a->fws[fs].n_racks = 0;
+    for (uint32_t i = 0; i < a->n_rack_bytes; i++) {
+        la_fw *f = &a->fws[(uint32_t)a->rack_pairs[i]];
+        if (f->n_racks == f->cap_racks) {
+            uint32_t n = f->cap_racks ? f->cap_racks * 2 : 4;
+            void *p = realloc(f->racks, sizeof *f->racks * n);
+            if (!p)
+                return LOCUS_ENOMEM;
+            f->racks = p;
+            f->cap_racks = n;
+        }
+        f->racks[f->n_racks++] = (struct la_rackbytes){(uint32_t)(a->rack_pairs[i] >> 32),
+                                                       a->rack_bytes[i]};
+    }
+    for (uint32_t fs = 0; fs < a->n_fw_slots; fs++) {
+        la_fw *f = &a->fws[fs];
+        if (!f->live)
+            continue;
+        if (f->n_racks > 1)
+            qsort(f->racks, f->n_racks, sizeof *f->racks, cmp_rackbytes);
     }
     /* Frameworks with data in each rack (CSR), for rack-local fallbacks. */
     uint32_t nr = a->n_racks;

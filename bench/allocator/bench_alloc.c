@@ -110,6 +110,9 @@ static int write_store(const char *path, int agents, int datasets)
     return rc;
 }
 
+static locus_param g_extra[16];
+static size_t g_n_extra;
+
 static int run_point(int locality, int agents, int fws, const char *store, int datasets,
                      int max_rounds, result *r)
 {
@@ -117,12 +120,14 @@ static int run_point(int locality, int agents, int fws, const char *store, int d
     r->anon_mb = status_mb("RssAnon"); /* baseline inherited from the parent */
     char kv_path[600];
     snprintf(kv_path, sizeof kv_path, "%s", store ? store : "");
-    locus_param p[] = {{"policy.name", locality ? "locality" : "drf"},
-                       {"hints.path", kv_path},
-                       {"hints.staleness", "1e9"}};
+    locus_param p[3 + 16] = {{"policy.name", locality ? "locality" : "drf"},
+                             {"hints.path", kv_path},
+                             {"hints.staleness", "1e9"}};
+    for (size_t i = 0; i < g_n_extra; i++)
+        p[3 + i] = g_extra[i];
     locus_allocator *a = NULL;
     char err[512];
-    if (la_create(NULL, p, 3, NULL, &a, err, sizeof err)) {
+    if (la_create(NULL, p, 3 + g_n_extra, NULL, &a, err, sizeof err)) {
         fprintf(stderr, "create: %s\n", err);
         return 1;
     }
@@ -255,7 +260,7 @@ static int parse_list(const char *s, int *out, int max)
 int main(int argc, char **argv)
 {
     int agents[8] = {1000, 10000, 50000}, fws[8] = {100, 1000, 3000};
-    int na = 3, nf = 3, max_rounds = 100, datasets = 100000;
+    int na = 3, nf = 3, max_rounds = 100, datasets = 100000, only = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             agents[0] = 1000, agents[1] = 10000, na = 2;
@@ -267,12 +272,23 @@ int main(int argc, char **argv)
             nf = parse_list(argv[++i], fws, 8);
         } else if (strcmp(argv[i], "--max-rounds") == 0 && i + 1 < argc) {
             max_rounds = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc) {
+            i++;
+            only = strcmp(argv[i], "drf") == 0 ? 0 : strcmp(argv[i], "locality") == 0 ? 1 : -2;
+            if (only == -2)
+                return 2;
+        } else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc && g_n_extra < 16) {
+            char *kv = argv[++i], *eq = strchr(kv, '=');
+            if (!eq)
+                return 2;
+            *eq = '\0';
+            g_extra[g_n_extra++] = (locus_param){kv, eq + 1};
         } else if (strcmp(argv[i], "--datasets") == 0 && i + 1 < argc) {
             datasets = atoi(argv[++i]);
         } else {
             fprintf(stderr,
                     "usage: %s [--quick] [--agents N,N..] [--frameworks N,N..] "
-                    "[--max-rounds N] [--datasets N]\n",
+                    "[--max-rounds N] [--datasets N] [--policy drf|locality] [--set section.key=value]\n",
                     argv[0]);
             return 2;
         }
@@ -308,7 +324,10 @@ int main(int argc, char **argv)
                 (cpu_ms() - t) / 1e3);
         for (int j = 0; j < nf; j++) {
             result res[2];
+            memset(res, 0, sizeof res);
             for (int loc = 0; loc < 2; loc++) {
+                if (only >= 0 && loc != only)
+                    continue;
                 if (run_forked(loc, agents[i], fws[j], loc ? store : NULL, datasets, max_rounds,
                                &res[loc])) {
                     fprintf(stderr, "point %d x %d failed\n", agents[i], fws[j]);
@@ -325,6 +344,8 @@ int main(int argc, char **argv)
                        r->offers ? 100.0 * (double)r->local / (double)r->offers : 0.0);
                 fflush(stdout);
             }
+            if (only >= 0)
+                continue;
             if (res[0].mean_ms > 0 && nr < 64)
                 ratios[nr++] = res[1].mean_ms / res[0].mean_ms;
             printf("%-8s %7d %6d  locality/drf mean round time: %.2fx\n", "ratio", agents[i],
