@@ -19,6 +19,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -457,6 +460,42 @@ static void count_done(void *ctx, int status, const char *msg)
     ++*(int *)ctx;
 }
 
+/* A listener whose accept queue is full: the kernel drops further SYNs, so a
+ * connect never completes and connect_timeout must end it. */
+static void connect_timeout_fails_the_node(void **state)
+{
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
+    int fill[2];
+    for (int i = 0; i < 2; i++) { /* backlog 0 still queues one; fill it */
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fill[i], (struct sockaddr *)&a, sizeof a);
+    }
+    ptu_sleep(0.05);
+    char seeds[64];
+    snprintf(seeds, sizeof seeds, "127.0.0.1:%d", ntohs(a.sin_port));
+    locus_cfg_override ov[] = {{"redis.seeds", seeds}, {"redis.connect_timeout", "0.3"}};
+    rph h;
+    char err[256];
+    assert_int_equal(rph_open(&h, ov, 2, err, sizeof err), 0);
+    rph_result res;
+    assert_int_equal(rph_poll(&h, T.sink, &res, 10), 0);
+    printf("    poll failed as expected: %s (%.2f s)\n", res.msg, res.seconds);
+    assert_int_equal(res.status, LOCUS_EIO);
+    assert_non_null(strstr(res.msg, seeds));
+    assert_non_null(strstr(res.msg, "connect: timed out after 0.3s"));
+    assert_true(res.seconds >= 0.25 && res.seconds < 3);
+    rph_close(&h);
+    for (int i = 0; i < 2; i++)
+        close(fill[i]);
+    close(lfd);
+}
+
 static void cancel_withdraws_done(void **state)
 {
     (void)state;
@@ -540,6 +579,7 @@ int main(void)
         cmocka_unit_test(garbage_fails_cleanly),
         cmocka_unit_test(malformed_replies_name_node_and_command),
         cmocka_unit_test(unreachable_seed),
+        cmocka_unit_test(connect_timeout_fails_the_node),
         cmocka_unit_test(cancel_withdraws_done),
         cmocka_unit_test(cancel_with_commands_in_flight),
         cmocka_unit_test(config_errors),
