@@ -34,15 +34,16 @@ static int rm_find(char (*names)[16], int n, const char *s)
     return -1;
 }
 
-/* The framework hierarchical DRF must pick next (all eligible). */
-static int rm_expect(const rm *m)
+/* The framework hierarchical DRF must pick next among those not excluded
+ * (refuse filters on the agent at hand; NULL: all eligible). */
+static int rm_expect_excl(const rm *m, const int *excl)
 {
     int best_r = -1;
     double brs = 0;
     for (int r = 0; r < m->n_role; r++) {
         int has = 0;
         for (int f = 0; f < m->n_fw; f++)
-            has |= m->fw_role[f] == r;
+            has |= m->fw_role[f] == r && !(excl && excl[f]);
         if (!has)
             continue;
         double s = rm_dom(m, m->ra[r]) / m->w[r];
@@ -56,7 +57,7 @@ static int rm_expect(const rm *m)
     int best_f = -1;
     double bfs = 0;
     for (int f = 0; f < m->n_fw; f++) {
-        if (m->fw_role[f] != best_r)
+        if (m->fw_role[f] != best_r || (excl && excl[f]))
             continue;
         double s = rm_dom(m, m->fa[f]);
         if (best_f < 0 || s < bfs || (s == bfs && (m->fc[f] < m->fc[best_f] ||
@@ -67,6 +68,11 @@ static int rm_expect(const rm *m)
         }
     }
     return best_f;
+}
+
+static int rm_expect(const rm *m)
+{
+    return rm_expect_excl(m, NULL);
 }
 
 static void rm_give(rm *m, int f, int g, double cpus, double mem)
@@ -153,6 +159,70 @@ static void test_weighted_drf_exact(void **state)
             rm_give(&m, f, g, -c, -mm);
         }
     }
+    la_destroy(a);
+}
+
+/* Mesos's DeclineOffers pattern on a small scale: every offer declined with
+ * a long filter until every agent is filtered for every framework. Each
+ * choice must be the DRF-first unfiltered framework, also once few are left
+ * (where the core scans the agent's filters instead of walking the order). */
+static void test_decline_all_drf_order(void **state)
+{
+    (void)state;
+    locus_allocator *a = t_new(NULL, "policy.name=drf", NULL);
+    rm m;
+    memset(&m, 0, sizeof m);
+    m.n_role = 2;
+    snprintf(m.role[0], 16, "ra");
+    snprintf(m.role[1], 16, "rb");
+    m.w[0] = 1;
+    m.w[1] = 2;
+    const char *roles[] = {"ra", "rb"};
+    assert_int_equal(la_update_weights(a, roles, m.w, 2), 0);
+    m.n_fw = 48;
+    for (int f = 0; f < m.n_fw; f++) {
+        snprintf(m.fw[f], 16, "fw-%02d", (f * 17) % 48);
+        m.fw_role[f] = f % 3 == 0;
+        t_fw(a, m.fw[f], roles[m.fw_role[f]]);
+    }
+    m.n_agent = 5;
+    for (int g = 0; g < m.n_agent; g++) {
+        snprintf(m.agent[g], 16, "a%d", g);
+        m.tot[g][0] = 4 + g;
+        m.tot[g][1] = 2048;
+        m.ct[0] += m.tot[g][0];
+        m.ct[1] += m.tot[g][1];
+        t_agent(a, m.agent[g], m.tot[g][0], m.tot[g][1]);
+    }
+    static int filt[64][64];
+    memset(filt, 0, sizeof filt);
+    int total = 0;
+    for (int round = 0; round < 60; round++) {
+        locus_offer_list l = t_alloc(a, round);
+        for (size_t i = 0; i < l.n; i++) {
+            const locus_offer *o = &l.offers[i];
+            int g = rm_find(m.agent, m.n_agent, o->agent_id);
+            int got = rm_find(m.fw, m.n_fw, o->framework_id);
+            int want = rm_expect_excl(&m, filt[g]);
+            if (want != got)
+                fail_msg("round %d agent %s: DRF wants %s, got %s", round, o->agent_id,
+                         m.fw[want], m.fw[got]);
+            assert_false(filt[g][got]);
+            rm_give(&m, got, g, t_res(&o->resources, "cpus"), t_res(&o->resources, "mem"));
+            m.fc[got]++;
+            m.rc[m.fw_role[got]]++;
+            total++;
+        }
+        for (size_t i = 0; i < l.n; i++) {
+            const locus_offer *o = &l.offers[i];
+            int g = rm_find(m.agent, m.n_agent, o->agent_id);
+            int f = rm_find(m.fw, m.n_fw, o->framework_id);
+            rm_give(&m, f, g, -t_res(&o->resources, "cpus"), -t_res(&o->resources, "mem"));
+            t_decline(a, o, 1e6, round);
+            filt[g][f] = 1;
+        }
+    }
+    assert_int_equal(total, m.n_fw * m.n_agent); /* each pair exactly once */
     la_destroy(a);
 }
 
@@ -433,6 +503,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weighted_drf_exact),
+        cmocka_unit_test(test_decline_all_drf_order),
         cmocka_unit_test(test_weights_update),
         cmocka_unit_test(test_refuse_filters_expire),
         cmocka_unit_test(test_filter_is_per_framework),

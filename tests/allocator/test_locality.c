@@ -371,6 +371,49 @@ static void test_slack0_equals_drf(void **state)
     la_destroy(drf);
 }
 
+/* DeclineOffers until saturation with 48 frameworks: slack 0 and no waits
+ * still equal drf offer for offer, through the near-saturation scan too. */
+static void test_slack0_decline_all_equals_drf(void **state)
+{
+    (void)state;
+    fake f = {.gen = 1};
+    locus_allocator *loc = t_new(NULL, "policy.name=locality", "policy.fairness_slack=0",
+                                 "locality.wait_node=0", "locality.wait_rack=0", NULL);
+    locus_allocator *drf = t_new(NULL, "policy.name=drf", NULL);
+    fake_install(loc, &f);
+    static char names[6][8], fws[48][8];
+    for (int i = 0; i < 6; i++) {
+        snprintf(names[i], sizeof names[i], "a%d", i);
+        t_agent(loc, names[i], 4, 2048);
+        t_agent(drf, names[i], 4, 2048);
+    }
+    fake_ds *d = fake_ds_new(&f, "shared", 0);
+    fake_put(d, names[2], LOCUS_TIER_MEM, GB);
+    for (int j = 0; j < 48; j++) {
+        snprintf(fws[j], sizeof fws[j], "f%02d", (j * 29) % 48);
+        t_fw(loc, fws[j], j % 4 ? "*" : "other");
+        t_fw(drf, fws[j], j % 4 ? "*" : "other");
+        t_demand(loc, fws[j], "shared", 0);
+    }
+    size_t total = 0;
+    for (int c = 0; c < 60; c++) {
+        locus_offer_list x = t_alloc(loc, c), y = t_alloc(drf, c);
+        assert_int_equal(x.n, y.n);
+        for (size_t i = 0; i < x.n; i++) {
+            assert_string_equal(x.offers[i].agent_id, y.offers[i].agent_id);
+            assert_string_equal(x.offers[i].framework_id, y.offers[i].framework_id);
+        }
+        total += x.n;
+        for (size_t i = 0; i < x.n; i++) {
+            t_decline(loc, &x.offers[i], 1e6, c);
+            t_decline(drf, &y.offers[i], 1e6, c);
+        }
+    }
+    assert_int_equal(total, 48 * 6);
+    la_destroy(loc);
+    la_destroy(drf);
+}
+
 static void test_stale_and_missing_hints(void **state)
 {
     (void)state;
@@ -456,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_no_starvation),
         cmocka_unit_test(test_slack_bound),
         cmocka_unit_test(test_slack0_equals_drf),
+        cmocka_unit_test(test_slack0_decline_all_equals_drf),
         cmocka_unit_test(test_stale_and_missing_hints),
         cmocka_unit_test(test_blocks_and_bindings),
     };
