@@ -516,9 +516,22 @@ int locus_hs_snapshot_stats(locus_hs_snapshot *s, locus_hs_stats *out)
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP))
         out->hosts++;
     mdb_cursor_close(cur);
+    /* Pages in use = pages up to the last one used - pages on LMDB's free
+     * list (sub-database 0; each record is an ID list led by its length). */
+    uint64_t free_pages = 0;
+    if ((rc = mdb_cursor_open(s->txn, 0, &cur)) != 0)
+        return lmdb_err(s, rc, "free list", "", 0);
+    while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+        if (v.mv_size >= sizeof(size_t)) {
+            size_t n;
+            memcpy(&n, v.mv_data, sizeof(n));
+            free_pages += n;
+        }
+    mdb_cursor_close(cur);
     mdb_env_info(s->hs->env, &info);
     mdb_env_stat(s->hs->env, &st);
     out->map_size = info.me_mapsize;
-    out->used_bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+    uint64_t last = (uint64_t)info.me_last_pgno + 1;
+    out->used_bytes = (last > free_pages ? last - free_pages : 0) * st.ms_psize;
     return 0;
 }
