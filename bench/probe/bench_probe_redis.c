@@ -189,7 +189,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "load failed\n");
         return 1;
     }
-    rcf_all(&C, "WAIT 1 60000");
     printf("loaded in %.2f s (pipelined SET to each key's master)\n", ptu_now() - t0);
 
     /* 1 + 2: baseline and concurrent poll, alternated so both see the same load */

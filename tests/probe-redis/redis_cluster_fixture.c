@@ -356,6 +356,15 @@ int rcf_load(const rcf_cluster *c, const char *prefix, int n_datasets, int keys_
             if (r)
                 freeReplyObject(r);
         }
+        if (conn[m] && c->want_replicas > 0) {
+            /* WAIT counts this connection's writes: every replica has them after */
+            redisReply *r = redisCommand(conn[m], "WAIT %d 60000", c->want_replicas / (c->n - c->want_replicas));
+            if (!r || r->type != REDIS_REPLY_INTEGER ||
+                r->integer < c->want_replicas / (c->n - c->want_replicas))
+                rc = -1;
+            if (r)
+                freeReplyObject(r);
+        }
         redisFree(conn[m]);
     }
     free(value);

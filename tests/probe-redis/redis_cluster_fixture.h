@@ -53,7 +53,8 @@ int rcf_wait_healthy(const rcf_cluster *c, double timeout_s);
 
 /* Loads n_datasets datasets "<prefix>%05d" of keys_per_dataset keys each,
  * hash-tagged "{<prefix>%05d}:%07d", values of value_bytes, pipelined to
- * each key's master. Returns 0 or -1. */
+ * each key's master, and waits (WAIT) until every replica has them. Returns
+ * 0 or -1. */
 int rcf_load(const rcf_cluster *c, const char *prefix, int n_datasets, int keys_per_dataset,
              size_t value_bytes);
 

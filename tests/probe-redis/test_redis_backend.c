@@ -82,7 +82,6 @@ static int group_setup_steps(void)
     }
     if (rcf_load(&T.c, "ds", N_DS, KEYS_PER_DS, 100))
         return -1;
-    rcf_all(&T.c, "WAIT 1 5000"); /* replicas hold every key (replicas refuse WAIT) */
     /* a key outside every dataset pattern: scanned, never counted */
     redisContext *rc = rcf_connect(&T.c, rcf_slot_master(&T.c, probe_redis_key_slot("stray", 5)));
     if (!rc)
@@ -304,6 +303,16 @@ static void moved_restarts_from_owner(void **state)
         if (rcf_master_of(&T.c, i) >= 0)
             replica = i;
     assert_true(replica >= 0);
+    redisContext *rc = rcf_connect(&T.c, replica);
+    assert_non_null(rc);
+    redisReply *role = redisCommand(rc, "ROLE");
+    assert_non_null(role);
+    assert_string_equal(role->element[0]->str, "slave");
+    freeReplyObject(role);
+    redisReply *size = redisCommand(rc, "DBSIZE");
+    assert_true(size && size->type == REDIS_REPLY_INTEGER && size->integer > 0);
+    freeReplyObject(size);
+    redisFree(rc);
     snprintf(lie_slots, sizeof lie_slots,
              "*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n$9\r\n127.0.0.1\r\n:%d\r\n$40\r\n"
              "0000000000000000000000000000000000000000\r\n",

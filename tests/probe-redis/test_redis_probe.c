@@ -116,7 +116,6 @@ static int setup_steps(void)
     }
     if (rcf_load(&T.c, "ds", N_DS, KEYS_PER_DS, 64))
         return -1;
-    rcf_all(&T.c, "WAIT 1 5000");
     strcpy(T.dir, "/tmp/locus-redis-probe-XXXXXX");
     if (!mkdtemp(T.dir))
         return -1;
