@@ -281,11 +281,49 @@ static void test_writer_killed_mid_replace(void **state)
     locus_hs_snapshot_close(s);
 }
 
+/* Another process grows the map (a probe restarted with a larger map_size)
+ * and fills it past this process's mapping: the next snapshot and batch here
+ * adopt the new size instead of failing. */
+static void test_map_grown_by_other_process(void **state)
+{
+    fx *f = *state;
+    locus_hs_close(f->hs);
+    hs_t_rmtree(f->dir);
+    f->dir = hs_t_mkdtemp();
+    locus_hs_options small = {.map_size = (size_t)1 << 20, .create = 1, .no_sync = 1};
+    char err[512];
+    f->hs = NULL;
+    assert_non_null(f->dir);
+    assert_int_equal(locus_hs_open(f->dir, &small, &f->hs, err, sizeof(err)), 0);
+    f->child = fork();
+    assert_true(f->child >= 0);
+    if (f->child == 0) {
+        locus_hs *hs = open_store(f->dir); /* 512 MiB: grows the map */
+        _exit(hs && write_generation(hs, 1, 1000, -1) == 0 ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(f->child, &status, 0), f->child);
+    f->child = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    locus_hs_snapshot *s;
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    assert_int_equal(generation_of(s), 1);
+    verify_snapshot(s, N_DS);
+    locus_hs_stats st;
+    assert_int_equal(locus_hs_snapshot_stats(s, &st), 0);
+    assert_true(st.map_size > ((size_t)1 << 20));
+    assert_true(st.used_bytes > ((size_t)1 << 20));
+    locus_hs_snapshot_close(s);
+    assert_int_equal(write_generation(f->hs, 2, 2000, -1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_snapshot_isolated_from_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_killed_mid_replace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_grown_by_other_process, setup, teardown),
     };
     return cmocka_run_group_tests_name("hintstore-proc", tests, NULL, NULL);
 }
