@@ -121,14 +121,6 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
-static uint64_t str_hash(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
-
 /* ---- string interning ---- */
 
 static void strtab_free(strtab *t)
@@ -145,7 +137,7 @@ static int strtab_grow(strtab *t)
     if (!slots)
         return -1;
     for (uint32_t id = 0; id < t->n; id++) {
-        size_t i = str_hash(t->strs[id], strlen(t->strs[id])) & (ns - 1);
+        size_t i = hs_hash_bytes(t->strs[id], strlen(t->strs[id])) & (ns - 1);
         while (slots[i])
             i = (i + 1) & (ns - 1);
         slots[i] = id + 1;
@@ -161,7 +153,7 @@ static int64_t strtab_intern(strtab *t, const char *s, size_t n)
 {
     if ((t->n + 1) * 2 > t->nslots && strtab_grow(t) != 0)
         return -1;
-    size_t i = str_hash(s, n) & (t->nslots - 1);
+    size_t i = hs_hash_bytes(s, n) & (t->nslots - 1);
     while (t->slots[i]) {
         const char *c = t->strs[t->slots[i] - 1];
         if (strncmp(c, s, n) == 0 && c[n] == '\0')

@@ -64,6 +64,14 @@ void hs_key_text(const char *db, const void *key, size_t len, char *out, size_t 
         snprintf(out + o, outlen - o, "#%llu", (unsigned long long)idx);
 }
 
+uint64_t hs_hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
 void hs_be64_put(unsigned char *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--) {

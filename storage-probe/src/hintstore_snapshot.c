@@ -40,10 +40,7 @@ struct locus_hs_snapshot {
 
 static uint64_t name_hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h | 1; /* 0 marks an empty slot */
+    return hs_hash_bytes(s, n) | 1; /* 0 marks an empty slot */
 }
 
 int locus_hs_snapshot_open(locus_hs *hs, locus_hs_snapshot **out)
