@@ -65,6 +65,8 @@ static void usage_run(FILE *f)
             "  --no-html             skip plots and the HTML page\n"
             "  --deterministic       leave wall-clock figures out of every output\n"
             "  --hints-dir DIR       where the temporary hint stores go (default $TMPDIR or /tmp)\n"
+            "  --threads N           policies replayed at once (default: one per CPU); the\n"
+            "                        report is the same whatever N\n"
             "  --progress            progress line on stderr (default: when stderr is a terminal)\n"
             "  --no-progress\n"
             "  --verbose             show the plugins' informational logs\n"
@@ -132,6 +134,7 @@ static int cmd_config(int argc, char **argv)
 typedef struct run_args {
     const char *trace, *config, *plugin, *alloc_config, *out, *hints_dir;
     const char *policies;
+    const char *threads;
     locus_cfg_override ov[256];
     size_t n_ov;
     char *ov_keys[256];
@@ -184,6 +187,8 @@ static int parse_run(int argc, char **argv, run_args *a)
             a->out = v;
         } else if (strcmp(f, "--hints-dir") == 0) {
             a->hints_dir = v;
+        } else if (strcmp(f, "--threads") == 0) {
+            a->threads = v;
         } else if (strcmp(f, "--policies") == 0) {
             a->policies = v;
         } else if (strcmp(f, "--policy") == 0) {
@@ -300,6 +305,15 @@ static int cmd_run(int argc, char **argv)
     }
     sim_run_opts ro = { .hints_dir = a.hints_dir, .allocator_config = a.alloc_config,
                         .progress = a.progress, .verbose = a.verbose };
+    if (a.threads) {
+        char *end;
+        long n = strtol(a.threads, &end, 10);
+        if (*end || n < 1 || n > 16) {
+            fprintf(stderr, "locus-sim: --threads '%s': expected 1 to 16\n", a.threads);
+            goto out;
+        }
+        ro.threads = (int)n;
+    }
     fprintf(stderr, "locus-sim: replaying %zu jobs of %s under %zu policies on %lld agents\n",
             sim_jobs_replayed(t, &cfg), trace, n_specs, (long long)cfg.agents);
     if (sim_run(t, trace, &cfg, specs, n_specs, &ro, &r, err, sizeof err)) {

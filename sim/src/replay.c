@@ -11,6 +11,7 @@
 #include "replay.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -312,16 +313,35 @@ static int tick(sim_world *w)
     return 0;
 }
 
-static void progress(sim_world *w, double *last, double t0, int force)
+/* One progress line for every policy replaying at once. */
+typedef struct sim_board {
+    pthread_mutex_t mu;
+    size_t n;
+    const char **names;
+    double *sim_t, *frac;
+    double last, t0;
+    int printed;
+} sim_board;
+
+static void progress(sim_world *w, int force)
 {
-    double now = mono_s();
-    if (!force && now - *last < 0.5)
+    sim_board *b = w->board;
+    if (!b)
         return;
-    *last = now;
-    double el = now - t0;
-    fprintf(stderr, "\r%-12s sim %9.0f s  jobs %zu/%zu  %9.0f events/s ", w->name, w->eng.now,
-            w->jobs_done, w->n_jobs, el > 0 ? (double)w->eng.processed / el : 0.0);
-    fflush(stderr);
+    pthread_mutex_lock(&b->mu);
+    b->sim_t[w->slot] = w->eng.now;
+    b->frac[w->slot] = w->n_jobs ? (double)w->jobs_done / (double)w->n_jobs : 1.0;
+    double now = mono_s();
+    if (force || now - b->last >= 0.5) {
+        b->last = now;
+        fprintf(stderr, "\r%6.0f s:", now - b->t0);
+        for (size_t i = 0; i < b->n; i++)
+            fprintf(stderr, "  %s %5.1f%% (sim %.0f s)", b->names[i], 100.0 * b->frac[i], b->sim_t[i]);
+        fputs("   ", stderr);
+        fflush(stderr);
+        b->printed = 1;
+    }
+    pthread_mutex_unlock(&b->mu);
 }
 
 static int add_agents(sim_world *w)
@@ -345,7 +365,7 @@ static int run_events(sim_world *w, const sim_run_opts *o)
 {
     int rc = 0;
     sim_event ev;
-    double t0 = mono_s(), last = 0;
+    (void)o;
     if (w->n_jobs == 0)
         return 0;
     if ((rc = sim_engine_push(&w->eng, submit_time(w, 0), SIM_EV_ARRIVAL, 0, 0)) ||
@@ -387,11 +407,10 @@ static int run_events(sim_world *w, const sim_run_opts *o)
         }
         if (rc)
             return rc;
-        if (o->progress && (w->eng.processed & 0x3fff) == 0)
-            progress(w, &last, t0, 0);
+        if ((w->eng.processed & 0x3fff) == 0)
+            progress(w, 0);
     }
-    if (o->progress)
-        progress(w, &last, t0, 1), fputc('\n', stderr);
+    progress(w, 1);
     if (w->jobs_done != w->n_jobs) {
         snprintf(w->err, sizeof w->err, "%s: replay ended with %zu of %zu jobs done", w->name,
                  w->jobs_done, w->n_jobs);
@@ -417,10 +436,12 @@ static char *describe(const sim_policy_spec *p, const char *plugin_name)
 
 static int run_policy(const sim_trace *t, const sim_config *cfg, const sim_policy_spec *p,
                       const sim_run_opts *o, const char *store_dir, double bucket_s,
-                      sim_policy_result *res, char *err, size_t errlen)
+                      sim_policy_result *res, sim_board *board, size_t slot, char *err, size_t errlen)
 {
     sim_world w;
     memset(&w, 0, sizeof w);
+    w.board = board;
+    w.slot = slot;
     w.cfg = cfg;
     w.trace = t;
     w.n_jobs = sim_jobs_replayed(t, cfg);
@@ -537,6 +558,42 @@ out:
     return rc;
 }
 
+/* Policies are independent replays (own cluster, storage, plugin instance
+ * and hint store), so they run on worker threads pulling from one queue;
+ * each result lands in its own slot, so the report does not depend on the
+ * order they finish in. */
+typedef struct sim_job_queue {
+    pthread_mutex_t mu;
+    size_t next, n;
+    const sim_trace *t;
+    const sim_config *cfg;
+    const sim_policy_spec *pols;
+    const sim_run_opts *opts;
+    const char *tmp;
+    double bucket;
+    sim_report *r;
+    sim_board *board;
+    int *rcs;
+    char *errs;
+} sim_job_queue;
+
+static void *policy_worker(void *arg)
+{
+    sim_job_queue *q = arg;
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        size_t i = q->next++;
+        pthread_mutex_unlock(&q->mu);
+        if (i >= q->n)
+            return NULL;
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/%zu", q->tmp, i);
+        q->rcs[i] = run_policy(q->t, q->cfg, &q->pols[i], q->opts, dir, q->bucket,
+                               &q->r->policies[i], q->board, i, q->errs + i * 1024, 1024);
+        remove_tree(dir);
+    }
+}
+
 /* ---- the report ---------------------------------------------------------- */
 
 static char param_keys[64][64];
@@ -617,22 +674,60 @@ int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg,
         rc = LOCUS_EIO;
         goto fail;
     }
-    for (size_t i = 0; i < n_pols; i++) {
-        sim_policy_result *res = &r->policies[i];
-        r->n_policies = i + 1;
-        res->name = strdup(pols[i].name);
-        if (!res->name) {
-            rc = LOCUS_ENOMEM;
+    r->n_policies = n_pols;
+    for (size_t i = 0; i < n_pols; i++)
+        if (!(r->policies[i].name = strdup(pols[i].name))) {
             snprintf(err, errlen, "out of memory");
-            break;
+            rc = LOCUS_ENOMEM;
+            remove_tree(tmp);
+            goto fail;
         }
-        char dir[4200];
-        snprintf(dir, sizeof dir, "%s/%zu", tmp, i);
-        rc = run_policy(t, cfg, &pols[i], opts, dir, bucket, res, err, errlen);
-        remove_tree(dir);
-        if (rc)
-            break;
+    sim_board board = { .n = n_pols, .t0 = mono_s() };
+    const char *names[64];
+    double sim_t[64] = { 0 }, frac[64] = { 0 };
+    board.names = names;
+    board.sim_t = sim_t;
+    board.frac = frac;
+    for (size_t i = 0; i < n_pols && i < 64; i++)
+        names[i] = pols[i].name;
+    pthread_mutex_init(&board.mu, NULL);
+    sim_job_queue q = { .t = t, .cfg = cfg, .pols = pols, .n = n_pols, .opts = opts, .tmp = tmp,
+                        .bucket = bucket, .r = r, .board = opts->progress && n_pols <= 64 ? &board : NULL };
+    pthread_mutex_init(&q.mu, NULL);
+    q.rcs = calloc(n_pols ? n_pols : 1, sizeof *q.rcs);
+    q.errs = calloc(n_pols ? n_pols : 1, 1024);
+    if (!q.rcs || !q.errs) {
+        rc = LOCUS_ENOMEM;
+        snprintf(err, errlen, "out of memory");
+    } else {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t nt = opts->threads > 0 ? (size_t)opts->threads : (ncpu > 0 ? (size_t)ncpu : 1);
+        if (nt > n_pols)
+            nt = n_pols;
+        if (nt > 16)
+            nt = 16;
+        pthread_t th[16];
+        size_t started = 0;
+        for (size_t i = 1; i < nt; i++)
+            if (pthread_create(&th[started], NULL, policy_worker, &q) == 0)
+                started++;
+        policy_worker(&q);
+        for (size_t i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        if (board.printed)
+            fputc('\n', stderr);
+        rc = 0;
+        for (size_t i = 0; i < n_pols; i++)
+            if (q.rcs[i]) {
+                rc = q.rcs[i];
+                snprintf(err, errlen, "%s", q.errs + i * 1024);
+                break;
+            }
     }
+    free(q.rcs);
+    free(q.errs);
+    pthread_mutex_destroy(&q.mu);
+    pthread_mutex_destroy(&board.mu);
     remove_tree(tmp);
     if (rc)
         goto fail;

@@ -40,6 +40,7 @@ typedef struct sim_run_opts {
     const char *allocator_config; /* config file passed to every plugin's create(); NULL: none */
     int progress;                 /* progress line on stderr */
     int verbose;                  /* plugin INFO logs */
+    int threads;                  /* policies replayed at once; 0 = one per online CPU */
 } sim_run_opts;
 
 /* Replays the trace under each policy. *out gets a report to release with

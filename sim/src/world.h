@@ -113,6 +113,8 @@ typedef struct sim_world {
     size_t cap_offer_str;
     double last_progress;              /* last time a task started or finished */
     int verbose;
+    struct sim_board *board;           /* shared progress line */
+    size_t slot;
     char err[512];
 } sim_world;
 
