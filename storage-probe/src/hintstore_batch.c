@@ -55,7 +55,7 @@ typedef struct pmap {
     size_t nslots;
     uint32_t gen;
     uint32_t *keys;
-    int64_t *vals;
+    uint64_t *vals; /* modular: a subtraction wraps, the final sum is exact */
     size_t n, cap;
 } pmap;
 
@@ -96,7 +96,7 @@ typedef struct commit_ctx {
     char name[HS_MAX_DATASET + 1];
     size_t nlen;
     int active, changed, rescan;
-    int64_t dtotal, dcount;
+    uint64_t dtotal, dcount; /* modular deltas, exact once applied to the summary */
     pmap pm;
     uint32_t *hmark; /* host id -> stamp (old set = 2*gen, new set = 2*gen+1) */
     size_t nhmark;
@@ -222,7 +222,7 @@ static int pmap_rehash(pmap *m, size_t ns)
     return 0;
 }
 
-static int pmap_add(pmap *m, uint32_t key, int64_t delta)
+static int pmap_add(pmap *m, uint32_t key, uint64_t delta)
 {
     if ((m->n + 1) * 2 > m->nslots && pmap_rehash(m, m->nslots ? m->nslots * 2 : 256) != 0)
         return -1;
@@ -240,7 +240,7 @@ static int pmap_add(pmap *m, uint32_t key, int64_t delta)
         if (!k)
             return -1;
         m->keys = k;
-        int64_t *v = realloc(m->vals, nc * sizeof(*v));
+        uint64_t *v = realloc(m->vals, nc * sizeof(*v));
         if (!v)
             return -1;
         m->vals = v;
@@ -417,6 +417,8 @@ int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
         return st;
     if (blk->n_replicas && !blk->replicas)
         return fail(hs, LOCUS_EINVAL, "block of '%s': replicas missing%s", blk->dataset, NULL);
+    if (blk->bytes > HS_MAX_BLOCK_BYTES)
+        return fail(hs, LOCUS_EINVAL, "block of '%s': bytes above 2^56%s", blk->dataset, NULL);
     if (blk->n_replicas > 4096)
         return fail(hs, LOCUS_EINVAL, "block of '%s': more than 4096 replicas%s",
                     blk->dataset, NULL);
@@ -585,18 +587,20 @@ static int host_id(commit_ctx *c, const char *host, uint32_t *out)
 }
 
 /* Adds (sign = 1) or subtracts (sign = -1) a stored block's contribution. */
+static int valid_host(const char *h) { return h && *h && strlen(h) <= HS_MAX_HOST; }
+
 static int account_stored(commit_ctx *c, const Locus__BlockPlacement *p, int sign)
 {
-    c->dtotal += sign * (int64_t)p->bytes;
-    c->dcount += sign;
+    uint64_t d = sign > 0 ? p->bytes : (uint64_t)0 - p->bytes;
+    c->dtotal += d;
+    c->dcount += sign > 0 ? 1 : (uint64_t)0 - 1;
     for (size_t i = 0; i < p->n_replicas; i++) {
         uint32_t h = 0;
-        if (!p->replicas[i] || !p->replicas[i]->host)
-            continue;
+        if (!p->replicas[i] || !valid_host(p->replicas[i]->host))
+            continue; /* damaged replica: a rescan leaves it out the same way */
         if (host_id(c, p->replicas[i]->host, &h))
             return LOCUS_ENOMEM;
-        if (pmap_add(&c->pm, h << 2 | hs_tier_from_pb(p->replicas[i]->tier),
-                     sign * (int64_t)p->bytes))
+        if (pmap_add(&c->pm, h << 2 | hs_tier_from_pb(p->replicas[i]->tier), d))
             return nomem(c);
     }
     return 0;
@@ -693,10 +697,10 @@ static int apply_put(commit_ctx *c, const hs_op *o)
         rs[i].host = b->hosts.strs[r >> 2];
         rs[i].tier = (Locus__Tier)(r & 3);
         rp[i] = &rs[i];
-        if (pmap_add(&c->pm, r, (int64_t)o->bytes))
+        if (pmap_add(&c->pm, r, o->bytes))
             return nomem(c);
     }
-    c->dtotal += (int64_t)o->bytes;
+    c->dtotal += o->bytes;
     c->dcount++;
     np.dataset = c->name;
     np.block_index = o->index;
@@ -778,8 +782,8 @@ static int rescan_dataset(commit_ctx *c, uint64_t *total, uint64_t *count)
     mdb_cursor_close(cur);
     if (rc && rc != MDB_NOTFOUND)
         return mdb_fail(c, rc, HS_DB_BLOCKS, c->name, c->nlen);
-    *total = (uint64_t)c->dtotal;
-    *count = (uint64_t)c->dcount;
+    *total = c->dtotal;
+    *count = c->dcount;
     return 0;
 }
 
@@ -933,29 +937,31 @@ static int finish_dataset(commit_ctx *c)
     oldstamp = 2 * c->mgen;
     newstamp = oldstamp + 1;
     if (!c->rescan) {
-        int64_t t = c->dtotal + (old ? (int64_t)old->total_bytes : 0);
-        int64_t n = c->dcount + (old ? (int64_t)old->block_count : 0);
+        uint64_t t = c->dtotal + (old ? old->total_bytes : 0);
+        uint64_t n = c->dcount + (old ? old->block_count : 0);
         if (old) {
             for (size_t i = 0; i < old->n_placement; i++) {
                 uint32_t h = 0;
                 const Locus__HostTierBytes *e = old->placement[i];
-                if (!e || !e->host)
+                if (!e || !valid_host(e->host))
                     continue;
                 if ((st = host_id(c, e->host, &h)) || (st = mark_hosts_grow(c)))
                     return st;
                 c->hmark[h] = oldstamp;
-                if (pmap_add(&c->pm, h << 2 | hs_tier_from_pb(e->tier), (int64_t)e->bytes))
+                if (pmap_add(&c->pm, h << 2 | hs_tier_from_pb(e->tier), e->bytes))
                     return nomem(c);
             }
             version = old->version;
         }
-        if (t < 0 || n < 0)
-            c->rescan = 1; /* inconsistent summary: repair from the blocks */
+        /* A consistent result has no "negative" (wrapped) sum and no (host,
+         * tier) holding more than the total; otherwise repair from the blocks. */
+        if (t > (uint64_t)INT64_MAX || n > (uint64_t)INT64_MAX)
+            c->rescan = 1;
         for (size_t i = 0; !c->rescan && i < c->pm.n; i++)
-            if (c->pm.vals[i] < 0)
+            if (c->pm.vals[i] > t)
                 c->rescan = 1;
-        total = (uint64_t)t;
-        count = (uint64_t)n;
+        total = t;
+        count = n;
     }
     if (c->rescan) {
         if ((st = rescan_dataset(c, &total, &count)))
@@ -970,12 +976,12 @@ static int finish_dataset(commit_ctx *c)
         return nomem(c);
     size_t ne = 0;
     for (size_t i = 0; i < c->pm.n; i++) {
-        if (c->pm.vals[i] <= 0)
+        if (c->pm.vals[i] == 0)
             continue;
         ents[ne].hid = c->pm.keys[i] >> 2;
         ents[ne].tier = c->pm.keys[i] & 3;
         ents[ne].host = c->b->hosts.strs[ents[ne].hid];
-        ents[ne++].bytes = (uint64_t)c->pm.vals[i];
+        ents[ne++].bytes = c->pm.vals[i];
     }
     qsort(ents, ne, sizeof(*ents), ph_cmp);
 
@@ -992,7 +998,7 @@ static int finish_dataset(commit_ctx *c)
         for (size_t i = 0; i < old->n_placement; i++) {
             const Locus__HostTierBytes *e = old->placement[i];
             uint32_t h = 0;
-            if (!e || !e->host || (st = host_id(c, e->host, &h)))
+            if (!e || !valid_host(e->host) || (st = host_id(c, e->host, &h)))
                 continue;
             if (c->hmark[h] == oldstamp) {
                 if ((st = hd_update(c, h, 0)))
@@ -1125,7 +1131,7 @@ static int owner_next(owner_stream *s, MDB_cursor_op op, MDB_val *k)
             return 0;
         if (hs_block_key_parse(kd + s->blen + 1, k->mv_size - s->blen - 1, &s->ds, &s->dlen,
                                &s->index) != 0 ||
-            s->dlen > HS_MAX_DATASET)
+            s->dlen == 0 || s->dlen > HS_MAX_DATASET)
             continue; /* not a key this code writes: leave it */
         s->valid = 1;
         return 0;

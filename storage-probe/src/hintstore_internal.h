@@ -26,6 +26,8 @@
 #define HS_MAX_DATASET 400
 #define HS_MAX_BACKEND 64
 #define HS_MAX_HOST 255
+/* Bytes of one block (64 PiB): sums over a store stay far from 2^63. */
+#define HS_MAX_BLOCK_BYTES ((uint64_t)1 << 56)
 
 #define HS_ERRLEN 512
 

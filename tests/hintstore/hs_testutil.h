@@ -84,6 +84,32 @@ static inline int hs_t_raw_put(const char *path, const char *db, const void *key
     return rc;
 }
 
+/* Copy of the raw value under key in sub-database db (malloc'd, *vlen set),
+ * or NULL. No locus_hs may be open on the store in this process. */
+static inline void *hs_t_raw_get(const char *path, const char *db, const void *key, size_t klen,
+                                 size_t *vlen)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {klen, (void *)key}, v;
+    void *out = NULL;
+    if (mdb_env_create(&env))
+        return NULL;
+    mdb_env_set_maxdbs(env, 8);
+    if (mdb_env_open(env, path, MDB_NOTLS | MDB_RDONLY, 0664) == 0 &&
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0) {
+        if (mdb_dbi_open(txn, db, 0, &dbi) == 0 && mdb_get(txn, dbi, &k, &v) == 0 &&
+            (out = malloc(v.mv_size + 1)) != NULL) {
+            memcpy(out, v.mv_data, v.mv_size);
+            *vlen = v.mv_size;
+        }
+        mdb_txn_abort(txn);
+    }
+    mdb_env_close(env);
+    return out;
+}
+
 /* Number of entries (all duplicates) in sub-database db, or -1. */
 static inline long long hs_t_raw_count(const char *path, const char *db)
 {

@@ -870,6 +870,183 @@ static void test_random_model(void **state)
     }
 }
 
+/* ---- damaged values: random byte flips, truncations and tails ---- */
+
+static int count_any_ds(const locus_hs_dataset *d, void *arg)
+{
+    (void)d;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static int count_any_block(const locus_hs_block_view *b, void *arg)
+{
+    /* touch every field: a damaged value must still give sane pointers */
+    *(int *)arg += (int)(strlen(b->dataset) + strlen(b->backend) > 0);
+    for (size_t i = 0; i < b->n_replicas; i++)
+        *(int *)arg += b->replicas[i].host[0] != '\1' && b->replicas[i].tier >= LOCUS_TIER_MEM &&
+                       b->replicas[i].tier <= LOCUS_TIER_HDD;
+    return 0;
+}
+
+static int count_any_binding(const char *sh, const char *ah, const char *id, void *arg)
+{
+    *(int *)arg += (int)(strlen(sh) + strlen(ah) + strlen(id) > 0);
+    return 0;
+}
+
+/* Writes the reference content: 3 datasets x 4 blocks, 2 bindings. */
+static int write_reference(locus_hs *hs, int64_t now)
+{
+    locus_hs_batch *b;
+    int rc = locus_hs_batch_begin(hs, "A", 1, &b);
+    for (int d = 0; rc == 0 && d < 3; d++)
+        for (int i = 0; rc == 0 && i < 4; i++) {
+            char name[8], h1[8], h2[8];
+            snprintf(name, sizeof(name), "d%d", d);
+            snprintf(h1, sizeof(h1), "h%d", (d + i) % 4);
+            snprintf(h2, sizeof(h2), "h%d", (d + i + 1) % 4);
+            locus_hs_replica r[2] = {{h1, (locus_tier)(1 + i % 3)}, {h2, LOCUS_TIER_HDD}};
+            locus_hs_block blk = {name, (uint64_t)i, (uint64_t)(100 * d + i + 1), r, 2};
+            rc = locus_hs_batch_put(b, &blk);
+        }
+    if (rc == 0)
+        rc = locus_hs_batch_bind_host(b, "h0", "agent-0", "S0");
+    if (rc == 0)
+        rc = locus_hs_batch_bind_host(b, "h1", "agent-1", NULL);
+    if (rc) {
+        locus_hs_batch_abort(b);
+        return rc;
+    }
+    return locus_hs_batch_commit(b, now);
+}
+
+/* Reads everything; every call must answer with an expected status. */
+static void read_everything(locus_hs *hs)
+{
+    locus_hs_snapshot *s;
+    assert_int_equal(locus_hs_snapshot_open(hs, &s), 0);
+    int n = 0;
+    assert_int_equal(locus_hs_snapshot_foreach_dataset(s, count_any_ds, &n), 0);
+    for (int d = 0; d < 3; d++) {
+        char name[8];
+        snprintf(name, sizeof(name), "d%d", d);
+        const locus_hs_dataset *v;
+        int rc = locus_hs_snapshot_dataset(s, name, &v);
+        assert_true(rc == 0 || rc == LOCUS_ECORRUPT || rc == LOCUS_ENOTFOUND);
+        if (rc == 0)
+            for (size_t i = 0; i < v->n_placement; i++)
+                assert_non_null(v->placement[i].host);
+        assert_int_equal(locus_hs_snapshot_foreach_block(s, name, count_any_block, &n), 0);
+        for (int i = 0; i < 4; i++) {
+            const locus_hs_block_view *bv;
+            rc = locus_hs_snapshot_block(s, name, (uint64_t)i, &bv);
+            assert_true(rc == 0 || rc == LOCUS_ECORRUPT || rc == LOCUS_ENOTFOUND);
+        }
+    }
+    for (int h = 0; h < 4; h++) {
+        char hn[8];
+        snprintf(hn, sizeof(hn), "h%d", h);
+        assert_int_equal(locus_hs_snapshot_foreach_host_dataset(s, hn, count_any_ds, &n), 0);
+        assert_non_null(locus_hs_snapshot_agent_for_host(s, hn));
+    }
+    assert_int_equal(locus_hs_snapshot_foreach_binding(s, count_any_binding, &n), 0);
+    const locus_hs_meta *m;
+    int rc = locus_hs_snapshot_meta(s, &m);
+    assert_true(rc == 0 || rc == LOCUS_ECORRUPT);
+    locus_hs_stats st;
+    assert_int_equal(locus_hs_snapshot_stats(s, &st), 0);
+    if (locus_hs_snapshot_decode_errors(s))
+        assert_non_null(strstr(locus_hs_snapshot_errstr(s), "key '"));
+    locus_hs_snapshot_close(s);
+}
+
+static void test_damaged_values(void **state)
+{
+    fx *f = *state;
+    uint64_t rng = 0xdeadbeefULL;
+    const char *env = getenv("LOCUS_TEST_SEED");
+    if (env)
+        rng ^= strtoull(env, NULL, 0) * 0x9e3779b97f4a7c15ULL;
+    static const char *dbs[] = {"datasets", "blocks", "hosts", "meta"};
+    for (int round = 0; round < 150; round++) {
+        locus_hs_close(f->hs);
+        hs_t_rmtree(f->dir);
+        f->dir = hs_t_mkdtemp();
+        assert_non_null(f->dir);
+        f->hs = open_store(f->dir, 0);
+        assert_int_equal(write_reference(f->hs, 100), 0);
+        locus_hs_close(f->hs);
+        f->hs = NULL;
+
+        const char *db = dbs[hs_t_rng(&rng) % 4];
+        char key[32];
+        size_t klen;
+        int d = (int)(hs_t_rng(&rng) % 3);
+        if (strcmp(db, "blocks") == 0) {
+            char name[8];
+            snprintf(name, sizeof(name), "d%d", d);
+            klen = hs_t_block_key(key, name, hs_t_rng(&rng) % 4);
+        } else if (strcmp(db, "datasets") == 0) {
+            klen = (size_t)snprintf(key, sizeof(key), "d%d", d);
+        } else if (strcmp(db, "hosts") == 0) {
+            klen = (size_t)snprintf(key, sizeof(key), "h%d", d % 2);
+        } else {
+            klen = (size_t)snprintf(key, sizeof(key), "meta");
+        }
+        size_t vlen = 0;
+        unsigned char *val = hs_t_raw_get(f->dir, db, key, klen, &vlen);
+        assert_non_null(val);
+        unsigned char buf[1024];
+        size_t n = vlen < sizeof(buf) - 16 ? vlen : sizeof(buf) - 16;
+        memcpy(buf, val, n);
+        free(val);
+        switch (hs_t_rng(&rng) % 3) {
+        case 0: /* flip up to four bytes */
+            for (int k = 0, flips = 1 + (int)(hs_t_rng(&rng) % 4); k < flips && n; k++)
+                buf[hs_t_rng(&rng) % n] ^= (unsigned char)(1 + hs_t_rng(&rng) % 255);
+            break;
+        case 1: /* truncate */
+            n = n ? (size_t)(hs_t_rng(&rng) % n) : 0;
+            break;
+        default: /* random tail */
+            for (int k = 0, t = 1 + (int)(hs_t_rng(&rng) % 12); k < t; k++)
+                buf[n++] = (unsigned char)hs_t_rng(&rng);
+        }
+        assert_int_equal(hs_t_raw_put(f->dir, db, key, klen, buf, n), 0);
+
+        locus_hs_options o = {.create = 1, .no_sync = 1};
+        char err[512];
+        int rc = locus_hs_open(f->dir, &o, &f->hs, err, sizeof(err));
+        if (rc != 0) {
+            /* only a damaged meta may stop an open, with a clear reason */
+            assert_string_equal(db, "meta");
+            assert_true(rc == LOCUS_ECORRUPT || rc == LOCUS_ESCHEMA);
+            assert_non_null(strstr(err, f->dir));
+            continue;
+        }
+        read_everything(f->hs);
+        /* The next full poll overwrites every block and binding, recomputes
+         * what it cannot trust and rewrites meta: nothing undecodable is left. */
+        assert_int_equal(write_reference(f->hs, 200), 0);
+        read_everything(f->hs);
+        locus_hs_snapshot *s;
+        assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+        int cnt = 0;
+        assert_int_equal(locus_hs_snapshot_foreach_dataset(s, count_any_ds, &cnt), 0);
+        for (int k = 0; k < 3; k++) {
+            char name[8];
+            snprintf(name, sizeof(name), "d%d", k);
+            assert_int_equal(locus_hs_snapshot_foreach_block(s, name, count_any_block, &cnt), 0);
+        }
+        assert_int_equal(locus_hs_snapshot_foreach_binding(s, count_any_binding, &cnt), 0);
+        if (locus_hs_snapshot_decode_errors(s) != 0)
+            fail_msg("round %d (%s): still undecodable after a full poll: %s", round, db,
+                     locus_hs_snapshot_errstr(s));
+        locus_hs_snapshot_close(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -883,6 +1060,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_values, setup, teardown),
     };
     return cmocka_run_group_tests_name("hintstore", tests, NULL, NULL);
 }
