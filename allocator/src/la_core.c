@@ -803,6 +803,8 @@ void la_destroy(locus_allocator *a)
     free(a->items);
     free(a->reasons);
     free(a->offer_aux);
+    free(a->r1_off);
+    free(a->r1_fw);
     la_config_free(&a->cfg);
     free(a->config_path);
     free_overrides(a);
@@ -1512,6 +1514,31 @@ static int loc_prepare(locus_allocator *a, double now)
         f->allowed = w >= a->cfg.wait_node + a->cfg.wait_rack ? 2 : w >= a->cfg.wait_node ? 1 : 0;
         a->n_allowed1 += f->allowed == 1;
     }
+    /* Rack-allowed frameworks by the racks holding their data, so an agent
+     * looks only at those of its own rack. */
+    if (a->n_allowed1) {
+        uint32_t nr = a->n_racks, total = 0;
+        if (grow((void **)&a->r1_off, &a->r1_off_cap, nr + 2, sizeof *a->r1_off))
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        memset(a->r1_off, 0, sizeof *a->r1_off * (nr + 2));
+        for (uint32_t i = 0; i < a->n_fw_slots; i++) {
+            const la_fw *f = &a->fws[i];
+            if (f->live && f->allowed == 1)
+                for (uint32_t j = 0; j < f->n_racks; j++, total++)
+                    a->r1_off[f->racks[j].rack + 2]++;
+        }
+        if (grow((void **)&a->r1_fw, &a->r1_fw_cap, total + 1, sizeof *a->r1_fw))
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        for (uint32_t r = 0; r < nr; r++)
+            a->r1_off[r + 2] += a->r1_off[r + 1];
+        for (uint32_t i = 0; i < a->n_fw_slots; i++) {
+            const la_fw *f = &a->fws[i];
+            if (f->live && f->allowed == 1)
+                for (uint32_t j = 0; j < f->n_racks; j++)
+                    a->r1_fw[a->r1_off[f->racks[j].rack + 1]++] = i;
+        }
+        /* r1_off[r] .. r1_off[r + 1] now spans rack r */
+    }
     for (uint32_t r = 0; r < a->n_roles; r++) {
         la_role *ro = &a->roles[r];
         if (grow((void **)&ro->ulist, &ro->ucap, ro->n + 1, sizeof *ro->ulist))
@@ -1535,13 +1562,22 @@ static int drf_before(const locus_allocator *a, uint32_t x, uint32_t y)
     return cmp_client(a, x, y) < 0;
 }
 
-/* The DRF-first listed client of framework fw (any role). */
-static void consider_fw(const locus_allocator *a, uint32_t fw, uint32_t *best)
+/* Makes *best the DRF-first of *best and framework fw's listed clients,
+ * when fw is not filtered on g. The filter (a memory lookup) is checked only
+ * for a client that would win: most candidates lose on shares alone. */
+static void consider_fw(const locus_allocator *a, const la_agent *g, uint32_t fw, uint32_t now_t,
+                        uint32_t *best)
 {
     const la_fw *f = &a->fws[fw];
-    for (uint32_t j = 0; j < f->n_clients; j++)
-        if (a->clients[f->clients[j]].listed && drf_before(a, f->clients[j], *best))
-            *best = f->clients[j];
+    int checked = 0;
+    for (uint32_t j = 0; j < f->n_clients; j++) {
+        uint32_t cs = f->clients[j];
+        if (!a->clients[cs].listed || !drf_before(a, cs, *best))
+            continue;
+        if (!checked++ && filtered(g, fw, now_t))
+            return;
+        *best = cs;
+    }
 }
 
 /* Near saturation (few frameworks left unfiltered on a densely filtered
@@ -1567,7 +1603,9 @@ static uint32_t scan_pick(const locus_allocator *a, uint32_t gs, int use_loc)
         if (use_loc && f->allowed < 2 && !idx_find(a, gs, fw) &&
             (f->allowed == 0 || !rack_total(a, g->rack, fw)))
             continue;
-        consider_fw(a, fw, &best);
+        for (uint32_t j = 0; j < f->n_clients; j++)
+            if (a->clients[f->clients[j]].listed && drf_before(a, f->clients[j], best))
+                best = f->clients[j];
     }
     return best;
 }
@@ -1587,18 +1625,14 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
     uint32_t best_cs = NONE;
     int have_idx = a->idx_off && gs < a->idx_off_cap;
     int use_slack = a->cfg.fairness_slack > 0; /* 0: strict DRF order, nobody jumps the queue */
-    uint32_t held = NONE; /* DRF-first held-back framework this agent is local for */
     uint32_t walk_ui = NONE;
-    if (have_idx) {
+    if (have_idx && use_slack) {
         for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
             uint32_t fw = a->idx_ent[i].fw;
             const la_fw *f = &a->fws[fw];
-            if (!f->n_listed || filtered(g, fw, now_t))
+            if (!f->n_listed)
                 continue;
-            if (f->allowed < 2)
-                consider_fw(a, fw, &held);
-            if (!use_slack)
-                continue;
+            int checked = 0;
             for (uint32_t j = 0; j < f->n_clients; j++) {
                 uint32_t cs = f->clients[j];
                 const la_client *c = &a->clients[cs];
@@ -1608,6 +1642,8 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                 if (ro->share > base_role + slack ||
                     c->share > ro->min_share + slack)
                     continue;
+                if (!checked++ && filtered(g, fw, now_t))
+                    break;
                 pick p;
                 annotate_e(a, gs, fw, &a->idx_ent[i], &p);
                 if (p.level != 0)
@@ -1641,13 +1677,17 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                 }
         }
         /* ...and the held-back ones this agent is local (or rack-local) for. */
-        if (held != NONE && drf_before(a, held, best_cs))
-            best_cs = held;
-        if (a->n_allowed1 && g->rack != NONE && g->rack < a->rack_off_cap)
-            for (uint32_t i = a->rack_off[g->rack]; i < a->rack_off[g->rack + 1]; i++) {
-                uint32_t fw = a->rack_fw[i];
-                if (a->fws[fw].allowed == 1 && a->fws[fw].n_listed && !filtered(g, fw, now_t))
-                    consider_fw(a, fw, &best_cs);
+        if (have_idx)
+            for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
+                uint32_t fw = a->idx_ent[i].fw;
+                if (a->fws[fw].allowed < 2 && a->fws[fw].n_listed)
+                    consider_fw(a, g, fw, now_t, &best_cs);
+            }
+        if (a->n_allowed1 && g->rack != NONE && g->rack < a->n_racks)
+            for (uint32_t i = a->r1_off[g->rack]; i < a->r1_off[g->rack + 1]; i++) {
+                uint32_t fw = a->r1_fw[i];
+                if (a->fws[fw].n_listed)
+                    consider_fw(a, g, fw, now_t, &best_cs);
             }
         if (best_cs == NONE)
             return 0;

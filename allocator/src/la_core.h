@@ -196,9 +196,9 @@ struct locus_allocator {
     uint32_t n_idx_ent, cap_idx_ent;
     la_u64map rack_idx;         /* rack << 32 | fw -> slot in rack_bytes */
     uint64_t *rack_pairs;       /* rack << 32 | fw, one per rack_idx slot */
-    uint32_t *rack_off, *rack_fw; /* CSR: frameworks with data in each rack */
-    uint32_t rack_off_cap;
     uint32_t n_allowed1;        /* frameworks allowed rack-local but not any, this cycle */
+    uint32_t *r1_off, *r1_fw;   /* per cycle CSR: those frameworks by rack of their data */
+    uint32_t r1_off_cap, r1_fw_cap;
     uint64_t *rack_bytes;
     uint32_t n_rack_bytes, cap_rack_bytes;
     la_u64map scratch;

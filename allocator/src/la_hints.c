@@ -272,11 +272,7 @@ void la_hints_free_index(locus_allocator *a)
     free(a->idx_ent);
     free(a->rack_bytes);
     free(a->rack_pairs);
-    free(a->rack_off);
-    free(a->rack_fw);
     a->rack_pairs = NULL;
-    a->rack_off = a->rack_fw = NULL;
-    a->rack_off_cap = 0;
     la_u64map_free(&a->rack_idx);
     la_u64map_free(&a->scratch);
     a->idx_off = NULL;
@@ -399,29 +395,6 @@ static int rebuild_index(locus_allocator *a)
         if (f->n_racks > 1)
             qsort(f->racks, f->n_racks, sizeof *f->racks, cmp_rackbytes);
     }
-    /* Frameworks with data in each rack (CSR), for rack-local fallbacks. */
-    uint32_t nr = a->n_racks;
-    uint32_t *off = realloc(a->rack_off, sizeof *off * (nr + 1));
-    if (!off)
-        return LOCUS_ENOMEM;
-    a->rack_off = off;
-    uint32_t *rf = realloc(a->rack_fw, sizeof *rf * (a->n_rack_bytes ? a->n_rack_bytes : 1));
-    if (!rf)
-        return LOCUS_ENOMEM;
-    a->rack_fw = rf;
-    memset(off, 0, sizeof *off * (nr + 1));
-    for (uint32_t i = 0; i < a->n_rack_bytes; i++)
-        off[(a->rack_pairs[i] >> 32) + 1]++;
-    for (uint32_t r = 0; r < nr; r++)
-        off[r + 1] += off[r];
-    for (uint32_t i = 0; i < a->n_rack_bytes; i++) {
-        uint32_t r = (uint32_t)(a->rack_pairs[i] >> 32);
-        rf[off[r]++] = (uint32_t)a->rack_pairs[i];
-    }
-    for (uint32_t r = nr; r > 0; r--)
-        off[r] = off[r - 1];
-    off[0] = 0;
-    a->rack_off_cap = nr;
     a->index_dirty = 0;
     return 0;
 }
