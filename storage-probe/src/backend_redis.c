@@ -688,8 +688,20 @@ static void topo_note_error(rbackend *be, const rnode *n, const char *command, c
     be->topo_errs[len + take] = '\0';
 }
 
-static void topo_install(rbackend *be, probe_redis_topology *t)
+static void topo_install(rbackend *be, const rnode *from, probe_redis_topology *t)
 {
+    /* Slots nobody serves hold data we cannot see: publishing without them
+     * would delete their datasets' hints (a node not yet joined to the
+     * cluster, a shard dropped from CLUSTER SLOTS). */
+    unsigned covered = 0;
+    for (size_t i = 0; i < t->n_shards; i++)
+        covered += t->shards[i].slots;
+    if (covered < 16384) {
+        fail_poll(be, LOCUS_EIO, "node %s: %s: only %u of 16384 slots are served", from->addr,
+                  t->from_slots ? "CLUSTER SLOTS" : "CLUSTER SHARDS", covered);
+        probe_redis_topology_free(t);
+        return;
+    }
     probe_redis_topology_free(be->topo);
     be->topo = t;
     be->stats.topology_refreshes++;
@@ -724,7 +736,7 @@ static void topo_shards_cb(redisAsyncContext *ac, void *r, void *priv)
         fail_poll(be, rc, "%s", err);
         return;
     }
-    topo_install(be, t);
+    topo_install(be, n, t);
 }
 
 static void topo_slots_cb(redisAsyncContext *ac, void *r, void *priv)
@@ -747,7 +759,7 @@ static void topo_slots_cb(redisAsyncContext *ac, void *r, void *priv)
         fail_poll(be, rc, "%s", err);
         return;
     }
-    topo_install(be, t);
+    topo_install(be, n, t);
 }
 
 static void cand_add(rbackend *be, const char *ip, int port, size_t cap)

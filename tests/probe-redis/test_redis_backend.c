@@ -392,12 +392,12 @@ static void garbage_fails_cleanly(void **state)
 
 /* Valid RESP, wrong shapes: a topology of one shard on the fake itself, then
  * a SCAN reply whose key list is an integer. */
-static char self_shards[512];
+static char self_shards[512], partial_shards[512];
 static const char *bad_shapes(int argc, char **argv, void *arg)
 {
     int *phase = arg;
     if (argc >= 2 && strcasecmp(argv[1], "SHARDS") == 0)
-        return *phase == 0 ? ":42\r\n" : self_shards;
+        return *phase == 0 ? ":42\r\n" : *phase == 1 ? self_shards : partial_shards;
     if (strcasecmp(argv[0], "SCAN") == 0)
         return "*2\r\n$1\r\n0\r\n:7\r\n";
     return "-ERR unexpected\r\n";
@@ -416,11 +416,20 @@ static void malformed_replies_name_node_and_command(void **state)
              "$2\r\nid\r\n$3\r\nabc\r\n$4\r\nport\r\n:%d\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n"
              "$4\r\nrole\r\n$6\r\nmaster\r\n$6\r\nhealth\r\n$6\r\nonline\r\n",
              fake_redis_port(f));
+    const char *hi = strstr(self_shards, ":16383"); /* serve slots 0-100 only */
+    snprintf(partial_shards, sizeof partial_shards, "%.*s:100%s", (int)(hi - self_shards),
+             self_shards, hi + 6);
     rph_result res;
     poll_fail((const char *[]){"redis.seeds", seeds}, 2, &res);
     assert_int_equal(res.status, LOCUS_EPARSE);
     assert_non_null(strstr(res.msg, seeds));
     assert_non_null(strstr(res.msg, "CLUSTER SHARDS: malformed reply"));
+    phase = 2;
+    poll_fail((const char *[]){"redis.seeds", seeds}, 2, &res);
+    assert_int_equal(res.status, LOCUS_EIO);
+    assert_non_null(strstr(res.msg, seeds));
+    assert_non_null(strstr(res.msg, "only 101 of 16384 slots"));
+    phase = 0;
     phase = 1;
     poll_fail((const char *[]){"redis.seeds", seeds}, 2, &res);
     fake_redis_stop(f);
