@@ -1,6 +1,9 @@
 /* The Redis Cluster backend of locus-probe (probe_backend_redis, declared in
  * backend.h): its config struct and the counters that tests and the
- * benchmark read. Everything else goes through the backend table. */
+ * benchmark read. Everything else goes through the backend table.
+ *
+ * The host process must ignore SIGPIPE (locus-probe does): hiredis writes
+ * with write(2), and a node that dies mid-poll would otherwise kill it. */
 #ifndef LOCUS_PROBE_BACKEND_REDIS_H
 #define LOCUS_PROBE_BACKEND_REDIS_H
 

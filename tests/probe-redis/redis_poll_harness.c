@@ -1,5 +1,6 @@
 /* Backend harness (see redis_poll_harness.h). The loop runs one iteration at
  * a time so a timeout can stop it without touching the backend's events. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ int rph_open(rph *h, const locus_cfg_override *ov, size_t n_ov, char *err, size_
 {
     const probe_backend_type *t = &probe_backend_redis;
     memset(h, 0, sizeof *h);
+    signal(SIGPIPE, SIG_IGN); /* as locus-probe does: hiredis write()s to sockets peers may close */
     h->base = event_base_new();
     void *cfg = calloc(1, t->config_size);
     if (!h->base || !cfg) {
