@@ -126,6 +126,15 @@ static int build_prefs(sim_world *w, sim_job_rt *j)
     return 0;
 }
 
+static void undemand(sim_world *w, sim_job_rt *j)
+{
+    if (!j->demanding)
+        return;
+    for (uint32_t k = 0; k < j->n_datasets; k++)
+        sim_storage_demand(&w->st, j->datasets[k], -1);
+    j->demanding = 0;
+}
+
 static void add_active(sim_world *w, uint32_t job)
 {
     w->jobs[job].active_pos = (uint32_t)w->n_active;
@@ -154,7 +163,6 @@ int sim_fw_arrive(sim_world *w, uint32_t job)
     const sim_config *c = w->cfg;
     int rc;
     size_t n_reads = 0;
-    uint32_t first_new = (uint32_t)w->st.n_blocks;
     if (tj->n_inputs && !(j->datasets = calloc(tj->n_inputs, sizeof *j->datasets)))
         return LOCUS_ENOMEM;
     for (size_t i = 0; i < tj->n_inputs; i++) {
@@ -165,8 +173,6 @@ int sim_fw_arrive(sim_world *w, uint32_t job)
             return rc;
         j->input_bytes += in->bytes;
     }
-    if ((rc = sim_storage_publish_new(&w->st, w->hs, first_new, w->eng.now, w->err, sizeof w->err)))
-        return rc;
     uint32_t n_maps = (uint32_t)n_reads;
     if (n_maps == 0)
         n_maps = tj->map_tasks ? tj->map_tasks : 1; /* a job without input still runs */
@@ -194,6 +200,10 @@ int sim_fw_arrive(sim_world *w, uint32_t job)
     }
     if ((rc = build_prefs(w, j)))
         return rc;
+    for (uint32_t k = 0; k < j->n_datasets; k++)
+        if ((rc = sim_storage_demand(&w->st, j->datasets[k], 1)))
+            return rc;
+    j->demanding = 1;
     j->state = 1;
     j->pending = n_maps;
     j->submit = w->eng.now;
@@ -344,7 +354,8 @@ static int launch(sim_world *w, uint32_t job, uint32_t t, uint32_t agent)
                 res->mem_hit_tasks++;
                 sim_storage_touch(&w->st, tk->block, agent);
             }
-            j->pending_pref--;
+            if (--j->pending_pref == 0)
+                undemand(w, j);
             j->pending_bytes -= tk->bytes;
             j->demand_dirty = 1;
         }
@@ -540,6 +551,7 @@ static int job_done(sim_world *w, uint32_t job)
     if (j->finish > w->last_finish)
         w->last_finish = j->finish;
     remove_active(w, job);
+    undemand(w, j);
     int rc = w->api->remove_framework ? w->api->remove_framework(w->alloc, j->fwid) : 0;
     sim_fw_free_job(j);
     return rc ? api_fail(w, "remove_framework", rc) : 0;

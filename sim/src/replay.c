@@ -245,6 +245,10 @@ static int tick(sim_world *w)
 {
     int rc;
     w->tick_scheduled = 0;
+    /* Datasets named since the last cycle existed before their jobs: their
+     * placement goes into the hint store before the allocator looks. */
+    if ((rc = sim_storage_publish_fresh(&w->st, w->hs, w->eng.now, w->err, sizeof w->err)))
+        return rc;
     if ((rc = sim_fw_before_cycle(w)))
         return rc;
     locus_offer_list offers = { 0 };

@@ -73,6 +73,7 @@ void sim_storage_free(sim_storage *s)
     free(s->lru_tail);
     free(s->mem_used);
     free(s->dirty);
+    free(s->fresh);
     memset(s, 0, sizeof *s);
 }
 
@@ -468,24 +469,47 @@ static int put_block(sim_storage *s, locus_hs_batch *b, uint32_t id, double now_
     return rc;
 }
 
-int sim_storage_publish_new(sim_storage *s, struct locus_hs *hs, uint32_t first, double now_s,
-                            char *err, size_t errlen)
+int sim_storage_demand(sim_storage *s, uint32_t dataset, int delta)
 {
-    if (first >= s->n_blocks)
-        return 0;
-    if (!hs) {
-        for (size_t i = first; i < s->n_blocks; i++)
-            s->blocks[i].dirty = 0;
+    sim_dataset *d = &s->datasets[dataset];
+    if (delta < 0) {
+        if (d->demand)
+            d->demand--;
         return 0;
     }
+    d->demand++;
+    if ((d->stale || d->published_at < 0) && !d->queued) {
+        if (grow((void **)&s->fresh, &s->cap_fresh, s->n_fresh + 1, sizeof *s->fresh))
+            return LOCUS_ENOMEM;
+        s->fresh[s->n_fresh++] = dataset;
+        d->queued = 1;
+    }
+    return 0;
+}
+
+int sim_storage_publish_fresh(sim_storage *s, struct locus_hs *hs, double now_s, char *err,
+                              size_t errlen)
+{
+    if (s->n_fresh == 0)
+        return 0;
     locus_hs_batch *b = NULL;
-    int rc = locus_hs_batch_begin(hs, "sim", 0, &b);
-    for (size_t i = first; !rc && i < s->n_blocks; i++) {
-        if (s->blocks[i].dead || !s->blocks[i].dirty)
-            continue;
-        s->blocks[i].dirty = 0;
-        rc = put_block(s, b, (uint32_t)i, now_s);
+    int rc = hs ? locus_hs_batch_begin(hs, "sim", 0, &b) : 0;
+    for (size_t i = 0; !rc && i < s->n_fresh; i++) {
+        sim_dataset *d = &s->datasets[s->fresh[i]];
+        d->queued = 0;
+        d->stale = 0;
+        for (uint32_t k = 0; !rc && k < d->n_blocks; k++) {
+            uint32_t id = d->blocks[k];
+            s->blocks[id].dirty = 0; /* written now; its entry in the dirty list is skipped */
+            if (hs)
+                rc = put_block(s, b, id, now_s);
+        }
+        if (!hs)
+            d->published_at = now_s;
     }
+    s->n_fresh = 0;
+    if (!hs)
+        return 0;
     if (rc)
         locus_hs_batch_abort(b);
     else
@@ -513,8 +537,12 @@ int sim_storage_publish(sim_storage *s, struct locus_hs *hs, double now_s, char 
         uint32_t id = s->dirty[i];
         sim_block *bl = &s->blocks[id];
         if (!bl->dirty)
-            continue; /* already written by sim_storage_publish_new */
+            continue; /* already written by sim_storage_publish_fresh */
         bl->dirty = 0;
+        if (!bl->dead && s->datasets[bl->dataset].demand == 0) {
+            s->datasets[bl->dataset].stale = 1; /* written when next demanded */
+            continue;
+        }
         if (bl->dead) {
             rc = locus_hs_batch_delete(b, s->datasets[bl->dataset].name, bl->index);
             if (rc == LOCUS_ENOTFOUND)

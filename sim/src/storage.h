@@ -51,6 +51,9 @@ typedef struct sim_dataset {
     uint32_t n_blocks, cap;
     uint32_t version;     /* rewrites */
     double published_at;  /* simulated time of its last write to the hint store; < 0 never */
+    uint32_t demand;      /* frameworks that will still read it */
+    uint8_t stale;        /* changed while nobody demanded it: not written yet */
+    uint8_t queued;       /* in the fresh list */
 } sim_dataset;
 
 /* One block a map task reads, and how many of its bytes. */
@@ -78,6 +81,8 @@ typedef struct sim_storage {
     uint64_t *mem_used;            /* per agent */
     uint32_t *dirty;               /* blocks to publish */
     size_t n_dirty, cap_dirty;
+    uint32_t *fresh;               /* datasets to write whole before the next cycle */
+    size_t n_fresh, cap_fresh;
     uint64_t publishes, published_blocks, evictions, rewrites;
 } sim_storage;
 
@@ -116,17 +121,24 @@ void sim_storage_touch(sim_storage *s, uint32_t block, uint32_t agent);
  * already there or larger than the tier. Returns 0 or LOCUS_ENOMEM. */
 int sim_storage_cache(sim_storage *s, uint32_t block, uint32_t agent);
 
-/* Writes every placement change since the last call into the hint store as
- * one batch committed at now_s (an empty batch still records the poll).
+/* Writes every placement change since the last call of a dataset some
+ * framework demands into the hint store as one batch committed at now_s (an
+ * empty batch still records the poll). Changes of datasets nobody demands
+ * wait until one does (sim_storage_demand): the allocator only reads
+ * demanded datasets, and every write re-sums the dataset's summary.
  * hs NULL: only clears the dirty set. Returns 0 or the store's error with
  * err set. */
 int sim_storage_publish(sim_storage *s, struct locus_hs *hs, double now_s, char *err, size_t errlen);
 
-/* Writes blocks created since block id `first` at once: a dataset a trace
- * names for the first time was written before its job was submitted, so a
- * real probe would have seen its HDD replicas long ago. Cache changes still
- * wait for the next sim_storage_publish. */
-int sim_storage_publish_new(sim_storage *s, struct locus_hs *hs, uint32_t first, double now_s,
-                            char *err, size_t errlen);
+/* A framework starts (+1) or stops (-1) waiting to read the dataset. A
+ * dataset that becomes demanded and has never been written, or changed
+ * while nobody demanded it, is queued to be written whole. */
+int sim_storage_demand(sim_storage *s, uint32_t dataset, int delta);
+/* Writes the queued datasets whole, at once: a dataset a trace names for the
+ * first time was written before its job was submitted, so a real probe
+ * would have seen its HDD replicas long ago; one named again was polled all
+ * along. Called before each allocation cycle. */
+int sim_storage_publish_fresh(sim_storage *s, struct locus_hs *hs, double now_s, char *err,
+                              size_t errlen);
 
 #endif

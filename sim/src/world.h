@@ -46,7 +46,7 @@ typedef struct sim_job_rt {
     char fwid[40];
     uint8_t state;           /* 0 waiting, 1 active, 2 done */
     uint8_t phase;           /* 0 maps, 1 reduces */
-    uint8_t suppressed, demand_dirty;
+    uint8_t suppressed, demand_dirty, demanding;
     double submit, finish;
     uint64_t input_bytes;
     sim_task *tasks;
