@@ -1625,9 +1625,14 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
     uint32_t best_cs = NONE;
     int have_idx = a->idx_off && gs < a->idx_off_cap;
     int use_slack = a->cfg.fairness_slack > 0; /* 0: strict DRF order, nobody jumps the queue */
-    uint32_t walk_ui = NONE;
+    uint32_t walk_ui = NONE, best_ent = NONE;
     if (have_idx && use_slack) {
         for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
+            /* The entry's score first: only a possible winner costs the
+             * framework, client and filter lookups. */
+            double sc0 = a->idx_ent[i].score;
+            if (sc0 < 0 || (found && sc0 < best.score))
+                continue;
             uint32_t fw = a->idx_ent[i].fw;
             const la_fw *f = &a->fws[fw];
             if (!f->n_listed)
@@ -1642,23 +1647,27 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                 if (ro->share > base_role + slack ||
                     c->share > ro->min_share + slack)
                     continue;
-                if (!checked++ && filtered(g, fw, now_t))
-                    break;
-                pick p;
-                annotate_e(a, gs, fw, &a->idx_ent[i], &p);
-                if (p.level != 0)
+                double sc = a->idx_ent[i].score;
+                if (sc < 0)
                     continue;
-                int better = !found || p.score > best.score ||
-                             (p.score == best.score && drf_before(a, cs, best_cs));
+                int better = !found || sc > best.score ||
+                             (sc == best.score && drf_before(a, cs, best_cs));
+                /* The filter lookup (a memory access) only for a would-be winner. */
+                if (better && !checked++ && filtered(g, fw, now_t))
+                    break;
                 if (better) {
-                    best = p;
+                    best.score = sc;
+                    best_ent = i;
                     best_cs = cs;
                     found = 1;
                 }
             }
         }
     }
-    if (!found && scan_wanted(a, g)) {
+    if (found) {
+        annotate_e(a, gs, a->clients[best_cs].fw, &a->idx_ent[best_ent], &best);
+        best.waited = 0;
+    } else if (scan_wanted(a, g)) {
         best_cs = scan_pick(a, gs, 1);
         if (best_cs == NONE)
             return 0;

@@ -192,6 +192,7 @@ struct locus_allocator {
         uint32_t fw;
         uint64_t bytes[LOCUS_TIERS];
         uint64_t rack;          /* fw's bytes in this agent's rack, this agent included */
+        double score;           /* score(agent, fw); < 0 if nothing is cached here */
     } *idx_ent;
     uint32_t n_idx_ent, cap_idx_ent;
     la_u64map rack_idx;         /* rack << 32 | fw -> slot in rack_bytes */

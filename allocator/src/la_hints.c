@@ -370,6 +370,16 @@ static int rebuild_index(locus_allocator *a)
             struct la_idxent *x = &a->idx_ent[i];
             uint32_t s = rack == NONE ? NONE : la_u64map_get(&a->rack_idx, (uint64_t)rack << 32 | x->fw);
             x->rack = s == NONE ? 0 : a->rack_bytes[s];
+            /* Scores change only with the index or the config: computed here once. */
+            uint64_t here = x->bytes[0] + x->bytes[1] + x->bytes[2];
+            uint64_t demand = a->fws[x->fw].demand_bytes;
+            double w = a->cfg.weight_mem * (double)x->bytes[0] +
+                       a->cfg.weight_ssd * (double)x->bytes[1] +
+                       a->cfg.weight_hdd * (double)x->bytes[2];
+            uint64_t elsewhere = x->rack > here ? x->rack - here : 0;
+            x->score = here && demand
+                           ? (w + a->cfg.rack_bonus * (double)elsewhere) / (double)demand
+                           : -1;
         }
     }
     /* Each framework's bytes per rack, sorted by rack (rack-local scoring). */

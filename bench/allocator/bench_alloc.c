@@ -331,8 +331,8 @@ int main(int argc, char **argv)
             for (int loc = 0; loc < 2; loc++) {
                 if (only >= 0 && loc != only)
                     continue;
-                /* Repeats alternate policies; the fastest run of each counts
-                 * (the least disturbed by other processes). */
+                /* Each policy runs `repeat` times; the fastest run counts (the
+                 * one least disturbed by other processes on a shared machine). */
                 int bad = 0;
                 for (int k = 0; k < repeat && !bad; k++) {
                     result x;
