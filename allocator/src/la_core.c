@@ -362,7 +362,10 @@ static int fw_offerable(const locus_allocator *a, uint32_t fw)
 
 static void filter_clear_one(locus_allocator *a, la_agent *ag, uint32_t fw)
 {
-    if (la_fset_del(&ag->filters, fw) && fw_offerable(a, fw))
+    if (!la_fset_del(&ag->filters, fw))
+        return;
+    a->fws[fw].n_filters--;
+    if (fw_offerable(a, fw))
         ag->n_filt_off--;
 }
 
@@ -371,6 +374,8 @@ static int filter_set(locus_allocator *a, la_agent *ag, uint32_t fw, uint32_t ex
     int added = 0;
     if (la_fset_set(&ag->filters, fw, exp, a->n_fw_slots, &added))
         return LOCUS_ENOMEM;
+    if (added)
+        a->fws[fw].n_filters++;
     if (added && fw_offerable(a, fw))
         ag->n_filt_off++;
     /* A longer refusal replaces a shorter one, as Mesos keeps the later expiry. */
@@ -387,6 +392,7 @@ typedef struct drop_ctx {
 static void on_drop(void *ctx, uint32_t fw)
 {
     drop_ctx *d = ctx;
+    d->a->fws[fw].n_filters--;
     if (fw_offerable(d->a, fw))
         d->ag->n_filt_off--;
 }
@@ -403,7 +409,7 @@ static void filters_expire(locus_allocator *a, la_agent *ag, uint32_t now_t)
 static void offerable_changed(locus_allocator *a, uint32_t fw, int now_offerable)
 {
     a->n_offerable += now_offerable ? 1 : -1;
-    for (uint32_t i = 0; i < a->n_live; i++) {
+    for (uint32_t i = 0; i < a->n_live && a->fws[fw].n_filters; i++) {
         la_agent *ag = &a->agents[a->live[i]];
         if (filter_get(ag, fw))
             ag->n_filt_off += now_offerable ? 1 : -1;
@@ -412,7 +418,7 @@ static void offerable_changed(locus_allocator *a, uint32_t fw, int now_offerable
 
 static void filters_clear_fw(locus_allocator *a, uint32_t fw)
 {
-    for (uint32_t i = 0; i < a->n_live; i++) {
+    for (uint32_t i = 0; i < a->n_live && a->fws[fw].n_filters; i++) {
         la_agent *ag = &a->agents[a->live[i]];
         if (ag->filters.n)
             filter_clear_one(a, ag, fw);
@@ -933,6 +939,8 @@ int la_remove_agent(locus_allocator *a, const char *agent_id)
     la_agent *g = &a->agents[s];
     while (g->alloc_head != NONE)
         alloc_sub(a, g->alloc_head, a->allocs[g->alloc_head].r);
+    drop_ctx d = {a, g};
+    (void)la_fset_expire(&g->filters, UINT32_MAX, on_drop, &d); /* keeps per-framework counts */
     la_fset_free(&g->filters);
     la_strmap_del(&a->agent_map, g->id);
     if (*g->hostname && la_strmap_get(&a->host_map, g->hostname) == s)

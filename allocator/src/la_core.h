@@ -70,6 +70,7 @@ typedef struct la_fw {
     uint32_t *clients;          /* one client per role */
     uint32_t n_clients;
     uint32_t n_listed;          /* clients in their role's order (offerable iff > 0) */
+    uint32_t n_filters;         /* agents holding a refuse filter of this framework */
     uint32_t alloc_head;
     la_demand *demand;
     size_t n_demand;
