@@ -120,12 +120,14 @@ static int cmd_convert(int argc, char **argv)
 static int cmd_config(int argc, char **argv)
 {
     if (has_help(argc, argv)) {
-        puts("usage: locus-sim config\n\nPrints an example config file: every key, its default, "
-             "unit and meaning.");
+        puts("usage: locus-sim config [--reference]\n\nPrints an example config file: every key, "
+             "its default, unit and meaning.\n--reference prints the same as a Markdown table.");
         return 0;
     }
+    if (argc == 1 && strcmp(argv[0], "--reference") == 0)
+        return locus_cfg_write_reference(sim_config_keys, sim_config_n_keys, stdout) ? 1 : 0;
     if (argc != 0) {
-        fputs("usage: locus-sim config\n", stderr);
+        fputs("usage: locus-sim config [--reference]\n", stderr);
         return 2;
     }
     return locus_cfg_write_example(sim_config_keys, sim_config_n_keys, stdout) ? 1 : 0;
