@@ -585,6 +585,42 @@ static void config_errors(void **state)
     assert_non_null(strstr(err, "LOCUS_TEST_REDIS_NOPE"));
 }
 
+/* Last test: it kills a node. A replica that is down is left out of the
+ * poll, which still succeeds with the masters (and the live replicas). */
+static void dead_replica_left_out(void **state)
+{
+    (void)state;
+    int replica = -1;
+    for (int i = 0; i < T.c.n && replica < 0; i++)
+        if (rcf_master_of(&T.c, i) >= 0)
+            replica = i;
+    assert_true(replica >= 0);
+    int master = rcf_master_of(&T.c, replica);
+    rcf_kill(&T.c, replica);
+    const char *kv[] = {"redis.read_replicas", "true", "redis.connect_timeout", "1"};
+    rph_result res;
+    probe_redis_stats st;
+    poll_ok(kv, 4, &res, &st);
+    assert_int_equal(st.last_masters, 3);
+    assert_int_equal(st.last_replicas, 2);
+    locus_hs_snapshot *s;
+    assert_int_equal(locus_hs_snapshot_open(T.hs, &s), 0);
+    int checked = 0;
+    for (int d = 0; d < N_DS; d++) {
+        const locus_hs_dataset *ds = get_ds(s, d);
+        assert_int_equal(bytes_on(ds, T.c.nodes[T.master[d]].host), T.expect_bytes[d]);
+        assert_int_equal(bytes_on(ds, T.c.nodes[replica].host), 0);
+        if (T.master[d] == master) {
+            assert_int_equal(ds->n_placement, 1);
+            checked++;
+        } else {
+            assert_int_equal(ds->n_placement, 2);
+        }
+    }
+    locus_hs_snapshot_close(s);
+    printf("    %d datasets on the shard of the dead replica\n", checked);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -601,6 +637,7 @@ int main(void)
         cmocka_unit_test(cancel_withdraws_done),
         cmocka_unit_test(cancel_with_commands_in_flight),
         cmocka_unit_test(config_errors),
+        cmocka_unit_test(dead_replica_left_out),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
