@@ -36,8 +36,8 @@ run() { # name, then locus-sim run arguments
 }
 
 echo "locus-sim replay benchmark ($(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
-run baseline_drf_1thread --trace "$fb10" --agents 3000 --policies drf --threads 1
-run fb2010_3policies --trace "$fb10" --agents 3000
+run baseline_drf_1thread --trace "$fb10" --agents 3000 --compress 1 --policies drf --threads 1
+run fb2010_3policies --trace "$fb10" --agents 3000 --compress 1
 run fb2009_main_job --trace "$fb09"
 echo
 printf 'FB-2010 3 policies: wall %.1f s (target 120 s: %.2fx of it), peak RSS %d MiB (target 4096 MiB)\n' \
@@ -47,4 +47,4 @@ printf 'FB-2010 3 policies vs drf alone: %.2fx wall, %.2fx cpu\n' \
     "$(calc "$fb2010_3policies_cpu / $baseline_drf_1thread_cpu")"
 printf 'FB-2009 main job: wall %.1f s, %.2fx the drf-alone FB-2010 baseline\n' \
     "$fb2009_main_job_wall" "$(calc "$fb2009_main_job_wall / $baseline_drf_1thread_wall")"
-sed -n '/^Job completion time, all/,/^Cluster/p;/^Network/,/^Job completion/p' "$work/fb2010_3policies.txt" | head -20
+sed -n '/^Map tasks by/,/^Cluster/p' "$work/fb2010_3policies.txt"

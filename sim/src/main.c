@@ -50,7 +50,8 @@ static void usage_run(FILE *f)
             "  --seed N              sim.seed\n"
             "  --agents N            cluster.agents\n"
             "  --racks N             cluster.racks\n"
-            "  --compress X          sim.time_compression: submit times divided by X\n"
+            "  --compress X          sim.time_compression: submit times divided by X (default\n"
+            "                        0 = auto, aiming at sim.target_load = 25%% busy CPUs)\n"
             "  --hours H             sim.max_hours: only jobs submitted in the first H hours\n"
             "  --jobs N              sim.max_jobs: only the first N jobs\n"
             "  --policies LIST       built-in policies, comma separated (default\n"
@@ -316,8 +317,10 @@ static int cmd_run(int argc, char **argv)
         }
         ro.threads = (int)n;
     }
-    fprintf(stderr, "locus-sim: replaying %zu jobs of %s under %zu policies on %lld agents\n",
-            sim_jobs_replayed(t, &cfg), trace, n_specs, (long long)cfg.agents);
+    size_t n_jobs = sim_jobs_replayed(t, &cfg);
+    fprintf(stderr, "locus-sim: replaying %zu jobs of %s under %zu policies on %lld agents, "
+            "arrivals %gx faster than the trace\n", n_jobs, trace, n_specs, (long long)cfg.agents,
+            sim_config_compression(&cfg, t, n_jobs));
     if (sim_run(t, trace, &cfg, specs, n_specs, &ro, &r, err, sizeof err)) {
         fprintf(stderr, "locus-sim: %s\n", err);
         goto out;

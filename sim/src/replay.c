@@ -638,11 +638,16 @@ static int fill_params(sim_report *r, const sim_config *cfg)
     return 0;
 }
 
-int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg,
+int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg_in,
             const sim_policy_spec *pols, size_t n_pols, const sim_run_opts *opts,
             sim_report **out, char *err, size_t errlen)
 {
     *out = NULL;
+    /* The effective settings: auto compression resolved, so the report
+     * states the factor used. The config holds no strings: a plain copy. */
+    sim_config eff = *cfg_in;
+    eff.time_compression = sim_config_compression(cfg_in, t, sim_jobs_replayed(t, cfg_in));
+    const sim_config *cfg = &eff;
     sim_run_opts defaults = { 0 };
     if (!opts)
         opts = &defaults;

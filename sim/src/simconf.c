@@ -8,6 +8,8 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "trace.h"
+
 #define K(sec, name, type, field, def, lo, hi, unit, help) \
     { sec, name, type, offsetof(sim_config, field), def, lo, hi, unit, NULL, help }
 
@@ -16,8 +18,12 @@ static const char *const demand_choices[] = { "datasets", "blocks", NULL };
 const locus_cfg_key sim_config_keys[] = {
     K("sim", "seed", LOCUS_CFG_INT, seed, "1", 0, 9.2e18, "",
       "Seed of every random choice (replica placement, tie breaks); same seed, same report"),
-    K("sim", "time_compression", LOCUS_CFG_DOUBLE, time_compression, "1", 0.001, 1e6, "x",
-      "Divides every submit time: 2 replays the trace twice as fast (twice the load)"),
+    K("sim", "time_compression", LOCUS_CFG_DOUBLE, time_compression, "0", 0, 1e6, "x",
+      "Divides every submit time: 2 replays the trace twice as fast (twice the load); "
+      "0 = auto: as fast as needed for target_load, never slower than real time"),
+    K("sim", "target_load", LOCUS_CFG_DOUBLE, target_load, "0.25", 0.001, 10, "share",
+      "With time_compression 0: the busy share of the cluster's CPUs the replay aims at, "
+      "estimated from the trace and the task model"),
     K("sim", "max_hours", LOCUS_CFG_DOUBLE, max_hours, "0", 0, 1e6, "h",
       "Replays only jobs submitted before this trace time; 0 = the whole trace"),
     K("sim", "max_jobs", LOCUS_CFG_INT, max_jobs, "0", 0, 1e9, "jobs",
@@ -86,6 +92,41 @@ int sim_config_load(sim_config *c, const char *path, const locus_cfg_override *o
 {
     return locus_cfg_load(sim_config_keys, sim_config_n_keys, c, sizeof *c, path, ov, n_ov, err,
                           errlen);
+}
+
+double sim_config_compression(const sim_config *c, const sim_trace *t, size_t n_jobs)
+{
+    if (c->time_compression > 0)
+        return c->time_compression;
+    if (n_jobs < 2)
+        return 1.0;
+    const double mb = 1048576.0;
+    double bb = (double)c->block_bytes, busy = 0;
+    for (size_t i = 0; i < n_jobs; i++) {
+        const sim_job *j = &t->jobs[i];
+        double in = 0;
+        for (size_t k = 0; k < j->n_inputs; k++)
+            in += (double)j->inputs[k].bytes;
+        double maps = in > 0 ? ceil(in / bb) : 1;
+        if (maps > (double)c->max_map_tasks)
+            maps = (double)c->max_map_tasks;
+        double reduces = ceil((double)j->shuffle_bytes / (double)c->reduce_bytes);
+        if (reduces > (double)c->max_reduce_tasks)
+            reduces = (double)c->max_reduce_tasks;
+        busy += maps * c->task_overhead_s + in / mb * (c->map_s_per_mb + 1.0 / c->hdd_stream_mbps);
+        busy += reduces * c->task_overhead_s + (double)j->shuffle_bytes / mb * c->reduce_s_per_mb;
+        busy += (double)j->shuffle_bytes / (c->nic_gbps * 1e9 / 8.0);
+    }
+    busy *= c->task_cpus;
+    double span = t->jobs[n_jobs - 1].submit_s - t->jobs[0].submit_s;
+    double cpus = (double)c->agents * c->agent_cpus;
+    if (span <= 0 || busy <= 0)
+        return 1.0;
+    double load = busy / (cpus * span);
+    double x = c->target_load / load;
+    if (x < 1.0)
+        x = 1.0;
+    return round(x * 10.0) / 10.0; /* one decimal: readable in the report */
 }
 
 uint32_t sim_config_racks(const sim_config *c)

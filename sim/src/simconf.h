@@ -18,7 +18,8 @@ enum sim_demand_mode { SIM_DEMAND_DATASETS = 0, SIM_DEMAND_BLOCKS = 1 };
 typedef struct sim_config {
     /* [sim] */
     int64_t seed;
-    double time_compression;     /* arrivals at submit / compression */
+    double time_compression;     /* arrivals at submit / compression; 0 = auto */
+    double target_load;          /* busy CPU share aimed at by auto compression */
     double max_hours;            /* replay only jobs submitted before this (trace time); 0 = all */
     int64_t max_jobs;            /* 0 = all */
     double series_bucket_s;      /* 0 = auto */
@@ -63,6 +64,14 @@ extern const size_t sim_config_n_keys;
  * LOCUS_E* code with err naming the file and line or the key. */
 int sim_config_load(sim_config *c, const char *path, const locus_cfg_override *ov, size_t n_ov,
                     char *err, size_t errlen);
+/* The compression a replay uses: time_compression, or with 0 the factor
+ * that brings the trace's estimated CPU demand over its span to target_load
+ * of the cluster (at least 1). Estimate: every job's map tasks (one per
+ * block) and reduce tasks, each lasting its start-up, compute and a read at
+ * one HDD stream's rate. n_jobs: jobs replayed. */
+struct sim_trace;
+double sim_config_compression(const sim_config *c, const struct sim_trace *t, size_t n_jobs);
+
 /* Effective racks count. */
 uint32_t sim_config_racks(const sim_config *c);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include "engine.h"
 #include "locus/error.h"
@@ -73,18 +74,20 @@ static void mini_add(mini *m, double submit, const char *dataset, uint64_t bytes
     m->t.source = "mini";
 }
 
+/* Defaults, in real time (known answers need known load), then kv. */
 static void config(sim_config *c, const char *const *kv, size_t n)
 {
     locus_cfg_override ov[32];
+    static char keys[32][64];
+    ov[0] = (locus_cfg_override){ "sim.time_compression", "1" };
     for (size_t i = 0; i < n; i++) {
         const char *eq = strchr(kv[i], '=');
-        static char keys[32][64];
         snprintf(keys[i], sizeof keys[i], "%.*s", (int)(eq - kv[i]), kv[i]);
-        ov[i] = (locus_cfg_override){ keys[i], eq + 1 };
+        ov[i + 1] = (locus_cfg_override){ keys[i], eq + 1 };
     }
     char err[512] = "";
     memset(c, 0, sizeof *c);
-    int rc = sim_config_load(c, NULL, ov, n, err, sizeof err);
+    int rc = sim_config_load(c, NULL, ov, n + 1, err, sizeof err);
     if (rc)
         fail_msg("config: %s", err);
 }
@@ -318,6 +321,29 @@ static void test_determinism(void **state)
     sim_trace_free(t);
 }
 
+/* Auto compression aims the estimated load at sim.target_load, never
+ * slower than real time, and doubles when the cluster doubles. */
+static void test_auto_compression(void **state)
+{
+    (void)state;
+    sim_trace *t = fb2009_slice(2000);
+    sim_config c;
+    memset(&c, 0, sizeof c);
+    char err[256];
+    assert_int_equal(sim_config_load(&c, NULL, NULL, 0, err, sizeof err), 0);
+    assert_true(c.time_compression == 0);
+    double x = sim_config_compression(&c, t, t->n_jobs);
+    assert_true(x > 1.0);
+    c.agents *= 2;
+    double y = sim_config_compression(&c, t, t->n_jobs);
+    assert_true(fabs(y - 2 * x) <= 0.2);
+    c.agents = 1;
+    assert_true(sim_config_compression(&c, t, t->n_jobs) == 1.0);
+    c.time_compression = 3;
+    assert_true(sim_config_compression(&c, t, t->n_jobs) == 3.0);
+    sim_trace_free(t);
+}
+
 /* SWIM -> binary -> the same replay. */
 static void test_convert_round_trip(void **state)
 {
@@ -391,6 +417,10 @@ static void test_errors(void **state)
     locus_cfg_override ov = { "cluster.agents", "0" };
     assert_int_not_equal(sim_config_load(&c, NULL, &ov, 1, err, sizeof err), 0);
     assert_non_null(strstr(err, "cluster.agents"));
+    /* The shipped example file is a valid config. */
+    assert_int_equal(sim_config_load(&c, LOCUS_TEST_EXAMPLE_CONF, NULL, 0, err, sizeof err), 0);
+    assert_int_equal(c.agents, 600);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
 
     /* A plugin that cannot be loaded names itself; nothing leaks. */
     mini m = { 0 };
@@ -415,6 +445,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_conservation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reread_hits_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
+        cmocka_unit_test(test_auto_compression),
         cmocka_unit_test_setup_teardown(test_convert_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fb2009_locality_moves_less, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
