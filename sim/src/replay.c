@@ -620,7 +620,7 @@ static int fill_params(sim_report *r, const sim_config *cfg)
             snprintf(v, sizeof v, "%lld", (long long)*(const int64_t *)base);
             break;
         case LOCUS_CFG_DOUBLE:
-            snprintf(v, sizeof v, "%.17g", *(const double *)base);
+            snprintf(v, sizeof v, "%.15g", *(const double *)base); /* shortest for config values */
             break;
         case LOCUS_CFG_ENUM:
             snprintf(v, sizeof v, "%s", k->choices[*(const int *)base]);
