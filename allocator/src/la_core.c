@@ -355,6 +355,19 @@ static uint32_t filter_get(const la_agent *ag, uint32_t fw)
     return la_fset_get(&ag->filters, fw);
 }
 
+/* Keeps the locality index's copy of a filter in step (see la_idxent). */
+static void idx_note_filter(locus_allocator *a, const la_agent *ag, uint32_t fw, uint32_t exp)
+{
+    uint32_t gs = (uint32_t)(ag - a->agents);
+    if (!a->idx_off || gs >= a->idx_off_cap)
+        return;
+    for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++)
+        if (a->idx_ent[i].fw == fw) {
+            a->idx_ent[i].fexp = exp;
+            return;
+        }
+}
+
 static int fw_offerable(const locus_allocator *a, uint32_t fw)
 {
     return a->fws[fw].n_listed > 0;
@@ -364,6 +377,7 @@ static void filter_clear_one(locus_allocator *a, la_agent *ag, uint32_t fw)
 {
     if (!la_fset_del(&ag->filters, fw))
         return;
+    idx_note_filter(a, ag, fw, 0);
     a->fws[fw].n_filters--;
     if (fw_offerable(a, fw))
         ag->n_filt_off--;
@@ -374,6 +388,7 @@ static int filter_set(locus_allocator *a, la_agent *ag, uint32_t fw, uint32_t ex
     int added = 0;
     if (la_fset_set(&ag->filters, fw, exp, a->n_fw_slots, &added))
         return LOCUS_ENOMEM;
+    idx_note_filter(a, ag, fw, la_fset_get(&ag->filters, fw));
     if (added)
         a->fws[fw].n_filters++;
     if (added && fw_offerable(a, fw))
@@ -392,6 +407,7 @@ typedef struct drop_ctx {
 static void on_drop(void *ctx, uint32_t fw)
 {
     drop_ctx *d = ctx;
+    idx_note_filter(d->a, d->ag, fw, 0);
     d->a->fws[fw].n_filters--;
     if (fw_offerable(d->a, fw))
         d->ag->n_filt_off--;
@@ -811,6 +827,7 @@ void la_destroy(locus_allocator *a)
     free(a->offer_aux);
     free(a->r1_off);
     free(a->r1_fw);
+    free(a->fstate);
     la_config_free(&a->cfg);
     free(a->config_path);
     free_overrides(a);
@@ -1506,11 +1523,16 @@ static int drf_first(const locus_allocator *a, const la_agent *g, uint32_t now_t
 static int loc_prepare(locus_allocator *a, double now)
 {
     a->n_allowed1 = 0;
+    if (grow((void **)&a->fstate, &a->fstate_cap, a->n_fw_slots + 1, 1))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < a->n_fw_slots; i++) {
         la_fw *f = &a->fws[i];
+        a->fstate[i] = 0;
         if (!f->live)
             continue;
         f->allowed = 2;
+        if (f->n_listed)
+            a->fstate[i] = 3;
         if (!f->n_listed || !f->n_loc || !f->demand_bytes)
             continue;
         /* A wait needs consecutive locality cycles: after a drf fallback, a
@@ -1520,6 +1542,7 @@ static int loc_prepare(locus_allocator *a, double now)
         f->wait_cycle = a->st.cycles;
         double w = now - f->wait_since;
         f->allowed = w >= a->cfg.wait_node + a->cfg.wait_rack ? 2 : w >= a->cfg.wait_node ? 1 : 0;
+        a->fstate[i] = (uint8_t)(1 + f->allowed);
         a->n_allowed1 += f->allowed == 1;
     }
     /* Rack-allowed frameworks by the racks holding their data, so an agent
@@ -1582,7 +1605,7 @@ static void consider_fw(const locus_allocator *a, const la_agent *g, uint32_t fw
         uint32_t cs = f->clients[j];
         if (!a->clients[cs].listed || !drf_before(a, cs, *best))
             continue;
-        if (!checked++ && filtered(g, fw, now_t))
+        if (!checked++ && g && filtered(g, fw, now_t))
             return;
         *best = cs;
     }
@@ -1636,16 +1659,15 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
     uint32_t walk_ui = NONE, best_ent = NONE;
     if (have_idx && use_slack) {
         for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
-            /* The entry's score first: only a possible winner costs the
-             * framework, client and filter lookups. */
+            /* The entry alone (score, copy of the filter) first: only a
+             * possible winner costs the framework and client lookups. */
             double sc0 = a->idx_ent[i].score;
-            if (sc0 < 0 || (found && sc0 < best.score))
+            if (sc0 < 0 || (found && sc0 < best.score) || a->idx_ent[i].fexp > now_t)
                 continue;
             uint32_t fw = a->idx_ent[i].fw;
-            const la_fw *f = &a->fws[fw];
-            if (!f->n_listed)
+            if (!a->fstate[fw])
                 continue;
-            int checked = 0;
+            const la_fw *f = &a->fws[fw];
             for (uint32_t j = 0; j < f->n_clients; j++) {
                 uint32_t cs = f->clients[j];
                 const la_client *c = &a->clients[cs];
@@ -1655,14 +1677,9 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                 if (ro->share > base_role + slack ||
                     c->share > ro->min_share + slack)
                     continue;
-                double sc = a->idx_ent[i].score;
-                if (sc < 0)
-                    continue;
+                double sc = sc0;
                 int better = !found || sc > best.score ||
                              (sc == best.score && drf_before(a, cs, best_cs));
-                /* The filter lookup (a memory access) only for a would-be winner. */
-                if (better && !checked++ && filtered(g, fw, now_t))
-                    break;
                 if (better) {
                     best.score = sc;
                     best_ent = i;
@@ -1697,13 +1714,14 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
         if (have_idx)
             for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
                 uint32_t fw = a->idx_ent[i].fw;
-                if (a->fws[fw].allowed < 2 && a->fws[fw].n_listed)
-                    consider_fw(a, g, fw, now_t, &best_cs);
+                if ((a->fstate[fw] == 1 || a->fstate[fw] == 2) /* listed, held back */
+                    && a->idx_ent[i].fexp <= now_t)
+                    consider_fw(a, NULL, fw, now_t, &best_cs);
             }
         if (a->n_allowed1 && g->rack != NONE && g->rack < a->n_racks)
             for (uint32_t i = a->r1_off[g->rack]; i < a->r1_off[g->rack + 1]; i++) {
                 uint32_t fw = a->r1_fw[i];
-                if (a->fws[fw].n_listed)
+                if (a->fstate[fw])
                     consider_fw(a, g, fw, now_t, &best_cs);
             }
         if (best_cs == NONE)

@@ -194,11 +194,16 @@ struct locus_allocator {
         uint64_t bytes[LOCUS_TIERS];
         uint64_t rack;          /* fw's bytes in this agent's rack, this agent included */
         double score;           /* score(agent, fw); < 0 if nothing is cached here */
+        uint32_t fexp;          /* copy of fw's refuse filter expiry on this agent (0: none),
+                                   so the per-agent loops read it sequentially */
     } *idx_ent;
     uint32_t n_idx_ent, cap_idx_ent;
     la_u64map rack_idx;         /* rack << 32 | fw -> slot in rack_bytes */
     uint64_t *rack_pairs;       /* rack << 32 | fw, one per rack_idx slot */
     uint32_t n_allowed1;        /* frameworks allowed rack-local but not any, this cycle */
+    uint8_t *fstate;            /* per cycle, by framework slot: 0 not listed, else 1 + allowed
+                                   (a compact copy the per-agent loops read without touching la_fw) */
+    uint32_t fstate_cap;
     uint32_t *r1_off, *r1_fw;   /* per cycle CSR: those frameworks by rack of their data */
     uint32_t r1_off_cap, r1_fw_cap;
     uint64_t *rack_bytes;

@@ -370,6 +370,7 @@ static int rebuild_index(locus_allocator *a)
             struct la_idxent *x = &a->idx_ent[i];
             uint32_t s = rack == NONE ? NONE : la_u64map_get(&a->rack_idx, (uint64_t)rack << 32 | x->fw);
             x->rack = s == NONE ? 0 : a->rack_bytes[s];
+            x->fexp = la_fset_get(&a->agents[g].filters, x->fw);
             /* Scores change only with the index or the config: computed here once. */
             uint64_t here = x->bytes[0] + x->bytes[1] + x->bytes[2];
             uint64_t demand = a->fws[x->fw].demand_bytes;
