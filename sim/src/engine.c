@@ -94,6 +94,21 @@ double sim_engine_peek_time(const sim_engine *e)
     return e->n ? e->heap[0].t : HUGE_VAL;
 }
 
+int sim_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 16;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return LOCUS_ENOMEM;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
 static uint64_t splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);

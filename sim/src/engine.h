@@ -49,4 +49,8 @@ uint64_t sim_rng_below(sim_rng *r, uint64_t n);
 /* Uniform double in [0, 1). */
 double sim_rng_unit(sim_rng *r);
 
+/* Grows *p (an array of elem-sized items with capacity *cap) to hold at
+ * least need items, doubling. Returns 0 or LOCUS_ENOMEM (*p unchanged). */
+int sim_grow(void **p, size_t *cap, size_t need, size_t elem);
+
 #endif

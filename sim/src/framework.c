@@ -24,21 +24,6 @@
 
 #define MB 1048576.0
 
-int sim_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return LOCUS_ENOMEM;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
 void sim_fw_free_job(sim_job_rt *j)
 {
     free(j->tasks);

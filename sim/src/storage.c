@@ -19,21 +19,6 @@
 
 #define MIB 1048576ULL
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return LOCUS_ENOMEM;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
 int sim_storage_init(sim_storage *s, const sim_config *cfg, const sim_cluster *cl, uint64_t seed)
 {
     memset(s, 0, sizeof *s);
@@ -113,7 +98,7 @@ static int mark_dirty(sim_storage *s, uint32_t b)
 {
     if (s->blocks[b].dirty)
         return 0;
-    if (grow((void **)&s->dirty, &s->cap_dirty, s->n_dirty + 1, sizeof *s->dirty))
+    if (sim_grow((void **)&s->dirty, &s->cap_dirty, s->n_dirty + 1, sizeof *s->dirty))
         return LOCUS_ENOMEM;
     s->blocks[b].dirty = 1;
     s->dirty[s->n_dirty++] = b;
@@ -193,7 +178,7 @@ static int append_blocks(sim_storage *s, uint32_t ds, uint64_t bytes)
             d->cap = cap;
         }
         uint32_t b;
-        if (grow((void **)&s->blocks, &s->cap_blocks, s->n_blocks + 1, sizeof *s->blocks))
+        if (sim_grow((void **)&s->blocks, &s->cap_blocks, s->n_blocks + 1, sizeof *s->blocks))
             return LOCUS_ENOMEM;
         uint32_t *h = realloc(s->hdd, s->cap_blocks * s->replicas * sizeof *h);
         if (!h)
@@ -252,7 +237,7 @@ int sim_storage_resolve(sim_storage *s, const char *name, uint64_t bytes, uint64
     uint32_t ds;
     int rc;
     if (!*slot) {
-        if (grow((void **)&s->datasets, &s->cap_datasets, s->n_datasets + 1, sizeof *s->datasets))
+        if (sim_grow((void **)&s->datasets, &s->cap_datasets, s->n_datasets + 1, sizeof *s->datasets))
             return LOCUS_ENOMEM;
         char *nm = strdup(name);
         if (!nm)
@@ -306,7 +291,7 @@ int sim_storage_resolve(sim_storage *s, const char *name, uint64_t bytes, uint64
     for (uint32_t i = 0; i < d->n_blocks && left > 0; i++) {
         uint32_t b = d->blocks[i];
         uint64_t take = s->blocks[b].bytes < left ? s->blocks[b].bytes : left;
-        if (grow((void **)reads, cap_reads, *n_reads + 1, sizeof **reads))
+        if (sim_grow((void **)reads, cap_reads, *n_reads + 1, sizeof **reads))
             return LOCUS_ENOMEM;
         (*reads)[(*n_reads)++] = (sim_block_read){ .block = b, .bytes = take };
         left -= take;
@@ -416,7 +401,7 @@ int sim_storage_cache(sim_storage *s, uint32_t block, uint32_t agent)
         e = s->free_entry;
         s->free_entry = s->entries[e].next_in_block;
     } else {
-        if (grow((void **)&s->entries, &s->cap_entries, s->n_entries + 1, sizeof *s->entries))
+        if (sim_grow((void **)&s->entries, &s->cap_entries, s->n_entries + 1, sizeof *s->entries))
             return LOCUS_ENOMEM;
         e = (uint32_t)s->n_entries++;
     }
@@ -479,7 +464,7 @@ int sim_storage_demand(sim_storage *s, uint32_t dataset, int delta)
     }
     d->demand++;
     if ((d->stale || d->published_at < 0) && !d->queued) {
-        if (grow((void **)&s->fresh, &s->cap_fresh, s->n_fresh + 1, sizeof *s->fresh))
+        if (sim_grow((void **)&s->fresh, &s->cap_fresh, s->n_fresh + 1, sizeof *s->fresh))
             return LOCUS_ENOMEM;
         s->fresh[s->n_fresh++] = dataset;
         d->queued = 1;

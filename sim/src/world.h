@@ -129,7 +129,6 @@ int sim_fw_after_cycle(sim_world *w);
 void sim_fw_free_job(sim_job_rt *j);
 /* Before a publish: frameworks still waiting for input keep its hints fresh. */
 int sim_fw_confirm_demand(sim_world *w);
-int sim_grow(void **p, size_t *cap, size_t need, size_t elem);
 
 /* metrics.c */
 int sim_series_add(sim_world *w, double *(*arr), double t, double value);
