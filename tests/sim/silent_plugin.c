@@ -10,7 +10,7 @@
 
 #include "locus/allocator.h"
 
-#define MAX_AGENTS 64
+#define MAX_AGENTS 4096
 #define MAX_FWS 4096
 
 typedef struct agent {

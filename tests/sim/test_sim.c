@@ -187,8 +187,9 @@ static void test_data_on_one_agent(void **state)
                                       "storage.mem_capacity=0" };
     sim_config c;
     config(&c, kv, 4);
-    sim_report *r = run(f, &m.t, &c, "drf,locality", NULL);
-    const sim_policy_result *drf = &r->policies[0], *loc = &r->policies[1];
+    sim_report *r = run(f, &m.t, &c, "drf,locality,drf+delay", NULL);
+    const sim_policy_result *drf = &r->policies[0], *loc = &r->policies[1], *dly = &r->policies[2];
+    assert_int_equal(dly->tasks[0], 20);          /* delay scheduling waits for that agent too */
     assert_int_equal(drf->jobs_done, 20);
     assert_int_equal(loc->jobs_done, 20);
     assert_int_equal(sum3(loc->tasks), 20);
@@ -454,6 +455,15 @@ static void test_errors(void **state)
     assert_int_not_equal(sim_run(&m.t, "mini", &c, &p, 1, &o, &r, err, sizeof err), 0);
     assert_null(r);
     assert_non_null(strstr(err, "ghost"));
+    sim_policy_spec_free(&p);
+
+    /* A policy that never offers anything: the replay stops with an error
+     * instead of spinning, and names the policy. */
+    assert_int_equal(sim_policy_parse("mute=" LOCUS_TEST_SILENT_PLUGIN ":test.silent_cycles=1000000000",
+                                      &p, err, sizeof err), 0);
+    assert_int_equal(sim_run(&m.t, "mini", &c, &p, 1, &o, &r, err, sizeof err), LOCUS_ESTATE);
+    assert_null(r);
+    assert_non_null(strstr(err, "mute: stalled"));
     sim_policy_spec_free(&p);
     locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
 }
