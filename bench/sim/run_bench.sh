@@ -21,9 +21,16 @@ calc() { awk "BEGIN { print $1 }"; }
 run() { # name, then locus-sim run arguments
     name=$1
     shift
-    /usr/bin/time -f "%e %U %S %M" -o "$work/$name.time" \
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -f "%e %U %S %M" -o "$work/$name.time" \
+            "$sim" run --plugin "$plugin" --no-html --no-progress --hints-dir "$hints" \
+            --out "$work/$name" "$@" > "$work/$name.txt"
+    else # no GNU time (Debian package `time`): wall clock only, CPU reported as wall
+        t0=$(date +%s.%N)
         "$sim" run --plugin "$plugin" --no-html --no-progress --hints-dir "$hints" \
-        --out "$work/$name" "$@" > "$work/$name.txt"
+            --out "$work/$name" "$@" > "$work/$name.txt"
+        echo "$(calc "$(date +%s.%N) - $t0") $(calc "$(date +%s.%N) - $t0") 0 0" > "$work/$name.time"
+    fi
     set -- $(cat "$work/$name.time")
     wall=$1 cpu=$(calc "$2 + $3") rss_mb=$(calc "int($4 / 1024)")
     events=$(grep -E '^  events  ' "$work/$name.txt" | tr -s ' ' | cut -d' ' -f3- | tr -d ',')
