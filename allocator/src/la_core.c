@@ -885,6 +885,16 @@ static int add_used(locus_allocator *a, uint32_t ag, const locus_allocation *use
             }
             continue;
         }
+        if (only_fw != NONE) {
+            /* The agent reported these as used before the framework was
+             * known (master failover): attribute them, do not count twice. */
+            la_agent *gg = &a->agents[g];
+            for (uint32_t k = 0; k < a->n_res; k++) {
+                double moved = r[k] < gg->unattributed[k] ? r[k] : gg->unattributed[k];
+                gg->unattributed[k] -= moved;
+                gg->alloc[k] -= moved;
+            }
+        }
         if ((rc = alloc_add(a, g, cs, r)))
             return rc;
     }

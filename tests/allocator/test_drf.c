@@ -467,6 +467,33 @@ static void test_used_at_add(void **state)
     la_destroy(a);
 }
 
+/* Master failover: an agent reports resources used by a framework that has
+ * not re-registered yet; when it does, with the same used resources, they
+ * are counted once, and giving them back makes the agent whole. */
+static void test_used_before_framework_known(void **state)
+{
+    (void)state;
+    locus_allocator *a = t_new(NULL, "policy.name=drf", NULL);
+    locus_scalar tot[2] = {{"cpus", 2}, {"mem", 1024}};
+    locus_scalar u[2] = {{"cpus", 2}, {"mem", 1024}};
+    locus_allocation used = {"late", "*", NULL, {u, 2}};
+    locus_agent_info ai = {"a1", "h1", NULL, {tot, 2}};
+    assert_int_equal(la_add_agent(a, &ai, &used, 1, 0), 0);
+    t_fw(a, "other", "*");
+    assert_int_equal(t_alloc(a, 0).n, 0); /* fully used */
+    const char *roles[] = {"*"};
+    locus_framework_info fi = {"late", roles, 1, 1};
+    locus_allocation fu = {"late", "*", "a1", {u, 2}};
+    assert_int_equal(la_add_framework(a, &fi, &fu, 1, 1), 0);
+    assert_int_equal(t_alloc(a, 1).n, 0);
+    locus_resources r = {u, 2};
+    assert_int_equal(la_recover(a, "late", "a1", &r, 0, 2), 0);
+    locus_offer_list l = t_alloc(a, 2);
+    assert_int_equal(l.n, 1);
+    assert_true(fabs(t_res(&l.offers[0].resources, "cpus") - 2) < 1e-9);
+    la_destroy(a);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -513,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_pause_resume),
         cmocka_unit_test(test_deactivate),
         cmocka_unit_test(test_used_at_add),
+        cmocka_unit_test(test_used_before_framework_known),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
