@@ -1749,6 +1749,36 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
     return 1;
 }
 
+/* Fixed-point text of v with `decimals` digits (0..3): reasons are written
+ * for every offer, and printf's %f is the slowest part of doing so. */
+static const char *fmt_fix(double v, int decimals, char *buf, size_t len)
+{
+    static const uint64_t scale[] = {1, 10, 100, 1000};
+    char tmp[32];
+    size_t n = 0;
+    int neg = v < 0;
+    if (!isfinite(v) || fabs(v) > 1e15) {
+        snprintf(buf, len, "%g", v);
+        return buf;
+    }
+    uint64_t x = (uint64_t)llround(fabs(v) * (double)scale[decimals]);
+    for (int d = 0; d < decimals; d++, x /= 10)
+        tmp[n++] = (char)('0' + x % 10);
+    if (decimals)
+        tmp[n++] = '.';
+    do {
+        tmp[n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    if (neg)
+        tmp[n++] = '-';
+    size_t i = 0;
+    for (; i < n && i + 1 < len; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[i] = '\0';
+    return buf;
+}
+
 static const char *fmt_bytes(uint64_t b, char *buf, size_t len)
 {
     static const char *const u[] = {"B", "KB", "MB", "GB", "TB", "PB"};
@@ -1758,7 +1788,8 @@ static const char *fmt_bytes(uint64_t b, char *buf, size_t len)
         v /= 1024;
         i++;
     }
-    snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+    char num[32];
+    snprintf(buf, len, "%s %s", fmt_fix(v, i ? 1 : 0, num, sizeof num), u[i]);
     return buf;
 }
 
@@ -1801,30 +1832,34 @@ static int make_offer(locus_allocator *a, uint32_t gs, const double *avail, cons
     o->resources.n = a->n_items - a->offer_aux[2 * a->n_offers];
     double share_before = c->share;
 
-    char reason[160], b1[32];
+    char reason[160], b1[32], n1[32], n2[32], n3[32];
     if (!use_loc) {
         o->locality.level = -1;
-        snprintf(reason, sizeof reason, "%s: role %s share %.3f, fw share %.3f",
+        snprintf(reason, sizeof reason, "%s: role %s share %s, fw share %s",
                  a->cfg.policy == LA_POLICY_DRF ? "drf" : hints_ok ? "drf order" : "drf (no hints)",
-                 ro->name, ro->share, share_before);
+                 ro->name, fmt_fix(ro->share, 3, n1, sizeof n1),
+                 fmt_fix(share_before, 3, n2, sizeof n2));
     } else {
         memcpy(o->locality.local_bytes, p->local, sizeof p->local);
         o->locality.rack_bytes = p->rack;
         o->locality.score = p->score;
         o->locality.level = p->level;
+        fmt_fix(share_before, 3, n1, sizeof n1);
         if (p->level == 0) {
             int t = p->local[0] ? 0 : p->local[1] ? 1 : 2;
             static const char *const tn[] = {"MEM", "SSD", "HDD"};
-            snprintf(reason, sizeof reason, "local %s %s, score %.2f, share %.3f", tn[t],
-                     fmt_bytes(p->local[t], b1, sizeof b1), p->score, share_before);
-        } else if (p->level == 1)
-            snprintf(reason, sizeof reason, "rack-local %s after %.1f s wait, share %.3f",
-                     fmt_bytes(p->rack, b1, sizeof b1), p->waited, share_before);
-        else if (p->level == 2)
-            snprintf(reason, sizeof reason, "any after %.1f s wait, share %.3f", p->waited,
-                     share_before);
-        else
-            snprintf(reason, sizeof reason, "no cached demand, drf share %.3f", share_before);
+            snprintf(reason, sizeof reason, "local %s %s, score %s, share %s", tn[t],
+                     fmt_bytes(p->local[t], b1, sizeof b1), fmt_fix(p->score, 2, n2, sizeof n2),
+                     n1);
+        } else if (p->level == 1) {
+            snprintf(reason, sizeof reason, "rack-local %s after %s s wait, share %s",
+                     fmt_bytes(p->rack, b1, sizeof b1), fmt_fix(p->waited, 1, n3, sizeof n3), n1);
+        } else if (p->level == 2) {
+            snprintf(reason, sizeof reason, "any after %s s wait, share %s",
+                     fmt_fix(p->waited, 1, n3, sizeof n3), n1);
+        } else {
+            snprintf(reason, sizeof reason, "no cached demand, drf share %s", n1);
+        }
     }
     a->offer_aux[2 * a->n_offers + 1] = a->n_reasons;
     if (add_reason(a, reason))
