@@ -4,6 +4,7 @@
  * by the host; and a path that is not a store. Writes into a store the
  * allocator opened itself come from a child process, as in production (one
  * LMDB environment per process). */
+#include <lmdb.h>
 #include <sys/wait.h>
 
 #include "la_test.h"
@@ -159,6 +160,63 @@ static void test_host_lent_store(void **state)
     locus_hs_close(hs);
 }
 
+/* Plants an undecodable value under `key` in sub-database `db`, as a
+ * foreign or broken writer would (from a child: one environment per process). */
+static void plant_garbage(const char *path, const char *db, const char *key)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        MDB_env *env;
+        MDB_txn *txn;
+        MDB_dbi dbi;
+        static const unsigned char junk[] = {0xff, 0xfe, 0x07, 0x00, 0x13, 0x37};
+        MDB_val k = {strlen(key), (void *)key}, v = {sizeof junk, (void *)junk};
+        int rc = mdb_env_create(&env);
+        if (!rc) {
+            mdb_env_set_maxdbs(env, 16);
+            if (!(rc = mdb_env_open(env, path, MDB_NOTLS, 0664)) &&
+                !(rc = mdb_txn_begin(env, NULL, 0, &txn))) {
+                if (!(rc = mdb_dbi_open(txn, db, 0, &dbi)) && !(rc = mdb_put(txn, dbi, &k, &v, 0)))
+                    rc = mdb_txn_commit(txn);
+                else
+                    mdb_txn_abort(txn);
+            }
+            mdb_env_close(env);
+        }
+        _exit(rc ? 1 : 0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A value that does not decode is counted and skipped; the rest still works. */
+static void test_corrupt_value_counted(void **state)
+{
+    (void)state;
+    char path[600], kv[700];
+    snprintf(path, sizeof path, "%s/store", g_dir);
+    write_in_child(path, 1000);
+    plant_garbage(path, "datasets", "broken");
+    snprintf(kv, sizeof kv, "hints.path=%s", path);
+    locus_allocator *a = t_new(NULL, kv, "hints.staleness=100", "policy.fairness_slack=0.5",
+                               NULL);
+    t_agent(a, "a1", 4, 4096);
+    t_agent(a, "a2", 4, 4096);
+    t_fw(a, "f1", "*");
+    locus_demand_item it[2] = {{"broken", -1, 0}, {"x", -1, 0}};
+    assert_int_equal(la_set_demand(a, "f1", it, 2), 0);
+    locus_offer_list l = cycle(a, 2);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.offers[0].agent_id, "a2");
+    locus_allocator_status st = {.struct_size = sizeof st};
+    la_status(a, &st);
+    assert_int_equal(st.fallback_cycles, 0);
+    assert_true(st.hint_read_errors >= 1);
+    la_destroy(a);
+}
+
 static void test_not_a_store(void **state)
 {
     (void)state;
@@ -185,6 +243,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_missing_then_created_then_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_lent_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_value_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
