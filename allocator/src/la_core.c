@@ -168,7 +168,7 @@ static int res_vec(locus_allocator *a, const locus_resources *r, int create, dou
         if (!isfinite(s->value) || s->value < 0)
             return la_seterr(a, LOCUS_EINVAL, "%s: resource %s: bad value %g", what, s->name,
                              s->value);
-        uint32_t k;
+        uint32_t k = 0; /* set by res_index on success; initialised for -O2 flow analysis */
         int rc = res_index(a, s->name, create, &k);
         if (rc == LOCUS_ENOTFOUND) {
             if (s->value == 0)
