@@ -6,6 +6,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+echo "building Locus (Release) in build/ ..." >&2
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLOCUS_BUILD_TESTS=OFF >/dev/null
-cmake --build build -j"$(nproc)"
+# The build log is shown only when the build fails.
+if ! cmake --build build -j"$(nproc)" >build/build.log 2>&1; then
+    cat build/build.log >&2
+    exit 1
+fi
 exec ./build/sim/locus-sim run "$@"
