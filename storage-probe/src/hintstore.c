@@ -162,7 +162,10 @@ int locus_hs_open(const char *path, const locus_hs_options *opts, locus_hs **out
         rc = hs_mdb_status(hs->err, rc, path);
         goto fail;
     }
-    unsigned flags = MDB_NOTLS | (o.no_sync ? MDB_NOSYNC : 0) | (o.read_only ? MDB_RDONLY : 0);
+    /* A reader (the allocator) looks datasets up at random: OS read-ahead would
+     * only pull unrelated pages into its resident memory. */
+    unsigned flags = MDB_NOTLS | (o.no_sync ? MDB_NOSYNC : 0) |
+                     (o.read_only ? MDB_RDONLY | MDB_NORDAHEAD : 0);
     rc = mdb_env_open(hs->env, path, flags, 0664);
     if (rc) {
         rc = hs_mdb_status(hs->err, rc, path);
