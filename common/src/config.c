@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 
 #include "locus/config.h"
 #include "locus/error.h"
+#include "locus/util.h"
 
 #define SEEN_MAX 512 /* keys per load tracked for duplicate detection */
 
@@ -41,18 +41,6 @@ typedef struct load_ctx {
     struct { const locus_cfg_key *key; int line; } seen[SEEN_MAX];
     size_t n_seen;
 } load_ctx;
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void *field(void *target, const locus_cfg_key *k)
 {
@@ -141,7 +129,7 @@ static int apply(void *target, const locus_cfg_key *k, const char *value, const 
     case LOCUS_CFG_BOOL: {
         int b;
         if (!parse_bool(value, &b)) {
-            set_err(err, errlen, "%s: %s.%s: '%s' is not a boolean (true/false, yes/no, on/off, 1/0)",
+            locus_errf(err, errlen, "%s: %s.%s: '%s' is not a boolean (true/false, yes/no, on/off, 1/0)",
                     where, k->section, k->name, value);
             return LOCUS_ECONFIG;
         }
@@ -151,12 +139,12 @@ static int apply(void *target, const locus_cfg_key *k, const char *value, const 
     case LOCUS_CFG_INT: {
         int64_t n;
         if (!parse_int(value, k, &n)) {
-            set_err(err, errlen, "%s: %s.%s: '%s' is not an integer%s", where, k->section, k->name,
+            locus_errf(err, errlen, "%s: %s.%s: '%s' is not an integer%s", where, k->section, k->name,
                     value, k->unit && strcmp(k->unit, "bytes") == 0 ? " (optionally with K, M, G or T)" : "");
             return LOCUS_ECONFIG;
         }
         if ((double)n < k->min || (double)n > k->max) {
-            set_err(err, errlen, "%s: %s.%s: %lld is out of range [%.17g, %.17g]%s%s", where,
+            locus_errf(err, errlen, "%s: %s.%s: %lld is out of range [%.17g, %.17g]%s%s", where,
                     k->section, k->name, (long long)n, k->min, k->max, k->unit && *k->unit ? " " : "",
                     k->unit ? k->unit : "");
             return LOCUS_ECONFIG;
@@ -167,11 +155,11 @@ static int apply(void *target, const locus_cfg_key *k, const char *value, const 
     case LOCUS_CFG_DOUBLE: {
         double d;
         if (!parse_double(value, &d)) {
-            set_err(err, errlen, "%s: %s.%s: '%s' is not a number", where, k->section, k->name, value);
+            locus_errf(err, errlen, "%s: %s.%s: '%s' is not a number", where, k->section, k->name, value);
             return LOCUS_ECONFIG;
         }
         if (d < k->min || d > k->max) {
-            set_err(err, errlen, "%s: %s.%s: %.17g is out of range [%.17g, %.17g]%s%s", where,
+            locus_errf(err, errlen, "%s: %s.%s: %.17g is out of range [%.17g, %.17g]%s%s", where,
                     k->section, k->name, d, k->min, k->max, k->unit && *k->unit ? " " : "",
                     k->unit ? k->unit : "");
             return LOCUS_ECONFIG;
@@ -182,7 +170,7 @@ static int apply(void *target, const locus_cfg_key *k, const char *value, const 
     case LOCUS_CFG_STRING: {
         char *copy = strdup(value);
         if (!copy) {
-            set_err(err, errlen, "%s: %s.%s: out of memory", where, k->section, k->name);
+            locus_errf(err, errlen, "%s: %s.%s: out of memory", where, k->section, k->name);
             return LOCUS_ENOMEM;
         }
         char **slot = (char **)field(target, k);
@@ -200,12 +188,12 @@ static int apply(void *target, const locus_cfg_key *k, const char *value, const 
         {
             char choices[256];
             describe_choices(k, choices, sizeof choices);
-            set_err(err, errlen, "%s: %s.%s: '%s' is not one of: %s", where, k->section, k->name,
+            locus_errf(err, errlen, "%s: %s.%s: '%s' is not one of: %s", where, k->section, k->name,
                     value, choices);
         }
         return LOCUS_ECONFIG;
     }
-    set_err(err, errlen, "%s: %s.%s: key has an unknown type", where, k->section, k->name);
+    locus_errf(err, errlen, "%s: %s.%s: key has an unknown type", where, k->section, k->name);
     return LOCUS_ECONFIG;
 }
 
@@ -256,15 +244,15 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     const locus_cfg_key *k = lookup(c, section, strlen(section), name, &target);
     if (!k) {
         if (!*section)
-            set_err(c->err, c->errlen, "%s: key '%s' is outside any [section]", where, name);
+            locus_errf(c->err, c->errlen, "%s: key '%s' is outside any [section]", where, name);
         else
-            set_err(c->err, c->errlen, "%s: unknown key '%s' in section [%s]", where, name, section);
+            locus_errf(c->err, c->errlen, "%s: unknown key '%s' in section [%s]", where, name, section);
         c->status = LOCUS_ECONFIG;
         return 0;
     }
     for (size_t i = 0; i < c->n_seen; i++) {
         if (c->seen[i].key == k) {
-            set_err(c->err, c->errlen, "%s: %s.%s is set twice (first at line %d)", where,
+            locus_errf(c->err, c->errlen, "%s: %s.%s is set twice (first at line %d)", where,
                     k->section, k->name, c->seen[i].line);
             c->status = LOCUS_ECONFIG;
             return 0;
@@ -293,7 +281,7 @@ static char *read_line(char *str, int num, void *stream)
     size_t len = strlen(str);
     if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(c->fp)) {
         if (!c->status) {
-            set_err(c->err, c->errlen, "%s:%d: line longer than %d characters", c->origin, c->line,
+            locus_errf(c->err, c->errlen, "%s:%d: line longer than %d characters", c->origin, c->line,
                     num - 3);
             c->status = LOCUS_ECONFIG;
         }
@@ -345,7 +333,7 @@ static int load_file(load_ctx *c, const char *path)
     c->fp = fopen(path, "r");
     if (!c->fp) {
         int e = errno;
-        set_err(c->err, c->errlen, "%s: cannot open config file: %s", path, strerror(e));
+        locus_errf(c->err, c->errlen, "%s: cannot open config file: %s", path, strerror(e));
         return LOCUS_EIO;
     }
     c->origin = path;
@@ -356,11 +344,11 @@ static int load_file(load_ctx *c, const char *path)
     if (c->status)
         return c->status;
     if (rc > 0) {
-        set_err(c->err, c->errlen, "%s:%d: syntax error (expected [section] or key = value)", path, rc);
+        locus_errf(c->err, c->errlen, "%s:%d: syntax error (expected [section] or key = value)", path, rc);
         return LOCUS_ECONFIG;
     }
     if (rc < 0) {
-        set_err(c->err, c->errlen, "%s: cannot read config file", path);
+        locus_errf(c->err, c->errlen, "%s: cannot read config file", path);
         return LOCUS_EIO;
     }
     return 0;
@@ -373,7 +361,7 @@ static int apply_override(load_ctx *c, const locus_cfg_override *o)
     const locus_cfg_key *k =
         dot ? lookup(c, o->key, (size_t)(dot - o->key), dot + 1, &target) : NULL;
     if (!k) {
-        set_err(c->err, c->errlen, "override: unknown key '%s' (expected section.key)",
+        locus_errf(c->err, c->errlen, "override: unknown key '%s' (expected section.key)",
                 o->key ? o->key : "(null)");
         return LOCUS_ECONFIG;
     }
@@ -391,7 +379,7 @@ int locus_cfg_load_parts(const locus_cfg_part *parts, size_t n_parts, const char
     if (!c || !sp) {
         free(c);
         free(sp);
-        set_err(err, errlen, "out of memory");
+        locus_errf(err, errlen, "out of memory");
         return LOCUS_ENOMEM;
     }
     c->parts = sp;
@@ -403,7 +391,7 @@ int locus_cfg_load_parts(const locus_cfg_part *parts, size_t n_parts, const char
         sp[p].part = &parts[p];
         sp[p].copy = malloc(parts[p].target_size ? parts[p].target_size : 1);
         if (!sp[p].copy) {
-            set_err(err, errlen, "out of memory");
+            locus_errf(err, errlen, "out of memory");
             rc = LOCUS_ENOMEM;
             break;
         }

@@ -13,13 +13,13 @@
  * Every request carries a small context owned by the poll (a list), so a
  * cancelled request, whose callback never runs, leaks nothing.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http_walk.h"
 #include "locus/error.h"
+#include "locus/util.h"
 
 typedef struct walk_replica {
     char *host;
@@ -78,18 +78,6 @@ struct http_walk {
 
 static char *xstrdup(const char *s) { return s ? strdup(s) : NULL; }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Grows *arr (of *cap elements of size sz) to hold n + 1. */
 static int grow(void **arr, size_t *cap, size_t n, size_t sz)
 {
@@ -134,13 +122,13 @@ static int parse_paths(const char *section, const char *key, const char *s, char
             b--;
         if (b > a) {
             if (*a != '/') {
-                set_err(err, errlen, "%s.%s: \"%.*s\" is not an absolute path", section, key,
+                locus_errf(err, errlen, "%s.%s: \"%.*s\" is not an absolute path", section, key,
                         (int)(b - a), a);
                 goto fail;
             }
             if (grow((void **)out, &cap, *n_out, sizeof **out) ||
                 !((*out)[*n_out] = strndup(a, (size_t)(b - a)))) {
-                set_err(err, errlen, "%s.%s: out of memory", section, key);
+                locus_errf(err, errlen, "%s.%s: out of memory", section, key);
                 free_strv(*out, *n_out);
                 *out = NULL;
                 *n_out = 0;
@@ -269,7 +257,7 @@ static int emit_child(void *arg, const char *path, int is_dir)
     http_walk *w = p->w;
     int rc;
     if (!path || path[0] != '/') {
-        set_err(e->msg, sizeof e->msg, "entry path \"%s\" is not absolute", path ? path : "");
+        locus_errf(e->msg, sizeof e->msg, "entry path \"%s\" is not absolute", path ? path : "");
         return e->status = LOCUS_EPARSE;
     }
     if (is_dir && strcmp(path, r->path) == 0)
@@ -283,14 +271,14 @@ static int emit_child(void *arg, const char *path, int is_dir)
             rc = issue(p, REQ_DIR, path, ds, 0, 0);
     } else if (is_dir) {
         if (r->depth + 1 > w->cfg.max_depth) {
-            set_err(e->msg, sizeof e->msg,
+            locus_errf(e->msg, sizeof e->msg,
                     "directory %s is deeper than %s.max_depth = %lld levels below dataset %s",
                     path, w->ops->name, (long long)w->cfg.max_depth, p->datasets[r->dataset]);
             return e->status = LOCUS_EINVAL;
         }
         rc = issue(p, REQ_DIR, path, r->dataset, 0, r->depth + 1);
     } else if ((int64_t)p->n_files >= w->cfg.max_files) {
-        set_err(e->msg, sizeof e->msg, "file %s is one more than %s.max_files = %lld", path,
+        locus_errf(e->msg, sizeof e->msg, "file %s is one more than %s.max_files = %lld", path,
                 w->ops->name, (long long)w->cfg.max_files);
         return e->status = LOCUS_EINVAL;
     } else {
@@ -307,7 +295,7 @@ static int emit_child(void *arg, const char *path, int is_dir)
         }
     }
     if (rc) {
-        set_err(e->msg, sizeof e->msg, "out of memory at entry %s", path);
+        locus_errf(e->msg, sizeof e->msg, "out of memory at entry %s", path);
         e->status = rc;
     }
     return rc;
@@ -337,7 +325,7 @@ static int commit_to_sink(walk_poll *p, char *msg, size_t msglen)
 {
     file_ref *order = malloc((p->n_files ? p->n_files : 1) * sizeof *order);
     if (!order) {
-        set_err(msg, msglen, "%s: out of memory ordering %zu files", p->w->ops->name, p->n_files);
+        locus_errf(msg, msglen, "%s: out of memory ordering %zu files", p->w->ops->name, p->n_files);
         return LOCUS_ENOMEM;
     }
     for (size_t i = 0; i < p->n_files; i++) {
@@ -370,7 +358,7 @@ static int commit_to_sink(walk_poll *p, char *msg, size_t msglen)
                 locus_hs_replica *nr = realloc(reps, b->n_replicas * sizeof *nr);
                 if (!nr) {
                     rc = LOCUS_ENOMEM;
-                    set_err(msg, msglen, "%s: out of memory", p->w->ops->name);
+                    locus_errf(msg, msglen, "%s: out of memory", p->w->ops->name);
                     break;
                 }
                 reps = nr;
@@ -383,7 +371,7 @@ static int commit_to_sink(walk_poll *p, char *msg, size_t msglen)
             locus_hs_block blk = {ds, index++, b->length, reps, b->n_replicas};
             rc = probe_sink_put(p->sink, &blk);
             if (rc)
-                set_err(msg, msglen, "%s: dataset %s block %llu (file %s offset %llu) refused: %s",
+                locus_errf(msg, msglen, "%s: dataset %s block %llu (file %s offset %llu) refused: %s",
                         p->w->ops->name, ds, (unsigned long long)blk.index, f->path,
                         (unsigned long long)b->offset, locus_strerror(rc));
         }
@@ -435,7 +423,7 @@ int http_walk_add_block(void *file, uint64_t offset, uint64_t length, const char
 {
     walk_file *f = file;
     if (grow((void **)&f->blocks, &f->cap_blocks, f->n_blocks, sizeof *f->blocks)) {
-        set_err(err, errlen, "out of memory");
+        locus_errf(err, errlen, "out of memory");
         return LOCUS_ENOMEM;
     }
     walk_block *b = &f->blocks[f->n_blocks];
@@ -445,14 +433,14 @@ int http_walk_add_block(void *file, uint64_t offset, uint64_t length, const char
     if (n) {
         b->replicas = calloc(n, sizeof *b->replicas);
         if (!b->replicas) {
-            set_err(err, errlen, "out of memory");
+            locus_errf(err, errlen, "out of memory");
             return LOCUS_ENOMEM;
         }
     }
     f->n_blocks++; /* counted now so poll_free frees what follows */
     for (size_t i = 0; i < n; i++) {
         if (!hosts[i] || !hosts[i][0]) {
-            set_err(err, errlen, "replica %zu of the block at offset %llu has an empty host", i,
+            locus_errf(err, errlen, "replica %zu of the block at offset %llu has an empty host", i,
                     (unsigned long long)offset);
             return LOCUS_EINVAL;
         }
@@ -466,7 +454,7 @@ int http_walk_add_block(void *file, uint64_t offset, uint64_t length, const char
             continue;
         }
         if (!(b->replicas[k].host = strdup(hosts[i]))) {
-            set_err(err, errlen, "out of memory");
+            locus_errf(err, errlen, "out of memory");
             return LOCUS_ENOMEM;
         }
         b->replicas[k].tier = tiers[i];
@@ -498,7 +486,7 @@ int http_walk_create(const http_walk_ops *ops, const void *config, struct event_
     const http_walk_config *c = config;
     http_walk *w = calloc(1, sizeof *w);
     if (!w) {
-        set_err(err, errlen, "%s: out of memory", ops->name);
+        locus_errf(err, errlen, "%s: out of memory", ops->name);
         return LOCUS_ENOMEM;
     }
     w->ops = ops;
@@ -510,7 +498,7 @@ int http_walk_create(const http_walk_ops *ops, const void *config, struct event_
     if ((c->endpoint && !w->cfg.endpoint) || (c->datasets && !w->cfg.datasets) ||
         (c->roots && !w->cfg.roots) || (c->user && !w->cfg.user)) {
         walk_free(w);
-        set_err(err, errlen, "%s: out of memory", ops->name);
+        locus_errf(err, errlen, "%s: out of memory", ops->name);
         return LOCUS_ENOMEM;
     }
     int rc = parse_paths(ops->name, "datasets", c->datasets, &w->dataset_paths,
@@ -519,7 +507,7 @@ int http_walk_create(const http_walk_ops *ops, const void *config, struct event_
         rc = parse_paths(ops->name, "roots", c->roots, &w->root_paths, &w->n_root_paths, err,
                          errlen);
     if (rc == 0 && w->n_dataset_paths + w->n_root_paths == 0) {
-        set_err(err, errlen, "neither %s.datasets nor %s.roots names a path", ops->name,
+        locus_errf(err, errlen, "neither %s.datasets nor %s.roots names a path", ops->name,
                 ops->name);
         rc = LOCUS_ECONFIG;
     }
@@ -530,7 +518,7 @@ int http_walk_create(const http_walk_ops *ops, const void *config, struct event_
         rc = http_fetch_new(base, c->endpoint, ops->default_port, &lim, &w->fetch, ferr,
                             sizeof ferr);
         if (rc)
-            set_err(err, errlen, "%s.%s", ops->name, ferr);
+            locus_errf(err, errlen, "%s.%s", ops->name, ferr);
     }
     if (rc) {
         walk_free(w);

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "hintstore_internal.h"
+#include "locus/util.h"
 
 enum { OP_PUT = 1, OP_DEL = 2 };
 
@@ -111,15 +112,6 @@ typedef struct commit_ctx {
     char okey[HS_MAX_BACKEND + HS_MAX_DATASET + 16];
 } commit_ctx;
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
 
 /* ---- string interning ---- */
 
@@ -212,7 +204,7 @@ static int pmap_rehash(pmap *m, size_t ns)
     m->nslots = ns;
     m->gen = 1;
     for (size_t e = 0; e < m->n; e++) {
-        size_t i = mix64(m->keys[e]) & (ns - 1);
+        size_t i = locus_hash_mix64(m->keys[e]) & (ns - 1);
         while (sgen[i] == m->gen)
             i = (i + 1) & (ns - 1);
         sgen[i] = m->gen;
@@ -226,7 +218,7 @@ static int pmap_add(pmap *m, uint32_t key, uint64_t delta)
 {
     if ((m->n + 1) * 2 > m->nslots && pmap_rehash(m, m->nslots ? m->nslots * 2 : 256) != 0)
         return -1;
-    size_t i = mix64(key) & (m->nslots - 1);
+    size_t i = locus_hash_mix64(key) & (m->nslots - 1);
     while (m->sgen[i] == m->gen) {
         if (m->skey[i] == key) {
             m->vals[m->sidx[i]] += delta;
@@ -348,7 +340,7 @@ static int kslots_grow(locus_hs_batch *b)
     if (!s)
         return -1;
     for (size_t o = 0; o < b->n_ops; o++) {
-        size_t i = mix64(b->ops[o].index * 0x9e3779b97f4a7c15ULL ^ b->ops[o].ds) & (ns - 1);
+        size_t i = locus_hash_mix64(b->ops[o].index * 0x9e3779b97f4a7c15ULL ^ b->ops[o].ds) & (ns - 1);
         while (s[i])
             i = (i + 1) & (ns - 1);
         s[i] = (uint32_t)o + 1;
@@ -362,7 +354,7 @@ static int kslots_grow(locus_hs_batch *b)
 /* Finds the op of (ds, index), or the empty slot where it belongs. */
 static uint32_t *op_slot(locus_hs_batch *b, uint32_t ds, uint64_t index)
 {
-    size_t i = mix64(index * 0x9e3779b97f4a7c15ULL ^ ds) & (b->nkslots - 1);
+    size_t i = locus_hash_mix64(index * 0x9e3779b97f4a7c15ULL ^ ds) & (b->nkslots - 1);
     while (b->kslots[i]) {
         hs_op *o = &b->ops[b->kslots[i] - 1];
         if (o->ds == ds && o->index == index)

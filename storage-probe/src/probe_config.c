@@ -9,11 +9,11 @@
  * after the INI pass, with errors naming the key or the map file's line. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "locus/error.h"
+#include "locus/util.h"
 #include "probe_config.h"
 #include "probe_log.h"
 
@@ -43,18 +43,6 @@ const locus_cfg_key probe_core_keys[] = {
 };
 const size_t probe_core_n_keys = sizeof probe_core_keys / sizeof probe_core_keys[0];
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 void probe_host_map_free(probe_host_binding *hosts, size_t n)
 {
     for (size_t i = 0; hosts && i < n; i++) {
@@ -71,12 +59,12 @@ static int add_binding(probe_host_binding **v, size_t *n, size_t *cap, const cha
                        const char *where, char *err, size_t errlen)
 {
     if (!sl || !al) {
-        set_err(err, errlen, "%s: expected storage_host and agent_hostname", where);
+        locus_errf(err, errlen, "%s: expected storage_host and agent_hostname", where);
         return LOCUS_ECONFIG;
     }
     for (size_t i = 0; i < *n; i++) {
         if (strlen((*v)[i].storage_host) == sl && !strncmp((*v)[i].storage_host, storage, sl)) {
-            set_err(err, errlen, "%s: storage host '%.*s' is mapped twice", where, (int)sl, storage);
+            locus_errf(err, errlen, "%s: storage host '%.*s' is mapped twice", where, (int)sl, storage);
             return LOCUS_ECONFIG;
         }
     }
@@ -101,7 +89,7 @@ static int add_binding(probe_host_binding **v, size_t *n, size_t *cap, const cha
     (*n)++;
     return 0;
 oom:
-    set_err(err, errlen, "%s: out of memory", where);
+    locus_errf(err, errlen, "%s: out of memory", where);
     return LOCUS_ENOMEM;
 }
 
@@ -123,7 +111,7 @@ static int parse_inline(const char *s, probe_host_binding **v, size_t *n, size_t
         snprintf(where, sizeof where, "probe.host_map: entry '%.*s'", (int)(len > 100 ? 100 : len),
                  start);
         if (!eq) {
-            set_err(err, errlen, "%s: expected storage_host=agent_hostname[/agent_id]", where);
+            locus_errf(err, errlen, "%s: expected storage_host=agent_hostname[/agent_id]", where);
             return LOCUS_ECONFIG;
         }
         const char *agent = eq + 1;
@@ -143,7 +131,7 @@ static int parse_file(const char *path, probe_host_binding **v, size_t *n, size_
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        set_err(err, errlen, "probe.host_map: %s: %s", path, strerror(errno));
+        locus_errf(err, errlen, "probe.host_map: %s: %s", path, strerror(errno));
         return LOCUS_EIO;
     }
     char *line = NULL;
@@ -172,7 +160,7 @@ static int parse_file(const char *path, probe_host_binding **v, size_t *n, size_
         char where[4200];
         snprintf(where, sizeof where, "%s:%d", path, lineno);
         if (nt < 2 || nt > 3) {
-            set_err(err, errlen, "%s: expected 'storage_host agent_hostname [agent_id]'", where);
+            locus_errf(err, errlen, "%s: expected 'storage_host agent_hostname [agent_id]'", where);
             rc = LOCUS_ECONFIG;
             break;
         }
@@ -180,7 +168,7 @@ static int parse_file(const char *path, probe_host_binding **v, size_t *n, size_
                          nt == 3 ? len[2] : 0, where, err, errlen);
     }
     if (!rc && ferror(f)) {
-        set_err(err, errlen, "probe.host_map: %s: read error", path);
+        locus_errf(err, errlen, "probe.host_map: %s: read error", path);
         rc = LOCUS_EIO;
     }
     free(line);
@@ -248,7 +236,7 @@ int probe_config_load(const char *path, const locus_cfg_override *overrides, siz
     *out = NULL;
     probe_config *cfg = calloc(1, sizeof *cfg);
     if (!cfg) {
-        set_err(err, errlen, "out of memory");
+        locus_errf(err, errlen, "out of memory");
         return LOCUS_ENOMEM;
     }
     locus_cfg_part parts[1 + PROBE_BACKEND_SLOTS];
@@ -261,7 +249,7 @@ int probe_config_load(const char *path, const locus_cfg_override *overrides, siz
         cfg->backend[i] = calloc(1, t->config_size);
         if (!cfg->backend[i]) {
             probe_config_free(cfg);
-            set_err(err, errlen, "out of memory");
+            locus_errf(err, errlen, "out of memory");
             return LOCUS_ENOMEM;
         }
         parts[np++] = (locus_cfg_part){t->keys, t->n_keys, cfg->backend[i], t->config_size};
@@ -273,12 +261,12 @@ int probe_config_load(const char *path, const locus_cfg_override *overrides, siz
     }
     const char *origin = path ? path : "defaults";
     if (!cfg->core.store_path || !*cfg->core.store_path) {
-        set_err(err, errlen, "%s: probe.store_path must not be empty", origin);
+        locus_errf(err, errlen, "%s: probe.store_path must not be empty", origin);
         probe_config_free(cfg);
         return LOCUS_ECONFIG;
     }
     if (cfg->core.http_port && (!cfg->core.http_listen || !*cfg->core.http_listen)) {
-        set_err(err, errlen, "%s: probe.http_listen must not be empty when http_port is set",
+        locus_errf(err, errlen, "%s: probe.http_listen must not be empty when http_port is set",
                 origin);
         probe_config_free(cfg);
         return LOCUS_ECONFIG;
@@ -289,13 +277,13 @@ int probe_config_load(const char *path, const locus_cfg_override *overrides, siz
              : LOCUS_ENOMEM;
     free(map);
     if (rc) {
-        set_err(err, errlen, "%s: %s", origin, *merr ? merr : "out of memory");
+        locus_errf(err, errlen, "%s: %s", origin, *merr ? merr : "out of memory");
         probe_config_free(cfg);
         return rc;
     }
     if (path && !(cfg->path = strdup(path))) {
         probe_config_free(cfg);
-        set_err(err, errlen, "out of memory");
+        locus_errf(err, errlen, "out of memory");
         return LOCUS_ENOMEM;
     }
     *out = cfg;
