@@ -28,7 +28,7 @@
 #include "backend_redis_slot.h"
 #include "locus/hintstore.h"
 #include "probe_sink.h"
-#include "probe_test_util.h"
+#include "testutil.h"
 #include "redis_cluster_fixture.h"
 #include "redis_poll_harness.h"
 
@@ -47,7 +47,7 @@ static void cleanup(void)
     }
     rcf_stop(&C);
     if (dir[0])
-        ptu_rmrf(dir);
+        tu_rm_r(dir);
     dir[0] = '\0';
 }
 
@@ -184,12 +184,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "cluster: %s\n", err);
         return 1;
     }
-    double t0 = ptu_now();
+    double t0 = tu_now();
     if (rcf_load(&C, "ds", datasets, per, 32)) {
         fprintf(stderr, "load failed\n");
         return 1;
     }
-    printf("loaded in %.2f s (pipelined SET to each key's master)\n", ptu_now() - t0);
+    printf("loaded in %.2f s (pipelined SET to each key's master)\n", tu_now() - t0);
 
     /* 1 + 2: baseline and concurrent poll, alternated so both see the same load */
     char seeds[64];
@@ -213,9 +213,9 @@ int main(int argc, char **argv)
     for (int run = 0; run < RUNS; run++) {
         uint64_t bytes = 0;
         double c0 = cpu_self(), s0 = cpu_servers();
-        double s = ptu_now();
+        double s = tu_now();
         long keys = baseline_pass(&bytes);
-        double e = ptu_now() - s;
+        double e = tu_now() - s;
         wall[0] += e;
         cpu[0][0] += cpu_self() - c0;
         cpu[0][1] += cpu_servers() - s0;
@@ -276,14 +276,14 @@ int main(int argc, char **argv)
              "backoff_max = %g\n[redis]\nenabled = true\nseeds = %s\npoll_interval = %g\n"
              "poll_jitter = 0\npoll_timeout = 120\nstaleness = 600\n",
              store, interval, seeds, interval);
-    ptu_write_file(conf, text);
+    tu_write_file(conf, text);
     char *pargv[] = {LOCUS_PROBE_BIN, "--config", conf, "--foreground", NULL};
-    probe = ptu_spawn(pargv, logf);
+    probe = tu_spawn(pargv, logf);
     char host[64];
-    double deadline = ptu_now() + 120;
-    while (!store_host(store, "ds00000", host, sizeof host) && ptu_now() < deadline)
-        ptu_sleep(0.05);
-    if (ptu_now() >= deadline) {
+    double deadline = tu_now() + 120;
+    while (!store_host(store, "ds00000", host, sizeof host) && tu_now() < deadline)
+        tu_sleep(0.05);
+    if (tu_now() >= deadline) {
         fprintf(stderr, "the probe wrote no hints (see %s)\n", logf);
         return 1;
     }
@@ -294,13 +294,13 @@ int main(int argc, char **argv)
         snprintf(key, sizeof key, "{%s}:0", name);
         int m = rcf_slot_master(&C, probe_redis_key_slot(name, strlen(name)));
         redisContext *rc = rcf_connect(&C, m);
-        ptu_sleep(0.37 * interval * (i + 1)); /* spread the writes over the poll phase */
-        double s = ptu_now();
+        tu_sleep(0.37 * interval * (i + 1)); /* spread the writes over the poll phase */
+        double s = tu_now();
         freeReplyObject(redisCommand(rc, "SET %s v", key));
         redisFree(rc);
-        while (!store_host(store, name, host, sizeof host) && ptu_now() < s + 120)
-            ptu_sleep(0.01);
-        lat[i] = ptu_now() - s;
+        while (!store_host(store, name, host, sizeof host) && tu_now() < s + 120)
+            tu_sleep(0.01);
+        lat[i] = tu_now() - s;
     }
     qsort(lat, 5, sizeof(double), cmp_double);
     printf("RESULT change_to_hint_s median=%.2f max=%.2f (poll_interval %.2f s, 5 changes)\n",
@@ -314,16 +314,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "no healthy replica to fail over to\n");
         return 1;
     }
-    double killed = ptu_now();
+    double killed = tu_now();
     rcf_kill(&C, victim);
     double promoted = 0, followed = 0;
-    while (ptu_now() < killed + 120 && !followed) {
+    while (tu_now() < killed + 120 && !followed) {
         if (!promoted && rcf_slot_master(&C, probe_redis_key_slot("ds00000", 7)) == replica)
-            promoted = ptu_now() - killed;
+            promoted = tu_now() - killed;
         if (store_host(store, "ds00000", host, sizeof host) &&
             strcmp(host, C.nodes[replica].host) == 0)
-            followed = ptu_now() - killed;
-        ptu_sleep(0.02);
+            followed = tu_now() - killed;
+        tu_sleep(0.02);
     }
     printf("RESULT failover kill_to_promoted_s=%.2f kill_to_hints_s=%.2f (node timeout 2 s, "
            "poll_interval %.2f s)\n",

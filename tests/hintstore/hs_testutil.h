@@ -13,49 +13,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* rm -r of a test folder (folders and plain files only). */
-static inline void hs_t_rm_r(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d && (e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            size_t n = strlen(path) + strlen(e->d_name) + 2;
-            char *sub = malloc(n);
-            if (!sub)
-                break;
-            snprintf(sub, n, "%s/%s", path, e->d_name);
-            hs_t_rm_r(sub);
-            free(sub);
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
+#include "testutil.h"
 
 /* mkdtemp under TMPDIR (or /tmp); returns a malloc'd path or NULL. */
 static inline char *hs_t_mkdtemp(void)
 {
-    const char *base = getenv("TMPDIR");
     char buf[512];
-    snprintf(buf, sizeof(buf), "%s/locus-hs-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(buf))
-        return NULL;
-    return strdup(buf);
+    return tu_mkdtemp(buf, sizeof buf, "hs") == 0 ? strdup(buf) : NULL;
 }
 
 static inline void hs_t_rmtree(char *path)
 {
     if (path) {
-        hs_t_rm_r(path);
+        tu_rm_r(path);
         free(path);
     }
 }

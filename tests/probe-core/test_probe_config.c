@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "probe_config.h"
-#include "probe_test_util.h"
+#include "testutil.h"
 
 static char dir[64];
 
@@ -28,7 +28,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    ptu_rmrf(dir);
+    tu_rm_r(dir);
     return 0;
 }
 
@@ -38,7 +38,7 @@ static const char *file_with(const char *name, const char *text)
     static int next;
     char *p = path[next++ % 4];
     snprintf(p, 256, "%s/%s", dir, name);
-    assert_int_equal(ptu_write_file(p, text), 0);
+    assert_int_equal(tu_write_file(p, text), 0);
     return p;
 }
 
@@ -185,8 +185,8 @@ static int run_probe(const char *a1, const char *a2, const char *a3, char **outp
     snprintf(log, sizeof log, "%s/run.log", dir);
     unlink(log);
     char *argv[] = {(char *)LOCUS_PROBE_BIN, (char *)a1, (char *)a2, (char *)a3, NULL};
-    int rc = ptu_run(argv, log, 20);
-    *output = ptu_slurp(log);
+    int rc = tu_run(argv, log, 20);
+    *output = tu_slurp(log, NULL);
     assert_non_null(*output);
     return rc;
 }
@@ -257,7 +257,7 @@ static void reference_and_example(void **state)
 static void docs_follow_tables(void **state)
 {
     (void)state;
-    char *doc = ptu_slurp(LOCUS_SOURCE_DIR "/docs/probe.md");
+    char *doc = tu_slurp(LOCUS_SOURCE_DIR "/docs/probe.md", NULL);
     assert_non_null(doc);
     char *out = NULL;
     assert_int_equal(run_probe("--print-reference", NULL, NULL, &out), 0);

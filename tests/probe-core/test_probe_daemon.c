@@ -21,7 +21,7 @@
 #include <jansson.h>
 
 #include "locus/hintstore.h"
-#include "probe_test_util.h"
+#include "testutil.h"
 
 #define STALENESS "2"
 
@@ -55,14 +55,14 @@ static void write_conf_full(const char *placements, int enabled, const char *sta
              "poll_timeout = 2\n"
              "staleness = %s\n",
              T.store, T.port, enabled ? "true" : "false", placements, staleness);
-    assert_int_equal(ptu_write_file(T.conf, text), 0);
+    assert_int_equal(tu_write_file(T.conf, text), 0);
 }
 
 static void write_conf(const char *placements) { write_conf_full(placements, 1, STALENESS); }
 
 static void dump_log(void)
 {
-    char *log = ptu_slurp(T.log);
+    char *log = tu_slurp(T.log, NULL);
     fprintf(stderr, "---- locus-probe log ----\n%s\n-------------------------\n", log ? log : "");
     free(log);
 }
@@ -78,7 +78,7 @@ static int setup(void **state)
     snprintf(T.placements, sizeof T.placements, "%s/placements.jsonl", T.dir);
     snprintf(T.other, sizeof T.other, "%s/other.jsonl", T.dir);
     snprintf(T.log, sizeof T.log, "%s/probe.log", T.dir);
-    T.port = ptu_free_port();
+    T.port = tu_free_port();
     T.pid = -1;
     return T.port > 0 ? 0 : -1;
 }
@@ -91,7 +91,7 @@ static int teardown(void **state)
         waitpid(T.pid, NULL, 0);
         T.pid = -1;
     }
-    ptu_rmrf(T.dir);
+    tu_rm_r(T.dir);
     return 0;
 }
 
@@ -141,7 +141,7 @@ static double metric(const char *name)
 {
     char *body = NULL;
     double v = -1;
-    if (ptu_http(T.port, "GET", "/metrics", &body) == 200 && body) {
+    if (tu_http(T.port, "GET", "/metrics", &body) == 200 && body) {
         char key[256];
         snprintf(key, sizeof key, "\n%s{backend=\"static\"} ", name);
         const char *p = strstr(body, key);
@@ -154,9 +154,9 @@ static double metric(const char *name)
 
 #define WAIT_FOR(cond, secs)                                          \
     do {                                                              \
-        double deadline_ = ptu_now() + (secs);                        \
-        while (!(cond) && ptu_now() < deadline_)                      \
-            ptu_sleep(0.05);                                          \
+        double deadline_ = tu_now() + (secs);                        \
+        while (!(cond) && tu_now() < deadline_)                      \
+            tu_sleep(0.05);                                          \
         if (!(cond)) {                                                \
             dump_log();                                               \
             fail_msg("timed out waiting for: %s", #cond);             \
@@ -166,7 +166,7 @@ static double metric(const char *name)
 static json_t *get_json(const char *method, const char *path, int expect_status)
 {
     char *body = NULL;
-    int status = ptu_http(T.port, method, path, &body);
+    int status = tu_http(T.port, method, path, &body);
     if (status != expect_status) {
         dump_log();
         fail_msg("%s %s: status %d, expected %d; body: %s", method, path, status, expect_status,
@@ -183,10 +183,10 @@ static json_t *get_json(const char *method, const char *path, int expect_status)
 static void start_probe(void)
 {
     char *argv[] = {(char *)LOCUS_PROBE_BIN, "--foreground", "--config", T.conf, NULL};
-    T.pid = ptu_spawn(argv, T.log);
+    T.pid = tu_spawn(argv, T.log);
     assert_true(T.pid > 0);
     char *body = NULL;
-    WAIT_FOR((free(body), body = NULL, ptu_http(T.port, "GET", "/healthz", &body) == 200), 10);
+    WAIT_FOR((free(body), body = NULL, tu_http(T.port, "GET", "/healthz", &body) == 200), 10);
     free(body);
 }
 
@@ -201,7 +201,7 @@ static void http_api(void)
 
     /* /metrics: Prometheus text with HELP and TYPE for every family. */
     char *body = NULL;
-    assert_int_equal(ptu_http(T.port, "GET", "/metrics", &body), 200);
+    assert_int_equal(tu_http(T.port, "GET", "/metrics", &body), 200);
     static const char *const families[] = {
         "locus_probe_polls_total counter", "locus_probe_poll_failures_total counter",
         "locus_probe_keys_seen gauge", "locus_probe_blocks_seen gauge",
@@ -265,7 +265,7 @@ static void http_api(void)
     json_decref(j);
 
     char *head = NULL;
-    assert_int_equal(ptu_http(T.port, "HEAD", "/v1/datasets/alpha", &head), 200);
+    assert_int_equal(tu_http(T.port, "HEAD", "/v1/datasets/alpha", &head), 200);
     assert_string_equal(head, ""); /* HEAD: headers only */
     free(head);
 
@@ -286,7 +286,7 @@ static void http_api(void)
                                      (unsigned)(rng >> 56));
         }
         char *b = NULL;
-        int st = ptu_http(T.port, i % 5 == 0 ? "OPTIONS" : "GET", path, &b);
+        int st = tu_http(T.port, i % 5 == 0 ? "OPTIONS" : "GET", path, &b);
         if (st != 200 && st != 400 && st != 404 && st != 405)
             fail_msg("%s: status %d", path, st);
         free(b);
@@ -310,7 +310,7 @@ static void http_api(void)
 static void probe_lifecycle(void **state)
 {
     (void)state;
-    assert_int_equal(ptu_write_file(T.placements, LINE("alpha", 0, "h1", "MEM")
+    assert_int_equal(tu_write_file(T.placements, LINE("alpha", 0, "h1", "MEM")
                                                       LINE("alpha", 1, "h2", "SSD")
                                                       LINE("beta", 0, "h2", "MEM")
                                                       LINE("gamma ray", 0, "h3", "HDD")),
@@ -324,7 +324,7 @@ static void probe_lifecycle(void **state)
     http_api();
 
     /* 2. The file changes: the next poll replaces, vanished placements go. */
-    assert_int_equal(ptu_write_file(T.placements, LINE("alpha", 0, "h1", "MEM")
+    assert_int_equal(tu_write_file(T.placements, LINE("alpha", 0, "h1", "MEM")
                                                       LINE("delta", 7, "h4", "MEM")),
                      0);
     WAIT_FOR(dataset("delta").found && !dataset("beta").found, 10);
@@ -337,7 +337,7 @@ static void probe_lifecycle(void **state)
      * placements stay (until the staleness bound). */
     double failures = metric("locus_probe_poll_failures_total");
     assert_true(failures == 0);
-    assert_int_equal(ptu_write_file(T.placements, LINE("alpha", 0, "h1", "MEM") "{\"dataset\":\n"),
+    assert_int_equal(tu_write_file(T.placements, LINE("alpha", 0, "h1", "MEM") "{\"dataset\":\n"),
                      0);
     WAIT_FOR(metric("locus_probe_poll_failures_total") >= 1, 5);
     assert_true(dataset("alpha").found);
@@ -357,13 +357,13 @@ static void probe_lifecycle(void **state)
     assert_true(metric("locus_probe_consecutive_failures") >= 1);
 
     /* 5. SIGHUP with a bad file: refused, the probe goes on. */
-    assert_int_equal(ptu_write_file(T.other, LINE("epsilon", 0, "h5", "MEM")), 0);
-    assert_int_equal(ptu_write_file(T.conf, "[static]\nenabled = true\npath = x\nbogus = 1\n"), 0);
+    assert_int_equal(tu_write_file(T.other, LINE("epsilon", 0, "h5", "MEM")), 0);
+    assert_int_equal(tu_write_file(T.conf, "[static]\nenabled = true\npath = x\nbogus = 1\n"), 0);
     double polls = metric("locus_probe_polls_total");
     assert_int_equal(kill(T.pid, SIGHUP), 0);
     WAIT_FOR(metric("locus_probe_polls_total") >= polls + 2, 5);
     assert_int_equal(waitpid(T.pid, NULL, WNOHANG), 0);
-    char *log = ptu_slurp(T.log);
+    char *log = tu_slurp(T.log, NULL);
     assert_non_null(log);
     snprintf(where, sizeof where, "%s:4: unknown key 'bogus'", T.conf);
     if (!strstr(log, where))
@@ -372,12 +372,12 @@ static void probe_lifecycle(void **state)
 
     /* 5b. A file that parses but whose backend cannot be created: refused
      * too, and the previous backend is put back and polls on. */
-    assert_int_equal(ptu_write_file(T.conf, "[static]\nenabled = true\n"), 0);
+    assert_int_equal(tu_write_file(T.conf, "[static]\nenabled = true\n"), 0);
     polls = metric("locus_probe_polls_total");
     assert_int_equal(kill(T.pid, SIGHUP), 0);
     WAIT_FOR(metric("locus_probe_polls_total") >= polls + 2, 5);
     assert_true(metric("locus_probe_backend_enabled") == 1);
-    log = ptu_slurp(T.log);
+    log = tu_slurp(T.log, NULL);
     assert_non_null(log);
     if (!strstr(log, "static.path: required"))
         fail_msg("log lacks the refused reload");
@@ -403,7 +403,7 @@ static void probe_lifecycle(void **state)
 
     /* 8. SIGTERM: a clean exit with status 0. */
     assert_int_equal(kill(T.pid, SIGTERM), 0);
-    int status = ptu_wait(T.pid, 10);
+    int status = tu_wait(T.pid, 10);
     T.pid = -1;
     if (status != 0)
         dump_log();
@@ -433,13 +433,13 @@ static void detached_start(void **state)
     (void)state;
     char pid_file[200];
     snprintf(pid_file, sizeof pid_file, "%s/probe.pid", T.dir);
-    assert_int_equal(ptu_write_file(T.placements, LINE("zeta", 0, "h1", "MEM")), 0);
+    assert_int_equal(tu_write_file(T.placements, LINE("zeta", 0, "h1", "MEM")), 0);
     write_conf(T.placements);
     char set_pid[260];
     snprintf(set_pid, sizeof set_pid, "probe.pid_file=%s", pid_file);
     char *argv[] = {(char *)LOCUS_PROBE_BIN, "--config", T.conf, "--set", set_pid, NULL};
-    assert_int_equal(ptu_run(argv, T.log, 10), 0);
-    char *text = ptu_slurp(pid_file);
+    assert_int_equal(tu_run(argv, T.log, 10), 0);
+    char *text = tu_slurp(pid_file, NULL);
     assert_non_null(text);
     pid_t pid = (pid_t)atol(text);
     free(text);
@@ -452,18 +452,18 @@ static void detached_start(void **state)
     char store2[200];
     snprintf(store2, sizeof store2, "probe.store_path=%s/hints2", T.dir);
     char *argv2[] = {(char *)LOCUS_PROBE_BIN, "--config", T.conf, "--set", store2, NULL};
-    int second = ptu_run(argv2, log2, 10);
+    int second = tu_run(argv2, log2, 10);
     kill(pid, SIGTERM);
-    double deadline = ptu_now() + 10;
-    while (kill(pid, 0) == 0 && ptu_now() < deadline)
-        ptu_sleep(0.05);
+    double deadline = tu_now() + 10;
+    while (kill(pid, 0) == 0 && tu_now() < deadline)
+        tu_sleep(0.05);
     int alive = kill(pid, 0) == 0;
     if (alive)
         kill(pid, SIGKILL);
     T.pid = -1;
     assert_false(alive);
     assert_int_equal(second, 1);
-    text = ptu_slurp(log2);
+    text = tu_slurp(log2, NULL);
     assert_non_null(text);
     if (!strstr(text, "cannot listen"))
         fail_msg("second probe said: %s", text);

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "probe_sched.h"
-#include "probe_test_util.h"
+#include "testutil.h"
 
 enum fake_mode { FAKE_OK, FAKE_FAIL, FAKE_HANG, FAKE_NOSTART };
 
@@ -82,7 +82,7 @@ static int fake_poll(void *state, probe_sink *sink, probe_poll_done_fn done, voi
 {
     fake *f = state;
     if (f->polls < 256)
-        f->starts[f->polls] = ptu_now();
+        f->starts[f->polls] = tu_now();
     f->polls++;
     if (f->mode == FAKE_NOSTART)
         return LOCUS_EIO;
@@ -149,7 +149,7 @@ static int teardown(void **state)
     event_base_free(w->base);
     locus_hs_close(w->hs);
     probe_config_free(w->cfg);
-    ptu_rmrf(w->dir);
+    tu_rm_r(w->dir);
     free(w);
     return 0;
 }
@@ -264,9 +264,9 @@ static void staleness_expires(void **state)
     run_for(w, 0.1);
     assert_int_equal(blocks_of(w, "f"), 3);
     the_fake->mode = FAKE_FAIL;
-    double failed_at = ptu_now();
+    double failed_at = tu_now();
     run_for(w, 0.3);
-    if (ptu_now() - failed_at < 0.9) /* unless the machine stalled past the bound */
+    if (tu_now() - failed_at < 0.9) /* unless the machine stalled past the bound */
         assert_int_equal(blocks_of(w, "f"), 3); /* kept: still within the bound */
     run_for(w, 1.0);
     assert_int_equal(blocks_of(w, "f"), -1);

@@ -16,7 +16,7 @@
 #include "probe_backends.h"
 #include "probe_config.h"
 #include "probe_sink.h"
-#include "probe_test_util.h"
+#include "testutil.h"
 
 static char dir[64];
 
@@ -30,7 +30,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    ptu_rmrf(dir);
+    tu_rm_r(dir);
     return 0;
 }
 
@@ -145,7 +145,7 @@ static void static_reads_file(void **state)
     (void)state;
     fixture f;
     open_fixture(&f);
-    assert_int_equal(ptu_write_file(f.path,
+    assert_int_equal(tu_write_file(f.path,
         "# placements\n"
         "{\"dataset\":\"d\",\"index\":0,\"bytes\":134217728,\"replicas\":[{\"host\":\"h1\",\"tier\":\"MEM\"}]}\n"
         "\n"
@@ -181,7 +181,7 @@ static void static_bad_lines(void **state)
         snprintf(text, sizeof text,
                  "{\"dataset\":\"ok\",\"index\":0,\"bytes\":1,\"replicas\":[{\"host\":\"h\",\"tier\":\"MEM\"}]}\n"
                  "\n%s\n", cases[i].line);
-        assert_int_equal(ptu_write_file(f.path, text), 0);
+        assert_int_equal(tu_write_file(f.path, text), 0);
         done_rec d = run_poll(&f);
         assert_int_not_equal(d.status, 0);
         char where[300];
@@ -201,7 +201,7 @@ static void static_cancel_withdraws_done(void **state)
     (void)state;
     fixture f;
     open_fixture(&f);
-    assert_int_equal(ptu_write_file(f.path, "{\"dataset\":\"d\",\"index\":0,\"bytes\":1}\n"), 0);
+    assert_int_equal(tu_write_file(f.path, "{\"dataset\":\"d\",\"index\":0,\"bytes\":1}\n"), 0);
     done_rec d = {0};
     assert_int_equal(f.t->poll(f.state, f.sink, on_done, &d), 0);
     f.t->cancel(f.state);
@@ -257,7 +257,7 @@ static void static_mutated_lines(void **state)
             }
             used += (size_t)snprintf(text + used, sizeof text - used, "%s\n", line);
         }
-        assert_int_equal(ptu_write_file(f.path, text), 0);
+        assert_int_equal(tu_write_file(f.path, text), 0);
         done_rec d = run_poll(&f);
         if (d.status == 0) {
             ok++;

@@ -15,7 +15,7 @@
 #include <event2/listener.h>
 
 #include "http_test_server.h"
-#include "probe_test_util.h"
+#include "testutil.h"
 
 #define MAX_ROUTES 256
 #define MAX_SEEN 1024
@@ -309,7 +309,7 @@ int hts_route_file(hts *s, const char *method, const char *target, int status, c
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", PROBE_HTTP_DATA_DIR, file);
-    char *body = ptu_slurp(path);
+    char *body = tu_slurp(path, NULL);
     if (!body)
         return -1;
     int rc = hts_route(s, method, target, status, body, mode);

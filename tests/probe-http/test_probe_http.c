@@ -29,7 +29,7 @@
 #include "locus/error.h"
 #include "locus/hintstore.h"
 #include "probe_sink.h"
-#include "probe_test_util.h"
+#include "testutil.h"
 
 #define WAIT_S 5.0 /* bound on any one poll */
 
@@ -81,7 +81,7 @@ static int teardown(void **state)
     if (h->base)
         event_base_free(h->base);
     if (h->dir[0] == '/')
-        ptu_rmrf(h->dir);
+        tu_rm_r(h->dir);
     free(h);
     return 0;
 }
@@ -257,7 +257,7 @@ static char *fixture(const char *file)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", PROBE_HTTP_DATA_DIR, file);
-    char *s = ptu_slurp(path);
+    char *s = tu_slurp(path, NULL);
     if (!s)
         fail_msg("cannot read fixture %s", path);
     return s;
@@ -482,7 +482,7 @@ static void run_failure(void **state, const fail_case *fc)
 {
     harness *h = H(state);
     char ep[128], err[512], url[512];
-    int port = fc->refused ? ptu_free_port() : 0;
+    int port = fc->refused ? tu_free_port() : 0;
     const char *list_target, *blocks_target, *list_file, *blocks_file, *method;
     if (fc->hdfs) {
         method = "GET";
@@ -510,12 +510,12 @@ static void run_failure(void **state, const fail_case *fc)
                        fc->extra ? fc->extra : "max_depth=16", NULL);
     if (rc)
         fail_msg("%s: create: %s", fc->name, err);
-    double t0 = ptu_now();
+    double t0 = tu_now();
     rc = poll_once(h);
     if (rc != fc->want || !strstr(h->msg, url) || (fc->substr && !strstr(h->msg, fc->substr)))
         fail_msg("%s: status %d (%s), message \"%s\"; expected %d, \"%s\" and \"%s\"", fc->name, rc,
                  locus_strerror(rc), h->msg, fc->want, url, fc->substr ? fc->substr : "");
-    assert_true(ptu_now() - t0 < 3.0);
+    assert_true(tu_now() - t0 < 3.0);
     assert_int_equal(probe_sink_blocks(h->sink), 0); /* nothing put */
     assert_int_equal(probe_sink_keys(h->sink), 0);
     /* The backend is ready for the next poll after a failure. */

@@ -14,14 +14,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "probe_test_util.h"
+#include "testutil.h"
 #include "backend_redis_slot.h"
 #include "redis_cluster_fixture.h"
 
 static int start_node(rcf_cluster *c, int i)
 {
     for (int attempt = 0; attempt < 20; attempt++) {
-        int port = ptu_free_port();
+        int port = tu_free_port();
         if (port <= 0 || port + 10000 > 65535)
             continue;
         char ports[16], conf[192], logf[192], dir[128], host[16];
@@ -37,11 +37,11 @@ static int start_node(rcf_cluster *c, int i)
                         "--save", "", "--appendonly", "no", "--dir", dir,
                         "--cluster-announce-hostname", host, "--protected-mode", "no",
                         "--logfile", "", NULL};
-        pid_t pid = ptu_spawn(argv, logf);
+        pid_t pid = tu_spawn(argv, logf);
         if (pid < 0)
             return -1;
-        double deadline = ptu_now() + 5;
-        while (ptu_now() < deadline) {
+        double deadline = tu_now() + 5;
+        while (tu_now() < deadline) {
             redisContext *rc = redisConnect("127.0.0.1", port);
             redisReply *r = rc && !rc->err ? redisCommand(rc, "PING") : NULL;
             int ok = r && r->type == REDIS_REPLY_STATUS;
@@ -59,11 +59,11 @@ static int start_node(rcf_cluster *c, int i)
                 pid = 0;
                 break;
             }
-            ptu_sleep(0.02);
+            tu_sleep(0.02);
         }
         if (pid > 0) {
             kill(pid, SIGKILL);
-            ptu_wait(pid, 5);
+            tu_wait(pid, 5);
         }
     }
     return -1;
@@ -108,7 +108,7 @@ int rcf_start(rcf_cluster *c, int masters, int replicas, char *err, size_t errle
     argv[a] = NULL;
     char logf[128];
     snprintf(logf, sizeof logf, "%s/create.log", c->dir);
-    if (ptu_run(argv, logf, 60) != 0) {
+    if (tu_run(argv, logf, 60) != 0) {
         snprintf(err, errlen, "redis-cli --cluster create failed (see %s)", logf);
         rcf_stop(c);
         return -1;
@@ -125,7 +125,7 @@ void rcf_kill(rcf_cluster *c, int i)
 {
     if (c->nodes[i].pid > 0) {
         kill(c->nodes[i].pid, SIGKILL);
-        ptu_wait(c->nodes[i].pid, 10);
+        tu_wait(c->nodes[i].pid, 10);
         c->nodes[i].pid = 0;
     }
 }
@@ -135,7 +135,7 @@ void rcf_stop(rcf_cluster *c)
     for (int i = 0; i < c->n; i++)
         rcf_kill(c, i);
     if (c->dir[0])
-        ptu_rmrf(c->dir);
+        tu_rm_r(c->dir);
     c->dir[0] = '\0';
 }
 
@@ -274,8 +274,8 @@ static int info_has(redisContext *rc, const char *section, const char *needle)
 
 int rcf_wait_healthy(const rcf_cluster *c, double timeout_s)
 {
-    double deadline = ptu_now() + timeout_s;
-    while (ptu_now() < deadline) {
+    double deadline = tu_now() + timeout_s;
+    while (tu_now() < deadline) {
         int ok = 1, linked = 0;
         for (int i = 0; i < c->n && ok; i++) {
             redisContext *rc = rcf_connect(c, i);
@@ -308,7 +308,7 @@ int rcf_wait_healthy(const rcf_cluster *c, double timeout_s)
         }
         if (ok && linked >= c->want_replicas)
             return 0;
-        ptu_sleep(0.05);
+        tu_sleep(0.05);
     }
     return -1;
 }

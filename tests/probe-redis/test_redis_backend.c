@@ -30,7 +30,7 @@
 #include "fake_redis.h"
 #include "locus/hintstore.h"
 #include "probe_sink.h"
-#include "probe_test_util.h"
+#include "testutil.h"
 #include "redis_cluster_fixture.h"
 #include "redis_poll_harness.h"
 
@@ -116,7 +116,7 @@ static int group_teardown(void **state)
     locus_hs_close(T.hs);
     T.hs = NULL;
     if (T.dir[0])
-        ptu_rmrf(T.dir);
+        tu_rm_r(T.dir);
     T.dir[0] = '\0';
     rcf_stop(&T.c);
     return 0;
@@ -442,7 +442,7 @@ static void unreachable_seed(void **state)
 {
     (void)state;
     char seeds[64];
-    snprintf(seeds, sizeof seeds, "127.0.0.1:%d", ptu_free_port());
+    snprintf(seeds, sizeof seeds, "127.0.0.1:%d", tu_free_port());
     rph_result res;
     poll_fail((const char *[]){"redis.seeds", seeds}, 2, &res);
     assert_int_equal(res.status, LOCUS_EIO);
@@ -494,7 +494,7 @@ static void connect_timeout_fails_the_node(void **state)
         fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         connect(fill[i], (struct sockaddr *)&a, sizeof a);
     }
-    ptu_sleep(0.05);
+    tu_sleep(0.05);
     char seeds[64];
     snprintf(seeds, sizeof seeds, "127.0.0.1:%d", ntohs(a.sin_port));
     locus_cfg_override ov[] = {{"redis.seeds", seeds}, {"redis.connect_timeout", "0.3"}};
@@ -557,8 +557,8 @@ static void cancel_with_commands_in_flight(void **state)
     assert_int_equal(rph_open(&h, ov, 1, err, sizeof err), 0);
     int calls = 0;
     assert_int_equal(probe_backend_redis.poll(h.state, T.sink, count_done, &calls), 0);
-    double t0 = ptu_now();
-    while (fake_redis_commands(f) == 0 && ptu_now() < t0 + 5)
+    double t0 = tu_now();
+    while (fake_redis_commands(f) == 0 && tu_now() < t0 + 5)
         rph_run_for(&h, 0.01);
     assert_true(fake_redis_commands(f) >= 1); /* CLUSTER SHARDS waits for an answer */
     probe_backend_redis.cancel(h.state);

@@ -21,7 +21,7 @@
 
 #include "backend_redis_slot.h"
 #include "locus/hintstore.h"
-#include "probe_test_util.h"
+#include "testutil.h"
 #include "redis_cluster_fixture.h"
 
 #define N_DS 9
@@ -89,7 +89,7 @@ static int store_dataset(int d, char *host, size_t cap, uint64_t *bytes)
 
 static void dump_log(void)
 {
-    char *log = ptu_slurp(T.log);
+    char *log = tu_slurp(T.log, NULL);
     fprintf(stderr, "---- locus-probe log (tail) ----\n%s\n", log ? log + (strlen(log) > 4000 ? strlen(log) - 4000 : 0) : "");
     free(log);
 }
@@ -122,7 +122,7 @@ static int setup_steps(void)
     snprintf(T.store, sizeof T.store, "%s/hints", T.dir);
     snprintf(T.conf, sizeof T.conf, "%s/probe.conf", T.dir);
     snprintf(T.log, sizeof T.log, "%s/probe.log", T.dir);
-    T.http_port = ptu_free_port();
+    T.http_port = tu_free_port();
     char text[1024];
     snprintf(text, sizeof text,
              "[probe]\nstore_path = %s\nmap_size = 16M\nno_sync = true\nhttp_port = %d\n"
@@ -131,10 +131,10 @@ static int setup_steps(void)
              "poll_jitter = 0\npoll_timeout = 5\nstaleness = %g\nconnect_timeout = 1\n",
              T.store, T.http_port, POLL_INTERVAL, T.c.nodes[0].port, T.c.nodes[1].port,
              POLL_INTERVAL, STALENESS);
-    if (ptu_write_file(T.conf, text))
+    if (tu_write_file(T.conf, text))
         return -1;
     char *argv[] = {LOCUS_PROBE_BIN, "--config", T.conf, "--foreground", NULL};
-    T.probe = ptu_spawn(argv, T.log);
+    T.probe = tu_spawn(argv, T.log);
     return T.probe > 0 ? 0 : -1;
 }
 
@@ -148,7 +148,7 @@ static int teardown(void **state)
     T.probe = -1;
     rcf_stop(&T.c);
     if (T.dir[0])
-        ptu_rmrf(T.dir);
+        tu_rm_r(T.dir);
     T.dir[0] = '\0';
     return 0;
 }
@@ -159,14 +159,14 @@ static void placements_failover_and_expiry(void **state)
     char host[64];
     uint64_t bytes = 0;
     /* 1. every dataset appears on its master with the servers' byte count */
-    double deadline = ptu_now() + 15;
+    double deadline = tu_now() + 15;
     int all = 0;
-    while (!all && ptu_now() < deadline) {
+    while (!all && tu_now() < deadline) {
         all = 1;
         for (int d = 0; d < N_DS && all; d++)
             all = store_dataset(d, host, sizeof host, &bytes);
         if (!all)
-            ptu_sleep(0.1);
+            tu_sleep(0.1);
     }
     if (!all)
         dump_log();
@@ -183,20 +183,20 @@ static void placements_failover_and_expiry(void **state)
     char *body = NULL, path[64], name[32];
     ds_name(0, name, sizeof name);
     snprintf(path, sizeof path, "/v1/datasets/%s", name);
-    assert_int_equal(ptu_http(T.http_port, "GET", path, &body), 200);
+    assert_int_equal(tu_http(T.http_port, "GET", path, &body), 200);
     char want[64];
     snprintf(want, sizeof want, "\"%s\"", T.c.nodes[ds_master(0)].host);
     assert_non_null(strstr(body, want));
     assert_non_null(strstr(body, "\"MEM\""));
     free(body);
-    assert_int_equal(ptu_http(T.http_port, "GET", "/v1/datasets/no-such-dataset", &body), 404);
+    assert_int_equal(tu_http(T.http_port, "GET", "/v1/datasets/no-such-dataset", &body), 404);
     free(body);
     snprintf(path, sizeof path, "/v1/hosts/%s", T.c.nodes[ds_master(0)].host);
-    assert_int_equal(ptu_http(T.http_port, "GET", path, &body), 200);
+    assert_int_equal(tu_http(T.http_port, "GET", path, &body), 200);
     assert_non_null(strstr(body, name));
     free(body);
     snprintf(path, sizeof path, "/v1/datasets/%s", name);
-    assert_int_equal(ptu_http(T.http_port, "GET", "/metrics", &body), 200);
+    assert_int_equal(tu_http(T.http_port, "GET", "/metrics", &body), 200);
     char keys_line[128];
     snprintf(keys_line, sizeof keys_line, "locus_probe_keys_seen{backend=\"redis\"} %d",
              N_DS * KEYS_PER_DS);
@@ -212,21 +212,21 @@ static void placements_failover_and_expiry(void **state)
             replica = i;
     assert_true(replica >= 0);
     assert_int_equal(rcf_wait_healthy(&T.c, 10), 0); /* master_link_status:up everywhere */
-    double killed = ptu_now();
+    double killed = tu_now();
     rcf_kill(&T.c, old_master);
     deadline = killed + 20;
-    while (ds_master(0) != replica && ptu_now() < deadline)
-        ptu_sleep(0.05);
-    double promoted = ptu_now();
+    while (ds_master(0) != replica && tu_now() < deadline)
+        tu_sleep(0.05);
+    double promoted = tu_now();
     assert_int_equal(ds_master(0), replica);
     int moved = 0;
-    while (!moved && ptu_now() < promoted + 10) {
+    while (!moved && tu_now() < promoted + 10) {
         moved = store_dataset(0, host, sizeof host, &bytes) &&
                 strcmp(host, T.c.nodes[replica].host) == 0;
         if (!moved)
-            ptu_sleep(0.02);
+            tu_sleep(0.02);
     }
-    double followed = ptu_now();
+    double followed = tu_now();
     printf("    failover: promoted %.2f s after the kill, hints followed %.2f s later\n",
            promoted - killed, followed - promoted);
     if (!moved)
@@ -238,26 +238,26 @@ static void placements_failover_and_expiry(void **state)
     /* 4. stop the promoted replica for good: its slots have no master, every
      * poll fails, the hints stay until the staleness bound, then go */
     rcf_kill(&T.c, replica);
-    double stopped = ptu_now();
-    ptu_sleep(STALENESS / 3);
+    double stopped = tu_now();
+    tu_sleep(STALENESS / 3);
     assert_true(store_dataset(0, host, sizeof host, &bytes)); /* still trusted */
     assert_string_equal(host, T.c.nodes[replica].host);
     int gone = 0;
-    while (!gone && ptu_now() < stopped + STALENESS + 4 * POLL_INTERVAL + 2) {
+    while (!gone && tu_now() < stopped + STALENESS + 4 * POLL_INTERVAL + 2) {
         gone = !store_dataset(0, host, sizeof host, &bytes);
         if (!gone)
-            ptu_sleep(0.05);
+            tu_sleep(0.05);
     }
-    double dropped = ptu_now();
+    double dropped = tu_now();
     printf("    shard gone: hints dropped %.2f s after the node stopped (staleness %.1f s)\n",
            dropped - stopped, STALENESS);
     if (!gone)
         dump_log();
     assert_true(gone);
     assert_true(dropped - stopped >= STALENESS - 2 * POLL_INTERVAL);
-    assert_int_equal(ptu_http(T.http_port, "GET", path, &body), 404);
+    assert_int_equal(tu_http(T.http_port, "GET", path, &body), 404);
     free(body);
-    assert_int_equal(ptu_http(T.http_port, "GET", "/metrics", &body), 200);
+    assert_int_equal(tu_http(T.http_port, "GET", "/metrics", &body), 200);
     const char *f = strstr(body, "locus_probe_poll_failures_total{backend=\"redis\"} ");
     assert_non_null(f);
     assert_true(atoi(f + strlen("locus_probe_poll_failures_total{backend=\"redis\"} ")) >= 1);

@@ -21,20 +21,20 @@
 #include "locus/error.h"
 #include "report.h"
 #include "report_fmt.h"
-#include "simio_util.h"
+#include "testutil.h"
 
 static char tmpdir[64];
 
 static int setup(void **state)
 {
     (void)state;
-    return simio_mkdtemp(tmpdir);
+    return tu_mkdtemp(tmpdir, sizeof tmpdir, "simio");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    simio_rmtree(tmpdir);
+    tu_rm_r(tmpdir);
     return 0;
 }
 
@@ -186,7 +186,7 @@ static void test_json(void **state)
     json_decref(j);
 
     /* stable key order: as documented, whatever the values */
-    char *text = simio_slurp(path, NULL);
+    char *text = tu_slurp(path, NULL);
     const char *order[] = {"\"trace\"", "\"trace_name\"", "\"seed\"", "\"jobs\"", "\"params\"",
                            "\"agents\"", "\"racks\"", "\"block_bytes\"", "\"policies\"",
                            "\"tasks_node\"", "\"read_bytes_node\"", "\"network_bytes\"",
@@ -236,7 +236,7 @@ static void test_csv(void **state)
     char err[512];
     const char *path = path_in("report.csv");
     assert_int_equal(sim_report_write_csv(r, path, 0, err, sizeof err), 0);
-    char *text = simio_slurp(path, NULL);
+    char *text = tu_slurp(path, NULL);
     char *lines[8];
     size_t nl = 0;
     for (char *s = strtok(text, "\n"); s && nl < 8; s = strtok(NULL, "\n"))
@@ -267,7 +267,7 @@ static void test_csv(void **state)
     free(text);
 
     assert_int_equal(sim_report_write_csv(r, path, SIM_REPORT_DETERMINISTIC, err, sizeof err), 0);
-    text = simio_slurp(path, NULL);
+    text = tu_slurp(path, NULL);
     assert_null(strstr(text, "wall_s"));
     assert_null(strstr(text, "events_per_s"));
     assert_non_null(strstr(text, "jain_fairness"));
@@ -343,7 +343,7 @@ static void test_html_with_plots(void **state)
     assert_non_null(html);
     assert_true(file_nonempty(dir, "index.html"));
     assert_non_null(strstr(html, "index.html"));
-    char *page = simio_slurp(html, NULL);
+    char *page = tu_slurp(html, NULL);
     assert_non_null(strstr(page, "<table class=\"cmp\">"));
     assert_non_null(strstr(page, "300 (60.0%)"));
     assert_non_null(strstr(page, "block_bytes"));
@@ -401,7 +401,7 @@ static void test_html_without_gnuplot(void **state)
     free(old);
     free(empty);
     assert_int_equal(rc, 0);
-    char *page = simio_slurp(html, NULL);
+    char *page = tu_slurp(html, NULL);
     assert_non_null(page);
     assert_non_null(strstr(page, "gnuplot was not found"));
     assert_null(strstr(page, "<img"));
@@ -431,16 +431,16 @@ static void test_escaping(void **state)
 
     const char *cpath = strdup(path_in("esc.csv"));
     assert_int_equal(sim_report_write_csv(r, cpath, 0, err, sizeof err), 0);
-    char *csv = simio_slurp(cpath, NULL);
+    char *csv = tu_slurp(cpath, NULL);
     assert_non_null(strstr(csv, "\n\"it's \"\"<b>local</b>\"\", really\",locality plugin;"));
     free(csv);
     free((void *)cpath);
 
     assert_int_equal(sim_report_write_html(r, path_in("esc"), 0, &html, err, sizeof err), 0);
-    char *page = simio_slurp(html, NULL);
+    char *page = tu_slurp(html, NULL);
     assert_null(strstr(page, "<b>local"));
     assert_non_null(strstr(page, "it&#39;s &quot;&lt;b&gt;local&lt;/b&gt;&quot;, really"));
-    char *gp = simio_slurp(path_in("esc/jct_cdf.gp"), NULL);
+    char *gp = tu_slurp(path_in("esc/jct_cdf.gp"), NULL);
     assert_non_null(strstr(gp, "'it''s \"<b>local</b>\", really'"));
     free(gp);
     free(page);
@@ -473,8 +473,8 @@ static void test_deterministic_bytes(void **state)
                               {"a-html/network.gp", "b-html/network.gp"}};
     for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
         size_t la, lb;
-        char *x = simio_slurp(path_in(pairs[k][0]), &la);
-        char *y = simio_slurp(path_in(pairs[k][1]), &lb);
+        char *x = tu_slurp(path_in(pairs[k][0]), &la);
+        char *y = tu_slurp(path_in(pairs[k][1]), &lb);
         assert_non_null(x);
         assert_non_null(y);
         assert_int_equal(la, lb);
@@ -491,7 +491,7 @@ static void test_deterministic_bytes(void **state)
     char *p = strdup(path_in("b.json"));
     assert_int_equal(sim_report_write_json(r, p, SIM_REPORT_DETERMINISTIC, err, sizeof err), 0);
     free(p);
-    char *x = simio_slurp(path_in("a.json"), NULL), *y = simio_slurp(path_in("b.json"), NULL);
+    char *x = tu_slurp(path_in("a.json"), NULL), *y = tu_slurp(path_in("b.json"), NULL);
     assert_string_not_equal(x, y);
     free(x);
     free(y);
@@ -515,7 +515,7 @@ static void test_empty_report(void **state)
     assert_int_equal(json_array_size(json_object_get(j, "policies")), 0);
     json_decref(j);
     assert_int_equal(sim_report_write_csv(r, cp, 0, err, sizeof err), 0);
-    char *csv = simio_slurp(cp, NULL);
+    char *csv = tu_slurp(cp, NULL);
     assert_non_null(csv);
     assert_memory_equal(csv, "policy,description,", 19);
     assert_int_equal(strchr(csv, '\n') - csv + 1, (long)strlen(csv)); /* header only */

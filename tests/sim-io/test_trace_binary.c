@@ -20,6 +20,7 @@
 #include "locus/error.h"
 #include "locus_trace.pb-c.h"
 #include "simio_util.h"
+#include "testutil.h"
 #include "trace.h"
 #include "trace_parse.h"
 
@@ -28,13 +29,13 @@ static char tmpdir[64];
 static int setup(void **state)
 {
     (void)state;
-    return simio_mkdtemp(tmpdir);
+    return tu_mkdtemp(tmpdir, sizeof tmpdir, "simio");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    simio_rmtree(tmpdir);
+    tu_rm_r(tmpdir);
     return 0;
 }
 
@@ -80,7 +81,7 @@ static void round_trip_shipped(const char *trace)
 
     /* the same bytes again, and the same trace from memory */
     size_t len = 0;
-    char *bytes = simio_slurp(bin, &len);
+    char *bytes = tu_slurp(bin, &len);
     assert_non_null(bytes);
     sim_trace *mem = NULL;
     assert_int_equal(sim_trace_load_mem(bytes, len, "mem", NULL, &mem, err, sizeof err), 0);

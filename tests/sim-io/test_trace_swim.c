@@ -13,6 +13,7 @@
 
 #include "locus/error.h"
 #include "simio_util.h"
+#include "testutil.h"
 #include "trace.h"
 #include "trace_parse.h"
 
@@ -21,13 +22,13 @@ static char tmpdir[64];
 static int setup(void **state)
 {
     (void)state;
-    return simio_mkdtemp(tmpdir);
+    return tu_mkdtemp(tmpdir, sizeof tmpdir, "simio");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    simio_rmtree(tmpdir);
+    tu_rm_r(tmpdir);
     return 0;
 }
 

@@ -1,4 +1,4 @@
-/* Test helpers for locus-probe (see probe_test_util.h). Plain POSIX so that
+/* Helpers shared by the Locus test suites (see testutil.h). Plain POSIX so that
  * the tests exercise the daemon as an outside client would. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,23 +15,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "probe_test_util.h"
+#include "testutil.h"
 
-double ptu_now(void)
+double tu_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void ptu_sleep(double s)
+void tu_sleep(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&ts, &ts) && errno == EINTR)
         ;
 }
 
-pid_t ptu_spawn(char *const argv[], const char *log_path)
+pid_t tu_spawn(char *const argv[], const char *log_path)
 {
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -50,9 +50,9 @@ pid_t ptu_spawn(char *const argv[], const char *log_path)
     _exit(127);
 }
 
-int ptu_wait(pid_t pid, double timeout_s)
+int tu_wait(pid_t pid, double timeout_s)
 {
-    double deadline = ptu_now() + timeout_s;
+    double deadline = tu_now() + timeout_s;
     int status;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
@@ -60,24 +60,24 @@ int ptu_wait(pid_t pid, double timeout_s)
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         if (r < 0)
             return -1;
-        if (ptu_now() > deadline) {
+        if (tu_now() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             return -1;
         }
-        ptu_sleep(0.01);
+        tu_sleep(0.01);
     }
 }
 
-int ptu_run(char *const argv[], const char *log_path, double timeout_s)
+int tu_run(char *const argv[], const char *log_path, double timeout_s)
 {
-    pid_t pid = ptu_spawn(argv, log_path);
-    return pid < 0 ? -1 : ptu_wait(pid, timeout_s);
+    pid_t pid = tu_spawn(argv, log_path);
+    return pid < 0 ? -1 : tu_wait(pid, timeout_s);
 }
 
-char *ptu_slurp(const char *path)
+char *tu_slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
     size_t cap = 4096, n = 0;
@@ -99,10 +99,12 @@ char *ptu_slurp(const char *path)
     fclose(f);
     if (buf)
         buf[n] = 0;
+    if (buf && len)
+        *len = n;
     return buf;
 }
 
-int ptu_write_file(const char *path, const char *text)
+int tu_write_file(const char *path, const char *text)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -123,13 +125,31 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
     return remove(path);
 }
 
-void ptu_rmrf(const char *path)
+int tu_mkdtemp(char *dir, size_t len, const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    if ((size_t)snprintf(dir, len, "%s/locus-%s-XXXXXX", base && *base ? base : "/tmp", tag) >= len)
+        return -1;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+int tu_write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    int bad = fwrite(data, 1, len, f) != len;
+    bad |= fclose(f) != 0;
+    return bad ? -1 : 0;
+}
+
+void tu_rm_r(const char *path)
 {
     if (path && *path)
         nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int ptu_free_port(void)
+int tu_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -143,7 +163,7 @@ int ptu_free_port(void)
     return port;
 }
 
-int ptu_http(int port, const char *method, const char *path, char **body)
+int tu_http(int port, const char *method, const char *path, char **body)
 {
     *body = NULL;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
