@@ -17,6 +17,11 @@
  *    expiry, so an agent filtered for every offerable framework is skipped in
  *    O(1) - the case that makes Mesos's DeclineOffers benchmark O(agents x
  *    frameworks) per round.
+ *  - Locality sizes offers to local work: a framework that said what one
+ *    task uses (set_task_resources) and has pending tasks whose input is on
+ *    an agent gets a slice of it sized to those tasks, not the whole agent,
+ *    so a framework that takes any offer does not fill the agent with tasks
+ *    reading remotely; the rest of the agent goes on to the next framework.
  *  - Offers, their resource items and reason strings live in per-instance
  *    arrays reused by every cycle (valid until the next call, as the ABI says).
  * The host owns time: `now` is only compared, never read from a clock, except
@@ -828,6 +833,7 @@ void la_destroy(locus_allocator *a)
     free(a->r1_off);
     free(a->r1_fw);
     free(a->fstate);
+    free(a->sliced);
     la_config_free(&a->cfg);
     free(a->config_path);
     free_overrides(a);
@@ -1358,6 +1364,26 @@ int la_set_demand(locus_allocator *a, const char *fid, const locus_demand_item *
     return 0;
 }
 
+int la_set_task_resources(locus_allocator *a, const char *fid, const locus_resources *per_task)
+{
+    if (!a)
+        return LOCUS_EINVAL;
+    uint32_t s = fw_find(a, fid);
+    if (s == NONE)
+        return la_seterr(a, LOCUS_ENOTFOUND, "set_task_resources: unknown framework %s",
+                         fid ? fid : "(null)");
+    double v[LA_MAX_RES];
+    char what[96];
+    snprintf(what, sizeof what, "set_task_resources %.64s", fid);
+    int rc = res_vec(a, per_task, 1, v, what);
+    if (rc)
+        return rc;
+    la_fw *f = &a->fws[s];
+    memcpy(f->task_res, v, sizeof v);
+    f->has_task_res = !is_empty(v, a->n_res);
+    return 0;
+}
+
 /* ---- config reload ------------------------------------------------------------------------ */
 
 static int do_reload(locus_allocator *a)
@@ -1421,6 +1447,7 @@ typedef struct pick {
     uint64_t local[LOCUS_TIERS];
     uint64_t rack;
     double waited;
+    double tasks;               /* locality: the framework's local pending tasks on the agent */
 } pick;
 
 static int filtered(const la_agent *g, uint32_t fw, uint32_t now_t)
@@ -1483,6 +1510,7 @@ static void annotate_e(const locus_allocator *a, uint32_t gs, uint32_t fw,
     memset(p->local, 0, sizeof p->local);
     p->rack = 0;
     p->score = 0;
+    p->tasks = 0;
     if (!f->n_loc || !f->demand_bytes) {
         p->level = -1;
         return;
@@ -1493,6 +1521,7 @@ static void annotate_e(const locus_allocator *a, uint32_t gs, uint32_t fw,
     double w = 0;
     if (e) {
         memcpy(p->local, e->bytes, sizeof p->local);
+        p->tasks = e->tasks;
         here = e->bytes[0] + e->bytes[1] + e->bytes[2];
         w = a->cfg.weight_mem * (double)e->bytes[0] + a->cfg.weight_ssd * (double)e->bytes[1] +
             a->cfg.weight_hdd * (double)e->bytes[2];
@@ -1541,6 +1570,7 @@ static int loc_prepare(locus_allocator *a, double now)
         if (!f->live)
             continue;
         f->allowed = 2;
+        f->budget = f->local_tasks;
         if (f->n_listed)
             a->fstate[i] = 3;
         if (!f->n_listed || !f->n_loc || !f->demand_bytes)
@@ -1639,7 +1669,7 @@ static uint32_t scan_pick(const locus_allocator *a, uint32_t gs, int use_loc)
         if (fw < fs->cap && fs->v[fw])
             continue; /* filtered: expired filters were dropped before */
         const la_fw *f = &a->fws[fw];
-        if (!f->live || !f->n_listed)
+        if (!f->live || !f->n_listed || (use_loc && !a->fstate[fw]))
             continue;
         if (use_loc && f->allowed < 2 && !idx_find(a, gs, fw) &&
             (f->allowed == 0 || !rack_total(a, g->rack, fw)))
@@ -1678,6 +1708,8 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             if (!a->fstate[fw])
                 continue;
             const la_fw *f = &a->fws[fw];
+            if (f->has_task_res && !(f->budget > 0))
+                continue; /* its local tasks are all offered this cycle */
             for (uint32_t j = 0; j < f->n_clients; j++) {
                 uint32_t cs = f->clients[j];
                 const la_client *c = &a->clients[cs];
@@ -1714,7 +1746,8 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
         for (uint32_t ri = 0; ri < a->n_roles && best_cs == NONE; ri++) {
             const la_role *ro = &a->roles[a->role_order[ri]];
             for (uint32_t ui = 0; ui < ro->un; ui++)
-                if (!filtered(g, a->clients[ro->ulist[ui]].fw, now_t)) {
+                if (!filtered(g, a->clients[ro->ulist[ui]].fw, now_t) &&
+                    (!a->n_sliced || a->fstate[a->clients[ro->ulist[ui]].fw])) {
                     best_cs = ro->ulist[ui];
                     walk_ui = ui;
                     break;
@@ -1804,7 +1837,7 @@ static int add_reason(locus_allocator *a, const char *text)
 }
 
 static int make_offer(locus_allocator *a, uint32_t gs, const double *avail, const pick *p,
-                      int use_loc, int hints_ok, double now)
+                      int use_loc, int hints_ok, double now, uint32_t slice_tasks)
 {
     uint32_t rslot = a->role_order[p->ri];
     la_role *ro = &a->roles[rslot];
@@ -1861,6 +1894,11 @@ static int make_offer(locus_allocator *a, uint32_t gs, const double *avail, cons
             snprintf(reason, sizeof reason, "no cached demand, drf share %s", n1);
         }
     }
+    if (slice_tasks) {
+        size_t rl = strlen(reason);
+        snprintf(reason + rl, sizeof reason - rl, ", slice for %s local task%s",
+                 fmt_fix(slice_tasks, 0, n2, sizeof n2), slice_tasks == 1 ? "" : "s");
+    }
     a->offer_aux[2 * a->n_offers + 1] = a->n_reasons;
     if (add_reason(a, reason))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
@@ -1907,6 +1945,82 @@ static int make_offer(locus_allocator *a, uint32_t gs, const double *avail, cons
         move_right(a, ro->ulist, ro->un, ui, cmp_client);
     move_right(a, a->role_order, a->n_roles, p->ri, cmp_role);
     return 0;
+}
+
+/* Offer slicing: the part of avail that `tasks` tasks of framework fw use,
+ * in *slice. Returns the task count when that is less than avail (a slice),
+ * 0 when the framework gets avail whole (no task resources, not node-local,
+ * or its local tasks need all of it). Resources the per-task set does not
+ * name are left out of a slice. */
+static uint32_t slice_of(const locus_allocator *a, const la_fw *f, const pick *p,
+                         const double *avail, double *slice)
+{
+    if (!f->has_task_res || p->level != 0 || !(p->tasks > 0) || !(f->budget > 0))
+        return 0;
+    /* A task whose block has replicas on several agents counts on each of
+     * them: the framework's budget keeps one cycle's slices to its pending
+     * local tasks, counted once. */
+    double n = ceil((p->tasks < f->budget ? p->tasks : f->budget) - 1e-6);
+    if (n < 1)
+        n = 1;
+    if (n > 1e6)
+        return 0;
+    int smaller = 0, any = 0;
+    for (uint32_t k = 0; k < a->n_res; k++) {
+        double want = n * f->task_res[k];
+        slice[k] = want < avail[k] ? want : avail[k];
+        smaller |= slice[k] < avail[k] - EPS;
+        any |= slice[k] > EPS;
+    }
+    return smaller && any ? (uint32_t)n : 0;
+}
+
+/* Locality, one agent: frameworks with local pending work each get a slice
+ * sized to their local tasks (best score first within the fairness slack,
+ * DRF shares updated after each), while resources remain; what remains goes
+ * whole to the framework the usual rules pick (DRF order, delay scheduling).
+ * A framework given a slice is taken out of this agent's candidates by
+ * clearing its fstate until the agent is done, so every later pick path
+ * skips it at no cost when nothing was sliced. */
+static int loc_offer_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_t,
+                           double now)
+{
+    int rc = 0;
+    a->n_sliced = 0;
+    for (;;) {
+        pick p;
+        memset(&p, 0, sizeof p);
+        if (!loc_pick(a, gs, now_t, now, &p))
+            break;
+        uint32_t fw = a->clients[p.cs].fw;
+        la_fw *f = &a->fws[fw];
+        double slice[LA_MAX_RES];
+        uint32_t nt = slice_of(a, f, &p, avail, slice);
+        if ((rc = make_offer(a, gs, nt ? slice : avail, &p, 1, a->hints_valid, now, nt)))
+            break;
+        if (!nt)
+            break;
+        f->budget -= nt;
+        if (grow((void **)&a->sliced, &a->cap_sliced, 2 * (a->n_sliced + 1), sizeof *a->sliced)) {
+            rc = la_seterr(a, LOCUS_ENOMEM, "out of memory");
+            break;
+        }
+        a->sliced[2 * a->n_sliced] = fw;
+        a->sliced[2 * a->n_sliced + 1] = a->fstate[fw];
+        a->n_sliced++;
+        a->fstate[fw] = 0;
+        if (!allocatable(a, &a->agents[gs], avail))
+            break;
+    }
+    /* A held-back framework whose local tasks are all offered is done for
+     * this cycle: only locality brings it offers, and none is left. */
+    for (uint32_t i = 0; i < a->n_sliced; i++) {
+        uint32_t fw = a->sliced[2 * i];
+        if (a->fws[fw].budget > 0 || a->fws[fw].allowed == 2)
+            a->fstate[fw] = (uint8_t)a->sliced[2 * i + 1];
+    }
+    a->n_sliced = 0;
+    return rc;
 }
 
 int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
@@ -1959,12 +2073,15 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
             filters_expire(a, g, now_t);
         if (g->n_filt_off >= a->n_offerable)
             continue; /* filtered for every framework that could take it */
+        if (use_loc) {
+            if ((rc = loc_offer_agent(a, gs, avail, now_t, now)))
+                return rc;
+            continue;
+        }
         pick p;
         memset(&p, 0, sizeof p);
         int ok;
-        if (use_loc) {
-            ok = loc_pick(a, gs, now_t, now, &p);
-        } else if (scan_wanted(a, g)) {
+        if (scan_wanted(a, g)) {
             uint32_t cs = scan_pick(a, gs, 0);
             ok = cs != NONE;
             if (ok) {
@@ -1976,9 +2093,8 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
         }
         if (!ok)
             continue;
-        if (!use_loc)
-            p.level = -1;
-        if ((rc = make_offer(a, gs, avail, &p, use_loc, a->hints_valid, now)))
+        p.level = -1;
+        if ((rc = make_offer(a, gs, avail, &p, 0, a->hints_valid, now, 0)))
             return rc;
     }
     for (size_t i = 0; i < a->n_offers; i++) {

@@ -62,6 +62,7 @@ typedef struct la_demand {
 typedef struct la_locent {      /* a framework's demanded bytes on one agent */
     uint32_t agent;
     uint64_t bytes[LOCUS_TIERS];
+    double tasks;               /* pending tasks that would read locally there (estimate) */
 } la_locent;
 
 typedef struct la_fw {
@@ -86,6 +87,11 @@ typedef struct la_fw {
     double wait_since;          /* delay scheduling: waiting since (host s), <0 not waiting */
     uint64_t wait_cycle;        /* last cycle it was waiting in (waits need consecutive cycles) */
     uint8_t allowed;            /* per cycle: farthest level it may take (0 node, 1 rack, 2 any) */
+    int has_task_res;           /* set_task_resources gave a non-empty set */
+    double local_tasks;         /* pending tasks whose input is cached on some agent (estimate,
+                                   each task once however many replicas it has) */
+    double budget;              /* per cycle: local_tasks not yet covered by slices */
+    double task_res[LA_MAX_RES]; /* resources of one task (offer slicing) */
 } la_fw;
 
 typedef struct la_client {      /* a framework in one role (a DRF sorter client) */
@@ -194,6 +200,7 @@ struct locus_allocator {
         uint64_t bytes[LOCUS_TIERS];
         uint64_t rack;          /* fw's bytes in this agent's rack, this agent included */
         double score;           /* score(agent, fw); < 0 if nothing is cached here */
+        double tasks;           /* fw's pending tasks local to this agent (estimate) */
         uint32_t fexp;          /* copy of fw's refuse filter expiry on this agent (0: none),
                                    so the per-agent loops read it sequentially */
     } *idx_ent;
@@ -209,6 +216,8 @@ struct locus_allocator {
     uint64_t *rack_bytes;
     uint32_t n_rack_bytes, cap_rack_bytes;
     la_u64map scratch;
+    uint32_t *sliced;           /* per agent in a cycle: frameworks given a slice of it */
+    uint32_t n_sliced, cap_sliced;
 
     /* offers of the last cycle */
     locus_offer *offers;
@@ -273,5 +282,7 @@ int la_set_demand(locus_allocator *a, const char *framework_id, const locus_dema
 int la_allocate(locus_allocator *a, double now, locus_offer_list *out);
 int la_status(const locus_allocator *a, locus_allocator_status *out);
 int la_reload_config(locus_allocator *a);
+int la_set_task_resources(locus_allocator *a, const char *framework_id,
+                          const locus_resources *per_task);
 
 #endif

@@ -4,7 +4,8 @@
  * Each allocate() opens one read snapshot (an LMDB read transaction: never
  * blocks the writer, never sees half a write) and reads the store's writer
  * generation. The index - for each agent, the frameworks whose pending input
- * is cached there with bytes by tier, and for each (rack, framework) the
+ * is cached there with bytes by tier and an estimate of the pending tasks
+ * that would read locally there, and for each (rack, framework) the
  * bytes in that rack - is derived only from the frameworks' demanded datasets
  * and blocks, never by scanning the store. Each framework's part is cached
  * and recomputed only when its demand, the store generation, the agent set
@@ -154,7 +155,8 @@ static int tier_index(int tier)
     return tier >= 1 && tier <= LOCUS_TIERS ? tier - 1 : LOCUS_TIERS - 1;
 }
 
-static int loc_add(locus_allocator *a, la_fw *f, uint32_t agent, int t, uint64_t bytes)
+static int loc_add(locus_allocator *a, la_fw *f, uint32_t agent, int t, uint64_t bytes,
+                   double tasks)
 {
     uint32_t s = la_u64map_get(&a->scratch, agent);
     if (s == NONE) {
@@ -173,6 +175,7 @@ static int loc_add(locus_allocator *a, la_fw *f, uint32_t agent, int t, uint64_t
             return LOCUS_ENOMEM;
     }
     f->loc[s].bytes[t] += bytes;
+    f->loc[s].tasks += tasks;
     return 0;
 }
 
@@ -180,6 +183,28 @@ static uint32_t agent_of_host(locus_allocator *a, void *snap, const char *host)
 {
     const char *h = a->prov.agent_for_host(a->prov.ctx, snap, host);
     return la_strmap_get(&a->host_map, h ? h : host);
+}
+
+/* The agent of replica j of block b when that replica is the one counted
+ * for its agent (one copy per agent counts, in its fastest tier; *tier gets
+ * it), else NONE. */
+static uint32_t replica_agent(locus_allocator *a, void *snap, const locus_hs_block_view *b,
+                              size_t j, int *tier)
+{
+    uint32_t ag = agent_of_host(a, snap, b->replicas[j].host);
+    if (ag == NONE)
+        return NONE;
+    int t = tier_index((int)b->replicas[j].tier);
+    for (size_t k = 0; k < b->n_replicas; k++) {
+        if (k == j || agent_of_host(a, snap, b->replicas[k].host) != ag)
+            continue;
+        int tk = tier_index((int)b->replicas[k].tier);
+        if (tk < t || (tk == t && k < j))
+            return NONE;
+    }
+    if (tier)
+        *tier = t;
+    return ag;
 }
 
 typedef struct clockmap {
@@ -198,6 +223,7 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
 {
     f->n_loc = 0;
     f->demand_bytes = 0;
+    f->local_tasks = 0;
     f->loc_expire_at = INFINITY;
     f->hint_dirty = 0;
     f->hint_epoch = a->hint_epoch;
@@ -221,14 +247,34 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
             double scale = ds->total_bytes && want < ds->total_bytes
                                ? (double)want / (double)ds->total_bytes
                                : 1.0;
+            /* Dataset-level demand names no blocks: the local task count is
+             * estimated as local bytes over the dataset's mean block size. */
+            double mean_block = ds->block_count && ds->total_bytes
+                                    ? (double)ds->total_bytes / (double)ds->block_count
+                                    : 0;
+            /* ... and divided by the replication (placed bytes over dataset
+             * bytes), as each task runs once whichever copy it reads. */
+            double placed = 0;
+            for (size_t j = 0; j < ds->n_placement; j++)
+                if (agent_of_host(a, snap, ds->placement[j].host) != NONE)
+                    placed += (double)ds->placement[j].bytes;
+            double copies = ds->total_bytes && placed > (double)ds->total_bytes
+                                ? placed / (double)ds->total_bytes
+                                : 1.0;
+            int cached = 0;
             for (size_t j = 0; j < ds->n_placement; j++) {
                 const locus_hs_host_bytes *p = &ds->placement[j];
                 uint32_t ag = agent_of_host(a, snap, p->host);
                 if (ag == NONE)
                     continue;
-                if (loc_add(a, f, ag, tier_index((int)p->tier), (uint64_t)((double)p->bytes * scale)))
+                cached = 1;
+                double lb = (double)p->bytes * scale;
+                if (loc_add(a, f, ag, tier_index((int)p->tier), (uint64_t)lb,
+                            mean_block > 0 ? lb / mean_block / copies : 1.0))
                     return LOCUS_ENOMEM;
             }
+            if (cached)
+                f->local_tasks += mean_block > 0 ? ceil((double)want / mean_block - 1e-6) : 1.0;
         } else {
             const locus_hs_block_view *b = NULL;
             int rc = a->prov.block(a->prov.ctx, snap, d->dataset, (uint64_t)d->block, &b);
@@ -243,22 +289,18 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
             double exp = stale_at(cm, b->updated_at_ms);
             if (exp < f->loc_expire_at)
                 f->loc_expire_at = exp;
-            for (size_t j = 0; j < b->n_replicas; j++) {
-                uint32_t ag = agent_of_host(a, snap, b->replicas[j].host);
-                if (ag == NONE)
-                    continue;
-                /* One copy per agent counts, in its fastest tier. */
-                int t = tier_index((int)b->replicas[j].tier), dup = 0;
-                for (size_t k = 0; k < b->n_replicas; k++) {
-                    if (k == j || agent_of_host(a, snap, b->replicas[k].host) != ag)
-                        continue;
-                    int tk = tier_index((int)b->replicas[k].tier);
-                    if (tk < t || (tk == t && k < j))
-                        dup = 1;
-                }
-                if (!dup && loc_add(a, f, ag, t, bytes))
+            /* The task counts once, split over the agents holding a copy:
+             * whichever of them is offered first runs it. */
+            uint32_t copies = 0;
+            for (size_t j = 0; j < b->n_replicas; j++)
+                copies += replica_agent(a, snap, b, j, NULL) != NONE;
+            for (size_t j = 0; j < b->n_replicas && copies; j++) {
+                int t;
+                uint32_t ag = replica_agent(a, snap, b, j, &t);
+                if (ag != NONE && loc_add(a, f, ag, t, bytes, 1.0 / copies))
                     return LOCUS_ENOMEM;
             }
+            f->local_tasks += copies > 0;
         }
     }
     return 0;
@@ -332,6 +374,7 @@ static int rebuild_index(locus_allocator *a)
             struct la_idxent *x = &a->idx_ent[fill[e->agent]++];
             x->fw = fs;
             memcpy(x->bytes, e->bytes, sizeof x->bytes);
+            x->tasks = e->tasks;
             uint32_t rack = a->agents[e->agent].rack;
             if (rack == NONE)
                 continue;

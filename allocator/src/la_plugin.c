@@ -29,6 +29,7 @@ static const locus_allocator_api la_api = {
     .allocate = la_allocate,
     .status = la_status,
     .reload_config = la_reload_config,
+    .set_task_resources = la_set_task_resources,
 };
 
 LOCUS_ALLOCATOR_EXPORT const locus_allocator_api *locus_allocator_entry(void)

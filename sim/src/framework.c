@@ -13,9 +13,12 @@
  * brings it back to the launched task's level. Unused resources go back with
  * a refuse filter. Reduce tasks (no preference) follow when every map is done.
  * A framework with nothing pending suppresses offers and revives when its
- * reduce phase starts; it tells the allocator what it will read (set_demand).
+ * reduce phase starts; it tells the allocator what it will read (set_demand)
+ * and, at registration, what one task uses (set_task_resources), so the
+ * locality policy can offer it a slice sized to its local tasks.
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,6 +203,15 @@ int sim_fw_arrive(sim_world *w, uint32_t job)
     locus_framework_info fi = { .id = j->fwid, .roles = &role, .n_roles = 1, .active = 1 };
     if ((rc = w->api->add_framework(w->alloc, &fi, NULL, 0, w->eng.now)))
         return api_fail(w, "add_framework", rc);
+    /* What one task uses, so a locality policy can size offers to local
+     * work (ABI 1.1; an older plugin's table ends before the callback). */
+    if (w->api->struct_size >= offsetof(locus_allocator_api, set_task_resources) + sizeof(void *) &&
+        w->api->set_task_resources) {
+        const locus_scalar per[2] = { { "cpus", c->task_cpus }, { "mem", (double)c->task_mem_mb } };
+        const locus_resources r = { per, 2 };
+        if ((rc = w->api->set_task_resources(w->alloc, j->fwid, &r)))
+            return api_fail(w, "set_task_resources", rc);
+    }
     w->res->jobs_total++;
     w->res->tasks_total += j->n_tasks;
     return 0;

@@ -68,6 +68,16 @@ static inline void t_fw(locus_allocator *a, const char *id, const char *role)
         fail_msg("add_framework %s: %s", id, la_last_error(a));
 }
 
+/* What one task of fw uses (offer slicing). */
+static inline void t_task_res(locus_allocator *a, const char *fw, double cpus, double mem)
+{
+    locus_scalar s[2] = {{"cpus", cpus}, {"mem", mem}};
+    locus_resources r = {s, 2};
+    int rc = la_set_task_resources(a, fw, &r);
+    if (rc)
+        fail_msg("set_task_resources %s: %s", fw, la_last_error(a));
+}
+
 static inline double t_res(const locus_resources *r, const char *name)
 {
     double v = 0;

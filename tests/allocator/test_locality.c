@@ -2,7 +2,9 @@
  * store): the framework gets the agent holding its data, tier weights order
  * MEM > SSD > HDD, delay scheduling falls back to rack then anywhere after
  * the configured waits, the fairness slack bounds every choice, slack 0
- * reproduces drf exactly, and missing or stale hints make the cycle drf. */
+ * reproduces drf exactly, and missing or stale hints make the cycle drf.
+ * With task resources, frameworks with local work get offer slices sized to
+ * their local tasks and the rest of the agent goes on in DRF order. */
 #include "la_test.h"
 
 #define GB (1024ULL * 1024 * 1024)
@@ -277,11 +279,14 @@ static void test_no_starvation(void **state)
 
 /* With slack s, an offer may go out of DRF order only to a framework whose
  * share is within s of the lowest; with every framework keeping what it is
- * offered, final shares differ by at most s plus one agent's share. */
+ * offered, final shares differ by at most s plus one agent's share. With
+ * task resources (offer slices) the same holds, an agent's remainder going
+ * to the DRF-next framework adding at most one agent's share. */
 static void test_slack_bound(void **state)
 {
     (void)state;
     const double slack = 0.15;
+    for (int sliced = 0; sliced < 2; sliced++)
     for (int seed = 1; seed <= 6; seed++) {
         fake f = {.gen = 1};
         char sp[48], ss[48];
@@ -300,6 +305,8 @@ static void test_slack_bound(void **state)
         static const char *dsn[] = {"d0", "d1", "d2", "d3"};
         for (int j = 0; j < NF; j++) {
             t_fw(a, fws[j], "*");
+            if (sliced)
+                t_task_res(a, fws[j], 1, 1024);
             fake_ds *d = fake_ds_new(&f, dsn[j], 0);
             /* Data skewed: f0's input sits on half the cluster. */
             for (int i = 0; i < NA; i++)
@@ -307,27 +314,35 @@ static void test_slack_bound(void **state)
                     fake_put(d, names[i], (locus_tier)(1 + (i + j) % 3), GB);
             t_demand(a, fws[j], dsn[j], 0);
         }
-        int held[4] = {0};
+        double held[4] = {0}, total = 4.0 * NA, agent_share = 4.0 / total;
         locus_offer_list l = t_alloc(a, 1);
-        assert_int_equal(l.n, (size_t)NA);
+        if (!sliced)
+            assert_int_equal(l.n, (size_t)NA);
+        size_t n_slices = 0;
         for (size_t i = 0; i < l.n; i++) {
             int j = l.offers[i].framework_id[1] - '0';
-            int lo = held[0];
+            double lo = held[0];
             for (int k = 1; k < NF; k++)
                 if (held[k] < lo)
                     lo = held[k];
-            double sh = held[j] / (double)NA, min = lo / (double)NA;
-            if (sh > min + slack + 1e-9)
+            double sh = held[j] / total, min = lo / total;
+            if (sh > min + slack + (sliced ? agent_share : 0) + 1e-9)
                 fail_msg("seed %d offer %zu to %s at share %.3f, lowest %.3f", seed, i,
                          l.offers[i].framework_id, sh, min);
-            held[j]++;
+            double c = t_res(&l.offers[i].resources, "cpus");
+            n_slices += c < 4 - 1e-9;
+            held[j] += c;
         }
-        int mx = 0, mn = NA;
+        double mx = 0, mn = total, sum = 0;
         for (int k = 0; k < NF; k++) {
             mx = held[k] > mx ? held[k] : mx;
             mn = held[k] < mn ? held[k] : mn;
+            sum += held[k];
         }
-        assert_true((mx - mn) / (double)NA <= slack + 1.0 / NA + 1e-9);
+        assert_true(fabs(sum - total) < 1e-6); /* every agent fully offered */
+        if (sliced)
+            assert_true(n_slices > 0);
+        assert_true((mx - mn) / total <= slack + agent_share * (1 + sliced) + 1e-9);
         la_destroy(a);
     }
 }
@@ -492,6 +507,151 @@ static void test_blocks_and_bindings(void **state)
     la_destroy(a);
 }
 
+
+/* Block `idx` of dataset ds, one replica on each host given (NULL-ended). */
+static void fake_block(fake *f, const char *ds, uint64_t idx, ...)
+{
+    int b = f->n_blk++;
+    va_list ap;
+    va_start(ap, idx);
+    size_t n = 0;
+    const char *h;
+    while ((h = va_arg(ap, const char *)) != NULL && n < 4)
+        f->rep[b][n++] = (locus_hs_replica){h, LOCUS_TIER_HDD};
+    va_end(ap);
+    f->blk[b] = (locus_hs_block_view){ds, idx, 128 << 20, "hdfs", 0, f->rep[b], n};
+    f->gen++;
+}
+
+static void t_blocks(locus_allocator *a, const char *fw, const char *ds, int from, int to)
+{
+    locus_demand_item it[8];
+    int n = 0;
+    for (int i = from; i < to; i++)
+        it[n++] = (locus_demand_item){ds, i, 0};
+    assert_int_equal(la_set_demand(a, fw, it, (size_t)n), 0);
+}
+
+/* Two frameworks whose blocks sit on the same agent each get a slice sized
+ * to their local tasks there; the rest of the agent goes whole to the
+ * framework next in DRF order (not to one by name, not to a sliced one). */
+static void test_slices_sized_to_local_tasks(void **state)
+{
+    (void)state;
+    fake f = {.gen = 1};
+    locus_allocator *a = t_new(NULL, "policy.fairness_slack=0.5", "hints.staleness=1e6", NULL);
+    fake_install(a, &f);
+    t_agent(a, "a0", 4, 4096);
+    t_agent(a, "a1", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_fw(a, "fb", "*");
+    t_fw(a, "fc", "*");
+    t_fw(a, "fd", "*");
+    t_task_res(a, "fa", 1, 1024);
+    t_task_res(a, "fb", 1, 1024);
+    t_task_res(a, "fc", 1, 1024);
+    t_task_res(a, "fd", 1, 1024);
+    fake_block(&f, "in", 0, "a1", NULL);
+    fake_block(&f, "in", 1, "a1", NULL);
+    fake_block(&f, "in", 2, "a1", NULL);
+    t_blocks(a, "fa", "in", 0, 2); /* two tasks local to a1 */
+    t_blocks(a, "fb", "in", 2, 3); /* one */
+    /* a1 held back first: a0 goes to fc (fa, fb wait for a1; fc < fd by name). */
+    assert_int_equal(la_deactivate_agent(a, "a1"), 0);
+    locus_offer_list l = t_alloc(a, 1);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.offers[0].framework_id, "fc");
+    assert_true(fabs(t_res(&l.offers[0].resources, "cpus") - 4) < 1e-9); /* no local work: whole */
+    assert_int_equal(la_activate_agent(a, "a1"), 0);
+    l = t_alloc(a, 1.5);
+    assert_int_equal(l.n, 3);
+    double want_cpus[] = {2, 1, 5}, want_mem[] = {2048, 1024, 5120};
+    const char *want_fw[] = {"fa", "fb", "fd"};
+    for (int i = 0; i < 3; i++) {
+        const locus_offer *o = &l.offers[i];
+        assert_string_equal(o->agent_id, "a1");
+        assert_string_equal(o->framework_id, want_fw[i]);
+        if (fabs(t_res(&o->resources, "cpus") - want_cpus[i]) > 1e-9 ||
+            fabs(t_res(&o->resources, "mem") - want_mem[i]) > 1e-9)
+            fail_msg("offer %d to %s: %g cpus %g mem", i, o->framework_id,
+                     t_res(&o->resources, "cpus"), t_res(&o->resources, "mem"));
+        assert_int_equal(o->locality.level, i < 2 ? 0 : -1);
+    }
+    assert_non_null(strstr(l.offers[0].reason, "slice for 2 local tasks"));
+    /* Nothing left on a1, nothing offered twice. */
+    l = t_alloc(a, 2);
+    assert_int_equal(l.n, 0);
+    la_destroy(a);
+}
+
+/* A framework that gave no task resources (or cleared them) keeps getting
+ * the whole agent holding its data, as before. */
+static void test_no_task_resources_whole_agent(void **state)
+{
+    (void)state;
+    fake f = {.gen = 1};
+    locus_allocator *a = t_new(NULL, "policy.fairness_slack=0.5", "hints.staleness=1e6", NULL);
+    fake_install(a, &f);
+    t_agent(a, "a1", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_fw(a, "fb", "*");
+    t_task_res(a, "fb", 1, 1024);
+    fake_block(&f, "in", 0, "a1", NULL);
+    t_blocks(a, "fa", "in", 0, 1);
+    locus_offer_list l = t_alloc(a, 1);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.offers[0].framework_id, "fa");
+    assert_int_equal(l.offers[0].locality.level, 0);
+    assert_true(fabs(t_res(&l.offers[0].resources, "cpus") - 8) < 1e-9);
+    t_decline(a, &l.offers[0], 0, 1);
+    /* With task resources it gets one task's worth; cleared, the whole agent. */
+    t_task_res(a, "fa", 0.5, 256);
+    l = t_alloc(a, 2);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.offers[0].framework_id, "fa");
+    assert_true(fabs(t_res(&l.offers[0].resources, "cpus") - 0.5) < 1e-9);
+    assert_true(fabs(t_res(&l.offers[0].resources, "mem") - 256) < 1e-9);
+    assert_string_equal(l.offers[1].framework_id, "fb");
+    assert_true(fabs(t_res(&l.offers[1].resources, "cpus") - 7.5) < 1e-9);
+    for (size_t i = 0; i < l.n; i++)
+        t_decline(a, &l.offers[i], 0, 2);
+    assert_int_equal(la_set_task_resources(a, "fa", NULL), 0);
+    l = t_alloc(a, 3);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.offers[0].framework_id, "fa");
+    assert_true(fabs(t_res(&l.offers[0].resources, "cpus") - 8) < 1e-9);
+    /* Bad input is refused with a reason, unknown frameworks too. */
+    locus_scalar bad = {"cpus", -1};
+    locus_resources rb = {&bad, 1};
+    assert_int_equal(la_set_task_resources(a, "fa", &rb), LOCUS_EINVAL);
+    assert_non_null(strstr(la_last_error(a), "cpus"));
+    assert_int_equal(la_set_task_resources(a, "nope", NULL), LOCUS_ENOTFOUND);
+    la_destroy(a);
+}
+
+/* A block with replicas on several agents is one task: in one cycle the
+ * framework gets slices for at most its pending local tasks, however many
+ * agents hold a copy. */
+static void test_slices_count_each_task_once(void **state)
+{
+    (void)state;
+    fake f = {.gen = 1};
+    locus_allocator *a = t_new(NULL, "policy.fairness_slack=0.5", "hints.staleness=1e6", NULL);
+    fake_install(a, &f);
+    t_agent(a, "a1", 8, 8192);
+    t_agent(a, "a2", 8, 8192);
+    t_agent(a, "a3", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_task_res(a, "fa", 1, 1024);
+    fake_block(&f, "in", 0, "a1", "a2", "a3", NULL);
+    t_blocks(a, "fa", "in", 0, 1);
+    locus_offer_list l = t_alloc(a, 1);
+    assert_int_equal(l.n, 1); /* one slice; the other copies' agents wait (delay) */
+    assert_int_equal(l.offers[0].locality.level, 0);
+    assert_true(fabs(t_res(&l.offers[0].resources, "cpus") - 1) < 1e-9);
+    la_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,6 +664,9 @@ int main(void)
         cmocka_unit_test(test_slack0_decline_all_equals_drf),
         cmocka_unit_test(test_stale_and_missing_hints),
         cmocka_unit_test(test_blocks_and_bindings),
+        cmocka_unit_test(test_slices_sized_to_local_tasks),
+        cmocka_unit_test(test_no_task_resources_whole_agent),
+        cmocka_unit_test(test_slices_count_each_task_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

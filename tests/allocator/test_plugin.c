@@ -93,6 +93,36 @@ static void test_bad_size_refused(void **state)
     assert_non_null(strstr(err, "host ABI"));
 }
 
+/* ABI 1.1 is additive: a 1.0 plugin (table ending before set_task_resources)
+ * still loads, and a host sees from struct_size that it lacks the callback;
+ * the real plugin has it. */
+static void test_minor0_accepted(void **state)
+{
+    (void)state;
+    const size_t need = offsetof(locus_allocator_api, set_task_resources) + sizeof(void *);
+    locus_allocator_plugin p;
+    char err[512];
+    if (locus_allocator_load(MINOR0_PATH, &p, err, sizeof err) != 0)
+        fail_msg("1.0 plugin refused: %s", err);
+    assert_int_equal(p.api->abi_minor, 0);
+    assert_true(p.api->struct_size < need);
+    locus_allocator_unload(&p);
+    assert_int_equal(locus_allocator_load(PLUGIN_PATH, &p, err, sizeof err), 0);
+    assert_true(p.api->abi_minor >= 1 && p.api->struct_size >= need);
+    assert_non_null(p.api->set_task_resources);
+    locus_allocator *a = NULL;
+    assert_int_equal(p.api->create(NULL, NULL, 0, NULL, &a, err, sizeof err), 0);
+    const char *roles[1] = {"*"};
+    locus_framework_info fi = {"f1", roles, 1, 1};
+    assert_int_equal(p.api->add_framework(a, &fi, NULL, 0, 0), 0);
+    locus_scalar one[2] = {{"cpus", 1}, {"mem", 512}};
+    locus_resources r = {one, 2};
+    assert_int_equal(p.api->set_task_resources(a, "f1", &r), 0);
+    assert_int_equal(p.api->set_task_resources(a, "f2", &r), LOCUS_ENOTFOUND);
+    p.api->destroy(a);
+    locus_allocator_unload(&p);
+}
+
 static void test_not_a_plugin(void **state)
 {
     (void)state;
@@ -112,6 +142,7 @@ int main(void)
         cmocka_unit_test(test_real_plugin),
         cmocka_unit_test(test_bad_major_refused),
         cmocka_unit_test(test_bad_size_refused),
+        cmocka_unit_test(test_minor0_accepted),
         cmocka_unit_test(test_not_a_plugin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,12 @@
  * what is offered is exactly the agent's free resources, offered + allocated
  * never exceeds an agent's total, and every free agent with an eligible,
  * unfiltered framework is offered (so recovered resources come back).
- * Runs for drf and for locality with injected hints. */
+ * Runs for drf and for locality with injected hints, and for locality with
+ * task resources (offer slices), where an agent may be offered to several
+ * frameworks in a cycle: then no (agent, framework) pair is offered twice,
+ * a slice is whole tasks of the framework's task resources and smaller than
+ * what is free, and any other offer is all that is still free on the agent
+ * (nothing follows it). */
 #include "la_test.h"
 
 #define NA 24
@@ -69,7 +74,7 @@ static int r_blk(void *c, void *s, const char *d, uint64_t i, const locus_hs_blo
 static const char *r_host(void *c, void *s, const char *h) { (void)c, (void)s; return h; }
 static uint64_t r_err(void *c, void *s) { (void)c, (void)s; return 0; }
 
-static void run(const char *policy, uint64_t seed, int steps)
+static void run(const char *policy, uint64_t seed, int steps, int slices)
 {
     rs = seed;
     char sp[48];
@@ -91,7 +96,7 @@ static void run(const char *policy, uint64_t seed, int steps)
     memset(&m, 0, sizeof m);
     double now = 0;
     char an[8], fn[8];
-    unsigned long offers = 0, recovers = 0, local = 0;
+    unsigned long offers = 0, recovers = 0, local = 0, sliced = 0;
     for (int step = 0; step < steps; step++) {
         int op = (int)rnd(100);
         int g = (int)rnd(NA), f = (int)rnd(NF);
@@ -116,6 +121,8 @@ static void run(const char *policy, uint64_t seed, int steps)
                 t_fw(a, fn, f % 2 ? "ra" : "rb");
                 locus_demand_item it = {g_dsname[f], -1, 0};
                 assert_int_equal(la_set_demand(a, fn, &it, 1), 0);
+                if (slices && f % 2 == 0)
+                    t_task_res(a, fn, 1, 512);
                 m.fw_live[f] = m.fw_active[f] = 1;
                 m.fw_supp[f] = 0;
             } else {
@@ -170,7 +177,8 @@ static void run(const char *policy, uint64_t seed, int steps)
         } else { /* an allocation cycle */
             now += 1;
             locus_offer_list l = t_alloc(a, now);
-            int seen[NA] = {0};
+            int seen[NA] = {0}, closed[NA] = {0}, pair[NA][NF];
+            memset(pair, 0, sizeof pair);
             for (size_t i = 0; i < l.n; i++) {
                 const locus_offer *o = &l.offers[i];
                 int gi = atoi(o->agent_id + 2), fi = atoi(o->framework_id + 2);
@@ -179,15 +187,38 @@ static void run(const char *policy, uint64_t seed, int steps)
                 assert_false(m.filt[fi][gi] > now);
                 offers++;
                 local += o->locality.level == 0;
-                if (seen[gi]++)
+                seen[gi]++;
+                if (!slices && seen[gi] > 1)
                     fail_msg("step %d: agent %s offered twice", step, o->agent_id);
+                if (pair[gi][fi]++ || closed[gi])
+                    fail_msg("step %d: agent %s offered to %s twice or after its remainder", step,
+                             o->agent_id, o->framework_id);
+                double v[2], free_[2];
+                int slice = 0;
                 for (int k = 0; k < 2; k++) {
-                    double v = t_res(&o->resources, k ? "mem" : "cpus");
-                    double free_ = m.tot[gi][k] - used(&m, gi, k);
-                    if (fabs(v - free_) > 1e-6)
-                        fail_msg("step %d: %s offered %g of %g free", step, o->agent_id, v, free_);
-                    m.out[fi][gi][k] += v;
+                    v[k] = t_res(&o->resources, k ? "mem" : "cpus");
+                    free_[k] = m.tot[gi][k] - used(&m, gi, k);
+                    if (v[k] > free_[k] + 1e-6)
+                        fail_msg("step %d: %s offered %g of %g free", step, o->agent_id, v[k],
+                                 free_[k]);
+                    slice |= v[k] < free_[k] - 1e-6;
                 }
+                if (slice) {
+                    /* Only to a framework with task resources, node-local, whole tasks
+                     * (1 cpu, 512 MB each) unless clipped by what is free. */
+                    sliced++;
+                    if (!slices || fi % 2 || o->locality.level != 0)
+                        fail_msg("step %d: partial offer of %s to %s", step, o->agent_id,
+                                 o->framework_id);
+                    double n = v[0] < free_[0] - 1e-6 ? v[0] : v[1] / 512;
+                    assert_true(n >= 1 - 1e-9 && fabs(n - round(n)) < 1e-9);
+                    assert_true(fabs(v[0] - fmin(n, free_[0])) < 1e-6);
+                    assert_true(fabs(v[1] - fmin(512 * n, free_[1])) < 1e-6);
+                } else {
+                    closed[gi] = 1;
+                }
+                for (int k = 0; k < 2; k++)
+                    m.out[fi][gi][k] += v[k];
             }
             /* Every free agent with an eligible unfiltered framework was offered. */
             for (int gi = 0; gi < NA; gi++) {
@@ -213,6 +244,8 @@ static void run(const char *policy, uint64_t seed, int steps)
         fail_msg("%s seed %llu: only %lu offers, %lu recovers", policy, (unsigned long long)seed, offers, recovers);
     if (strstr(policy, "locality"))
         assert_true(local > 20);
+    if (slices && !(sliced > 20))
+        fail_msg("seed %llu: only %lu slices", (unsigned long long)seed, sliced);
     la_destroy(a);
 }
 
@@ -220,14 +253,21 @@ static void test_random_drf(void **state)
 {
     (void)state;
     for (uint64_t s = 1; s <= 4; s++)
-        run("policy.name=drf", s * 7919, 2500);
+        run("policy.name=drf", s * 7919, 2500, 0);
 }
 
 static void test_random_locality(void **state)
 {
     (void)state;
     for (uint64_t s = 1; s <= 4; s++)
-        run("policy.name=locality", s * 104729, 2500);
+        run("policy.name=locality", s * 104729, 2500, 0);
+}
+
+static void test_random_locality_slices(void **state)
+{
+    (void)state;
+    for (uint64_t s = 1; s <= 4; s++)
+        run("policy.name=locality", s * 15485863, 2500, 1);
 }
 
 int main(void)
@@ -235,6 +275,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_drf),
         cmocka_unit_test(test_random_locality),
+        cmocka_unit_test(test_random_locality_slices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define LOCUS_ALLOCATOR_ABI_MAJOR 1
-#define LOCUS_ALLOCATOR_ABI_MINOR 0
+#define LOCUS_ALLOCATOR_ABI_MINOR 1
 #define LOCUS_ALLOCATOR_ENTRY_SYMBOL "locus_allocator_entry"
 
 struct locus_hs; /* locus/hintstore.h */
@@ -108,7 +108,9 @@ typedef struct locus_offer {
     const char *framework_id;
     const char *role;
     const char *agent_id;
-    locus_resources resources;         /* what is offered (the agent's whole available set) */
+    locus_resources resources;         /* what is offered: the agent's whole available set, or
+                                          for the locality policy and a framework with task
+                                          resources, a slice sized to its local tasks */
     locus_locality locality;
     const char *reason;                /* short human-readable why, e.g. "local MEM 1.2 GB, share 0.12" */
 } locus_offer;
@@ -217,6 +219,16 @@ typedef struct locus_allocator_api {
      * modification time changes). A bad file keeps the previous config and
      * returns LOCUS_ECONFIG. NULL: not supported. */
     int (*reload_config)(locus_allocator *a);
+
+    /* ---- ABI 1.1 ---- A host calls what follows only if struct_size covers it. */
+
+    /* Resources one task of this framework uses (Mesos: Request.resources of
+     * requestResources). Lets the locality policy size an offer to the work
+     * the framework has local to the agent instead of offering the whole
+     * agent. NULL or an empty set clears it (whole-agent offers, as Mesos).
+     * Resources the set does not name are not part of a sized offer. */
+    int (*set_task_resources)(locus_allocator *a, const char *framework_id,
+                              const locus_resources *per_task);
 } locus_allocator_api;
 
 /* The entry point a plugin exports under LOCUS_ALLOCATOR_ENTRY_SYMBOL. */
