@@ -197,10 +197,11 @@ struct locus_allocator {
     uint32_t idx_off_cap;
     struct la_idxent {
         uint32_t fw;
+        float tasks;            /* fw's pending tasks local to this agent (estimate; fills the
+                                   padding after fw, so the entry stays 56 bytes) */
         uint64_t bytes[LOCUS_TIERS];
         uint64_t rack;          /* fw's bytes in this agent's rack, this agent included */
         double score;           /* score(agent, fw); < 0 if nothing is cached here */
-        double tasks;           /* fw's pending tasks local to this agent (estimate) */
         uint32_t fexp;          /* copy of fw's refuse filter expiry on this agent (0: none),
                                    so the per-agent loops read it sequentially */
     } *idx_ent;

@@ -374,7 +374,7 @@ static int rebuild_index(locus_allocator *a)
             struct la_idxent *x = &a->idx_ent[fill[e->agent]++];
             x->fw = fs;
             memcpy(x->bytes, e->bytes, sizeof x->bytes);
-            x->tasks = e->tasks;
+            x->tasks = (float)e->tasks;
             uint32_t rack = a->agents[e->agent].rack;
             if (rack == NONE)
                 continue;

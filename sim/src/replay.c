@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -423,8 +424,13 @@ static int run_events(sim_world *w, const sim_run_opts *o)
     return 0;
 }
 
-static char *describe(const sim_policy_spec *p, const char *plugin_name)
+static char *describe(const sim_policy_spec *p, const locus_allocator_api *api)
 {
+    const char *plugin_name = api->name;
+    /* The frameworks declare their task size when the plugin takes it
+     * (ABI 1.1); a policy may then size offers to local tasks. */
+    int task_res = api->struct_size >= offsetof(locus_allocator_api, set_task_resources) + sizeof(void *) &&
+                   api->set_task_resources;
     char buf[1024];
     size_t off = (size_t)snprintf(buf, sizeof buf, "plugin %s", plugin_name ? plugin_name : p->plugin_path);
     for (size_t i = 0; i < p->n_params && off < sizeof buf; i++)
@@ -433,8 +439,9 @@ static char *describe(const sim_policy_spec *p, const char *plugin_name)
     if (p->n_params && off < sizeof buf)
         off += (size_t)snprintf(buf + off, sizeof buf - off, ")");
     if (off < sizeof buf)
-        snprintf(buf + off, sizeof buf - off, ", %s frameworks",
-                 p->framework_mode == SIM_FW_DELAY ? "delay-scheduling (Spark)" : "naive");
+        snprintf(buf + off, sizeof buf - off, ", %s frameworks%s",
+                 p->framework_mode == SIM_FW_DELAY ? "delay-scheduling (Spark)" : "naive",
+                 task_res ? " declaring their task size" : "");
     return strdup(buf);
 }
 
@@ -528,7 +535,7 @@ static int run_policy(const sim_trace *t, const sim_config *cfg, const sim_polic
     }
     if ((rc = sim_metrics_finish(&w)))
         goto out;
-    res->description = describe(p, w.api->name);
+    res->description = describe(p, w.api);
     double wall = mono_s() - wall0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
