@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 
 #include <glog/logging.h>
 
@@ -688,12 +689,40 @@ void LocusAllocatorProcess::requestResources(
     return;
   }
   Option<std::vector<std::string>> demand = demandFromRequests(requests);
-  if (demand.isNone()) {
+  Option<ResourceQuantities> perTask = taskResourcesFromRequests(requests);
+  if (demand.isNone() && perTask.isNone()) {
     LOG(INFO) << "Received resource request from framework " << frameworkId
-              << " without a " << DEMAND_NAME << " resource; ignored";
+              << " without a " << DEMAND_NAME << " resource or scalars; ignored";
     return;
   }
-  applyDemand(frameworkId, demand.get(), "requestResources");
+  if (demand.isSome()) {
+    applyDemand(frameworkId, demand.get(), "requestResources");
+  }
+  if (perTask.isSome()) {
+    applyTaskResources(frameworkId, perTask.get());
+  }
+}
+
+
+void LocusAllocatorProcess::applyTaskResources(
+    const FrameworkID& frameworkId, const ResourceQuantities& perTask)
+{
+  // ABI 1.1: a plugin built before it has no such callback (its table ends
+  // earlier); offers then stay whole agents, as in Mesos.
+  const locus_allocator_api& api = core->api();
+  if (api.struct_size < offsetof(locus_allocator_api, set_task_resources) + sizeof(void*) ||
+      api.set_task_resources == nullptr) {
+    LOG(INFO) << "Locus allocator plugin does not take task resources; request of framework "
+              << frameworkId << " keeps whole-agent offers";
+    return;
+  }
+  CScalars scalars(perTask);
+  if (core->check(api.set_task_resources(core->handle(), frameworkId.value().c_str(),
+                                         &scalars.get()),
+                  "set_task_resources for framework", frameworkId.value())) {
+    LOG(INFO) << "Locus task resources of framework " << frameworkId
+              << " from requestResources: " << stringify(perTask);
+  }
 }
 
 

@@ -199,6 +199,9 @@ private:
   void syncAgentActive(const mesos::SlaveID& slaveId, Agent* agent);
   void applyDemand(const mesos::FrameworkID& frameworkId,
                    const std::vector<std::string>& datasets, const char* source);
+  // requestResources' scalars: what one task uses (ABI 1.1 set_task_resources).
+  void applyTaskResources(const mesos::FrameworkID& frameworkId,
+                          const mesos::ResourceQuantities& perTask);
   void setFrameworkInfo(Framework* framework, const mesos::FrameworkInfo& info);
   bool isRemote(const Agent& agent) const;
   void refreshStatus();

@@ -195,6 +195,19 @@ Option<std::vector<std::string>> demandFromRequests(const std::vector<Request>& 
 }
 
 
+Option<ResourceQuantities> taskResourcesFromRequests(const std::vector<Request>& requests)
+{
+  for (const Request& request : requests) {
+    Resources resources(request.resources());
+    ResourceQuantities quantities = coreQuantities(resources);
+    if (!quantities.empty()) {
+      return quantities;
+    }
+  }
+  return None();
+}
+
+
 Option<std::vector<std::string>> demandFromLabels(const FrameworkInfo& info)
 {
   if (!info.has_labels()) {

@@ -129,6 +129,12 @@ Option<std::vector<std::string>> demandFromRequests(
     const std::vector<mesos::Request>& requests);
 Option<std::vector<std::string>> demandFromLabels(const mesos::FrameworkInfo& info);
 
+// What one task of the framework uses: the non-shared scalar resources of
+// the first request that has any (the `locus.datasets` SET is not a
+// scalar). `None` when no request names scalars.
+Option<mesos::ResourceQuantities> taskResourcesFromRequests(
+    const std::vector<mesos::Request>& requests);
+
 class CDemand : NonCopyable
 {
 public:

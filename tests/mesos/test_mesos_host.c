@@ -689,6 +689,31 @@ static void test_set_demand(void **state)
     assert_offer(&c, "agent", "framework", "role1", 2, 1024);
 }
 
+/* requestResources' scalars: the task resources of a known framework are
+ * set and cleared through the plugin's ABI 1.1 callback; an unknown framework
+ * or a negative amount is refused; drf (the adapter's baseline) still offers
+ * whole agents, as Mesos. */
+static void test_set_task_resources(void **state)
+{
+    host *h = *state;
+    cycle c;
+
+    assert_true(h->api->struct_size >=
+                offsetof(locus_allocator_api, set_task_resources) + sizeof(void *));
+    add_framework(h, "framework", "role1");
+    const locus_scalar one[] = {{"cpus", 1}, {"mem", 256}};
+    const locus_resources per = {one, 2};
+    CHECK_OK(h, h->api->set_task_resources(h->a, "framework", &per));
+    assert_int_equal(h->api->set_task_resources(h->a, "nobody", &per), LOCUS_ENOTFOUND);
+    const locus_scalar neg[] = {{"cpus", -1}};
+    const locus_resources bad = {neg, 1};
+    assert_int_equal(h->api->set_task_resources(h->a, "framework", &bad), LOCUS_EINVAL);
+    add_agent(h, "agent", 2, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent", "framework", "role1", 2, 1024);
+    CHECK_OK(h, h->api->set_task_resources(h->a, "framework", NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -710,6 +735,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_update_framework_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resync_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_demand, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_task_resources, setup, teardown),
     };
     return cmocka_run_group_tests_name("mesos-host", tests, NULL, NULL);
 }
