@@ -209,8 +209,10 @@ struct locus_allocator {
     la_u64map rack_idx;         /* rack << 32 | fw -> slot in rack_bytes */
     uint64_t *rack_pairs;       /* rack << 32 | fw, one per rack_idx slot */
     uint32_t n_allowed1;        /* frameworks allowed rack-local but not any, this cycle */
-    uint8_t *fstate;            /* per cycle, by framework slot: 0 not listed, else 1 + allowed
-                                   (a compact copy the per-agent loops read without touching la_fw) */
+    uint8_t *fstate;            /* per cycle, by framework slot: 0 not listed (or, with offer
+                                   slices, already sliced on this agent, or held back with its
+                                   local tasks all offered), else 1 + allowed (a compact copy
+                                   the per-agent loops read without touching la_fw) */
     uint32_t fstate_cap;
     uint32_t *r1_off, *r1_fw;   /* per cycle CSR: those frameworks by rack of their data */
     uint32_t r1_off_cap, r1_fw_cap;
