@@ -124,39 +124,15 @@ static inline void t_decline(locus_allocator *a, const locus_offer *o, double re
 
 /* ---- temporary folders ---------------------------------------------------- */
 
-#include <dirent.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-static inline void t_rm_r(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d && (e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char sub[1024];
-            int n = snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            if (n > 0 && (size_t)n < sizeof sub) /* test dirs are short; skip what would not fit */
-                t_rm_r(sub);
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
+#include "testutil.h"
 
-/* mkdtemp under TMPDIR or /tmp into buf. */
+#define t_rm_r tu_rm_r
+
+/* A fresh temporary folder into buf, or the test fails. */
 static inline void t_mkdtemp(char *buf, size_t len)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(buf, len, "%s/locus-alloc-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(buf))
+    if (tu_mkdtemp(buf, len, "alloc") != 0)
         fail_msg("mkdtemp failed");
 }

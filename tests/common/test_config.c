@@ -15,6 +15,7 @@
 
 #include "locus/config.h"
 #include "locus/error.h"
+#include "testutil.h"
 
 typedef struct demo_cfg {
     int policy;
@@ -49,26 +50,24 @@ static const locus_cfg_key other_keys[] = {
      NULL, "Poll interval."},
 };
 
-static char tmpdir[64];
+static char tmpdir[256];
 
 static int setup(void **state)
 {
     (void)state;
-    strcpy(tmpdir, "/tmp/locus-cfg-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tu_mkdtemp(tmpdir, sizeof tmpdir, "cfg");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    tu_rm_r(tmpdir);
+    return 0;
 }
 
 static const char *write_file(const char *name, const char *text)
 {
-    static char path[128];
+    static char path[512];
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -211,7 +210,7 @@ static void test_parts(void **state)
 static void test_reference_and_example(void **state)
 {
     (void)state;
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/example.conf", tmpdir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);

@@ -23,7 +23,7 @@
 #include "report_fmt.h"
 #include "testutil.h"
 
-static char tmpdir[64];
+static char tmpdir[256];
 
 static int setup(void **state)
 {

@@ -24,7 +24,7 @@
 #include "trace.h"
 #include "trace_parse.h"
 
-static char tmpdir[64];
+static char tmpdir[256];
 
 static int setup(void **state)
 {

@@ -20,6 +20,7 @@
 #include "replay.h"
 #include "report.h"
 #include "simconf.h"
+#include "testutil.h"
 #include "trace.h"
 
 #define MB (1024ULL * 1024ULL)
@@ -27,7 +28,7 @@
 /* ---- fixtures ---------------------------------------------------------- */
 
 typedef struct fixture {
-    char dir[64];          /* mkdtemp: hint stores and report files */
+    char dir[256];         /* mkdtemp: hint stores and report files */
 } fixture;
 
 static int setup(void **state)
@@ -35,8 +36,7 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/locus-simtest-XXXXXX");
-    if (!mkdtemp(f->dir)) {
+    if (tu_mkdtemp(f->dir, sizeof f->dir, "simtest") != 0) {
         free(f);
         return -1;
     }
@@ -47,11 +47,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    int rc = system(cmd);
+    tu_rm_r(f->dir);
     free(f);
-    return rc == 0 ? 0 : -1;
+    return 0;
 }
 
 /* A trace built in memory: every job reads one dataset. */
@@ -298,7 +296,7 @@ static void json_of(fixture *f, const sim_trace *t, const char *seed, const char
     sim_config c;
     config(&c, kv, 2);
     sim_report *r = run(f, t, &c, "drf,drf+delay,locality", NULL);
-    char path[128], err[256];
+    char path[512], err[256];
     snprintf(path, sizeof path, "%s/%s.json", f->dir, name);
     assert_int_equal(sim_report_write_json(r, path, SIM_REPORT_DETERMINISTIC, err, sizeof err), 0);
     sim_report_free(r);
@@ -371,7 +369,7 @@ static void test_convert_round_trip(void **state)
 {
     fixture *f = *state;
     sim_trace *t = fb2009_slice(80);
-    char path[128], err[512];
+    char path[512], err[512];
     snprintf(path, sizeof path, "%s/slice.bin", f->dir);
     assert_int_equal(sim_trace_write_binary(t, path, err, sizeof err), 0);
     sim_trace *u = NULL;
