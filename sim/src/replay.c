@@ -151,8 +151,11 @@ oom:
 
 const char *sim_default_trace(void)
 {
-#ifdef LOCUS_SIM_DEFAULT_TRACE
-    return LOCUS_SIM_DEFAULT_TRACE;
+    /* The source tree's copy while it exists (a build run in place), else the
+     * installed one. */
+#if defined(LOCUS_SIM_DEFAULT_TRACE) && defined(LOCUS_SIM_INSTALLED_TRACE)
+    return access(LOCUS_SIM_DEFAULT_TRACE, R_OK) == 0 ? LOCUS_SIM_DEFAULT_TRACE
+                                                      : LOCUS_SIM_INSTALLED_TRACE;
 #else
     return "sim/traces/FB-2009_samples_24_times_1hr_0.tsv";
 #endif
