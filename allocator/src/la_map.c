@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "locus/error.h"
+#include "locus/util.h"
 
 uint64_t la_hash_str(const char *s)
 {
@@ -17,16 +18,6 @@ uint64_t la_hash_str(const char *s)
         h *= 1099511628211ULL;
     }
     return h ^ (h >> 29);
-}
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
 }
 
 /* ---- strings ---------------------------------------------------------- */
@@ -131,7 +122,7 @@ uint32_t la_u64map_get(const la_u64map *m, uint64_t key)
 {
     if (!m->cap)
         return LA_MAP_NONE;
-    size_t mask = m->cap - 1, i = mix64(key) & mask;
+    size_t mask = m->cap - 1, i = locus_hash_mix64(key) & mask;
     while (m->keys[i] != EMPTY) {
         if (m->keys[i] == key)
             return m->vals[i];
@@ -154,7 +145,7 @@ static int u64map_grow(la_u64map *m)
     for (size_t j = 0; j < m->cap; j++) {
         if (m->keys[j] == EMPTY)
             continue;
-        size_t i = mix64(m->keys[j]) & (ncap - 1);
+        size_t i = locus_hash_mix64(m->keys[j]) & (ncap - 1);
         while (nk[i] != EMPTY)
             i = (i + 1) & (ncap - 1);
         nk[i] = m->keys[j];
@@ -172,7 +163,7 @@ int la_u64map_put(la_u64map *m, uint64_t key, uint32_t val)
 {
     if ((m->n + 1) * 2 > m->cap && u64map_grow(m))
         return LOCUS_ENOMEM;
-    size_t mask = m->cap - 1, i = mix64(key) & mask;
+    size_t mask = m->cap - 1, i = locus_hash_mix64(key) & mask;
     while (m->keys[i] != EMPTY) {
         if (m->keys[i] == key) {
             m->vals[i] = val;
@@ -190,7 +181,7 @@ void la_u64map_del(la_u64map *m, uint64_t key)
 {
     if (!m->cap)
         return;
-    size_t mask = m->cap - 1, i = mix64(key) & mask;
+    size_t mask = m->cap - 1, i = locus_hash_mix64(key) & mask;
     while (m->keys[i] != EMPTY && m->keys[i] != key)
         i = (i + 1) & mask;
     if (m->keys[i] == EMPTY)
@@ -200,7 +191,7 @@ void la_u64map_del(la_u64map *m, uint64_t key)
         j = (j + 1) & mask;
         if (m->keys[j] == EMPTY)
             break;
-        size_t home = mix64(m->keys[j]) & mask;
+        size_t home = locus_hash_mix64(m->keys[j]) & mask;
         if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
             m->keys[i] = m->keys[j];
             m->vals[i] = m->vals[j];

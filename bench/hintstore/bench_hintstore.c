@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "locus/hintstore.h"
+#include "locus/util.h"
 #include "locus_hints.pb-c.h"
 
 static int g_datasets = 100000, g_blocks = 10, g_hosts = 10000, g_no_sync;
@@ -40,16 +41,6 @@ static double cpu_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
 }
 
 static void ds_name(char *buf, int d) { snprintf(buf, 32, "warehouse/events-%06d", d); }
@@ -76,8 +67,8 @@ static double full_replace(locus_hs *hs, int64_t now, int moved_permille, double
     for (int d = 0; d < g_datasets; d++) {
         ds_name(name, d);
         for (int i = 0; i < g_blocks; i++) {
-            uint64_t h = mix((uint64_t)d * 1000003u + (uint64_t)i);
-            int shift = (int)(mix(h + (uint64_t)now) % 1000) < moved_permille;
+            uint64_t h = locus_hash_mix64((uint64_t)d * 1000003u + (uint64_t)i);
+            int shift = (int)(locus_hash_mix64(h + (uint64_t)now) % 1000) < moved_permille;
             int base = (int)(h % (uint64_t)g_hosts) + shift * 17;
             locus_hs_replica r[3];
             for (int k = 0; k < 3; k++) {
@@ -124,7 +115,7 @@ static double raw_write(const char *dir, double *cpu)
         ds_name(name, d);
         size_t n = strlen(name);
         for (int i = 0; i < g_blocks; i++) {
-            uint64_t h = mix((uint64_t)d * 1000003u + (uint64_t)i);
+            uint64_t h = locus_hash_mix64((uint64_t)d * 1000003u + (uint64_t)i);
             Locus__Replica r[3], *rp[3];
             for (int k = 0; k < 3; k++) {
                 locus__replica__init(&r[k]);
@@ -178,7 +169,7 @@ static void shuffle_names(void)
     }
     uint64_t s = 42;
     for (int i = g_datasets - 1; i > 0; i--) {
-        s = mix(s + 1);
+        s = locus_hash_mix64(s + 1);
         int j = (int)(s % (uint64_t)(i + 1));
         char *t = g_names[i];
         g_names[i] = g_names[j];
@@ -409,7 +400,7 @@ int main(int argc, char **argv)
             if ((rc = locus_hs_snapshot_open(hs, &s)) != 0)
                 die("snapshot", rc, locus_hs_errstr(hs));
             for (int i = 0; i < per_cycle; i++) {
-                r = mix(r + 1);
+                r = locus_hash_mix64(r + 1);
                 if (locus_hs_snapshot_dataset(s, g_names[r % (uint64_t)g_datasets], &d) == 0)
                     sum += d->total_bytes;
             }
