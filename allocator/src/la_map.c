@@ -10,6 +10,14 @@
 #include "locus/error.h"
 #include "locus/util.h"
 
+/* Backward-shift deletion: the member at slot j (whose home slot is home)
+ * may move into the hole at slot i unless its home lies cyclically in
+ * (i, j], where moving it would put it before its home. Shared by both maps. */
+static inline int shift_into_hole(size_t i, size_t j, size_t home)
+{
+    return (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j);
+}
+
 uint64_t la_hash_str(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -97,7 +105,7 @@ void la_strmap_del(la_strmap *m, const char *key)
         if (!m->keys[j])
             break;
         size_t home = la_hash_str(m->keys[j]) & mask;
-        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+        if (shift_into_hole(i, j, home)) {
             m->keys[i] = m->keys[j];
             m->vals[i] = m->vals[j];
             i = j;
@@ -192,7 +200,7 @@ void la_u64map_del(la_u64map *m, uint64_t key)
         if (m->keys[j] == EMPTY)
             break;
         size_t home = locus_hash_mix64(m->keys[j]) & mask;
-        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+        if (shift_into_hole(i, j, home)) {
             m->keys[i] = m->keys[j];
             m->vals[i] = m->vals[j];
             i = j;
