@@ -15,9 +15,12 @@ run_suite() {
     cmake -S . -B "$dir" "$@" >/dev/null
     cmake --build "$dir" -j"$jobs"
     echo "== $dir: ctest"
-    ctest --test-dir "$dir" --output-on-failure -j"$jobs" || status=1
+    # --no-tests=error: a build that ran no test fails instead of passing.
+    ctest --test-dir "$dir" --output-on-failure --no-tests=error -j"$jobs" || status=1
 }
-run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Tests are switched on explicitly: the main job configures build/ without
+# them, and a cache it left must not turn this command into one that tests nothing.
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOCUS_BUILD_TESTS=ON
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite build-sanitize -DCMAKE_BUILD_TYPE=Debug -DLOCUS_SANITIZE=ON -DLOCUS_BUILD_BENCH=OFF
+run_suite build-sanitize -DCMAKE_BUILD_TYPE=Debug -DLOCUS_SANITIZE=ON -DLOCUS_BUILD_TESTS=ON -DLOCUS_BUILD_BENCH=OFF
 exit $status
