@@ -1,6 +1,8 @@
 /* Internal state of the allocator policy core, shared by its modules
- * (la_core.c: life cycle, DRF order, filters and the allocation cycle;
- * la_hints.c: the hint store reader and the locality index) and by the unit
+ * (la_core.c: life cycle and helpers; la_state.c: agents, frameworks,
+ * allocations, filters; la_drf.c: the DRF order; la_place.c: locality
+ * placement; la_offer.c: offers and the cycle; la_hints.c: the hint store
+ * reader and the locality index) and by the unit
  * tests, which link the core statically and may inject hints through
  * la_hint_provider instead of a real store. Not installed. */
 #ifndef LA_CORE_H
@@ -235,12 +237,69 @@ struct locus_allocator {
     locus_allocator_status st;
 };
 
-/* la_core.c */
-uint64_t la_key8(const char *s);
+/* One candidate offer: who (role, client) and, under locality, why. */
+typedef struct la_pick {
+    uint32_t ri, li;            /* role position in role_order, client position in its list */
+    uint32_t cs;                /* the client (locality: list order is not kept in a cycle) */
+    uint32_t ui;                /* locality: its position in ulist, LA_MAP_NONE if unknown */
+    double score;
+    int level;
+    uint64_t local[LOCUS_TIERS];
+    uint64_t rack;
+    double waited;
+    double tasks;               /* locality: the framework's local pending tasks on the agent */
+} la_pick;
+
+/* la_core.c: logging, errors and shared helpers */
 void la_log(locus_allocator *a, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int la_seterr(locus_allocator *a, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Grows *arr (zero-filling the new part) to hold at least need elements. */
+int la_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem);
+int la_growz(void **arr, size_t *cap, size_t need, size_t elem);
+uint64_t la_rng_next(uint64_t *s);
+void la_note_time(locus_allocator *a, double now);
+uint32_t la_ticks_floor(const locus_allocator *a, double t);
+uint32_t la_ticks_ceil(const locus_allocator *a, double t);
+int la_res_index(locus_allocator *a, const char *name, int create, uint32_t *out);
+int la_res_vec(locus_allocator *a, const locus_resources *r, int create, double *v,
+               const char *what);
+int la_res_empty(const double *v, uint32_t n);
+void la_maybe_reload(locus_allocator *a, double now);
+
+/* la_drf.c: the DRF order */
+uint64_t la_key8(const char *s);
+double la_dominant(const locus_allocator *a, const double *alloc);
+int la_cmp_client(const locus_allocator *a, uint32_t x, uint32_t y);
+int la_cmp_role(const locus_allocator *a, uint32_t x, uint32_t y);
+int la_drf_resort(locus_allocator *a);
+void la_move_right(locus_allocator *a, uint32_t *arr, uint32_t n, uint32_t i,
+                   int (*cmp)(const locus_allocator *, uint32_t, uint32_t));
+uint32_t la_list_find(locus_allocator *a, const la_role *ro, uint32_t cslot, int sorted);
+uint32_t la_role_order_find(const locus_allocator *a, uint32_t r);
+int la_drf_first(const locus_allocator *a, const la_agent *g, uint32_t now_t, la_pick *p);
+int la_drf_before(const locus_allocator *a, uint32_t x, uint32_t y);
+int la_scan_wanted(const locus_allocator *a, const la_agent *g);
+uint32_t la_scan_pick(const locus_allocator *a, uint32_t gs, int use_loc);
+
+/* la_state.c: agents, frameworks, allocations, filters */
+void la_filters_expire(locus_allocator *a, la_agent *ag, uint32_t now_t);
+int la_alloc_add(locus_allocator *a, uint32_t ag, uint32_t cs, const double *r);
+void la_mark_hints_dirty(locus_allocator *a);
+int la_filtered(const la_agent *g, uint32_t fw, uint32_t now_t);
+/* Fills avail with g's free resources; 1 when enough is free to offer. */
+int la_allocatable(const locus_allocator *a, const la_agent *g, double *avail);
+
+/* la_place.c: locality placement */
+const struct la_idxent *la_idx_find(const locus_allocator *a, uint32_t gs, uint32_t fw);
+uint64_t la_rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw);
+int la_place_prepare(locus_allocator *a, double now);
+int la_place_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_t, double now);
+
+/* la_offer.c: offers */
+int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la_pick *p,
+                  int use_loc, int hints_ok, double now, uint32_t slice_tasks);
 
 /* la_hints.c */
 void la_hints_init_default(locus_allocator *a);

@@ -1,0 +1,268 @@
+/* Offers and the allocation cycle. la_allocate() re-sorts the DRF order,
+ * visits agents in a fresh random order (as Mesos does) and makes offers:
+ * under drf each agent goes whole to the DRF-first unfiltered framework;
+ * under locality la_place.c decides. Each offer carries its reason (policy,
+ * level, tier, bytes, shares, the tasks a slice was sized for). Offers, their
+ * resource items and reason strings live in per-instance arrays reused by
+ * every cycle (valid until the next call, as the ABI says). */
+#include "la_core.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EPS 1e-9
+#define NONE LA_MAP_NONE
+
+/* Fixed-point text of v with `decimals` digits (0..3): reasons are written
+ * for every offer, and printf's %f is the slowest part of doing so. */
+static const char *fmt_fix(double v, int decimals, char *buf, size_t len)
+{
+    static const uint64_t scale[] = {1, 10, 100, 1000};
+    char tmp[32];
+    size_t n = 0;
+    int neg = v < 0;
+    if (!isfinite(v) || fabs(v) > 1e15) {
+        snprintf(buf, len, "%g", v);
+        return buf;
+    }
+    uint64_t x = (uint64_t)llround(fabs(v) * (double)scale[decimals]);
+    for (int d = 0; d < decimals; d++, x /= 10)
+        tmp[n++] = (char)('0' + x % 10);
+    if (decimals)
+        tmp[n++] = '.';
+    do {
+        tmp[n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    if (neg)
+        tmp[n++] = '-';
+    size_t i = 0;
+    for (; i < n && i + 1 < len; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[i] = '\0';
+    return buf;
+}
+
+static const char *fmt_bytes(uint64_t b, char *buf, size_t len)
+{
+    static const char *const u[] = {"B", "KB", "MB", "GB", "TB", "PB"};
+    double v = (double)b;
+    int i = 0;
+    while (v >= 1024 && i < 5) {
+        v /= 1024;
+        i++;
+    }
+    char num[32];
+    snprintf(buf, len, "%s %s", fmt_fix(v, i ? 1 : 0, num, sizeof num), u[i]);
+    return buf;
+}
+
+static int add_reason(locus_allocator *a, const char *text)
+{
+    size_t n = strlen(text) + 1;
+    if (la_growz((void **)&a->reasons, &a->cap_reasons, a->n_reasons + n, 1))
+        return LOCUS_ENOMEM;
+    memcpy(a->reasons + a->n_reasons, text, n);
+    a->n_reasons += n;
+    return 0;
+}
+
+int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la_pick *p,
+                      int use_loc, int hints_ok, double now, uint32_t slice_tasks)
+{
+    uint32_t rslot = a->role_order[p->ri];
+    la_role *ro = &a->roles[rslot];
+    uint32_t cs = use_loc ? p->cs : ro->list[p->li];
+    la_client *c = &a->clients[cs];
+    la_fw *f = &a->fws[c->fw];
+    la_agent *g = &a->agents[gs];
+    if (la_growz((void **)&a->offers, &a->cap_offers, a->n_offers + 1, sizeof *a->offers) ||
+        la_growz((void **)&a->offer_aux, &a->cap_aux, 2 * (a->n_offers + 1), sizeof(size_t)) ||
+        la_growz((void **)&a->items, &a->cap_items, a->n_items + a->n_res, sizeof *a->items))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    int rc = la_alloc_add(a, gs, cs, avail);
+    if (rc)
+        return rc;
+
+    locus_offer *o = &a->offers[a->n_offers];
+    memset(o, 0, sizeof *o);
+    o->framework_id = f->id;
+    o->role = ro->name;
+    o->agent_id = g->id;
+    a->offer_aux[2 * a->n_offers] = a->n_items;
+    for (uint32_t k = 0; k < a->n_res; k++)
+        if (avail[k] > 0)
+            a->items[a->n_items++] = (locus_scalar){a->res_names[k], avail[k]};
+    o->resources.n = a->n_items - a->offer_aux[2 * a->n_offers];
+    double share_before = c->share;
+
+    char reason[160], b1[32], n1[32], n2[32], n3[32];
+    if (!use_loc) {
+        o->locality.level = -1;
+        snprintf(reason, sizeof reason, "%s: role %s share %s, fw share %s",
+                 a->cfg.policy == LA_POLICY_DRF ? "drf" : hints_ok ? "drf order" : "drf (no hints)",
+                 ro->name, fmt_fix(ro->share, 3, n1, sizeof n1),
+                 fmt_fix(share_before, 3, n2, sizeof n2));
+    } else {
+        memcpy(o->locality.local_bytes, p->local, sizeof p->local);
+        o->locality.rack_bytes = p->rack;
+        o->locality.score = p->score;
+        o->locality.level = p->level;
+        fmt_fix(share_before, 3, n1, sizeof n1);
+        if (p->level == 0) {
+            int t = p->local[0] ? 0 : p->local[1] ? 1 : 2;
+            static const char *const tn[] = {"MEM", "SSD", "HDD"};
+            snprintf(reason, sizeof reason, "local %s %s, score %s, share %s", tn[t],
+                     fmt_bytes(p->local[t], b1, sizeof b1), fmt_fix(p->score, 2, n2, sizeof n2),
+                     n1);
+        } else if (p->level == 1) {
+            snprintf(reason, sizeof reason, "rack-local %s after %s s wait, share %s",
+                     fmt_bytes(p->rack, b1, sizeof b1), fmt_fix(p->waited, 1, n3, sizeof n3), n1);
+        } else if (p->level == 2) {
+            snprintf(reason, sizeof reason, "any after %s s wait, share %s",
+                     fmt_fix(p->waited, 1, n3, sizeof n3), n1);
+        } else {
+            snprintf(reason, sizeof reason, "no cached demand, drf share %s", n1);
+        }
+    }
+    if (slice_tasks) {
+        size_t rl = strlen(reason);
+        snprintf(reason + rl, sizeof reason - rl, ", slice for %s local task%s",
+                 fmt_fix(slice_tasks, 0, n2, sizeof n2), slice_tasks == 1 ? "" : "s");
+    }
+    a->offer_aux[2 * a->n_offers + 1] = a->n_reasons;
+    if (add_reason(a, reason))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    a->n_offers++;
+
+    a->st.offers++;
+    int lvl = o->locality.level;
+    if (lvl == 0)
+        a->st.offers_local++;
+    else if (lvl == 1)
+        a->st.offers_rack++;
+    else
+        a->st.offers_any++;
+    if (use_loc && lvl == 0)
+        f->wait_since = now; /* a local launch restarts the wait, as in delay scheduling */
+
+    /* Mesos's sorters: the chosen client and its role move right. */
+    uint32_t ui = use_loc ? p->ui : NONE;
+    if (use_loc && ui == NONE && f->allowed == 2) {
+        /* Its place in ulist, found before its key changes. */
+        uint32_t lo = 0, hi = ro->un;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            int k = la_cmp_client(a, ro->ulist[mid], cs);
+            if (k == 0) {
+                ui = mid;
+                break;
+            }
+            if (k < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    c->count++;
+    ro->count++;
+    c->share = la_dominant(a, c->alloc);
+    ro->share = la_dominant(a, ro->alloc) / (ro->weight > 0 ? ro->weight : 1);
+    /* In a locality cycle only ulist is walked, so only it is kept in order
+     * (every list is sorted afresh at the next cycle). */
+    if (!use_loc)
+        la_move_right(a, ro->list, ro->n, p->li, la_cmp_client);
+    else if (ui != NONE)
+        la_move_right(a, ro->ulist, ro->un, ui, la_cmp_client);
+    la_move_right(a, a->role_order, a->n_roles, p->ri, la_cmp_role);
+    return 0;
+}
+
+int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
+{
+    if (!a || !out)
+        return LOCUS_EINVAL;
+    out->offers = NULL;
+    out->n = 0;
+    a->n_offers = a->n_items = a->n_reasons = 0;
+    if (a->paused)
+        return 0;
+    if (!isfinite(now))
+        return la_seterr(a, LOCUS_EINVAL, "allocate: time is not finite");
+    la_note_time(a, now);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    la_maybe_reload(a, now);
+    a->st.cycles++;
+
+    int use_loc = 0;
+    if (a->cfg.policy == LA_POLICY_LOCALITY) {
+        use_loc = la_hints_refresh(a, now);
+        if (!use_loc)
+            a->st.fallback_cycles++;
+    }
+    int rc = la_drf_resort(a);
+    if (rc)
+        return rc;
+    if (use_loc && (rc = la_place_prepare(a, now)))
+        return rc;
+
+    /* Mesos visits agents in a fresh random order every cycle. */
+    for (uint32_t i = a->n_live; i > 1; i--) {
+        uint32_t j = (uint32_t)(la_rng_next(&a->rng) % i);
+        uint32_t t = a->live[i - 1];
+        a->live[i - 1] = a->live[j];
+        a->live[j] = t;
+    }
+    for (uint32_t i = 0; i < a->n_live; i++)
+        a->agents[a->live[i]].live_pos = i;
+
+    uint32_t now_t = la_ticks_floor(a, now);
+    double avail[LA_MAX_RES];
+    for (uint32_t i = 0; i < a->n_live && a->n_offerable; i++) {
+        uint32_t gs = a->live[i];
+        la_agent *g = &a->agents[gs];
+        if (!g->active || !la_allocatable(a, g, avail))
+            continue;
+        if (g->filters.n && now_t >= g->min_expiry)
+            la_filters_expire(a, g, now_t);
+        if (g->n_filt_off >= a->n_offerable)
+            continue; /* filtered for every framework that could take it */
+        if (use_loc) {
+            if ((rc = la_place_agent(a, gs, avail, now_t, now)))
+                return rc;
+            continue;
+        }
+        la_pick p;
+        memset(&p, 0, sizeof p);
+        int ok;
+        if (la_scan_wanted(a, g)) {
+            uint32_t cs = la_scan_pick(a, gs, 0);
+            ok = cs != NONE;
+            if (ok) {
+                p.ri = la_role_order_find(a, a->clients[cs].role);
+                p.li = la_list_find(a, &a->roles[a->clients[cs].role], cs, 1);
+            }
+        } else {
+            ok = la_drf_first(a, g, now_t, &p);
+        }
+        if (!ok)
+            continue;
+        p.level = -1;
+        if ((rc = la_make_offer(a, gs, avail, &p, 0, a->hints_valid, now, 0)))
+            return rc;
+    }
+    for (size_t i = 0; i < a->n_offers; i++) {
+        a->offers[i].resources.items = a->items + a->offer_aux[2 * i];
+        a->offers[i].reason = a->reasons + a->offer_aux[2 * i + 1];
+    }
+    out->offers = a->offers;
+    out->n = a->n_offers;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    a->st.last_cycle_cpu_s =
+        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    return 0;
+}
