@@ -383,6 +383,7 @@ static int launch(sim_world *w, uint32_t job, uint32_t t, uint32_t agent)
     }
     j->pending--;
     j->running++;
+    w->launched++;
     j->cpus += c->task_cpus;
     j->mem += (double)c->task_mem_mb;
     w->cl.agents[agent].cpus_used += c->task_cpus;

@@ -53,6 +53,7 @@ static void usage_run(FILE *f)
             "  --compress X          sim.time_compression: submit times divided by X (default\n"
             "                        0 = auto, aiming at sim.target_load = 25%% busy CPUs)\n"
             "  --hours H             sim.max_hours: only jobs submitted in the first H hours\n"
+            "                        after the trace's first job\n"
             "  --jobs N              sim.max_jobs: only the first N jobs\n"
             "  --policies LIST       built-in policies, comma separated (default\n"
             "                        drf,drf+delay,locality; \"\" for none)\n"

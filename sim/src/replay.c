@@ -166,8 +166,10 @@ size_t sim_jobs_replayed(const sim_trace *t, const sim_config *cfg)
     size_t n = t->n_jobs;
     if (cfg->max_jobs > 0 && (size_t)cfg->max_jobs < n)
         n = (size_t)cfg->max_jobs;
-    if (cfg->max_hours > 0) {
-        double lim = cfg->max_hours * 3600.0;
+    if (cfg->max_hours > 0 && n > 0) {
+        /* Hours count from the trace's first job: a trace that starts late
+         * (FB-2010's hours 12-23 start at 43,200 s) still replays them. */
+        double lim = t->jobs[0].submit_s + cfg->max_hours * 3600.0;
         size_t k = 0;
         while (k < n && t->jobs[k].submit_s < lim)
             k++;
@@ -233,6 +235,12 @@ static int any_pending(const sim_world *w)
     return 0;
 }
 
+/* Tasks launched so far (every map at its locality level, plus reduces). */
+static uint64_t launched_total(const sim_world *w)
+{
+    return w->launched;
+}
+
 static int ensure_tick(sim_world *w)
 {
     if (w->tick_scheduled)
@@ -256,6 +264,7 @@ static int tick(sim_world *w)
     if ((rc = sim_fw_before_cycle(w)))
         return rc;
     locus_offer_list offers = { 0 };
+    uint64_t launched_before = launched_total(w);
     double c0 = cpu_s();
     rc = w->api->allocate(w->alloc, w->eng.now, &offers);
     double c1 = cpu_s();
@@ -305,7 +314,9 @@ static int tick(sim_world *w)
     if ((rc = sim_fw_after_cycle(w)))
         return rc;
     sim_metrics_cycle(w);
-    if (n)
+    /* Only a launch is progress: offers that every framework declines (no
+     * task fits) must not keep the stall guard from firing. */
+    if (launched_total(w) != launched_before)
         w->last_progress = w->eng.now;
     if (any_pending(w)) {
         if (w->eng.now - w->last_progress > SIM_STALL_S) {
@@ -653,6 +664,19 @@ int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg_in
             sim_report **out, char *err, size_t errlen)
 {
     *out = NULL;
+    size_t n_replayed = sim_jobs_replayed(t, cfg_in);
+    if (n_replayed == 0) {
+        snprintf(err, errlen, "%s: no job to replay (the trace is empty or sim.max_jobs / "
+                 "sim.max_hours leave none)", trace_path);
+        return LOCUS_EINVAL;
+    }
+    /* A task that fits no agent would wait forever: say so up front. */
+    if (cfg_in->task_cpus > cfg_in->agent_cpus + 1e-9 || cfg_in->task_mem_mb > cfg_in->agent_mem_mb) {
+        snprintf(err, errlen, "a task (task.cpus %g, task.mem_mb %lld) fits no agent "
+                 "(cluster.agent_cpus %g, cluster.agent_mem_mb %lld)", cfg_in->task_cpus,
+                 (long long)cfg_in->task_mem_mb, cfg_in->agent_cpus, (long long)cfg_in->agent_mem_mb);
+        return LOCUS_EINVAL;
+    }
     /* The effective settings: auto compression resolved, so the report
      * states the factor used. The config holds no strings: a plain copy. */
     sim_config eff = *cfg_in;

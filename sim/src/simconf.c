@@ -25,7 +25,7 @@ const locus_cfg_key sim_config_keys[] = {
       "With time_compression 0: the busy share of the cluster's CPUs the replay aims at, "
       "estimated from the trace and the task model"),
     K("sim", "max_hours", LOCUS_CFG_DOUBLE, max_hours, "0", 0, 1e6, "h",
-      "Replays only jobs submitted before this trace time; 0 = the whole trace"),
+      "Replays only jobs submitted in the first H hours after the trace's first job; 0 = the whole trace"),
     K("sim", "max_jobs", LOCUS_CFG_INT, max_jobs, "0", 0, 1e9, "jobs",
       "Replays only the first N jobs; 0 = all"),
     K("sim", "series_bucket_s", LOCUS_CFG_DOUBLE, series_bucket_s, "0", 0, 1e9, "s",

@@ -108,7 +108,8 @@ int sim_tb_add(sim_trace_builder *b, sim_job *job, uint64_t origin, uint64_t *du
     if (t->n_jobs > 0 && job->submit_s < t->jobs[t->n_jobs - 1].submit_s)
         return SIM_TB_EORDER;
     if ((b->max_jobs && t->n_jobs >= b->max_jobs) ||
-        (b->max_submit_s > 0 && job->submit_s > b->max_submit_s)) {
+        (b->max_submit_s > 0 && t->n_jobs > 0 &&
+         job->submit_s - t->jobs[0].submit_s > b->max_submit_s)) {
         b->stopped = 1;
         return SIM_TB_STOP;
     }

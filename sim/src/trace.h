@@ -47,7 +47,8 @@ typedef struct sim_trace {
 typedef struct sim_trace_load_opts {
     sim_trace_format format;    /* SIM_TRACE_AUTO detects */
     size_t max_jobs;            /* 0 = all */
-    double max_submit_s;        /* <= 0 = all; jobs submitted later are not loaded */
+    double max_submit_s;        /* <= 0 = all; jobs submitted more than this after
+                                 * the trace's first job are not loaded */
 } sim_trace_load_opts;
 
 /* Loads a trace. Returns 0, or LOCUS_EPARSE / LOCUS_EIO / LOCUS_ENOMEM with

@@ -112,6 +112,7 @@ typedef struct sim_world {
     char *offer_str;
     size_t cap_offer_str;
     double last_progress;              /* last time a task started or finished */
+    uint64_t launched;                 /* tasks launched so far */
     int verbose;
     struct sim_board *board;           /* shared progress line */
     size_t slot;

@@ -127,11 +127,13 @@ static void test_limits(void **state)
     assert_int_equal(t->n_jobs, 3);
     assert_string_equal(t->jobs[2].id, "j2");
     sim_trace_free(t);
-    /* a limit that stops before any job: an empty trace, not an error */
-    o.max_submit_s = 1e-9;
-    const char *late = "j0\t5\t5\t1\t0\t0\n";
+    /* the limit counts from the first job: a trace that starts late keeps
+     * its first jobs */
+    o.max_submit_s = 10;
+    const char *late = "j0\t43200\t5\t1\t0\t0\nj1\t43205\t5\t1\t0\t0\nj2\t43211\t5\t1\t0\t0\n";
     assert_int_equal(LOAD("late.tsv", late, &o, &t, path, err), 0);
-    assert_int_equal(t->n_jobs, 0);
+    assert_int_equal(t->n_jobs, 2);
+    assert_string_equal(t->jobs[1].id, "j1");
     sim_trace_free(t);
 }
 

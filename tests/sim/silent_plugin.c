@@ -1,7 +1,8 @@
 /* A minimal allocator plugin on the Locus ABI for the simulator's tests: it
  * makes no offer at all for the first `test.silent_cycles` allocation cycles
  * (a policy that declines everything for a while), then offers every agent's
- * free resources to the active, unsuppressed frameworks in turn. Built like
+ * free resources (at most `test.offer_cpus` CPUs of each, 0 = all: a slice
+ * too small for any task) to the active, unsuppressed frameworks in turn. Built like
  * a third party would build one: it includes only locus/allocator.h.
  */
 #include <stdio.h>
@@ -31,6 +32,7 @@ struct locus_allocator {
     size_t rr;
     long silent;
     long cycles;
+    double offer_cpus;
     locus_offer offers[MAX_AGENTS];
     locus_scalar items[MAX_AGENTS][2];
     char err[256];
@@ -50,6 +52,8 @@ static int create(const char *config_path, const locus_param *params, size_t n_p
     for (size_t i = 0; i < n_params; i++) {
         if (strcmp(params[i].key, "test.silent_cycles") == 0)
             a->silent = strtol(params[i].value, NULL, 10);
+        else if (strcmp(params[i].key, "test.offer_cpus") == 0)
+            a->offer_cpus = strtod(params[i].value, NULL);
         else if (strcmp(params[i].key, "policy.seed") != 0 && strcmp(params[i].key, "policy.name") != 0) {
             snprintf(err, errlen, "override: %s: unknown key", params[i].key);
             free(a->fws);
@@ -203,12 +207,14 @@ static int allocate(locus_allocator *a, double now, locus_offer_list *out)
             break;
         a->rr = (size_t)(f - a->fws) + 1;
         locus_scalar *it = a->items[out->n];
-        it[0] = (locus_scalar){ "cpus", g->free_cpus };
+        double cpus = a->offer_cpus > 0 && a->offer_cpus < g->free_cpus ? a->offer_cpus : g->free_cpus;
+        it[0] = (locus_scalar){ "cpus", cpus };
         it[1] = (locus_scalar){ "mem", g->free_mem };
         a->offers[out->n++] = (locus_offer){ .framework_id = f->id, .role = "*", .agent_id = g->id,
                                              .resources = { it, 2 }, .locality = { .level = -1 },
                                              .reason = "test" };
-        g->free_cpus = g->free_mem = 0;
+        g->free_cpus -= cpus;
+        g->free_mem = 0;
     }
     return 0;
 }

@@ -495,6 +495,50 @@ static void test_errors(void **state)
     assert_non_null(strstr(err, "mute: stalled"));
     sim_policy_spec_free(&p);
     locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+
+    /* Offers every cycle, each too small for a task: offers are not
+     * progress, so the stall guard still fires. */
+    const char *two[] = { "cluster.agents=2" };
+    config(&c, two, 1);
+    assert_int_equal(sim_policy_parse("crumbs=" LOCUS_TEST_SILENT_PLUGIN ":test.offer_cpus=0.5",
+                                      &p, err, sizeof err), 0);
+    assert_int_equal(sim_run(&m.t, "mini", &c, &p, 1, &o, &r, err, sizeof err), LOCUS_ESTATE);
+    assert_null(r);
+    assert_non_null(strstr(err, "crumbs: stalled"));
+    sim_policy_spec_free(&p);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+
+    /* A task no agent can hold is refused before the replay starts. */
+    const char *tiny[] = { "cluster.agent_cpus=0.125" };
+    config(&c, tiny, 1);
+    assert_int_equal(sim_policy_builtin("drf", LOCUS_TEST_PLUGIN, &p, err, sizeof err), 0);
+    assert_int_equal(sim_run(&m.t, "mini", &c, &p, 1, &o, &r, err, sizeof err), LOCUS_EINVAL);
+    assert_non_null(strstr(err, "fits no agent"));
+    assert_non_null(strstr(err, "cluster.agent_cpus 0.125"));
+
+    /* Nothing to replay is an error, not an empty report. */
+    mini none = { 0 };
+    none.t.source = "mini";
+    assert_int_equal(sim_run(&none.t, "empty.tsv", &c, &p, 1, &o, &r, err, sizeof err), LOCUS_EINVAL);
+    assert_non_null(strstr(err, "no job to replay"));
+    sim_policy_spec_free(&p);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+}
+
+/* --hours counts from the trace's first job: a trace starting at 12 h
+ * replays its first hour with --hours 1. */
+static void test_hours_from_first_job(void **state)
+{
+    (void)state;
+    mini m = { 0 };
+    mini_add(&m, 43200, "a", MB, 0);
+    mini_add(&m, 43200 + 1800, "b", MB, 0);
+    mini_add(&m, 43200 + 7200, "c", MB, 0);
+    sim_config c;
+    const char *kv[] = { "sim.max_hours=1" };
+    config(&c, kv, 1);
+    assert_int_equal(sim_jobs_replayed(&m.t, &c), 2);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
 }
 
 int main(void)
@@ -510,6 +554,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fb2009_locality_moves_less, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fb2009_locality_node_local, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test(test_hours_from_first_job),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
