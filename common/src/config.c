@@ -1,10 +1,14 @@
 /* Table-driven INI config (see locus/config.h).
  *
- * libinih does the lexing; this file owns the meaning: which keys exist,
- * their types, ranges and defaults, and the error messages. Debian's inih
- * does not pass line numbers to the handler, so lines are fed through our own
- * reader, which counts them (and refuses lines longer than inih's buffer
- * instead of letting inih split them silently).
+ * The lexer is our own (a line at a time, any length): `[section]` headers,
+ * `key = value` lines, whole-line `#`/`;` comments and comments after a value
+ * when the `#` or `;` follows a blank (so `a#b` stays a value). This file
+ * also owns the meaning: which keys exist, their types, ranges and defaults,
+ * and the error messages, each naming file:line and the key.
+ *
+ * A file that sets no key at all is refused: an empty or truncated file would
+ * otherwise load as "all defaults" and, on a reload, silently switch a
+ * running component to the defaults (for the allocator, another policy).
  *
  * All-or-nothing: every part is built in a scratch copy (defaults, file,
  * overrides) and copied over the caller's struct only when everything parsed.
@@ -15,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <ini.h>
 
 #include "locus/config.h"
 #include "locus/error.h"
@@ -34,7 +36,7 @@ typedef struct load_ctx {
     size_t n_parts;
     const char *origin;       /* file path, or "override" */
     int line;                 /* current line of the file */
-    FILE *fp;
+    size_t n_entries;         /* key = value lines read from the file */
     char *err;
     size_t errlen;
     int status;               /* first error */
@@ -236,8 +238,6 @@ static const locus_cfg_key *lookup(load_ctx *c, const char *section, size_t sect
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
     load_ctx *c = user;
-    if (c->status)
-        return 1; /* keep the first error; inih goes on reading */
     char where[4200];
     snprintf(where, sizeof where, "%s:%d", c->origin, c->line);
     void *target = NULL;
@@ -269,29 +269,6 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         return 0;
     }
     return 1;
-}
-
-/* inih pulls lines through this, so we know the line number. */
-static char *read_line(char *str, int num, void *stream)
-{
-    load_ctx *c = stream;
-    if (!fgets(str, num, c->fp))
-        return NULL;
-    c->line++;
-    size_t len = strlen(str);
-    if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(c->fp)) {
-        if (!c->status) {
-            locus_errf(c->err, c->errlen, "%s:%d: line longer than %d characters", c->origin, c->line,
-                    num - 3);
-            c->status = LOCUS_ECONFIG;
-        }
-        int ch;
-        while ((ch = fgetc(c->fp)) != EOF && ch != '\n')
-            ;
-        str[0] = '\n';
-        str[1] = 0;
-    }
-    return str;
 }
 
 static void free_strings(const locus_cfg_key *keys, size_t n, void *target)
@@ -328,30 +305,121 @@ static int apply_defaults(const locus_cfg_part *part, void *target, char *err, s
     return 0;
 }
 
+static void trim(char **start, char **end)
+{
+    while (*start < *end && (**start == ' ' || **start == '\t'))
+        (*start)++;
+    while (*end > *start && ((*end)[-1] == ' ' || (*end)[-1] == '\t' || (*end)[-1] == '\r' ||
+                             (*end)[-1] == '\n'))
+        (*end)--;
+}
+
+/* Cuts a value at a `#` or `;` that starts a comment (preceded by a blank). */
+static void cut_comment(char *v, char **end)
+{
+    for (char *p = v; p < *end; p++) {
+        if ((*p == '#' || *p == ';') && p > v && (p[-1] == ' ' || p[-1] == '\t')) {
+            *end = p;
+            return;
+        }
+    }
+}
+
+/* One line (NUL-terminated, no length limit). Returns 0 or an error code. */
+static int lex_line(load_ctx *c, char *line, char **section)
+{
+    char *s = line, *e = line + strlen(line);
+    trim(&s, &e);
+    if (s == e || *s == '#' || *s == ';')
+        return 0;
+    *e = 0;
+    if (*s == '[') {
+        char *close = strchr(s, ']');
+        char *after = close ? close + 1 : NULL;
+        if (after) {
+            char *ae = e;
+            trim(&after, &ae);
+            if (after < ae && *after != '#' && *after != ';')
+                close = NULL;
+        }
+        if (!close) {
+            locus_errf(c->err, c->errlen, "%s:%d: syntax error (section header without ']')",
+                       c->origin, c->line);
+            return LOCUS_ECONFIG;
+        }
+        char *ns = s + 1, *ne = close;
+        trim(&ns, &ne);
+        *ne = 0;
+        char *copy = strdup(ns);
+        if (!copy) {
+            locus_errf(c->err, c->errlen, "%s:%d: out of memory", c->origin, c->line);
+            return LOCUS_ENOMEM;
+        }
+        free(*section);
+        *section = copy;
+        return 0;
+    }
+    char *eq = strchr(s, '=');
+    if (!eq) {
+        locus_errf(c->err, c->errlen, "%s:%d: syntax error (expected [section] or key = value)",
+                   c->origin, c->line);
+        return LOCUS_ECONFIG;
+    }
+    char *ks = s, *ke = eq;
+    trim(&ks, &ke);
+    *ke = 0;
+    if (!*ks) {
+        locus_errf(c->err, c->errlen, "%s:%d: syntax error (no key before '=')", c->origin, c->line);
+        return LOCUS_ECONFIG;
+    }
+    char *vs = eq + 1, *ve = e;
+    trim(&vs, &ve);
+    cut_comment(vs, &ve);
+    trim(&vs, &ve);
+    *ve = 0;
+    c->n_entries++;
+    return on_entry(c, *section ? *section : "", ks, vs) ? 0 : c->status;
+}
+
 static int load_file(load_ctx *c, const char *path)
 {
-    c->fp = fopen(path, "r");
-    if (!c->fp) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
         int e = errno;
         locus_errf(c->err, c->errlen, "%s: cannot open config file: %s", path, strerror(e));
         return LOCUS_EIO;
     }
     c->origin = path;
     c->line = 0;
-    int rc = ini_parse_stream(read_line, c, on_entry, c);
-    fclose(c->fp);
-    c->fp = NULL;
-    if (c->status)
-        return c->status;
-    if (rc > 0) {
-        locus_errf(c->err, c->errlen, "%s:%d: syntax error (expected [section] or key = value)", path, rc);
-        return LOCUS_ECONFIG;
+    c->n_entries = 0;
+    char *line = NULL, *section = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    while (!rc && (n = getline(&line, &cap, fp)) >= 0) {
+        c->line++;
+        if (memchr(line, 0, (size_t)n)) {
+            locus_errf(c->err, c->errlen, "%s:%d: NUL byte in the line (not a text file?)", path,
+                       c->line);
+            rc = LOCUS_ECONFIG;
+            break;
+        }
+        rc = lex_line(c, line, &section);
     }
-    if (rc < 0) {
-        locus_errf(c->err, c->errlen, "%s: cannot read config file", path);
-        return LOCUS_EIO;
+    if (!rc && ferror(fp)) {
+        locus_errf(c->err, c->errlen, "%s: cannot read config file: %s", path, strerror(errno));
+        rc = LOCUS_EIO;
     }
-    return 0;
+    if (!rc && c->n_entries == 0) {
+        locus_errf(c->err, c->errlen,
+                   "%s: the file sets no key (empty or only comments); refusing to fall back to "
+                   "every default", path);
+        rc = LOCUS_ECONFIG;
+    }
+    free(line);
+    free(section);
+    fclose(fp);
+    return rc;
 }
 
 static int apply_override(load_ctx *c, const locus_cfg_override *o)

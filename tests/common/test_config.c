@@ -136,11 +136,48 @@ static void test_errors_name_line(void **state)
     expect_error("[nosuch]\nslack = 0.1\n", "bad.conf:2", "[nosuch]");
     expect_error("slack = 0.1\n", "bad.conf:1", "outside any [section]");
     expect_error("[policy]\nthis line has no equals\n", "bad.conf:2", "syntax");
-    char longline[600];
-    memset(longline, 'a', sizeof longline);
-    memcpy(longline, "[hints]\npath = ", 15);
-    strcpy(longline + sizeof longline - 2, "\n");
-    expect_error(longline, "bad.conf:2", "longer than");
+    expect_error("[policy\nslack = 0.1\n", "bad.conf:1", "without ']'");
+    expect_error("[policy]\n= 0.1\n", "bad.conf:2", "no key");
+    /* A file that sets nothing must not load as "every default". */
+    expect_error("", "bad.conf", "sets no key");
+    expect_error("# only a comment\n\n[policy]\n; and another\n", "bad.conf", "sets no key");
+}
+
+/* Lines of any length; comments after a value are cut, `#` inside a word is
+ * kept (a path or a URL fragment may contain one). */
+static void test_long_lines_and_inline_comments(void **state)
+{
+    (void)state;
+    size_t n = 100000;
+    char *text = malloc(n + 64);
+    assert_non_null(text);
+    strcpy(text, "[hints]\npath = /");
+    size_t used = strlen(text);
+    memset(text + used, 'a', n);
+    strcpy(text + used + n, "   # a comment\n");
+    const char *p = write_file("long.conf", text);
+    demo_cfg c = {0};
+    char err[512] = "";
+    assert_int_equal(locus_cfg_load(demo_keys, N_DEMO, &c, sizeof c, p, NULL, 0, err, sizeof err), 0);
+    assert_int_equal(strlen(c.path), n + 1);
+    assert_int_equal(c.path[n], 'a');
+    free(text);
+
+    p = write_file("comments.conf", "[hints]\npath = /x # the store\n[policy]\nname = drf\t; why\n"
+                                    "  [cache]  # a section comment\nsize = 1K;not a comment\n");
+    /* "1K;not a comment": no blank before ';', so the whole text is the value
+     * and must fail as an integer rather than be truncated silently. */
+    assert_int_equal(locus_cfg_load(demo_keys, N_DEMO, &c, sizeof c, p, NULL, 0, err, sizeof err),
+                     LOCUS_ECONFIG);
+    assert_non_null(strstr(err, "comments.conf:6"));
+    p = write_file("comments.conf", "[hints]\npath = /x # the store\n[policy]\nname = drf\t; why\n"
+                                    "  [cache]  # a section comment\nsize = 1K ;a comment\n"
+                                    "[hints]\r\n");
+    assert_int_equal(locus_cfg_load(demo_keys, N_DEMO, &c, sizeof c, p, NULL, 0, err, sizeof err), 0);
+    assert_string_equal(c.path, "/x");
+    assert_int_equal(c.policy, 0);
+    assert_int_equal(c.cache, 1024);
+    locus_cfg_free(demo_keys, N_DEMO, &c);
 }
 
 static void test_missing_file(void **state)
@@ -239,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_file_values),
         cmocka_unit_test(test_errors_name_line),
+        cmocka_unit_test(test_long_lines_and_inline_comments),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_bad_reload_keeps_previous),
         cmocka_unit_test(test_overrides),

@@ -1,7 +1,8 @@
 /* Table-driven config files shared by the allocator and the probe.
  *
- * Format: INI (parsed by libinih), `[section]` headers and `key = value`
- * lines, `#` or `;` comments. A component describes its keys once in a table
+ * Format: INI, `[section]` headers and `key = value` lines of any length,
+ * `#` or `;` comments on their own line or after a value (preceded by a
+ * blank); a file that sets no key is refused. A component describes its keys once in a table
  * of locus_cfg_key (type, default, unit, range, help) and gets from it the
  * parser, the range checks, the error messages (file:line: section.key: why),
  * the override syntax for module parameters (`section.key=value`) and the
