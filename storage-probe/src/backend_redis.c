@@ -958,9 +958,11 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 
 static int parse_seeds(rbackend *be, const char *spec, char *err, size_t errlen)
 {
+    /* Sized by the same separators the loop below splits on: a separator it
+     * honours but this count ignored once overflowed the array. */
     size_t cap = 1;
     for (const char *c = spec; *c; c++)
-        cap += *c == ',' || *c == ' ';
+        cap += *c == ',' || *c == ' ' || *c == '\t';
     be->seeds = calloc(cap, sizeof *be->seeds);
     if (!be->seeds)
         return LOCUS_ENOMEM;

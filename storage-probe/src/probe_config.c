@@ -281,6 +281,17 @@ int probe_config_load(const char *path, const locus_cfg_override *overrides, siz
         probe_config_free(cfg);
         return rc;
     }
+    /* A file that enables no backend is allowed (the probe then only serves
+     * the store it finds), but it is almost always a mistake: say so. */
+    int any = 0;
+    for (size_t i = 0; i < PROBE_BACKEND_SLOTS; i++) {
+        const probe_backend_common *c = probe_config_common(cfg, i);
+        any |= c && c->enabled;
+    }
+    if (path && !any)
+        probe_log(PROBE_LOG_WARN, "%s: no backend is enabled (enabled = true in [static], "
+                                  "[redis], [alluxio] or [hdfs]): the probe will only serve the "
+                                  "hint store as it is", path);
     if (path && !(cfg->path = strdup(path))) {
         probe_config_free(cfg);
         locus_errf(err, errlen, "out of memory");

@@ -132,6 +132,16 @@ int main(int argc, char **argv)
                         MAX_SETS);
                 return 1;
             }
+            /* A secret on the command line is readable by every local user
+             * in /proc/PID/cmdline and ps: refuse it and say where it goes. */
+            if ((size_t)(eq - optarg) == strlen("redis.password") &&
+                strncmp(optarg, "redis.password", (size_t)(eq - optarg)) == 0) {
+                fprintf(stderr, "locus-probe: --set redis.password would show the password to "
+                                "every local user (ps, /proc/PID/cmdline); put it in the config "
+                                "file (mode 0600) or name an environment variable with "
+                                "redis.password_env\n");
+                return 1;
+            }
             set_buf[n_sets] = strndup(optarg, (size_t)(eq - optarg));
             sets[n_sets] = (locus_cfg_override){set_buf[n_sets], eq + 1};
             n_sets++;

@@ -217,6 +217,23 @@ static void check_flag(void **state)
         fail_msg("--check said '%s'", out);
     free(out);
 
+    /* Seeds separated by tabs: the seed array was sized counting only ','
+     * and ' ', so three tab-separated seeds overflowed it. */
+    size_t slot;
+    if (probe_backend_find("redis", &slot)) {
+        const char *tabs = file_with("tabs.conf", "[redis]\nenabled = true\nseeds = "
+                                                  "127.0.0.1:7000\t127.0.0.1:7001\t127.0.0.1:7002"
+                                                  "\t127.0.0.1:7003 ,\t127.0.0.1:7004\n");
+        assert_int_equal(run_probe("--check", "--config", tabs, &out), 0);
+        assert_non_null(strstr(out, "valid"));
+        free(out);
+        /* A password on the command line is refused with where to put it. */
+        assert_int_equal(run_probe("--check", "--set", "redis.password=hunter2", &out), 1);
+        if (!strstr(out, "password_env"))
+            fail_msg("--set redis.password said '%s'", out);
+        free(out);
+    }
+
     assert_int_equal(run_probe("--check", "--config", "/nonexistent.conf", &out), 1);
     assert_non_null(strstr(out, "/nonexistent.conf"));
     free(out);
