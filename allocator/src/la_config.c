@@ -23,9 +23,10 @@ const locus_cfg_key la_config_keys[] = {
       "agents ranked by cached input)."),
     K("policy", "seed", LOCUS_CFG_INT, seed, "1", 0, 4294967295.0, "",
       NULL, "Seed of the random agent order of each allocation cycle."),
-    K("policy", "fairness_slack", LOCUS_CFG_DOUBLE, fairness_slack, "0.05", 0, 1, "share", NULL,
-      "locality: frameworks whose dominant share is within this much of the lowest may take an "
-      "agent holding their data out of DRF order; 0 = strict DRF order."),
+    K("policy", "fairness_slack", LOCUS_CFG_DOUBLE, fairness_slack, "0", 0, 1, "share", NULL,
+      "locality, frameworks that gave no task size: those whose dominant share is within this "
+      "much of the lowest may take a whole agent holding their data out of DRF order; 0 = strict "
+      "DRF order (any slack lets them hold back frameworks without cached data)."),
     K("policy", "min_allocatable_cpus", LOCUS_CFG_DOUBLE, min_cpus, "0.01", 0, 1e6, "cpus", NULL,
       "An agent is offered only if it has at least this many free cpus or min_allocatable_mem "
       "free memory (Mesos's min_allocatable_resources)."),

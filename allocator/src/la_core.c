@@ -266,6 +266,7 @@ void la_destroy(locus_allocator *a)
         return;
     la_hints_close(a);
     la_hints_free_index(a);
+    la_place_free(a);
     for (uint32_t i = 0; i < a->n_agents_slots; i++) {
         la_agent *g = &a->agents[i];
         free(g->id);
@@ -284,6 +285,8 @@ void la_destroy(locus_allocator *a)
         free(f->demand);
         free(f->loc);
         free(f->racks);
+        free(f->units);
+        free(f->copies);
     }
     free(a->fws);
     free(a->free_fws);

@@ -67,6 +67,24 @@ typedef struct la_locent {      /* a framework's demanded bytes on one agent */
     double tasks;               /* pending tasks that would read locally there (estimate) */
 } la_locent;
 
+/* One pending task with cached input, as the placement engine sees it: the
+ * block it reads and the agents holding a copy (one per agent, its fastest
+ * tier), in la_fw.copies[copy0 .. copy0 + n_copies), fastest tier first. */
+typedef struct la_unit {
+    uint32_t copy0;
+    uint16_t n_copies;
+    uint8_t best_tier;          /* 0 memory, 1 SSD, 2 HDD */
+    uint8_t pad;
+    uint32_t demand;            /* index of the demand item it comes from */
+    uint64_t block;             /* block index in that item's dataset */
+    uint64_t bytes;
+} la_unit;
+
+typedef struct la_copy {
+    uint32_t agent;
+    uint32_t tier;
+} la_copy;
+
 typedef struct la_fw {
     char *id;
     int live, active;
@@ -94,6 +112,20 @@ typedef struct la_fw {
                                    each task once however many replicas it has) */
     double budget;              /* per cycle: local_tasks not yet covered by slices */
     double task_res[LA_MAX_RES]; /* resources of one task (offer slicing) */
+    /* placement engine (rebuilt with the locality part above) */
+    la_unit *units;             /* pending cached tasks, best tier first */
+    uint32_t n_units, cap_units;
+    la_copy *copies;
+    uint32_t n_copies, cap_copies;
+    double unit_limit;          /* pending tasks the units stand for (dataset demand names
+                                   every block of the dataset; its pending bytes say how many) */
+    /* per cycle */
+    uint32_t next_unit;         /* placement: next unit to try */
+    uint32_t tries;             /* placement: units tried this cycle */
+    uint32_t scan_from;         /* placement: where the next cycle's tries start (kept) */
+    uint32_t planned;           /* placement: tasks planned this cycle */
+    uint32_t unplaced;          /* placement: units with no free copy this cycle */
+    double plan_key;            /* placement: projected dominant share */
 } la_fw;
 
 typedef struct la_client {      /* a framework in one role (a DRF sorter client) */
@@ -221,6 +253,26 @@ struct locus_allocator {
     uint64_t *rack_bytes;
     uint32_t n_rack_bytes, cap_rack_bytes;
     la_u64map scratch;
+    /* placement engine, per cycle (la_place.c) */
+    double *plan_free;          /* per agent slot x LA_MAX_RES: free resources not yet planned */
+    uint32_t *plan_head;        /* per agent slot: first plan entry, LA_MAP_NONE if none */
+    uint32_t *plan_reserved;    /* per agent slot: framework given the whole agent, or NONE */
+    uint32_t plan_agent_cap;
+    struct la_plan {            /* tasks of one framework planned on one agent */
+        uint32_t agent, fw, next;
+        uint32_t n_tasks;
+        uint32_t unit_head;     /* its units: plan_units list */
+        uint32_t best_tier;
+        uint64_t bytes[LOCUS_TIERS];
+    } *plan;
+    uint32_t n_plan, cap_plan;
+    struct la_plan_unit { uint32_t unit, next; } *plan_units;
+    uint32_t n_plan_units, cap_plan_units;
+    la_u64map plan_map;         /* agent << 32 | fw -> plan entry */
+    double plan_min_task[2];    /* smallest planned task: cpus, mem */
+    uint32_t plan_room;         /* agents where it still fits */
+    uint32_t *heap;             /* frameworks by projected share */
+    uint32_t cap_heap;
     uint32_t *sliced;           /* per agent in a cycle: frameworks given a slice of it */
     uint32_t n_sliced, cap_sliced;
 
@@ -296,10 +348,15 @@ const struct la_idxent *la_idx_find(const locus_allocator *a, uint32_t gs, uint3
 uint64_t la_rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw);
 int la_place_prepare(locus_allocator *a, double now);
 int la_place_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_t, double now);
+/* The cycle's plan: every pending cached task of every framework that
+ * declared its task size claimed at most once, on its best free copy. */
+int la_place_plan(locus_allocator *a, uint32_t now_t);
+void la_place_free(locus_allocator *a);
 
 /* la_offer.c: offers */
+/* extra: appended to the reason (NULL: nothing). */
 int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la_pick *p,
-                  int use_loc, int hints_ok, double now, uint32_t slice_tasks);
+                  int use_loc, int hints_ok, double now, uint32_t slice_tasks, const char *extra);
 
 /* la_hints.c */
 void la_hints_init_default(locus_allocator *a);

@@ -213,10 +213,74 @@ typedef struct clockmap {
     int64_t stale_ms;
 } clockmap;
 
-/* Host time at which a hint written at updated_ms turns stale. */
+/* Host time at which a hint written at updated_ms turns stale. In doubles:
+ * a stored timestamp may be anything (INT64_MIN included) and must not
+ * overflow the arithmetic. */
 static double stale_at(const clockmap *cm, int64_t updated_ms)
 {
-    return cm->now + (double)(updated_ms + cm->stale_ms - cm->now_ms) / 1000.0;
+    return cm->now + ((double)updated_ms + (double)cm->stale_ms - (double)cm->now_ms) / 1000.0;
+}
+
+/* Is a hint written at updated_ms older than the staleness bound? */
+static int is_stale(const clockmap *cm, int64_t updated_ms)
+{
+    return (double)cm->now_ms - (double)updated_ms > (double)cm->stale_ms;
+}
+
+/* Blocks of one dataset the engine reads to derive per-block units from
+ * dataset demand; larger datasets keep the per-agent estimate only. */
+#define LA_DATASET_BLOCK_CAP 4096
+
+/* Appends block b (demand item di) as a placement unit of f: its copies, one
+ * per agent in its fastest tier, fastest first. No copy on a known agent:
+ * nothing added. */
+static int unit_add(locus_allocator *a, void *snap, la_fw *f, uint32_t di,
+                    const locus_hs_block_view *b, uint64_t bytes)
+{
+    uint32_t n = 0;
+    for (size_t j = 0; j < b->n_replicas; j++) {
+        int tier;
+        uint32_t ag = replica_agent(a, snap, b, j, &tier);
+        if (ag == NONE)
+            continue;
+        if (la_grow((void **)&f->copies, &f->cap_copies, f->n_copies + n + 1, sizeof *f->copies))
+            return LOCUS_ENOMEM;
+        la_copy c = {ag, (uint32_t)tier};
+        uint32_t k = f->n_copies + n++;
+        while (k > f->n_copies && f->copies[k - 1].tier > c.tier) { /* insertion by tier */
+            f->copies[k] = f->copies[k - 1];
+            k--;
+        }
+        f->copies[k] = c;
+    }
+    if (!n || n > UINT16_MAX)
+        return 0;
+    if (la_grow((void **)&f->units, &f->cap_units, f->n_units + 1, sizeof *f->units))
+        return LOCUS_ENOMEM;
+    f->units[f->n_units++] = (la_unit){.copy0 = f->n_copies, .n_copies = (uint16_t)n,
+                                       .best_tier = (uint8_t)f->copies[f->n_copies].tier,
+                                       .demand = di, .block = b->index, .bytes = bytes};
+    f->n_copies += n;
+    return 0;
+}
+
+/* Units fastest tier first (stable: demand order within a tier), so the
+ * engine tries the tasks that can read from memory before the others. */
+static int units_sort(la_fw *f)
+{
+    if (f->n_units < 2)
+        return 0;
+    la_unit *tmp = malloc(sizeof *tmp * f->n_units);
+    if (!tmp)
+        return LOCUS_ENOMEM;
+    uint32_t n = 0;
+    for (uint8_t t = 0; t < LOCUS_TIERS; t++)
+        for (uint32_t i = 0; i < f->n_units; i++)
+            if (f->units[i].best_tier == t)
+                tmp[n++] = f->units[i];
+    memcpy(f->units, tmp, sizeof *tmp * n);
+    free(tmp);
+    return 0;
 }
 
 static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm)
@@ -227,6 +291,8 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
     f->loc_expire_at = INFINITY;
     f->hint_dirty = 0;
     f->hint_epoch = a->hint_epoch;
+    f->n_units = f->n_copies = 0;
+    f->unit_limit = 0;
     la_u64map_clear(&a->scratch);
     for (size_t i = 0; i < f->n_demand; i++) {
         const la_demand *d = &f->demand[i];
@@ -239,7 +305,7 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
             }
             uint64_t want = d->bytes ? d->bytes : ds->total_bytes;
             f->demand_bytes += want;
-            if (cm->now_ms - ds->updated_at_ms > cm->stale_ms)
+            if (is_stale(cm, ds->updated_at_ms))
                 continue;
             double exp = stale_at(cm, ds->updated_at_ms);
             if (exp < f->loc_expire_at)
@@ -275,6 +341,19 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
             }
             if (cached)
                 f->local_tasks += mean_block > 0 ? ceil((double)want / mean_block - 1e-6) : 1.0;
+            /* Units from the dataset's blocks: the engine claims at most as
+             * many as the pending bytes make tasks. */
+            if (cached && f->has_task_res && ds->block_count <= LA_DATASET_BLOCK_CAP) {
+                for (uint64_t bi = 0; bi < ds->block_count; bi++) {
+                    const locus_hs_block_view *b = NULL;
+                    if (a->prov.block(a->prov.ctx, snap, d->dataset, bi, &b) || !b ||
+                        is_stale(cm, b->updated_at_ms))
+                        continue;
+                    if (unit_add(a, snap, f, (uint32_t)i, b, b->bytes))
+                        return LOCUS_ENOMEM;
+                }
+                f->unit_limit += mean_block > 0 ? ceil((double)want / mean_block - 1e-6) : 1.0;
+            }
         } else {
             const locus_hs_block_view *b = NULL;
             int rc = a->prov.block(a->prov.ctx, snap, d->dataset, (uint64_t)d->block, &b);
@@ -284,7 +363,7 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
             }
             uint64_t bytes = d->bytes ? d->bytes : b->bytes;
             f->demand_bytes += bytes;
-            if (cm->now_ms - b->updated_at_ms > cm->stale_ms)
+            if (is_stale(cm, b->updated_at_ms))
                 continue;
             double exp = stale_at(cm, b->updated_at_ms);
             if (exp < f->loc_expire_at)
@@ -301,9 +380,14 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
                     return LOCUS_ENOMEM;
             }
             f->local_tasks += copies > 0;
+            if (copies && f->has_task_res) {
+                if (unit_add(a, snap, f, (uint32_t)i, b, bytes))
+                    return LOCUS_ENOMEM;
+                f->unit_limit += 1;
+            }
         }
     }
-    return 0;
+    return units_sort(f);
 }
 
 /* ---- the agent-side index ---------------------------------------------------------------- */
@@ -492,8 +576,8 @@ int la_hints_refresh(locus_allocator *a, double now)
     }
     if (gen == 0)
         goto out; /* never written */
-    a->st.hint_age_s = (double)(cm.now_ms - updated) / 1000.0;
-    if (cm.now_ms - updated > cm.stale_ms)
+    a->st.hint_age_s = ((double)cm.now_ms - (double)updated) / 1000.0;
+    if (is_stale(&cm, updated))
         goto out; /* the writer is dead or stuck: do not trust anything */
     if (gen != a->hint_generation || now >= a->index_expire_at) {
         for (uint32_t i = 0; i < a->n_fw_slots; i++)

@@ -71,7 +71,7 @@ static int add_reason(locus_allocator *a, const char *text)
 }
 
 int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la_pick *p,
-                      int use_loc, int hints_ok, double now, uint32_t slice_tasks)
+                      int use_loc, int hints_ok, double now, uint32_t slice_tasks, const char *extra)
 {
     uint32_t rslot = a->role_order[p->ri];
     la_role *ro = &a->roles[rslot];
@@ -99,7 +99,7 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     o->resources.n = a->n_items - a->offer_aux[2 * a->n_offers];
     double share_before = c->share;
 
-    char reason[160], b1[32], n1[32], n2[32], n3[32];
+    char reason[320], b1[32], n1[32], n2[32], n3[32];
     if (!use_loc) {
         o->locality.level = -1;
         snprintf(reason, sizeof reason, "%s: role %s share %s, fw share %s",
@@ -132,6 +132,10 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
         size_t rl = strlen(reason);
         snprintf(reason + rl, sizeof reason - rl, ", slice for %s local task%s",
                  fmt_fix(slice_tasks, 0, n2, sizeof n2), slice_tasks == 1 ? "" : "s");
+    }
+    if (extra) {
+        size_t rl = strlen(reason);
+        snprintf(reason + rl, sizeof reason - rl, "%s", extra);
     }
     a->offer_aux[2 * a->n_offers + 1] = a->n_reasons;
     if (add_reason(a, reason))
@@ -221,6 +225,8 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
         a->agents[a->live[i]].live_pos = i;
 
     uint32_t now_t = la_ticks_floor(a, now);
+    if (use_loc && (rc = la_place_plan(a, now_t)))
+        return rc;
     double avail[LA_MAX_RES];
     for (uint32_t i = 0; i < a->n_live && a->n_offerable; i++) {
         uint32_t gs = a->live[i];
@@ -252,7 +258,7 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
         if (!ok)
             continue;
         p.level = -1;
-        if ((rc = la_make_offer(a, gs, avail, &p, 0, a->hints_valid, now, 0)))
+        if ((rc = la_make_offer(a, gs, avail, &p, 0, a->hints_valid, now, 0, NULL)))
             return rc;
     }
     for (size_t i = 0; i < a->n_offers; i++) {

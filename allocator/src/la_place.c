@@ -13,6 +13,14 @@
 #define EPS 1e-9
 #define NONE LA_MAP_NONE
 
+/* Frameworks the engine plans for: they said what one task uses and have
+ * pending tasks whose blocks it knows. Their local work goes through the
+ * plan only. */
+static int planned_type(const la_fw *f)
+{
+    return f->has_task_res && f->n_units > 0;
+}
+
 /* The framework's demanded bytes on agent gs (index entry), or NULL. */
 const struct la_idxent *la_idx_find(const locus_allocator *a, uint32_t gs, uint32_t fw)
 {
@@ -244,7 +252,7 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
                 uint32_t fw = a->idx_ent[i].fw;
                 if ((a->fstate[fw] == 1 || a->fstate[fw] == 2) /* listed, held back */
-                    && a->idx_ent[i].fexp <= now_t)
+                    && a->idx_ent[i].fexp <= now_t && !planned_type(&a->fws[fw]))
                     consider_fw(a, NULL, fw, now_t, &best_cs);
             }
         if (a->n_allowed1 && g->rack != NONE && g->rack < a->n_racks)
@@ -296,6 +304,343 @@ static uint32_t slice_of(const locus_allocator *a, const la_fw *f, const la_pick
     return smaller && any ? (uint32_t)n : 0;
 }
 
+/* ---- the plan: one decision per cycle -------------------------------------- */
+
+/* Does one task of f fit in free? */
+static int task_fits(const locus_allocator *a, const la_fw *f, const double *free_)
+{
+    for (uint32_t k = 0; k < a->n_res; k++)
+        if (f->task_res[k] > free_[k] + EPS)
+            return 0;
+    return 1;
+}
+
+/* The framework's DRF-first listed client, or NONE. */
+static uint32_t first_client(const locus_allocator *a, uint32_t fw)
+{
+    const la_fw *f = &a->fws[fw];
+    uint32_t best = NONE;
+    for (uint32_t j = 0; j < f->n_clients; j++)
+        if (a->clients[f->clients[j]].listed && la_drf_before(a, f->clients[j], best))
+            best = f->clients[j];
+    return best;
+}
+
+/* A pick of framework fw on agent gs (locality annotation filled in). */
+static int pick_of_fw(const locus_allocator *a, uint32_t gs, uint32_t fw, la_pick *p)
+{
+    uint32_t cs = first_client(a, fw);
+    if (cs == NONE)
+        return 0;
+    annotate(a, gs, fw, p);
+    p->cs = cs;
+    p->ri = la_role_order_find(a, a->clients[cs].role);
+    p->li = NONE;
+    p->ui = NONE;
+    p->waited = 0;
+    return 1;
+}
+
+/* Binary min-heap of frameworks keyed by plan_key (ties: slot order). */
+static int heap_less(const locus_allocator *a, uint32_t x, uint32_t y)
+{
+    double kx = a->fws[x].plan_key, ky = a->fws[y].plan_key;
+    return kx < ky || (kx == ky && x < y);
+}
+
+static void heap_push(locus_allocator *a, uint32_t *n, uint32_t fw)
+{
+    uint32_t i = (*n)++;
+    while (i > 0) {
+        uint32_t up = (i - 1) / 2;
+        if (!heap_less(a, fw, a->heap[up]))
+            break;
+        a->heap[i] = a->heap[up];
+        i = up;
+    }
+    a->heap[i] = fw;
+}
+
+static uint32_t heap_pop(locus_allocator *a, uint32_t *n)
+{
+    uint32_t top = a->heap[0], last = a->heap[--*n], i = 0;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && heap_less(a, a->heap[c + 1], a->heap[c]))
+            c++;
+        if (!heap_less(a, a->heap[c], last))
+            break;
+        a->heap[i] = a->heap[c];
+        i = c;
+    }
+    if (*n)
+        a->heap[i] = last;
+    return top;
+}
+
+/* Records one task of fw (unit ui) planned on agent ag. */
+static int plan_add(locus_allocator *a, uint32_t ag, uint32_t fw, uint32_t ui, uint32_t tier)
+{
+    uint64_t key = (uint64_t)ag << 32 | fw;
+    uint32_t e = la_u64map_get(&a->plan_map, key);
+    if (e == NONE) {
+        if (la_grow((void **)&a->plan, &a->cap_plan, a->n_plan + 1, sizeof *a->plan))
+            return LOCUS_ENOMEM;
+        e = a->n_plan++;
+        struct la_plan *p = &a->plan[e];
+        memset(p, 0, sizeof *p);
+        p->agent = ag;
+        p->fw = fw;
+        p->best_tier = tier;
+        p->unit_head = NONE;
+        p->next = a->plan_head[ag];
+        a->plan_head[ag] = e;
+        if (la_u64map_put(&a->plan_map, key, e))
+            return LOCUS_ENOMEM;
+    }
+    if (la_grow((void **)&a->plan_units, &a->cap_plan_units, a->n_plan_units + 1,
+                sizeof *a->plan_units))
+        return LOCUS_ENOMEM;
+    struct la_plan *p = &a->plan[e];
+    a->plan_units[a->n_plan_units] = (struct la_plan_unit){ui, p->unit_head};
+    p->unit_head = a->n_plan_units++;
+    p->n_tasks++;
+    if (tier < p->best_tier)
+        p->best_tier = tier;
+    p->bytes[tier < LOCUS_TIERS ? tier : LOCUS_TIERS - 1] += a->fws[fw].units[ui].bytes;
+    return 0;
+}
+
+/* Tries fw's next units until one is placed on its best free copy. */
+/* Units one framework may try per cycle: its tasks that can read from
+ * memory come first, and a full cluster is not searched unit by unit. */
+#define LA_PLAN_TRIES 256
+
+static int claim_next(locus_allocator *a, uint32_t fw, uint32_t now_t, int *placed)
+{
+    la_fw *f = &a->fws[fw];
+    *placed = 0;
+    while (f->tries < f->n_units && f->tries < LA_PLAN_TRIES &&
+           (double)f->planned < f->unit_limit - 1e-9 && a->plan_room) {
+        uint32_t ui = f->next_unit;
+        f->next_unit = f->next_unit + 1 < f->n_units ? f->next_unit + 1 : 0;
+        f->tries++;
+        const la_unit *u = &f->units[ui];
+        for (uint32_t c = 0; c < u->n_copies; c++) {
+            const la_copy *cp = &f->copies[u->copy0 + c];
+            uint32_t ag = cp->agent;
+            double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
+            if (!task_fits(a, f, fr) ||
+                la_filtered(&a->agents[ag], fw, now_t))
+                continue;
+            for (uint32_t k = 0; k < a->n_res; k++)
+                fr[k] -= f->task_res[k];
+            if (!(fr[LA_RES_CPUS] >= a->plan_min_task[0] - EPS &&
+                  fr[LA_RES_MEM] >= a->plan_min_task[1] - EPS))
+                a->plan_room--;
+            f->planned++;
+            *placed = 1;
+            return plan_add(a, ag, fw, ui, cp->tier);
+        }
+        f->unplaced++;
+    }
+    return 0;
+}
+
+/* Keeps room for one task of fw (a framework without local work whose turn
+ * in DRF order came) on the first agent of this cycle's random order (from
+ * *cursor) with that room and no other reservation; fw is offered that
+ * agent's remainder after its planned slices. */
+static void reserve_agent(locus_allocator *a, uint32_t fw, uint32_t now_t, uint32_t *cursor)
+{
+    for (uint32_t i = *cursor; i < a->n_live; i++) {
+        uint32_t ag = a->live[i];
+        const double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
+        int room = fr[LA_RES_CPUS] >= a->cfg.min_cpus && fr[LA_RES_CPUS] > EPS;
+        room |= fr[LA_RES_MEM] >= a->cfg.min_mem && fr[LA_RES_MEM] > EPS;
+        if (a->fws[fw].has_task_res)
+            room = task_fits(a, &a->fws[fw], fr);
+        int taken = a->plan_reserved[ag] != NONE;
+        if (i == *cursor && (taken || !room))
+            (*cursor)++;
+        if (taken || !room || la_filtered(&a->agents[ag], fw, now_t))
+            continue;
+        a->plan_reserved[ag] = fw;
+        /* One task's room is kept for it; later claims may use the rest. */
+        double *w = &a->plan_free[(size_t)ag * LA_MAX_RES];
+        if (a->fws[fw].has_task_res)
+            for (uint32_t k = 0; k < a->n_res; k++)
+                w[k] -= a->fws[fw].task_res[k];
+        if (i == *cursor)
+            (*cursor)++;
+        return;
+    }
+}
+
+int la_place_plan(locus_allocator *a, uint32_t now_t)
+{
+    a->n_plan = a->n_plan_units = 0;
+    la_u64map_clear(&a->plan_map);
+    uint32_t na = a->n_agents_slots;
+    if (na > a->plan_agent_cap) {
+        double *pf = realloc(a->plan_free, sizeof *pf * LA_MAX_RES * na);
+        if (pf)
+            a->plan_free = pf;
+        uint32_t *ph = pf ? realloc(a->plan_head, sizeof *ph * na) : NULL;
+        if (ph)
+            a->plan_head = ph;
+        uint32_t *pr = ph ? realloc(a->plan_reserved, sizeof *pr * na) : NULL;
+        if (!pr)
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        a->plan_reserved = pr;
+        a->plan_agent_cap = na;
+    }
+    for (uint32_t ag = 0; ag < na; ag++) {
+        a->plan_head[ag] = a->plan_reserved[ag] = NONE;
+        double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
+        const la_agent *g = &a->agents[ag];
+        if (!g->live || !g->active || !la_allocatable(a, g, fr))
+            memset(fr, 0, sizeof *fr * LA_MAX_RES);
+    }
+    if (la_grow((void **)&a->heap, &a->cap_heap, a->n_fw_slots + 1, sizeof *a->heap))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    uint32_t n = 0, n_local = 0;
+    a->plan_min_task[0] = a->plan_min_task[1] = INFINITY;
+    for (uint32_t fw = 0; fw < a->n_fw_slots; fw++) {
+        la_fw *f = &a->fws[fw];
+        if (!f->live || !a->fstate[fw])
+            continue;
+        f->planned = f->unplaced = f->tries = 0;
+        /* Tries start where the last cycle's stopped, or at the front (the
+         * memory copies) when that cycle tried them all. */
+        f->next_unit = f->scan_from < f->n_units ? f->scan_from : 0;
+        int local = planned_type(f);
+        if (!local && f->allowed != 2)
+            continue; /* held back, locality without a plan: the per-agent rules */
+        uint32_t cs = first_client(a, fw);
+        if (cs == NONE)
+            continue;
+        const la_role *ro = &a->roles[a->clients[cs].role];
+        /* Progressive filling: the projected dominant share, over the role's weight. */
+        f->plan_key = a->clients[cs].share / (ro->weight > 0 ? ro->weight : 1);
+        if (local) {
+            f->budget = 0; /* its local work is offered through the plan only */
+            n_local++;
+            if (f->task_res[LA_RES_CPUS] < a->plan_min_task[0])
+                a->plan_min_task[0] = f->task_res[LA_RES_CPUS];
+            if (f->task_res[LA_RES_MEM] < a->plan_min_task[1])
+                a->plan_min_task[1] = f->task_res[LA_RES_MEM];
+        }
+        heap_push(a, &n, fw);
+    }
+    /* Agents where the smallest planned task still fits: none left, the plan is done. */
+    a->plan_room = 0;
+    for (uint32_t i = 0; i < a->n_live && n_local; i++) {
+        const double *fr = &a->plan_free[(size_t)a->live[i] * LA_MAX_RES];
+        a->plan_room += fr[LA_RES_CPUS] >= a->plan_min_task[0] - EPS &&
+                        fr[LA_RES_MEM] >= a->plan_min_task[1] - EPS &&
+                        (fr[LA_RES_CPUS] > EPS || fr[LA_RES_MEM] > EPS);
+    }
+    uint32_t cursor = 0;
+    while (n && n_local) {
+        uint32_t fw = heap_pop(a, &n);
+        la_fw *f = &a->fws[fw];
+        if (!planned_type(f)) {
+            reserve_agent(a, fw, now_t, &cursor);
+            continue;
+        }
+        int placed = 0;
+        int rc = claim_next(a, fw, now_t, &placed);
+        if (rc)
+            return la_seterr(a, rc, "out of memory");
+        if (!placed) {
+            /* Next cycle goes on from here, unless every unit was tried. */
+            f->scan_from = f->tries >= f->n_units ? 0 : f->next_unit;
+            n_local--;
+            continue;
+        }
+        const la_role *ro = &a->roles[a->clients[first_client(a, fw)].role];
+        f->plan_key += la_dominant(a, f->task_res) / (ro->weight > 0 ? ro->weight : 1);
+        heap_push(a, &n, fw);
+    }
+    return 0;
+}
+
+void la_place_free(locus_allocator *a)
+{
+    free(a->plan_free);
+    free(a->plan_head);
+    free(a->plan_reserved);
+    free(a->plan);
+    free(a->plan_units);
+    free(a->heap);
+    la_u64map_free(&a->plan_map);
+}
+
+/* Offers agent gs's planned slices: each framework planned here gets the
+ * resources of its planned tasks, with the blocks they were planned for in
+ * the reason. */
+static int offer_planned(locus_allocator *a, uint32_t gs, double *avail, double now)
+{
+    static const char *const tn[] = {"MEM", "SSD", "HDD"};
+    /* The list is newest first: offer in the order the plan made them (DRF). */
+    uint32_t n = 0;
+    for (uint32_t e = a->plan_head[gs]; e != NONE; e = a->plan[e].next)
+        n++;
+    if (la_grow((void **)&a->sliced, &a->cap_sliced, n + 1, sizeof *a->sliced))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    uint32_t i = n;
+    for (uint32_t e = a->plan_head[gs]; e != NONE; e = a->plan[e].next)
+        a->sliced[--i] = e;
+    for (i = 0; i < n; i++) {
+        const struct la_plan *pl = &a->plan[a->sliced[i]];
+        la_fw *f = &a->fws[pl->fw];
+        la_pick p;
+        memset(&p, 0, sizeof p);
+        if (!f->live || !f->n_listed || !pick_of_fw(a, gs, pl->fw, &p))
+            continue;
+        double slice[LA_MAX_RES];
+        int any = 0;
+        for (uint32_t k = 0; k < a->n_res; k++) {
+            double want = pl->n_tasks * f->task_res[k];
+            slice[k] = want < avail[k] ? want : avail[k];
+            any |= slice[k] > EPS;
+        }
+        if (!any)
+            continue;
+        p.level = 0;
+        p.tasks = pl->n_tasks;
+        memset(p.local, 0, sizeof p.local);
+        memcpy(p.local, pl->bytes, sizeof pl->bytes);
+        char extra[200];
+        size_t len = (size_t)snprintf(extra, sizeof extra, ", planned on %s, blocks",
+                                      tn[pl->best_tier < LOCUS_TIERS ? pl->best_tier : 2]);
+        uint32_t shown = 0;
+        for (uint32_t u = pl->unit_head; u != NONE && len < sizeof extra; u = a->plan_units[u].next) {
+            const la_unit *un = &f->units[a->plan_units[u].unit];
+            if (shown == 3) {
+                snprintf(extra + len, sizeof extra - len, " +%u more", pl->n_tasks - shown);
+                break;
+            }
+            len += (size_t)snprintf(extra + len, sizeof extra - len, " %.40s#%llu",
+                                    f->demand[un->demand].dataset, (unsigned long long)un->block);
+            shown++;
+        }
+        int rc = la_make_offer(a, gs, slice, &p, 1, a->hints_valid, now, pl->n_tasks, extra);
+        if (rc)
+            return rc;
+        for (uint32_t k = 0; k < a->n_res; k++) {
+            avail[k] -= slice[k];
+            if (avail[k] < EPS)
+                avail[k] = 0;
+        }
+    }
+    return 0;
+}
+
+
 /* Locality, one agent: frameworks with local pending work each get a slice
  * sized to their local tasks (best score first within the fairness slack,
  * DRF shares updated after each), while resources remain; what remains goes
@@ -307,6 +652,21 @@ int la_place_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_
                            double now)
 {
     int rc = 0;
+    if (a->plan_head && gs < a->plan_agent_cap) {
+        if ((rc = offer_planned(a, gs, avail, now)))
+            return rc;
+        if (!la_allocatable(a, &a->agents[gs], avail))
+            return 0;
+        uint32_t rfw = a->plan_reserved[gs];
+        if (rfw != NONE && a->fws[rfw].live && a->fws[rfw].n_listed &&
+            !la_filtered(&a->agents[gs], rfw, now_t)) {
+            la_pick p;
+            memset(&p, 0, sizeof p);
+            if (pick_of_fw(a, gs, rfw, &p))
+                return la_make_offer(a, gs, avail, &p, 1, a->hints_valid, now, 0,
+                                     ", agent kept for the lowest share");
+        }
+    }
     a->n_sliced = 0;
     for (;;) {
         la_pick p;
@@ -317,7 +677,7 @@ int la_place_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_
         la_fw *f = &a->fws[fw];
         double slice[LA_MAX_RES];
         uint32_t nt = slice_of(a, f, &p, avail, slice);
-        if ((rc = la_make_offer(a, gs, nt ? slice : avail, &p, 1, a->hints_valid, now, nt)))
+        if ((rc = la_make_offer(a, gs, nt ? slice : avail, &p, 1, a->hints_valid, now, nt, NULL)))
             break;
         if (!nt)
             break;

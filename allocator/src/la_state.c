@@ -667,6 +667,8 @@ int la_remove_framework(locus_allocator *a, const char *id)
     free(f->demand);
     free(f->loc);
     free(f->racks);
+    free(f->units);
+    free(f->copies);
     memset(f, 0, sizeof *f);
     a->free_fws[a->n_free_fws++] = s;
     a->n_fws--;
@@ -876,7 +878,12 @@ int la_set_task_resources(locus_allocator *a, const char *fid, const locus_resou
         return rc;
     la_fw *f = &a->fws[s];
     memcpy(f->task_res, v, sizeof v);
+    int had = f->has_task_res;
     f->has_task_res = !la_res_empty(v, a->n_res);
+    if (had != f->has_task_res) {
+        f->hint_dirty = 1; /* placement units are built only for sized tasks */
+        a->index_dirty = 1;
+    }
     return 0;
 }
 
