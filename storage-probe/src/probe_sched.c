@@ -93,13 +93,19 @@ static void schedule_next(probe_runner *r)
     evtimer_add(r->poll_ev, &tv);
 }
 
-static void arm_staleness(probe_runner *r)
+static void arm_staleness(probe_runner *r, int after_expiry)
 {
     evtimer_del(r->stale_ev);
-    if (!r->stats->last_success_ms)
+    if (!r->stats->last_success_ms || r->stats->expired_all)
         return;
+    /* libevent counts a timer from the time it cached when the callback
+     * began; after a long commit that is well before now, and the timer
+     * would fire early. */
+    event_base_update_cache_time(r->env->base);
     double due = ((double)r->stats->last_success_ms / 1000.0 + knobs(r)->staleness_s) -
                  (double)probe_now_ms() / 1000.0;
+    if (due < 0 && after_expiry)
+        due = 1.0; /* past the bound but not expired: the expiry failed, retry in a second */
     struct timeval tv = tv_of(due + 0.001);
     evtimer_add(r->stale_ev, &tv);
 }
@@ -131,7 +137,11 @@ static void on_stale(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    expire(arg);
+    probe_runner *r = arg;
+    expire(r);
+    /* Fired before the bound passed (clock steps, timer slack) or the expiry
+     * failed: try again at the bound instead of waiting for a failed poll. */
+    arm_staleness(r, 1);
 }
 
 static void finish(probe_runner *r)
@@ -208,7 +218,7 @@ static void on_done(void *ctx, int status, const char *errmsg)
               (unsigned long long)st->blocks_last, (unsigned long long)st->keys_last,
               st->duration_last_s);
     probe_sink_reset(r->sink);
-    arm_staleness(r);
+    arm_staleness(r, 0);
     schedule_next(r);
 }
 
@@ -296,7 +306,7 @@ void probe_runner_start(probe_runner *r, double delay_s)
         r->stats->expired_all = 1; /* never committed: the store holds nothing of it */
     struct timeval tv = tv_of(delay_s);
     evtimer_add(r->poll_ev, &tv);
-    arm_staleness(r);
+    arm_staleness(r, 0);
 }
 
 void probe_runner_free(probe_runner *r)

@@ -18,7 +18,7 @@
 #include "probe_sched.h"
 #include "testutil.h"
 
-enum fake_mode { FAKE_OK, FAKE_FAIL, FAKE_HANG, FAKE_NOSTART };
+enum fake_mode { FAKE_OK, FAKE_FAIL, FAKE_HANG, FAKE_NOSTART, FAKE_SLOW_THEN_HANG };
 
 typedef struct fake {
     struct event *ev;
@@ -46,6 +46,12 @@ static void fake_deliver(evutil_socket_t fd, short what, void *arg)
     if (f->mode == FAKE_FAIL) {
         done(f->ctx, LOCUS_EIO, "fake: node 10.0.0.9:6379 refused the connection");
         return;
+    }
+    if (f->mode == FAKE_SLOW_THEN_HANG) {
+        /* A success that keeps the loop busy (a big reply parsed in one
+         * callback), then polls that never answer. */
+        tu_sleep(0.3);
+        f->mode = FAKE_HANG;
     }
     locus_hs_replica r = {"node-a", LOCUS_TIER_MEM};
     for (int i = 0; i < f->blocks; i++) {
@@ -273,6 +279,27 @@ static void staleness_expires(void **state)
     assert_int_equal(w->stats.expired_blocks, 3);
 }
 
+/* The bound holds from the commit's wall clock even when the commit came at
+ * the end of a long callback and no failed poll comes to trigger an expiry:
+ * the staleness timer used to be armed from the loop's cached time (firing
+ * early, dropping nothing, never re-armed), so placements outlived the bound
+ * until the next failure, up to backoff_max late. */
+static void staleness_exact_after_slow_commit(void **state)
+{
+    world *w = *state;
+    w->fc.common.staleness_s = 0.5;
+    w->fc.common.poll_timeout_s = 30; /* no failure will come to expire anything */
+    start(w);
+    the_fake->mode = FAKE_SLOW_THEN_HANG;
+    run_for(w, 0.4);
+    assert_int_equal(w->stats.successes, 1);
+    assert_int_equal(blocks_of(w, "f"), 3);
+    run_for(w, 0.8);
+    assert_int_equal(w->stats.failures, 0);
+    assert_int_equal(blocks_of(w, "f"), -1);
+    assert_int_equal(w->stats.expired_blocks, 3);
+}
+
 static void poll_that_cannot_start(void **state)
 {
     world *w = *state;
@@ -308,6 +335,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(hung_poll_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(failures_back_off_then_recover, setup, teardown),
         cmocka_unit_test_setup_teardown(staleness_expires, setup, teardown),
+        cmocka_unit_test_setup_teardown(staleness_exact_after_slow_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(poll_that_cannot_start, setup, teardown),
         cmocka_unit_test_setup_teardown(free_cancels_running_poll, setup, teardown),
     };
