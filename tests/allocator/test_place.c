@@ -1,0 +1,364 @@
+/* The placement engine of the locality policy (la_place.c), with hints
+ * injected through la_hint_provider: a block with copies on two agents is
+ * offered once in a cycle (slices never overlap), a memory copy wins over a
+ * disk copy, dataset demand is resolved into the dataset's blocks, DRF
+ * decides how many local tasks each framework gets, and a framework without
+ * cached data at the lowest share gets an offer in the same cycle whenever
+ * any agent has room for one of its tasks, however much cached work others
+ * have. Also: a stored hint timestamp of INT64_MIN is stale, not an
+ * overflow. */
+#include "la_test.h"
+
+#define MB (1024ULL * 1024)
+
+typedef struct fblock {
+    locus_hs_block_view v;
+    locus_hs_replica rep[4];
+} fblock;
+
+typedef struct fstore {
+    fblock blk[64];
+    int n_blk;
+    locus_hs_dataset ds[4];
+    locus_hs_host_bytes pl[4][64];
+    int n_ds;
+    uint64_t gen;
+    int64_t updated_ms;
+} fstore;
+
+static int s_open(void *ctx, void **snap)
+{
+    *snap = ctx;
+    return 0;
+}
+static void s_close(void *ctx, void *snap)
+{
+    (void)ctx;
+    (void)snap;
+}
+static int s_meta(void *ctx, void *snap, uint64_t *gen, int64_t *upd)
+{
+    (void)snap;
+    fstore *f = ctx;
+    *gen = f->gen;
+    *upd = f->updated_ms;
+    return 0;
+}
+static int s_dataset(void *ctx, void *snap, const char *name, const locus_hs_dataset **out)
+{
+    (void)snap;
+    fstore *f = ctx;
+    for (int i = 0; i < f->n_ds; i++)
+        if (strcmp(f->ds[i].name, name) == 0) {
+            *out = &f->ds[i];
+            return 0;
+        }
+    return LOCUS_ENOTFOUND;
+}
+static int s_block(void *ctx, void *snap, const char *ds, uint64_t idx,
+                   const locus_hs_block_view **out)
+{
+    (void)snap;
+    fstore *f = ctx;
+    for (int i = 0; i < f->n_blk; i++)
+        if (strcmp(f->blk[i].v.dataset, ds) == 0 && f->blk[i].v.index == idx) {
+            *out = &f->blk[i].v;
+            return 0;
+        }
+    return LOCUS_ENOTFOUND;
+}
+static const char *s_host(void *ctx, void *snap, const char *host)
+{
+    (void)ctx;
+    (void)snap;
+    return host;
+}
+static uint64_t s_errs(void *ctx, void *snap)
+{
+    (void)ctx;
+    (void)snap;
+    return 0;
+}
+
+static void store_install(locus_allocator *a, fstore *f)
+{
+    la_hint_provider p = {f, s_open, s_close, s_meta, s_dataset, s_block, s_host, s_errs};
+    la_set_hint_provider(a, &p);
+}
+
+/* Block idx of dataset ds (128 MB), one copy per (host, tier) pair given,
+ * NULL-ended; also counted in the dataset's summary when it has one. */
+static void put_block(fstore *f, const char *ds, uint64_t idx, ...)
+{
+    fblock *b = &f->blk[f->n_blk++];
+    memset(b, 0, sizeof *b);
+    va_list ap;
+    va_start(ap, idx);
+    size_t n = 0;
+    const char *h;
+    while ((h = va_arg(ap, const char *)) != NULL && n < 4) {
+        int tier = va_arg(ap, int);
+        b->rep[n++] = (locus_hs_replica){h, (locus_tier)tier};
+        for (int d = 0; d < f->n_ds; d++)
+            if (strcmp(f->ds[d].name, ds) == 0)
+                f->pl[d][f->ds[d].n_placement++] = (locus_hs_host_bytes){h, (locus_tier)tier,
+                                                                         128 * MB};
+    }
+    va_end(ap);
+    b->v = (locus_hs_block_view){ds, idx, 128 * MB, "hdfs", 0, b->rep, n};
+    for (int d = 0; d < f->n_ds; d++)
+        if (strcmp(f->ds[d].name, ds) == 0) {
+            f->ds[d].block_count++;
+            f->ds[d].total_bytes += 128 * MB;
+        }
+    f->gen++;
+}
+
+static void put_dataset(fstore *f, const char *name)
+{
+    locus_hs_dataset *d = &f->ds[f->n_ds];
+    memset(d, 0, sizeof *d);
+    d->name = name;
+    d->placement = f->pl[f->n_ds];
+    f->n_ds++;
+    f->gen++;
+}
+
+static void want_blocks(locus_allocator *a, const char *fw, const char *ds, int from, int to)
+{
+    locus_demand_item it[64];
+    int n = 0;
+    for (int i = from; i < to && n < 64; i++)
+        it[n++] = (locus_demand_item){ds, i, 0};
+    assert_int_equal(la_set_demand(a, fw, it, (size_t)n), 0);
+}
+
+static locus_allocator *new_loc(fstore *f)
+{
+    locus_allocator *a = t_new(NULL, "policy.name=locality", "hints.staleness=1e6", NULL);
+    store_install(a, f);
+    return a;
+}
+
+/* Tasks of fw offered in l (slices count their planned tasks, whole agents 0). */
+static double cpus_of(const locus_offer_list *l, const char *fw)
+{
+    double c = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->offers[i].framework_id, fw) == 0)
+            c += t_res(&l->offers[i].resources, "cpus");
+    return c;
+}
+
+/* Two replicas of one block, one cycle: one slice for one task, on one of
+ * the two agents; the reason names the block; the other agent gets no slice
+ * of it. With two such blocks: two tasks in all, each block named once. */
+static void test_slice_overlap_one_block_two_replicas(void **state)
+{
+    (void)state;
+    fstore f = {.gen = 1};
+    locus_allocator *a = new_loc(&f);
+    t_agent(a, "a1", 8, 8192);
+    t_agent(a, "a2", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_task_res(a, "fa", 1, 1024);
+    put_block(&f, "in", 0, "a1", LOCUS_TIER_HDD, "a2", LOCUS_TIER_HDD, NULL);
+    want_blocks(a, "fa", "in", 0, 1);
+    locus_offer_list l = t_alloc(a, 1);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.offers[0].locality.level, 0);
+    assert_true(fabs(t_res(&l.offers[0].resources, "cpus") - 1) < 1e-9);
+    assert_non_null(strstr(l.offers[0].reason, "in#0"));
+    la_destroy(a);
+
+    fstore g = {.gen = 1};
+    a = new_loc(&g);
+    t_agent(a, "a1", 8, 8192);
+    t_agent(a, "a2", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_task_res(a, "fa", 1, 1024);
+    put_block(&g, "in", 0, "a1", LOCUS_TIER_HDD, "a2", LOCUS_TIER_HDD, NULL);
+    put_block(&g, "in", 1, "a1", LOCUS_TIER_HDD, "a2", LOCUS_TIER_HDD, NULL);
+    want_blocks(a, "fa", "in", 0, 2);
+    l = t_alloc(a, 1);
+    assert_true(fabs(cpus_of(&l, "fa") - 2) < 1e-9);
+    int seen0 = 0, seen1 = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        seen0 += strstr(l.offers[i].reason, "in#0") != NULL;
+        seen1 += strstr(l.offers[i].reason, "in#1") != NULL;
+    }
+    assert_int_equal(seen0, 1);
+    assert_int_equal(seen1, 1);
+    la_destroy(a);
+}
+
+/* A block on a1's disk and in a2's memory goes to a2, whichever agent the
+ * cycle visits first (several seeds), and the offer says MEM. */
+static void test_memory_before_disk(void **state)
+{
+    (void)state;
+    for (int seed = 1; seed <= 8; seed++) {
+        fstore f = {.gen = 1};
+        char s[32];
+        snprintf(s, sizeof s, "policy.seed=%d", seed);
+        locus_allocator *a =
+            t_new(NULL, "policy.name=locality", "hints.staleness=1e6", s, NULL);
+        store_install(a, &f);
+        t_agent(a, "a1", 8, 8192);
+        t_agent(a, "a2", 8, 8192);
+        t_fw(a, "fa", "*");
+        t_task_res(a, "fa", 1, 1024);
+        put_block(&f, "in", 0, "a1", LOCUS_TIER_HDD, "a2", LOCUS_TIER_MEM, NULL);
+        want_blocks(a, "fa", "in", 0, 1);
+        locus_offer_list l = t_alloc(a, 1);
+        assert_int_equal(l.n, 1);
+        assert_string_equal(l.offers[0].agent_id, "a2");
+        assert_true(l.offers[0].locality.local_bytes[0] == 128 * MB);
+        assert_non_null(strstr(l.offers[0].reason, "MEM"));
+        la_destroy(a);
+    }
+}
+
+/* Dataset demand names no block: the engine reads the dataset's blocks from
+ * the store and plans as many tasks as the pending bytes make, each block
+ * once. */
+static void test_dataset_demand_resolved_into_blocks(void **state)
+{
+    (void)state;
+    fstore f = {.gen = 1};
+    locus_allocator *a = new_loc(&f);
+    t_agent(a, "a1", 8, 8192);
+    t_agent(a, "a2", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_task_res(a, "fa", 1, 1024);
+    put_dataset(&f, "ds");
+    put_block(&f, "ds", 0, "a1", LOCUS_TIER_HDD, "a2", LOCUS_TIER_HDD, NULL);
+    put_block(&f, "ds", 1, "a1", LOCUS_TIER_HDD, "a2", LOCUS_TIER_MEM, NULL);
+    put_block(&f, "ds", 2, "a1", LOCUS_TIER_HDD, "a2", LOCUS_TIER_HDD, NULL);
+    /* Two of the three blocks still pending. */
+    locus_demand_item it = {"ds", -1, 256 * MB};
+    assert_int_equal(la_set_demand(a, "fa", &it, 1), 0);
+    locus_offer_list l = t_alloc(a, 1);
+    assert_true(fabs(cpus_of(&l, "fa") - 2) < 1e-9);
+    /* The memory copy is claimed first. */
+    const locus_offer *o = t_offer_for_agent(&l, "a2");
+    assert_non_null(o);
+    assert_non_null(strstr(o->reason, "ds#1"));
+    la_destroy(a);
+}
+
+/* Two frameworks with cached work on one agent of 4 slots, 10 pending tasks
+ * each, equal shares: DRF splits the agent 2 and 2. */
+static void test_drf_decides_how_many(void **state)
+{
+    (void)state;
+    fstore f = {.gen = 1};
+    locus_allocator *a = new_loc(&f);
+    t_agent(a, "a1", 4, 4096);
+    t_fw(a, "fa", "*");
+    t_fw(a, "fb", "*");
+    t_task_res(a, "fa", 1, 1024);
+    t_task_res(a, "fb", 1, 1024);
+    for (int i = 0; i < 20; i++)
+        put_block(&f, "in", (uint64_t)i, "a1", LOCUS_TIER_HDD, NULL);
+    want_blocks(a, "fa", "in", 0, 10);
+    want_blocks(a, "fb", "in", 10, 20);
+    locus_offer_list l = t_alloc(a, 1);
+    assert_true(fabs(cpus_of(&l, "fa") - 2) < 1e-9);
+    assert_true(fabs(cpus_of(&l, "fb") - 2) < 1e-9);
+    la_destroy(a);
+}
+
+/* The no-starvation bound: a framework at the lowest share (here: share 0)
+ * with no cached data gets an offer with room for one of its tasks in the
+ * same cycle, whenever some agent has that room - even when another
+ * framework's cached pending work could fill every free slot. Random
+ * clusters, several seeds. */
+static void test_lowest_share_never_held_back(void **state)
+{
+    (void)state;
+    uint64_t r = 12345;
+    for (int round = 0; round < 40; round++) {
+        fstore f = {.gen = 1};
+        char s[32];
+        snprintf(s, sizeof s, "policy.seed=%d", round + 1);
+        locus_allocator *a =
+            t_new(NULL, "policy.name=locality", "hints.staleness=1e6", s, NULL);
+        store_install(a, &f);
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        int n_agents = 1 + (int)((r >> 33) % 6);
+        char names[8][8];
+        for (int i = 0; i < n_agents; i++) {
+            snprintf(names[i], sizeof names[i], "a%d", i);
+            t_agent(a, names[i], 4, 4096);
+        }
+        t_fw(a, "data", "*");
+        t_fw(a, "zero", "*");
+        t_task_res(a, "data", 1, 1024);
+        t_task_res(a, "zero", 1, 1024);
+        /* More cached pending tasks than the cluster has slots, on every agent. */
+        for (int b = 0; b < 32; b++)
+            put_block(&f, "in", (uint64_t)b, names[b % n_agents], LOCUS_TIER_MEM,
+                      names[(b + 1) % n_agents], LOCUS_TIER_HDD, NULL);
+        want_blocks(a, "data", "in", 0, 32);
+        /* "data" keeps one task of the first cycle (share > 0); "zero" keeps nothing. */
+        locus_offer_list l0 = t_alloc(a, 1);
+        const locus_offer *first = NULL;
+        for (size_t i = 0; i < l0.n && !first; i++)
+            if (strcmp(l0.offers[i].framework_id, "data") == 0)
+                first = &l0.offers[i];
+        assert_non_null(first);
+        /* Give back all but one cpu of everything offered, so room remains. */
+        for (size_t i = 0; i < l0.n; i++) {
+            locus_scalar back[2] = {{"cpus", t_res(&l0.offers[i].resources, "cpus")},
+                                    {"mem", t_res(&l0.offers[i].resources, "mem")}};
+            if (&l0.offers[i] == first) {
+                back[0].value -= 1;
+                back[1].value -= 1024;
+            }
+            locus_resources rr = {back, 2};
+            assert_int_equal(la_recover(a, l0.offers[i].framework_id, l0.offers[i].agent_id,
+                                        &rr, 0, 1),
+                             0);
+        }
+        locus_offer_list l = t_alloc(a, 2);
+        double zero_cpus = cpus_of(&l, "zero");
+        if (zero_cpus < 1 - 1e-9)
+            fail_msg("round %d (%d agents): the framework at share 0 got %g cpus", round,
+                     n_agents, zero_cpus);
+        la_destroy(a);
+    }
+}
+
+/* A hint with updated_at_ms = INT64_MIN is stale (no locality), and the
+ * staleness arithmetic does not overflow (checked under UBSan). */
+static void test_int64_min_timestamp_is_stale(void **state)
+{
+    (void)state;
+    fstore f = {.gen = 1, .updated_ms = 1000};
+    locus_allocator *a = t_new(NULL, "policy.name=locality", "hints.staleness=60", NULL);
+    store_install(a, &f);
+    t_agent(a, "a1", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_task_res(a, "fa", 1, 1024);
+    put_block(&f, "in", 0, "a1", LOCUS_TIER_MEM, NULL);
+    f.blk[0].v.updated_at_ms = INT64_MIN;
+    want_blocks(a, "fa", "in", 0, 1);
+    locus_offer_list l = t_alloc(a, 1);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.offers[0].locality.level, -1); /* stale: no cached demand */
+    la_destroy(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slice_overlap_one_block_two_replicas),
+        cmocka_unit_test(test_memory_before_disk),
+        cmocka_unit_test(test_dataset_demand_resolved_into_blocks),
+        cmocka_unit_test(test_drf_decides_how_many),
+        cmocka_unit_test(test_lowest_share_never_held_back),
+        cmocka_unit_test(test_int64_min_timestamp_is_stale),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
