@@ -185,27 +185,35 @@ static uint32_t agent_of_host(locus_allocator *a, void *snap, const char *host)
     return la_strmap_get(&a->host_map, h ? h : host);
 }
 
-/* The agent of replica j of block b when that replica is the one counted
- * for its agent (one copy per agent counts, in its fastest tier; *tier gets
- * it), else NONE. */
-static uint32_t replica_agent(locus_allocator *a, void *snap, const locus_hs_block_view *b,
-                              size_t j, int *tier)
+/* Block b's copies on known agents, one per agent in its fastest tier:
+ * ags[i], tiers[i] for i < return value (at most max). Each replica's host is
+ * resolved once. */
+static uint32_t block_copies(locus_allocator *a, void *snap, const locus_hs_block_view *b,
+                             uint32_t *ags, int *tiers, uint32_t max)
 {
-    uint32_t ag = agent_of_host(a, snap, b->replicas[j].host);
-    if (ag == NONE)
-        return NONE;
-    int t = tier_index((int)b->replicas[j].tier);
-    for (size_t k = 0; k < b->n_replicas; k++) {
-        if (k == j || agent_of_host(a, snap, b->replicas[k].host) != ag)
+    uint32_t n = 0;
+    for (size_t j = 0; j < b->n_replicas; j++) {
+        uint32_t ag = agent_of_host(a, snap, b->replicas[j].host);
+        if (ag == NONE)
             continue;
-        int tk = tier_index((int)b->replicas[k].tier);
-        if (tk < t || (tk == t && k < j))
-            return NONE;
+        int t = tier_index((int)b->replicas[j].tier);
+        uint32_t k = 0;
+        while (k < n && ags[k] != ag)
+            k++;
+        if (k < n) {
+            if (t < tiers[k])
+                tiers[k] = t;
+            continue;
+        }
+        if (n == max)
+            break;
+        ags[n] = ag;
+        tiers[n++] = t;
     }
-    if (tier)
-        *tier = t;
-    return ag;
+    return n;
 }
+
+#define LA_MAX_COPIES 16
 
 typedef struct clockmap {
     double now;      /* host s */
@@ -237,15 +245,14 @@ static int is_stale(const clockmap *cm, int64_t updated_ms)
 static int unit_add(locus_allocator *a, void *snap, la_fw *f, uint32_t di,
                     const locus_hs_block_view *b, uint64_t bytes)
 {
+    uint32_t ags[LA_MAX_COPIES];
+    int tiers[LA_MAX_COPIES];
+    uint32_t nc = block_copies(a, snap, b, ags, tiers, LA_MAX_COPIES);
     uint32_t n = 0;
-    for (size_t j = 0; j < b->n_replicas; j++) {
-        int tier;
-        uint32_t ag = replica_agent(a, snap, b, j, &tier);
-        if (ag == NONE)
-            continue;
+    for (uint32_t j = 0; j < nc; j++) {
         if (la_grow((void **)&f->copies, &f->cap_copies, f->n_copies + n + 1, sizeof *f->copies))
             return LOCUS_ENOMEM;
-        la_copy c = {ag, (uint32_t)tier};
+        la_copy c = {ags[j], (uint32_t)tiers[j]};
         uint32_t k = f->n_copies + n++;
         while (k > f->n_copies && f->copies[k - 1].tier > c.tier) { /* insertion by tier */
             f->copies[k] = f->copies[k - 1];
@@ -370,15 +377,12 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
                 f->loc_expire_at = exp;
             /* The task counts once, split over the agents holding a copy:
              * whichever of them is offered first runs it. */
-            uint32_t copies = 0;
-            for (size_t j = 0; j < b->n_replicas; j++)
-                copies += replica_agent(a, snap, b, j, NULL) != NONE;
-            for (size_t j = 0; j < b->n_replicas && copies; j++) {
-                int t;
-                uint32_t ag = replica_agent(a, snap, b, j, &t);
-                if (ag != NONE && loc_add(a, f, ag, t, bytes, 1.0 / copies))
+            uint32_t ags[LA_MAX_COPIES];
+            int tiers[LA_MAX_COPIES];
+            uint32_t copies = block_copies(a, snap, b, ags, tiers, LA_MAX_COPIES);
+            for (uint32_t j = 0; j < copies; j++)
+                if (loc_add(a, f, ags[j], tiers[j], bytes, 1.0 / copies))
                     return LOCUS_ENOMEM;
-            }
             f->local_tasks += copies > 0;
             if (copies && f->has_task_res) {
                 if (unit_add(a, snap, f, (uint32_t)i, b, bytes))
