@@ -24,11 +24,34 @@
 /* Collects the blocks of one poll; owned by the daemon. */
 typedef struct probe_sink probe_sink;
 
-/* Copies one block into the poll result. Returns 0, LOCUS_EINVAL (bad block:
- * the poll should fail with that message), LOCUS_ENOMEM. Putting the same
- * dataset/index twice merges the replicas (a replica seen on a master and on
- * its replica node). */
+/* Caps on one record from a storage layer (those of the hint store, plus a
+ * replica cap that keeps duplicate checks cheap). Backends check them while
+ * parsing, before any work that grows with the record. */
+#define PROBE_NAME_MAX 400     /* bytes of a dataset name */
+#define PROBE_HOST_MAX 255     /* bytes of a host name */
+#define PROBE_REPLICAS_MAX 256 /* replicas of one block */
+
+/* Why a record was skipped (a metric label each; see probe_skip_reason_name). */
+typedef enum probe_skip_reason {
+    PROBE_SKIP_NAME_TOO_LONG,
+    PROBE_SKIP_HOST_TOO_LONG,
+    PROBE_SKIP_EMPTY_HOST,
+    PROBE_SKIP_TOO_MANY_REPLICAS,
+    PROBE_SKIP_REASONS
+} probe_skip_reason;
+
+/* "name_too_long", "host_too_long", "empty_host", "too_many_replicas". */
+const char *probe_skip_reason_name(probe_skip_reason r);
+
+/* Copies one block into the poll result. A block over a cap above (or with an
+ * empty host) is skipped and counted, never failing the poll: returns 0. Returns
+ * LOCUS_EINVAL for a block no storage layer could produce (empty dataset
+ * name, missing replicas, bad tier: the poll fails with that message),
+ * LOCUS_ENOMEM. Putting the same dataset/index twice merges the replicas (a
+ * replica seen on a master and on its replica node), up to PROBE_REPLICAS_MAX. */
 int probe_sink_put(probe_sink *sink, const locus_hs_block *block);
+/* Counts a record the backend skipped itself (checked while parsing). */
+void probe_sink_skip(probe_sink *sink, probe_skip_reason reason);
 /* Adds to the "keys seen" metric (Redis keys, Alluxio files, HDFS files). */
 void probe_sink_count_keys(probe_sink *sink, uint64_t keys);
 

@@ -30,6 +30,7 @@ typedef struct walk_block {
     uint64_t offset, length;
     walk_replica *replicas;
     size_t n_replicas;
+    int skip;                  /* 0, or 1 + the probe_skip_reason it is left out for */
 } walk_block;
 
 typedef struct walk_file {
@@ -354,6 +355,11 @@ static int commit_to_sink(walk_poll *p, char *msg, size_t msglen)
             qsort(f->blocks, f->n_blocks, sizeof *f->blocks, cmp_blocks);
         for (size_t j = 0; j < f->n_blocks && rc == 0; j++) {
             walk_block *b = &f->blocks[j];
+            if (b->skip) {
+                probe_sink_skip(p->sink, (probe_skip_reason)(b->skip - 1));
+                index++; /* later blocks keep their numbers */
+                continue;
+            }
             if (b->n_replicas > cap_reps) {
                 locus_hs_replica *nr = realloc(reps, b->n_replicas * sizeof *nr);
                 if (!nr) {
@@ -438,12 +444,19 @@ int http_walk_add_block(void *file, uint64_t offset, uint64_t length, const char
         }
     }
     f->n_blocks++; /* counted now so poll_free frees what follows */
+    /* Caps first: the duplicate check below is quadratic in n, and a block
+     * the store cannot hold is skipped (counted at publish), not an error. */
+    if (n > PROBE_REPLICAS_MAX) {
+        b->skip = PROBE_SKIP_TOO_MANY_REPLICAS + 1;
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) {
-        if (!hosts[i] || !hosts[i][0]) {
-            locus_errf(err, errlen, "replica %zu of the block at offset %llu has an empty host", i,
-                    (unsigned long long)offset);
-            return LOCUS_EINVAL;
+        if (!hosts[i] || !hosts[i][0] || strnlen(hosts[i], PROBE_HOST_MAX + 1) > PROBE_HOST_MAX) {
+            b->skip = (!hosts[i] || !hosts[i][0] ? PROBE_SKIP_EMPTY_HOST : PROBE_SKIP_HOST_TOO_LONG) + 1;
+            return 0;
         }
+    }
+    for (size_t i = 0; i < n; i++) {
         size_t k;
         for (k = 0; k < b->n_replicas; k++)
             if (strcmp(b->replicas[k].host, hosts[i]) == 0)

@@ -553,6 +553,11 @@ static void scan_cb(redisAsyncContext *ac, void *r, void *priv)
         size_t name_len;
         if (!probe_redis_patterns_match(be->pat, k->str, k->len, &name, &name_len))
             continue;
+        if (name_len > PROBE_NAME_MAX) {
+            /* The store cannot hold that name: skip the key (counted), not the poll. */
+            probe_sink_skip(be->sink, PROBE_SKIP_NAME_TOO_LONG);
+            continue;
+        }
         probe_redis_tally_entry *e = probe_redis_tally_get(&n->tally, name, name_len);
         if (!e) {
             fail_poll(be, LOCUS_ENOMEM, "node %s: SCAN: out of memory", n->addr);

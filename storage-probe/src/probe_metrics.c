@@ -78,6 +78,22 @@ int probe_metrics_render(const probe_daemon *d, struct evbuffer *out)
             value(out, families[f].fn(probe_daemon_stats(d, i), now));
         }
     }
+    evbuffer_add_printf(out, "# HELP locus_probe_records_skipped_total Records from a storage "
+                             "layer left out of the poll because the hint store cannot hold them "
+                             "(the poll goes on).\n"
+                             "# TYPE locus_probe_records_skipped_total counter\n");
+    for (size_t i = 0; i < PROBE_BACKEND_SLOTS; i++) {
+        const probe_backend_type *t = probe_backend_at(i);
+        if (!t)
+            continue;
+        const probe_stats *s = probe_daemon_stats(d, i);
+        for (int k = 0; k < PROBE_SKIP_REASONS; k++)
+            evbuffer_add_printf(out,
+                                "locus_probe_records_skipped_total{backend=\"%s\",reason=\"%s\"} "
+                                "%llu\n",
+                                t->name, probe_skip_reason_name((probe_skip_reason)k),
+                                (unsigned long long)s->skipped[k]);
+    }
     /* A summary without quantiles: rate(sum)/rate(count) gives the mean. */
     evbuffer_add_printf(out, "# HELP locus_probe_poll_duration_seconds Duration of finished polls.\n"
                              "# TYPE locus_probe_poll_duration_seconds summary\n");

@@ -189,6 +189,13 @@ static void on_done(void *ctx, int status, const char *errmsg)
         return;
     }
     finish(r);
+    for (int k = 0; k < PROBE_SKIP_REASONS; k++) {
+        uint64_t n = probe_sink_skipped(r->sink, (probe_skip_reason)k);
+        st->skipped[k] += n;
+        if (n)
+            probe_log(PROBE_LOG_DEBUG, "%s: skipped %llu records (%s)", r->type->name,
+                      (unsigned long long)n, probe_skip_reason_name((probe_skip_reason)k));
+    }
     if (status) {
         fail(r, status, "%s", errmsg && *errmsg ? errmsg : locus_strerror(status));
         return;

@@ -21,6 +21,7 @@ typedef struct probe_stats {
     uint64_t keys_last, blocks_last;   /* of the last complete poll */
     uint64_t keys_total, blocks_total; /* summed over complete polls */
     uint64_t expired_blocks;       /* dropped by the staleness bound */
+    uint64_t skipped[PROBE_SKIP_REASONS]; /* records left out (over a cap), by reason */
     double duration_last_s, duration_sum_s;
     uint64_t duration_count;
     int64_t last_success_ms;       /* wall clock; 0 = never */

@@ -35,6 +35,7 @@ struct probe_sink {
     size_t index_cap;
     str_table names;
     uint64_t keys;
+    uint64_t skipped[PROBE_SKIP_REASONS];
     char err[512];
 };
 
@@ -117,6 +118,7 @@ void probe_sink_reset(probe_sink *s)
         memset(s->index, 0, s->index_cap * sizeof *s->index);
     str_table_clear(&s->names);
     s->keys = 0;
+    memset(s->skipped, 0, sizeof s->skipped);
     s->err[0] = 0;
 }
 
@@ -135,6 +137,24 @@ size_t probe_sink_blocks(const probe_sink *s) { return s->n_blocks; }
 uint64_t probe_sink_keys(const probe_sink *s) { return s->keys; }
 const char *probe_sink_errstr(const probe_sink *s) { return s->err; }
 void probe_sink_count_keys(probe_sink *s, uint64_t keys) { s->keys += keys; }
+
+const char *probe_skip_reason_name(probe_skip_reason r)
+{
+    static const char *const names[PROBE_SKIP_REASONS] = {"name_too_long", "host_too_long",
+                                                          "empty_host", "too_many_replicas"};
+    return (unsigned)r < PROBE_SKIP_REASONS ? names[r] : "unknown";
+}
+
+void probe_sink_skip(probe_sink *s, probe_skip_reason r)
+{
+    if ((unsigned)r < PROBE_SKIP_REASONS)
+        s->skipped[r]++;
+}
+
+uint64_t probe_sink_skipped(const probe_sink *s, probe_skip_reason r)
+{
+    return (unsigned)r < PROBE_SKIP_REASONS ? s->skipped[r] : 0;
+}
 
 static int grow_index(probe_sink *s)
 {
@@ -159,6 +179,10 @@ static int add_replica(probe_sink *s, sink_block *b, const locus_hs_replica *r)
     for (size_t i = 0; i < b->n_replicas; i++) {
         if (b->replicas[i].tier == r->tier && strcmp(b->replicas[i].host, r->host) == 0)
             return 0; /* seen twice: merged */
+    }
+    if (b->n_replicas >= PROBE_REPLICAS_MAX) {
+        s->skipped[PROBE_SKIP_TOO_MANY_REPLICAS]++; /* merged copies beyond the cap: left out */
+        return 0;
     }
     if (b->n_replicas == b->cap) {
         size_t nc = b->cap ? b->cap * 2 : 2;
@@ -185,12 +209,25 @@ int probe_sink_put(probe_sink *s, const locus_hs_block *blk)
         set_err(s, "block %s/%llu: replicas missing", blk->dataset, (unsigned long long)blk->index);
         return LOCUS_EINVAL;
     }
+    /* Records a storage layer may really hold but the store cannot: skipped
+     * and counted, so one odd key or file never fails the whole poll. */
+    if (strnlen(blk->dataset, PROBE_NAME_MAX + 1) > PROBE_NAME_MAX) {
+        s->skipped[PROBE_SKIP_NAME_TOO_LONG]++;
+        return 0;
+    }
+    if (blk->n_replicas > PROBE_REPLICAS_MAX) {
+        s->skipped[PROBE_SKIP_TOO_MANY_REPLICAS]++;
+        return 0;
+    }
     for (size_t i = 0; i < blk->n_replicas; i++) {
         const locus_hs_replica *r = &blk->replicas[i];
         if (!r->host || !*r->host) {
-            set_err(s, "block %s/%llu: replica %zu has an empty host", blk->dataset,
-                    (unsigned long long)blk->index, i);
-            return LOCUS_EINVAL;
+            s->skipped[PROBE_SKIP_EMPTY_HOST]++;
+            return 0;
+        }
+        if (strnlen(r->host, PROBE_HOST_MAX + 1) > PROBE_HOST_MAX) {
+            s->skipped[PROBE_SKIP_HOST_TOO_LONG]++;
+            return 0;
         }
         if (r->tier < LOCUS_TIER_MEM || r->tier > LOCUS_TIER_HDD) {
             set_err(s, "block %s/%llu: replica %zu on %s has an invalid tier %d", blk->dataset,

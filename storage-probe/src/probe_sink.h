@@ -16,6 +16,8 @@ void probe_sink_reset(probe_sink *sink);
 
 size_t probe_sink_blocks(const probe_sink *sink);
 uint64_t probe_sink_keys(const probe_sink *sink);
+/* Records skipped in this poll for reason r. */
+uint64_t probe_sink_skipped(const probe_sink *sink, probe_skip_reason r);
 /* Message of the last rejected put; "" if none. */
 const char *probe_sink_errstr(const probe_sink *sink);
 

@@ -56,12 +56,45 @@ static void sink_merges_and_validates(void **state)
     b = (locus_hs_block){"ds", 2, 1, bad_tier, 1};
     assert_int_equal(probe_sink_put(s, &b), LOCUS_EINVAL);
     assert_non_null(strstr(probe_sink_errstr(s), "ds/2"));
-    locus_hs_replica empty_host[] = {{"", LOCUS_TIER_MEM}};
-    b = (locus_hs_block){"ds", 3, 1, empty_host, 1};
-    assert_int_equal(probe_sink_put(s, &b), LOCUS_EINVAL);
     b = (locus_hs_block){"", 0, 1, NULL, 0};
     assert_int_equal(probe_sink_put(s, &b), LOCUS_EINVAL);
     assert_int_equal(probe_sink_blocks(s), 2);
+
+    /* Records over the store's caps are skipped and counted by reason, never
+     * an error: one odd key must not fail a whole poll. */
+    locus_hs_replica empty_host[] = {{"", LOCUS_TIER_MEM}};
+    b = (locus_hs_block){"ds", 3, 1, empty_host, 1};
+    assert_int_equal(probe_sink_put(s, &b), 0);
+    char long_name[PROBE_NAME_MAX + 2];
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = 0;
+    b = (locus_hs_block){long_name, 0, 1, r1, 1};
+    assert_int_equal(probe_sink_put(s, &b), 0);
+    long_name[PROBE_NAME_MAX] = 0; /* exactly at the cap: kept */
+    b = (locus_hs_block){long_name, 0, 1, r1, 1};
+    assert_int_equal(probe_sink_put(s, &b), 0);
+    char long_host[PROBE_HOST_MAX + 2];
+    memset(long_host, 'h', sizeof long_host - 1);
+    long_host[sizeof long_host - 1] = 0;
+    locus_hs_replica lh[] = {{"h1", LOCUS_TIER_MEM}, {long_host, LOCUS_TIER_MEM}};
+    b = (locus_hs_block){"ds", 4, 1, lh, 2};
+    assert_int_equal(probe_sink_put(s, &b), 0);
+    locus_hs_replica many[PROBE_REPLICAS_MAX + 1];
+    char hosts[PROBE_REPLICAS_MAX + 1][16];
+    for (int i = 0; i <= PROBE_REPLICAS_MAX; i++) {
+        snprintf(hosts[i], sizeof hosts[i], "h%d", i);
+        many[i] = (locus_hs_replica){hosts[i], LOCUS_TIER_HDD};
+    }
+    b = (locus_hs_block){"ds", 5, 1, many, PROBE_REPLICAS_MAX + 1};
+    assert_int_equal(probe_sink_put(s, &b), 0);
+    assert_int_equal(probe_sink_blocks(s), 3);
+    assert_int_equal(probe_sink_skipped(s, PROBE_SKIP_EMPTY_HOST), 1);
+    assert_int_equal(probe_sink_skipped(s, PROBE_SKIP_NAME_TOO_LONG), 1);
+    assert_int_equal(probe_sink_skipped(s, PROBE_SKIP_HOST_TOO_LONG), 1);
+    assert_int_equal(probe_sink_skipped(s, PROBE_SKIP_TOO_MANY_REPLICAS), 1);
+    assert_string_equal(probe_skip_reason_name(PROBE_SKIP_TOO_MANY_REPLICAS), "too_many_replicas");
+    probe_sink_reset(s);
+    assert_int_equal(probe_sink_skipped(s, PROBE_SKIP_EMPTY_HOST), 0);
 
     /* Many blocks: the table grows and every one stays findable (merge). */
     char name[32];
@@ -75,7 +108,7 @@ static void sink_merges_and_validates(void **state)
         b = (locus_hs_block){name, (uint64_t)i, 1, r2, 2};
         assert_int_equal(probe_sink_put(s, &b), 0);
     }
-    assert_int_equal(probe_sink_blocks(s), 5002);
+    assert_int_equal(probe_sink_blocks(s), 5000);
     probe_sink_reset(s);
     assert_int_equal(probe_sink_blocks(s), 0);
     assert_int_equal(probe_sink_keys(s), 0);

@@ -427,6 +427,50 @@ static void hdfs_poll_reads_documented_shapes(void **state)
     }
 }
 
+/* A WebHDFS block on 20,000 hosts (a 560 KB reply) used to cost a quadratic
+ * duplicate-host check on the loop (2.4 s per poll): it is skipped before
+ * that work and counted; the file's other blocks keep their numbers. */
+static void hdfs_block_on_too_many_hosts_is_skipped(void **state)
+{
+    harness *h = H(state);
+    enum { N = 20000 };
+    size_t cap = (size_t)N * 40 + 4096, used = 0;
+    char *body = malloc(cap);
+    assert_non_null(body);
+    used += (size_t)snprintf(body + used, cap - used,
+                             "{\"BlockLocations\":{\"BlockLocation\":[{\"offset\":0,"
+                             "\"length\":10,\"cachedHosts\":[],\"hosts\":[");
+    for (int i = 0; i < N; i++)
+        used += (size_t)snprintf(body + used, cap - used, "%s\"dn%d.example\"", i ? "," : "", i);
+    used += (size_t)snprintf(body + used, cap - used, "],\"storageTypes\":[");
+    for (int i = 0; i < N; i++)
+        used += (size_t)snprintf(body + used, cap - used, "%s\"DISK\"", i ? "," : "");
+    snprintf(body + used, cap - used,
+             "]},{\"offset\":10,\"length\":5,\"hosts\":[\"dn1.example\"],"
+             "\"storageTypes\":[\"SSD\"]}]}}");
+    route_file(h, "GET", "/webhdfs/v1/tmp/single.csv?op=LISTSTATUS", "hdfs/list-single.json");
+    assert_int_equal(hts_route(h->srv, "GET", "/webhdfs/v1/tmp/single.csv?op=GETFILEBLOCKLOCATIONS",
+                               200, body, HTS_OK),
+                     0);
+    free(body);
+    char ep[128], err[512];
+    assert_int_equal(configure(h, &probe_backend_hdfs, err, sizeof err, endpoint(h, ep, sizeof ep, 0),
+                               "roots=", "datasets=/tmp/single.csv", NULL),
+                     0);
+    double t0 = tu_now();
+    int rc = poll_once(h);
+    if (rc)
+        fail_msg("poll failed: %s", h->msg);
+    assert_true(tu_now() - t0 < 1.0);
+    assert_int_equal(probe_sink_blocks(h->sink), 1);
+    assert_int_equal(probe_sink_skipped(h->sink, PROBE_SKIP_TOO_MANY_REPLICAS), 1);
+    commit(h);
+    const locus_hs_block_view *b = NULL;
+    assert_int_equal(locus_hs_snapshot_block(h->snap, "/tmp/single.csv", 1, &b), 0);
+    assert_int_equal(b->bytes, 5);
+    assert_int_equal(locus_hs_snapshot_block(h->snap, "/tmp/single.csv", 0, &b), LOCUS_ENOTFOUND);
+}
+
 /* ---- failures --------------------------------------------------------------------- */
 
 typedef struct fail_case {
@@ -892,6 +936,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(alluxio_poll_reads_documented_shapes),
         T(hdfs_poll_reads_documented_shapes),
+        T(hdfs_block_on_too_many_hosts_is_skipped),
         T(endpoint_by_host_name),
         T(failure_0), T(failure_1), T(failure_2), T(failure_3), T(failure_4), T(failure_5),
         T(failure_6), T(failure_7), T(failure_8), T(failure_9), T(failure_10), T(failure_11),

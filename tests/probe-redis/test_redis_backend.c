@@ -221,6 +221,33 @@ static void full_poll_matches_servers(void **state)
     locus_hs_snapshot_close(s);
 }
 
+/* A key whose dataset name is longer than the store holds (401 bytes) used
+ * to fail every poll, and after the staleness bound drop the whole cluster's
+ * datasets: it is skipped and counted, and the poll succeeds. */
+static void long_key_name_skipped(void **state)
+{
+    (void)state;
+    char name[PROBE_NAME_MAX + 2], key[PROBE_NAME_MAX + 16];
+    memset(name, 'L', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    snprintf(key, sizeof key, "{%s}:k", name);
+    int node = rcf_slot_master(&T.c, probe_redis_key_slot(name, strlen(name)));
+    assert_true(node >= 0);
+    redisContext *rc = rcf_connect(&T.c, node);
+    assert_non_null(rc);
+    redisReply *r = redisCommand(rc, "SET %s v", key);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STATUS);
+    freeReplyObject(r);
+    rph_result res;
+    poll_ok(NULL, 0, &res, NULL);
+    assert_int_equal(probe_sink_blocks(T.sink), N_DS);
+    assert_int_equal(probe_sink_skipped(T.sink, PROBE_SKIP_NAME_TOO_LONG), 1);
+    r = redisCommand(rc, "DEL %s", key);
+    freeReplyObject(r);
+    redisFree(rc);
+}
+
 static void replicas_are_published(void **state)
 {
     (void)state;
@@ -625,6 +652,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(full_poll_matches_servers),
+        cmocka_unit_test(long_key_name_skipped),
         cmocka_unit_test(replicas_are_published),
         cmocka_unit_test(block_bytes_split),
         cmocka_unit_test(slots_fallback_when_shards_denied),
