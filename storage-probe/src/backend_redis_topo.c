@@ -22,6 +22,7 @@ typedef struct parse_ctx {
     const char *command;
     char *err;
     size_t errlen;
+    unsigned char claimed[PROBE_REDIS_SLOTS / 8]; /* slots some shard already serves */
 } parse_ctx;
 
 static int fail(parse_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -92,10 +93,19 @@ static int shards_cmp(const void *a, const void *b)
     return (x->first_slot > y->first_slot) - (x->first_slot < y->first_slot);
 }
 
+/* A range must lie in 0-16383 and overlap no range seen before in this
+ * reply: coverage is counted by adding ranges, so two shards claiming the
+ * same slots would otherwise pass for a complete cluster. */
 static int check_range(parse_ctx *c, long long lo, long long hi)
 {
     if (lo < 0 || hi >= PROBE_REDIS_SLOTS || lo > hi)
         return fail(c, "slot range %lld-%lld out of 0-16383", lo, hi);
+    for (long long s = lo; s <= hi; s++) {
+        if (c->claimed[s >> 3] & (1u << (s & 7)))
+            return fail(c, "slot %lld is claimed twice (range %lld-%lld overlaps an earlier one)",
+                        s, lo, hi);
+        c->claimed[s >> 3] |= (unsigned char)(1u << (s & 7));
+    }
     return 0;
 }
 
@@ -210,7 +220,7 @@ static int parse_one_shard(parse_ctx *c, const redisReply *sh, probe_redis_shard
 int probe_redis_topology_from_shards(const redisReply *r, const char *origin,
                                      probe_redis_topology **out, char *err, size_t errlen)
 {
-    parse_ctx c = {origin, "CLUSTER SHARDS", err, errlen};
+    parse_ctx c = {origin, "CLUSTER SHARDS", err, errlen, {0}};
     *out = NULL;
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return fail(&c, "expected an array of shards");
@@ -270,7 +280,7 @@ static int parse_slots_node(parse_ctx *c, const redisReply *n, char *ip, size_t 
 int probe_redis_topology_from_slots(const redisReply *r, const char *origin,
                                     probe_redis_topology **out, char *err, size_t errlen)
 {
-    parse_ctx c = {origin, "CLUSTER SLOTS", err, errlen};
+    parse_ctx c = {origin, "CLUSTER SLOTS", err, errlen, {0}};
     *out = NULL;
     if (!r || r->type != REDIS_REPLY_ARRAY)
         return fail(&c, "expected an array of slot ranges");

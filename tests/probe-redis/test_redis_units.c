@@ -232,12 +232,43 @@ static void slots_reply(void **state)
     }
 }
 
+/* Two shards both claiming slots 0-8191 used to add up to "16384 slots
+ * served" and pass as complete coverage. */
+static void overlapping_ranges_refused(void **state)
+{
+    (void)state;
+    const char *shards =
+        "*2\r\n"
+        "*4\r\n$5\r\nslots\r\n*2\r\n:0\r\n:8191\r\n$5\r\nnodes\r\n*1\r\n"
+        NODE("n1", "7000", "node1", "6\r\nmaster", "6\r\nonline")
+        "*4\r\n$5\r\nslots\r\n*2\r\n:0\r\n:8191\r\n$5\r\nnodes\r\n*1\r\n"
+        NODE("n2", "7001", "node2", "6\r\nmaster", "6\r\nonline");
+    redisReply *r = parse_resp(shards);
+    probe_redis_topology *t = NULL;
+    char err[256] = "";
+    assert_int_equal(probe_redis_topology_from_shards(r, "x:1", &t, err, sizeof err), LOCUS_EPARSE);
+    freeReplyObject(r);
+    assert_null(t);
+    assert_non_null(strstr(err, "slot 0 is claimed twice"));
+
+    const char *slots =
+        "*2\r\n"
+        "*3\r\n:0\r\n:8191\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n$2\r\nn1\r\n"
+        "*3\r\n:100\r\n:200\r\n*3\r\n$9\r\n127.0.0.1\r\n:7001\r\n$2\r\nn2\r\n";
+    r = parse_resp(slots);
+    err[0] = 0;
+    assert_int_equal(probe_redis_topology_from_slots(r, "x:1", &t, err, sizeof err), LOCUS_EPARSE);
+    freeReplyObject(r);
+    assert_non_null(strstr(err, "slot 100 is claimed twice"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(crc16_and_slots), cmocka_unit_test(patterns),
         cmocka_unit_test(tally),           cmocka_unit_test(shards_reply),
         cmocka_unit_test(shards_malformed), cmocka_unit_test(slots_reply),
+        cmocka_unit_test(overlapping_ranges_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
