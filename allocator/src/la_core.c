@@ -287,6 +287,7 @@ void la_destroy(locus_allocator *a)
         free(f->racks);
         free(f->units);
         free(f->copies);
+        la_u64map_free(&f->offered_blocks);
     }
     free(a->fws);
     free(a->free_fws);

@@ -117,6 +117,10 @@ typedef struct la_fw {
     uint32_t n_units, cap_units;
     la_copy *copies;
     uint32_t n_copies, cap_copies;
+    double uncached_tasks;      /* pending tasks with no known copy (estimate) */
+    la_u64map offered_blocks;   /* dataset demand: blocks already given a planned slice
+                                   (la_block_key), taken as launched; kept while the demanded
+                                   datasets stay the same */
     double unit_limit;          /* pending tasks the units stand for (dataset demand names
                                    every block of the dataset; its pending bytes say how many) */
     /* per cycle */
@@ -344,6 +348,8 @@ int la_filtered(const la_agent *g, uint32_t fw, uint32_t now_t);
 int la_allocatable(const locus_allocator *a, const la_agent *g, double *avail);
 
 /* la_place.c: locality placement */
+/* Key of block idx of dataset ds in la_fw.offered_blocks. */
+uint64_t la_block_key(const char *ds, uint64_t idx);
 const struct la_idxent *la_idx_find(const locus_allocator *a, uint32_t gs, uint32_t fw);
 uint64_t la_rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw);
 int la_place_prepare(locus_allocator *a, double now);

@@ -299,7 +299,7 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
     f->hint_dirty = 0;
     f->hint_epoch = a->hint_epoch;
     f->n_units = f->n_copies = 0;
-    f->unit_limit = 0;
+    f->unit_limit = f->uncached_tasks = 0;
     la_u64map_clear(&a->scratch);
     for (size_t i = 0; i < f->n_demand; i++) {
         const la_demand *d = &f->demand[i];
@@ -353,6 +353,9 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
             if (cached && f->has_task_res && ds->block_count <= LA_DATASET_BLOCK_CAP) {
                 for (uint64_t bi = 0; bi < ds->block_count; bi++) {
                     const locus_hs_block_view *b = NULL;
+                    if (f->offered_blocks.n &&
+                        la_u64map_get(&f->offered_blocks, la_block_key(d->dataset, bi)) != NONE)
+                        continue; /* given a slice before: taken as launched */
                     if (a->prov.block(a->prov.ctx, snap, d->dataset, bi, &b) || !b ||
                         is_stale(cm, b->updated_at_ms))
                         continue;
@@ -390,6 +393,18 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
                 f->unit_limit += 1;
             }
         }
+    }
+    /* Demand items that gave no unit: pending work no copy is known for
+     * (at least one task each), which only non-local offers can run. */
+    if (f->has_task_res && f->n_demand) {
+        uint8_t *has = calloc(f->n_demand, 1);
+        if (!has)
+            return LOCUS_ENOMEM;
+        for (uint32_t u = 0; u < f->n_units; u++)
+            has[f->units[u].demand] = 1;
+        for (size_t i = 0; i < f->n_demand; i++)
+            f->uncached_tasks += !has[i];
+        free(has);
     }
     return units_sort(f);
 }

@@ -240,8 +240,8 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
         for (uint32_t ri = 0; ri < a->n_roles && best_cs == NONE; ri++) {
             const la_role *ro = &a->roles[a->role_order[ri]];
             for (uint32_t ui = 0; ui < ro->un; ui++)
-                if (!la_filtered(g, a->clients[ro->ulist[ui]].fw, now_t) &&
-                    (!a->n_sliced || a->fstate[a->clients[ro->ulist[ui]].fw])) {
+                if (a->fstate[a->clients[ro->ulist[ui]].fw] &&
+                    !la_filtered(g, a->clients[ro->ulist[ui]].fw, now_t)) {
                     best_cs = ro->ulist[ui];
                     walk_ui = ui;
                     break;
@@ -305,6 +305,12 @@ static uint32_t slice_of(const locus_allocator *a, const la_fw *f, const la_pick
 }
 
 /* ---- the plan: one decision per cycle -------------------------------------- */
+
+uint64_t la_block_key(const char *ds, uint64_t idx)
+{
+    uint64_t k = la_hash_str(ds) ^ (idx + 1) * 0x9e3779b97f4a7c15ULL;
+    return k == UINT64_MAX ? 0 : k;
+}
 
 /* Does one task of f fit in free? */
 static int task_fits(const locus_allocator *a, const la_fw *f, const double *free_)
@@ -565,6 +571,15 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         f->plan_key += la_dominant(a, f->task_res) / (ro->weight > 0 ? ro->weight : 1);
         heap_push(a, &n, fw);
     }
+    /* A framework whose pending work is all in the plan takes no other
+     * offer this cycle: a whole agent elsewhere would only run one of its
+     * planned tasks away from its copy. */
+    for (uint32_t fw = 0; fw < a->n_fw_slots; fw++) {
+        const la_fw *f = &a->fws[fw];
+        if (f->live && a->fstate[fw] && planned_type(f) &&
+            f->unit_limit - (double)f->planned + f->uncached_tasks < 0.5)
+            a->fstate[fw] = 0;
+    }
     return 0;
 }
 
@@ -631,6 +646,15 @@ static int offer_planned(locus_allocator *a, uint32_t gs, double *avail, double 
         int rc = la_make_offer(a, gs, slice, &p, 1, a->hints_valid, now, pl->n_tasks, extra);
         if (rc)
             return rc;
+        /* Dataset demand does not say which blocks are still pending: a block
+         * given a slice is taken as launched and not planned again. */
+        for (uint32_t u = pl->unit_head; u != NONE; u = a->plan_units[u].next) {
+            const la_unit *un = &f->units[a->plan_units[u].unit];
+            if (f->demand[un->demand].block < 0 &&
+                la_u64map_put(&f->offered_blocks,
+                              la_block_key(f->demand[un->demand].dataset, un->block), 1))
+                return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        }
         for (uint32_t k = 0; k < a->n_res; k++) {
             avail[k] -= slice[k];
             if (avail[k] < EPS)

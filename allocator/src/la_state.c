@@ -669,6 +669,7 @@ int la_remove_framework(locus_allocator *a, const char *id)
     free(f->racks);
     free(f->units);
     free(f->copies);
+    la_u64map_free(&f->offered_blocks);
     memset(f, 0, sizeof *f);
     a->free_fws[a->n_free_fws++] = s;
     a->n_fws--;
@@ -852,6 +853,14 @@ int la_set_demand(locus_allocator *a, const char *fid, const locus_demand_item *
         }
     }
     la_fw *f = &a->fws[s];
+    /* Blocks offered under dataset demand are remembered while the framework
+     * demands the same datasets (its pending bytes shrink as it launches). */
+    int same = f->n_demand == n;
+    for (size_t i = 0; same && i < n; i++)
+        same = strcmp(f->demand[i].dataset, d[i].dataset) == 0 &&
+               (f->demand[i].block < 0) == (d[i].block < 0);
+    if (!same)
+        la_u64map_clear(&f->offered_blocks);
     for (size_t i = 0; i < f->n_demand; i++)
         free(f->demand[i].dataset);
     free(f->demand);
