@@ -347,6 +347,8 @@ static int launch(sim_world *w, uint32_t job, uint32_t t, uint32_t agent)
             tk->level = (uint8_t)level;
             res->tasks[level]++;
             res->read_bytes[level] += tk->bytes;
+            if (tk->flow.kind == SIM_SRC_MEM)
+                res->mem_read_bytes += tk->bytes;
             if (level == SIM_LOCAL_NODE && tk->flow.kind == SIM_SRC_MEM) {
                 res->mem_hit_tasks++;
                 sim_storage_touch(&w->st, tk->block, agent);
@@ -362,9 +364,9 @@ static int launch(sim_world *w, uint32_t job, uint32_t t, uint32_t agent)
             tk->flow.kind = SIM_SRC_SHUFFLE;
         dur += tj->reduce_compute_s >= 0 ? tj->reduce_compute_s : mb * c->reduce_s_per_mb;
     }
-    if (tk->flow.kind != SIM_SRC_NONE) {
-        double rate = sim_network_start(&w->net, &tk->flow);
-        dur += (double)tk->bytes / rate;
+    tk->rest = dur;
+    int reads = tk->flow.kind != SIM_SRC_NONE && tk->bytes > 0;
+    if (reads) {
         uint64_t net = 0, up = 0;
         if (tk->flow.kind == SIM_SRC_SHUFFLE) {
             /* Map outputs are spread over the cluster: the share held by
@@ -378,8 +380,11 @@ static int launch(sim_world *w, uint32_t job, uint32_t t, uint32_t agent)
         }
         res->network_bytes += net;
         res->uplink_bytes += up;
-        if (net && sim_series_add(w, &res->series_network_bytes, now, (double)net))
-            return LOCUS_ENOMEM;
+        /* The read is a flow whose rate the network model sets (max-min
+         * fair); the task's start-up and compute follow when it is done. */
+        int rc = sim_network_add(&w->net, &tk->flow, (double)tk->bytes, now, job, t, &tk->flow_id);
+        if (rc)
+            return rc;
     }
     j->pending--;
     j->running++;
@@ -389,7 +394,18 @@ static int launch(sim_world *w, uint32_t job, uint32_t t, uint32_t agent)
     w->cl.agents[agent].cpus_used += c->task_cpus;
     w->cl.agents[agent].mem_used += (double)c->task_mem_mb;
     w->cl.busy_cpus += c->task_cpus;
+    if (reads)
+        return 0; /* finishes after its read: sim_fw_read_done */
     return sim_engine_push(&w->eng, now + dur, SIM_EV_FINISH, job, t);
+}
+
+int sim_fw_read_done(sim_world *w, uint32_t job, uint32_t t)
+{
+    sim_task *tk = &w->jobs[job].tasks[t];
+    int rc = sim_network_remove(&w->net, tk->flow_id, w->eng.now);
+    if (rc)
+        return rc;
+    return sim_engine_push(&w->eng, w->eng.now + tk->rest, SIM_EV_FINISH, job, t);
 }
 
 static int give_back(sim_world *w, const char *fwid, const char *agent_id, double cpus, double mem,
@@ -566,8 +582,6 @@ int sim_fw_finish(sim_world *w, uint32_t job, uint32_t t)
         snprintf(w->err, sizeof w->err, "%s: task %u of job %u finished but was not running", w->name, t, job);
         return LOCUS_ESTATE;
     }
-    if (tk->flow.kind != SIM_SRC_NONE)
-        sim_network_end(&w->net, &tk->flow);
     if (tk->block != SIM_NONE && c->cache_on_read && (rc = sim_storage_cache(&w->st, tk->block, tk->agent)))
         return rc;
     tk->state = SIM_TASK_DONE;

@@ -55,6 +55,7 @@ static void usage_run(FILE *f)
             "  --hours H             sim.max_hours: only jobs submitted in the first H hours\n"
             "                        after the trace's first job\n"
             "  --jobs N              sim.max_jobs: only the first N jobs\n"
+            "  --profile NAME        sim.profile: hadoop-2009 (default), datacenter-10g, cloud-vm\n"
             "  --policies LIST       built-in policies, comma separated (default\n"
             "                        drf,drf+delay,locality; \"\" for none)\n"
             "  --policy NAME=PLUGIN[:key=value,...]\n"
@@ -165,6 +166,7 @@ static int parse_run(int argc, char **argv, run_args *a)
         { "--seed", "sim.seed" },       { "--agents", "cluster.agents" },
         { "--racks", "cluster.racks" }, { "--compress", "sim.time_compression" },
         { "--hours", "sim.max_hours" }, { "--jobs", "sim.max_jobs" },
+        { "--profile", "sim.profile" },
     };
     for (int i = 0; i < argc; i++) {
         const char *f = argv[i];

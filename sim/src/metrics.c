@@ -38,6 +38,24 @@ int sim_series_add(sim_world *w, double **arr, double t, double value)
     return 0;
 }
 
+int sim_series_add_span(sim_world *w, double **arr, double t0, double t1, double value)
+{
+    if (t1 <= t0)
+        return sim_series_add(w, arr, t0, value);
+    double per_s = value / (t1 - t0);
+    for (double t = t0; t < t1;) {
+        double idx = floor((t - w->first_submit) / w->series_bucket_s);
+        double end = w->first_submit + (idx + 1) * w->series_bucket_s;
+        double te = end < t1 ? end : t1;
+        if (te <= t)
+            te = t1; /* rounding at a bucket edge: book the rest here */
+        if (sim_series_add(w, arr, t, per_s * (te - t)))
+            return LOCUS_ENOMEM;
+        t = te;
+    }
+    return 0;
+}
+
 void sim_metrics_cycle(sim_world *w)
 {
     if (w->n_active < 2)

@@ -380,6 +380,30 @@ static int add_agents(sim_world *w)
     return 0;
 }
 
+/* The network model's callbacks: a flow's finish becomes an event (stale
+ * ones are skipped by version), and its bytes are booked in the network
+ * plot over the time they moved. */
+static int net_schedule(void *ctx, double t, uint32_t flow, uint32_t version)
+{
+    sim_world *w = ctx;
+    return sim_engine_push(&w->eng, t, SIM_EV_FLOW, flow, version);
+}
+
+static int net_progress(void *ctx, const sim_net_flow *f, double t0, double t1, double bytes)
+{
+    sim_world *w = ctx;
+    const sim_task *tk = &w->jobs[f->owner_a].tasks[f->owner_b];
+    double share;
+    if (tk->flow.kind == SIM_SRC_SHUFFLE)
+        share = 1.0 - 1.0 / w->cl.n_agents;
+    else
+        share = sim_flow_crosses_nic(&w->net, &tk->flow) ? 1.0 : 0.0;
+    w->res->flow_bytes += bytes;
+    if (share <= 0)
+        return 0;
+    return sim_series_add_span(w, &w->res->series_network_bytes, t0, t1, bytes * share);
+}
+
 static int run_events(sim_world *w, const sim_run_opts *o)
 {
     int rc = 0;
@@ -391,8 +415,36 @@ static int run_events(sim_world *w, const sim_run_opts *o)
         (rc = sim_engine_push(&w->eng, submit_time(w, 0), SIM_EV_PROBE, 0, 0)))
         return rc;
     w->next_arrival = 1;
-    while (sim_engine_pop(&w->eng, &ev)) {
+    w->net.schedule = net_schedule;
+    w->net.on_progress = net_progress;
+    w->net.ctx = w;
+    for (;;) {
+        /* Flows started or ended at this instant get their rates before
+         * time moves on: one recomputation per instant, not per flow. */
+        double q = w->cfg->rate_update_s;
+        if (sim_network_dirty(&w->net) && q > 0 && !w->rates_scheduled) {
+            double t = ceil(w->eng.now / q) * q;
+            if ((rc = sim_engine_push(&w->eng, t > w->eng.now ? t : w->eng.now, SIM_EV_RATES, 0, 0)))
+                return rc;
+            w->rates_scheduled = 1;
+        } else if (q <= 0 && sim_network_dirty(&w->net) && sim_engine_peek_time(&w->eng) > w->eng.now &&
+                   (rc = sim_network_update(&w->net, w->eng.now))) {
+            return rc;
+        }
+        if (!sim_engine_pop(&w->eng, &ev))
+            break;
         switch (ev.type) {
+        case SIM_EV_RATES:
+            w->rates_scheduled = 0;
+            rc = sim_network_update(&w->net, w->eng.now);
+            break;
+        case SIM_EV_FLOW: {
+            const sim_net_flow *f = ev.a < w->net.n_flows ? &w->net.flows[ev.a] : NULL;
+            if (!f || !f->active || f->version != ev.b)
+                break; /* its rate changed since: a later event stands */
+            rc = sim_fw_read_done(w, f->owner_a, f->owner_b);
+            break;
+        }
         case SIM_EV_ARRIVAL:
             if (w->next_arrival < w->n_jobs &&
                 (rc = sim_engine_push(&w->eng, submit_time(w, w->next_arrival), SIM_EV_ARRIVAL,
@@ -477,7 +529,7 @@ static int run_policy(const sim_trace *t, const sim_config *cfg, const sim_polic
     w.series_bucket_s = bucket_s;
     locus_allocator_plugin plugin;
     memset(&plugin, 0, sizeof plugin);
-    double wall0 = mono_s();
+    double wall0 = mono_s(), cpu0 = cpu_s();
     int rc;
     sim_engine_init(&w.eng);
     sim_rng_seed(&w.rng, (uint64_t)cfg->seed, 2);
@@ -540,6 +592,8 @@ static int run_policy(const sim_trace *t, const sim_config *cfg, const sim_polic
         goto out;
     if ((rc = run_events(&w, o)))
         goto out;
+    res->net_updates = w.net.updates;
+    res->net_flows_recomputed = w.net.flows_recomputed;
     if (w.api->status) {
         locus_allocator_status st;
         memset(&st, 0, sizeof st);
@@ -554,6 +608,7 @@ static int run_policy(const sim_trace *t, const sim_config *cfg, const sim_polic
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     res->cost.wall_s = wall;
+    res->cost.cpu_s = cpu_s() - cpu0;
     res->cost.events = w.eng.processed;
     res->cost.events_per_s = wall > 0 ? (double)w.eng.processed / wall : 0;
     res->cost.peak_rss_bytes = (uint64_t)ru.ru_maxrss * 1024ULL;

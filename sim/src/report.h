@@ -27,6 +27,7 @@ typedef struct sim_run_cost {
     double alloc_cpu_mean_s;     /* allocator CPU time per allocate() call */
     double alloc_cpu_p99_s;
     uint64_t peak_rss_bytes;     /* process peak RSS after this replay */
+    double cpu_s;                /* CPU time of the thread that replayed it (simulator + plugin) */
 } sim_run_cost;
 
 typedef struct sim_policy_result {
@@ -35,8 +36,13 @@ typedef struct sim_policy_result {
     uint64_t tasks[SIM_LOCALITY_LEVELS];      /* map tasks by where their block was read from */
     uint64_t read_bytes[SIM_LOCALITY_LEVELS]; /* input bytes by the same split */
     uint64_t mem_hit_tasks;      /* node-local tasks served from the memory tier */
+    uint64_t mem_read_bytes;     /* input bytes read from a memory tier, local or remote */
     uint64_t network_bytes;      /* bytes that crossed any agent NIC (remote and rack reads, shuffle) */
     uint64_t uplink_bytes;       /* bytes that crossed a rack uplink */
+    double flow_bytes;           /* bytes the network model moved for reads (= bytes read) */
+    double max_link_utilisation; /* highest load / capacity of any link or flow cap seen (checks) */
+    uint64_t net_updates;        /* rate recomputations (one per instant with a change) */
+    uint64_t net_flows_recomputed; /* flows whose rate was recomputed, summed over updates */
     uint64_t tasks_total, jobs_total, jobs_done;
     sim_jct_stats jct_all, jct_small, jct_large; /* small: input < 64 MB */
     double makespan_s;           /* last job finish - first job submit */

@@ -154,6 +154,8 @@ int report_grid_build(const sim_report *r, unsigned flags, report_grid *g)
     }
     ROW("node-local from memory");
     EACH(count_pct(row, i, p->mem_hit_tasks, sum3(p->tasks)));
+    ROW("input read from memory (any agent)");
+    EACH(bytes_pct(row, i, p->mem_read_bytes, sum3(p->read_bytes)));
 
     SECTION("Input bytes by where they were read");
     for (int l = 0; l < SIM_LOCALITY_LEVELS; l++) {
@@ -168,6 +170,11 @@ int report_grid_build(const sim_report *r, unsigned flags, report_grid *g)
     EACH(vs_first(row, i, (double)p->network_bytes, (double)r->policies[0].network_bytes));
     ROW("bytes over rack uplinks");
     EACH((report_fmt_bytes(a, sizeof a, p->uplink_bytes), set_cell(row, i, "%s", a)));
+    ROW("rate recomputations");
+    EACH((report_fmt_count(a, sizeof a, p->net_updates), set_cell(row, i, "%s", a)));
+    ROW("flows per recomputation, mean");
+    EACH((report_fmt_fixed(a, sizeof a, p->net_updates ? (double)p->net_flows_recomputed / (double)p->net_updates : 0, 1),
+          set_cell(row, i, "%s", a)));
 
     if (jct_rows(g, r, "Job completion time, all jobs", offsetof(sim_policy_result, jct_all)) ||
         jct_rows(g, r, "Job completion time, small jobs (input < 64 MiB)",
@@ -202,6 +209,11 @@ int report_grid_build(const sim_report *r, unsigned flags, report_grid *g)
               set_cell(row, i, "%s us", a)));
         ROW("simulator wall time");
         EACH((report_fmt_fixed(a, sizeof a, p->cost.wall_s, 2), set_cell(row, i, "%s s", a)));
+        ROW("replay CPU time");
+        EACH((report_fmt_fixed(a, sizeof a, p->cost.cpu_s, 2), set_cell(row, i, "%s s", a)));
+        ROW("replay CPU vs first policy");
+        EACH((report_fmt_fixed(a, sizeof a, r->policies[0].cost.cpu_s > 0 ? p->cost.cpu_s / r->policies[0].cost.cpu_s : 0, 2),
+              set_cell(row, i, "%sx", a)));
         ROW("events");
         EACH((report_fmt_count(a, sizeof a, p->cost.events), set_cell(row, i, "%s", a)));
         ROW("events per second");

@@ -15,7 +15,13 @@
 
 static const char *const demand_choices[] = { "datasets", "blocks", NULL };
 
+static const char *const profile_choices[] = { "hadoop-2009", "datacenter-10g", "cloud-vm", NULL };
+
 const locus_cfg_key sim_config_keys[] = {
+    { "sim", "profile", LOCUS_CFG_ENUM, offsetof(sim_config, profile), "hadoop-2009", 0, 0, "",
+      profile_choices,
+      "Hardware profile giving every network.* value left at 0: hadoop-2009 (1 GbE, local disks), "
+      "datacenter-10g (10 GbE, local disks), cloud-vm (a few Gb/s, network-attached disks)" },
     K("sim", "seed", LOCUS_CFG_INT, seed, "1", 0, 9.2e18, "",
       "Seed of every random choice (replica placement, tie breaks); same seed, same report"),
     K("sim", "time_compression", LOCUS_CFG_DOUBLE, time_compression, "0", 0, 1e6, "x",
@@ -67,16 +73,22 @@ const locus_cfg_key sim_config_keys[] = {
     K("storage", "confirm_s", LOCUS_CFG_DOUBLE, confirm_s, "30", 0, 86400, "s",
       "A dataset some framework still waits for is re-written (confirmed) when its hints are "
       "this old, as a probe's full poll would (half the allocator's 60 s hints.staleness)"),
-    K("network", "nic_gbps", LOCUS_CFG_DOUBLE, nic_gbps, "10", 0.001, 1e6, "Gbit/s",
-      "NIC bandwidth of every agent, each direction"),
-    K("network", "oversubscription", LOCUS_CFG_DOUBLE, oversubscription, "5", 1, 1000, "ratio",
-      "Rack uplink oversubscription: uplink = agents in rack x NIC / ratio"),
-    K("network", "hdd_stream_mbps", LOCUS_CFG_DOUBLE, hdd_stream_mbps, "100", 0.001, 1e6, "MB/s",
-      "Sequential read rate of one HDD stream"),
-    K("network", "hdd_agent_mbps", LOCUS_CFG_DOUBLE, hdd_agent_mbps, "400", 0.001, 1e6, "MB/s",
-      "HDD read bandwidth of one agent, shared by its concurrent reads (4 disks)"),
-    K("network", "mem_mbps", LOCUS_CFG_DOUBLE, mem_mbps, "2000", 0.001, 1e7, "MB/s",
-      "Read rate from a memory tier"),
+    K("network", "nic_gbps", LOCUS_CFG_DOUBLE, nic_gbps, "0", 0, 1e6, "Gbit/s",
+      "NIC bandwidth of every agent, each direction; 0 = the profile's"),
+    K("network", "oversubscription", LOCUS_CFG_DOUBLE, oversubscription, "0", 0, 1000, "ratio",
+      "Rack uplink oversubscription: uplink = agents in rack x NIC / ratio; 0 = the profile's"),
+    K("network", "hdd_stream_mbps", LOCUS_CFG_DOUBLE, hdd_stream_mbps, "0", 0, 1e6, "MB/s",
+      "Read rate of one disk stream (one flow's cap); 0 = the profile's"),
+    K("network", "hdd_agent_mbps", LOCUS_CFG_DOUBLE, hdd_agent_mbps, "0", 0, 1e6, "MB/s",
+      "Disk read bandwidth of one agent, max-min shared by its concurrent reads; 0 = the profile's"),
+    K("network", "mem_mbps", LOCUS_CFG_DOUBLE, mem_mbps, "0", 0, 1e7, "MB/s",
+      "Read rate of one copy from a memory tier (one flow's cap); 0 = the profile's"),
+    K("network", "mem_agent_mbps", LOCUS_CFG_DOUBLE, mem_agent_mbps, "0", 0, 1e7, "MB/s",
+      "Memory-tier read bandwidth of one agent, shared by its concurrent reads; 0 = the profile's"),
+    K("network", "rate_update_s", LOCUS_CFG_DOUBLE, rate_update_s, "0", 0, 60, "s",
+      "0 = flow rates recomputed at every instant a flow starts or ends (exact max-min); T > 0 = "
+      "at most every T s (faster: a new flow waits for the next recomputation, an ended one's "
+      "bandwidth stays unused until then, so no link is ever over capacity)"),
     K("framework", "locality_wait_s", LOCUS_CFG_DOUBLE, locality_wait_s, "3", 0, 3600, "s",
       "Delay scheduling wait per locality level (spark.locality.wait)"),
     K("framework", "refuse_s", LOCUS_CFG_DOUBLE, refuse_s, "5", 0, 3600, "s",
@@ -87,11 +99,50 @@ const locus_cfg_key sim_config_keys[] = {
 };
 const size_t sim_config_n_keys = sizeof sim_config_keys / sizeof sim_config_keys[0];
 
+/* The profiles' constants; docs/simulator.md gives the source of each. */
+static const sim_profile profiles[] = {
+    /* nic   oversub  hdd stream  hdd agent  mem   mem agent */
+    { "hadoop-2009", 1.0, 10.0, 100.0, 400.0, 2000.0, 10000.0 },
+    { "datacenter-10g", 10.0, 5.0, 100.0, 400.0, 2000.0, 10000.0 },
+    { "cloud-vm", 5.0, 1.0, 125.0, 250.0, 4000.0, 20000.0 },
+};
+
+const sim_profile *sim_config_profile(int profile)
+{
+    if (profile < 0 || (size_t)profile >= sizeof profiles / sizeof profiles[0])
+        return &profiles[0];
+    return &profiles[profile];
+}
+
+void sim_config_apply_profile(sim_config *c)
+{
+    const sim_profile *p = sim_config_profile(c->profile);
+    if (c->nic_gbps <= 0)
+        c->nic_gbps = p->nic_gbps;
+    if (c->oversubscription <= 0)
+        c->oversubscription = p->oversubscription;
+    if (c->hdd_stream_mbps <= 0)
+        c->hdd_stream_mbps = p->hdd_stream_mbps;
+    if (c->hdd_agent_mbps <= 0)
+        c->hdd_agent_mbps = p->hdd_agent_mbps;
+    if (c->mem_mbps <= 0)
+        c->mem_mbps = p->mem_mbps;
+    if (c->mem_agent_mbps <= 0)
+        c->mem_agent_mbps = p->mem_agent_mbps;
+    if (c->oversubscription < 1)
+        c->oversubscription = 1;
+}
+
 int sim_config_load(sim_config *c, const char *path, const locus_cfg_override *ov, size_t n_ov,
                     char *err, size_t errlen)
 {
-    return locus_cfg_load(sim_config_keys, sim_config_n_keys, c, sizeof *c, path, ov, n_ov, err,
-                          errlen);
+    int rc = locus_cfg_load(sim_config_keys, sim_config_n_keys, c, sizeof *c, path, ov, n_ov, err,
+                            errlen);
+    /* Every network value left at 0 comes from the profile, so the rest of
+     * the simulator (and the report) sees the effective values. */
+    if (rc == 0)
+        sim_config_apply_profile(c);
+    return rc;
 }
 
 double sim_config_compression(const sim_config *c, const sim_trace *t, size_t n_jobs)

@@ -15,8 +15,17 @@
 
 enum sim_demand_mode { SIM_DEMAND_DATASETS = 0, SIM_DEMAND_BLOCKS = 1 };
 
+enum sim_profile_id { SIM_PROFILE_HADOOP_2009 = 0, SIM_PROFILE_DC_10G = 1, SIM_PROFILE_CLOUD_VM = 2 };
+
+/* A hardware profile: the network.* values it gives. */
+typedef struct sim_profile {
+    const char *name;
+    double nic_gbps, oversubscription, hdd_stream_mbps, hdd_agent_mbps, mem_mbps, mem_agent_mbps;
+} sim_profile;
+
 typedef struct sim_config {
     /* [sim] */
+    int profile;                 /* enum sim_profile_id */
     int64_t seed;
     double time_compression;     /* arrivals at submit / compression; 0 = auto */
     double target_load;          /* busy CPU share aimed at by auto compression */
@@ -51,6 +60,8 @@ typedef struct sim_config {
     double hdd_stream_mbps;
     double hdd_agent_mbps;
     double mem_mbps;
+    double mem_agent_mbps;
+    double rate_update_s;        /* 0: rates recomputed at every instant with a change */
     /* [framework] */
     double locality_wait_s;
     double refuse_s;
@@ -71,6 +82,12 @@ int sim_config_load(sim_config *c, const char *path, const locus_cfg_override *o
  * one HDD stream's rate. n_jobs: jobs replayed. */
 struct sim_trace;
 double sim_config_compression(const sim_config *c, const struct sim_trace *t, size_t n_jobs);
+
+/* A profile's constants (an unknown id gives the first). */
+const sim_profile *sim_config_profile(int profile);
+/* Fills every network value left at 0 from the profile (sim_config_load
+ * does this; a config built by hand calls it). */
+void sim_config_apply_profile(sim_config *c);
 
 /* Effective racks count. */
 uint32_t sim_config_racks(const sim_config *c);

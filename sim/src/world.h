@@ -23,7 +23,9 @@ enum sim_event_type {
     SIM_EV_ARRIVAL = 1,  /* a = job */
     SIM_EV_TICK = 2,     /* allocation cycle */
     SIM_EV_FINISH = 3,   /* a = job, b = task */
-    SIM_EV_PROBE = 4     /* hint store publish */
+    SIM_EV_PROBE = 4,    /* hint store publish */
+    SIM_EV_FLOW = 5,     /* a = flow, b = its version: the flow's bytes are all read */
+    SIM_EV_RATES = 6     /* network.rate_update_s > 0: recompute flow rates */
 };
 
 enum sim_task_state { SIM_TASK_PENDING = 0, SIM_TASK_RUNNING = 1, SIM_TASK_DONE = 2 };
@@ -34,6 +36,8 @@ typedef struct sim_task {
     uint32_t block;      /* SIM_NONE: no block (reduce, or a map without input) */
     uint32_t agent;      /* where it ran */
     sim_flow flow;
+    uint32_t flow_id;    /* its read in the network model, while it runs */
+    double rest;         /* start-up and compute: they follow the read */
     uint8_t state, reduce, level;
 } sim_task;
 
@@ -113,6 +117,7 @@ typedef struct sim_world {
     size_t cap_offer_str;
     double last_progress;              /* last time a task started or finished */
     uint64_t launched;                 /* tasks launched so far */
+    int rates_scheduled;               /* a SIM_EV_RATES event is pending */
     int verbose;
     struct sim_board *board;           /* shared progress line */
     size_t slot;
@@ -124,6 +129,8 @@ int sim_fw_arrive(sim_world *w, uint32_t job);
 /* Handles one offer: launches what the framework wants, gives the rest back. */
 int sim_fw_offer(sim_world *w, const sim_offer_copy *o);
 int sim_fw_finish(sim_world *w, uint32_t job, uint32_t task);
+/* A task's read flow is done: it finishes after its start-up and compute. */
+int sim_fw_read_done(sim_world *w, uint32_t job, uint32_t task);
 /* Before a cycle: pushes changed demand. After: suppresses idle frameworks. */
 int sim_fw_before_cycle(sim_world *w);
 int sim_fw_after_cycle(sim_world *w);
@@ -133,6 +140,8 @@ int sim_fw_confirm_demand(sim_world *w);
 
 /* metrics.c */
 int sim_series_add(sim_world *w, double *(*arr), double t, double value);
+/* Adds value spread evenly over [t0, t1] across the buckets it covers. */
+int sim_series_add_span(sim_world *w, double *(*arr), double t0, double t1, double value);
 void sim_metrics_cycle(sim_world *w);
 int sim_metrics_finish(sim_world *w);
 

@@ -101,7 +101,7 @@ static sim_report *make_report(const char *third_name)
         p->n_series = 145;
         p->series_network_bytes = series(145, 1e9 / (double)(i + 1));
         p->series_utilisation = series(145, 0.09);
-        p->cost = (sim_run_cost){1.5 + i, 2000000, 1333333.3, 12e-6, 40e-6, 300u << 20};
+        p->cost = (sim_run_cost){1.5 + i, 2000000, 1333333.3, 12e-6, 40e-6, 300u << 20, 1.25 + i};
     }
     return r;
 }
