@@ -290,6 +290,14 @@ static int units_sort(la_fw *f)
     return 0;
 }
 
+/* f's pending tasks local to agent ag (estimate), while fw_compute's
+ * scratch map is valid. */
+static double local_tasks_on(const locus_allocator *a, const la_fw *f, uint32_t ag)
+{
+    uint32_t s = la_u64map_get(&a->scratch, ag);
+    return s == NONE ? 0 : f->loc[s].tasks;
+}
+
 static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm)
 {
     f->n_loc = 0;
@@ -392,6 +400,24 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
                     return LOCUS_ENOMEM;
                 f->unit_limit += 1;
             }
+        }
+    }
+    /* Among copies of one tier, the agent holding more of the framework's
+     * pending input first: the plan then gives an agent all the tasks it can
+     * run locally, so a framework that launches any of its local tasks on a
+     * slice launches one the plan meant for that agent. */
+    for (uint32_t u = 0; u < f->n_units; u++) {
+        la_copy *c = &f->copies[f->units[u].copy0];
+        uint32_t n = f->units[u].n_copies;
+        for (uint32_t i = 1; i < n; i++) {
+            la_copy x = c[i];
+            double wx = local_tasks_on(a, f, x.agent);
+            uint32_t k = i;
+            while (k > 0 && c[k - 1].tier == x.tier && local_tasks_on(a, f, c[k - 1].agent) < wx) {
+                c[k] = c[k - 1];
+                k--;
+            }
+            c[k] = x;
         }
     }
     /* Demand items that gave no unit: pending work no copy is known for

@@ -202,7 +202,7 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             if (!a->fstate[fw])
                 continue;
             const la_fw *f = &a->fws[fw];
-            if (f->has_task_res && !(f->budget > 0))
+            if (planned_type(f) || (f->has_task_res && !(f->budget > 0)))
                 continue; /* its local tasks are all offered this cycle */
             for (uint32_t j = 0; j < f->n_clients; j++) {
                 uint32_t cs = f->clients[j];
@@ -284,6 +284,23 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
 static uint32_t slice_of(const locus_allocator *a, const la_fw *f, const la_pick *p,
                          const double *avail, double *slice)
 {
+    if (planned_type(f)) {
+        /* Its cached work went through the plan: what it gets here is sized
+         * to the rest (tasks with no free or no known copy). */
+        double n = ceil(f->budget - 1e-6);
+        if (n < 1)
+            n = 1;
+        if (n > 1e6)
+            return 0;
+        int smaller = 0, any = 0;
+        for (uint32_t k = 0; k < a->n_res; k++) {
+            double want = n * f->task_res[k];
+            slice[k] = want < avail[k] ? want : avail[k];
+            smaller |= slice[k] < avail[k] - EPS;
+            any |= slice[k] > EPS;
+        }
+        return smaller && any ? (uint32_t)n : 0;
+    }
     if (!f->has_task_res || p->level != 0 || !(p->tasks > 0) || !(f->budget > 0))
         return 0;
     /* A task whose block has replicas on several agents counts on each of
@@ -532,7 +549,7 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         /* Progressive filling: the projected dominant share, over the role's weight. */
         f->plan_key = a->clients[cs].share / (ro->weight > 0 ? ro->weight : 1);
         if (local) {
-            f->budget = 0; /* its local work is offered through the plan only */
+            f->budget = 0; /* set below: the work the plan leaves */
             n_local++;
             if (f->task_res[LA_RES_CPUS] < a->plan_min_task[0])
                 a->plan_min_task[0] = f->task_res[LA_RES_CPUS];
@@ -575,9 +592,12 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
      * offer this cycle: a whole agent elsewhere would only run one of its
      * planned tasks away from its copy. */
     for (uint32_t fw = 0; fw < a->n_fw_slots; fw++) {
-        const la_fw *f = &a->fws[fw];
-        if (f->live && a->fstate[fw] && planned_type(f) &&
-            f->unit_limit - (double)f->planned + f->uncached_tasks < 0.5)
+        la_fw *f = &a->fws[fw];
+        if (!f->live || !a->fstate[fw] || !planned_type(f))
+            continue;
+        double rest = f->unit_limit - (double)f->planned;
+        f->budget = (rest > 0 ? rest : 0) + f->uncached_tasks;
+        if (f->budget < 0.5)
             a->fstate[fw] = 0;
     }
     return 0;
@@ -721,7 +741,7 @@ int la_place_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_
      * this cycle: only locality brings it offers, and none is left. */
     for (uint32_t i = 0; i < a->n_sliced; i++) {
         uint32_t fw = a->sliced[2 * i];
-        if (a->fws[fw].budget > 0 || a->fws[fw].allowed == 2)
+        if (a->fws[fw].budget > 0 || (a->fws[fw].allowed == 2 && !planned_type(&a->fws[fw])))
             a->fstate[fw] = (uint8_t)a->sliced[2 * i + 1];
     }
     a->n_sliced = 0;
