@@ -45,23 +45,26 @@ int locus_cli_fail(const locus_cli *cli, const char *fmt, ...)
     return LOCUS_EXIT_FAILURE;
 }
 
+int locus_cli_add_override(locus_cli *cli, const char *key, size_t key_len, const char *value)
+{
+    if (cli->n_sets == LOCUS_CLI_MAX_SETS)
+        return locus_cli_usage_error(cli, "at most %d --set options", LOCUS_CLI_MAX_SETS);
+    char *copy = strndup(key, key_len);
+    if (!copy)
+        return locus_cli_fail(cli, "out of memory");
+    cli->set_keys[cli->n_sets] = copy;
+    cli->sets[cli->n_sets] = (locus_cfg_override){copy, value};
+    cli->n_sets++;
+    return -1;
+}
+
 int locus_cli_add_set(locus_cli *cli, const char *arg)
 {
     const char *eq = strchr(arg, '=');
     const char *dot = eq ? memchr(arg, '.', (size_t)(eq - arg)) : NULL;
     if (!eq || !dot || dot == arg || dot + 1 == eq)
         return locus_cli_usage_error(cli, "--set wants section.key=value, not '%s'", arg);
-    if (cli->n_sets == LOCUS_CLI_MAX_SETS)
-        return locus_cli_usage_error(cli, "at most %d --set options", LOCUS_CLI_MAX_SETS);
-    char *key = strndup(arg, (size_t)(eq - arg));
-    if (!key) {
-        locus_cli_fail(cli, "out of memory");
-        return LOCUS_EXIT_FAILURE;
-    }
-    cli->set_keys[cli->n_sets] = key;
-    cli->sets[cli->n_sets] = (locus_cfg_override){key, eq + 1};
-    cli->n_sets++;
-    return -1;
+    return locus_cli_add_override(cli, arg, (size_t)(eq - arg), eq + 1);
 }
 
 int locus_cli_option(locus_cli *cli, int opt, const char *arg)

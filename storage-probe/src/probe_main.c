@@ -13,32 +13,31 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "locus/cli.h"
 #include "probe_daemon.h"
 #include "probe_log.h"
 
-#define MAX_SETS 64
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: locus-probe [--config FILE] [--set section.key=value]... [--foreground]\n"
-            "       locus-probe --check --config FILE\n"
-            "       locus-probe --print-reference | --print-example\n"
-            "\n"
-            "Polls storage backends for where datasets' blocks are cached and keeps the\n"
-            "Locus hint store up to date; serves /healthz, /metrics and /v1/... over HTTP.\n"
-            "\n"
-            "  -c, --config FILE      config file (INI; see locus-probe.conf.example)\n"
-            "  -s, --set K=V          override one key, e.g. --set probe.log_level=debug\n"
-            "  -n, --check            validate the config (keys, host map, backend settings)\n"
-            "                         and exit: 0 valid, 1 invalid\n"
-            "  -f, --foreground       stay attached, log to stderr\n"
-            "      --print-reference  print the Markdown table of every config key\n"
-            "      --print-example    print a commented example config\n"
-            "  -h, --help             this text\n"
-            "\n"
-            "Signals: SIGHUP reloads the config file, SIGTERM/SIGINT stop cleanly.\n");
-}
+static const char usage[] =
+    "usage: locus-probe [-c FILE] [--set section.key=value]... [--store PATH] [--foreground]\n"
+    "       locus-probe --check -c FILE [--set section.key=value]...\n"
+    "       locus-probe --print-reference | --print-example\n"
+    "\n"
+    "Polls storage backends for where datasets' blocks are cached and keeps the\n"
+    "Locus hint store up to date; serves /healthz, /metrics and /v1/... over HTTP.\n"
+    "\n"
+    "  -c, --config FILE      config file (INI; see locus-probe.conf.example)\n"
+    "  -s, --set K=V          override one key, e.g. --set probe.log_level=debug\n"
+    "      --store PATH       hint store folder (probe.store_path; also $LOCUS_HINT_STORE)\n"
+    "  -n, --check            validate the config (keys, host map, backend settings)\n"
+    "                         and exit: 0 valid, 1 invalid\n"
+    "  -f, --foreground       stay attached, log to stderr (what a service manager wants)\n"
+    "      --print-reference  print the Markdown table of every config key\n"
+    "      --print-example    print a commented example config\n"
+    "  -h, --help             this text\n"
+    "  -V, --version          version, plugin ABI and hint store schema\n"
+    "\n"
+    "Signals: SIGHUP reloads the config file, SIGTERM/SIGINT stop cleanly.\n"
+    "Exit status: 0 ok, 1 runtime failure (bad config, store, port), 2 bad command line.\n";
 
 /* Forks; the parent exits with the child's start-up status. Returns the
  * write end of the status pipe in the child. */
@@ -107,60 +106,56 @@ static int write_pid_file(const char *path)
 
 int main(int argc, char **argv)
 {
+    enum { OPT_REFERENCE = 0x2001, OPT_EXAMPLE };
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
-        {"check", no_argument, NULL, 'n'},        {"foreground", no_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},         {"print-reference", no_argument, NULL, 'R'},
-        {"print-example", no_argument, NULL, 'E'}, {NULL, 0, NULL, 0}};
-    const char *path = NULL;
-    int check = 0, foreground = 0, opt;
-    locus_cfg_override sets[MAX_SETS];
-    char *set_buf[MAX_SETS];
-    size_t n_sets = 0;
-    while ((opt = getopt_long(argc, argv, "c:s:nfh", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': path = optarg; break;
-        case 'n': check = 1; break;
-        case 'f': foreground = 1; break;
-        case 'h': usage(stdout); return 0;
-        case 'R': return probe_config_write_reference(stdout) ? 1 : 0;
-        case 'E': return probe_config_write_example(stdout) ? 1 : 0;
-        case 's': {
-            char *eq = strchr(optarg, '=');
-            if (!eq || n_sets == MAX_SETS) {
-                fprintf(stderr, "locus-probe: --set wants section.key=value (at most %d)\n",
-                        MAX_SETS);
-                return 1;
-            }
-            /* A secret on the command line is readable by every local user
-             * in /proc/PID/cmdline and ps: refuse it and say where it goes. */
-            if ((size_t)(eq - optarg) == strlen("redis.password") &&
-                strncmp(optarg, "redis.password", (size_t)(eq - optarg)) == 0) {
-                fprintf(stderr, "locus-probe: --set redis.password would show the password to "
-                                "every local user (ps, /proc/PID/cmdline); put it in the config "
-                                "file (mode 0600) or name an environment variable with "
-                                "redis.password_env\n");
-                return 1;
-            }
-            set_buf[n_sets] = strndup(optarg, (size_t)(eq - optarg));
-            sets[n_sets] = (locus_cfg_override){set_buf[n_sets], eq + 1};
-            n_sets++;
-            break;
-        }
-        default: usage(stderr); return 1;
+        LOCUS_CLI_LONGOPTS,
+        {"foreground", no_argument, NULL, 'f'},
+        {"print-reference", no_argument, NULL, OPT_REFERENCE},
+        {"print-example", no_argument, NULL, OPT_EXAMPLE},
+        {NULL, 0, NULL, 0}};
+    locus_cli cli = {.tool = "locus-probe", .usage = usage};
+    int foreground = 0, opt;
+    /* $LOCUS_HINT_STORE first, so --store and --set probe.store_path win. */
+    const char *env_store = getenv(LOCUS_HINT_STORE_ENV);
+    if (env_store && *env_store)
+        locus_cli_add_override(&cli, "probe.store_path", 16, env_store);
+    while ((opt = locus_cli_getopt(&cli, argc, argv, LOCUS_CLI_SHORTOPTS "nf", opts)) != -1) {
+        int stop = -1;
+        if (opt == 'n')
+            cli.check = 1;
+        else if (opt == 'f')
+            foreground = 1;
+        else if (opt == OPT_REFERENCE)
+            stop = probe_config_write_reference(stdout) ? LOCUS_EXIT_FAILURE : LOCUS_EXIT_OK;
+        else if (opt == OPT_EXAMPLE)
+            stop = probe_config_write_example(stdout) ? LOCUS_EXIT_FAILURE : LOCUS_EXIT_OK;
+        else if (opt == LOCUS_CLI_OPT_STORE)
+            stop = locus_cli_add_override(&cli, "probe.store_path", 16, optarg);
+        else
+            stop = locus_cli_option(&cli, opt, optarg);
+        /* A secret on the command line is readable by every local user
+         * in /proc/PID/cmdline and ps: refuse it and say where it goes. */
+        if (stop == -1 && opt == 's' && strcmp(cli.sets[cli.n_sets - 1].key, "redis.password") == 0)
+            stop = locus_cli_usage_error(&cli, "--set redis.password would show the password to "
+                                               "every local user (ps, /proc/PID/cmdline); put it in "
+                                               "the config file (mode 0600) or name an environment "
+                                               "variable with redis.password_env");
+        if (stop >= 0) {
+            locus_cli_free(&cli);
+            return stop;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "locus-probe: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return 1;
+        locus_cli_free(&cli);
+        return locus_cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
     }
+    const char *path = cli.config_path;
+    int check = cli.check;
 
     char err[2048] = "";
     probe_config *cfg = NULL;
-    int rc = probe_config_load(path, sets, n_sets, &cfg, err, sizeof err);
-    for (size_t i = 0; i < n_sets; i++)
-        free(set_buf[i]);
+    int rc = probe_config_load(path, cli.sets, cli.n_sets, &cfg, err, sizeof err);
+    locus_cli_free(&cli);
     if (rc) {
         fprintf(stderr, "locus-probe: %s\n", err);
         return 1;
@@ -171,7 +166,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check) {
-        printf("%s: valid\n", path ? path : "(defaults)");
+        printf("%s: ok\n", path ? path : "(defaults)");
         probe_config_free(cfg);
         return 0;
     }

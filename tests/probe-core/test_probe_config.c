@@ -198,7 +198,7 @@ static void check_flag(void **state)
     const char *good = file_with("good.conf", "[probe]\nstore_path = /tmp/none\n[static]\n"
                                               "enabled = true\npath = /tmp/p.jsonl\n");
     assert_int_equal(run_probe("--check", "--config", good, &out), 0);
-    assert_non_null(strstr(out, "valid"));
+    assert_non_null(strstr(out, ": ok"));
     free(out);
 
     const char *bad = file_with("badkey.conf", "[probe]\n# comment\nstore_path = /tmp/none\n"
@@ -225,10 +225,10 @@ static void check_flag(void **state)
                                                   "127.0.0.1:7000\t127.0.0.1:7001\t127.0.0.1:7002"
                                                   "\t127.0.0.1:7003 ,\t127.0.0.1:7004\n");
         assert_int_equal(run_probe("--check", "--config", tabs, &out), 0);
-        assert_non_null(strstr(out, "valid"));
+        assert_non_null(strstr(out, ": ok"));
         free(out);
         /* A password on the command line is refused with where to put it. */
-        assert_int_equal(run_probe("--check", "--set", "redis.password=hunter2", &out), 1);
+        assert_int_equal(run_probe("--check", "--set", "redis.password=hunter2", &out), 2);
         if (!strstr(out, "password_env"))
             fail_msg("--set redis.password said '%s'", out);
         free(out);
@@ -241,7 +241,7 @@ static void check_flag(void **state)
     assert_int_equal(run_probe("--help", NULL, NULL, &out), 0);
     assert_non_null(strstr(out, "--check"));
     free(out);
-    assert_int_equal(run_probe("--no-such-flag", NULL, NULL, &out), 1);
+    assert_int_equal(run_probe("--no-such-flag", NULL, NULL, &out), 2);
     free(out);
 }
 

@@ -88,6 +88,11 @@ const char *locus_cli_store_path(const locus_cli *cli);
 /* Adds one section.key=value override; returns 0, or a usage error (2). */
 int locus_cli_add_set(locus_cli *cli, const char *arg);
 
+/* Adds the override key[0..key_len) = value (value is not copied: it must
+ * outlive the cli, like argv and getenv strings); returns -1, or an exit
+ * code after reporting. */
+int locus_cli_add_override(locus_cli *cli, const char *key, size_t key_len, const char *value);
+
 /* Frees the copies kept by -s/--set. */
 void locus_cli_free(locus_cli *cli);
 
