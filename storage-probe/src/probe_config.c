@@ -31,6 +31,16 @@ const locus_cfg_key probe_core_keys[] = {
          "Address the HTTP API (health, metrics, placements) listens on."),
     CORE("http_port", LOCUS_CFG_INT, http_port, "9471", 0, 65535, "port", NULL,
          "TCP port of the HTTP API; 0 disables it."),
+    CORE("http_timeout", LOCUS_CFG_DOUBLE, http_timeout_s, "10", 0.1, 3600, "s", NULL,
+         "A connection idle this long, or a request not fully received in this time, is closed."),
+    CORE("http_max_header_bytes", LOCUS_CFG_INT, http_max_header_bytes, "16K", 1024, 1048576,
+         "bytes", NULL, "Largest request line plus headers; a larger request is refused and closed."),
+    CORE("http_page_limit", LOCUS_CFG_INT, http_page_limit, "1000", 1, 100000, "entries", NULL,
+         "Entries per page of /v1/datasets, /v1/hosts and a dataset's blocks (and the cap of "
+         "?limit=)."),
+    CORE("http_fd_headroom", LOCUS_CFG_INT, http_fd_headroom, "64", 8, 65536, "descriptors", NULL,
+         "File descriptors kept free for polls and the store: new connections wait while fewer "
+         "are left."),
     CORE("host_map", LOCUS_CFG_STRING, host_map, "", 0, 0, "", NULL,
          "Storage host to Mesos agent table: inline 'storage=agent[/agent_id], ...' or the path "
          "of a file of 'storage agent [agent_id]' lines; empty = match by hostname."),

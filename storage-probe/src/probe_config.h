@@ -15,6 +15,10 @@ typedef struct probe_core_config {
     int no_sync;             /* skip fsync at commit */
     char *http_listen;       /* address of the HTTP API */
     int64_t http_port;       /* 0 = no HTTP API */
+    double http_timeout_s;   /* a connection idle (or a request unfinished) this long is closed */
+    int64_t http_max_header_bytes; /* request line + headers; larger requests are refused */
+    int64_t http_page_limit; /* default (and cap of ?limit=) entries per page */
+    int64_t http_fd_headroom; /* descriptors kept free for polls and the store */
     char *host_map;          /* "" = none; inline list or file (see probe_config_parse_host_map) */
     int log_level;           /* enum probe_log_level */
     double backoff_max_s;    /* cap of the poll interval after consecutive failures */

@@ -27,7 +27,7 @@ struct probe_daemon {
     probe_env env;
     probe_stats stats[PROBE_BACKEND_SLOTS];
     probe_runner *runners[PROBE_BACKEND_SLOTS];
-    struct evhttp *http;
+    probe_http *http;
     struct event *sig_hup, *sig_term, *sig_int;
     struct event *janitor;        /* expires placements of disabled backends */
     int64_t started_ms;
@@ -311,8 +311,7 @@ void probe_daemon_free(probe_daemon *d)
     if (!d)
         return;
     free_runners(d);
-    if (d->http)
-        evhttp_free(d->http);
+    probe_http_free(d->http);
     if (d->sig_hup)
         event_free(d->sig_hup);
     if (d->sig_term)

@@ -4,20 +4,57 @@
  * half of a poll). Read-only: GET and HEAD only. Errors are JSON bodies
  * {"error": ..., "status": ...} so clients need one parser.
  *
+ * The loop is shared with the polls, so no answer may grow with the store:
+ * lists are pages (?limit=, ?cursor=) of at most probe.http_page_limit
+ * entries, written to the connection in chunks as they are built. Requests
+ * have a header size cap and an idle timeout (slow or silent clients are
+ * dropped); new connections wait while fewer than probe.http_fd_headroom
+ * descriptors are left, so clients cannot starve the polls of sockets, and
+ * accept() failures are logged once per interval instead of spinning.
+ *
  * Path segments are URL-decoded after splitting, so a dataset named "a/b" is
  * reached as /v1/datasets/a%2Fb. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 
 #include "probe_backends.h"
 #include "probe_http.h"
 #include "probe_log.h"
 #include "probe_metrics.h"
+
+#define CHUNK_BYTES 65536        /* flush a list answer to the connection every this much */
+#define ACCEPT_PAUSE_S 0.2       /* wait before accepting again when out of descriptors */
+#define ACCEPT_LOG_EVERY_MS 10000
+
+struct probe_http {
+    probe_daemon *d;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct evconnlistener *listener;
+    struct event *resume_ev;     /* re-enables accepting after a pause */
+    evutil_socket_t listen_fd;
+    long fd_limit;               /* soft RLIMIT_NOFILE */
+    long headroom;
+    int paused;
+    unsigned long long refused;
+    int64_t last_accept_log_ms;
+    struct probe_http *next;     /* in all_http */
+};
+
+/* ---- answers -------------------------------------------------------------- */
 
 /* Sends buf as the body; for HEAD only its length (evhttp would still write
  * the body of an HTTP/1.0 HEAD request). */
@@ -52,21 +89,28 @@ static json_t *jstr(const char *s)
     return j;
 }
 
+static const char oom_body[] = "{\"error\":\"out of memory\",\"status\":500}\n";
+
 static void send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct evbuffer *buf = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json");
     if (!text || !buf) {
         free(text);
-        if (buf)
-            evbuffer_free(buf);
         json_decref(body);
-        evhttp_send_error(req, HTTP_INTERNAL, "out of memory");
+        if (buf) {
+            evbuffer_add(buf, oom_body, sizeof oom_body - 1);
+            reply(req, 500, "Internal Server Error", buf);
+            evbuffer_free(buf);
+        } else {
+            evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+        }
         return;
     }
     evbuffer_add(buf, text, strlen(text));
     evbuffer_add(buf, "\n", 1);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
     reply(req, code, reason, buf);
     evbuffer_free(buf);
     free(text);
@@ -78,9 +122,157 @@ static void send_error(struct evhttp_request *req, int code, const char *reason,
     send_json(req, code, reason, json_pack("{s:o, s:i}", "error", jstr(msg), "status", code));
 }
 
-static json_t *dataset_json(locus_hs_snapshot *s, const locus_hs_dataset *d)
+/* A list answer written in chunks as it is built: memory stays at one chunk
+ * whatever the page size, and HEAD gets the headers only. */
+typedef struct stream {
+    struct evhttp_request *req;
+    struct evbuffer *buf;
+    int head, started, n;
+} stream;
+
+static int stream_begin(stream *s, struct evhttp_request *req, const char *open)
+{
+    s->req = req;
+    s->head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
+    s->started = 0;
+    s->n = 0;
+    s->buf = evbuffer_new();
+    if (!s->buf)
+        return -1;
+    evbuffer_add_printf(s->buf, "%s", open);
+    return 0;
+}
+
+static void stream_flush(stream *s, int force)
+{
+    if (s->head || (!force && evbuffer_get_length(s->buf) < CHUNK_BYTES))
+        return;
+    if (!s->started) {
+        evhttp_add_header(evhttp_request_get_output_headers(s->req), "Content-Type",
+                          "application/json");
+        evhttp_send_reply_start(s->req, 200, "OK");
+        s->started = 1;
+    }
+    evhttp_send_reply_chunk(s->req, s->buf);
+}
+
+/* Appends one array item (consumed). */
+static int stream_item(stream *s, json_t *item)
+{
+    if (!item)
+        return -1;
+    if (!s->head) {
+        char *text = json_dumps(item, JSON_COMPACT);
+        if (!text) {
+            json_decref(item);
+            return -1;
+        }
+        if (s->n)
+            evbuffer_add(s->buf, ",", 1);
+        evbuffer_add(s->buf, text, strlen(text));
+        free(text);
+        stream_flush(s, 0);
+    }
+    s->n++;
+    json_decref(item);
+    return 0;
+}
+
+/* Closes the array with the rest of the object (tail: `"key":value` pairs). */
+static void stream_end(stream *s, json_t *tail)
+{
+    if (s->head) {
+        evhttp_add_header(evhttp_request_get_output_headers(s->req), "Content-Type",
+                          "application/json");
+        evhttp_send_reply(s->req, 200, "OK", NULL);
+    } else {
+        char *text = tail ? json_dumps(tail, JSON_COMPACT) : NULL;
+        evbuffer_add(s->buf, "]", 1);
+        if (text && strlen(text) > 2) { /* "{...}" -> ",..." */
+            evbuffer_add(s->buf, ",", 1);
+            evbuffer_add(s->buf, text + 1, strlen(text) - 2);
+        }
+        evbuffer_add(s->buf, "}\n", 2);
+        free(text);
+        if (!s->started) {
+            evhttp_add_header(evhttp_request_get_output_headers(s->req), "Content-Type",
+                              "application/json");
+            evhttp_send_reply(s->req, 200, "OK", s->buf);
+        } else {
+            stream_flush(s, 1);
+            evhttp_send_reply_end(s->req);
+        }
+    }
+    json_decref(tail);
+    evbuffer_free(s->buf);
+    s->buf = NULL;
+}
+
+/* ---- query parameters ----------------------------------------------------- */
+
+typedef struct page_args {
+    long limit;
+    char *cursor;   /* heap; NULL = from the start */
+} page_args;
+
+/* ?limit=N&cursor=C. Returns 0, or -1 with msg set (a 400). */
+static int parse_page(probe_daemon *d, struct evhttp_request *req, page_args *pa, char *msg,
+                      size_t msglen)
+{
+    long cap = (long)probe_daemon_config(d)->core.http_page_limit;
+    pa->limit = cap;
+    pa->cursor = NULL;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (!q || !*q)
+        return 0;
+    struct evkeyvalq params;
+
+    if (evhttp_parse_query_str(q, &params) != 0) {
+        snprintf(msg, msglen, "malformed query string");
+        return -1;
+    }
+    int rc = 0;
+    for (struct evkeyval *kv = params.tqh_first; kv && !rc; kv = kv->next.tqe_next) {
+        if (strcmp(kv->key, "limit") == 0) {
+            char *end = NULL;
+            errno = 0;
+            long n = strtol(kv->value, &end, 10);
+            if (!*kv->value || *end || errno || n < 1 || n > cap) {
+                snprintf(msg, msglen, "limit must be an integer in 1..%ld (probe.http_page_limit)",
+                         cap);
+                rc = -1;
+            } else {
+                pa->limit = n;
+            }
+        } else if (strcmp(kv->key, "cursor") == 0) {
+            free(pa->cursor);
+            pa->cursor = strdup(kv->value);
+            if (!pa->cursor) {
+                snprintf(msg, msglen, "out of memory");
+                rc = -1;
+            }
+        } else {
+            snprintf(msg, msglen, "unknown query parameter '%.100s' (expected limit, cursor)",
+                     kv->key);
+            rc = -1;
+        }
+    }
+    evhttp_clear_headers(&params);
+    if (rc) {
+        free(pa->cursor);
+        pa->cursor = NULL;
+    }
+    return rc;
+}
+
+/* ---- datasets ------------------------------------------------------------- */
+
+static json_t *dataset_json(locus_hs_snapshot *s, const locus_hs_dataset *d, int64_t now_ms)
 {
     json_t *placement = json_array();
+    uint64_t tier_bytes[LOCUS_TIER_COUNT] = {0};
+    size_t hosts = 0;
     for (size_t i = 0; i < d->n_placement; i++) {
         const locus_hs_host_bytes *p = &d->placement[i];
         const char *agent = locus_hs_snapshot_agent_for_host(s, p->host);
@@ -88,44 +280,223 @@ static json_t *dataset_json(locus_hs_snapshot *s, const locus_hs_dataset *d)
                               json_pack("{s:o, s:o, s:s, s:I}", "host", jstr(p->host), "agent",
                                         jstr(agent ? agent : p->host), "tier", locus_tier_name(p->tier),
                                         "bytes", (json_int_t)p->bytes));
+        if (p->tier >= LOCUS_TIER_MEM && p->tier <= LOCUS_TIER_HDD)
+            tier_bytes[p->tier - 1] += p->bytes;
+        /* placement is sorted by host: a new host starts where the name changes */
+        hosts += i == 0 || strcmp(d->placement[i - 1].host, p->host) != 0;
     }
-    return json_pack("{s:o, s:I, s:I, s:I, s:I, s:o}", "name", jstr(d->name), "total_bytes",
-                     (json_int_t)d->total_bytes, "block_count", (json_int_t)d->block_count,
-                     "version", (json_int_t)d->version, "updated_at_ms",
-                     (json_int_t)d->updated_at_ms, "placement", placement);
+    /* Bytes held in each tier summed over hosts (every replica counts), and
+     * the share of the dataset that represents, capped at 100. */
+    json_t *cached = json_object();
+    for (int t = 0; t < LOCUS_TIER_COUNT; t++) {
+        double pct = d->total_bytes ? 100.0 * (double)tier_bytes[t] / (double)d->total_bytes : 0;
+        json_object_set_new(cached, locus_tier_name((locus_tier)(t + 1)),
+                            json_pack("{s:I, s:f}", "bytes", (json_int_t)tier_bytes[t], "percent",
+                                      pct > 100 ? 100.0 : pct));
+    }
+    double age = d->updated_at_ms > 0 && now_ms >= d->updated_at_ms
+                     ? (double)(now_ms - d->updated_at_ms) / 1000.0
+                     : 0;
+    return json_pack("{s:o, s:I, s:I, s:I, s:I, s:f, s:I, s:o, s:o}", "name", jstr(d->name),
+                     "total_bytes", (json_int_t)d->total_bytes, "block_count",
+                     (json_int_t)d->block_count, "version", (json_int_t)d->version,
+                     "updated_at_ms", (json_int_t)d->updated_at_ms, "age_seconds", age, "hosts",
+                     (json_int_t)hosts, "cached", cached, "placement", placement);
 }
 
 typedef struct list_ctx {
     locus_hs_snapshot *snap;
-    json_t *array;
-    const char *host; /* /v1/hosts: only this host's bytes */
+    stream *st;
+    const page_args *pa;
+    int64_t now_ms;
+    long taken;
+    int more;                 /* an entry exists past the page */
+    char *last;               /* name of the last entry on the page (heap) */
+    int error;
 } list_ctx;
 
-static int add_dataset(const locus_hs_dataset *d, void *arg)
+static int page_dataset(const locus_hs_dataset *d, void *arg)
 {
     list_ctx *c = arg;
-    json_array_append_new(c->array, dataset_json(c->snap, d));
+    if (c->pa->cursor && strcmp(d->name, c->pa->cursor) <= 0)
+        return 0; /* before the cursor (the store iterates in name order) */
+    if (c->taken == c->pa->limit) {
+        c->more = 1;
+        return 1;
+    }
+    if (stream_item(c->st, dataset_json(c->snap, d, c->now_ms))) {
+        c->error = 1;
+        return 1;
+    }
+    c->taken++;
+    free(c->last);
+    c->last = strdup(d->name);
     return 0;
 }
 
-static int add_block(const locus_hs_block_view *b, void *arg)
+static void snapshot_failed(probe_daemon *d, struct evhttp_request *req, int rc)
 {
-    list_ctx *c = arg;
+    char msg[600];
+    snprintf(msg, sizeof msg, "hint store: %s: %s", locus_strerror(rc),
+             locus_hs_errstr(probe_daemon_store(d)));
+    send_error(req, HTTP_INTERNAL, "Internal Server Error", msg);
+}
+
+static json_t *next_cursor(const list_ctx *c)
+{
+    return c->more && c->last ? jstr(c->last) : json_null();
+}
+
+static void serve_dataset_list(probe_daemon *d, struct evhttp_request *req)
+{
+    page_args pa;
+    char msg[200];
+    if (parse_page(d, req, &pa, msg, sizeof msg)) {
+        send_error(req, HTTP_BADREQUEST, "Bad Request", msg);
+        return;
+    }
+    locus_hs_snapshot *snap = NULL;
+    int rc = locus_hs_snapshot_open(probe_daemon_store(d), &snap);
+    if (rc) {
+        free(pa.cursor);
+        snapshot_failed(d, req, rc);
+        return;
+    }
+    stream st;
+    if (stream_begin(&st, req, "{\"datasets\":[")) {
+        free(pa.cursor);
+        locus_hs_snapshot_close(snap);
+        send_error(req, HTTP_INTERNAL, "Internal Server Error", "out of memory");
+        return;
+    }
+    list_ctx c = {.snap = snap, .st = &st, .pa = &pa, .now_ms = probe_now_ms()};
+    rc = locus_hs_snapshot_foreach_dataset(snap, page_dataset, &c);
+    /* Once chunks are out the status is sent: a late error can only end the
+     * answer early (the client sees invalid JSON), never turn it into a 500. */
+    stream_end(&st, json_pack("{s:o, s:i}", "next_cursor", next_cursor(&c), "limit", (int)pa.limit));
+    if (c.error || (rc && rc != 1))
+        probe_log(PROBE_LOG_WARN, "http: /v1/datasets: %s", c.error ? "out of memory"
+                                                                    : locus_hs_errstr(probe_daemon_store(d)));
+    free(c.last);
+    free(pa.cursor);
+    locus_hs_snapshot_close(snap);
+}
+
+typedef struct block_ctx {
+    stream *st;
+    uint64_t after;           /* blocks with index > after (when has_after) */
+    int has_after;
+    long limit, taken;
+    int more, error;
+    uint64_t last;
+} block_ctx;
+
+static int page_block(const locus_hs_block_view *b, void *arg)
+{
+    block_ctx *c = arg;
+    if (c->has_after && b->index <= c->after)
+        return 0;
+    if (c->taken == c->limit) {
+        c->more = 1;
+        return 1;
+    }
     json_t *reps = json_array();
     for (size_t i = 0; i < b->n_replicas; i++)
         json_array_append_new(reps, json_pack("{s:o, s:s}", "host", jstr(b->replicas[i].host), "tier",
                                               locus_tier_name(b->replicas[i].tier)));
-    json_array_append_new(c->array,
-                          json_pack("{s:I, s:I, s:o, s:I, s:o}", "index", (json_int_t)b->index,
-                                    "bytes", (json_int_t)b->bytes, "backend",
-                                    jstr(b->backend), "updated_at_ms",
-                                    (json_int_t)b->updated_at_ms, "replicas", reps));
+    if (stream_item(c->st, json_pack("{s:I, s:I, s:o, s:I, s:o}", "index", (json_int_t)b->index,
+                                     "bytes", (json_int_t)b->bytes, "backend", jstr(b->backend),
+                                     "updated_at_ms", (json_int_t)b->updated_at_ms, "replicas",
+                                     reps))) {
+        c->error = 1;
+        return 1;
+    }
+    c->taken++;
+    c->last = b->index;
     return 0;
 }
 
+/* One dataset: its summary, then a page of its blocks (cursor = last index). */
+static void serve_dataset(probe_daemon *d, struct evhttp_request *req, const char *name)
+{
+    page_args pa;
+    char msg[300];
+    if (parse_page(d, req, &pa, msg, sizeof msg)) {
+        send_error(req, HTTP_BADREQUEST, "Bad Request", msg);
+        return;
+    }
+    block_ctx bc = {.limit = pa.limit};
+    if (pa.cursor) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(pa.cursor, &end, 10);
+        if (!*pa.cursor || *end || errno || pa.cursor[0] == '-') {
+            free(pa.cursor);
+            send_error(req, HTTP_BADREQUEST, "Bad Request",
+                       "cursor of a dataset's blocks must be a block index");
+            return;
+        }
+        bc.after = v;
+        bc.has_after = 1;
+        free(pa.cursor);
+    }
+    locus_hs_snapshot *snap = NULL;
+    int rc = locus_hs_snapshot_open(probe_daemon_store(d), &snap);
+    if (rc) {
+        snapshot_failed(d, req, rc);
+        return;
+    }
+    const locus_hs_dataset *ds = NULL;
+    rc = locus_hs_snapshot_dataset(snap, name, &ds);
+    if (rc) {
+        locus_hs_snapshot_close(snap);
+        if (rc == LOCUS_ENOTFOUND) {
+            snprintf(msg, sizeof msg, "no dataset '%.200s'", name);
+            send_error(req, HTTP_NOTFOUND, "Not Found", msg);
+        } else {
+            snapshot_failed(d, req, rc);
+        }
+        return;
+    }
+    json_t *summary = dataset_json(snap, ds, probe_now_ms());
+    char *text = summary ? json_dumps(summary, JSON_COMPACT) : NULL;
+    json_decref(summary);
+    stream st;
+    if (!text || strlen(text) < 2 || stream_begin(&st, req, "")) {
+        free(text);
+        locus_hs_snapshot_close(snap);
+        send_error(req, HTTP_INTERNAL, "Internal Server Error", "out of memory");
+        return;
+    }
+    /* "{...summary...}" -> "{...summary...,"blocks":[" */
+    text[strlen(text) - 1] = 0;
+    evbuffer_add_printf(st.buf, "%s,\"blocks\":[", text);
+    free(text);
+    bc.st = &st;
+    rc = locus_hs_snapshot_foreach_block(snap, name, page_block, &bc);
+    json_t *next = json_null();
+    if (bc.more) {
+        char idx[32];
+        snprintf(idx, sizeof idx, "%llu", (unsigned long long)bc.last);
+        next = json_string(idx);
+    }
+    stream_end(&st, json_pack("{s:o}", "next_cursor", next));
+    if (bc.error || (rc && rc != 1))
+        probe_log(PROBE_LOG_WARN, "http: /v1/datasets/%s: %s", name,
+                  bc.error ? "out of memory" : locus_hs_errstr(probe_daemon_store(d)));
+    locus_hs_snapshot_close(snap);
+}
+
+/* ---- hosts ---------------------------------------------------------------- */
+
+typedef struct host_ctx {
+    json_t *array;
+    const char *host;
+} host_ctx;
+
 static int add_host_dataset(const locus_hs_dataset *d, void *arg)
 {
-    list_ctx *c = arg;
+    host_ctx *c = arg;
     json_t *tiers = json_object();
     json_int_t total = 0;
     for (size_t i = 0; i < d->n_placement; i++) {
@@ -141,88 +512,6 @@ static int add_host_dataset(const locus_hs_dataset *d, void *arg)
     return 0;
 }
 
-static void serve_healthz(probe_daemon *d, struct evhttp_request *req)
-{
-    json_t *backends = json_array();
-    for (size_t i = 0; i < PROBE_BACKEND_SLOTS; i++) {
-        const probe_backend_type *t = probe_backend_at(i);
-        const probe_stats *s = probe_daemon_stats(d, i);
-        if (!t || !s->enabled)
-            continue;
-        json_array_append_new(backends,
-                              json_pack("{s:s, s:I, s:I, s:o}", "name", t->name, "last_success_ms",
-                                        (json_int_t)s->last_success_ms, "consecutive_failures",
-                                        (json_int_t)s->consecutive_failures, "last_error",
-                                        jstr(s->last_error)));
-    }
-    send_json(req, HTTP_OK, "OK", json_pack("{s:s, s:o}", "status", "ok", "backends", backends));
-}
-
-static void serve_metrics(probe_daemon *d, struct evhttp_request *req)
-{
-    struct evbuffer *buf = evbuffer_new();
-    if (!buf || probe_metrics_render(d, buf)) {
-        if (buf)
-            evbuffer_free(buf);
-        send_error(req, HTTP_INTERNAL, "Internal Server Error", "out of memory");
-        return;
-    }
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; version=0.0.4; charset=utf-8");
-    reply(req, HTTP_OK, "OK", buf);
-    evbuffer_free(buf);
-}
-
-static void snapshot_failed(probe_daemon *d, struct evhttp_request *req, int rc)
-{
-    char msg[600];
-    snprintf(msg, sizeof msg, "hint store: %s: %s", locus_strerror(rc),
-             locus_hs_errstr(probe_daemon_store(d)));
-    send_error(req, HTTP_INTERNAL, "Internal Server Error", msg);
-}
-
-/* name == NULL: every dataset. */
-static void serve_datasets(probe_daemon *d, struct evhttp_request *req, const char *name)
-{
-    locus_hs_snapshot *snap = NULL;
-    int rc = locus_hs_snapshot_open(probe_daemon_store(d), &snap);
-    if (rc) {
-        snapshot_failed(d, req, rc);
-        return;
-    }
-    list_ctx c = {snap, json_array(), NULL};
-    json_t *body = NULL;
-    if (!name) {
-        rc = locus_hs_snapshot_foreach_dataset(snap, add_dataset, &c);
-        body = json_pack("{s:o}", "datasets", c.array);
-    } else {
-        const locus_hs_dataset *ds = NULL;
-        rc = locus_hs_snapshot_dataset(snap, name, &ds);
-        if (rc == LOCUS_ENOTFOUND) {
-            json_decref(c.array);
-            locus_hs_snapshot_close(snap);
-            char msg[300];
-            snprintf(msg, sizeof msg, "no dataset '%.200s'", name);
-            send_error(req, HTTP_NOTFOUND, "Not Found", msg);
-            return;
-        }
-        if (!rc)
-            rc = locus_hs_snapshot_foreach_block(snap, name, add_block, &c);
-        body = rc ? NULL : dataset_json(snap, ds);
-        if (body)
-            json_object_set_new(body, "blocks", c.array);
-        else
-            json_decref(c.array);
-    }
-    if (rc) {
-        json_decref(body);
-        snapshot_failed(d, req, rc);
-    } else {
-        send_json(req, HTTP_OK, "OK", body);
-    }
-    locus_hs_snapshot_close(snap);
-}
-
 static void serve_host(probe_daemon *d, struct evhttp_request *req, const char *host)
 {
     locus_hs_snapshot *snap = NULL;
@@ -231,7 +520,7 @@ static void serve_host(probe_daemon *d, struct evhttp_request *req, const char *
         snapshot_failed(d, req, rc);
         return;
     }
-    list_ctx c = {snap, json_array(), host};
+    host_ctx c = {json_array(), host};
     rc = locus_hs_snapshot_foreach_host_dataset(snap, host, add_host_dataset, &c);
     const char *agent = locus_hs_snapshot_agent_for_host(snap, host);
     if (rc) {
@@ -250,19 +539,272 @@ static void serve_host(probe_daemon *d, struct evhttp_request *req, const char *
     locus_hs_snapshot_close(snap);
 }
 
-enum route { R_NONE, R_HEALTHZ, R_METRICS, R_DATASETS, R_DATASET, R_HOST };
+/* Every storage host with cached bytes or an agent binding: bytes by tier
+ * and dataset count, aggregated over one snapshot (jansson's object is the
+ * host table), then a page in host name order. */
+typedef struct hosts_ctx {
+    json_t *by_host;
+    int error;
+} hosts_ctx;
+
+static json_t *host_entry(hosts_ctx *c, locus_hs_snapshot *snap, const char *host)
+{
+    json_t *e = json_object_get(c->by_host, host);
+    if (e)
+        return e;
+    const char *agent = locus_hs_snapshot_agent_for_host(snap, host);
+    e = json_pack("{s:o, s:o, s:I, s:{s:I, s:I, s:I}}", "host", jstr(host), "agent",
+                  jstr(agent ? agent : host), "datasets", (json_int_t)0, "bytes", "MEM",
+                  (json_int_t)0, "SSD", (json_int_t)0, "HDD", (json_int_t)0);
+    if (!e || json_object_set_new(c->by_host, host, e)) {
+        c->error = 1;
+        return NULL;
+    }
+    return e;
+}
+
+typedef struct hosts_walk {
+    hosts_ctx *c;
+    locus_hs_snapshot *snap;
+} hosts_walk;
+
+static int hosts_add_dataset(const locus_hs_dataset *d, void *arg)
+{
+    hosts_walk *w = arg;
+    for (size_t i = 0; i < d->n_placement; i++) {
+        const locus_hs_host_bytes *p = &d->placement[i];
+        json_t *e = host_entry(w->c, w->snap, p->host);
+        if (!e)
+            return 1;
+        if (i == 0 || strcmp(d->placement[i - 1].host, p->host) != 0) {
+            json_t *n = json_object_get(e, "datasets");
+            json_integer_set(n, json_integer_value(n) + 1);
+        }
+        json_t *b = json_object_get(json_object_get(e, "bytes"), locus_tier_name(p->tier));
+        if (b)
+            json_integer_set(b, json_integer_value(b) + (json_int_t)p->bytes);
+    }
+    return 0;
+}
+
+static int hosts_add_binding(const char *storage_host, const char *agent_hostname,
+                             const char *agent_id, void *arg)
+{
+    (void)agent_hostname;
+    (void)agent_id;
+    hosts_walk *w = arg;
+    return host_entry(w->c, w->snap, storage_host) ? 0 : 1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void serve_host_list(probe_daemon *d, struct evhttp_request *req)
+{
+    page_args pa;
+    char msg[200];
+    if (parse_page(d, req, &pa, msg, sizeof msg)) {
+        send_error(req, HTTP_BADREQUEST, "Bad Request", msg);
+        return;
+    }
+    locus_hs_snapshot *snap = NULL;
+    int rc = locus_hs_snapshot_open(probe_daemon_store(d), &snap);
+    if (rc) {
+        free(pa.cursor);
+        snapshot_failed(d, req, rc);
+        return;
+    }
+    hosts_ctx c = {json_object(), 0};
+    hosts_walk w = {&c, snap};
+    rc = locus_hs_snapshot_foreach_dataset(snap, hosts_add_dataset, &w);
+    if (!rc && !c.error)
+        rc = locus_hs_snapshot_foreach_binding(snap, hosts_add_binding, &w);
+    size_t n = json_object_size(c.by_host);
+    const char **names = malloc((n ? n : 1) * sizeof *names);
+    if (rc || c.error || !names) {
+        free(names);
+        free(pa.cursor);
+        json_decref(c.by_host);
+        if (rc && !c.error)
+            snapshot_failed(d, req, rc);
+        else
+            send_error(req, HTTP_INTERNAL, "Internal Server Error", "out of memory");
+        locus_hs_snapshot_close(snap);
+        return;
+    }
+    size_t k = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(c.by_host, key, val)
+        names[k++] = key;
+    qsort(names, n, sizeof *names, cmp_str);
+    stream st;
+    if (stream_begin(&st, req, "{\"hosts\":[")) {
+        free(names);
+        free(pa.cursor);
+        json_decref(c.by_host);
+        locus_hs_snapshot_close(snap);
+        send_error(req, HTTP_INTERNAL, "Internal Server Error", "out of memory");
+        return;
+    }
+    long taken = 0;
+    int more = 0;
+    const char *last = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (pa.cursor && strcmp(names[i], pa.cursor) <= 0)
+            continue;
+        if (taken == pa.limit) {
+            more = 1;
+            break;
+        }
+        stream_item(&st, json_incref(json_object_get(c.by_host, names[i])));
+        last = names[i];
+        taken++;
+    }
+    stream_end(&st, json_pack("{s:o, s:i}", "next_cursor", more && last ? jstr(last) : json_null(),
+                              "limit", (int)pa.limit));
+    free(names);
+    free(pa.cursor);
+    json_decref(c.by_host);
+    locus_hs_snapshot_close(snap);
+}
+
+/* ---- health, readiness, metrics, index ------------------------------------ */
+
+static void serve_healthz(probe_daemon *d, struct evhttp_request *req)
+{
+    json_t *backends = json_array();
+    for (size_t i = 0; i < PROBE_BACKEND_SLOTS; i++) {
+        const probe_backend_type *t = probe_backend_at(i);
+        const probe_stats *s = probe_daemon_stats(d, i);
+        if (!t || !s->enabled)
+            continue;
+        json_array_append_new(backends,
+                              json_pack("{s:s, s:I, s:I, s:o}", "name", t->name, "last_success_ms",
+                                        (json_int_t)s->last_success_ms, "consecutive_failures",
+                                        (json_int_t)s->consecutive_failures, "last_error",
+                                        jstr(s->last_error)));
+    }
+    send_json(req, HTTP_OK, "OK", json_pack("{s:s, s:o}", "status", "ok", "backends", backends));
+}
+
+/* Ready = the store is writable and every enabled backend has had a
+ * complete poll within its staleness bound (its hints are being kept
+ * fresh). 503 with the reasons otherwise. */
+static void serve_readyz(probe_daemon *d, struct evhttp_request *req)
+{
+    json_t *reasons = json_array();
+    json_t *backends = json_array();
+    const probe_config *cfg = probe_daemon_config(d);
+    char line[700];
+    const char *store = cfg->core.store_path;
+    char data[4200];
+    snprintf(data, sizeof data, "%s/data.mdb", store);
+    if (access(store, W_OK) != 0 || access(data, W_OK) != 0) {
+        snprintf(line, sizeof line, "hint store %s is not writable: %s", store, strerror(errno));
+        json_array_append_new(reasons, jstr(line));
+    }
+    int64_t now = probe_now_ms();
+    for (size_t i = 0; i < PROBE_BACKEND_SLOTS; i++) {
+        const probe_backend_type *t = probe_backend_at(i);
+        const probe_stats *s = probe_daemon_stats(d, i);
+        const probe_backend_common *c = probe_config_common(cfg, i);
+        if (!t || !s->enabled || !c)
+            continue;
+        double age = s->last_success_ms ? (double)(now - s->last_success_ms) / 1000.0 : -1;
+        int ok = age >= 0 && age <= c->staleness_s;
+        if (!ok) {
+            if (age < 0)
+                snprintf(line, sizeof line, "%s: no complete poll yet%s%s", t->name,
+                         *s->last_error ? ": " : "", s->last_error);
+            else
+                snprintf(line, sizeof line, "%s: last complete poll %.1f s ago, over its staleness "
+                                            "bound of %.1f s%s%s", t->name, age, c->staleness_s,
+                         *s->last_error ? ": " : "", s->last_error);
+            json_array_append_new(reasons, jstr(line));
+        }
+        json_array_append_new(backends, json_pack("{s:s, s:b, s:o, s:f}", "name", t->name, "ready",
+                                                  ok, "age_seconds",
+                                                  age < 0 ? json_null() : json_real(age),
+                                                  "staleness_seconds", c->staleness_s));
+    }
+    int ready = json_array_size(reasons) == 0;
+    send_json(req, ready ? 200 : 503, ready ? "OK" : "Service Unavailable",
+              json_pack("{s:b, s:o, s:o}", "ready", ready, "reasons", reasons, "backends", backends));
+}
+
+static void serve_metrics(probe_daemon *d, struct evhttp_request *req)
+{
+    struct evbuffer *buf = evbuffer_new();
+    if (!buf || probe_metrics_render(d, buf)) {
+        if (buf)
+            evbuffer_free(buf);
+        send_error(req, HTTP_INTERNAL, "Internal Server Error", "out of memory");
+        return;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    reply(req, HTTP_OK, "OK", buf);
+    evbuffer_free(buf);
+}
+
+static const struct endpoint {
+    const char *path, *what;
+} endpoints[] = {
+    {"/healthz", "liveness: 200 while the daemon's loop answers"},
+    {"/readyz", "readiness: 200 when the store is writable and every enabled backend polled "
+                "within its staleness bound, else 503 with the reasons"},
+    {"/metrics", "Prometheus text format"},
+    {"/v1/datasets", "datasets in name order, paginated (?limit=, ?cursor=)"},
+    {"/v1/datasets/{name}", "one dataset and a page of its blocks (?limit=, ?cursor=)"},
+    {"/v1/hosts", "storage hosts with cached bytes by tier, paginated (?limit=, ?cursor=)"},
+    {"/v1/hosts/{host}", "datasets cached on one storage host"},
+};
+
+static void serve_index(struct evhttp_request *req)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++)
+        json_array_append_new(list, json_pack("{s:s, s:s}", "path", endpoints[i].path,
+                                              "description", endpoints[i].what));
+    send_json(req, HTTP_OK, "OK", json_pack("{s:s, s:o}", "service", "locus-probe", "endpoints",
+                                            list));
+}
+
+/* ---- routing -------------------------------------------------------------- */
+
+enum route { R_NONE, R_INDEX, R_HEALTHZ, R_READYZ, R_METRICS, R_DATASETS, R_DATASET, R_HOSTS,
+             R_HOST };
+
+/* evhttp_uridecode leaves a bad escape ("%zz", a trailing "%") as it is:
+ * such a name is malformed, not a name that merely does not exist. */
+static int escapes_valid(const char *s)
+{
+    for (; *s; s++) {
+        if (*s != '%')
+            continue;
+        if (!isxdigit((unsigned char)s[1]) || !isxdigit((unsigned char)s[2]))
+            return 0;
+        s += 2;
+    }
+    return 1;
+}
 
 /* Matches path; *seg gets the decoded last segment (heap) for routes with a
  * name. Returns R_NONE for unknown paths, -1 for an undecodable name. */
 static int route(const char *path, char **seg)
 {
     *seg = NULL;
-    if (strcmp(path, "/healthz") == 0)
-        return R_HEALTHZ;
-    if (strcmp(path, "/metrics") == 0)
-        return R_METRICS;
-    if (strcmp(path, "/v1/datasets") == 0 || strcmp(path, "/v1/datasets/") == 0)
-        return R_DATASETS;
+    static const struct { const char *path; int r; } fixed[] = {
+        {"/", R_INDEX},           {"/healthz", R_HEALTHZ},      {"/readyz", R_READYZ},
+        {"/metrics", R_METRICS},  {"/v1/datasets", R_DATASETS}, {"/v1/datasets/", R_DATASETS},
+        {"/v1/hosts", R_HOSTS},   {"/v1/hosts/", R_HOSTS},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (strcmp(path, fixed[i].path) == 0)
+            return fixed[i].r;
     static const struct { const char *prefix; int r; } named[] = {
         {"/v1/datasets/", R_DATASET}, {"/v1/hosts/", R_HOST}};
     for (size_t i = 0; i < 2; i++) {
@@ -272,6 +814,8 @@ static int route(const char *path, char **seg)
         const char *raw = path + pl;
         if (!*raw || strchr(raw, '/'))
             return R_NONE;
+        if (!escapes_valid(raw))
+            return -1;
         size_t len = 0;
         char *dec = evhttp_uridecode(raw, 0, &len);
         if (!dec || strlen(dec) != len || len == 0) {
@@ -286,7 +830,8 @@ static int route(const char *path, char **seg)
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
-    probe_daemon *d = arg;
+    probe_http *h = arg;
+    probe_daemon *d = h->d;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!path || !*path)
@@ -295,12 +840,13 @@ static void on_request(struct evhttp_request *req, void *arg)
     int r = route(path, &seg);
     if (r == R_NONE) {
         char msg[300];
-        snprintf(msg, sizeof msg, "no such resource: %.200s", path);
+        snprintf(msg, sizeof msg, "no such resource: %.200s (GET / lists the endpoints)", path);
         send_error(req, HTTP_NOTFOUND, "Not Found", msg);
         return;
     }
     if (r < 0) {
-        send_error(req, HTTP_BADREQUEST, "Bad Request", "malformed name in the path");
+        send_error(req, HTTP_BADREQUEST, "Bad Request",
+                   "malformed name in the path (bad %-escape or a NUL byte)");
         return;
     }
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
@@ -311,38 +857,168 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
     switch (r) {
+    case R_INDEX: serve_index(req); break;
     case R_HEALTHZ: serve_healthz(d, req); break;
+    case R_READYZ: serve_readyz(d, req); break;
     case R_METRICS: serve_metrics(d, req); break;
-    case R_DATASETS: serve_datasets(d, req, NULL); break;
-    case R_DATASET: serve_datasets(d, req, seg); break;
+    case R_DATASETS: serve_dataset_list(d, req); break;
+    case R_DATASET: serve_dataset(d, req, seg); break;
+    case R_HOSTS: serve_host_list(d, req); break;
     case R_HOST: serve_host(d, req, seg); break;
     }
     free(seg);
 }
 
+/* ---- connections and descriptors ------------------------------------------- */
+
+static probe_http *all_http;
+
+/* Lowest free descriptor number: descriptors are handed out lowest first,
+ * so this tracks how many are open without walking /proc. */
+static long lowest_free_fd(probe_http *h)
+{
+    int fd = fcntl(h->listen_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return h->fd_limit; /* none left at all */
+    close(fd);
+    return fd;
+}
+
+static void pause_accepting(probe_http *h, const char *why)
+{
+    if (!h->paused) {
+        evconnlistener_disable(h->listener);
+        h->paused = 1;
+    }
+    int64_t now = probe_now_ms();
+    if (now - h->last_accept_log_ms >= ACCEPT_LOG_EVERY_MS) {
+        probe_log(PROBE_LOG_WARN, "http: not accepting connections for now: %s (%llu refused "
+                                  "so far; probe.http_fd_headroom = %ld)", why, h->refused,
+                  h->headroom);
+        h->last_accept_log_ms = now;
+    }
+    struct timeval tv = {0, (suseconds_t)(ACCEPT_PAUSE_S * 1e6)};
+    evtimer_add(h->resume_ev, &tv);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    probe_http *h = arg;
+    if (lowest_free_fd(h) >= h->fd_limit - h->headroom) {
+        pause_accepting(h, "descriptors still short");
+        return;
+    }
+    h->paused = 0;
+    evconnlistener_enable(h->listener);
+}
+
+/* The listener's callback argument is evhttp's own struct, so the error
+ * callback finds its probe_http in all_http (one per API started). */
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    (void)arg;
+    probe_http *h = all_http;
+    while (h && h->listener != l)
+        h = h->next;
+    if (!h)
+        return;
+    int e = EVUTIL_SOCKET_ERROR();
+    h->refused++;
+    char why[160];
+    snprintf(why, sizeof why, "accept: %s", evutil_socket_error_to_string(e));
+    pause_accepting(h, why);
+}
+
+/* Called by evhttp for each accepted connection, before it reads anything:
+ * when the descriptors left fall under the headroom, stop accepting for a
+ * while (this connection is served; the next ones wait in the backlog). */
+static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
+{
+    probe_http *h = arg;
+    if (lowest_free_fd(h) >= h->fd_limit - h->headroom) {
+        h->refused++;
+        pause_accepting(h, "fewer than http_fd_headroom descriptors left");
+    }
+    return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static long raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1L << 30 ? 1L << 30 : (long)rl.rlim_cur;
+}
+
+void probe_http_free(probe_http *h)
+{
+    if (!h)
+        return;
+    for (probe_http **p = &all_http; *p; p = &(*p)->next)
+        if (*p == h) {
+            *p = h->next;
+            break;
+        }
+    if (h->http)
+        evhttp_free(h->http);
+    if (h->resume_ev)
+        event_free(h->resume_ev);
+    free(h);
+}
+
+unsigned long long probe_http_refused(const probe_http *h) { return h ? h->refused : 0; }
+
 int probe_http_start(probe_daemon *d, struct event_base *base, const char *addr, int port,
-                     struct evhttp **out, char *err, size_t errlen)
+                     probe_http **out, char *err, size_t errlen)
 {
     *out = NULL;
-    struct evhttp *http = evhttp_new(base);
-    if (!http) {
+    const probe_core_config *core = &probe_daemon_config(d)->core;
+    probe_http *h = calloc(1, sizeof *h);
+    if (!h || !(h->http = evhttp_new(base)) ||
+        !(h->resume_ev = evtimer_new(base, on_resume, h))) {
+        probe_http_free(h);
         snprintf(err, errlen, "http: out of memory");
         return LOCUS_ENOMEM;
     }
+    h->d = d;
+    h->base = base;
+    h->fd_limit = raise_fd_limit();
+    h->headroom = (long)core->http_fd_headroom;
     /* Accept every method so that the wrong ones get our JSON 405. */
-    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-                                         EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-    evhttp_set_timeout(http, 30);
-    evhttp_set_max_body_size(http, 65536);
-    evhttp_set_gencb(http, on_request, d);
-    if (!evhttp_bind_socket_with_handle(http, addr, (ev_uint16_t)port)) {
+    evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    struct timeval tmo = {(time_t)core->http_timeout_s,
+                          (suseconds_t)((core->http_timeout_s - (double)(time_t)core->http_timeout_s) *
+                                        1e6)};
+    evhttp_set_timeout_tv(h->http, &tmo);
+    evhttp_set_max_headers_size(h->http, (ev_ssize_t)core->http_max_header_bytes);
+    evhttp_set_max_body_size(h->http, 4096); /* GET and HEAD only: no body is ever needed */
+    evhttp_set_gencb(h->http, on_request, h);
+    evhttp_set_bevcb(h->http, on_new_connection, h);
+    h->bound = evhttp_bind_socket_with_handle(h->http, addr, (ev_uint16_t)port);
+    if (!h->bound) {
         snprintf(err, errlen, "http: cannot listen on %s:%d (probe.http_listen, probe.http_port)",
                  addr, port);
-        evhttp_free(http);
+        probe_http_free(h);
         return LOCUS_EIO;
     }
-    probe_log(PROBE_LOG_INFO, "HTTP API on http://%s:%d/", addr, port);
-    *out = http;
+    h->listener = evhttp_bound_socket_get_listener(h->bound);
+    h->listen_fd = evhttp_bound_socket_get_fd(h->bound);
+    evconnlistener_set_error_cb(h->listener, on_accept_error);
+    h->next = all_http;
+    all_http = h;
+    probe_log(PROBE_LOG_INFO, "HTTP API on http://%s:%d/ (GET / lists the endpoints)", addr, port);
+    *out = h;
     return 0;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/http.h>
 #include <jansson.h>
 
 #include "locus/hintstore.h"
@@ -237,6 +238,67 @@ static void http_api(void)
                         "alpha");
     json_decref(j);
 
+    /* Pages: ?limit and the cursor walk every dataset once, in order. */
+    const char *want[] = {"alpha", "beta", "gamma ray"};
+    char path[256] = "/v1/datasets?limit=2";
+    size_t seen_n = 0;
+    for (int page = 0; page < 3; page++) {
+        j = get_json("GET", path, 200);
+        list = json_object_get(j, "datasets");
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            assert_true(seen_n < 3);
+            assert_string_equal(json_string_value(json_object_get(json_array_get(list, i), "name")),
+                                want[seen_n++]);
+        }
+        json_t *next = json_object_get(j, "next_cursor");
+        if (json_is_null(next)) {
+            json_decref(j);
+            break;
+        }
+        char *enc = evhttp_encode_uri(json_string_value(next));
+        snprintf(path, sizeof path, "/v1/datasets?limit=2&cursor=%s", enc);
+        free(enc);
+        json_decref(j);
+    }
+    assert_int_equal(seen_n, 3);
+
+    /* Per-dataset summary fields: bytes and percent by tier, hosts, age. */
+    j = get_json("GET", "/v1/datasets?limit=1", 200);
+    json_t *first = json_array_get(json_object_get(j, "datasets"), 0);
+    assert_int_equal(json_integer_value(json_object_get(first, "hosts")), 2);
+    json_t *mem = json_object_get(json_object_get(first, "cached"), "MEM");
+    assert_int_equal(json_integer_value(json_object_get(mem, "bytes")), 1000);
+    assert_true(json_real_value(json_object_get(mem, "percent")) == 50.0);
+    assert_true(json_real_value(json_object_get(first, "age_seconds")) >= 0);
+    json_decref(j);
+
+    /* Hosts list, and the index of endpoints. */
+    j = get_json("GET", "/v1/hosts", 200);
+    list = json_object_get(j, "hosts");
+    assert_int_equal(json_array_size(list), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "host")), "h1");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "agent")),
+                        "agent-one");
+    json_decref(j);
+    j = get_json("GET", "/", 200);
+    assert_true(json_array_size(json_object_get(j, "endpoints")) >= 7);
+    json_decref(j);
+    j = get_json("GET", "/readyz", 200);
+    assert_true(json_is_true(json_object_get(j, "ready")));
+    json_decref(j);
+
+    /* A dataset's blocks page too. */
+    j = get_json("GET", "/v1/datasets/alpha?limit=1", 200);
+    assert_int_equal(json_array_size(json_object_get(j, "blocks")), 1);
+    assert_string_equal(json_string_value(json_object_get(j, "next_cursor")), "0");
+    json_decref(j);
+    j = get_json("GET", "/v1/datasets/alpha?limit=1&cursor=0", 200);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_array_get(json_object_get(j, "blocks"), 0), "index")),
+                     1);
+    assert_true(json_is_null(json_object_get(j, "next_cursor")));
+    json_decref(j);
+
     j = get_json("GET", "/v1/datasets/alpha", 200);
     assert_int_equal(json_integer_value(json_object_get(j, "block_count")), 2);
     assert_int_equal(json_integer_value(json_object_get(j, "total_bytes")), 2000);
@@ -295,7 +357,10 @@ static void http_api(void)
     static const struct { const char *method, *path; int status; } errors[] = {
         {"GET", "/v1/datasets/nope", 404}, {"GET", "/v1/hosts/nobody", 404},
         {"GET", "/nope", 404},             {"GET", "/v1/datasets/a/b", 404},
-        {"GET", "/", 404},                 {"GET", "/v1/datasets/a%00b", 400},
+        {"GET", "/v1/datasets/a%zzb", 400}, {"GET", "/v1/datasets/a%00b", 400},
+        {"GET", "/v1/datasets/ab%2", 400}, {"GET", "/v1/datasets?limit=0", 400},
+        {"GET", "/v1/datasets?limit=x", 400}, {"GET", "/v1/datasets?bogus=1", 400},
+        {"GET", "/v1/datasets/alpha?cursor=x", 400},
         {"POST", "/v1/datasets", 405},
         {"DELETE", "/v1/datasets/alpha", 405}, {"PUT", "/healthz", 405},
     };
@@ -343,6 +408,7 @@ static void probe_lifecycle(void **state)
     assert_true(dataset("alpha").found);
     assert_true(block_exists("delta", 7));
     json_t *j = get_json("GET", "/healthz", 200);
+    json_t *r = NULL;
     const char *last_error = json_string_value(
         json_object_get(json_array_get(json_object_get(j, "backends"), 0), "last_error"));
     char where[200];
@@ -351,8 +417,16 @@ static void probe_lifecycle(void **state)
         fail_msg("healthz last_error '%s' lacks '%s'", last_error ? last_error : "", where);
     json_decref(j);
 
-    /* 4. Past the staleness bound the placements are dropped. */
+    /* 4. Past the staleness bound the placements are dropped, and the probe
+     * is no longer ready (it is still alive). */
     WAIT_FOR(!dataset("alpha").found && !dataset("delta").found, atof(STALENESS) + 5);
+    r = get_json("GET", "/readyz", 503);
+    assert_true(json_is_false(json_object_get(r, "ready")));
+    const char *reason = json_string_value(json_array_get(json_object_get(r, "reasons"), 0));
+    if (!reason || !strstr(reason, "static: last complete poll") || !strstr(reason, where))
+        fail_msg("readyz reason '%s'", reason ? reason : "");
+    json_decref(r);
+    assert_true(metric("locus_probe_hint_age_seconds") > atof(STALENESS));
     assert_true(metric("locus_probe_expired_blocks_total") >= 2);
     assert_true(metric("locus_probe_consecutive_failures") >= 1);
 
