@@ -139,7 +139,7 @@ static int alluxio_parse_blocks(json_t *root, void *file, char *err, size_t errl
     return rc;
 }
 
-static const http_walk_ops alluxio_ops = {
+const http_walk_ops http_walk_alluxio_ops = {
     .name = "alluxio",
     .default_port = 39999,
     .method = HTTP_FETCH_POST,
@@ -156,7 +156,7 @@ static const locus_cfg_key alluxio_keys[] = {
 static int alluxio_create(const void *config, struct event_base *base, void **state, char *err,
                           size_t errlen)
 {
-    return http_walk_create(&alluxio_ops, config, base, state, err, errlen);
+    return http_walk_create(&http_walk_alluxio_ops, config, base, state, err, errlen);
 }
 
 const probe_backend_type probe_backend_alluxio = {

@@ -210,7 +210,7 @@ static int hdfs_parse_blocks(json_t *root, void *file, char *err, size_t errlen)
     return rc;
 }
 
-static const http_walk_ops hdfs_ops = {
+const http_walk_ops http_walk_hdfs_ops = {
     .name = "hdfs",
     .default_port = 9870,
     .method = HTTP_FETCH_GET,
@@ -229,7 +229,7 @@ static const locus_cfg_key hdfs_keys[] = {
 static int hdfs_create(const void *config, struct event_base *base, void **state, char *err,
                        size_t errlen)
 {
-    return http_walk_create(&hdfs_ops, config, base, state, err, errlen);
+    return http_walk_create(&http_walk_hdfs_ops, config, base, state, err, errlen);
 }
 
 const probe_backend_type probe_backend_hdfs = {

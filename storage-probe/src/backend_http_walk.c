@@ -476,6 +476,42 @@ int http_walk_add_block(void *file, uint64_t offset, uint64_t length, const char
     return 0;
 }
 
+/* ---- one reply, outside a poll (fuzzing, tests) ----------------------------- */
+
+static int discard_entry(void *ctx, const char *path, int is_dir)
+{
+    (void)ctx;
+    (void)path;
+    (void)is_dir;
+    return 0;
+}
+
+int http_walk_parse_reply(const http_walk_ops *ops, int blocks, const char *body, size_t len,
+                          char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
+    if (!root) {
+        locus_errf(err, errlen, "malformed JSON: %s", jerr.text);
+        return LOCUS_EPARSE;
+    }
+    int rc;
+    if (!blocks) {
+        rc = ops->parse_list(root, "/d", discard_entry, NULL, err, errlen);
+    } else {
+        walk_file f = {0};
+        rc = ops->parse_blocks(root, &f, err, errlen);
+        for (size_t j = 0; j < f.n_blocks; j++) {
+            for (size_t k = 0; k < f.blocks[j].n_replicas; k++)
+                free(f.blocks[j].replicas[k].host);
+            free(f.blocks[j].replicas);
+        }
+        free(f.blocks);
+    }
+    json_decref(root);
+    return rc;
+}
+
 /* ---- probe_backend_type callbacks ----------------------------------------- */
 
 static void walk_free(http_walk *w)

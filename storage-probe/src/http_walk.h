@@ -88,6 +88,18 @@ typedef struct http_walk_ops {
 int http_walk_add_block(void *file, uint64_t offset, uint64_t length, const char *const *hosts,
                         const locus_tier *tiers, size_t n, char *err, size_t errlen);
 
+/* The protocols of the built-in file-tree backends. */
+extern const http_walk_ops http_walk_alluxio_ops;
+extern const http_walk_ops http_walk_hdfs_ops;
+
+/* Reads one reply body as a poll would - a directory listing of "/d"
+ * (blocks = 0) or a file's block locations (blocks = 1) - and throws the
+ * result away. Returns the parser's status (err set) or LOCUS_EPARSE for
+ * malformed JSON. For the fuzz targets and tests: the same code as a poll,
+ * without the network. */
+int http_walk_parse_reply(const http_walk_ops *ops, int blocks, const char *body, size_t len,
+                          char *err, size_t errlen);
+
 /* The probe_backend_type callbacks, given the backend's ops. */
 int http_walk_create(const http_walk_ops *ops, const void *config, struct event_base *base,
                      void **state, char *err, size_t errlen);
