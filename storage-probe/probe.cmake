@@ -33,7 +33,8 @@ set_property(GLOBAL PROPERTY LOCUS_PROBE_HAVE "${LOCUS_PROBE_HAVE}")
 
 add_library(locus_probe_core STATIC ${LOCUS_PROBE_SOURCES})
 target_include_directories(locus_probe_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
-target_compile_definitions(locus_probe_core PRIVATE ${LOCUS_PROBE_HAVE})
+target_compile_definitions(locus_probe_core PRIVATE ${LOCUS_PROBE_HAVE}
+  LOCUS_PROBE_VERSION="${PROJECT_VERSION}")
 target_link_libraries(locus_probe_core PUBLIC
   locus_hints locus_common PkgConfig::LIBEVENT PkgConfig::HIREDIS PkgConfig::JANSSON
   Threads::Threads m)

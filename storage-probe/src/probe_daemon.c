@@ -40,6 +40,10 @@ const probe_stats *probe_daemon_stats(const probe_daemon *d, size_t slot)
     return slot < PROBE_BACKEND_SLOTS ? &d->stats[slot] : NULL;
 }
 int64_t probe_daemon_started_ms(const probe_daemon *d) { return d->started_ms; }
+unsigned long long probe_daemon_http_refused(const probe_daemon *d)
+{
+    return probe_http_refused(d->http);
+}
 
 static void free_runners(probe_daemon *d)
 {

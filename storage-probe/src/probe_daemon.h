@@ -36,6 +36,8 @@ locus_hs *probe_daemon_store(const probe_daemon *d);
 const probe_config *probe_daemon_config(const probe_daemon *d);
 /* Counters of registry slot i (valid for the daemon's life). */
 const probe_stats *probe_daemon_stats(const probe_daemon *d, size_t slot);
+/* The HTTP API's counters (NULL when http_port = 0). */
+unsigned long long probe_daemon_http_refused(const probe_daemon *d);
 /* Wall clock (ms) when the daemon started. */
 int64_t probe_daemon_started_ms(const probe_daemon *d);
 

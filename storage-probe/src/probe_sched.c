@@ -50,6 +50,22 @@ double probe_mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* From a fast static file to a slow Redis or HDFS crawl. */
+const double probe_duration_buckets[PROBE_HIST_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                            0.5,   1,    2.5,   5,    10,  30,
+                                                            60,    300};
+
+void probe_hist_observe(probe_hist *h, double s)
+{
+    for (int i = 0; i < PROBE_HIST_BUCKETS; i++)
+        if (s <= probe_duration_buckets[i])
+            h->le[i]++;
+    h->count++;
+    h->sum += s;
+}
+
+#define SUMMARY_EVERY_MS 60000 /* info-level poll summaries: at most one a minute per backend */
+
 static const probe_backend_common *knobs(const probe_runner *r)
 {
     return r->common;
@@ -151,6 +167,7 @@ static void finish(probe_runner *r)
     r->stats->duration_last_s = d;
     r->stats->duration_sum_s += d;
     r->stats->duration_count++;
+    probe_hist_observe(&r->stats->poll_hist, d);
     evtimer_del(r->timeout_ev);
 }
 
@@ -164,6 +181,7 @@ static void fail(probe_runner *r, int status, const char *fmt, ...)
     vsnprintf(st->last_error, sizeof st->last_error, fmt, ap);
     va_end(ap);
     st->failures++;
+    st->failed_since_summary++;
     st->consecutive_failures++;
     if (status == LOCUS_ETIMEDOUT)
         st->timeouts++;
@@ -203,8 +221,11 @@ static void on_done(void *ctx, int status, const char *errmsg)
     int64_t now = probe_now_ms();
     char err[512];
     const probe_config *cfg = r->env->cfg;
+    double commit_start = probe_mono_s();
     int rc = probe_sink_commit(r->sink, r->env->hs, r->type->name, cfg->hosts, cfg->n_hosts, now,
                                err, sizeof err);
+    double commit_s = probe_mono_s() - commit_start;
+    probe_hist_observe(&st->commit_hist, commit_s);
     if (rc) {
         fail(r, rc, "%s", err);
         return;
@@ -224,6 +245,23 @@ static void on_done(void *ctx, int status, const char *errmsg)
     probe_log(PROBE_LOG_DEBUG, "%s: committed %llu blocks (%llu keys) in %.3f s", r->type->name,
               (unsigned long long)st->blocks_last, (unsigned long long)st->keys_last,
               st->duration_last_s);
+    /* One line at info level so an operator sees the probe working, but at
+     * most once a minute per backend whatever the poll interval. */
+    st->ok_since_summary++;
+    if (!st->last_summary_ms || now - st->last_summary_ms >= SUMMARY_EVERY_MS) {
+        uint64_t skipped = 0;
+        for (int k = 0; k < PROBE_SKIP_REASONS; k++)
+            skipped += probe_sink_skipped(r->sink, (probe_skip_reason)k);
+        probe_log(PROBE_LOG_INFO,
+                  "%s: poll ok: %llu blocks, %llu keys, %llu records skipped, %.3f s (commit %.3f s); "
+                  "%llu ok and %llu failed since the last summary",
+                  r->type->name, (unsigned long long)st->blocks_last,
+                  (unsigned long long)st->keys_last, (unsigned long long)skipped,
+                  st->duration_last_s, commit_s, (unsigned long long)st->ok_since_summary,
+                  (unsigned long long)st->failed_since_summary);
+        st->last_summary_ms = now;
+        st->ok_since_summary = st->failed_since_summary = 0;
+    }
     probe_sink_reset(r->sink);
     arm_staleness(r, 0);
     schedule_next(r);

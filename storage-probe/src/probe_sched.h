@@ -10,6 +10,17 @@
 
 #include "probe_config.h"
 
+/* A Prometheus histogram of durations: fixed upper bounds in seconds
+ * (probe_duration_buckets), cumulative counts per bound, sum and count. */
+#define PROBE_HIST_BUCKETS 14
+extern const double probe_duration_buckets[PROBE_HIST_BUCKETS];
+typedef struct probe_hist {
+    uint64_t le[PROBE_HIST_BUCKETS];  /* observations <= bound i */
+    uint64_t count;
+    double sum;
+} probe_hist;
+void probe_hist_observe(probe_hist *h, double seconds);
+
 /* Counters of one backend type, kept by the daemon across reloads (read by
  * the metrics and the HTTP API). */
 typedef struct probe_stats {
@@ -24,6 +35,10 @@ typedef struct probe_stats {
     uint64_t skipped[PROBE_SKIP_REASONS]; /* records left out (over a cap), by reason */
     double duration_last_s, duration_sum_s;
     uint64_t duration_count;
+    probe_hist poll_hist;          /* every finished poll (success, failure, timeout) */
+    probe_hist commit_hist;        /* hint store commits of complete polls */
+    int64_t last_summary_ms;       /* when the last info-level poll summary was logged */
+    uint64_t ok_since_summary, failed_since_summary;
     int64_t last_success_ms;       /* wall clock; 0 = never */
     int64_t last_attempt_ms;
     char last_error[512];

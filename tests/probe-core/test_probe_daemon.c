@@ -205,8 +205,12 @@ static void http_api(void)
     assert_int_equal(tu_http(T.port, "GET", "/metrics", &body), 200);
     static const char *const families[] = {
         "locus_probe_polls_total counter", "locus_probe_poll_failures_total counter",
-        "locus_probe_keys_seen gauge", "locus_probe_blocks_seen gauge",
-        "locus_probe_poll_duration_seconds summary", "locus_probe_hint_age_seconds gauge"};
+        "locus_probe_last_poll_keys gauge", "locus_probe_last_poll_blocks gauge",
+        "locus_probe_poll_duration_seconds histogram",
+        "locus_probe_commit_duration_seconds histogram", "locus_probe_hint_age_seconds gauge",
+        "locus_probe_records_skipped_total counter", "process_cpu_seconds_total counter",
+        "process_resident_memory_bytes gauge", "process_open_fds gauge",
+        "process_start_time_seconds gauge", "locus_build_info gauge"};
     for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
         char type[128], help[128];
         snprintf(type, sizeof type, "# TYPE %s\n", families[i]);
@@ -214,22 +218,48 @@ static void http_api(void)
         if (!strstr(body, type) || !strstr(body, help))
             fail_msg("/metrics lacks '%s' or its HELP:\n%s", type, body);
     }
-    /* Every sample line is "name{labels} value" or "name value". */
+#ifdef LOCUS_PROMTOOL
+    /* The exposition as Prometheus's own linter reads it. */
+    char mfile[300], cmd[1200];
+    snprintf(mfile, sizeof mfile, "%s/metrics.txt", T.dir);
+    assert_int_equal(tu_write_file(mfile, body), 0);
+    snprintf(cmd, sizeof cmd, "%s check metrics < %s > %s.out 2>&1", LOCUS_PROMTOOL, mfile, mfile);
+    if (system(cmd) != 0) {
+        snprintf(cmd, sizeof cmd, "%s.out", mfile);
+        char *why = tu_slurp(cmd, NULL);
+        fail_msg("promtool check metrics refused /metrics:\n%s", why ? why : "");
+    }
+#endif
+    /* Every sample line is "name{labels} value" or "name value"; a counter
+     * name ends in _total and only a counter's does. */
+    int poll_buckets = 0;
     for (char *line = strtok(body, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "# TYPE ", 7) == 0) {
+            char name[200], type[32];
+            assert_int_equal(sscanf(line + 7, "%199s %31s", name, type), 2);
+            size_t nl = strlen(name);
+            int total = nl > 6 && strcmp(name + nl - 6, "_total") == 0;
+            if (total != (strcmp(type, "counter") == 0))
+                fail_msg("%s: _total suffix and type %s disagree", name, type);
+        }
         if (line[0] == '#')
             continue;
         char name[200], val[64];
-        if (sscanf(line, "%199s %63s", name, val) != 2 || strncmp(name, "locus_probe_", 12) != 0)
+        if (sscanf(line, "%199s %63s", name, val) != 2 ||
+            (strncmp(name, "locus_", 6) != 0 && strncmp(name, "process_", 8) != 0))
             fail_msg("bad sample line '%s'", line);
+        static const char bucket[] = "locus_probe_poll_duration_seconds_bucket{backend=\"static\"";
+        poll_buckets += strncmp(name, bucket, sizeof bucket - 1) == 0;
         char *end;
         double v = strtod(val, &end);
         (void)v;
         assert_true(*end == 0);
     }
+    assert_int_equal(poll_buckets, 15);
     free(body);
     assert_true(metric("locus_probe_polls_total") >= 1);
-    assert_true(metric("locus_probe_blocks_seen") == 4);
-    assert_true(metric("locus_probe_keys_seen") == 4);
+    assert_true(metric("locus_probe_last_poll_blocks") == 4);
+    assert_true(metric("locus_probe_last_poll_keys") == 4);
 
     j = get_json("GET", "/v1/datasets", 200);
     json_t *list = json_object_get(j, "datasets");

@@ -198,7 +198,7 @@ static void placements_failover_and_expiry(void **state)
     snprintf(path, sizeof path, "/v1/datasets/%s", name);
     assert_int_equal(tu_http(T.http_port, "GET", "/metrics", &body), 200);
     char keys_line[128];
-    snprintf(keys_line, sizeof keys_line, "locus_probe_keys_seen{backend=\"redis\"} %d",
+    snprintf(keys_line, sizeof keys_line, "locus_probe_last_poll_keys{backend=\"redis\"} %d",
              N_DS * KEYS_PER_DS);
     if (!strstr(body, keys_line))
         fprintf(stderr, "%s\n", body);
