@@ -10,12 +10,23 @@
  * layout is refused at open instead of being misread. A writer initialises
  * meta in the same transaction that creates the sub-databases, so a reader
  * never sees a half-created store. Batches live in hintstore_batch.c,
- * snapshots in hintstore_snapshot.c. */
+ * snapshots in hintstore_snapshot.c.
+ *
+ * Before LMDB maps data.mdb its two meta pages are read and checked here: a
+ * file shorter than the last page the meta names would be mapped past its end
+ * and the first touch of a missing page kills the process with SIGBUS, and a
+ * zeroed meta page is damage, not "another version". A writable handle holds
+ * an exclusive flock on writer.lock for its lifetime, so a second writer (a
+ * second probe) is refused with the first one's pid instead of silently
+ * interleaving full replaces; the kernel drops the lock when a writer dies. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hintstore_internal.h"
 
@@ -49,6 +60,170 @@ static int make_dirs(const char *path)
     }
     free(p);
     return rc;
+}
+
+/* LMDB 0.9 meta page: page header (pgno u64, pad u16, flags u16, lower u16,
+ * upper u16) then MDB_meta (magic u32, version u32, address ptr, mapsize,
+ * two MDB_db of 48 bytes - the first one's leading u32 is the page size -
+ * last_pg u64, txnid u64). Offsets for a 64-bit build. */
+#define LMDB_P_META 0x08
+#define LMDB_MAGIC 0xBEEFC0DEu
+#define LMDB_DATA_VERSION 1u
+#define LMDB_OFF_FLAGS 10
+#define LMDB_OFF_MAGIC 16
+#define LMDB_OFF_VERSION 20
+#define LMDB_OFF_PSIZE 40
+#define LMDB_OFF_LAST_PG 136
+#define LMDB_OFF_TXNID 144
+#define LMDB_META_BYTES 152
+
+typedef struct lmdb_meta {
+    int valid;
+    uint32_t psize;
+    uint64_t last_pg, txnid;
+} lmdb_meta;
+
+static uint32_t rd32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t rd64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint16_t rd16(const unsigned char *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+
+static int parse_meta(const unsigned char *p, lmdb_meta *m, uint32_t *version)
+{
+    memset(m, 0, sizeof *m);
+    *version = rd32(p + LMDB_OFF_VERSION);
+    if (!(rd16(p + LMDB_OFF_FLAGS) & LMDB_P_META) || rd32(p + LMDB_OFF_MAGIC) != LMDB_MAGIC)
+        return -1;
+    m->psize = rd32(p + LMDB_OFF_PSIZE);
+    m->last_pg = rd64(p + LMDB_OFF_LAST_PG);
+    m->txnid = rd64(p + LMDB_OFF_TXNID);
+    m->valid = 1;
+    return 0;
+}
+
+/* Checks data.mdb against its own meta pages before LMDB maps it. */
+static int check_data_file(locus_hs *hs, const char *data)
+{
+    int fd = open(data, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        hs_seterr(hs->err, "%s: %s", data, strerror(errno));
+        return LOCUS_EIO;
+    }
+    struct stat st;
+    unsigned char page[LMDB_META_BYTES];
+    lmdb_meta m[2];
+    uint32_t version[2];
+    int rc = 0;
+    if (fstat(fd, &st) != 0) {
+        hs_seterr(hs->err, "%s: %s", data, strerror(errno));
+        rc = LOCUS_EIO;
+        goto out;
+    }
+    if (st.st_size == 0) {
+        /* A writer that died between creating and first syncing the file:
+         * LMDB initialises an empty file itself. */
+        goto out;
+    }
+    for (int i = 0; i < 2; i++) {
+        /* The second meta page starts one page in; its size comes from the first. */
+        off_t off = i == 0 ? 0 : (off_t)(m[0].valid ? m[0].psize : 4096);
+        ssize_t n = pread(fd, page, sizeof page, off);
+        if (n < 0) {
+            hs_seterr(hs->err, "%s: read meta page %d: %s", data, i, strerror(errno));
+            rc = LOCUS_EIO;
+            goto out;
+        }
+        if ((size_t)n < sizeof page) {
+            hs_seterr(hs->err, "%s: truncated: %lld bytes, too short for LMDB's two meta pages; "
+                      "the store is damaged (move the folder away; the probe rebuilds it)",
+                      data, (long long)st.st_size);
+            rc = LOCUS_ECORRUPT;
+            goto out;
+        }
+        if (parse_meta(page, &m[i], &version[i]) != 0) {
+            hs_seterr(hs->err, "%s: LMDB meta page %d is zeroed or damaged (no LMDB magic): "
+                      "the store is corrupt, not of another version (move the folder away; "
+                      "the probe rebuilds it)", data, i);
+            rc = LOCUS_ECORRUPT;
+            goto out;
+        }
+        if (version[i] != LMDB_DATA_VERSION) {
+            hs_seterr(hs->err, "%s: LMDB data format version %u, this build reads %u",
+                      data, version[i], LMDB_DATA_VERSION);
+            rc = LOCUS_ESCHEMA;
+            goto out;
+        }
+        uint32_t ps = m[i].psize;
+        if (ps < 512 || ps > 65536 || (ps & (ps - 1)) || m[i].last_pg < 1 ||
+            m[i].last_pg > ((uint64_t)1 << 40)) {
+            hs_seterr(hs->err, "%s: LMDB meta page %d is damaged (page size %u, last page "
+                      "%llu): the store is corrupt (move the folder away; the probe rebuilds it)",
+                      data, i, ps, (unsigned long long)m[i].last_pg);
+            rc = LOCUS_ECORRUPT;
+            goto out;
+        }
+    }
+    /* LMDB uses the meta with the newer transaction id; every page up to its
+     * last_pg must be in the file or reading it faults. */
+    const lmdb_meta *cur = m[1].txnid > m[0].txnid ? &m[1] : &m[0];
+    uint64_t need = (cur->last_pg + 1) * (uint64_t)cur->psize;
+    if ((uint64_t)st.st_size < need) {
+        hs_seterr(hs->err, "%s: truncated: %lld bytes, but its LMDB meta needs %llu (%llu pages "
+                  "of %u); the store is damaged (move the folder away; the probe rebuilds it)",
+                  data, (long long)st.st_size, (unsigned long long)need,
+                  (unsigned long long)(cur->last_pg + 1), cur->psize);
+        rc = LOCUS_ECORRUPT;
+    }
+out:
+    close(fd);
+    return rc;
+}
+
+/* Takes the store's writer lock, or says which process holds it. */
+static int take_writer_lock(locus_hs *hs, int created)
+{
+    char lock[4096];
+    snprintf(lock, sizeof lock, "%s/writer.lock", hs->path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
+    if (fd < 0) {
+        hs_seterr(hs->err, "%s: %s", lock, strerror(errno));
+        return LOCUS_EIO;
+    }
+    if (created)
+        (void)fchmod(fd, 0664);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(fd);
+        if (e == EWOULDBLOCK) {
+            hs_seterr(hs->err, "hint store %s already has a writer (pid %s holds %s); "
+                      "one store takes one writer", hs->path, *pid ? pid : "?", lock);
+            return LOCUS_EBUSY;
+        }
+        hs_seterr(hs->err, "%s: lock: %s", lock, strerror(e));
+        return LOCUS_EIO;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        /* The pid is only for the message; the lock itself holds. */
+    }
+    hs->lock_fd = fd;
+    return 0;
+}
+
+/* LMDB creates its files with mode & ~umask; the store is shared by the
+ * probe's user and the master's group, so a file this call created is made
+ * group-writable as documented (0664). */
+static void make_group_writable(const char *path, const char *file, int existed)
+{
+    if (existed)
+        return;
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", path, file);
+    (void)chmod(p, 0664);
 }
 
 static int open_dbis(locus_hs *hs, MDB_txn *txn, unsigned create)
@@ -128,6 +303,7 @@ int locus_hs_open(const char *path, const locus_hs_options *opts, locus_hs **out
         return LOCUS_ENOMEM;
     }
     hs->read_only = o.read_only;
+    hs->lock_fd = -1;
 
     if (stat(path, &st) != 0) {
         if (errno != ENOENT || o.read_only || !o.create) {
@@ -149,11 +325,23 @@ int locus_hs_open(const char *path, const locus_hs_options *opts, locus_hs **out
     char data[4096];
     snprintf(data, sizeof(data), "%s/data.mdb", path);
     int exists = stat(data, &st) == 0;
+    if (!exists && errno != ENOENT) {
+        hs_seterr(hs->err, "%s: %s", data, strerror(errno)); /* EACCES: name it, not "missing" */
+        rc = LOCUS_EIO;
+        goto fail;
+    }
     if (!exists && (o.read_only || !o.create)) {
         hs_seterr(hs->err, "%s: no hint store here (data.mdb missing)", path);
         rc = LOCUS_ENOTFOUND;
         goto fail;
     }
+    if (!o.read_only && (rc = take_writer_lock(hs, !exists)) != 0)
+        goto fail;
+    if (exists && (rc = check_data_file(hs, data)) != 0)
+        goto fail;
+    char lockfile[4096];
+    snprintf(lockfile, sizeof(lockfile), "%s/lock.mdb", path);
+    int lock_existed = stat(lockfile, &st) == 0;
     size_t want = o.map_size ? o.map_size : HS_DEFAULT_MAP;
 
     if ((rc = mdb_env_create(&hs->env)) != 0 || (rc = mdb_env_set_maxdbs(hs->env, 8)) != 0 ||
@@ -171,6 +359,8 @@ int locus_hs_open(const char *path, const locus_hs_options *opts, locus_hs **out
         rc = hs_mdb_status(hs->err, rc, path);
         goto fail;
     }
+    make_group_writable(path, "data.mdb", exists);
+    make_group_writable(path, "lock.mdb", lock_existed);
     if (!o.read_only && exists) {
         /* The map only grows: an existing larger store keeps its size. */
         MDB_envinfo info;
@@ -214,6 +404,8 @@ void locus_hs_close(locus_hs *hs)
         return;
     if (hs->env)
         mdb_env_close(hs->env);
+    if (hs->lock_fd >= 0)
+        close(hs->lock_fd); /* releases the writer lock */
     free(hs->path);
     free(hs);
 }

@@ -315,7 +315,7 @@ static int begin_txn(locus_hs *hs, const char *backend, int replace_all, locus_h
     if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(hs->env, 0) == 0)
         rc = mdb_txn_begin(hs->env, NULL, 0, &b->txn); /* another process grew the map */
     if (rc) {
-        st = hs_mdb_status(hs->err, rc, "begin write transaction");
+        st = hs_store_status(hs, rc, "begin write transaction");
         b->hs->batch_active = 0;
         batch_free(b);
         return st;
@@ -1296,7 +1296,7 @@ static int commit_batch(locus_hs_batch *b, int64_t now_ms, int poll_ok)
     } else {
         int rc = mdb_txn_commit(b->txn);
         if (rc)
-            st = hs_mdb_status(hs->err, rc, "commit");
+            st = hs_store_status(hs, rc, "commit");
         else
             hs->err[0] = '\0';
     }
@@ -1335,7 +1335,7 @@ int locus_hs_record_failure(locus_hs *hs, const char *backend, int64_t now_ms)
     }
     int rc = mdb_txn_commit(b->txn);
     batch_free(b);
-    return rc ? hs_mdb_status(hs->err, rc, "commit") : 0;
+    return rc ? hs_store_status(hs, rc, "commit") : 0;
 }
 
 int locus_hs_expire_backend(locus_hs *hs, const char *backend, int64_t older_than_ms,

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "hintstore_internal.h"
 
@@ -31,13 +34,38 @@ int hs_mdb_status(char *buf, int rc, const char *what)
     case MDB_TXN_FULL: st = LOCUS_EFULL; break;
     case ENOMEM: st = LOCUS_ENOMEM; break;
     case MDB_CORRUPTED:
+    case MDB_INVALID: /* no LMDB magic: damage, not another version */
     case MDB_PAGE_NOTFOUND: st = LOCUS_ECORRUPT; break;
-    case MDB_VERSION_MISMATCH:
-    case MDB_INVALID: st = LOCUS_ESCHEMA; break;
+    case MDB_VERSION_MISMATCH: st = LOCUS_ESCHEMA; break;
     case EBUSY: st = LOCUS_EBUSY; break;
     default: st = LOCUS_EIO; break;
     }
     hs_seterr(buf, "%s: %s", what, mdb_strerror(rc));
+    return st;
+}
+
+int hs_store_status(locus_hs *hs, int rc, const char *what)
+{
+    char why[160] = "";
+    if (rc == EIO || rc == ENOSPC || rc == EFBIG) {
+        struct statvfs fs;
+        struct stat st;
+        struct rlimit rl;
+        char data[4096];
+        snprintf(data, sizeof data, "%s/data.mdb", hs->path);
+        if (statvfs(hs->path, &fs) == 0 && fs.f_bavail == 0)
+            snprintf(why, sizeof why, "; the file system holding it is full (ENOSPC: %s)",
+                     strerror(ENOSPC));
+        else if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+                 stat(data, &st) == 0 && (rlim_t)st.st_size + 65536 >= rl.rlim_cur)
+            snprintf(why, sizeof why, "; the process file size limit is reached (EFBIG: %s)",
+                     strerror(EFBIG));
+    }
+    int st = hs_mdb_status(hs->err, rc, what);
+    char msg[HS_ERRLEN];
+    snprintf(msg, sizeof msg, "hint store %s/data.mdb: %s: %s%s", hs->path, what,
+             mdb_strerror(rc), why);
+    memcpy(hs->err, msg, sizeof msg);
     return st;
 }
 

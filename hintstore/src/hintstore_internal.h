@@ -37,6 +37,7 @@ struct locus_hs {
     char *path;
     int read_only;
     int batch_active; /* one write transaction at a time per handle */
+    int lock_fd;      /* writer.lock held (flock) by a writable handle; -1 otherwise */
     char err[HS_ERRLEN];
 };
 
@@ -44,6 +45,11 @@ struct locus_hs {
 void hs_seterr(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Maps an LMDB return code to a Locus status and writes "<what>: <reason>" to buf. */
 int hs_mdb_status(char *buf, int rc, const char *what);
+/* Like hs_mdb_status for operations that touch the store's files: the
+ * message names the store's data file, the OS reason and, when a write failed
+ * with a bare I/O error, whether the file system is full (ENOSPC) or the
+ * process file size limit was hit (EFBIG) - LMDB reports a short write as EIO. */
+int hs_store_status(locus_hs *hs, int rc, const char *what);
 /* Printable form of a key for messages (non-printable bytes escaped; block
  * keys shown as dataset#index). Writes at most outlen bytes, NUL-terminated. */
 void hs_key_text(const char *db, const void *key, size_t len, char *out, size_t outlen);

@@ -46,6 +46,18 @@ static int setup(void **state)
     return 0;
 }
 
+/* Reopens the fixture's handle; a store takes one writer at a time, so the
+ * parent only reads while a forked child writes. */
+static void reopen(fx *f, int read_only)
+{
+    locus_hs_close(f->hs);
+    f->hs = NULL;
+    locus_hs_options o = {.read_only = read_only, .no_sync = 1};
+    char err[512];
+    if (locus_hs_open(f->dir, &o, &f->hs, err, sizeof(err)) != 0)
+        fail_msg("reopen %s: %s", f->dir, err);
+}
+
 static int teardown(void **state)
 {
     fx *f = *state;
@@ -160,6 +172,7 @@ static void test_snapshot_isolated_from_writer(void **state)
 {
     fx *f = *state;
     assert_int_equal(write_generation(f->hs, 1, 1000, -1), 0);
+    reopen(f, 1);
     locus_hs_snapshot *s;
     assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
     uint64_t g0 = generation_of(s);
@@ -230,6 +243,7 @@ static void test_writer_killed_mid_replace(void **state)
     assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
     uint64_t g0 = generation_of(s), total0 = verify_snapshot(s, N_DS);
     locus_hs_snapshot_close(s);
+    reopen(f, 1);
 
     /* Kill the child just after it starts its commit. Should a commit ever
      * finish first, take its result as the new baseline and try again. */
@@ -273,7 +287,9 @@ static void test_writer_killed_mid_replace(void **state)
     assert_int_equal(generation_of(s), g0);
     assert_int_equal(verify_snapshot(s, N_DS), total0);
     locus_hs_snapshot_close(s);
-    /* the dead writer's lock is recovered: the store takes the next write */
+    /* the dead writer's locks (LMDB's and writer.lock) are recovered: a new
+     * writer opens and the store takes the next write */
+    reopen(f, 0);
     assert_int_equal(write_generation(f->hs, 9, 9000, -1), 0);
     assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
     assert_int_equal(generation_of(s), g0 + 1);
@@ -295,6 +311,7 @@ static void test_map_grown_by_other_process(void **state)
     f->hs = NULL;
     assert_non_null(f->dir);
     assert_int_equal(locus_hs_open(f->dir, &small, &f->hs, err, sizeof(err)), 0);
+    reopen(f, 1);
     f->child = fork();
     assert_true(f->child >= 0);
     if (f->child == 0) {
@@ -315,7 +332,59 @@ static void test_map_grown_by_other_process(void **state)
     assert_true(st.map_size > ((size_t)1 << 20));
     assert_true(st.used_bytes > ((size_t)1 << 20));
     locus_hs_snapshot_close(s);
+    /* a writer asking for the small map keeps the grown one */
+    locus_hs_close(f->hs);
+    f->hs = NULL;
+    assert_int_equal(locus_hs_open(f->dir, &small, &f->hs, err, sizeof(err)), 0);
     assert_int_equal(write_generation(f->hs, 2, 2000, -1), 0);
+}
+
+/* A second writer (a second probe on the same store) is refused with the
+ * first one's pid while the first lives, and starts once it has exited. */
+static void test_second_writer_refused(void **state)
+{
+    fx *f = *state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    f->child = fork();
+    assert_true(f->child >= 0);
+    if (f->child == 0) {
+        close(fds[0]);
+        locus_hs_options o = {.create = 1, .no_sync = 1};
+        char err[512];
+        locus_hs *hs = NULL;
+        int rc = locus_hs_open(f->dir, &o, &hs, err, sizeof(err));
+        char want[64];
+        snprintf(want, sizeof(want), "pid %ld", (long)getppid());
+        int ok = rc == LOCUS_EBUSY && !hs && strstr(err, "already has a writer") &&
+                 strstr(err, want) && strstr(err, f->dir);
+        locus_hs_options ro = {.read_only = 1};
+        ok = ok && locus_hs_open(f->dir, &ro, &hs, err, sizeof(err)) == 0; /* readers still open */
+        locus_hs_close(hs);
+        if (write(fds[1], ok ? "y" : "n", 1) != 1)
+            _exit(3);
+        _exit(0);
+    }
+    close(fds[1]);
+    char ch = 0;
+    assert_int_equal(read(fds[0], &ch, 1), 1);
+    close(fds[0]);
+    int status;
+    waitpid(f->child, &status, 0);
+    f->child = 0;
+    assert_int_equal(ch, 'y');
+    locus_hs_close(f->hs); /* the first writer goes: the next one starts */
+    f->hs = NULL;
+    f->child = fork();
+    assert_true(f->child >= 0);
+    if (f->child == 0) {
+        locus_hs *hs = open_store(f->dir);
+        _exit(hs && write_generation(hs, 1, 1000, -1) == 0 ? 0 : 1);
+    }
+    waitpid(f->child, &status, 0);
+    f->child = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 int main(void)
@@ -323,6 +392,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_snapshot_isolated_from_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_killed_mid_replace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_writer_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_grown_by_other_process, setup, teardown),
     };
     return cmocka_run_group_tests_name("hintstore-proc", tests, NULL, NULL);
