@@ -271,6 +271,24 @@ static void reference_and_example(void **state)
 
 /* docs/probe.md carries the generated tables of [probe] and [static]: every
  * row must be there verbatim, so the docs follow the key tables. */
+/* The shipped example file is its comment header plus exactly what
+ * --print-example prints: it cannot drift from the key tables. */
+static void example_file_follows_tables(void **state)
+{
+    (void)state;
+    char *file = tu_slurp(LOCUS_SOURCE_DIR "/storage-probe/locus-probe.conf.example", NULL);
+    assert_non_null(file);
+    char *out = NULL;
+    assert_int_equal(run_probe("--print-example", NULL, NULL, &out), 0);
+    const char *body = strstr(file, "[probe]\n");
+    assert_non_null(body);
+    if (strcmp(body, out) != 0)
+        fail_msg("storage-probe/locus-probe.conf.example differs from locus-probe --print-example "
+                 "(regenerate its body from the [probe] line on)");
+    free(out);
+    free(file);
+}
+
 static void docs_follow_tables(void **state)
 {
     (void)state;
@@ -300,6 +318,7 @@ int main(void)
         cmocka_unit_test(check_flag),
         cmocka_unit_test(reference_and_example),
         cmocka_unit_test(docs_follow_tables),
+        cmocka_unit_test(example_file_follows_tables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
