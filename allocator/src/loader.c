@@ -8,12 +8,16 @@
  * RTLD_LOCAL keeps the plugin's symbols out of the host's namespace, so two
  * policies can be loaded side by side (the simulator compares them).
  */
+#define _GNU_SOURCE /* dladdr */
 #include "locus/allocator_loader.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Callbacks every host calls without checking them for NULL: allocate and
  * everything before it. status and reload_config are optional (NULL =
@@ -99,15 +103,46 @@ void locus_allocator_unload(locus_allocator_plugin *p)
     memset(p, 0, sizeof *p);
 }
 
+#ifndef LOCUS_INSTALL_LIBDIR
+#define LOCUS_INSTALL_LIBDIR "lib"
+#endif
+
+/* LIBDIR/locus/locus-allocator.so beside the library or program holding
+ * this code, when it exists: an installed prefix finds its own plugin even
+ * after being moved, and never the build tree's. */
+static int plugin_beside_self(char *out, size_t len)
+{
+    Dl_info info;
+    if (!dladdr((void *)&plugin_beside_self, &info) || !info.dli_fname)
+        return 0;
+    char self[PATH_MAX];
+    if (!realpath(info.dli_fname, self))
+        return 0;
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return 0;
+    *slash = 0;
+    /* A program sits in PREFIX/bin, the library in LIBDIR. */
+    size_t n = strlen(self);
+    if (n >= 4 && strcmp(self + n - 4, "/bin") == 0) {
+        self[n - 4] = 0;
+        n = (size_t)snprintf(out, len, "%s/%s/locus/locus-allocator.so", self, LOCUS_INSTALL_LIBDIR);
+    } else {
+        n = (size_t)snprintf(out, len, "%s/locus/locus-allocator.so", self);
+    }
+    return n < len && access(out, R_OK) == 0;
+}
+
 const char *locus_allocator_default_plugin_path(void)
 {
-    /* The build tree's plugin while it exists (tests, the simulator run from
-     * the build folder), else the installed one. */
+    /* Beside this code when installed; else the build tree's plugin while it
+     * exists (tests, the simulator run from the build folder); else the
+     * configured install path. */
+    static char beside[PATH_MAX];
+    if (plugin_beside_self(beside, sizeof beside))
+        return beside;
     static const char *const build = LOCUS_PLUGIN_BUILD_PATH;
-    FILE *f = fopen(build, "rb");
-    if (f) {
-        fclose(f);
+    if (access(build, R_OK) == 0)
         return build;
-    }
     return LOCUS_PLUGIN_INSTALL_PATH;
 }

@@ -14,22 +14,26 @@
 #include <string.h>
 #include <time.h>
 
+#include "locus/cli.h"
 #include "locus/hintstore.h"
 
-#define DEFAULT_STORE "/var/lib/locus/hints"
+#define DEFAULT_STORE LOCUS_HINT_STORE_DEFAULT
 
 static const char *g_store;
 
 static const char usage_main[] =
     "usage: locus-hints [--store PATH] COMMAND [ARGS]\n"
+    "       locus-hints --help | --version\n"
     "\n"
     "Inspect and seed a Locus hint store (LMDB).\n"
     "\n"
     "  --store PATH   store folder (default: $LOCUS_HINT_STORE, else " DEFAULT_STORE ")\n"
+    "  -h, --help     this text; COMMAND --help describes one command\n"
+    "  -V, --version  version, plugin ABI and hint store schema\n"
     "\n"
     "commands:\n"
     "  stats                       counts, sizes, writer generation, backend polls\n"
-    "  get DATASET                 one dataset summary as JSON\n"
+    "  get [--blocks] DATASET      one dataset summary (or its blocks) as JSON\n"
     "  dump [--blocks]             every dataset (or block) as JSON lines\n"
     "  hosts                       storage host -> agent bindings as JSON lines\n"
     "  put --backend NAME [--replace] FILE\n"
@@ -75,7 +79,8 @@ static const char usage_put[] =
 static const char usage_delete[] =
     "usage: locus-hints [--store PATH] delete [--backend NAME] DATASET INDEX\n"
     "Deletes one block (the batch is recorded for backend NAME, default \"cli\").\n"
-    "Exit status 1 if the block is absent.\n";
+    "Exit status: 0 ok, 1 failure (store error, absent dataset or block, bad input\n"
+    "file), 2 bad command line. Options with a value also take --opt=value.\n";
 
 static int is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
 
@@ -457,6 +462,8 @@ static int cmd_put(int argc, char **argv)
             replace = 1;
         else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
             backend = argv[++i];
+        else if (strncmp(argv[i], "--backend=", 10) == 0)
+            backend = argv[i] + 10;
         else if (!file && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
             file = argv[i];
         else
@@ -539,6 +546,8 @@ static int cmd_delete(int argc, char **argv)
             return fputs(usage_delete, stdout), 0;
         if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
             backend = argv[++i];
+        else if (strncmp(argv[i], "--backend=", 10) == 0)
+            backend = argv[i] + 10;
         else if (np < 2 && argv[i][0] != '-')
             pos[np++] = argv[i];
         else
@@ -572,22 +581,21 @@ static int cmd_delete(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    int i = 1;
-    g_store = getenv("LOCUS_HINT_STORE");
-    if (!g_store || !*g_store)
-        g_store = DEFAULT_STORE;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (is_help(argv[i])) {
-            fputs(usage_main, stdout);
-            return 0;
-        }
-        if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
-            g_store = argv[++i];
-        else if (strncmp(argv[i], "--store=", 8) == 0)
-            g_store = argv[i] + 8;
-        else
-            return usage_error(usage_main, "unknown option '%s'", argv[i]);
+    /* Options before the command follow the shared convention (locus/cli.h);
+     * "+" stops at the command, whose own options come after it. */
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"store", required_argument, NULL, LOCUS_CLI_OPT_STORE},
+                                         {NULL, 0, NULL, 0}};
+    locus_cli cli = {.tool = "locus-hints", .usage = usage_main};
+    int opt;
+    while ((opt = locus_cli_getopt(&cli, argc, argv, "+hV", opts)) != -1) {
+        int stop = locus_cli_option(&cli, opt, optarg);
+        if (stop >= 0)
+            return stop;
     }
+    g_store = locus_cli_store_path(&cli);
+    int i = optind;
     if (i >= argc)
         return usage_error(usage_main, "a command is required%s", "");
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {

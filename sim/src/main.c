@@ -4,9 +4,10 @@
  *   locus-sim convert IN OUT      SWIM trace -> Locus binary trace
  *   locus-sim config              print an example config file
  *
- * Options are parsed by hand (getopt_long would do, but each sub-command has
- * its own small set and every flag is also a `--set section.key=value`
- * override of the config table in simconf.c, so a flag is a thin alias).
+ * `run` parses its options with getopt_long and the shared convention of
+ * locus/cli.h (-c/--config, -s/--set, --check, --opt=value, exit 0/1/2); its
+ * model flags (--agents, --seed, ...) are aliases of `--set section.key=value`
+ * overrides of the config table in simconf.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "locus/allocator_loader.h"
+#include "locus/cli.h"
 #include "locus/error.h"
 #include "replay.h"
 #include "report.h"
@@ -24,6 +26,7 @@
 static void usage_main(FILE *f)
 {
     fputs("usage: locus-sim COMMAND [options]\n"
+          "       locus-sim --help | --version\n"
           "\n"
           "Replays workload traces through a simulated Mesos master that loads allocator\n"
           "plugins through the Locus ABI, and compares policies on the same trace and seed.\n"
@@ -45,8 +48,9 @@ static void usage_run(FILE *f)
             "\n"
             "  --trace PATH          trace to replay (SWIM .tsv or Locus binary; default\n"
             "                        %s)\n"
-            "  --config FILE         model settings (INI; `locus-sim config` prints every key)\n"
-            "  --set KEY=VALUE       override one setting, e.g. --set cluster.agents=300 (repeatable)\n"
+            "  -c, --config FILE     model settings (INI; `locus-sim config` prints every key)\n"
+            "  -s, --set KEY=VALUE   override one setting, e.g. --set cluster.agents=300 (repeatable)\n"
+            "  --check               load the config and overrides, report errors, exit\n"
             "  --seed N              sim.seed\n"
             "  --agents N            cluster.agents\n"
             "  --racks N             cluster.racks\n"
@@ -73,7 +77,11 @@ static void usage_run(FILE *f)
             "  --progress            progress line on stderr (default: when stderr is a terminal)\n"
             "  --no-progress\n"
             "  --verbose             show the plugins' informational logs\n"
-            "  -h, --help\n",
+            "  -h, --help            this text\n"
+            "  -V, --version         version, plugin ABI and hint store schema\n"
+            "\n"
+            "Options with a value also take --opt=value. Exit status: 0 ok, 1 failure,\n"
+            "2 bad command line.\n",
             sim_default_trace(), locus_allocator_default_plugin_path());
 }
 
@@ -140,126 +148,105 @@ typedef struct run_args {
     const char *trace, *config, *plugin, *alloc_config, *out, *hints_dir;
     const char *policies;
     const char *threads;
-    locus_cfg_override ov[256];
-    size_t n_ov;
-    char *ov_keys[256];
     const char *extra[64];
     size_t n_extra;
     int no_html, deterministic, progress, verbose;
 } run_args;
 
-static int add_ov(run_args *a, const char *key, const char *value)
-{
-    if (a->n_ov >= 256) {
-        fputs("locus-sim: too many --set options\n", stderr);
-        return 2;
-    }
-    a->ov[a->n_ov].key = key;
-    a->ov[a->n_ov].value = value;
-    a->n_ov++;
-    return 0;
-}
+static locus_cli g_cli = {.tool = "locus-sim"};
 
+/* Parses `run` options (argv[0] is "run") with the shared convention of
+ * locus/cli.h; the model flags are aliases of --set overrides. Returns -1 to
+ * go on, or an exit code. */
 static int parse_run(int argc, char **argv, run_args *a)
 {
-    static const struct { const char *flag, *key; } alias[] = {
-        { "--seed", "sim.seed" },       { "--agents", "cluster.agents" },
-        { "--racks", "cluster.racks" }, { "--compress", "sim.time_compression" },
-        { "--hours", "sim.max_hours" }, { "--jobs", "sim.max_jobs" },
-        { "--profile", "sim.profile" },
+    enum {
+        O_TRACE = 0x2001, O_PLUGIN, O_ALLOC_CONFIG, O_OUT, O_HINTS_DIR, O_THREADS, O_POLICIES,
+        O_POLICY, O_NO_HTML, O_DETERMINISTIC, O_PROGRESS, O_NO_PROGRESS, O_VERBOSE, O_ALIAS
     };
-    for (int i = 0; i < argc; i++) {
-        const char *f = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = 1;
-        size_t k;
-        for (k = 0; k < sizeof alias / sizeof alias[0]; k++)
-            if (strcmp(f, alias[k].flag) == 0)
-                break;
-        if (k < sizeof alias / sizeof alias[0]) {
-            if (!v)
-                goto missing;
-            if (add_ov(a, alias[k].key, v))
-                return 2;
-        } else if (strcmp(f, "--trace") == 0) {
-            a->trace = v;
-        } else if (strcmp(f, "--config") == 0) {
-            a->config = v;
-        } else if (strcmp(f, "--plugin") == 0) {
-            a->plugin = v;
-        } else if (strcmp(f, "--allocator-config") == 0) {
-            a->alloc_config = v;
-        } else if (strcmp(f, "--out") == 0) {
-            a->out = v;
-        } else if (strcmp(f, "--hints-dir") == 0) {
-            a->hints_dir = v;
-        } else if (strcmp(f, "--threads") == 0) {
-            a->threads = v;
-        } else if (strcmp(f, "--policies") == 0) {
-            a->policies = v;
-        } else if (strcmp(f, "--policy") == 0) {
-            if (!v)
-                goto missing;
-            if (a->n_extra >= 64) {
-                fputs("locus-sim: too many --policy options\n", stderr);
-                return 2;
-            }
-            a->extra[a->n_extra++] = v;
-        } else if (strcmp(f, "--set") == 0) {
-            if (!v)
-                goto missing;
-            const char *eq = strchr(v, '=');
-            if (!eq || eq == v) {
-                fprintf(stderr, "locus-sim: --set '%s': expected section.key=value\n", v);
-                return 2;
-            }
-            char *key = strndup(v, (size_t)(eq - v));
-            if (!key)
-                return 1;
-            a->ov_keys[a->n_ov] = key;
-            if (add_ov(a, key, eq + 1))
-                return 2;
-        } else {
-            takes = 0;
-            if (strcmp(f, "--no-html") == 0)
-                a->no_html = 1;
-            else if (strcmp(f, "--deterministic") == 0)
-                a->deterministic = 1;
-            else if (strcmp(f, "--progress") == 0)
-                a->progress = 1;
-            else if (strcmp(f, "--no-progress") == 0)
-                a->progress = 0;
-            else if (strcmp(f, "--verbose") == 0)
-                a->verbose = 1;
-            else {
-                fprintf(stderr, "locus-sim run: unknown option '%s' (see locus-sim run --help)\n", f);
-                return 2;
+    static const char *const alias_key[] = {"sim.seed",      "cluster.agents",
+                                            "cluster.racks", "sim.time_compression",
+                                            "sim.max_hours", "sim.max_jobs",
+                                            "sim.profile"};
+    static const struct option opts[] = {
+        LOCUS_CLI_LONGOPTS,
+        {"trace", required_argument, NULL, O_TRACE},
+        {"plugin", required_argument, NULL, O_PLUGIN},
+        {"allocator-config", required_argument, NULL, O_ALLOC_CONFIG},
+        {"out", required_argument, NULL, O_OUT},
+        {"hints-dir", required_argument, NULL, O_HINTS_DIR},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"policies", required_argument, NULL, O_POLICIES},
+        {"policy", required_argument, NULL, O_POLICY},
+        {"no-html", no_argument, NULL, O_NO_HTML},
+        {"deterministic", no_argument, NULL, O_DETERMINISTIC},
+        {"progress", no_argument, NULL, O_PROGRESS},
+        {"no-progress", no_argument, NULL, O_NO_PROGRESS},
+        {"verbose", no_argument, NULL, O_VERBOSE},
+        {"seed", required_argument, NULL, O_ALIAS + 0},
+        {"agents", required_argument, NULL, O_ALIAS + 1},
+        {"racks", required_argument, NULL, O_ALIAS + 2},
+        {"compress", required_argument, NULL, O_ALIAS + 3},
+        {"hours", required_argument, NULL, O_ALIAS + 4},
+        {"jobs", required_argument, NULL, O_ALIAS + 5},
+        {"profile", required_argument, NULL, O_ALIAS + 6},
+        {NULL, 0, NULL, 0}};
+    int opt;
+    optind = 1;
+    while ((opt = locus_cli_getopt(&g_cli, argc, argv, LOCUS_CLI_SHORTOPTS, opts)) != -1) {
+        int stop = -1;
+        switch (opt) {
+        case O_TRACE: a->trace = optarg; break;
+        case O_PLUGIN: a->plugin = optarg; break;
+        case O_ALLOC_CONFIG: a->alloc_config = optarg; break;
+        case O_OUT: a->out = optarg; break;
+        case O_HINTS_DIR: a->hints_dir = optarg; break;
+        case O_THREADS: a->threads = optarg; break;
+        case O_POLICIES: a->policies = optarg; break;
+        case O_POLICY:
+            if (a->n_extra >= 64)
+                return locus_cli_usage_error(&g_cli, "too many --policy options");
+            a->extra[a->n_extra++] = optarg;
+            break;
+        case O_NO_HTML: a->no_html = 1; break;
+        case O_DETERMINISTIC: a->deterministic = 1; break;
+        case O_PROGRESS: a->progress = 1; break;
+        case O_NO_PROGRESS: a->progress = 0; break;
+        case O_VERBOSE: a->verbose = 1; break;
+        case LOCUS_CLI_OPT_STORE:
+            return locus_cli_usage_error(&g_cli, "run makes its own temporary stores: use "
+                                                 "--hints-dir DIR for where they go");
+        default:
+            if (opt >= O_ALIAS && opt < O_ALIAS + 7) {
+                const char *key = alias_key[opt - O_ALIAS];
+                stop = locus_cli_add_override(&g_cli, key, strlen(key), optarg);
+            } else {
+                stop = locus_cli_option(&g_cli, opt, optarg);
             }
         }
-        if (takes) {
-            if (!v)
-                goto missing;
-            i++;
-        }
-        continue;
-    missing:
-        fprintf(stderr, "locus-sim run: %s needs a value\n", f);
-        return 2;
+        if (stop >= 0)
+            return stop;
     }
-    return 0;
+    if (optind < argc)
+        return locus_cli_usage_error(&g_cli, "run: unexpected argument '%s'", argv[optind]);
+    a->config = g_cli.config_path;
+    return -1;
 }
 
 static int cmd_run(int argc, char **argv)
 {
-    if (has_help(argc, argv)) {
-        usage_run(stdout);
-        return 0;
-    }
     run_args a;
     memset(&a, 0, sizeof a);
     a.progress = isatty(STDERR_FILENO);
     a.policies = "drf,drf+delay,locality";
     a.out = "locus-sim-report";
+    char usage[4096];
+    FILE *uf = fmemopen(usage, sizeof usage, "w");
+    if (uf) {
+        usage_run(uf);
+        fclose(uf);
+    }
+    g_cli.usage = uf ? usage : "usage: locus-sim run [options]\n";
     int status = parse_run(argc, argv, &a);
     char err[2048] = "";
     sim_config cfg;
@@ -269,11 +256,16 @@ static int cmd_run(int argc, char **argv)
     sim_policy_spec specs[80];
     size_t n_specs = 0;
     char *html = NULL;
-    if (status)
+    if (status >= 0)
         goto out;
     status = 1;
-    if (sim_config_load(&cfg, a.config, a.ov, a.n_ov, err, sizeof err)) {
+    if (sim_config_load(&cfg, a.config, g_cli.sets, g_cli.n_sets, err, sizeof err)) {
         fprintf(stderr, "locus-sim: %s\n", err);
+        goto out;
+    }
+    if (g_cli.check) {
+        printf("%s: ok\n", a.config ? a.config : "(defaults)");
+        status = 0;
         goto out;
     }
     const char *plugin = a.plugin ? a.plugin : locus_allocator_default_plugin_path();
@@ -362,29 +354,30 @@ out:
     for (size_t i = 0; i < n_specs; i++)
         sim_policy_spec_free(&specs[i]);
     locus_cfg_free(sim_config_keys, sim_config_n_keys, &cfg);
-    for (size_t i = 0; i < 256; i++)
-        free(a.ov_keys[i]);
+    locus_cli_free(&g_cli);
     return status;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage_main(stderr);
-        return 2;
-    }
+    if (argc < 2)
+        return locus_cli_usage_error(&g_cli, "a command is required (run, convert, config)");
     const char *cmd = argv[1];
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage_main(stdout);
         return 0;
     }
+    if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+        locus_cli_print_version("locus-sim", stdout);
+        return 0;
+    }
     if (strcmp(cmd, "run") == 0)
-        return cmd_run(argc - 2, argv + 2);
+        return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "convert") == 0)
         return cmd_convert(argc - 2, argv + 2);
     if (strcmp(cmd, "config") == 0)
         return cmd_config(argc - 2, argv + 2);
-    fprintf(stderr, "locus-sim: unknown command '%s'\n\n", cmd);
-    usage_main(stderr);
-    return 2;
+    if (cmd[0] == '-')
+        return locus_cli_usage_error(&g_cli, "unknown option '%s'", cmd);
+    return locus_cli_usage_error(&g_cli, "unknown command '%s'", cmd);
 }
