@@ -61,4 +61,14 @@ for p in locus-hints locus-probe locus-sim locus-alloc-config; do
   if ldd "$prefix/bin/$p" | grep -q "$build"; then fail "$p resolves a library in the build tree"; fi
 done
 "$prefix/bin/locus-hints" --store "$work/store2" stats >"$work/stats" || fail "installed locus-hints stats failed"
+# Man pages and completion are in place; `man locus-probe` finds its page.
+for page in man8/locus-probe.8 man1/locus-hints.1 man1/locus-sim.1 man1/locus-alloc-config.1 \
+            man5/locus-probe.conf.5 man5/locus-allocator.conf.5 man5/locus-sim.conf.5; do
+  [ -s "$prefix/share/man/$page" ] || fail "man page $page not installed"
+done
+if command -v man >/dev/null; then
+  MANPATH="$prefix/share/man" man -w locus-probe | grep -q "$prefix/share/man/man8/locus-probe.8" \
+    || fail "man locus-probe does not find the installed page"
+fi
+[ -s "$prefix/share/bash-completion/completions/locus-probe" ] || fail "bash completion not installed"
 echo "install_test: ok"
