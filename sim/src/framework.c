@@ -595,6 +595,10 @@ int sim_fw_finish(sim_world *w, uint32_t job, uint32_t t)
     j->done++;
     double cpu_s = c->task_cpus * (now - tk->start);
     w->busy_cpu_s += cpu_s;
+    double in0 = tk->start > w->first_submit ? tk->start : w->first_submit;
+    double in1 = now < w->last_submit ? now : w->last_submit;
+    if (in1 > in0)
+        w->busy_in_window_cpu_s += c->task_cpus * (in1 - in0);
     /* Busy cpu-seconds spread over the buckets the task ran in. */
     for (double t0 = tk->start; t0 < now;) {
         double idx = floor((t0 - w->first_submit) / w->series_bucket_s);

@@ -314,8 +314,9 @@ static int cmd_run(int argc, char **argv)
     }
     size_t n_jobs = sim_jobs_replayed(t, &cfg);
     fprintf(stderr, "locus-sim: replaying %zu jobs of %s under %zu policies on %lld agents, "
-            "arrivals %gx faster than the trace\n", n_jobs, trace, n_specs, (long long)cfg.agents,
-            sim_config_compression(&cfg, t, n_jobs));
+            "arrivals %gx faster than the trace%s\n", n_jobs, trace, n_specs, (long long)cfg.agents,
+            sim_config_compression(&cfg, t, n_jobs),
+            cfg.time_compression <= 0 && cfg.calibration_runs > 0 ? " (estimate; pilot replays of the first policy refine it)" : "");
     if (sim_run(t, trace, &cfg, specs, n_specs, &ro, &r, err, sizeof err)) {
         fprintf(stderr, "locus-sim: %s\n", err);
         goto out;

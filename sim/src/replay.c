@@ -546,6 +546,7 @@ static int run_policy(const sim_trace *t, const sim_config *cfg, const sim_polic
         goto out;
     }
     w.first_submit = w.n_jobs ? submit_time(&w, 0) : 0;
+    w.last_submit = w.n_jobs ? submit_time(&w, w.n_jobs - 1) : 0;
     w.last_finish = w.first_submit;
     w.last_progress = w.first_submit;
     locus_hs_options hso = { .map_size = (size_t)8 << 30, .create = 1, .no_sync = 1 };
@@ -676,6 +677,31 @@ static void *policy_worker(void *arg)
 
 /* ---- the report ---------------------------------------------------------- */
 
+static double series_bucket(const sim_trace *t, const sim_config *cfg, size_t n_jobs)
+{
+    double bucket = cfg->series_bucket_s;
+    if (bucket <= 0) {
+        double span = n_jobs ? (t->jobs[n_jobs - 1].submit_s - t->jobs[0].submit_s) /
+                                   cfg->time_compression : 0;
+        bucket = span / 200.0;
+        if (bucket < 1.0)
+            bucket = 1.0;
+    }
+    return bucket;
+}
+
+/* Releases what a replay put into a result, keeping its name. */
+static void clear_result(sim_policy_result *p)
+{
+    char *name = p->name;
+    free(p->description);
+    free(p->jct_sorted);
+    free(p->series_network_bytes);
+    free(p->series_utilisation);
+    memset(p, 0, sizeof *p);
+    p->name = name;
+}
+
 static char param_keys[64][64];
 
 static int fill_params(sim_report *r, const sim_config *cfg)
@@ -750,17 +776,9 @@ int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg_in
     r->seed = (uint64_t)cfg->seed;
     r->n_jobs = sim_jobs_replayed(t, cfg);
     r->policies = calloc(n_pols ? n_pols : 1, sizeof *r->policies);
-    if (!r->trace || !r->trace_name || !r->policies || fill_params(r, cfg)) {
+    if (!r->trace || !r->trace_name || !r->policies) {
         snprintf(err, errlen, "out of memory");
         goto fail;
-    }
-    double bucket = cfg->series_bucket_s;
-    if (bucket <= 0) {
-        double span = r->n_jobs ? (t->jobs[r->n_jobs - 1].submit_s - t->jobs[0].submit_s) /
-                                      cfg->time_compression : 0;
-        bucket = span / 200.0;
-        if (bucket < 1.0)
-            bucket = 1.0;
     }
     const char *base = opts->hints_dir ? opts->hints_dir : getenv("TMPDIR");
     if (!base || !*base)
@@ -780,6 +798,62 @@ int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg_in
             remove_tree(tmp);
             goto fail;
         }
+    /* Calibration: the estimate cannot know contention (a busy 1 GbE
+     * cluster stretches reads several times) nor the queue left when the
+     * last job arrives, so pilot replays of the first policy measure its
+     * utilisation (busy CPU share over the makespan) and correct the factor;
+     * the last pilot is that policy's result, so a good estimate costs
+     * nothing extra. */
+    size_t first_queued = 0;
+    if (cfg_in->time_compression <= 0 && cfg_in->calibration_runs > 0 && n_pols > 0) {
+        double prev_x = 0, prev_u = 0;
+        for (int64_t run = 0; run < cfg_in->calibration_runs; run++) {
+            char dir[4200];
+            snprintf(dir, sizeof dir, "%s/pilot", tmp);
+            clear_result(&r->policies[0]);
+            rc = run_policy(t, cfg, &pols[0], opts, dir, series_bucket(t, cfg, r->n_jobs),
+                            &r->policies[0], NULL, 0, err, errlen);
+            remove_tree(dir);
+            if (rc) {
+                remove_tree(tmp);
+                goto fail;
+            }
+            r->calibration_runs = (int)run + 1;
+            double measured = r->policies[0].utilisation, target = cfg->target_load;
+            if (fabs(measured - target) <= 0.02 || measured <= 0 || run + 1 == cfg_in->calibration_runs)
+                break;
+            /* Utilisation grows with the factor but flattens as the cluster
+             * saturates: proportional first, then the secant through the
+             * last two pilots. */
+            double x0 = eff.time_compression, x;
+            if (run > 0 && fabs(measured - prev_u) > 1e-3)
+                x = x0 + (target - measured) * (x0 - prev_x) / (measured - prev_u);
+            else
+                x = x0 * target / measured;
+            if (x < x0 / 4)
+                x = x0 / 4;
+            if (x > x0 * 4)
+                x = x0 * 4;
+            x = round(x * 100.0) / 100.0;
+            if (x < 1.0)
+                x = 1.0; /* never slower than the trace */
+            if (x == x0)
+                break;
+            prev_x = x0;
+            prev_u = measured;
+            eff.time_compression = x;
+        }
+        first_queued = 1;
+    }
+    r->compression = cfg->time_compression;
+    r->target_load = cfg_in->time_compression <= 0 ? cfg->target_load : 0;
+    if (fill_params(r, cfg)) {
+        snprintf(err, errlen, "out of memory");
+        rc = LOCUS_ENOMEM;
+        remove_tree(tmp);
+        goto fail;
+    }
+    double bucket = series_bucket(t, cfg, r->n_jobs);
     sim_board board = { .n = n_pols, .t0 = mono_s() };
     const char *names[64];
     double sim_t[64] = { 0 }, frac[64] = { 0 };
@@ -791,6 +865,7 @@ int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg_in
     pthread_mutex_init(&board.mu, NULL);
     sim_job_queue q = { .t = t, .cfg = cfg, .pols = pols, .n = n_pols, .opts = opts, .tmp = tmp,
                         .bucket = bucket, .r = r, .board = opts->progress && n_pols <= 64 ? &board : NULL };
+    q.next = first_queued;
     pthread_mutex_init(&q.mu, NULL);
     q.rcs = calloc(n_pols ? n_pols : 1, sizeof *q.rcs);
     q.errs = calloc(n_pols ? n_pols : 1, 1024);

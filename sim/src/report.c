@@ -184,6 +184,7 @@ const report_metric report_metrics[] = {
     JCT(large),
     DBL("makespan_s", makespan_s),
     DBL("utilisation", utilisation),
+    DBL("load", load),
     DBL("jain_fairness", jain_fairness),
     U64("cycles", cycles),
     U64("offers", offers),

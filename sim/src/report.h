@@ -47,6 +47,7 @@ typedef struct sim_policy_result {
     sim_jct_stats jct_all, jct_small, jct_large; /* small: input < 64 MB */
     double makespan_s;           /* last job finish - first job submit */
     double utilisation;          /* busy cpu-seconds / (cluster cpus * makespan) */
+    double load;                 /* busy share of the cluster's CPUs while jobs arrived (first to last submit) */
     double jain_fairness;        /* Jain's index of dominant shares, averaged over cycles with >1 active framework */
     uint64_t cycles;             /* allocation cycles */
     uint64_t offers;
@@ -67,6 +68,9 @@ typedef struct sim_report_param {
 
 typedef struct sim_report {
     char *trace;                 /* trace path as given */
+    double target_load;          /* sim.target_load when the compression was automatic, else 0 */
+    double compression;          /* the factor used */
+    int calibration_runs;        /* pilot replays of the first policy that set the factor */
     char *trace_name;            /* file name */
     uint64_t seed;
     size_t n_jobs;

@@ -60,6 +60,12 @@ typedef struct report_grid {
     size_t n_cols;      /* policies */
 } report_grid;
 
+/* One line naming the hardware profile and the arrival factor (and how it
+ * was calibrated), for the table's and the page's heading. */
+void report_setting_line(const sim_report *r, char *buf, size_t n);
+/* The value of a parameter ("sim.profile"), or "" when absent. */
+const char *report_param(const sim_report *r, const char *key);
+
 /* Formats every figure of r as display text. 0 or LOCUS_ENOMEM. */
 int report_grid_build(const sim_report *r, unsigned flags, report_grid *g);
 void report_grid_free(report_grid *g);

@@ -12,6 +12,28 @@
 #include "locus/error.h"
 #include "report_fmt.h"
 
+const char *report_param(const sim_report *r, const char *key)
+{
+    for (size_t i = 0; i < r->n_params; i++)
+        if (r->params[i].key && strcmp(r->params[i].key, key) == 0)
+            return r->params[i].value ? r->params[i].value : "";
+    return "";
+}
+
+void report_setting_line(const sim_report *r, char *buf, size_t n)
+{
+    const char *prof = report_param(r, "sim.profile");
+    int off = snprintf(buf, n, "profile %s, arrivals %gx faster than the trace", prof[0] ? prof : "?",
+                       r->compression > 0 ? r->compression : atof(report_param(r, "sim.time_compression")));
+    if (off < 0 || (size_t)off >= n)
+        return;
+    if (r->target_load > 0 && r->calibration_runs > 0)
+        snprintf(buf + off, n - (size_t)off, " (calibrated to %.0f%% utilisation of the first policy by %d "
+                 "replay%s)", 100.0 * r->target_load, r->calibration_runs, r->calibration_runs > 1 ? "s" : "");
+    else if (r->target_load > 0)
+        snprintf(buf + off, n - (size_t)off, " (estimated for %.0f%% load)", 100.0 * r->target_load);
+}
+
 static report_row *add_row(report_grid *g, const char *label, int section)
 {
     if (g->n_rows == g->cap) {
@@ -187,6 +209,8 @@ int report_grid_build(const sim_report *r, unsigned flags, report_grid *g)
     SECTION("Cluster");
     ROW("makespan");
     EACH(seconds(row, i, p->makespan_s));
+    ROW("load while jobs arrive");
+    EACH((report_fmt_fixed(a, sizeof a, 100.0 * p->load, 1), set_cell(row, i, "%s%%", a)));
     ROW("utilisation");
     EACH((report_fmt_fixed(a, sizeof a, 100.0 * p->utilisation, 1),
           set_cell(row, i, isfinite(p->utilisation) ? "%s%%" : "%s", a)));

@@ -145,7 +145,11 @@ int sim_report_write_html(const sim_report *r, const char *dir, unsigned flags, 
     char jobs[32];
     report_fmt_count(jobs, sizeof jobs, r->n_jobs);
     fprintf(f, "</code>, %s jobs, seed %llu; every policy replayed the same jobs with the same "
-               "seed.</p>\n<h2>Comparison</h2>\n", jobs, (unsigned long long)r->seed);
+               "seed; ", jobs, (unsigned long long)r->seed);
+    char setting[256];
+    report_setting_line(r, setting, sizeof setting);
+    html_text(f, setting);
+    fputs(".</p>\n<h2>Comparison</h2>\n", f);
     write_table(f, r, &g);
     fputs("<h2>Policies</h2>\n<dl>\n", f);
     for (size_t i = 0; i < r->n_policies; i++) {

@@ -37,9 +37,11 @@ int sim_report_write_table(const sim_report *r, FILE *out, unsigned flags)
 
     char jobs[32];
     report_fmt_count(jobs, sizeof jobs, r->n_jobs);
-    fprintf(out, "Locus simulation: %s, %s jobs, seed %llu\n\n",
+    char setting[256];
+    report_setting_line(r, setting, sizeof setting);
+    fprintf(out, "Locus simulation: %s, %s jobs, seed %llu\n%s\n\n",
             r->trace_name ? r->trace_name : (r->trace ? r->trace : "?"), jobs,
-            (unsigned long long)r->seed);
+            (unsigned long long)r->seed, setting);
     fprintf(out, "%-*s", (int)lw, "");
     for (size_t i = 0; i < n; i++)
         fprintf(out, "  %*s", (int)w[i], r->policies[i].name ? r->policies[i].name : "");

@@ -30,6 +30,10 @@ const locus_cfg_key sim_config_keys[] = {
     K("sim", "target_load", LOCUS_CFG_DOUBLE, target_load, "0.25", 0.001, 10, "share",
       "With time_compression 0: the busy share of the cluster's CPUs the replay aims at, "
       "estimated from the trace and the task model"),
+    K("sim", "calibration_runs", LOCUS_CFG_INT, calibration_runs, "4", 0, 20, "replays",
+      "With time_compression 0: at most this many replays of the first policy refine the estimate "
+      "until its measured utilisation is within 2 points of target_load (the last one is its result); "
+      "0 = the estimate alone"),
     K("sim", "max_hours", LOCUS_CFG_DOUBLE, max_hours, "0", 0, 1e6, "h",
       "Replays only jobs submitted in the first H hours after the trace's first job; 0 = the whole trace"),
     K("sim", "max_jobs", LOCUS_CFG_INT, max_jobs, "0", 0, 1e9, "jobs",

@@ -29,6 +29,7 @@ typedef struct sim_config {
     int64_t seed;
     double time_compression;     /* arrivals at submit / compression; 0 = auto */
     double target_load;          /* busy CPU share aimed at by auto compression */
+    int64_t calibration_runs;    /* pilot replays of the first policy that refine it */
     double max_hours;            /* replay only jobs submitted before this (trace time); 0 = all */
     int64_t max_jobs;            /* 0 = all */
     double series_bucket_s;      /* 0 = auto */

@@ -106,6 +106,8 @@ typedef struct sim_world {
     double *cycle_cpu;                 /* allocator CPU time per cycle */
     size_t n_cycle_cpu, cap_cycle_cpu;
     double first_submit, last_finish;
+    double last_submit;                /* arrival window: [first_submit, last_submit] */
+    double busy_in_window_cpu_s;       /* busy cpu-seconds inside the arrival window */
     /* scratch */
     sim_block_read *reads;
     size_t cap_reads;

@@ -229,6 +229,8 @@ static void test_conservation(void **state)
         /* 1 map for the job without input; reduces: 2500 MB / 1 GiB = 3 per odd job */
         assert_int_equal(p->tasks_total, maps + 1 + 3 * 3);
         assert_int_equal(p->n_jct, 6);
+        /* the network model moved every byte read and shuffled, once */
+        assert_float_equal(p->flow_bytes, (double)(input + 3 * 2500 * MB), 1.0);
     }
     /* The silent policy delayed the first jobs by its 30 silent cycles. */
     assert_true(r->policies[3].jct_all.mean_s > r->policies[0].jct_all.mean_s);
@@ -365,6 +367,32 @@ static void test_auto_compression(void **state)
 }
 
 /* SWIM -> binary -> the same replay. */
+/* sim.target_load is met: pilot replays of the first policy calibrate the
+ * factor so its measured utilisation lands within 5 points of the target. */
+static void test_target_load_calibrated(void **state)
+{
+    fixture *f = *state;
+    sim_trace *t = fb2009_slice(1500);
+    static const char *const targets[] = { "sim.target_load=0.25", "sim.target_load=0.5",
+                                           "sim.target_load=0.8" };
+    static const double want[] = { 0.25, 0.5, 0.8 };
+    for (int i = 0; i < 3; i++) {
+        const char *kv[] = { "sim.time_compression=0", "cluster.agents=100", targets[i] };
+        sim_config c;
+        config(&c, kv, 3);
+        sim_report *r = run(f, t, &c, "drf", NULL);
+        double u = r->policies[0].utilisation;
+        if (fabs(u - want[i]) > 0.05)
+            fail_msg("target %.2f: measured utilisation %.3f (factor %.2f after %d replays)", want[i], u,
+                     r->compression, r->calibration_runs);
+        assert_true(r->calibration_runs >= 1);
+        assert_float_equal(r->target_load, want[i], 1e-12);
+        sim_report_free(r);
+        locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+    }
+    sim_trace_free(t);
+}
+
 static void test_convert_round_trip(void **state)
 {
     fixture *f = *state;
@@ -550,6 +578,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reread_hits_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
         cmocka_unit_test(test_auto_compression),
+        cmocka_unit_test_setup_teardown(test_target_load_calibrated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_convert_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fb2009_locality_moves_less, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fb2009_locality_node_local, setup, teardown),
