@@ -235,10 +235,15 @@ static int open_dbis(locus_hs *hs, MDB_txn *txn, unsigned create)
         {HS_DB_HOST_DATASETS, offsetof(locus_hs, db_host_datasets), MDB_DUPSORT},
         {HS_DB_OWNERS, offsetof(locus_hs, db_owners), 0},
         {HS_DB_HOSTS, offsetof(locus_hs, db_hosts), 0},
+        {HS_DB_CHANGES, offsetof(locus_hs, db_changes), 0},
     };
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         MDB_dbi *d = (MDB_dbi *)((char *)hs + dbs[i].off);
         int rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create, d);
+        if (rc == MDB_NOTFOUND && d == &hs->db_changes)
+            continue; /* a store from before the change feed: readers read in full */
+        if (d == &hs->db_changes && rc == 0)
+            hs->has_changes = 1;
         if (rc == MDB_NOTFOUND) {
             hs_seterr(hs->err, "%s: not a Locus hint store (sub-database '%s' missing)",
                       hs->path, dbs[i].name);
@@ -344,7 +349,7 @@ int locus_hs_open(const char *path, const locus_hs_options *opts, locus_hs **out
     int lock_existed = stat(lockfile, &st) == 0;
     size_t want = o.map_size ? o.map_size : HS_DEFAULT_MAP;
 
-    if ((rc = mdb_env_create(&hs->env)) != 0 || (rc = mdb_env_set_maxdbs(hs->env, 8)) != 0 ||
+    if ((rc = mdb_env_create(&hs->env)) != 0 || (rc = mdb_env_set_maxdbs(hs->env, 16)) != 0 ||
         (rc = mdb_env_set_maxreaders(hs->env, o.max_readers ? o.max_readers : 126)) != 0 ||
         (!exists && (rc = mdb_env_set_mapsize(hs->env, want)) != 0)) {
         rc = hs_mdb_status(hs->err, rc, path);

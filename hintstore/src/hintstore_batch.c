@@ -110,6 +110,7 @@ typedef struct commit_ctx {
     size_t n_bd;
     char key[HS_MAX_DATASET + 16];
     char okey[HS_MAX_BACKEND + HS_MAX_DATASET + 16];
+    hs_feed feed; /* what this commit changed, stored under its generation */
 } commit_ctx;
 
 
@@ -669,14 +670,14 @@ static int apply_put(commit_ctx *c, const hs_op *o)
     int found, st;
     if ((st = stored_block(c, &bk, &old, &found)))
         return st;
-    if (old) {
-        if (!same_content(b, o, old))
-            c->changed = 1;
-        if ((st = account_stored(c, old, -1)))
-            return st;
-    } else {
+    int moved = !old || !same_content(b, o, old);
+    if (moved) {
         c->changed = 1;
+        if (hs_feed_block(&c->feed, o->index))
+            return nomem(c);
     }
+    if (old && (st = account_stored(c, old, -1)))
+        return st;
 
     Locus__BlockPlacement np = LOCUS__BLOCK_PLACEMENT__INIT;
     Locus__Replica *rs = hs_arena_alloc(&c->scratch, o->n_rep * sizeof(*rs) + 1);
@@ -737,6 +738,8 @@ static int apply_del(commit_ctx *c, uint64_t index, const char *only_backend)
     if (!found)
         return 0;
     c->changed = 1;
+    if (hs_feed_block(&c->feed, index))
+        return nomem(c);
     const char *owner = old ? old->backend : only_backend;
     if (old && (st = account_stored(c, old, -1)))
         return st;
@@ -1003,6 +1006,8 @@ static int finish_dataset(commit_ctx *c)
     if (count == 0) {
         if (found && (rc = mdb_del(c->txn, hs->db_datasets, &dk, NULL)) != 0)
             return mdb_fail(c, rc, HS_DB_DATASETS, c->name, c->nlen);
+        if (found && hs_feed_dataset(&c->feed, c->name, c->nlen, 1))
+            return nomem(c);
         return 0;
     }
     Locus__DatasetSummary ns = LOCUS__DATASET_SUMMARY__INIT;
@@ -1027,6 +1032,8 @@ static int finish_dataset(commit_ctx *c)
     rc = hs_put_message(c->txn, hs->db_datasets, &dk, &ns.base, 0);
     if (rc)
         return mdb_fail(c, rc, HS_DB_DATASETS, c->name, c->nlen);
+    if (hs_feed_dataset(&c->feed, c->name, c->nlen, c->changed || !found))
+        return nomem(c);
     return 0;
 }
 
@@ -1183,7 +1190,7 @@ static int write_meta(commit_ctx *c, int poll_ok, int poll_failed)
     int rc = hs_put_message(c->txn, hs->db_meta, &k, &nm.base, 0);
     if (rc)
         return mdb_fail(c, rc, HS_DB_META, HS_META_KEY, 4);
-    return 0;
+    return hs_feed_write(hs, c->txn, &c->feed, nm.writer_generation, c->now);
 }
 
 static void ctx_free(commit_ctx *c)
@@ -1192,6 +1199,7 @@ static void ctx_free(commit_ctx *c)
     free(c->hmark);
     free(c->hd);
     free(c->bd);
+    hs_feed_free(&c->feed);
     hs_arena_free(&c->scratch);
     hs_arena_free(&c->sum_arena);
 }
@@ -1208,6 +1216,8 @@ static int apply_binds(commit_ctx *c)
         int rc = hs_put_message(c->txn, c->hs->db_hosts, &k, &hb.base, 0);
         if (rc)
             return mdb_fail(c, rc, HS_DB_HOSTS, k.mv_data, k.mv_size);
+        if (hs_feed_host(&c->feed, x->storage_host))
+            return nomem(c);
     }
     return 0;
 }

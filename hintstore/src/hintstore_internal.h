@@ -19,6 +19,7 @@
 #define HS_DB_HOST_DATASETS "host_datasets"
 #define HS_DB_OWNERS "owners"
 #define HS_DB_HOSTS "hosts"
+#define HS_DB_CHANGES "changes"
 #define HS_META_KEY "meta"
 
 /* Length limits keep every key under LMDB's 511-byte key limit:
@@ -33,7 +34,8 @@
 
 struct locus_hs {
     MDB_env *env;
-    MDB_dbi db_meta, db_datasets, db_blocks, db_host_datasets, db_owners, db_hosts;
+    MDB_dbi db_meta, db_datasets, db_blocks, db_host_datasets, db_owners, db_hosts, db_changes;
+    int has_changes;  /* 0: a store written before the change feed, opened read-only */
     char *path;
     int read_only;
     int batch_active; /* one write transaction at a time per handle */
@@ -95,6 +97,40 @@ int hs_put_message(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, const ProtobufCMessa
                    unsigned flags);
 /* Tier of a stored value: unknown values read as HDD (proto comment). */
 locus_tier hs_tier_from_pb(int t);
+
+/* ---- change feed (hintstore_feed.c) ---- */
+/* Bounds of the feed: records kept, bytes kept, and per-record caps beyond
+ * which a list is replaced by an overflow flag. */
+#define HS_FEED_KEEP 128
+#define HS_FEED_KEEP_BYTES ((size_t)32 << 20)
+#define HS_FEED_MAX_NAME_BYTES ((size_t)1 << 20)
+#define HS_FEED_MAX_BLOCKS 65536
+
+typedef struct hs_feed_list {
+    unsigned char *buf;
+    size_t len, cap;
+    uint32_t count;
+    int overflow;
+} hs_feed_list;
+
+/* What one commit changed, collected during the walk. */
+typedef struct hs_feed {
+    hs_feed_list datasets, confirmed, hosts, blocks;
+} hs_feed;
+
+/* changed = content moved (or created/deleted); else only confirmed. */
+int hs_feed_dataset(hs_feed *f, const char *name, size_t n, int changed);
+int hs_feed_host(hs_feed *f, const char *host);
+/* A block of the dataset being walked (listed next by hs_feed_dataset). */
+int hs_feed_block(hs_feed *f, uint64_t index);
+void hs_feed_free(hs_feed *f);
+/* Stores f as the record of `generation` and trims old records. */
+int hs_feed_write(locus_hs *hs, MDB_txn *txn, const hs_feed *f, uint64_t generation,
+                  int64_t now_ms);
+/* Fills out with the changes between generations since and current, read in
+ * txn into arena a; a missing or overflowed record sets full_read_needed. */
+int hs_feed_read(locus_hs *hs, MDB_txn *txn, hs_arena *a, uint64_t since, uint64_t current,
+                 locus_hs_changes *out, char *err);
 
 /* ---- meta (used by the writer paths) ---- */
 /* Reads and decodes the meta record in txn into arena a; *out NULL if absent.

@@ -35,6 +35,8 @@ struct locus_hs_snapshot {
     cache_ent *cache;
     size_t ncache, cache_used;
     uint64_t decode_errors;
+    uint64_t generation;
+    int generation_known;
     char err[HS_ERRLEN];
 };
 
@@ -484,6 +486,42 @@ int locus_hs_snapshot_meta(locus_hs_snapshot *s, const locus_hs_meta **out)
     }
     mv->backends = bp;
     *out = mv;
+    return 0;
+}
+
+uint64_t locus_hs_snapshot_generation(locus_hs_snapshot *s)
+{
+    if (!s)
+        return 0;
+    if (!s->generation_known) {
+        hs_arena a;
+        Locus__StoreMeta *m = NULL;
+        hs_arena_init(&a, 1024);
+        if (hs_meta_read(s->hs, s->txn, &a, &m, s->err) == 0) {
+            s->generation = m ? m->writer_generation : 0;
+            s->generation_known = 1;
+        }
+        hs_arena_free(&a);
+    }
+    return s->generation;
+}
+
+int locus_hs_snapshot_changes_since(locus_hs_snapshot *s, uint64_t since,
+                                    const locus_hs_changes **out)
+{
+    if (!s || !out)
+        return LOCUS_EINVAL;
+    *out = NULL;
+    uint64_t cur = locus_hs_snapshot_generation(s);
+    if (!s->generation_known)
+        return LOCUS_EIO; /* meta unreadable: message in the snapshot's errstr */
+    locus_hs_changes *c = hs_arena_alloc(&s->arena, sizeof(*c));
+    if (!c)
+        return LOCUS_ENOMEM;
+    int st = hs_feed_read(s->hs, s->txn, &s->arena, since, cur, c, s->err);
+    if (st)
+        return st;
+    *out = c;
     return 0;
 }
 

@@ -205,6 +205,60 @@ const char *locus_hs_snapshot_agent_for_host(locus_hs_snapshot *s, const char *s
 int locus_hs_snapshot_meta(locus_hs_snapshot *s, const locus_hs_meta **out);
 int locus_hs_snapshot_stats(locus_hs_snapshot *s, locus_hs_stats *out);
 
+/* ---- change feed -------------------------------------------------------- */
+
+/* Generation of the store this snapshot reads (meta.writer_generation; 0 =
+ * never written). Cheap: no decode after the first call. */
+uint64_t locus_hs_snapshot_generation(locus_hs_snapshot *s);
+
+typedef struct locus_hs_block_ref {
+    const char *dataset;
+    uint64_t index;
+} locus_hs_block_ref;
+
+typedef struct locus_hs_confirmed {
+    const char *dataset;
+    int64_t updated_at_ms; /* the summary's new updated_at_ms (its content is unchanged) */
+} locus_hs_confirmed;
+
+/* What changed between two generations. */
+typedef struct locus_hs_changes {
+    uint64_t since_generation; /* the generation asked about */
+    uint64_t generation;       /* the snapshot's generation */
+    /* 1: the difference is not known (since is older than the oldest record
+     * kept, newer than the store - it was rebuilt -, written by a library
+     * without the feed, or a commit changed more than a record holds). The
+     * lists are then empty: read everything again from this snapshot. */
+    int full_read_needed;
+    /* Datasets whose content changed, were created or deleted (look them up:
+     * LOCUS_ENOTFOUND = deleted). Sorted, unique. */
+    const char *const *datasets;
+    size_t n_datasets;
+    /* Datasets a poll only confirmed: same blocks and placement, newer
+     * updated_at_ms. Sorted, unique, none of them in `datasets`. */
+    const locus_hs_confirmed *confirmed;
+    size_t n_confirmed;
+    /* Storage hosts whose binding was set (re-resolve them). Sorted, unique. */
+    const char *const *hosts;
+    size_t n_hosts;
+    /* Blocks whose placement changed or that were deleted, sorted by dataset
+     * then index; every one's dataset is in `datasets`. blocks_complete = 0
+     * when a commit changed more blocks than a record holds: the list is then
+     * empty and a reader that needs blocks re-reads those of `datasets`. */
+    const locus_hs_block_ref *blocks;
+    size_t n_blocks;
+    int blocks_complete;
+} locus_hs_changes;
+
+/* What changed from generation `since` to this snapshot's generation, read
+ * in the snapshot's own read transaction (so it is exact for this snapshot).
+ * since == the snapshot's generation gives empty lists. The store keeps the
+ * records of its last 128 commits (at most 32 MiB); an older `since` gives
+ * full_read_needed. *out is owned by the snapshot, valid until close.
+ * Returns 0, LOCUS_EIO or LOCUS_ENOMEM. */
+int locus_hs_snapshot_changes_since(locus_hs_snapshot *s, uint64_t since,
+                                    const locus_hs_changes **out);
+
 /* Values that failed to decode in this snapshot so far, and the last such
  * error naming its sub-database and key ("" if none). */
 uint64_t locus_hs_snapshot_decode_errors(const locus_hs_snapshot *s);
