@@ -41,6 +41,9 @@ const locus_cfg_key probe_core_keys[] = {
     CORE("http_fd_headroom", LOCUS_CFG_INT, http_fd_headroom, "64", 8, 65536, "descriptors", NULL,
          "File descriptors kept free for polls and the store: new connections wait while fewer "
          "are left."),
+    CORE("http_max_connections", LOCUS_CFG_INT, http_max_connections, "2048", 1, 65536,
+         "connections", NULL,
+         "Connections to the HTTP API open at once; more are answered 503 and closed."),
     CORE("host_map", LOCUS_CFG_STRING, host_map, "", 0, 0, "", NULL,
          "Storage host to Mesos agent table: inline 'storage=agent[/agent_id], ...' or the path "
          "of a file of 'storage agent [agent_id]' lines; empty = match by hostname."),

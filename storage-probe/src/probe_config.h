@@ -19,6 +19,7 @@ typedef struct probe_core_config {
     int64_t http_max_header_bytes; /* request line + headers; larger requests are refused */
     int64_t http_page_limit; /* default (and cap of ?limit=) entries per page */
     int64_t http_fd_headroom; /* descriptors kept free for polls and the store */
+    int64_t http_max_connections; /* open at once; more are refused with 503 */
     char *host_map;          /* "" = none; inline list or file (see probe_config_parse_host_map) */
     int log_level;           /* enum probe_log_level */
     double backoff_max_s;    /* cap of the poll interval after consecutive failures */

@@ -1,5 +1,5 @@
-/* The HTTP API of locus-probe, served by libevent's evhttp on the daemon's
- * own loop: a request is answered between polls, and every answer about
+/* The HTTP API of locus-probe, served by probe_httpd on the daemon's own
+ * loop: a request is answered between polls, and every answer about
  * placements is read from one hint store snapshot (a consistent view, never
  * half of a poll). Read-only: GET and HEAD only. Errors are JSON bodies
  * {"error": ..., "status": ...} so clients need one parser.
@@ -24,50 +24,29 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
 #include <jansson.h>
 
 #include "probe_backends.h"
 #include "probe_http.h"
+#include "probe_httpd.h"
 #include "probe_log.h"
 #include "probe_metrics.h"
 
 #define CHUNK_BYTES 65536        /* flush a list answer to the connection every this much */
-#define ACCEPT_PAUSE_S 0.2       /* wait before accepting again when out of descriptors */
-#define ACCEPT_LOG_EVERY_MS 10000
 
 struct probe_http {
     probe_daemon *d;
-    struct event_base *base;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
-    struct evconnlistener *listener;
-    struct event *resume_ev;     /* re-enables accepting after a pause */
-    evutil_socket_t listen_fd;
-    long fd_limit;               /* soft RLIMIT_NOFILE */
-    long headroom;
-    int paused;
-    unsigned long long refused;
-    int64_t last_accept_log_ms;
-    struct probe_http *next;     /* in all_http */
+    probe_httpd *srv;
 };
 
 /* ---- answers -------------------------------------------------------------- */
 
-/* Sends buf as the body; for HEAD only its length (evhttp would still write
- * the body of an HTTP/1.0 HEAD request). */
-static void reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *buf)
+/* Sends buf as the body (for HEAD only its length). */
+static void reply(probe_httpd_req *req, int code, const char *reason, struct evbuffer *buf)
 {
-    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-        char len[32];
-        snprintf(len, sizeof len, "%zu", evbuffer_get_length(buf));
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
-        evhttp_send_reply(req, code, reason, NULL);
-        return;
-    }
-    evhttp_send_reply(req, code, reason, buf);
+    probe_httpd_reply(req, code, reason, buf);
 }
 
 /* A JSON string for a name from the store or the request. Names are
@@ -91,12 +70,11 @@ static json_t *jstr(const char *s)
 
 static const char oom_body[] = "{\"error\":\"out of memory\",\"status\":500}\n";
 
-static void send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
+static void send_json(probe_httpd_req *req, int code, const char *reason, json_t *body)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     struct evbuffer *buf = evbuffer_new();
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", "application/json");
+    probe_httpd_add_header(req, "Content-Type", "application/json");
     if (!text || !buf) {
         free(text);
         json_decref(body);
@@ -105,7 +83,7 @@ static void send_json(struct evhttp_request *req, int code, const char *reason, 
             reply(req, 500, "Internal Server Error", buf);
             evbuffer_free(buf);
         } else {
-            evhttp_send_reply(req, 500, "Internal Server Error", NULL);
+            probe_httpd_reply(req, 500, "Internal Server Error", NULL);
         }
         return;
     }
@@ -117,7 +95,7 @@ static void send_json(struct evhttp_request *req, int code, const char *reason, 
     json_decref(body);
 }
 
-static void send_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
+static void send_error(probe_httpd_req *req, int code, const char *reason, const char *msg)
 {
     send_json(req, code, reason, json_pack("{s:o, s:i}", "error", jstr(msg), "status", code));
 }
@@ -125,15 +103,15 @@ static void send_error(struct evhttp_request *req, int code, const char *reason,
 /* A list answer written in chunks as it is built: memory stays at one chunk
  * whatever the page size, and HEAD gets the headers only. */
 typedef struct stream {
-    struct evhttp_request *req;
+    probe_httpd_req *req;
     struct evbuffer *buf;
     int head, started, n;
 } stream;
 
-static int stream_begin(stream *s, struct evhttp_request *req, const char *open)
+static int stream_begin(stream *s, probe_httpd_req *req, const char *open)
 {
     s->req = req;
-    s->head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
+    s->head = probe_httpd_is_head(req);
     s->started = 0;
     s->n = 0;
     s->buf = evbuffer_new();
@@ -148,12 +126,12 @@ static void stream_flush(stream *s, int force)
     if (s->head || (!force && evbuffer_get_length(s->buf) < CHUNK_BYTES))
         return;
     if (!s->started) {
-        evhttp_add_header(evhttp_request_get_output_headers(s->req), "Content-Type",
+        probe_httpd_add_header(s->req, "Content-Type",
                           "application/json");
-        evhttp_send_reply_start(s->req, 200, "OK");
+        probe_httpd_reply_start(s->req, 200, "OK");
         s->started = 1;
     }
-    evhttp_send_reply_chunk(s->req, s->buf);
+    probe_httpd_reply_chunk(s->req, s->buf);
 }
 
 /* Appends one array item (consumed). */
@@ -182,9 +160,9 @@ static int stream_item(stream *s, json_t *item)
 static void stream_end(stream *s, json_t *tail)
 {
     if (s->head) {
-        evhttp_add_header(evhttp_request_get_output_headers(s->req), "Content-Type",
+        probe_httpd_add_header(s->req, "Content-Type",
                           "application/json");
-        evhttp_send_reply(s->req, 200, "OK", NULL);
+        probe_httpd_reply(s->req, 200, "OK", NULL);
     } else {
         char *text = tail ? json_dumps(tail, JSON_COMPACT) : NULL;
         evbuffer_add(s->buf, "]", 1);
@@ -195,12 +173,12 @@ static void stream_end(stream *s, json_t *tail)
         evbuffer_add(s->buf, "}\n", 2);
         free(text);
         if (!s->started) {
-            evhttp_add_header(evhttp_request_get_output_headers(s->req), "Content-Type",
+            probe_httpd_add_header(s->req, "Content-Type",
                               "application/json");
-            evhttp_send_reply(s->req, 200, "OK", s->buf);
+            probe_httpd_reply(s->req, 200, "OK", s->buf);
         } else {
             stream_flush(s, 1);
-            evhttp_send_reply_end(s->req);
+            probe_httpd_reply_end(s->req);
         }
     }
     json_decref(tail);
@@ -216,15 +194,14 @@ typedef struct page_args {
 } page_args;
 
 /* ?limit=N&cursor=C. Returns 0, or -1 with msg set (a 400). */
-static int parse_page(probe_daemon *d, struct evhttp_request *req, page_args *pa, char *msg,
+static int parse_page(probe_daemon *d, probe_httpd_req *req, page_args *pa, char *msg,
                       size_t msglen)
 {
     long cap = (long)probe_daemon_config(d)->core.http_page_limit;
     pa->limit = cap;
     pa->cursor = NULL;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
-    if (!q || !*q)
+    const char *q = probe_httpd_query(req);
+    if (!*q)
         return 0;
     struct evkeyvalq params;
 
@@ -334,7 +311,7 @@ static int page_dataset(const locus_hs_dataset *d, void *arg)
     return 0;
 }
 
-static void snapshot_failed(probe_daemon *d, struct evhttp_request *req, int rc)
+static void snapshot_failed(probe_daemon *d, probe_httpd_req *req, int rc)
 {
     char msg[600];
     snprintf(msg, sizeof msg, "hint store: %s: %s", locus_strerror(rc),
@@ -347,7 +324,7 @@ static json_t *next_cursor(const list_ctx *c)
     return c->more && c->last ? jstr(c->last) : json_null();
 }
 
-static void serve_dataset_list(probe_daemon *d, struct evhttp_request *req)
+static void serve_dataset_list(probe_daemon *d, probe_httpd_req *req)
 {
     page_args pa;
     char msg[200];
@@ -417,7 +394,7 @@ static int page_block(const locus_hs_block_view *b, void *arg)
 }
 
 /* One dataset: its summary, then a page of its blocks (cursor = last index). */
-static void serve_dataset(probe_daemon *d, struct evhttp_request *req, const char *name)
+static void serve_dataset(probe_daemon *d, probe_httpd_req *req, const char *name)
 {
     page_args pa;
     char msg[300];
@@ -512,7 +489,7 @@ static int add_host_dataset(const locus_hs_dataset *d, void *arg)
     return 0;
 }
 
-static void serve_host(probe_daemon *d, struct evhttp_request *req, const char *host)
+static void serve_host(probe_daemon *d, probe_httpd_req *req, const char *host)
 {
     locus_hs_snapshot *snap = NULL;
     int rc = locus_hs_snapshot_open(probe_daemon_store(d), &snap);
@@ -601,7 +578,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void serve_host_list(probe_daemon *d, struct evhttp_request *req)
+static void serve_host_list(probe_daemon *d, probe_httpd_req *req)
 {
     page_args pa;
     char msg[200];
@@ -673,7 +650,7 @@ static void serve_host_list(probe_daemon *d, struct evhttp_request *req)
 
 /* ---- health, readiness, metrics, index ------------------------------------ */
 
-static void serve_healthz(probe_daemon *d, struct evhttp_request *req)
+static void serve_healthz(probe_daemon *d, probe_httpd_req *req)
 {
     json_t *backends = json_array();
     for (size_t i = 0; i < PROBE_BACKEND_SLOTS; i++) {
@@ -693,7 +670,7 @@ static void serve_healthz(probe_daemon *d, struct evhttp_request *req)
 /* Ready = the store is writable and every enabled backend has had a
  * complete poll within its staleness bound (its hints are being kept
  * fresh). 503 with the reasons otherwise. */
-static void serve_readyz(probe_daemon *d, struct evhttp_request *req)
+static void serve_readyz(probe_daemon *d, probe_httpd_req *req)
 {
     json_t *reasons = json_array();
     json_t *backends = json_array();
@@ -735,7 +712,7 @@ static void serve_readyz(probe_daemon *d, struct evhttp_request *req)
               json_pack("{s:b, s:o, s:o}", "ready", ready, "reasons", reasons, "backends", backends));
 }
 
-static void serve_metrics(probe_daemon *d, struct evhttp_request *req)
+static void serve_metrics(probe_daemon *d, probe_httpd_req *req)
 {
     struct evbuffer *buf = evbuffer_new();
     if (!buf || probe_metrics_render(d, buf)) {
@@ -744,7 +721,7 @@ static void serve_metrics(probe_daemon *d, struct evhttp_request *req)
         send_error(req, HTTP_INTERNAL, "Internal Server Error", "out of memory");
         return;
     }
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+    probe_httpd_add_header(req, "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");
     reply(req, HTTP_OK, "OK", buf);
     evbuffer_free(buf);
@@ -763,7 +740,7 @@ static const struct endpoint {
     {"/v1/hosts/{host}", "datasets cached on one storage host"},
 };
 
-static void serve_index(struct evhttp_request *req)
+static void serve_index(probe_httpd_req *req)
 {
     json_t *list = json_array();
     for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++)
@@ -828,14 +805,11 @@ static int route(const char *path, char **seg)
     return R_NONE;
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+static void on_request(probe_httpd_req *req, void *arg)
 {
     probe_http *h = arg;
     probe_daemon *d = h->d;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    if (!path || !*path)
-        path = "/";
+    const char *path = probe_httpd_path(req);
     char *seg = NULL;
     int r = route(path, &seg);
     if (r == R_NONE) {
@@ -849,10 +823,9 @@ static void on_request(struct evhttp_request *req, void *arg)
                    "malformed name in the path (bad %-escape or a NUL byte)");
         return;
     }
-    enum evhttp_cmd_type m = evhttp_request_get_command(req);
-    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+    if (strcmp(probe_httpd_method(req), "GET") != 0 && !probe_httpd_is_head(req)) {
         free(seg);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+        probe_httpd_add_header(req, "Allow", "GET, HEAD");
         send_error(req, 405, "Method Not Allowed", "only GET and HEAD are allowed");
         return;
     }
@@ -869,113 +842,22 @@ static void on_request(struct evhttp_request *req, void *arg)
     free(seg);
 }
 
-/* ---- connections and descriptors ------------------------------------------- */
-
-static probe_http *all_http;
-
-/* Lowest free descriptor number: descriptors are handed out lowest first,
- * so this tracks how many are open without walking /proc. */
-static long lowest_free_fd(probe_http *h)
-{
-    int fd = fcntl(h->listen_fd, F_DUPFD_CLOEXEC, 0);
-    if (fd < 0)
-        return h->fd_limit; /* none left at all */
-    close(fd);
-    return fd;
-}
-
-static void pause_accepting(probe_http *h, const char *why)
-{
-    if (!h->paused) {
-        evconnlistener_disable(h->listener);
-        h->paused = 1;
-    }
-    int64_t now = probe_now_ms();
-    if (now - h->last_accept_log_ms >= ACCEPT_LOG_EVERY_MS) {
-        probe_log(PROBE_LOG_WARN, "http: not accepting connections for now: %s (%llu refused "
-                                  "so far; probe.http_fd_headroom = %ld)", why, h->refused,
-                  h->headroom);
-        h->last_accept_log_ms = now;
-    }
-    struct timeval tv = {0, (suseconds_t)(ACCEPT_PAUSE_S * 1e6)};
-    evtimer_add(h->resume_ev, &tv);
-}
-
-static void on_resume(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    probe_http *h = arg;
-    if (lowest_free_fd(h) >= h->fd_limit - h->headroom) {
-        pause_accepting(h, "descriptors still short");
-        return;
-    }
-    h->paused = 0;
-    evconnlistener_enable(h->listener);
-}
-
-/* The listener's callback argument is evhttp's own struct, so the error
- * callback finds its probe_http in all_http (one per API started). */
-
-static void on_accept_error(struct evconnlistener *l, void *arg)
-{
-    (void)arg;
-    probe_http *h = all_http;
-    while (h && h->listener != l)
-        h = h->next;
-    if (!h)
-        return;
-    int e = EVUTIL_SOCKET_ERROR();
-    h->refused++;
-    char why[160];
-    snprintf(why, sizeof why, "accept: %s", evutil_socket_error_to_string(e));
-    pause_accepting(h, why);
-}
-
-/* Called by evhttp for each accepted connection, before it reads anything:
- * when the descriptors left fall under the headroom, stop accepting for a
- * while (this connection is served; the next ones wait in the backlog). */
-static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
-{
-    probe_http *h = arg;
-    if (lowest_free_fd(h) >= h->fd_limit - h->headroom) {
-        h->refused++;
-        pause_accepting(h, "fewer than http_fd_headroom descriptors left");
-    }
-    return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-}
-
-static long raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 1024;
-    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
-        rl.rlim_cur = want;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1L << 30 ? 1L << 30 : (long)rl.rlim_cur;
-}
+/* ---- start and stop --------------------------------------------------------- */
 
 void probe_http_free(probe_http *h)
 {
     if (!h)
         return;
-    for (probe_http **p = &all_http; *p; p = &(*p)->next)
-        if (*p == h) {
-            *p = h->next;
-            break;
-        }
-    if (h->http)
-        evhttp_free(h->http);
-    if (h->resume_ev)
-        event_free(h->resume_ev);
+    probe_httpd_free(h->srv);
     free(h);
 }
 
-unsigned long long probe_http_refused(const probe_http *h) { return h ? h->refused : 0; }
+unsigned long long probe_http_refused(const probe_http *h)
+{
+    probe_httpd_stats st;
+    probe_httpd_get_stats(h ? h->srv : NULL, &st);
+    return st.refused_fds + st.refused_busy;
+}
 
 int probe_http_start(probe_daemon *d, struct event_base *base, const char *addr, int port,
                      probe_http **out, char *err, size_t errlen)
@@ -983,41 +865,23 @@ int probe_http_start(probe_daemon *d, struct event_base *base, const char *addr,
     *out = NULL;
     const probe_core_config *core = &probe_daemon_config(d)->core;
     probe_http *h = calloc(1, sizeof *h);
-    if (!h || !(h->http = evhttp_new(base)) ||
-        !(h->resume_ev = evtimer_new(base, on_resume, h))) {
-        probe_http_free(h);
+    if (!h) {
         snprintf(err, errlen, "http: out of memory");
         return LOCUS_ENOMEM;
     }
     h->d = d;
-    h->base = base;
-    h->fd_limit = raise_fd_limit();
-    h->headroom = (long)core->http_fd_headroom;
-    /* Accept every method so that the wrong ones get our JSON 405. */
-    evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-    struct timeval tmo = {(time_t)core->http_timeout_s,
-                          (suseconds_t)((core->http_timeout_s - (double)(time_t)core->http_timeout_s) *
-                                        1e6)};
-    evhttp_set_timeout_tv(h->http, &tmo);
-    evhttp_set_max_headers_size(h->http, (ev_ssize_t)core->http_max_header_bytes);
-    evhttp_set_max_body_size(h->http, 4096); /* GET and HEAD only: no body is ever needed */
-    evhttp_set_gencb(h->http, on_request, h);
-    evhttp_set_bevcb(h->http, on_new_connection, h);
-    h->bound = evhttp_bind_socket_with_handle(h->http, addr, (ev_uint16_t)port);
-    if (!h->bound) {
-        snprintf(err, errlen, "http: cannot listen on %s:%d (probe.http_listen, probe.http_port)",
-                 addr, port);
-        probe_http_free(h);
-        return LOCUS_EIO;
+    probe_httpd_limits lim = {
+        .max_header_bytes = (size_t)core->http_max_header_bytes,
+        .max_body_bytes = 4096, /* GET and HEAD only: no body is ever needed */
+        .timeout_s = core->http_timeout_s,
+        .max_connections = (long)core->http_max_connections,
+        .fd_headroom = (long)core->http_fd_headroom,
+    };
+    int rc = probe_httpd_start(base, addr, port, &lim, on_request, h, &h->srv, err, errlen);
+    if (rc) {
+        free(h);
+        return rc;
     }
-    h->listener = evhttp_bound_socket_get_listener(h->bound);
-    h->listen_fd = evhttp_bound_socket_get_fd(h->bound);
-    evconnlistener_set_error_cb(h->listener, on_accept_error);
-    h->next = all_http;
-    all_http = h;
     probe_log(PROBE_LOG_INFO, "HTTP API on http://%s:%d/ (GET / lists the endpoints)", addr, port);
     *out = h;
     return 0;

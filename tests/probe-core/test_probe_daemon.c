@@ -13,7 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +52,8 @@ static void write_conf_full(const char *placements, int enabled, const char *sta
              "http_port = %d\n"
              "host_map = h1=agent-one/A1\n"
              "backoff_max = 0.3\n"
+             "http_timeout = 1\n"
+             "http_max_connections = 8\n"
              "log_level = debug\n"
              "[static]\n"
              "enabled = %s\n"
@@ -188,6 +194,117 @@ static void start_probe(void)
     assert_true(T.pid > 0);
     char *body = NULL;
     WAIT_FOR((free(body), body = NULL, tu_http(T.port, "GET", "/healthz", &body) == 200), 10);
+    free(body);
+}
+
+/* A connection to the probe with a receive timeout; -1 on failure. */
+static int raw_connect(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)T.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* Sends len bytes of req (NULL: nothing) on fd and reads until the probe
+ * closes or 3 s pass; returns the answer (heap). */
+static char *raw_exchange(int fd, const char *req, size_t len)
+{
+    if (req)
+        (void)!send(fd, req, len, MSG_NOSIGNAL);
+    size_t cap = 1 << 16, n = 0;
+    char *out = calloc(1, cap + 1);
+    ssize_t r;
+    while (n < cap && (r = recv(fd, out + n, cap - n, 0)) > 0)
+        n += (size_t)r;
+    return out;
+}
+
+/* Every refusal is a JSON error with its status, never an HTML page, and
+ * the limits of probe.http_* hold. */
+static void http_limits(void)
+{
+    static const struct { const char *name, *req; int status; } bad[] = {
+        {"garbage", "GARBAGE\r\n\r\n", 400},
+        {"not a path", "GET http://x/ HTTP/1.1\r\n\r\n", 400},
+        {"HTTP/2", "GET / HTTP/2.0\r\n\r\n", 505},
+        {"body", "GET /healthz HTTP/1.1\r\nContent-Length: 100000\r\n\r\n", 413},
+        {"chunked body", "GET /healthz HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501},
+        {"bad header", "GET /healthz HTTP/1.1\r\nno colon here\r\n\r\n", 400},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int fd = raw_connect();
+        assert_true(fd >= 0);
+        char *out = raw_exchange(fd, bad[i].req, strlen(bad[i].req));
+        close(fd);
+        char want[64];
+        snprintf(want, sizeof want, "HTTP/1.1 %d ", bad[i].status);
+        char status[32];
+        snprintf(status, sizeof status, "\"status\":%d}", bad[i].status);
+        if (strncmp(out, want, strlen(want)) != 0 || !strstr(out, "application/json") ||
+            !strstr(out, status))
+            fail_msg("%s: answer '%s'", bad[i].name, out);
+        free(out);
+    }
+    /* Headers over http_max_header_bytes (16 KiB): 431, connection closed. */
+    size_t big = 40000;
+    char *req = malloc(big + 64);
+    assert_non_null(req);
+    int w = snprintf(req, 64, "GET /healthz HTTP/1.1\r\nX-Big: ");
+    memset(req + w, 'a', big);
+    memcpy(req + w + big, "\r\n\r\n", 5);
+    int fd = raw_connect();
+    char *out = raw_exchange(fd, req, (size_t)w + big + 4);
+    close(fd);
+    free(req);
+    if (strncmp(out, "HTTP/1.1 431 ", 13) != 0 || !strstr(out, "http_max_header_bytes"))
+        fail_msg("big header: '%s'", out);
+    free(out);
+
+    /* Keep-alive: two pipelined requests on one connection, then close. */
+    const char *two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "HEAD /readyz HTTP/1.1\r\nConnection: close\r\n\r\n";
+    fd = raw_connect();
+    out = raw_exchange(fd, two, strlen(two));
+    close(fd);
+    char *second = strstr(out + 1, "HTTP/1.1 ");
+    if (strncmp(out, "HTTP/1.1 200 ", 13) != 0 || !second || !strstr(second, "Connection: close"))
+        fail_msg("keep-alive: '%s'", out);
+    free(out);
+
+    /* A request that trickles in: 408 after http_timeout (1 s). */
+    fd = raw_connect();
+    double t0 = tu_now();
+    out = raw_exchange(fd, "GET /healthz HTTP/1.1\r\nX-Slow: ", 30);
+    close(fd);
+    if (strncmp(out, "HTTP/1.1 408 ", 13) != 0)
+        fail_msg("slow request: '%s'", out);
+    assert_true(tu_now() - t0 >= 0.9);
+    free(out);
+
+    /* http_max_connections (8): idle connections fill it, the next one is
+     * answered 503 at once; once they go, /healthz answers again. */
+    int idle[8];
+    for (int i = 0; i < 8; i++)
+        assert_true((idle[i] = raw_connect()) >= 0);
+    tu_sleep(0.1);
+    fd = raw_connect();
+    out = raw_exchange(fd, NULL, 0);
+    close(fd);
+    if (strncmp(out, "HTTP/1.1 503 ", 13) != 0 || !strstr(out, "http_max_connections"))
+        fail_msg("over the connection cap: '%s'", out);
+    free(out);
+    for (int i = 0; i < 8; i++)
+        close(idle[i]);
+    char *body = NULL;
+    WAIT_FOR((free(body), body = NULL, tu_http(T.port, "GET", "/healthz", &body) == 200), 3);
     free(body);
 }
 
@@ -417,6 +534,7 @@ static void probe_lifecycle(void **state)
     WAIT_FOR(dataset("alpha").blocks == 2 && dataset("beta").found, 10);
     assert_int_equal(dataset("alpha").bytes, 2000);
     http_api();
+    http_limits();
 
     /* 2. The file changes: the next poll replaces, vanished placements go. */
     assert_int_equal(tu_write_file(T.placements, LINE("alpha", 0, "h1", "MEM")
