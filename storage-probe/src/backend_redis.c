@@ -314,6 +314,7 @@ static int node_ensure(rnode *n)
         return LOCUS_EIO;
     }
     ac->data = n;
+    probe_redis_guard_reader(ac->c.reader);
     if (redisLibeventAttach(ac, be->base) != REDIS_OK) {
         redisAsyncFree(ac);
         node_backoff(n, "connect: cannot attach to the event loop");
@@ -957,6 +958,34 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
     default:
         break;
     }
+}
+
+/* ---- reader guard --------------------------------------------------------- */
+
+/* hiredis 0.14 allocates an array reply's element table as soon as its
+ * header arrives, whatever the count: refuse counts over the cap (the
+ * reader then fails the connection, and the poll names the node). */
+static redisReplyObjectFunctions guarded_functions;
+static void *(*plain_create_array)(const redisReadTask *, int);
+
+static void *guarded_create_array(const redisReadTask *task, int elements)
+{
+    if (elements < 0 || elements > PROBE_REDIS_MAX_ELEMENTS)
+        return NULL;
+    return plain_create_array(task, elements);
+}
+
+void probe_redis_guard_reader(redisReader *r)
+{
+    if (!r || !r->fn)
+        return;
+    if (!plain_create_array) { /* the loop's thread only: no race */
+        guarded_functions = *r->fn;
+        plain_create_array = r->fn->createArray;
+        guarded_functions.createArray = guarded_create_array;
+    }
+    if (r->fn->createArray == plain_create_array)
+        r->fn = &guarded_functions;
 }
 
 /* ---- the backend table ---------------------------------------------------- */

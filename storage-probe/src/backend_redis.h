@@ -38,6 +38,16 @@ typedef struct probe_redis_stats {
     size_t last_masters, last_replicas; /* nodes scanned (replicas: scanned successfully) */
 } probe_redis_stats;
 
+/* Replies announcing more elements than this are refused by the reader (a
+ * node, or whatever answers on its port, could otherwise make the probe
+ * allocate and walk an array of 2^31 pointers from a 12-byte reply). */
+#define PROBE_REDIS_MAX_ELEMENTS (1 << 20)
+
+/* Installs the element cap above on a hiredis reader (every node connection
+ * gets it; the RESP fuzz target too). */
+struct redisReader;
+void probe_redis_guard_reader(struct redisReader *r);
+
 /* Copies the counters of a backend created by probe_backend_redis.create. */
 void probe_redis_get_stats(const void *state, probe_redis_stats *out);
 

@@ -1,7 +1,9 @@
 /* Fuzz target: RESP bytes as the Redis backend receives them, through
  * hiredis's reader (the one the backend's async context uses) into the
  * topology parsers of CLUSTER SHARDS and CLUSTER SLOTS replies
- * (backend_redis_topo.c). Every reply the reader completes is given to both
+ * (backend_redis_topo.c), with the element cap the backend puts on its
+ * readers (an array header of 111,111,110 elements, found by this target,
+ * made hiredis allocate and free 888 MB per reply). Every reply the reader completes is given to both
  * parsers; a refusal must name the node and the command. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "backend_redis.h"
 #include "backend_redis_topo.h"
 #include "locus/error.h"
 #include "fuzz.h"
@@ -18,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     redisReader *r = redisReaderCreate();
     if (!r)
         return 0;
+    probe_redis_guard_reader(r); /* as on every node connection of the backend */
     redisReaderFeed(r, (const char *)data, size);
     for (int n = 0; n < 16; n++) {
         void *reply = NULL;

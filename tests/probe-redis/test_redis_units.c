@@ -17,6 +17,7 @@
 #include "backend_redis_pattern.h"
 #include "backend_redis_slot.h"
 #include "backend_redis_tally.h"
+#include "backend_redis.h"
 #include "backend_redis_topo.h"
 #include "locus/error.h"
 
@@ -262,6 +263,31 @@ static void overlapping_ranges_refused(void **state)
     assert_non_null(strstr(err, "slot 100 is claimed twice"));
 }
 
+/* A 12-byte reply announcing 111 million elements made hiredis allocate
+ * (and free) an 888 MB table: the backend's readers refuse such counts. */
+static void reader_caps_array_elements(void **state)
+{
+    (void)state;
+    redisReader *r = redisReaderCreate();
+    probe_redis_guard_reader(r);
+    const char *huge = "*111111110\r\n*0\r\n";
+    redisReaderFeed(r, huge, strlen(huge));
+    void *reply = NULL;
+    assert_int_equal(redisReaderGetReply(r, &reply), REDIS_ERR);
+    assert_null(reply);
+    redisReaderFree(r);
+
+    r = redisReaderCreate();
+    probe_redis_guard_reader(r);
+    const char *ok = "*2\r\n:1\r\n$1\r\nx\r\n";
+    redisReaderFeed(r, ok, strlen(ok));
+    assert_int_equal(redisReaderGetReply(r, &reply), REDIS_OK);
+    assert_non_null(reply);
+    assert_int_equal(((redisReply *)reply)->elements, 2);
+    freeReplyObject(reply);
+    redisReaderFree(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +295,7 @@ int main(void)
         cmocka_unit_test(tally),           cmocka_unit_test(shards_reply),
         cmocka_unit_test(shards_malformed), cmocka_unit_test(slots_reply),
         cmocka_unit_test(overlapping_ranges_refused),
+        cmocka_unit_test(reader_caps_array_elements),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
