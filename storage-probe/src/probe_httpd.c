@@ -499,6 +499,21 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
     conn *c = arg;
+    /* A client that half-closes after its request still gets the answer. */
+    if ((what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) &&
+        evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+        c->close_after = 1;
+        bufferevent_disable(c->bev, EV_READ);
+        return;
+    }
+    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->deadline_armed &&
+        !c->close_after) {
+        /* The idle timer beat the request deadline (both are http_timeout):
+         * a request is under way, so it gets the 408 all the same. */
+        c->h->st.timeouts++;
+        fail_conn(c, 408, "Request Timeout", "request not complete within probe.http_timeout");
+        return;
+    }
     if (what & BEV_EVENT_TIMEOUT)
         c->h->st.timeouts++;
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))

@@ -279,6 +279,17 @@ static void http_limits(void)
         fail_msg("keep-alive: '%s'", out);
     free(out);
 
+    /* A client that half-closes after its request still gets the answer. */
+    fd = raw_connect();
+    const char *one = "GET /healthz HTTP/1.1\r\n\r\n";
+    (void)!send(fd, one, strlen(one), MSG_NOSIGNAL);
+    shutdown(fd, SHUT_WR);
+    out = raw_exchange(fd, NULL, 0);
+    close(fd);
+    if (strncmp(out, "HTTP/1.1 200 ", 13) != 0)
+        fail_msg("half-closed client: '%s'", out);
+    free(out);
+
     /* A request that trickles in: 408 after http_timeout (1 s). */
     fd = raw_connect();
     double t0 = tu_now();
