@@ -144,6 +144,38 @@ static int api_fail(sim_world *w, const char *what, int rc)
     return rc;
 }
 
+/* A task's start-up and compute (its read comes first). */
+static double task_work_s(const sim_world *w, const sim_job *tj, const sim_task *tk)
+{
+    const sim_config *c = w->cfg;
+    double mb = (double)tk->bytes / MB;
+    if (!tk->reduce)
+        return c->task_overhead_s + (tj->map_compute_s >= 0 ? tj->map_compute_s : mb * c->map_s_per_mb);
+    return c->task_overhead_s + (tj->reduce_compute_s >= 0 ? tj->reduce_compute_s : mb * c->reduce_s_per_mb);
+}
+
+/* The job's completion time alone on the empty cluster: each phase lasts
+ * its longest task or its total work spread over every slot, whichever is
+ * longer; maps read at one disk stream, reduces at one NIC. The reference
+ * of the slowdown figure (docs/report.md). */
+static double ideal_alone(const sim_world *w, const sim_job_rt *j, const sim_job *tj)
+{
+    double per_agent = floor(w->cl.cpus / w->cfg->task_cpus + 1e-9);
+    double slots = per_agent * w->cl.n_agents;
+    if (slots < 1)
+        slots = 1;
+    double phase[2] = { 0, 0 }, longest[2] = { 0, 0 };
+    for (uint32_t t = 0; t < j->n_tasks; t++) {
+        const sim_task *tk = &j->tasks[t];
+        double rate = tk->reduce ? w->net.nic_Bps : w->net.hdd_stream_Bps;
+        double d = task_work_s(w, tj, tk) + (tk->bytes ? (double)tk->bytes / rate : 0);
+        phase[tk->reduce] += d;
+        if (d > longest[tk->reduce])
+            longest[tk->reduce] = d;
+    }
+    return fmax(longest[0], phase[0] / slots) + fmax(longest[1], phase[1] / slots);
+}
+
 int sim_fw_arrive(sim_world *w, uint32_t job)
 {
     const sim_job *tj = &w->trace->jobs[job];
@@ -188,6 +220,8 @@ int sim_fw_arrive(sim_world *w, uint32_t job)
     }
     if ((rc = build_prefs(w, j)))
         return rc;
+    j->first_launch = j->reduce_ready = j->first_reduce = -1;
+    j->ideal_s = ideal_alone(w, j, tj);
     for (uint32_t k = 0; k < j->n_datasets; k++)
         if ((rc = sim_storage_demand(&w->st, j->datasets[k], 1)))
             return rc;
@@ -339,6 +373,10 @@ static int launch(sim_world *w, uint32_t job, uint32_t t, uint32_t agent)
     tk->state = SIM_TASK_RUNNING;
     tk->agent = agent;
     tk->start = now;
+    if (j->first_launch < 0)
+        j->first_launch = now;
+    if (tk->reduce && j->first_reduce < 0)
+        j->first_reduce = now;
     tk->flow = (sim_flow){ .src = agent, .dst = agent, .kind = SIM_SRC_NONE };
     double mb = (double)tk->bytes / MB;
     if (!tk->reduce) {
@@ -347,8 +385,15 @@ static int launch(sim_world *w, uint32_t job, uint32_t t, uint32_t agent)
             tk->level = (uint8_t)level;
             res->tasks[level]++;
             res->read_bytes[level] += tk->bytes;
-            if (tk->flow.kind == SIM_SRC_MEM)
+            if (tk->flow.kind == SIM_SRC_MEM) {
                 res->mem_read_bytes += tk->bytes;
+                if (level == SIM_LOCAL_NODE)
+                    res->mem_node_bytes += tk->bytes;
+            }
+            int bin = sim_size_bin(j->n_maps);
+            res->bin_tasks[bin]++;
+            if (level == SIM_LOCAL_NODE)
+                res->bin_node_tasks[bin]++;
             if (level == SIM_LOCAL_NODE && tk->flow.kind == SIM_SRC_MEM) {
                 res->mem_hit_tasks++;
                 sim_storage_touch(&w->st, tk->block, agent);
@@ -616,6 +661,7 @@ int sim_fw_finish(sim_world *w, uint32_t job, uint32_t t)
     if (j->done < phase_n)
         return 0;
     if (j->phase == 0 && j->n_reduces > 0) {
+        j->reduce_ready = now;
         j->phase = 1;
         j->done = 0;
         j->pending = j->n_reduces;

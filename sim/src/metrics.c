@@ -137,6 +137,41 @@ int sim_metrics_finish(sim_world *w)
     free(large);
     r->jct_sorted = all;
     r->n_jct = na;
+    /* Time to first launch (all jobs, and reduce phases), slowdown against
+     * running alone. */
+    size_t nf = 0, nr = 0, nd = 0;
+    double *fl = malloc((n ? n : 1) * sizeof *fl), *fr = malloc((n ? n : 1) * sizeof *fr);
+    double *sd = malloc((n ? n : 1) * sizeof *sd);
+    if (!fl || !fr || !sd) {
+        free(fl);
+        free(fr);
+        free(sd);
+        free(all);
+        return LOCUS_ENOMEM;
+    }
+    for (size_t i = 0; i < w->n_jobs; i++) {
+        const sim_job_rt *j = &w->jobs[i];
+        if (j->state != 2)
+            continue;
+        if (j->first_launch >= 0)
+            fl[nf++] = j->first_launch - j->submit;
+        if (j->reduce_ready >= 0 && j->first_reduce >= 0)
+            fr[nr++] = j->first_reduce - j->reduce_ready;
+        if (j->ideal_s > 0)
+            sd[nd++] = (j->finish - j->submit) / j->ideal_s;
+    }
+    qsort(fl, nf, sizeof *fl, dcmp);
+    qsort(fr, nr, sizeof *fr, dcmp);
+    qsort(sd, nd, sizeof *sd, dcmp);
+    stats(fl, nf, &r->first_launch);
+    stats(fr, nr, &r->first_reduce);
+    sim_jct_stats sds;
+    stats(sd, nd, &sds);
+    r->slowdown_mean = sds.mean_s;
+    r->slowdown_p95 = sds.p95_s;
+    free(fl);
+    free(fr);
+    free(sd);
     r->makespan_s = na ? w->last_finish - w->first_submit : 0;
     double cpus = w->cl.cpus * w->cl.n_agents;
     r->utilisation = r->makespan_s > 0 ? w->busy_cpu_s / (cpus * r->makespan_s) : 0;

@@ -13,6 +13,13 @@
 #include "locus/error.h"
 #include "report_fmt.h"
 
+const char *const sim_size_bin_names[SIM_SIZE_BINS] = { "1", "2", "3-20", "21-150", "151-500", ">500" };
+
+int sim_size_bin(uint32_t m)
+{
+    return m <= 1 ? 0 : m == 2 ? 1 : m <= 20 ? 2 : m <= 150 ? 3 : m <= 500 ? 4 : 5;
+}
+
 void sim_report_free(sim_report *r)
 {
     if (!r)
@@ -174,6 +181,13 @@ const report_metric report_metrics[] = {
     U64("read_bytes_remote", read_bytes[SIM_LOCAL_REMOTE]),
     U64("mem_hit_tasks", mem_hit_tasks),
     U64("mem_read_bytes", mem_read_bytes),
+    U64("mem_node_bytes", mem_node_bytes),
+    U64("bin1_tasks", bin_tasks[0]), U64("bin1_node_tasks", bin_node_tasks[0]),
+    U64("bin2_tasks", bin_tasks[1]), U64("bin2_node_tasks", bin_node_tasks[1]),
+    U64("bin3_20_tasks", bin_tasks[2]), U64("bin3_20_node_tasks", bin_node_tasks[2]),
+    U64("bin21_150_tasks", bin_tasks[3]), U64("bin21_150_node_tasks", bin_node_tasks[3]),
+    U64("bin151_500_tasks", bin_tasks[4]), U64("bin151_500_node_tasks", bin_node_tasks[4]),
+    U64("bin_over500_tasks", bin_tasks[5]), U64("bin_over500_node_tasks", bin_node_tasks[5]),
     U64("network_bytes", network_bytes),
     U64("uplink_bytes", uplink_bytes),
     U64("tasks_total", tasks_total),
@@ -182,6 +196,14 @@ const report_metric report_metrics[] = {
     JCT(all),
     JCT(small),
     JCT(large),
+    {"first_launch_jobs", REPORT_SIZE, offsetof(sim_policy_result, first_launch.jobs), 0},
+    DBL("first_launch_mean_s", first_launch.mean_s), DBL("first_launch_p95_s", first_launch.p95_s),
+    DBL("first_launch_p99_s", first_launch.p99_s),
+    {"first_reduce_jobs", REPORT_SIZE, offsetof(sim_policy_result, first_reduce.jobs), 0},
+    DBL("first_reduce_mean_s", first_reduce.mean_s), DBL("first_reduce_p95_s", first_reduce.p95_s),
+    DBL("first_reduce_p99_s", first_reduce.p99_s),
+    DBL("slowdown_mean", slowdown_mean),
+    DBL("slowdown_p95", slowdown_p95),
     DBL("makespan_s", makespan_s),
     DBL("utilisation", utilisation),
     DBL("load", load),

@@ -14,6 +14,12 @@
 
 enum sim_locality { SIM_LOCAL_NODE = 0, SIM_LOCAL_RACK = 1, SIM_LOCAL_REMOTE = 2, SIM_LOCALITY_LEVELS = 3 };
 
+/* Job sizes in map tasks, as binned by the delay scheduling paper (Zaharia
+ * et al., EuroSys 2010, Table 2): 1, 2, 3-20, 21-150, 151-500, > 500. */
+#define SIM_SIZE_BINS 6
+extern const char *const sim_size_bin_names[SIM_SIZE_BINS];
+int sim_size_bin(uint32_t map_tasks);
+
 typedef struct sim_jct_stats {
     size_t jobs;
     double mean_s, p50_s, p95_s, p99_s;
@@ -37,6 +43,13 @@ typedef struct sim_policy_result {
     uint64_t read_bytes[SIM_LOCALITY_LEVELS]; /* input bytes by the same split */
     uint64_t mem_hit_tasks;      /* node-local tasks served from the memory tier */
     uint64_t mem_read_bytes;     /* input bytes read from a memory tier, local or remote */
+    uint64_t mem_node_bytes;     /* of which from the task's own agent */
+    uint64_t bin_tasks[SIM_SIZE_BINS];      /* map tasks with input, by their job's size bin */
+    uint64_t bin_node_tasks[SIM_SIZE_BINS]; /* of which node-local */
+    sim_jct_stats first_launch;  /* per job: submit to its first task's launch */
+    sim_jct_stats first_reduce;  /* per job with reduces: maps done to its first reduce's launch */
+    double slowdown_mean;        /* per job: JCT / its time running alone on the empty cluster */
+    double slowdown_p95;
     uint64_t network_bytes;      /* bytes that crossed any agent NIC (remote and rack reads, shuffle) */
     uint64_t uplink_bytes;       /* bytes that crossed a rack uplink */
     double flow_bytes;           /* bytes the network model moved for reads (= bytes read) */

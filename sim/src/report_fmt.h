@@ -63,6 +63,9 @@ typedef struct report_grid {
 /* One line naming the hardware profile and the arrival factor (and how it
  * was calibrated), for the table's and the page's heading. */
 void report_setting_line(const sim_report *r, char *buf, size_t n);
+/* The headline of policy i: node-local share, NIC bytes saved, mean and p95
+ * JCT change against the first policy, slowdown and Jain's index. */
+void report_headline(const sim_report *r, size_t i, char *buf, size_t n);
 /* The value of a parameter ("sim.profile"), or "" when absent. */
 const char *report_param(const sim_report *r, const char *key);
 

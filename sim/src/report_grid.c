@@ -34,6 +34,29 @@ void report_setting_line(const sim_report *r, char *buf, size_t n)
         snprintf(buf + off, n - (size_t)off, " (estimated for %.0f%% load)", 100.0 * r->target_load);
 }
 
+static double pct_change(double v, double first)
+{
+    return first > 0 ? 100.0 * (v - first) / first : NAN;
+}
+
+void report_headline(const sim_report *r, size_t i, char *buf, size_t n)
+{
+    const sim_policy_result *p = &r->policies[i], *f = &r->policies[0];
+    uint64_t maps = p->tasks[0] + p->tasks[1] + p->tasks[2];
+    double node = maps ? 100.0 * (double)p->tasks[SIM_LOCAL_NODE] / (double)maps : 0;
+    if (i == 0) {
+        snprintf(buf, n, "%s: %.1f%% node-local, mean JCT %.1f s, p95 %.1f s, slowdown %.2fx (Jain %.3f)",
+                 p->name, node, p->jct_all.mean_s, p->jct_all.p95_s, p->slowdown_mean, p->jain_fairness);
+        return;
+    }
+    double saved = f->network_bytes > 0 ? 100.0 * ((double)f->network_bytes - (double)p->network_bytes) /
+                                              (double)f->network_bytes : 0;
+    snprintf(buf, n, "%s: %.1f%% node-local, %.1f%% fewer NIC bytes than %s, mean JCT %+.1f%%, "
+             "p95 %+.1f%%, slowdown %.2fx vs %.2fx (Jain %.3f)", p->name, node, saved, f->name,
+             pct_change(p->jct_all.mean_s, f->jct_all.mean_s), pct_change(p->jct_all.p95_s, f->jct_all.p95_s),
+             p->slowdown_mean, f->slowdown_mean, p->jain_fairness);
+}
+
 static report_row *add_row(report_grid *g, const char *label, int section)
 {
     if (g->n_rows == g->cap) {
@@ -176,8 +199,23 @@ int report_grid_build(const sim_report *r, unsigned flags, report_grid *g)
     }
     ROW("node-local from memory");
     EACH(count_pct(row, i, p->mem_hit_tasks, sum3(p->tasks)));
-    ROW("input read from memory (any agent)");
+
+    SECTION("Input bytes by source");
+    ROW("memory tier (any agent)");
     EACH(bytes_pct(row, i, p->mem_read_bytes, sum3(p->read_bytes)));
+    ROW("local disk");
+    EACH(bytes_pct(row, i, p->read_bytes[SIM_LOCAL_NODE] - p->mem_node_bytes, sum3(p->read_bytes)));
+    ROW("remote disk");
+    EACH(bytes_pct(row, i, p->read_bytes[SIM_LOCAL_RACK] + p->read_bytes[SIM_LOCAL_REMOTE] -
+                               (p->mem_read_bytes - p->mem_node_bytes), sum3(p->read_bytes)));
+
+    SECTION("Node-local map tasks by job size (map tasks per job)");
+    for (int b = 0; b < SIM_SIZE_BINS; b++) {
+        char lbl[48];
+        snprintf(lbl, sizeof lbl, "%s map%s", sim_size_bin_names[b], b == 0 ? "" : "s");
+        ROW(lbl);
+        EACH(count_pct(row, i, p->bin_node_tasks[b], p->bin_tasks[b]));
+    }
 
     SECTION("Input bytes by where they were read");
     for (int l = 0; l < SIM_LOCALITY_LEVELS; l++) {
@@ -205,6 +243,22 @@ int report_grid_build(const sim_report *r, unsigned flags, report_grid *g)
         goto nomem;
     ROW("mean JCT vs first policy");
     EACH(vs_first(row, i, p->jct_all.mean_s, r->policies[0].jct_all.mean_s));
+    ROW("p95 JCT vs first policy");
+    EACH(vs_first(row, i, p->jct_all.p95_s, r->policies[0].jct_all.p95_s));
+
+    SECTION("Time to a job's first launch");
+    ROW("mean");
+    EACH(seconds(row, i, p->first_launch.mean_s));
+    ROW("p95");
+    EACH(seconds(row, i, p->first_launch.p95_s));
+    ROW("p99");
+    EACH(seconds(row, i, p->first_launch.p99_s));
+    ROW("reduce phase: mean");
+    EACH(seconds(row, i, p->first_reduce.mean_s));
+    ROW("reduce phase: p95");
+    EACH(seconds(row, i, p->first_reduce.p95_s));
+    ROW("reduce phase: p99");
+    EACH(seconds(row, i, p->first_reduce.p99_s));
 
     SECTION("Cluster");
     ROW("makespan");
@@ -216,6 +270,10 @@ int report_grid_build(const sim_report *r, unsigned flags, report_grid *g)
           set_cell(row, i, isfinite(p->utilisation) ? "%s%%" : "%s", a)));
     ROW("Jain's fairness");
     EACH((report_fmt_fixed(a, sizeof a, p->jain_fairness, 3), set_cell(row, i, "%s", a)));
+    ROW("slowdown vs running alone, mean");
+    EACH((report_fmt_fixed(a, sizeof a, p->slowdown_mean, 2), set_cell(row, i, "%sx", a)));
+    ROW("slowdown vs running alone, p95");
+    EACH((report_fmt_fixed(a, sizeof a, p->slowdown_p95, 2), set_cell(row, i, "%sx", a)));
     ROW("allocation cycles");
     EACH((report_fmt_count(a, sizeof a, p->cycles), set_cell(row, i, "%s", a)));
     ROW("offers");

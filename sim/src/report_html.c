@@ -149,7 +149,15 @@ int sim_report_write_html(const sim_report *r, const char *dir, unsigned flags, 
     char setting[256];
     report_setting_line(r, setting, sizeof setting);
     html_text(f, setting);
-    fputs(".</p>\n<h2>Comparison</h2>\n", f);
+    fputs(".</p>\n<h2>Headline</h2>\n<ul>\n", f);
+    for (size_t i = 0; i < r->n_policies; i++) {
+        char h[512];
+        report_headline(r, i, h, sizeof h);
+        fputs("<li>", f);
+        html_text(f, h);
+        fputs("</li>\n", f);
+    }
+    fputs("</ul>\n<h2>Comparison</h2>\n", f);
     write_table(f, r, &g);
     fputs("<h2>Policies</h2>\n<dl>\n", f);
     for (size_t i = 0; i < r->n_policies; i++) {

@@ -42,6 +42,12 @@ int sim_report_write_table(const sim_report *r, FILE *out, unsigned flags)
     fprintf(out, "Locus simulation: %s, %s jobs, seed %llu\n%s\n\n",
             r->trace_name ? r->trace_name : (r->trace ? r->trace : "?"), jobs,
             (unsigned long long)r->seed, setting);
+    for (size_t i = 0; i < n; i++) {
+        char h[512];
+        report_headline(r, i, h, sizeof h);
+        fprintf(out, "  %s\n", h);
+    }
+    fputc('\n', out);
     fprintf(out, "%-*s", (int)lw, "");
     for (size_t i = 0; i < n; i++)
         fprintf(out, "  %*s", (int)w[i], r->policies[i].name ? r->policies[i].name : "");

@@ -52,6 +52,8 @@ typedef struct sim_job_rt {
     uint8_t phase;           /* 0 maps, 1 reduces */
     uint8_t suppressed, demand_dirty, demanding;
     double submit, finish;
+    double first_launch, reduce_ready, first_reduce; /* < 0: not yet */
+    double ideal_s;                    /* its time alone on the empty cluster */
     uint64_t input_bytes;
     sim_task *tasks;
     uint32_t n_tasks, n_maps, n_reduces;

@@ -242,8 +242,8 @@ static void test_csv(void **state)
     for (char *s = strtok(text, "\n"); s && nl < 8; s = strtok(NULL, "\n"))
         lines[nl++] = s;
     assert_int_equal(nl, 4);
-    char *head[64], *row[64];
-    size_t nh = csv_split(lines[0], head, 64);
+    char *head[128], *row[128];
+    size_t nh = csv_split(lines[0], head, 128);
     assert_string_equal(head[0], "policy");
     assert_string_equal(head[1], "description");
     int col_net = -1, col_wall = -1, col_p95 = -1;
@@ -258,7 +258,7 @@ static void test_csv(void **state)
     assert_true(col_net > 0 && col_wall > 0 && col_p95 > 0);
     assert_int_equal(nh, 2 + report_n_metrics);
     for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(csv_split(lines[1 + i], row, 64), nh);
+        assert_int_equal(csv_split(lines[1 + i], row, 128), nh);
         assert_string_equal(row[0], r->policies[i].name);
         assert_int_equal(strtoull(row[col_net], NULL, 10), r->policies[i].network_bytes);
         assert_true(strtod(row[col_p95], NULL) == r->policies[i].jct_large.p95_s);

@@ -195,6 +195,15 @@ static void test_data_on_one_agent(void **state)
     assert_true(drf->tasks[0] < 20);              /* random agent order misses it */
     assert_true(loc->network_bytes < drf->network_bytes);
     assert_int_equal(loc->network_bytes, 0);
+    /* one map per job: every task in the first size bin */
+    assert_int_equal(loc->bin_tasks[0], 20);
+    assert_int_equal(loc->bin_node_tasks[0], 20);
+    assert_int_equal(drf->bin_tasks[0], 20);
+    assert_int_equal(drf->bin_node_tasks[0], drf->tasks[0]);
+    assert_int_equal(loc->first_launch.jobs, 20);
+    assert_int_equal(loc->first_reduce.jobs, 0);
+    /* no job beats running alone on the empty cluster */
+    assert_true(loc->slowdown_mean >= 0.999 && drf->slowdown_mean >= 0.999);
     sim_report_free(r);
     locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
 }
@@ -229,6 +238,8 @@ static void test_conservation(void **state)
         /* 1 map for the job without input; reduces: 2500 MB / 1 GiB = 3 per odd job */
         assert_int_equal(p->tasks_total, maps + 1 + 3 * 3);
         assert_int_equal(p->n_jct, 6);
+        assert_int_equal(p->first_reduce.jobs, 3); /* the jobs with shuffle */
+        assert_true(p->first_launch.jobs == 6 && p->first_launch.mean_s >= 0);
         /* the network model moved every byte read and shuffled, once */
         assert_float_equal(p->flow_bytes, (double)(input + 3 * 2500 * MB), 1.0);
     }
