@@ -53,6 +53,9 @@ typedef struct la_agent {
     la_fset filters;            /* refuse filters: framework slot -> expiry tick */
     uint32_t n_filt_off;        /* ... of frameworks that are currently offerable */
     uint32_t min_expiry;        /* earliest filter expiry tick (UINT32_MAX: none) */
+    double free_rate;           /* resources handed back per second (decaying count, see
+                                   la_note_release), at free_rate_at */
+    double free_rate_at;
 } la_agent;
 
 typedef struct la_demand {
@@ -130,6 +133,7 @@ typedef struct la_fw {
     uint32_t planned;           /* placement: tasks planned this cycle */
     uint32_t unplaced;          /* placement: units with no free copy this cycle */
     double plan_key;            /* placement: projected dominant share */
+    int waiting;                /* the last plan left some of its cached work unplaced */
 } la_fw;
 
 typedef struct la_client {      /* a framework in one role (a DRF sorter client) */
@@ -217,6 +221,7 @@ struct locus_allocator {
     double cluster_total[LA_MAX_RES];
     int epoch_set;
     double epoch;
+    double last_alloc_now;      /* host time of the latest allocate() */
     uint64_t rng;
     int paused;
 
@@ -266,13 +271,17 @@ struct locus_allocator {
         uint32_t agent, fw, next;
         uint32_t n_tasks;
         uint32_t unit_head;     /* its units: plan_units list */
-        uint32_t best_tier;
+        uint32_t best_tier;     /* of its node-local tasks (LOCUS_TIERS: none) */
+        int level;              /* 0 node-local, 1 rack-local, 2 anywhere (best of its tasks) */
         uint64_t bytes[LOCUS_TIERS];
     } *plan;
     uint32_t n_plan, cap_plan;
     struct la_plan_unit { uint32_t unit, next; } *plan_units;
     uint32_t n_plan_units, cap_plan_units;
     la_u64map plan_map;         /* agent << 32 | fw -> plan entry */
+    uint32_t *plan_rack_off, *plan_rack_ag, *plan_rack_cur; /* live agents by rack */
+    uint32_t cap_plan_rack, cap_plan_rack_ag, cap_plan_rack_cur;
+    uint32_t plan_any_cur;      /* where the next anywhere placement starts looking */
     double plan_min_task[2];    /* smallest planned task: cpus, mem */
     uint32_t plan_room;         /* agents where it still fits */
     uint32_t *heap;             /* frameworks by projected share */
@@ -344,6 +353,10 @@ void la_filters_expire(locus_allocator *a, la_agent *ag, uint32_t now_t);
 int la_alloc_add(locus_allocator *a, uint32_t ag, uint32_t cs, const double *r);
 void la_mark_hints_dirty(locus_allocator *a);
 int la_filtered(const la_agent *g, uint32_t fw, uint32_t now_t);
+/* Agent g handed resources back at host time now (a task ended). */
+void la_note_release(la_agent *g, double now);
+/* g's expected releases per second at host time now. */
+double la_free_rate(const la_agent *g, double now);
 /* Fills avail with g's free resources; 1 when enough is free to offer. */
 int la_allocatable(const locus_allocator *a, const la_agent *g, double *avail);
 

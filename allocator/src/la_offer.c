@@ -201,6 +201,7 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
     la_maybe_reload(a, now);
     a->st.cycles++;
+    a->last_alloc_now = now;
 
     int use_loc = 0;
     if (a->cfg.policy == LA_POLICY_LOCALITY) {

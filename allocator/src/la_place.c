@@ -94,6 +94,21 @@ static void annotate(const locus_allocator *a, uint32_t gs, uint32_t fw, la_pick
  * a further wait_rack, then any. Frameworks not held back form, per role, the
  * `ulist` walked in DRF order; held-back ones are reached only through the
  * agent's and the rack's index entries, so they cost nothing elsewhere. */
+/* Expected seconds until an agent holding a copy of one of f's first
+ * unplaced tasks hands resources back: 1 / the sum of their release rates. */
+static double expected_free_s(const locus_allocator *a, const la_fw *f, double now)
+{
+    double rate = 0;
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < f->n_units && seen < 8; i++) {
+        const la_unit *u = &f->units[(f->next_unit + i) % f->n_units];
+        seen++;
+        for (uint32_t c = 0; c < u->n_copies; c++)
+            rate += la_free_rate(&a->agents[f->copies[u->copy0 + c].agent], now);
+    }
+    return rate > 0 ? 1.0 / rate : INFINITY;
+}
+
 int la_place_prepare(locus_allocator *a, double now)
 {
     a->n_allowed1 = 0;
@@ -117,6 +132,12 @@ int la_place_prepare(locus_allocator *a, double now)
         f->wait_cycle = a->st.cycles;
         double w = now - f->wait_since;
         f->allowed = w >= a->cfg.wait_node + a->cfg.wait_rack ? 2 : w >= a->cfg.wait_node ? 1 : 0;
+        /* Waiting pays only while a copy's agent is expected to free a slot
+         * within wait_node: else rack-local now (then any after wait_rack). */
+        if (f->allowed == 0 && f->waiting && expected_free_s(a, f, now) > a->cfg.wait_node) {
+            f->allowed = 1;
+            f->wait_since = now - a->cfg.wait_node;
+        }
         a->fstate[i] = (uint8_t)(1 + f->allowed);
         a->n_allowed1 += f->allowed == 1;
     }
@@ -404,7 +425,8 @@ static uint32_t heap_pop(locus_allocator *a, uint32_t *n)
 }
 
 /* Records one task of fw (unit ui) planned on agent ag. */
-static int plan_add(locus_allocator *a, uint32_t ag, uint32_t fw, uint32_t ui, uint32_t tier)
+static int plan_add(locus_allocator *a, uint32_t ag, uint32_t fw, uint32_t ui, uint32_t tier,
+                    int level)
 {
     uint64_t key = (uint64_t)ag << 32 | fw;
     uint32_t e = la_u64map_get(&a->plan_map, key);
@@ -417,6 +439,7 @@ static int plan_add(locus_allocator *a, uint32_t ag, uint32_t fw, uint32_t ui, u
         p->agent = ag;
         p->fw = fw;
         p->best_tier = tier;
+        p->level = level;
         p->unit_head = NONE;
         p->next = a->plan_head[ag];
         a->plan_head[ag] = e;
@@ -432,7 +455,10 @@ static int plan_add(locus_allocator *a, uint32_t ag, uint32_t fw, uint32_t ui, u
     p->n_tasks++;
     if (tier < p->best_tier)
         p->best_tier = tier;
-    p->bytes[tier < LOCUS_TIERS ? tier : LOCUS_TIERS - 1] += a->fws[fw].units[ui].bytes;
+    if (level < p->level)
+        p->level = level;
+    if (tier < LOCUS_TIERS) /* node-local bytes only */
+        p->bytes[tier] += a->fws[fw].units[ui].bytes;
     return 0;
 }
 
@@ -441,6 +467,64 @@ static int plan_add(locus_allocator *a, uint32_t ag, uint32_t fw, uint32_t ui, u
  * memory come first, and a full cluster is not searched unit by unit. */
 #define LA_PLAN_TRIES 256
 
+/* Takes one task of f's room on agent ag from the plan's free resources. */
+static void take_room(locus_allocator *a, const la_fw *f, uint32_t ag)
+{
+    double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
+    for (uint32_t k = 0; k < a->n_res; k++)
+        fr[k] -= f->task_res[k];
+    if (!(fr[LA_RES_CPUS] >= a->plan_min_task[0] - EPS &&
+          fr[LA_RES_MEM] >= a->plan_min_task[1] - EPS))
+        a->plan_room--;
+}
+
+/* Can fw's next task go on agent ag (room, no refuse filter)? */
+static int room_for(const locus_allocator *a, const la_fw *f, uint32_t fw, uint32_t ag,
+                    uint32_t now_t)
+{
+    return task_fits(a, f, &a->plan_free[(size_t)ag * LA_MAX_RES]) &&
+           !la_filtered(&a->agents[ag], fw, now_t);
+}
+
+/* Agents probed per rack-local or anywhere placement: the room is usually
+ * found at once; a full cluster is not searched agent by agent. */
+#define LA_PLAN_PROBES 16
+
+/* A unit with no free copy, for a framework no longer waiting: an agent
+ * with room in a copy's rack (level 1), else, allowed to go anywhere, any
+ * agent with room (level 2); NONE if none was found. */
+static uint32_t place_away(locus_allocator *a, const la_fw *f, uint32_t fw, const la_unit *u,
+                           uint32_t now_t, int *level)
+{
+    if (f->allowed >= 1 && a->plan_rack_off)
+        for (uint32_t c = 0; c < u->n_copies; c++) {
+            uint32_t r = a->agents[f->copies[u->copy0 + c].agent].rack;
+            if (r == NONE || r >= a->n_racks)
+                continue;
+            uint32_t lo = a->plan_rack_off[r], n = a->plan_rack_off[r + 1] - lo;
+            for (uint32_t i = 0; i < n && i < LA_PLAN_PROBES; i++) {
+                uint32_t ag = a->plan_rack_ag[lo + (a->plan_rack_cur[r] + i) % n];
+                if (room_for(a, f, fw, ag, now_t)) {
+                    a->plan_rack_cur[r] = (a->plan_rack_cur[r] + i) % n;
+                    *level = 1;
+                    return ag;
+                }
+            }
+        }
+    if (f->allowed >= 2)
+        for (uint32_t i = 0; i < a->n_live && i < LA_PLAN_PROBES; i++) {
+            uint32_t ag = a->live[(a->plan_any_cur + i) % a->n_live];
+            if (room_for(a, f, fw, ag, now_t)) {
+                a->plan_any_cur = (a->plan_any_cur + i) % a->n_live;
+                *level = 2;
+                return ag;
+            }
+        }
+    return NONE;
+}
+
+/* Tries fw's next units until one is placed: on its best free copy, else
+ * (when fw is not waiting for a copy) rack-local first, then anywhere. */
 static int claim_next(locus_allocator *a, uint32_t fw, uint32_t now_t, int *placed)
 {
     la_fw *f = &a->fws[fw];
@@ -453,19 +537,20 @@ static int claim_next(locus_allocator *a, uint32_t fw, uint32_t now_t, int *plac
         const la_unit *u = &f->units[ui];
         for (uint32_t c = 0; c < u->n_copies; c++) {
             const la_copy *cp = &f->copies[u->copy0 + c];
-            uint32_t ag = cp->agent;
-            double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
-            if (!task_fits(a, f, fr) ||
-                la_filtered(&a->agents[ag], fw, now_t))
+            if (!room_for(a, f, fw, cp->agent, now_t))
                 continue;
-            for (uint32_t k = 0; k < a->n_res; k++)
-                fr[k] -= f->task_res[k];
-            if (!(fr[LA_RES_CPUS] >= a->plan_min_task[0] - EPS &&
-                  fr[LA_RES_MEM] >= a->plan_min_task[1] - EPS))
-                a->plan_room--;
+            take_room(a, f, cp->agent);
             f->planned++;
             *placed = 1;
-            return plan_add(a, ag, fw, ui, cp->tier);
+            return plan_add(a, cp->agent, fw, ui, cp->tier, 0);
+        }
+        int level = 2;
+        uint32_t ag = f->allowed >= 1 ? place_away(a, f, fw, u, now_t, &level) : NONE;
+        if (ag != NONE) {
+            take_room(a, f, ag);
+            f->planned++;
+            *placed = 1;
+            return plan_add(a, ag, fw, ui, LOCUS_TIERS, level);
         }
         f->unplaced++;
     }
@@ -529,6 +614,27 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
     }
     if (la_grow((void **)&a->heap, &a->cap_heap, a->n_fw_slots + 1, sizeof *a->heap))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    /* Live agents by rack, in this cycle's random order (rack-local placement). */
+    uint32_t nr = a->n_racks;
+    if (la_grow((void **)&a->plan_rack_off, &a->cap_plan_rack, nr + 2, sizeof(uint32_t)) ||
+        la_grow((void **)&a->plan_rack_cur, &a->cap_plan_rack_cur, nr + 1, sizeof(uint32_t)) ||
+        la_grow((void **)&a->plan_rack_ag, &a->cap_plan_rack_ag, a->n_live + 1, sizeof(uint32_t)))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    memset(a->plan_rack_off, 0, sizeof(uint32_t) * (nr + 2));
+    memset(a->plan_rack_cur, 0, sizeof(uint32_t) * (nr + 1));
+    for (uint32_t i = 0; i < a->n_live; i++) {
+        uint32_t r = a->agents[a->live[i]].rack;
+        if (r != NONE && r < nr)
+            a->plan_rack_off[r + 2]++;
+    }
+    for (uint32_t r = 0; r < nr; r++)
+        a->plan_rack_off[r + 2] += a->plan_rack_off[r + 1];
+    for (uint32_t i = 0; i < a->n_live; i++) {
+        uint32_t r = a->agents[a->live[i]].rack;
+        if (r != NONE && r < nr)
+            a->plan_rack_ag[a->plan_rack_off[r + 1]++] = a->live[i];
+    }
+    a->plan_any_cur = 0;
     uint32_t n = 0, n_local = 0;
     a->plan_min_task[0] = a->plan_min_task[1] = INFINITY;
     for (uint32_t fw = 0; fw < a->n_fw_slots; fw++) {
@@ -596,6 +702,7 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         if (!f->live || !a->fstate[fw] || !planned_type(f))
             continue;
         double rest = f->unit_limit - (double)f->planned;
+        f->waiting = rest > 0.5;
         f->budget = (rest > 0 ? rest : 0) + f->uncached_tasks;
         if (f->budget < 0.5)
             a->fstate[fw] = 0;
@@ -611,6 +718,9 @@ void la_place_free(locus_allocator *a)
     free(a->plan);
     free(a->plan_units);
     free(a->heap);
+    free(a->plan_rack_off);
+    free(a->plan_rack_cur);
+    free(a->plan_rack_ag);
     la_u64map_free(&a->plan_map);
 }
 
@@ -619,7 +729,7 @@ void la_place_free(locus_allocator *a)
  * the reason. */
 static int offer_planned(locus_allocator *a, uint32_t gs, double *avail, double now)
 {
-    static const char *const tn[] = {"MEM", "SSD", "HDD"};
+    static const char *const tn[] = {"on MEM", "on SSD", "on HDD"};
     /* The list is newest first: offer in the order the plan made them (DRF). */
     uint32_t n = 0;
     for (uint32_t e = a->plan_head[gs]; e != NONE; e = a->plan[e].next)
@@ -645,13 +755,17 @@ static int offer_planned(locus_allocator *a, uint32_t gs, double *avail, double 
         }
         if (!any)
             continue;
-        p.level = 0;
+        p.level = pl->level;
         p.tasks = pl->n_tasks;
-        memset(p.local, 0, sizeof p.local);
-        memcpy(p.local, pl->bytes, sizeof pl->bytes);
+        if (pl->level == 0) {
+            memset(p.local, 0, sizeof p.local);
+            memcpy(p.local, pl->bytes, sizeof pl->bytes);
+        }
         char extra[200];
-        size_t len = (size_t)snprintf(extra, sizeof extra, ", planned on %s, blocks",
-                                      tn[pl->best_tier < LOCUS_TIERS ? pl->best_tier : 2]);
+        size_t len = (size_t)snprintf(extra, sizeof extra, ", planned %s, blocks",
+                                      pl->level == 0 ? tn[pl->best_tier < LOCUS_TIERS
+                                                              ? pl->best_tier : 2]
+                                      : pl->level == 1 ? "rack-local" : "anywhere");
         uint32_t shown = 0;
         for (uint32_t u = pl->unit_head; u != NONE && len < sizeof extra; u = a->plan_units[u].next) {
             const la_unit *un = &f->units[a->plan_units[u].unit];

@@ -784,6 +784,12 @@ int la_recover(locus_allocator *a, const char *fid, const char *aid,
         }
         alloc_sub(a, slots[i], take);
     }
+    /* Resources handed back later than the cycle that offered them are taken
+     * as a task's end (a decline answers its offer at that cycle's time in
+     * the simulator; in Mesos shortly after): they tell how soon this agent
+     * frees a slot. */
+    if (now > a->last_alloc_now)
+        la_note_release(&a->agents[gs], now);
     if (!resources || resources->n == 0)
         return 0; /* as Mesos: an empty recovery installs no filter */
     double d = refuse_seconds < 0 ? a->cfg.default_refuse : refuse_seconds;
@@ -916,4 +922,20 @@ int la_allocatable(const locus_allocator *a, const la_agent *g, double *avail)
         return 1;
     return (avail[LA_RES_CPUS] > 0 && avail[LA_RES_CPUS] >= a->cfg.min_cpus) ||
            (avail[LA_RES_MEM] > 0 && avail[LA_RES_MEM] >= a->cfg.min_mem);
+}
+
+/* Time constant of the release rate: long enough to hold a few task ends of
+ * a busy agent, short enough to follow a change of workload. */
+#define LA_RELEASE_TAU_S 60.0
+
+double la_free_rate(const la_agent *g, double now)
+{
+    double dt = now - g->free_rate_at;
+    return dt > 0 ? g->free_rate * exp(-dt / LA_RELEASE_TAU_S) : g->free_rate;
+}
+
+void la_note_release(la_agent *g, double now)
+{
+    g->free_rate = la_free_rate(g, now) + 1.0 / LA_RELEASE_TAU_S;
+    g->free_rate_at = now;
 }
