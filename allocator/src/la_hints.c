@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "la_core.h"
 
@@ -120,12 +121,27 @@ void la_hints_path_changed(locus_allocator *a)
     a->store_missing_logged = 0;
 }
 
+/* store_missing_logged value for "logged, and the store was not there". */
+#define STORE_ABSENT 2
+
+/* A store that did not exist is opened in the first cycle after its data
+ * file appears (the probe often starts after the master), not at the next
+ * retry; one that exists but failed to open waits for hints.retry_interval. */
+static int store_appeared(const locus_allocator *a)
+{
+    if (a->store_missing_logged != STORE_ABSENT)
+        return 0;
+    char data[4096];
+    int n = snprintf(data, sizeof data, "%s/data.mdb", a->cfg.hints_path);
+    return n > 0 && (size_t)n < sizeof data && access(data, F_OK) == 0;
+}
+
 /* Opens hints.path read-only when due; never blocks (LMDB open is local). */
 static void ensure_store(locus_allocator *a, double now)
 {
     if (a->host.hint_store || a->own_store || !a->cfg.hints_path || !*a->cfg.hints_path)
         return;
-    if (now < a->next_open_try)
+    if (now < a->next_open_try && !store_appeared(a))
         return;
     a->next_open_try = now + a->cfg.retry_interval;
     locus_hs_options o = {0};
@@ -146,6 +162,7 @@ static void ensure_store(locus_allocator *a, double now)
                a->cfg.hints_path, locus_strerror(rc), err);
         a->store_missing_logged = 1;
     }
+    a->store_missing_logged = rc == LOCUS_ENOTFOUND ? STORE_ABSENT : 1;
 }
 
 /* ---- per-framework locality ------------------------------------------------------------ */
