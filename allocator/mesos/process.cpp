@@ -162,26 +162,9 @@ void LocusAllocatorProcess::initialize(
   initialized = true;
   paused = false;
 
-  // Gauges read adapter state on this actor, so they never race a run.
-  auto gauge = [this](const std::string& name, std::function<double()> read) {
-    gauges.emplace_back(
-        "allocator/locus/" + name,
-        process::defer(self(), [read]() -> Future<double> { return read(); }));
-    process::metrics::add(gauges.back());
-  };
-  gauges.reserve(16);
-  gauge("allocation_runs", [this]() { return double(allocationRuns); });
-  gauge("offers_sent", [this]() { return double(offersSent); });
-  gauge("core_offers_unusable", [this]() { return double(coreOffersUnusable); });
-  gauge("cycles", [this]() { return double(status.cycles); });
-  gauge("offers_node_local", [this]() { return double(status.offers_local); });
-  gauge("offers_rack_local", [this]() { return double(status.offers_rack); });
-  gauge("offers_any", [this]() { return double(status.offers_any); });
-  gauge("fallback_cycles", [this]() { return double(status.fallback_cycles); });
-  gauge("hint_read_errors", [this]() { return double(status.hint_read_errors); });
-  gauge("hint_age_secs", [this]() { return status.hint_age_s; });
-  gauge("last_cycle_cpu_secs", [this]() { return status.last_cycle_cpu_s; });
-  gauge("config_reload_errors", [this]() { return double(status.config_reload_errors); });
+  metrics.reset(new Metrics(self(), [this]() {
+    return static_cast<double>(eventCount<process::DispatchEvent>());
+  }));
 
   if (options.fairnessExcludeResourceNames.isSome()) {
     LOG(WARNING) << "--fair_sharing_excluded_resource_names is not applied by the Locus"
@@ -207,9 +190,7 @@ void LocusAllocatorProcess::initialize(
 
 void LocusAllocatorProcess::finalize()
 {
-  for (const process::metrics::PullGauge& g : gauges) {
-    process::metrics::remove(g);
-  }
+  metrics.reset();
 }
 
 
@@ -1036,6 +1017,10 @@ Future<Nothing> LocusAllocatorProcess::generateOffers()
   }
   // Coalesce: events arriving while a run is queued share it.
   if (pendingRun.isNone() || !pendingRun->isPending()) {
+    if (metrics && !latencyTimed) {
+      metrics->allocationRunLatency.start();
+      latencyTimed = true;
+    }
     pendingRun = process::dispatch(self(), [this]() -> Nothing {
       runAllocation();
       return Nothing();
@@ -1128,7 +1113,13 @@ void LocusAllocatorProcess::runAllocation()
   if (paused || !initialized) {
     return;
   }
-  ++allocationRuns;
+  ++metrics->allocationRuns;
+  ++metrics->locusAllocationRuns;
+  if (latencyTimed) {
+    metrics->allocationRunLatency.stop();
+    latencyTimed = false;
+  }
+  metrics->allocationRun.start();
 
   hashmap<FrameworkID, hashmap<std::string, hashmap<SlaveID, Resources>>> offers;
   hashmap<SlaveID, Resources> offeredShared;
@@ -1172,10 +1163,13 @@ void LocusAllocatorProcess::runAllocation()
         continue;
       }
 
-      Resources toOffer =
-        offerable(framework->second, offer.role, agent->second, offeredShared[slaveId]);
+      // Exactly the slice the core charged, or accounting drifts and the
+      // decline of a bigger offer fails in the core.
+      Resources toOffer = sliceOf(
+        offerable(framework->second, offer.role, agent->second, offeredShared[slaveId]),
+        offer.quantities);
       if (toOffer.empty()) {
-        ++coreOffersUnusable;
+        ++metrics->coreOffersUnusable;
         handedBack = true;
         giveBack(offer.framework, offer.agent, offer.quantities, withinRun);
         continue;
@@ -1205,13 +1199,15 @@ void LocusAllocatorProcess::runAllocation()
 
   foreachpair (const FrameworkID& frameworkId, const auto& byRole, offers) {
     foreachvalue (const auto& byAgent, byRole) {
-      offersSent += byAgent.size();
+      metrics->offersSent += static_cast<int64_t>(byAgent.size());
     }
     offerCallback(frameworkId, byRole);
   }
 
   generateInverseOffers();
   refreshStatus();
+  updateLevelMetrics();
+  metrics->allocationRun.stop();
 }
 
 
@@ -1254,7 +1250,72 @@ void LocusAllocatorProcess::refreshStatus()
   fresh.struct_size = sizeof fresh;
   if (core->api().status != nullptr && core->api().status(core->handle(), &fresh) == 0) {
     status = fresh;
+    if (metrics) {
+      metrics->updateCore(fresh);
+    }
   }
+}
+
+
+void LocusAllocatorProcess::updateLevelMetrics()
+{
+  // As Mesos's allocator names them; shares leave out the
+  // --fair_sharing_excluded_resource_names, as Mesos's sorter does.
+  std::map<std::string, double> levels;
+  Resources total, offered;
+  hashmap<std::string, Resources> byRole;
+  foreachvalue (const Agent& agent, agents) {
+    total += agent.total;
+    foreachvalue (const Resources& resources, agent.offeredOrAllocated) {
+      offered += resources;
+      foreachpair (const std::string& role, const Resources& r, resources.allocations()) {
+        byRole[role] += r;
+      }
+    }
+  }
+  const ResourceQuantities totals = coreQuantities(total);
+  for (const auto& q : totals) {
+    levels["allocator/mesos/resources/" + q.first + "/total"] = q.second.value();
+    levels["allocator/mesos/resources/" + q.first + "/offered_or_allocated"] = 0;
+  }
+  for (const auto& q : coreQuantities(offered)) {
+    levels["allocator/mesos/resources/" + q.first + "/offered_or_allocated"] = q.second.value();
+  }
+  std::set<std::string> roles;
+  foreachvalue (const Framework& framework, frameworks) {
+    roles.insert(framework.roles.begin(), framework.roles.end());
+  }
+  foreachkey (const std::string& role, byRole) {
+    roles.insert(role);
+  }
+  for (const std::string& role : roles) {
+    double share = 0;
+    const ResourceQuantities held = byRole.contains(role) ? coreQuantities(byRole[role])
+                                                          : ResourceQuantities();
+    for (const auto& q : held) {
+      const bool excluded = options.fairnessExcludeResourceNames.isSome() &&
+                            options.fairnessExcludeResourceNames->count(q.first) > 0;
+      const double all = totals.get(q.first).value();
+      if (!excluded && all > 0) {
+        share = std::max(share, q.second.value() / all);
+      }
+    }
+    levels["allocator/mesos/roles/" + role + "/shares/dominant"] = share;
+  }
+  foreachpair (const std::string& role, const mesos::Quota& quota, quotas) {
+    const std::string prefix = "allocator/mesos/quota/roles/" + role + "/resources/";
+    const ResourceQuantities held = byRole.contains(role) ? coreQuantities(byRole[role])
+                                                          : ResourceQuantities();
+    for (const auto& q : quota.guarantees) {
+      levels[prefix + q.first + "/guarantee"] = q.second.value();
+      levels[prefix + q.first + "/offered_or_allocated"] = held.get(q.first).value();
+    }
+    for (const auto& q : quota.limits) {
+      levels[prefix + q.first + "/limit"] = q.second.value();
+      levels[prefix + q.first + "/offered_or_allocated"] = held.get(q.first).value();
+    }
+  }
+  metrics->updateLevels(levels);
 }
 
 } // namespace mesos_adapter {

@@ -33,6 +33,7 @@
 #include <stout/option.hpp>
 
 #include "core.hpp"
+#include "metrics.hpp"
 
 namespace locus {
 namespace mesos_adapter {
@@ -227,10 +228,11 @@ private:
   // Observability: the core's counters (refreshed after each run) and the
   // adapter's own.
   locus_allocator_status status = {};
-  uint64_t allocationRuns = 0;
-  uint64_t offersSent = 0;
-  uint64_t coreOffersUnusable = 0;   // core offers with nothing offerable to Mesos
-  std::vector<process::metrics::PullGauge> gauges;
+  std::unique_ptr<Metrics> metrics;
+  // allocation_run_latency_ms is being timed: a run was asked for.
+  bool latencyTimed = false;
+  // Standard per-resource, per-role and quota levels, after each run.
+  void updateLevelMetrics();
 };
 
 } // namespace mesos_adapter {

@@ -31,6 +31,55 @@ ResourceQuantities coreQuantities(const Resources& resources)
 }
 
 
+static bool splittable(const Resource& resource)
+{
+  if (Resources::isShared(resource) || Resources::isPersistentVolume(resource)) {
+    return false;
+  }
+  return !(resource.has_disk() && resource.disk().has_source() &&
+           (resource.disk().source().type() == Resource::DiskInfo::Source::MOUNT ||
+            resource.disk().source().type() == Resource::DiskInfo::Source::BLOCK));
+}
+
+
+Resources sliceOf(const Resources& available, const ResourceQuantities& offered)
+{
+  if (offered.contains(coreQuantities(available))) {
+    return available;  // the whole agent: nothing to cut
+  }
+  hashmap<std::string, double> left;
+  for (const auto& quantity : offered) {
+    left[quantity.first] = quantity.second.value();
+  }
+  Resources slice;
+  // Reserved first: what is reserved for the role is what it should use.
+  for (const Resources& part : {available.reserved(), available.unreserved()}) {
+    for (const Resource& resource : part) {
+      if (resource.type() != Value::SCALAR || Resources::isShared(resource)) {
+        slice += resource;
+        continue;
+      }
+      double& want = left[resource.name()];
+      const double have = resource.scalar().value();
+      // Mesos keeps scalars in fixed point with three decimals.
+      if (want < 0.0005) {
+        continue;
+      }
+      if (have <= want + 0.0005) {
+        slice += resource;
+        want -= have;
+      } else if (splittable(resource)) {
+        Resource cut = resource;
+        cut.mutable_scalar()->set_value(std::round(want * 1000) / 1000);
+        slice += cut;
+        want = 0;
+      }
+    }
+  }
+  return slice;
+}
+
+
 CScalars::CScalars(const ResourceQuantities& quantities)
 {
   for (const auto& quantity : quantities) {
@@ -197,11 +246,22 @@ Option<std::vector<std::string>> demandFromRequests(const std::vector<Request>& 
 
 Option<ResourceQuantities> taskResourcesFromRequests(const std::vector<Request>& requests)
 {
+  // The master passes a REQUEST's resources on unvalidated and unconverted:
+  // a framework writing the pre-refinement `role` field (legal on the wire)
+  // makes Resources' constructor CHECK-fail and would abort the master. One
+  // task's size needs only the scalar amounts, so read them off the messages.
   for (const Request& request : requests) {
-    Resources resources(request.resources());
-    ResourceQuantities quantities = coreQuantities(resources);
-    if (!quantities.empty()) {
-      return quantities;
+    google::protobuf::Map<std::string, Value::Scalar> map;
+    for (const Resource& resource : request.resources()) {
+      if (resource.type() == Value::SCALAR && !resource.has_shared() &&
+          resource.has_scalar() && resource.scalar().value() > 0 &&
+          !resource.name().empty()) {
+        Value::Scalar& scalar = map[resource.name()];
+        scalar.set_value(scalar.value() + resource.scalar().value());
+      }
+    }
+    if (!map.empty()) {
+      return ResourceQuantities(map);
     }
   }
   return None();

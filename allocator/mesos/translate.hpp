@@ -45,6 +45,15 @@ public:
 // Scalar quantities the core accounts: non-shared scalars, summed by name.
 mesos::ResourceQuantities coreQuantities(const mesos::Resources& resources);
 
+// The part of `available` the core offered: each scalar cut to the core's
+// quantity of that name, reserved resources taken before unreserved ones
+// (reservations, labels and roles kept), a resource that cannot be split (a
+// shared, persistent or MOUNT/BLOCK disk) only when it fits whole; non-scalar
+// resources (ports) go with the slice whole. Scalars the core did not count
+// (shared ones) are kept.
+mesos::Resources sliceOf(const mesos::Resources& available,
+                         const mesos::ResourceQuantities& offered);
+
 // A locus_resources over owned names.
 class CScalars : NonCopyable
 {
