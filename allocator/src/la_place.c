@@ -1,9 +1,15 @@
-/* Placement for the locality policy: which framework gets which part of an
- * agent. Delay scheduling is decided once per cycle (which frameworks are
- * held back to node- or rack-local agents); then, agent by agent, frameworks
- * with pending input cached there get a slice sized to those local tasks,
- * best locality score first within the fairness slack, and what remains goes
- * to the framework the DRF order picks among those allowed on this agent. */
+/* Placement for the locality policy: where each framework's pending work
+ * runs this cycle. la_place_plan() makes one decision per cycle before any
+ * offer: frameworks are served by progressive filling on their projected
+ * dominant share (DRF decides how much), and each claims its next pending
+ * cached task on the best free copy - memory, SSD, disk, then rack-local or
+ * anywhere once it is not waiting (locality decides where); every task is
+ * claimed at most once, so slices never overlap, and a framework without
+ * cached data keeps room for one task at its DRF turn (the fairness bound).
+ * la_place_agent() then offers each agent's planned slices, the reserved
+ * remainder, and what is left by the DRF order under delay scheduling.
+ * Frameworks that gave no task size keep the older per-agent rules (score
+ * within the fairness slack, whole agents). */
 #include "la_core.h"
 
 #include <math.h>
