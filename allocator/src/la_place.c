@@ -614,8 +614,13 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
     for (uint32_t ag = 0; ag < na; ag++) {
         a->plan_head[ag] = a->plan_reserved[ag] = NONE;
         double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
-        const la_agent *g = &a->agents[ag];
-        if (!g->live || !g->active || !la_allocatable(a, g, fr))
+        la_agent *g = &a->agents[ag];
+        if (g->live && g->filters.n && now_t >= g->min_expiry)
+            la_filters_expire(a, g, now_t);
+        /* An agent filtered for every offerable framework has no room for
+         * anyone (the saturated case costs the plan nothing). */
+        if (!g->live || !g->active || g->n_filt_off >= a->n_offerable ||
+            !la_allocatable(a, g, fr))
             memset(fr, 0, sizeof *fr * LA_MAX_RES);
     }
     if (la_grow((void **)&a->heap, &a->cap_heap, a->n_fw_slots + 1, sizeof *a->heap))
