@@ -17,7 +17,7 @@ Metrics::Metrics(const process::UPID& actor_, std::function<double()> eventQueue
   : actor(actor_)
 {
   for (process::metrics::Counter* c : {&allocationRuns, &locusAllocationRuns, &offersSent,
-                                       &coreOffersUnusable, &resourceNamesRefused}) {
+                                       &coreOffersUnusable, &agentsRefused}) {
     process::metrics::add(*c);
   }
   process::metrics::add(allocationRun);
@@ -40,7 +40,7 @@ Metrics::Metrics(const process::UPID& actor_, std::function<double()> eventQueue
 Metrics::~Metrics()
 {
   for (process::metrics::Counter* c : {&allocationRuns, &locusAllocationRuns, &offersSent,
-                                       &coreOffersUnusable, &resourceNamesRefused}) {
+                                       &coreOffersUnusable, &agentsRefused}) {
     process::metrics::remove(*c);
   }
   process::metrics::remove(allocationRun);

@@ -44,7 +44,9 @@ public:
   process::metrics::Counter locusAllocationRuns{"allocator/locus/allocation_runs"};
   process::metrics::Counter offersSent{"allocator/locus/offers_sent"};
   process::metrics::Counter coreOffersUnusable{"allocator/locus/core_offers_unusable"};
-  process::metrics::Counter resourceNamesRefused{"allocator/locus/resource_names_refused"};
+  // Agents the plugin refused to add (e.g. a 17th scalar resource name):
+  // the master keeps them, the allocator cannot offer them.
+  process::metrics::Counter agentsRefused{"allocator/locus/agents_refused"};
 
   // Adds the growth of the core's counters since the last call and keeps its
   // levels (hint age, last cycle CPU time) for the gauges.

@@ -357,8 +357,20 @@ void LocusAllocatorProcess::deactivateFramework(const FrameworkID& frameworkId)
   if (it == frameworks.end()) {
     return;
   }
-  it->second.active = false;
-  it->second.inverseOfferFilters.clear();
+  Framework& framework = it->second;
+  framework.active = false;
+  framework.inverseOfferFilters.clear();
+  // As Mesos: deactivation drops the framework's refuse filters. The core's
+  // revive is what clears them; it also lifts suppression, which Mesos keeps,
+  // so suppressed roles are suppressed again.
+  for (const std::string& role : framework.roles) {
+    core->check(core->api().revive(core->handle(), frameworkId.value().c_str(), role.c_str()),
+                "revive (clear filters) for framework", frameworkId.value());
+    if (framework.suppressedRoles.count(role) > 0) {
+      core->check(core->api().suppress(core->handle(), frameworkId.value().c_str(), role.c_str()),
+                  "suppress for framework", frameworkId.value());
+    }
+  }
   core->check(core->api().deactivate_framework(core->handle(), frameworkId.value().c_str()),
               "deactivate_framework", frameworkId.value());
 }
@@ -427,10 +439,17 @@ void LocusAllocatorProcess::coreAddAgent(const SlaveID& slaveId, const Agent& ag
     allocations.add(frameworkId, slaveId, resources);
   }
   const locus_allocation* items = allocations.data();
-  if (core->check(core->api().add_agent(core->handle(), &cagent.get(), items,
-                                        allocations.size(), now()),
-                  "add_agent", slaveId.value()) &&
-      !agent.coreActive) {
+  const bool added = core->check(core->api().add_agent(core->handle(), &cagent.get(), items,
+                                                       allocations.size(), now()),
+                                 "add_agent", slaveId.value());
+  if (!added) {
+    if (metrics) {
+      ++metrics->agentsRefused;
+    }
+    LOG(ERROR) << "Locus allocator plugin refused agent " << slaveId << " ("
+               << agent.info.hostname() << ", " << agent.total
+               << "): it will not be offered; see the warning above for the reason";
+  } else if (!agent.coreActive) {
     core->check(core->api().deactivate_agent(core->handle(), slaveId.value().c_str()),
                 "deactivate_agent", slaveId.value());
   }
@@ -697,7 +716,28 @@ void LocusAllocatorProcess::applyTaskResources(
               << frameworkId << " keeps whole-agent offers";
     return;
   }
-  CScalars scalars(perTask);
+  // Only names some agent offers: a task size in a name no agent has slices
+  // nothing, and must not take one of the core's resource-name slots.
+  google::protobuf::Map<std::string, mesos::Value::Scalar> known;
+  for (const auto& quantity : perTask) {
+    bool offered = agents.empty();  // nothing to check against yet
+    foreachvalue (const Agent& agent, agents) {
+      if (agent.total.names().count(quantity.first) > 0) {
+        offered = true;
+        break;
+      }
+    }
+    if (offered) {
+      known[quantity.first] = quantity.second;
+    } else {
+      LOG(WARNING) << "Task resource '" << quantity.first << "' of framework " << frameworkId
+                   << " is offered by no agent; ignored";
+    }
+  }
+  if (known.empty()) {
+    return;
+  }
+  CScalars scalars{ResourceQuantities(known)};
   if (core->check(api.set_task_resources(core->handle(), frameworkId.value().c_str(),
                                          &scalars.get()),
                   "set_task_resources for framework", frameworkId.value())) {
@@ -1133,7 +1173,18 @@ void LocusAllocatorProcess::runAllocation()
     ResourceQuantities quantities;
   };
 
-  for (int round = 0; round < params.offerRounds; round++) {
+  // Each round that hands an agent back keeps that (framework, agent) apart
+  // for the rest of the run, so an agent needs at most one round per
+  // framework role ahead of the one that can use it: allow that many, so
+  // frameworks that cannot use an agent (capabilities, reservations,
+  // constraints) never starve the ones that can, as in Mesos's single pass.
+  size_t frameworkRoles = 0;
+  foreachvalue (const Framework& framework, frameworks) {
+    frameworkRoles += framework.roles.size();
+  }
+  const size_t rounds = std::max<size_t>(static_cast<size_t>(params.offerRounds),
+                                         frameworkRoles + 1);
+  for (size_t round = 0; round < rounds; round++) {
     locus_offer_list list = {nullptr, 0};
     if (!core->check(core->api().allocate(core->handle(), t, &list), "allocate", "")) {
       break;

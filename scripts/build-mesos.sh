@@ -1,0 +1,60 @@
+#!/bin/sh
+# Builds and installs Apache Mesos (1.11 / 1.12, commit c1b42f79 tested) from a
+# source tree the user provides, on current Debian/Ubuntu, with the three fixes
+# a current toolchain needs (docs/mesos.md, "Building Mesos"):
+#   1. 3rdparty/Makefile always unpacks the bundled ZooKeeper: an empty,
+#      old-dated tarball plus a stamp in the build folder stop it;
+#   2. protobuf >= 3.21 dropped util::Status::error_message(): the CSI
+#      headers use ToString() instead;
+#   3. Debian's glog 0.6 lacks what src/logging/logging.cpp uses: the bundled
+#      glog 0.4 is built (no --with-glog).
+# Usage: scripts/build-mesos.sh MESOS_SOURCE PREFIX [JOBS]
+# Needs the build packages listed in docs/mesos.md; takes about 50 minutes on
+# two cores. The source tree is patched in place (each fix applied once).
+set -eu
+if [ $# -lt 2 ]; then
+    echo "usage: $0 MESOS_SOURCE PREFIX [JOBS]" >&2
+    exit 2
+fi
+src=$(cd "$1" && pwd)
+prefix=$2
+jobs=${3:-$(nproc)}
+if [ ! -f "$src/configure.ac" ] || ! grep -q 'AC_INIT(\[mesos\]' "$src/configure.ac"; then
+    echo "build-mesos: $src is not a Mesos source tree (no configure.ac with AC_INIT([mesos]))" >&2
+    exit 2
+fi
+build="$src/build"
+
+# Fix 1: no ZooKeeper unpacking (the system libzookeeper-mt is used).
+zk=$(ls "$src"/3rdparty/zookeeper-*.tar.gz 2>/dev/null | head -n 1 || true)
+zkname=$(basename "${zk:-zookeeper-3.4.8.tar.gz}" .tar.gz)
+if [ -z "$zk" ] || [ -s "$src/3rdparty/$zkname.tar.gz" ]; then
+    : > "$src/3rdparty/$zkname.tar.gz"
+    touch -d '2000-01-01' "$src/3rdparty/$zkname.tar.gz"
+fi
+mkdir -p "$build/3rdparty"
+touch "$build/3rdparty/$zkname-stamp"
+
+# Fix 2: protobuf 3.21 Status API.
+for h in "$src/include/mesos/csi/v0.hpp" "$src/include/mesos/csi/v1.hpp"; do
+    if [ -f "$h" ] && grep -q 'error_message()' "$h"; then
+        sed -i 's/error_message()/ToString()/g' "$h"
+    fi
+done
+
+# Fix 3 is a configure choice: no --with-glog below.
+if [ ! -x "$src/configure" ]; then
+    (cd "$src" && ./bootstrap)
+fi
+cd "$build"
+if [ ! -f Makefile ]; then
+    ../configure --prefix="$prefix" --disable-java --disable-python --disable-werror \
+        --enable-install-module-dependencies --with-protobuf=/usr --with-grpc=/usr \
+        --with-zookeeper=/usr --with-leveldb=/usr --with-boost=/usr --with-libev=/usr \
+        --with-http-parser=/usr --with-libarchive=/usr --with-rapidjson=/usr \
+        --with-picojson=/usr --with-re2=/usr CXXFLAGS="-O1 -g0" CFLAGS="-O1 -g0"
+fi
+make -j"$jobs"
+make install
+echo "build-mesos: installed in $prefix; build the module with" \
+     "-DLOCUS_WITH_MESOS=ON -DMESOS_ROOT=$prefix"
