@@ -38,6 +38,9 @@ typedef struct la_hint_provider {
                  const locus_hs_block_view **out);
     const char *(*agent_for_host)(void *ctx, void *snap, const char *storage_host);
     uint64_t (*decode_errors)(void *ctx, void *snap);
+    /* Optional (NULL: every new generation recomputes every framework): what
+     * changed since generation `since`, as locus_hs_snapshot_changes_since. */
+    int (*changes)(void *ctx, void *snap, uint64_t since, const locus_hs_changes **out);
 } la_hint_provider;
 
 /* ---- entities ------------------------------------------------------------ */

@@ -86,10 +86,16 @@ static uint64_t hs_decode_errors(void *ctx, void *snap)
     return locus_hs_snapshot_decode_errors(snap);
 }
 
+static int hs_changes(void *ctx, void *snap, uint64_t since, const locus_hs_changes **out)
+{
+    (void)ctx;
+    return locus_hs_snapshot_changes_since(snap, since, out);
+}
+
 void la_hints_init_default(locus_allocator *a)
 {
     a->prov = (la_hint_provider){a, hs_open, hs_close, hs_meta, hs_dataset, hs_block,
-                                 hs_agent_for_host, hs_decode_errors};
+                                 hs_agent_for_host, hs_decode_errors, hs_changes};
     a->prov_injected = 0;
     a->next_open_try = -INFINITY;
 }
@@ -601,6 +607,39 @@ static int rebuild_index(locus_allocator *a)
 
 /* ---- one cycle ------------------------------------------------------------------------------ */
 
+/* Marks dirty only the frameworks demanding a dataset the store's change
+ * feed lists as changed or confirmed since the generation the index was built
+ * at. Returns 1 when that is not known (no feed, too old, host bindings
+ * changed): the caller then recomputes every framework. */
+static int mark_changed(locus_allocator *a, void *snap, uint64_t gen)
+{
+    const locus_hs_changes *ch = NULL;
+    if (!a->prov.changes || a->hint_generation == 0 || a->hint_generation == UINT64_MAX ||
+        a->hint_generation > gen ||
+        a->prov.changes(a->prov.ctx, snap, a->hint_generation, &ch) || !ch ||
+        ch->full_read_needed || ch->n_hosts)
+        return 1;
+    la_strmap names = {0};
+    for (size_t i = 0; i < ch->n_datasets; i++)
+        if (la_strmap_put(&names, ch->datasets[i], 1)) {
+            la_strmap_free(&names);
+            return 1;
+        }
+    for (size_t i = 0; i < ch->n_confirmed; i++)
+        if (la_strmap_put(&names, ch->confirmed[i].dataset, 1)) {
+            la_strmap_free(&names);
+            return 1;
+        }
+    for (uint32_t fs = 0; fs < a->n_fw_slots && names.n; fs++) {
+        la_fw *f = &a->fws[fs];
+        for (size_t d = 0; f->live && !f->hint_dirty && d < f->n_demand; d++)
+            if (la_strmap_get(&names, f->demand[d].dataset) != NONE)
+                f->hint_dirty = 1;
+    }
+    la_strmap_free(&names);
+    return 0;
+}
+
 static int64_t hint_now_ms(const locus_allocator *a, double now)
 {
     if (a->cfg.clock == LA_CLOCK_WALL) {
@@ -641,11 +680,16 @@ int la_hints_refresh(locus_allocator *a, double now)
     a->st.hint_age_s = ((double)cm.now_ms - (double)updated) / 1000.0;
     if (is_stale(&cm, updated))
         goto out; /* the writer is dead or stuck: do not trust anything */
-    if (gen != a->hint_generation || now >= a->index_expire_at) {
-        for (uint32_t i = 0; i < a->n_fw_slots; i++)
-            a->fws[i].hint_dirty = 1;
+    if (gen != a->hint_generation) {
+        if (mark_changed(a, snap, gen))
+            for (uint32_t i = 0; i < a->n_fw_slots; i++)
+                a->fws[i].hint_dirty = 1;
         a->hint_generation = gen;
     }
+    if (now >= a->index_expire_at) /* some framework's hints turned stale: only its part */
+        for (uint32_t i = 0; i < a->n_fw_slots; i++)
+            if (a->fws[i].live && a->fws[i].loc_expire_at <= now)
+                a->fws[i].hint_dirty = 1;
     uint64_t errs_before = a->prov.decode_errors ? a->prov.decode_errors(a->prov.ctx, snap) : 0;
     double expire = INFINITY;
     for (uint32_t i = 0; i < a->n_fw_slots; i++) {

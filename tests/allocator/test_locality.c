@@ -89,7 +89,7 @@ static uint64_t f_errs(void *ctx, void *snap)
 
 static void fake_install(locus_allocator *a, fake *f)
 {
-    la_hint_provider p = {f, f_open, f_close, f_meta, f_dataset, f_block, f_host, f_errs};
+    la_hint_provider p = {f, f_open, f_close, f_meta, f_dataset, f_block, f_host, f_errs, NULL};
     la_set_hint_provider(a, &p);
 }
 

@@ -24,6 +24,11 @@ typedef struct fstore {
     int n_ds;
     uint64_t gen;
     int64_t updated_ms;
+    int block_reads;           /* s_block calls */
+    int feed;                  /* 1: s_changes answers with `changed` */
+    const char *changed[4];
+    size_t n_changed;
+    locus_hs_changes ch;
 } fstore;
 
 static int s_open(void *ctx, void **snap)
@@ -60,6 +65,7 @@ static int s_block(void *ctx, void *snap, const char *ds, uint64_t idx,
 {
     (void)snap;
     fstore *f = ctx;
+    f->block_reads++;
     for (int i = 0; i < f->n_blk; i++)
         if (strcmp(f->blk[i].v.dataset, ds) == 0 && f->blk[i].v.index == idx) {
             *out = &f->blk[i].v;
@@ -80,9 +86,24 @@ static uint64_t s_errs(void *ctx, void *snap)
     return 0;
 }
 
+static int s_changes(void *ctx, void *snap, uint64_t since, const locus_hs_changes **out)
+{
+    (void)snap;
+    fstore *f = ctx;
+    memset(&f->ch, 0, sizeof f->ch);
+    f->ch.since_generation = since;
+    f->ch.generation = f->gen;
+    f->ch.full_read_needed = !f->feed;
+    f->ch.datasets = f->changed;
+    f->ch.n_datasets = f->feed ? f->n_changed : 0;
+    *out = &f->ch;
+    return 0;
+}
+
 static void store_install(locus_allocator *a, fstore *f)
 {
-    la_hint_provider p = {f, s_open, s_close, s_meta, s_dataset, s_block, s_host, s_errs};
+    la_hint_provider p = {f, s_open, s_close, s_meta, s_dataset, s_block, s_host, s_errs,
+                          s_changes};
     la_set_hint_provider(a, &p);
 }
 
@@ -350,6 +371,41 @@ static void test_int64_min_timestamp_is_stale(void **state)
     la_destroy(a);
 }
 
+/* With the store's change feed, a new generation recomputes only the
+ * frameworks demanding a changed dataset; without it (or when the feed
+ * cannot tell), every framework. */
+static void test_change_feed_recomputes_only_affected(void **state)
+{
+    (void)state;
+    fstore f = {.gen = 1};
+    locus_allocator *a = new_loc(&f);
+    t_agent(a, "a1", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_fw(a, "fb", "*");
+    t_task_res(a, "fa", 1, 1024);
+    t_task_res(a, "fb", 1, 1024);
+    put_block(&f, "in", 0, "a1", LOCUS_TIER_HDD, NULL);
+    put_block(&f, "other", 0, "a1", LOCUS_TIER_HDD, NULL);
+    want_blocks(a, "fa", "in", 0, 1);
+    want_blocks(a, "fb", "other", 0, 1);
+    (void)t_alloc(a, 1);
+    int reads = f.block_reads;
+    /* "other" changes; the feed says so: only fb is read again. */
+    f.gen++;
+    f.feed = 1;
+    f.changed[0] = "other";
+    f.n_changed = 1;
+    (void)t_alloc(a, 2);
+    assert_int_equal(f.block_reads - reads, 1);
+    /* No feed answer: both are read again. */
+    reads = f.block_reads;
+    f.gen++;
+    f.feed = 0;
+    (void)t_alloc(a, 3);
+    assert_int_equal(f.block_reads - reads, 2);
+    la_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_drf_decides_how_many),
         cmocka_unit_test(test_lowest_share_never_held_back),
         cmocka_unit_test(test_int64_min_timestamp_is_stale),
+        cmocka_unit_test(test_change_feed_recomputes_only_affected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

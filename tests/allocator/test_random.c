@@ -81,7 +81,7 @@ static void run(const char *policy, uint64_t seed, int steps, int slices)
     snprintf(sp, sizeof sp, "policy.seed=%llu", (unsigned long long)seed);
     locus_allocator *a = t_new(NULL, policy, sp, "locality.wait_node=0", "locality.wait_rack=0",
                                "policy.fairness_slack=0.3", "hints.staleness=1e9", NULL);
-    la_hint_provider p = {NULL, r_open, r_close, r_meta, r_ds, r_blk, r_host, r_err};
+    la_hint_provider p = {NULL, r_open, r_close, r_meta, r_ds, r_blk, r_host, r_err, NULL};
     for (int f = 0; f < NF; f++) {
         snprintf(g_dsname[f], 8, "d%d", f);
         g_ds[f] = (locus_hs_dataset){g_dsname[f], 3 << 20, 3, 1, 0, g_pl[f], 3};
