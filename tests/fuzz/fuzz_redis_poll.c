@@ -22,6 +22,12 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char shards[1024];
 static char *scan_reply, *mu_reply;
 static int scans;
+/* The server thread writes a reply after the script returns it, possibly
+ * after the poll was cancelled and the next input began: replies are kept
+ * for RING more inputs before they are freed. */
+#define RING 64
+static char *ring[RING][2];
+static unsigned ring_next;
 
 static const char *script(int argc, char **argv, void *arg)
 {
@@ -65,12 +71,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size] = 0;
     char *sep = strstr(text, "\n--\n");
     pthread_mutex_lock(&lock);
-    free(scan_reply);
-    free(mu_reply);
+    char **slot = ring[ring_next++ % RING];
+    free(slot[0]);
+    free(slot[1]);
     scan_reply = strdup(text);
     mu_reply = strdup(sep ? sep + 4 : ":100\r\n");
     if (sep && scan_reply)
         scan_reply[sep - text] = 0;
+    slot[0] = scan_reply;
+    slot[1] = mu_reply;
     scans = 0;
     pthread_mutex_unlock(&lock);
     free(text);
