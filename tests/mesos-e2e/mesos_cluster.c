@@ -172,10 +172,14 @@ int mc_subscribe(mc_scheduler *s, int port, json_t *framework_info, const char *
     s->port = port;
     s->chunk_left = -1;
     s->fd = connect_master(port);
+    /* A resubscription names the framework in the call too. */
+    json_t *fw_id = json_incref(json_object_get(framework_info, "id"));
     json_t *sub = json_pack("{s:o}", "framework_info", framework_info);
     if (suppressed_role)
         json_object_set_new(sub, "suppressed_roles", json_pack("[s]", suppressed_role));
     json_t *call = json_pack("{s:s,s:o}", "type", "SUBSCRIBE", "subscribe", sub);
+    if (fw_id)
+        json_object_set_new(call, "framework_id", fw_id);
     char *body = json_dumps(call, JSON_COMPACT);
     json_decref(call);
     int rc = s->fd >= 0 ? send_post(s->fd, port, "/api/v1/scheduler", NULL, body, 1) : -1;

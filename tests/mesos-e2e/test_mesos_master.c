@@ -46,6 +46,8 @@ static void check(int ok, const char *fmt, ...)
         failures++;
 }
 
+/* The helpers below drive a real master; without one only main's skip is built. */
+#ifdef LOCUS_MESOS_ROOT
 static void dump_log(const char *name)
 {
     char path[512];
@@ -174,9 +176,14 @@ static void decline_where(mc_scheduler *s, const offer *o, int n, const char *ho
     }
 }
 
-static pid_t spawn_agent(const char *root, int master_port, char name, const char *log)
+static pid_t spawn_agent(const char *root, int master_port, char name, const char *resources,
+                         const char *log)
 {
-    char cmd[2048];
+    char cmd[2048], res[256];
+    if (!resources) {
+        snprintf(res, sizeof res, "cpus:%g;mem:%g;disk:10000", AGENT_CPUS, AGENT_MEM);
+        resources = res;
+    }
     int port = tu_free_port();
     /* Mesos 1.12 refuses to start beside a cgroup v2 mount at
      * /sys/fs/cgroup/unified: each agent gets a mount namespace without it. */
@@ -185,8 +192,8 @@ static pid_t spawn_agent(const char *root, int master_port, char name, const cha
              "--master=127.0.0.1:%d --ip=127.0.0.1 --port=%d --hostname=node-%c "
              "--no-hostname_lookup --work_dir=%s/agent-%c --launcher=posix "
              "--isolation=posix/cpu,posix/mem --no-systemd_enable_support "
-             "--launcher_dir=%s/libexec/mesos --resources='cpus:%g;mem:%g;disk:10000'",
-             root, master_port, port, name, dir, name, root, AGENT_CPUS, AGENT_MEM);
+             "--launcher_dir=%s/libexec/mesos --resources='%s'",
+             root, master_port, port, name, dir, name, root, resources);
     char *argv[] = {"/usr/bin/unshare", "-m", "/bin/sh", "-c", cmd, NULL};
     return tu_spawn(argv, log);
 }
@@ -204,7 +211,29 @@ static int wait_until(int (*cond)(int), int arg, double timeout_s)
 
 static int three_agents(int port) { return registered_agents(port) == 3; }
 
+static int four_agents(int port) { return registered_agents(port) == 4; }
+
+static int agent_refused(int port) { return metric(port, "allocator/locus/agents_refused") >= 1; }
+
+/* Whether the master lists the framework as inactive (its scheduler gone). */
+static const char *g_inactive_id;
+static int framework_inactive(int port)
+{
+    json_t *j = mc_get_json(port, "/master/frameworks");
+    size_t i;
+    json_t *f;
+    int inactive = 0;
+    json_array_foreach(json_object_get(j, "frameworks"), i, f)
+    {
+        if (strcmp(json_string_value(json_object_get(f, "id")), g_inactive_id) == 0)
+            inactive = json_is_false(json_object_get(f, "active"));
+    }
+    json_decref(j);
+    return inactive;
+}
+
 static int hints_opened(int port) { return metric(port, "allocator/locus/hint_age_secs") >= 0; }
+#endif
 
 int main(void)
 {
@@ -224,7 +253,7 @@ int main(void)
         return 1;
     setvbuf(stdout, NULL, _IOLBF, 0);
     char path[600], text[4096];
-    pid_t master = -1, probe = -1, agents[3] = {-1, -1, -1};
+    pid_t master = -1, probe = -1, agents[3] = {-1, -1, -1}, agent_d = -1;
     mc_scheduler reader = {.fd = -1}, other = {.fd = -1};
     double t0 = tu_now();
 
@@ -270,7 +299,7 @@ int main(void)
 
     for (int i = 0; i < 3; i++) {
         snprintf(log, sizeof log, "%s/agent-%c.log", dir, 'a' + i);
-        agents[i] = spawn_agent(root, port, (char)('a' + i), log);
+        agents[i] = spawn_agent(root, port, (char)('a' + i), NULL, log);
     }
     check(wait_until(three_agents, port, 30), "three agents registered (node-a, node-b, node-c)");
     if (failures)
@@ -302,6 +331,8 @@ int main(void)
     json_t *info = json_pack("{s:s,s:s,s:[s],s:[{s:s}],s:{s:[{s:s,s:s}]}}", "user", "root", "name",
                              "reader", "roles", "*", "capabilities", "type", "MULTI_ROLE",
                              "labels", "labels", "key", "locus.datasets", "value", "ds1");
+    /* A failover timeout keeps the framework (inactive) when its stream drops. */
+    json_object_set_new(info, "failover_timeout", json_real(60));
     if (mc_subscribe(&reader, port, info, "*", err, sizeof err) != 0) {
         check(0, "reader subscribes: %s", err);
         goto done;
@@ -409,9 +440,9 @@ int main(void)
     decline_where(&other, rest, r, "", 3600, 3600);
     decline_where(&reader, more, k, "", 0.1, 0.1);
     check(mc_call(&reader, json_pack("{s:s}", "type", "REVIVE")) == 202, "reader revives");
-    int whole_b = 0;
+    int whole_b = 0, g = 0;
     while (tu_now() < killed + 20 && !whole_b) {
-        int g = collect_offers(&reader, 0.5, 0, fb, 64);
+        g = collect_offers(&reader, 0.5, 0, fb, 64);
         whole_b = sum_on(fb, g, "node-b", 'c') == AGENT_CPUS && metric(port,
                   "allocator/locus/fallback_cycles") > fallback0;
         if (!whole_b)
@@ -420,6 +451,61 @@ int main(void)
     check(whole_b,
           "with the probe killed the cycles fall back to DRF after %.1f s and node-b is offered "
           "whole (cpus %g)", tu_now() - killed, AGENT_CPUS);
+
+    /* Deactivation clears refuse filters, as in Mesos: everything the reader
+     * declines for an hour comes back once its scheduler reconnects. */
+    {
+        offer held[64];
+        int h = collect_offers(&reader, 1, 0, held, 64);
+        decline_where(&reader, fb, g, "", 3600, 3600);
+        decline_where(&reader, held, h, "", 3600, 3600);
+    }
+    {
+        offer got[64];
+        int g = collect_offers(&reader, 1.5, 0, got, 64);
+        decline_where(&reader, got, g, "", 3600, 3600);
+        int late = collect_offers(&reader, 1, 0, got, 64);
+        check(late == 0, "after declining all for an hour the reader is offered nothing (%d)",
+              late);
+    }
+    char reader_id[128];
+    snprintf(reader_id, sizeof reader_id, "%s", reader.framework_id);
+    mc_close(&reader);
+    g_inactive_id = reader_id;
+    check(wait_until(framework_inactive, port, 10), "the master deactivates the reader when its "
+          "stream closes");
+    info = json_pack("{s:{s:s},s:s,s:s,s:[s],s:[{s:s}],s:f}", "id", "value", reader_id, "user",
+                     "root", "name", "reader", "roles", "*", "capabilities", "type", "MULTI_ROLE",
+                     "failover_timeout", 60.0);
+    if (mc_subscribe(&reader, port, info, NULL, err, sizeof err) != 0) {
+        check(0, "reader resubscribes: %s", err);
+        goto done;
+    }
+    {
+        offer got[64];
+        int g = collect_offers(&reader, 4, 0, got, 64);
+        check(count_on(got, g, "node-b") > 0,
+              "after reconnecting the reader is offered node-b again: its filters were cleared "
+              "(%d offer(s))", g);
+    }
+
+    /* An agent with more distinct scalar resource names than the plugin
+     * accounts (16) is registered by the master, refused by the plugin, and
+     * the refusal is visible: allocator/locus/agents_refused. */
+    {
+        char res[512] = "cpus:1;mem:512;disk:100";
+        for (int i = 0; i < 14; i++) {
+            char one[32];
+            snprintf(one, sizeof one, ";extra%d:1", i);
+            strcat(res, one);
+        }
+        snprintf(log, sizeof log, "%s/agent-d.log", dir);
+        agent_d = spawn_agent(root, port, 'd', res, log);
+        check(wait_until(four_agents, port, 30), "node-d with 17 scalar resource names registers");
+        check(wait_until(agent_refused, port, 10),
+              "the plugin refuses it and allocator/locus/agents_refused counts it (%g)",
+              metric(port, "allocator/locus/agents_refused"));
+    }
 
 done:
     if (failures) {
@@ -434,6 +520,8 @@ done:
     for (int i = 0; i < 3; i++)
         if (agents[i] > 0)
             kill(agents[i], SIGKILL);
+    if (agent_d > 0)
+        kill(agent_d, SIGKILL);
     if (master > 0)
         kill(master, SIGKILL);
     if (probe > 0)
@@ -441,6 +529,8 @@ done:
     for (int i = 0; i < 3; i++)
         if (agents[i] > 0)
             tu_wait(agents[i], 5);
+    if (agent_d > 0)
+        tu_wait(agent_d, 5);
     if (master > 0)
         tu_wait(master, 5);
     tu_rm_r(dir);
