@@ -315,6 +315,7 @@ static int node_ensure(rnode *n)
     }
     ac->data = n;
     probe_redis_guard_reader(ac->c.reader);
+    ac->c.reader->privdata = n; /* for the unsolicited-reply guard */
     if (redisLibeventAttach(ac, be->base) != REDIS_OK) {
         redisAsyncFree(ac);
         node_backoff(n, "connect: cannot attach to the event loop");
@@ -962,29 +963,62 @@ static void step_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- reader guard --------------------------------------------------------- */
 
-/* hiredis 0.14 allocates an array reply's element table as soon as its
- * header arrives, whatever the count: refuse counts over the cap (the
- * reader then fails the connection, and the poll names the node). */
+/* Two things hiredis 0.14 does with whatever a node sends, guarded here at
+ * the reader (the only hook it offers):
+ * - it allocates an array reply's element table as soon as the header
+ *   arrives, whatever the count: counts over the cap are refused;
+ * - a reply that answers no command sent (and is not an error) trips an
+ *   assert() in redisProcessCallbacks and aborts the whole probe: a
+ *   top-level reply on a node with no command in flight is refused.
+ * A refusal is a reader error: hiredis fails the connection, and the poll
+ * fails naming the node. The node rides in the reader's privdata (unused by
+ * hiredis's async layer). */
 static redisReplyObjectFunctions guarded_functions;
-static void *(*plain_create_array)(const redisReadTask *, int);
+static redisReplyObjectFunctions plain_functions;
+
+static int unsolicited(const redisReadTask *task)
+{
+    if (task->parent)
+        return 0; /* an element of a reply already accounted for */
+    const rnode *n = task->privdata; /* hiredis copies the reader's privdata into each task */
+    return n && n->inflight == 0;
+}
 
 static void *guarded_create_array(const redisReadTask *task, int elements)
 {
-    if (elements < 0 || elements > PROBE_REDIS_MAX_ELEMENTS)
+    if (elements < 0 || elements > PROBE_REDIS_MAX_ELEMENTS || unsolicited(task))
         return NULL;
-    return plain_create_array(task, elements);
+    return plain_functions.createArray(task, elements);
+}
+
+static void *guarded_create_string(const redisReadTask *task, char *str, size_t len)
+{
+    return unsolicited(task) ? NULL : plain_functions.createString(task, str, len);
+}
+
+static void *guarded_create_integer(const redisReadTask *task, long long value)
+{
+    return unsolicited(task) ? NULL : plain_functions.createInteger(task, value);
+}
+
+static void *guarded_create_nil(const redisReadTask *task)
+{
+    return unsolicited(task) ? NULL : plain_functions.createNil(task);
 }
 
 void probe_redis_guard_reader(redisReader *r)
 {
     if (!r || !r->fn)
         return;
-    if (!plain_create_array) { /* the loop's thread only: no race */
+    if (!plain_functions.createArray) { /* the loop's thread only: no race */
+        plain_functions = *r->fn;
         guarded_functions = *r->fn;
-        plain_create_array = r->fn->createArray;
         guarded_functions.createArray = guarded_create_array;
+        guarded_functions.createString = guarded_create_string;
+        guarded_functions.createInteger = guarded_create_integer;
+        guarded_functions.createNil = guarded_create_nil;
     }
-    if (r->fn->createArray == plain_create_array)
+    if (r->fn->createArray == plain_functions.createArray)
         r->fn = &guarded_functions;
 }
 

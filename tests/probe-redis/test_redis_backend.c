@@ -402,6 +402,47 @@ static const char *garbage(int argc, char **argv, void *arg)
     return "%%% this is not RESP\r\n";
 }
 
+/* A reply that answers no command (here one sent right after the topology)
+ * tripped an assert() inside hiredis and aborted the whole probe: the
+ * backend's reader refuses it (the connection fails, the probe lives on). */
+static char extra_reply[1024];
+static const char *unsolicited(int argc, char **argv, void *arg)
+{
+    (void)arg;
+    if (argc >= 1 && strcasecmp(argv[0], "SCAN") == 0)
+        return "*2\r\n$1\r\n0\r\n*0\r\n:1\r\n"; /* the scan's end, then a stray reply */
+    return extra_reply;
+}
+
+static void unsolicited_reply_does_not_abort(void **state)
+{
+    (void)state;
+    fake_redis *f = fake_redis_start(unsolicited, NULL);
+    assert_non_null(f);
+    int port = fake_redis_port(f);
+    char node[512];
+    int nl = snprintf(node, sizeof node,
+                      "*12\r\n$2\r\nid\r\n$2\r\nn1\r\n$4\r\nport\r\n:%d\r\n$2\r\nip\r\n$9\r\n"
+                      "127.0.0.1\r\n$8\r\nhostname\r\n$5\r\nnode1\r\n$4\r\nrole\r\n$6\r\n"
+                      "master\r\n$6\r\nhealth\r\n$6\r\nonline\r\n",
+                      port);
+    snprintf(extra_reply, sizeof extra_reply,
+             "*1\r\n*4\r\n$5\r\nslots\r\n*2\r\n:0\r\n:16383\r\n$5\r\nnodes\r\n*1\r\n%.*s",
+             nl, node);
+    char seeds[64];
+    snprintf(seeds, sizeof seeds, "127.0.0.1:%d", port);
+    locus_cfg_override ov[] = {{"redis.seeds", seeds}, {"redis.connect_timeout", "1"}};
+    rph h;
+    char err[512];
+    assert_int_equal(rph_open(&h, ov, 2, err, sizeof err), 0);
+    rph_result res;
+    assert_int_equal(rph_poll(&h, T.sink, &res, 5), 0); /* still alive: done was called */
+    assert_int_equal(res.done_calls, 1);
+    rph_run_for(&h, 0.2); /* the stray reply is read by now */
+    rph_close(&h);
+    fake_redis_stop(f);
+}
+
 static void garbage_fails_cleanly(void **state)
 {
     (void)state;
@@ -659,6 +700,7 @@ int main(void)
         cmocka_unit_test(moved_restarts_from_owner),
         cmocka_unit_test(auth_required),
         cmocka_unit_test(garbage_fails_cleanly),
+        cmocka_unit_test(unsolicited_reply_does_not_abort),
         cmocka_unit_test(malformed_replies_name_node_and_command),
         cmocka_unit_test(unreachable_seed),
         cmocka_unit_test(connect_timeout_fails_the_node),
