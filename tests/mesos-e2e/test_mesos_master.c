@@ -222,6 +222,8 @@ static int three_agents(int port) { return registered_agents(port) == 3; }
 
 static int four_agents(int port) { return registered_agents(port) == 4; }
 
+static int five_agents(int port) { return registered_agents(port) == 5; }
+
 static int agent_refused(int port) { return metric(port, "allocator/locus/agents_refused") >= 1; }
 
 /* Whether the master lists the framework as inactive (its scheduler gone). */
@@ -257,7 +259,9 @@ int main(void)
         return 1;
     setvbuf(stdout, NULL, _IOLBF, 0);
     char path[600], text[4096];
-    pid_t master = -1, probe = -1, agents[3] = {-1, -1, -1}, agent_d = -1;
+    pid_t master = -1, probe = -1, agents[3] = {-1, -1, -1}, agent_d = -1, agent_e = -1;
+    mc_scheduler blockers[5] = {{.fd = -1}, {.fd = -1}, {.fd = -1}, {.fd = -1}, {.fd = -1}};
+    mc_scheduler ops = {.fd = -1};
     mc_scheduler reader = {.fd = -1}, other = {.fd = -1};
     double t0 = tu_now();
 
@@ -511,6 +515,48 @@ int main(void)
               metric(port, "allocator/locus/agents_refused"));
     }
 
+    /* Five frameworks that cannot use an agent, ahead in DRF order (share 0,
+     * roles a1..a5 sort before ops), do not starve the one that can: node-e
+     * is wholly reserved for role ops and the ops framework gets it within
+     * one run of its arrival (one plugin round per framework role). The
+     * other agents are held by the reader, so the five hold nothing. */
+    {
+        snprintf(log, sizeof log, "%s/agent-e.log", dir);
+        agent_e = spawn_agent(root, port, 'e',
+                              "cpus(ops):2;mem(ops):1024;disk(ops):100;ports(ops):[31000-31010]",
+                              log);
+        check(wait_until(five_agents, port, 30), "node-e, reserved for role ops, registers");
+        double unusable0 = metric(port, "allocator/locus/core_offers_unusable");
+        for (int i = 0; i < 5; i++) {
+            char role[8];
+            snprintf(role, sizeof role, "a%d", i + 1);
+            info = json_pack("{s:s,s:s,s:[s],s:[{s:s}]}", "user", "root", "name", role, "roles",
+                             role, "capabilities", "type", "MULTI_ROLE");
+            if (mc_subscribe(&blockers[i], port, info, NULL, err, sizeof err) != 0)
+                check(0, "framework in role %s subscribes: %s", role, err);
+        }
+        tu_sleep(0.5);
+        info = json_pack("{s:s,s:s,s:[s],s:[{s:s}]}", "user", "root", "name", "ops", "roles", "ops",
+                         "capabilities", "type", "MULTI_ROLE");
+        if (mc_subscribe(&ops, port, info, NULL, err, sizeof err) != 0) {
+            check(0, "framework in role ops subscribes: %s", err);
+            goto done;
+        }
+        offer got[16];
+        double t_ops = tu_now();
+        int g = collect_offers(&ops, 5, 1, got, 16);
+        check(count_on(got, g, "node-e") == 1,
+              "the ops framework is offered node-e %.1f s after subscribing, behind five "
+              "frameworks that cannot use it", tu_now() - t_ops);
+        double unusable = metric(port, "allocator/locus/core_offers_unusable") - unusable0;
+        check(unusable >= 5, "the plugin did pick node-e for the five first: %g unusable picks "
+              "handed back", unusable);
+        int stray = 0;
+        for (int i = 0; i < 5; i++)
+            stray += collect_offers(&blockers[i], 0.1, 0, got, 16);
+        check(stray == 0, "the five frameworks in roles a1..a5 are offered nothing (%d)", stray);
+    }
+
 done:
     if (failures) {
         dump_log("master.log");
@@ -519,6 +565,11 @@ done:
     }
     mc_close(&reader);
     mc_close(&other);
+    mc_close(&ops);
+    for (int i = 0; i < 5; i++)
+        mc_close(&blockers[i]);
+    if (agent_e > 0)
+        kill(agent_e, SIGKILL);
     if (probe > 0)
         kill(probe, SIGKILL);
     for (int i = 0; i < 3; i++)
@@ -535,6 +586,8 @@ done:
             tu_wait(agents[i], 5);
     if (agent_d > 0)
         tu_wait(agent_d, 5);
+    if (agent_e > 0)
+        tu_wait(agent_e, 5);
     if (master > 0)
         tu_wait(master, 5);
     tu_rm_r(dir);
