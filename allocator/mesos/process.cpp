@@ -288,9 +288,11 @@ void LocusAllocatorProcess::addFramework(
 
   CFramework cframework(frameworkInfo, active);
   const locus_allocation* items = allocations.data();
-  if (!core->check(core->api().add_framework(core->handle(), &cframework.get(), items,
-                                             allocations.size(), now()),
-                   "add_framework", frameworkId.value())) {
+  if (framework.roles.empty()) {
+    framework.inCore = false;  // kept until it subscribes to a role
+  } else if (!core->check(core->api().add_framework(core->handle(), &cframework.get(), items,
+                                                    allocations.size(), now()),
+                          "add_framework", frameworkId.value())) {
     return;
   }
 
@@ -307,7 +309,7 @@ void LocusAllocatorProcess::addFramework(
   frameworks.emplace(frameworkId, std::move(framework));
 
   const Framework& added = frameworks.at(frameworkId);
-  if (added.labelDemand.isSome()) {
+  if (added.labelDemand.isSome() && added.inCore) {
     applyDemand(frameworkId, added.labelDemand.get(), "FrameworkInfo.labels");
   }
 
@@ -395,8 +397,23 @@ void LocusAllocatorProcess::updateFramework(
       new OfferConstraintsFilter(std::move(frameworkOptions.offerConstraintsFilter)));
 
   CFramework cframework(frameworkInfo, framework.active);
-  core->check(core->api().update_framework(core->handle(), &cframework.get()),
-              "update_framework", frameworkId.value());
+  if (!framework.inCore) {
+    if (framework.roles.empty()) {
+      return;
+    }
+    if (!core->check(core->api().add_framework(core->handle(), &cframework.get(), nullptr, 0,
+                                               now()),
+                     "add_framework (first role)", frameworkId.value())) {
+      return;
+    }
+    framework.inCore = true;
+    framework.labelDemand = None();  // so the label demand below reaches the core
+    LOG(INFO) << "Framework " << frameworkId << " subscribed to its first roles "
+              << stringify(framework.roles) << "; added to Locus";
+  } else {
+    core->check(core->api().update_framework(core->handle(), &cframework.get()),
+                "update_framework", frameworkId.value());
+  }
 
   // Suppression follows the options exactly, for the roles still subscribed.
   std::set<std::string> suppressed;

@@ -149,6 +149,9 @@ private:
     std::set<std::string> suppressedRoles;
     Capabilities capabilities;
     bool active = false;
+    // False while it has no role (legal for MULTI_ROLE): the core takes only
+    // frameworks with roles, so it is added there when it gets one.
+    bool inCore = true;
     std::unique_ptr<mesos::allocator::OfferConstraintsFilter> constraints;
     Option<std::vector<std::string>> labelDemand;   // last demand read from labels
     hashmap<mesos::SlaveID, process::Timeout> inverseOfferFilters;

@@ -233,7 +233,7 @@ int mc_call(mc_scheduler *s, json_t *call)
             if (n > 0) {
                 buf[n] = '\0';
                 sscanf(buf, "HTTP/1.%*d %d", &status);
-                if (status != 202)
+                if (status != 202 && status != 200)
                     fprintf(stderr, "mesos-e2e: call %s answered: %s\n", body, buf);
             }
         }

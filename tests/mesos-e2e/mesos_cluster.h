@@ -31,7 +31,7 @@ int mc_subscribe(mc_scheduler *s, int port, json_t *framework_info, const char *
 /* The next event of the stream within timeout_s (a new reference), or NULL. */
 json_t *mc_next_event(mc_scheduler *s, double timeout_s);
 /* Sends one call (the object gets framework_id added; stolen); returns the
- * HTTP status (202 expected) or -1. */
+ * HTTP status (202, or 200 for UPDATE_FRAMEWORK) or -1. */
 int mc_call(mc_scheduler *s, json_t *call);
 void mc_close(mc_scheduler *s);
 

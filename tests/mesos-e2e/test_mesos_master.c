@@ -261,7 +261,7 @@ int main(void)
     char path[600], text[4096];
     pid_t master = -1, probe = -1, agents[3] = {-1, -1, -1}, agent_d = -1, agent_e = -1;
     mc_scheduler blockers[5] = {{.fd = -1}, {.fd = -1}, {.fd = -1}, {.fd = -1}, {.fd = -1}};
-    mc_scheduler ops = {.fd = -1};
+    mc_scheduler ops = {.fd = -1}, late = {.fd = -1};
     mc_scheduler reader = {.fd = -1}, other = {.fd = -1};
     double t0 = tu_now();
 
@@ -515,6 +515,51 @@ int main(void)
               metric(port, "allocator/locus/agents_refused"));
     }
 
+    /* A MULTI_ROLE framework may subscribe with no role at all; once it
+     * takes one (UPDATE_FRAMEWORK) it is offered what is free: node-a, which
+     * the reader gives back. */
+    {
+        info = json_pack("{s:s,s:s,s:[],s:[{s:s}]}", "user", "root", "name", "late", "roles",
+                         "capabilities", "type", "MULTI_ROLE");
+        if (mc_subscribe(&late, port, info, NULL, err, sizeof err) != 0) {
+            check(0, "framework without roles subscribes: %s", err);
+            goto done;
+        }
+        json_t *upd = json_pack("{s:s,s:{s:{s:{s:s},s:s,s:s,s:[s],s:[{s:s}]}}}", "type",
+                                "UPDATE_FRAMEWORK", "update_framework", "framework_info", "id",
+                                "value", late.framework_id, "user", "root", "name", "late",
+                                "roles", "late", "capabilities", "type", "MULTI_ROLE");
+        int st = mc_call(&late, upd); /* answered 200 once applied */
+        check(st == 200 || st == 202, "it takes role 'late' with UPDATE_FRAMEWORK (%d)", st);
+        offer held[64], got[16];
+        int h = collect_offers(&reader, 0.5, 0, held, 64);
+        decline_where(&reader, held, h, "", 3600, 3600);
+        /* node-a, held since the reader reconnected */
+        json_t *ids = json_array();
+        json_t *fw = mc_get_json(port, "/master/frameworks");
+        size_t i, j;
+        json_t *f, *o;
+        json_array_foreach(json_object_get(fw, "frameworks"), i, f)
+        {
+            if (strcmp(json_string_value(json_object_get(f, "id")), reader.framework_id) != 0)
+                continue;
+            json_array_foreach(json_object_get(f, "offers"), j, o)
+            {
+                json_array_append_new(ids, json_pack("{s:s}", "value",
+                                                     json_string_value(json_object_get(o, "id"))));
+            }
+        }
+        json_decref(fw);
+        size_t n_ids = json_array_size(ids);
+        json_t *call = json_pack("{s:s,s:{s:o,s:{s:f}}}", "type", "DECLINE", "decline",
+                                 "offer_ids", ids, "filters", "refuse_seconds", 3600.0);
+        check(mc_call(&reader, call) == 202 && n_ids > 0,
+              "the reader declines its %zu outstanding offers for an hour", n_ids);
+        int g = collect_offers(&late, 5, 1, got, 16);
+        check(g > 0, "the framework that subscribed without roles is offered %s once it has one",
+              g > 0 ? got[0].host : "nothing");
+    }
+
     /* Five frameworks that cannot use an agent, ahead in DRF order (share 0,
      * roles a1..a5 sort before ops), do not starve the one that can: node-e
      * is wholly reserved for role ops and the ops framework gets it within
@@ -566,6 +611,7 @@ done:
     mc_close(&reader);
     mc_close(&other);
     mc_close(&ops);
+    mc_close(&late);
     for (int i = 0; i < 5; i++)
         mc_close(&blockers[i]);
     if (agent_e > 0)
