@@ -516,8 +516,7 @@ int main(void)
     }
 
     /* A MULTI_ROLE framework may subscribe with no role at all; once it
-     * takes one (UPDATE_FRAMEWORK) it is offered what is free: node-a, which
-     * the reader gives back. */
+     * takes one (UPDATE_FRAMEWORK) it is offered what the reader gives back. */
     {
         info = json_pack("{s:s,s:s,s:[],s:[{s:s}]}", "user", "root", "name", "late", "roles",
                          "capabilities", "type", "MULTI_ROLE");
@@ -534,7 +533,7 @@ int main(void)
         offer held[64], got[16];
         int h = collect_offers(&reader, 0.5, 0, held, 64);
         decline_where(&reader, held, h, "", 3600, 3600);
-        /* node-a, held since the reader reconnected */
+        /* the offers it holds since it reconnected, as the master lists them */
         json_t *ids = json_array();
         json_t *fw = mc_get_json(port, "/master/frameworks");
         size_t i, j;
