@@ -39,6 +39,8 @@ int main(void)
 #define TASK_MEM 1024.0
 #define DS1_BLOCKS 4
 
+/* Everything up to main drives a real master; without one only main's skip is built. */
+#ifdef LOCUS_MESOS_ROOT
 static int failures;
 static char dir[256];
 
@@ -55,8 +57,6 @@ static void check(int ok, const char *fmt, ...)
         failures++;
 }
 
-/* The helpers below drive a real master; without one only main's skip is built. */
-#ifdef LOCUS_MESOS_ROOT
 static void dump_log(const char *name)
 {
     char path[512];
