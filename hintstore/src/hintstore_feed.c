@@ -359,22 +359,26 @@ int hs_feed_read(locus_hs *hs, MDB_txn *txn, hs_arena *a, uint64_t since, uint64
     if (st == 0 && (full || want != current + 1)) {
         out->full_read_needed = 1; /* too old, trimmed, overflowed or damaged */
     } else if (st == 0) {
-        qsort(c.ds, c.n_ds, sizeof *c.ds, str_cmp);
+        if (c.n_ds)
+            qsort(c.ds, c.n_ds, sizeof *c.ds, str_cmp);
         c.n_ds = uniq_str(c.ds, c.n_ds);
-        qsort(c.hosts, c.n_hosts, sizeof *c.hosts, str_cmp);
+        if (c.n_hosts)
+            qsort(c.hosts, c.n_hosts, sizeof *c.hosts, str_cmp);
         c.n_hosts = uniq_str(c.hosts, c.n_hosts);
-        qsort(c.conf, c.n_conf, sizeof *c.conf, conf_cmp);
+        if (c.n_conf)
+            qsort(c.conf, c.n_conf, sizeof *c.conf, conf_cmp);
         size_t o = 0;
         for (size_t i = 0; i < c.n_conf; i++) {
             if (o && strcmp(c.conf[o - 1].dataset, c.conf[i].dataset) == 0)
                 continue;
             /* a dataset whose content changed is listed there only */
-            if (bsearch(&c.conf[i].dataset, c.ds, c.n_ds, sizeof *c.ds, str_cmp))
+            if (c.n_ds && bsearch(&c.conf[i].dataset, c.ds, c.n_ds, sizeof *c.ds, str_cmp))
                 continue;
             c.conf[o++] = c.conf[i];
         }
         c.n_conf = o;
-        qsort(c.blocks, c.n_blocks, sizeof *c.blocks, block_cmp);
+        if (c.n_blocks)
+            qsort(c.blocks, c.n_blocks, sizeof *c.blocks, block_cmp);
         o = 0;
         for (size_t i = 0; i < c.n_blocks; i++)
             if (!o || block_cmp(&c.blocks[o - 1], &c.blocks[i]) != 0)
