@@ -686,10 +686,9 @@ int la_hints_refresh(locus_allocator *a, double now)
                 a->fws[i].hint_dirty = 1;
         a->hint_generation = gen;
     }
-    if (now >= a->index_expire_at) /* some framework's hints turned stale: only its part */
+    if (now >= a->index_expire_at) /* some hints turned stale */
         for (uint32_t i = 0; i < a->n_fw_slots; i++)
-            if (a->fws[i].live && a->fws[i].loc_expire_at <= now)
-                a->fws[i].hint_dirty = 1;
+            a->fws[i].hint_dirty = 1;
     uint64_t errs_before = a->prov.decode_errors ? a->prov.decode_errors(a->prov.ctx, snap) : 0;
     double expire = INFINITY;
     for (uint32_t i = 0; i < a->n_fw_slots; i++) {
