@@ -16,7 +16,15 @@
  * ratios locality/drf come from the same run. --task-res gives every
  * framework task resources (cpus:1;mem:128), so the locality policy offers
  * slices sized to local tasks instead of whole agents (compare with a run
- * without it: the cost of slicing). */
+ * without it: the cost of slicing).
+ *
+ * --commit-between makes the hint store change during the rounds as it does
+ * under a polling probe: a writer process (forked per point, as the probe is
+ * its own process) commits a batch moving 1% of the blocks to other hosts
+ * before every second round, and the rounds right after a commit are
+ * reported apart from the rounds without one (mean CPU ms of each, and their
+ * ratio). --bindings names the storage hosts store-N and binds each to agent
+ * host-N, so every replica resolves through a host binding. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -33,7 +41,8 @@
 
 typedef struct result {
     double add_ms, first_ms, mean_ms, max_ms, steady_ms, rss_mb, anon_mb;
-    int rounds, steady_rounds, full;
+    double commit_ms, nocommit_ms; /* mean of rounds after a commit / without (--commit-between) */
+    int rounds, steady_rounds, full, commit_rounds, nocommit_rounds;
     uint64_t offers, local, fallback;
 } result;
 
@@ -69,6 +78,30 @@ static uint64_t rnd(void)
     return rng;
 }
 
+static int g_bindings, g_commit_between;
+
+static void storage_host(char *buf, size_t n, int i)
+{
+    snprintf(buf, n, g_bindings ? "store-%d" : "host-%d", i);
+}
+
+/* Puts block blk of dataset d on two random hosts. */
+static int put_random_block(locus_hs_batch *b, int d, uint64_t blk, int agents)
+{
+    char name[32], h[2][32];
+    snprintf(name, sizeof name, "ds-%d", d);
+    locus_hs_replica rep[2];
+    int h0 = (int)(rnd() % (uint64_t)agents), h1 = (int)(rnd() % (uint64_t)agents);
+    if (h1 == h0)
+        h1 = (h0 + 1) % agents;
+    storage_host(h[0], sizeof h[0], h0);
+    storage_host(h[1], sizeof h[1], h1);
+    rep[0] = (locus_hs_replica){h[0], (locus_tier)(1 + rnd() % 3)};
+    rep[1] = (locus_hs_replica){h[1], (locus_tier)(1 + rnd() % 3)};
+    locus_hs_block blkv = {name, blk, 64ULL << 20, rep, agents > 1 ? 2 : 1};
+    return locus_hs_batch_put(b, &blkv);
+}
+
 static int write_store(const char *path, int agents, int datasets)
 {
     locus_hs_options o = {0};
@@ -83,23 +116,19 @@ static int write_store(const char *path, int agents, int datasets)
         return rc;
     }
     locus_hs_batch *b = NULL;
-    char name[32], h[2][32];
+    for (int i = 0; g_bindings && i < agents && !rc; i++) {
+        char sh[32], ah[32];
+        if (!b && (rc = locus_hs_batch_begin(hs, "bench", 0, &b)))
+            break;
+        storage_host(sh, sizeof sh, i);
+        snprintf(ah, sizeof ah, "host-%d", i);
+        rc = locus_hs_batch_bind_host(b, sh, ah, NULL);
+    }
     for (int d = 0; d < datasets && !rc; d++) {
         if (!b && (rc = locus_hs_batch_begin(hs, "bench", 0, &b)))
             break;
-        snprintf(name, sizeof name, "ds-%d", d);
-        for (uint64_t blk = 0; blk < 2 && !rc; blk++) {
-            locus_hs_replica rep[2];
-            int h0 = (int)(rnd() % (uint64_t)agents), h1 = (int)(rnd() % (uint64_t)agents);
-            if (h1 == h0)
-                h1 = (h0 + 1) % agents;
-            snprintf(h[0], sizeof h[0], "host-%d", h0);
-            snprintf(h[1], sizeof h[1], "host-%d", h1);
-            rep[0] = (locus_hs_replica){h[0], (locus_tier)(1 + rnd() % 3)};
-            rep[1] = (locus_hs_replica){h[1], (locus_tier)(1 + rnd() % 3)};
-            locus_hs_block blkv = {name, blk, 64ULL << 20, rep, agents > 1 ? 2 : 1};
-            rc = locus_hs_batch_put(b, &blkv);
-        }
+        for (uint64_t blk = 0; blk < 2 && !rc; blk++)
+            rc = put_random_block(b, d, blk, agents);
         if (!rc && (d % 5000 == 4999 || d == datasets - 1)) {
             rc = locus_hs_batch_commit(b, 1000);
             b = NULL;
@@ -111,6 +140,36 @@ static int write_store(const char *path, int agents, int datasets)
         fprintf(stderr, "hint store %s: %s (%s)\n", path, locus_strerror(rc), locus_hs_errstr(hs));
     locus_hs_close(hs);
     return rc;
+}
+
+/* The writer process of --commit-between: each byte read on `go` asks for
+ * one commit moving 1% of the blocks; a byte written on `done` answers. */
+static void writer_loop(const char *store, int agents, int datasets, int go, int done)
+{
+    locus_hs_options o = {.no_sync = 1};
+    locus_hs *hs = NULL;
+    char err[256], c;
+    if (locus_hs_open(store, &o, &hs, err, sizeof err)) {
+        fprintf(stderr, "writer: %s\n", err);
+        _exit(1);
+    }
+    int64_t now = 2000;
+    int moves = datasets * 2 / 100 > 0 ? datasets * 2 / 100 : 1;
+    while (read(go, &c, 1) == 1) {
+        locus_hs_batch *b;
+        int rc = locus_hs_batch_begin(hs, "bench", 0, &b);
+        for (int i = 0; i < moves && !rc; i++)
+            rc = put_random_block(b, (int)(rnd() % (uint64_t)datasets), rnd() % 2, agents);
+        rc = rc ? (locus_hs_batch_abort(b), rc) : locus_hs_batch_commit(b, now++);
+        if (rc) {
+            fprintf(stderr, "writer: %s\n", locus_hs_errstr(hs));
+            _exit(1);
+        }
+        if (write(done, "c", 1) != 1)
+            _exit(1);
+    }
+    locus_hs_close(hs);
+    _exit(0);
 }
 
 static locus_param g_extra[16];
@@ -178,8 +237,31 @@ static int run_point(int locality, int agents, int fws, const char *store, int d
     r->full = (double)agents * fws <= 1e7;
     int rounds = r->full ? (int)full_rounds : (max_rounds < full_rounds ? max_rounds : (int)full_rounds);
     locus_offer_list l = {0};
-    double sum = 0, steady = 0;
+    double sum = 0, steady = 0, with_commit = 0, without = 0;
+    int go[2] = {-1, -1}, done[2] = {-1, -1};
+    pid_t writer = -1;
+    if (g_commit_between && store) {
+        if (pipe(go) || pipe(done))
+            return 1;
+        writer = fork();
+        if (writer < 0)
+            return 1;
+        if (writer == 0) {
+            close(go[1]);
+            close(done[0]);
+            writer_loop(store, agents, datasets, go[0], done[1]);
+        }
+        close(go[0]);
+        close(done[1]);
+    }
     for (int k = 0; k < rounds; k++) {
+        /* every second round (never the first) follows a commit */
+        int committed = writer > 0 && k > 0 && k % 2 == 1;
+        char c;
+        if (committed && (write(go[1], "g", 1) != 1 || read(done[0], &c, 1) != 1)) {
+            fprintf(stderr, "writer process failed\n");
+            return 1;
+        }
         double now = 1.0 + k;
         for (size_t i = 0; i < l.n; i++)
             if (la_recover(a, l.offers[i].framework_id, l.offers[i].agent_id,
@@ -195,6 +277,10 @@ static int run_point(int locality, int agents, int fws, const char *store, int d
         double ms = cpu_ms() - s;
         if (k == 0)
             r->first_ms = ms;
+        else if (committed)
+            with_commit += ms, r->commit_rounds++;
+        else
+            without += ms, r->nocommit_rounds++;
         sum += ms;
         if (ms > r->max_ms)
             r->max_ms = ms;
@@ -203,6 +289,13 @@ static int run_point(int locality, int agents, int fws, const char *store, int d
             r->steady_rounds++;
         }
     }
+    if (writer > 0) {
+        close(go[1]);
+        close(done[0]);
+        waitpid(writer, NULL, 0);
+    }
+    r->commit_ms = r->commit_rounds ? with_commit / r->commit_rounds : NAN;
+    r->nocommit_ms = r->nocommit_rounds ? without / r->nocommit_rounds : NAN;
     r->rounds = rounds;
     r->mean_ms = rounds ? sum / rounds : 0;
     r->steady_ms = r->steady_rounds ? steady / r->steady_rounds : NAN;
@@ -249,6 +342,8 @@ static void rm_store(const char *dir)
     unlink(p);
     snprintf(p, sizeof p, "%s/lock.mdb", dir);
     unlink(p);
+    snprintf(p, sizeof p, "%s/writer.lock", dir);
+    unlink(p);
     rmdir(dir);
 }
 
@@ -293,6 +388,10 @@ int main(int argc, char **argv)
             g_extra[g_n_extra++] = (locus_param){kv, eq + 1};
         } else if (strcmp(argv[i], "--task-res") == 0) {
             g_task_res = 1;
+        } else if (strcmp(argv[i], "--commit-between") == 0) {
+            g_commit_between = 1;
+        } else if (strcmp(argv[i], "--bindings") == 0) {
+            g_bindings = 1;
         } else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
             repeat = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--datasets") == 0 && i + 1 < argc) {
@@ -301,7 +400,7 @@ int main(int argc, char **argv)
             fprintf(stderr,
                     "usage: %s [--quick] [--agents N,N..] [--frameworks N,N..] "
                     "[--max-rounds N] [--datasets N] [--policy drf|locality] [--set section.key=value] "
-                    "[--repeat N] [--task-res]\n",
+                    "[--repeat N] [--task-res] [--commit-between] [--bindings]\n",
                     argv[0]);
             return 2;
         }
@@ -320,6 +419,10 @@ int main(int argc, char **argv)
            "Hint store: %d datasets x 2 blocks x 2 replicas. Best of %d run(s); CPU ms.%s\n\n",
            max_rounds, datasets, repeat,
            g_task_res ? "\nTask resources cpus:1;mem:128 (locality offers slices)." : "");
+    if (g_commit_between)
+        printf("A writer process commits 1%% of the blocks moved before every second round.\n");
+    if (g_bindings)
+        printf("Every storage host is bound to its agent (store-N -> host-N).\n");
     printf("%-8s %7s %6s %6s %9s %9s %9s %9s %9s %8s %8s %9s %7s\n", "policy", "agents", "fws",
            "rounds", "add ms", "first ms", "mean ms", "max ms", "steady ms", "peak MB", "heap MB",
            "offers", "local%");
@@ -368,6 +471,11 @@ int main(int argc, char **argv)
                        r->anon_mb,
                        (unsigned long long)r->offers,
                        r->offers ? 100.0 * (double)r->local / (double)r->offers : 0.0);
+                if (loc && g_commit_between)
+                    printf("%-8s %7d %6d  rounds after a commit: %d, mean %.3f ms; without: %d, "
+                           "mean %.3f ms; ratio %.2fx\n",
+                           "commit", agents[i], fws[j], r->commit_rounds, r->commit_ms,
+                           r->nocommit_rounds, r->nocommit_ms, r->commit_ms / r->nocommit_ms);
                 fflush(stdout);
             }
             if (only >= 0)
