@@ -276,19 +276,8 @@ void la_destroy(locus_allocator *a)
     free(a->agents);
     free(a->free_agents);
     free(a->live);
-    for (uint32_t i = 0; i < a->n_fw_slots; i++) {
-        la_fw *f = &a->fws[i];
-        free(f->id);
-        free(f->clients);
-        for (size_t d = 0; d < f->n_demand; d++)
-            free(f->demand[d].dataset);
-        free(f->demand);
-        free(f->loc);
-        free(f->racks);
-        free(f->units);
-        free(f->copies);
-        la_u64map_free(&f->offered_blocks);
-    }
+    for (uint32_t i = 0; i < a->n_fw_slots; i++)
+        la_fw_free_fields(&a->fws[i]);
     free(a->fws);
     free(a->free_fws);
     free(a->clients);

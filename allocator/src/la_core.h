@@ -380,6 +380,10 @@ void la_place_free(locus_allocator *a);
 int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la_pick *p,
                   int use_loc, int hints_ok, double now, uint32_t slice_tasks, const char *extra);
 
+/* la_state.c */
+/* Frees what a framework slot owns; the slot itself stays. */
+void la_fw_free_fields(la_fw *f);
+
 /* la_hints.c */
 void la_hints_init_default(locus_allocator *a);
 void la_hints_close(locus_allocator *a);

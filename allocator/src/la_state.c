@@ -660,16 +660,7 @@ int la_remove_framework(locus_allocator *a, const char *id)
         client_free(a, f->clients[j]);
     filters_clear_fw(a, s);
     la_strmap_del(&a->fw_map, f->id);
-    free(f->id);
-    free(f->clients);
-    for (size_t d = 0; d < f->n_demand; d++)
-        free(f->demand[d].dataset);
-    free(f->demand);
-    free(f->loc);
-    free(f->racks);
-    free(f->units);
-    free(f->copies);
-    la_u64map_free(&f->offered_blocks);
+    la_fw_free_fields(f);
     memset(f, 0, sizeof *f);
     a->free_fws[a->n_free_fws++] = s;
     a->n_fws--;
@@ -875,6 +866,21 @@ int la_set_demand(locus_allocator *a, const char *fid, const locus_demand_item *
     f->hint_dirty = 1;
     a->index_dirty = 1;
     return 0;
+}
+
+/* Frees what a framework slot owns; the slot itself stays. */
+void la_fw_free_fields(la_fw *f)
+{
+    free(f->id);
+    free(f->clients);
+    for (size_t d = 0; d < f->n_demand; d++)
+        free(f->demand[d].dataset);
+    free(f->demand);
+    free(f->loc);
+    free(f->racks);
+    free(f->units);
+    free(f->copies);
+    la_u64map_free(&f->offered_blocks);
 }
 
 int la_set_task_resources(locus_allocator *a, const char *fid, const locus_resources *per_task)
