@@ -321,6 +321,16 @@ static double local_tasks_on(const locus_allocator *a, const la_fw *f, uint32_t 
     return s == NONE ? 0 : f->loc[s].tasks;
 }
 
+/* Tasks that `want` pending bytes make at mean_block bytes a task: at least
+ * one whenever anything is pending (a last, short block still is a task). */
+static double tasks_of_bytes(uint64_t want, double mean_block)
+{
+    if (!want || !(mean_block > 0))
+        return 1.0;
+    double n = ceil((double)want / mean_block - 1e-6);
+    return n < 1 ? 1.0 : n;
+}
+
 static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm)
 {
     f->n_loc = 0;
@@ -377,23 +387,42 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
                             mean_block > 0 ? lb / mean_block / copies : 1.0))
                     return LOCUS_ENOMEM;
             }
+            double pending_tasks = tasks_of_bytes(want, mean_block);
             if (cached)
-                f->local_tasks += mean_block > 0 ? ceil((double)want / mean_block - 1e-6) : 1.0;
+                f->local_tasks += pending_tasks;
             /* Units from the dataset's blocks: the engine claims at most as
              * many as the pending bytes make tasks. */
             if (cached && f->has_task_res && ds->block_count <= LA_DATASET_BLOCK_CAP) {
+                uint32_t first = f->n_units;
+                uint64_t marked = 0;
                 for (uint64_t bi = 0; bi < ds->block_count; bi++) {
                     const locus_hs_block_view *b = NULL;
                     if (f->offered_blocks.n &&
-                        la_u64map_get(&f->offered_blocks, la_block_key(d->dataset, bi)) != NONE)
-                        continue; /* given a slice before: taken as launched */
+                        la_u64map_get(&f->offered_blocks, la_block_key(d->dataset, bi)) != NONE) {
+                        marked++; /* given a slice before: taken as launched */
+                        continue;
+                    }
                     if (a->prov.block(a->prov.ctx, snap, d->dataset, bi, &b) || !b ||
                         is_stale(cm, b->updated_at_ms))
                         continue;
                     if (unit_add(a, snap, f, (uint32_t)i, b, b->bytes))
                         return LOCUS_ENOMEM;
                 }
-                f->unit_limit += mean_block > 0 ? ceil((double)want / mean_block - 1e-6) : 1.0;
+                /* Fewer unmarked blocks than pending tasks: some slices were
+                 * used for other blocks, so some marked blocks are still
+                 * pending. Which ones is not known: all come back, after the
+                 * unmarked ones of their tier. */
+                if (marked && (double)(f->n_units - first) < pending_tasks)
+                    for (uint64_t bi = 0; bi < ds->block_count; bi++) {
+                        const locus_hs_block_view *b = NULL;
+                        if (la_u64map_get(&f->offered_blocks, la_block_key(d->dataset, bi)) == NONE ||
+                            a->prov.block(a->prov.ctx, snap, d->dataset, bi, &b) || !b ||
+                            is_stale(cm, b->updated_at_ms))
+                            continue;
+                        if (unit_add(a, snap, f, (uint32_t)i, b, b->bytes))
+                            return LOCUS_ENOMEM;
+                    }
+                f->unit_limit += pending_tasks;
             }
         } else {
             const locus_hs_block_view *b = NULL;

@@ -715,6 +715,11 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         double rest = f->unit_limit - (double)f->planned;
         f->waiting = rest > 0.5;
         f->budget = (rest > 0 ? rest : 0) + f->uncached_tasks;
+        /* Nothing planned and nothing left by the estimates: the estimates
+         * are wrong (the framework asks for offers), so it keeps the room
+         * for one task any framework without cached data has. */
+        if (f->budget < 0.5 && !f->planned)
+            f->budget = 1;
         if (f->budget < 0.5)
             a->fstate[fw] = 0;
     }

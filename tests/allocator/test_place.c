@@ -406,6 +406,84 @@ static void test_change_feed_recomputes_only_affected(void **state)
     la_destroy(a);
 }
 
+/* Dataset demand with a few pending bytes (a last, short block) is still a
+ * task: the framework gets it planned on its copy, never nothing (a replay
+ * with such a job once waited forever). */
+static void test_dataset_demand_tiny_pending_is_a_task(void **state)
+{
+    (void)state;
+    fstore f = {.gen = 1};
+    locus_allocator *a = new_loc(&f);
+    t_agent(a, "a1", 8, 8192);
+    t_agent(a, "a2", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_task_res(a, "fa", 1, 1024);
+    put_dataset(&f, "ds");
+    for (uint64_t b = 0; b < 4; b++)
+        put_block(&f, "ds", b, "a1", LOCUS_TIER_HDD, NULL);
+    locus_demand_item it = {"ds", -1, 1};
+    assert_int_equal(la_set_demand(a, "fa", &it, 1), 0);
+    for (double now = 1; now <= 3; now++) {
+        locus_offer_list l = t_alloc(a, now);
+        const locus_offer *o = t_offer_for_agent(&l, "a1");
+        assert_non_null(o);
+        assert_string_equal(o->framework_id, "fa");
+        assert_true(fabs(t_res(&o->resources, "cpus") - 1) < 1e-9);
+        assert_non_null(strstr(o->reason, "planned"));
+        t_decline(a, o, 0, now);
+        for (size_t i = 0; i < l.n; i++)
+            if (&l.offers[i] != o)
+                t_decline(a, &l.offers[i], 0, now);
+    }
+    la_destroy(a);
+}
+
+/* Dataset demand does not say which blocks are pending. A slice used for
+ * another block than the one it was planned for leaves fewer unoffered
+ * blocks than pending tasks: the offered ones come back into the plan
+ * (node-local slices again), instead of the framework losing its plan. */
+static void test_slice_used_for_another_block_replanned(void **state)
+{
+    (void)state;
+    fstore f = {.gen = 1};
+    locus_allocator *a = new_loc(&f);
+    t_agent(a, "a1", 8, 8192);
+    t_agent(a, "a2", 8, 8192);
+    t_agent(a, "a3", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_task_res(a, "fa", 1, 1024);
+    put_dataset(&f, "ds");
+    put_block(&f, "ds", 0, "a1", LOCUS_TIER_HDD, NULL);
+    put_block(&f, "ds", 1, "a2", LOCUS_TIER_HDD, NULL);
+    locus_demand_item it = {"ds", -1, 256 * MB};
+    assert_int_equal(la_set_demand(a, "fa", &it, 1), 0);
+    locus_offer_list l = t_alloc(a, 1);
+    const locus_offer *o1 = t_offer_for_agent(&l, "a1");
+    const locus_offer *o2 = t_offer_for_agent(&l, "a2");
+    assert_non_null(o1);
+    assert_non_null(o2);
+    assert_non_null(strstr(o1->reason, "ds#0"));
+    assert_non_null(strstr(o2->reason, "ds#1"));
+    /* The framework runs ds#1 on a1's slice and declines a2's: ds#0 is
+     * pending, both blocks were offered. */
+    t_decline(a, o2, 0, 1);
+    for (size_t i = 0; i < l.n; i++)
+        if (&l.offers[i] != o1 && &l.offers[i] != o2)
+            t_decline(a, &l.offers[i], 0, 1);
+    it.bytes = 128 * MB;
+    assert_int_equal(la_set_demand(a, "fa", &it, 1), 0);
+    l = t_alloc(a, 2);
+    assert_true(fabs(cpus_of(&l, "fa") - 1) < 1e-9);
+    const locus_offer *o = NULL;
+    for (size_t i = 0; i < l.n; i++)
+        if (strcmp(l.offers[i].framework_id, "fa") == 0)
+            o = &l.offers[i];
+    assert_non_null(o);
+    assert_int_equal(o->locality.level, 0);
+    assert_non_null(strstr(o->reason, "planned"));
+    la_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +493,8 @@ int main(void)
         cmocka_unit_test(test_drf_decides_how_many),
         cmocka_unit_test(test_lowest_share_never_held_back),
         cmocka_unit_test(test_int64_min_timestamp_is_stale),
+        cmocka_unit_test(test_dataset_demand_tiny_pending_is_a_task),
+        cmocka_unit_test(test_slice_used_for_another_block_replanned),
         cmocka_unit_test(test_change_feed_recomputes_only_affected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
