@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "locus/cli.h"
+#include "hints_import.h"
 #include "locus/hintstore.h"
 
 #define DEFAULT_STORE LOCUS_HINT_STORE_DEFAULT
@@ -352,105 +353,6 @@ static int cmd_hosts(int argc, char **argv)
 
 /* ---- writing commands ---- */
 
-/* Parses one JSON line into the batch: 0 = a block, 1 = a binding, -1 =
- * error with the reason in why. */
-static int import_line(locus_hs *hs, locus_hs_batch *b, const char *line, char *why, size_t wlen)
-{
-    json_error_t jerr;
-    json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
-    int rc = -1;
-    if (!o) {
-        snprintf(why, wlen, "column %d: %s", jerr.column, jerr.text);
-        return -1;
-    }
-    if (!json_is_object(o)) {
-        snprintf(why, wlen, "expected a JSON object");
-        goto out;
-    }
-    json_t *bind = json_object_get(o, "bind");
-    const char *key;
-    json_t *val;
-    if (bind) {
-        json_t *ah = json_object_get(o, "agent_hostname"), *id = json_object_get(o, "agent_id");
-        json_object_foreach(o, key, val) {
-            if (strcmp(key, "bind") && strcmp(key, "agent_hostname") && strcmp(key, "agent_id")) {
-                snprintf(why, wlen, "unknown key \"%s\" in a binding", key);
-                goto out;
-            }
-        }
-        if (!json_is_string(bind) || !json_is_string(ah) || (id && !json_is_string(id))) {
-            snprintf(why, wlen, "a binding needs string \"bind\" and \"agent_hostname\""
-                                " (and an optional string \"agent_id\")");
-            goto out;
-        }
-        if (locus_hs_batch_bind_host(b, json_string_value(bind), json_string_value(ah),
-                                     id ? json_string_value(id) : NULL) != 0) {
-            snprintf(why, wlen, "%s", locus_hs_errstr(hs));
-            goto out;
-        }
-        rc = 1;
-        goto out;
-    }
-    json_object_foreach(o, key, val) {
-        if (strcmp(key, "dataset") && strcmp(key, "index") && strcmp(key, "bytes") &&
-            strcmp(key, "replicas") && strcmp(key, "backend") && strcmp(key, "updated_at_ms")) {
-            snprintf(why, wlen, "unknown key \"%s\"", key);
-            goto out;
-        }
-    }
-    json_t *ds = json_object_get(o, "dataset"), *idx = json_object_get(o, "index"),
-           *bytes = json_object_get(o, "bytes"), *reps = json_object_get(o, "replicas");
-    if (!json_is_string(ds)) {
-        snprintf(why, wlen, "\"dataset\" must be a string");
-        goto out;
-    }
-    if (!json_is_integer(idx) || json_integer_value(idx) < 0) {
-        snprintf(why, wlen, "\"index\" must be an integer >= 0");
-        goto out;
-    }
-    if (!json_is_integer(bytes) || json_integer_value(bytes) < 0) {
-        snprintf(why, wlen, "\"bytes\" must be an integer >= 0");
-        goto out;
-    }
-    if (reps && !json_is_array(reps)) {
-        snprintf(why, wlen, "\"replicas\" must be an array");
-        goto out;
-    }
-    size_t n = reps ? json_array_size(reps) : 0;
-    locus_hs_replica *r = calloc(n + 1, sizeof(*r));
-    if (!r) {
-        snprintf(why, wlen, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_t *e = json_array_get(reps, i), *h = json_object_get(e, "host"),
-               *t = json_object_get(e, "tier");
-        if (!json_is_object(e) || !json_is_string(h) || !json_is_string(t) ||
-            json_object_size(e) != 2) {
-            snprintf(why, wlen, "replica %zu must be {\"host\":\"...\",\"tier\":\"MEM|SSD|HDD\"}",
-                     i);
-            free(r);
-            goto out;
-        }
-        if (locus_tier_parse(json_string_value(t), &r[i].tier) != 0) {
-            snprintf(why, wlen, "replica %zu: unknown tier \"%s\"", i, json_string_value(t));
-            free(r);
-            goto out;
-        }
-        r[i].host = json_string_value(h);
-    }
-    locus_hs_block blk = {json_string_value(ds), (uint64_t)json_integer_value(idx),
-                          (uint64_t)json_integer_value(bytes), r, n};
-    if (locus_hs_batch_put(b, &blk) != 0)
-        snprintf(why, wlen, "%s", locus_hs_errstr(hs));
-    else
-        rc = 0;
-    free(r);
-out:
-    json_decref(o);
-    return rc;
-}
-
 static int cmd_put(int argc, char **argv)
 {
     const char *backend = NULL, *file = NULL;
@@ -492,33 +394,12 @@ static int cmd_put(int argc, char **argv)
         fprintf(stderr, "locus-hints: %s (%s)\n", locus_hs_errstr(hs), locus_strerror(rc));
         goto done;
     }
-    char *line = NULL, why[600];
-    size_t cap = 0, lineno = 0, blocks = 0, binds = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, in)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        size_t sp = strspn(line, " \t");
-        if (line[sp] == '\0')
-            continue;
-        int kind = import_line(hs, b, line, why, sizeof(why));
-        if (kind < 0) {
-            fprintf(stderr, "%s:%zu: %s; nothing written\n", fname, lineno, why);
-            rc = 1;
-            break;
-        }
-        if (kind)
-            binds++;
-        else
-            blocks++;
-    }
-    if (rc == 0 && ferror(in)) {
-        fprintf(stderr, "%s:%zu: read error: %s; nothing written\n", fname, lineno + 1,
-                strerror(errno));
+    hints_import_counts n;
+    char why[700];
+    if (hints_import_stream(in, fname, hs, b, &n, why, sizeof(why)) != 0) {
+        fprintf(stderr, "%s; nothing written\n", why);
         rc = 1;
     }
-    free(line);
     if (rc) {
         locus_hs_batch_abort(b);
         goto done;
@@ -529,7 +410,7 @@ static int cmd_put(int argc, char **argv)
                 locus_strerror(rc));
     else
         fprintf(stderr, "locus-hints: %s: %zu block(s), %zu binding(s) written for %s%s\n", fname,
-                blocks, binds, backend, replace ? " (full replace)" : "");
+                n.blocks, n.bindings, backend, replace ? " (full replace)" : "");
 done:
     if (!is_stdin)
         fclose(in);
