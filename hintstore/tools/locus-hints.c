@@ -1,6 +1,6 @@
 /* locus-hints: the operator's view into a hint store.
  *
- * Reading commands (stats, get, dump, hosts) open the store read-only and
+ * Reading commands (status, stats, get, dump, hosts) open the store read-only and
  * work on one snapshot, so they can run next to a live probe and allocator.
  * Writing commands (put/import, delete) run as one batch: an import is
  * parsed and checked line by line into the batch and committed only when the
@@ -33,6 +33,8 @@ static const char usage_main[] =
     "  -V, --version  version, plugin ABI and hint store schema\n"
     "\n"
     "commands:\n"
+    "  status [--json] [DATASET]   what is cached: per dataset bytes and percent by\n"
+    "                              tier, hosts and age as a table (or one dataset's hosts)\n"
     "  stats                       counts, sizes, writer generation, backend polls\n"
     "  get [--blocks] DATASET      one dataset summary (or its blocks) as JSON\n"
     "  dump [--blocks]             every dataset (or block) as JSON lines\n"
@@ -45,6 +47,18 @@ static const char usage_main[] =
     "\n"
     "`locus-hints COMMAND --help` describes one command.\n";
 
+static const char usage_status[] =
+    "usage: locus-hints [--store PATH] status [--json] [DATASET]\n"
+    "Without DATASET: the store's counts, each backend's last poll, then one row\n"
+    "per dataset in name order: size, blocks, bytes cached in each tier as a\n"
+    "percentage of the dataset's size (every copy counts, capped at 100), storage\n"
+    "hosts holding it and the age of its newest placement. With DATASET: that\n"
+    "dataset's row, then one row per host and tier (host, agent it is bound to,\n"
+    "tier, bytes). Sizes in KiB/MiB/GiB/TiB (powers of 1024), ages in s/m/h/d.\n"
+    "With --json: JSON lines with the fields of the probe's /v1/datasets (name,\n"
+    "total_bytes, block_count, version, updated_at_ms, age_seconds, hosts,\n"
+    "cached.{MEM,SSD,HDD}.{bytes,percent}, placement) instead of the table.\n"
+    "Exit status 1 if DATASET is absent.\n";
 static const char usage_stats[] =
     "usage: locus-hints [--store PATH] stats\n"
     "Prints one JSON object: datasets, blocks, storage hosts holding data, host\n"
@@ -351,6 +365,236 @@ static int cmd_hosts(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
+/* ---- status: what is cached, for people ---- */
+
+/* Bytes each tier holds summed over hosts (every copy counts) and the number
+ * of distinct storage hosts: the figures the probe's /v1/datasets gives. */
+typedef struct cached_totals {
+    uint64_t tier_bytes[LOCUS_TIER_COUNT];
+    size_t hosts;
+} cached_totals;
+
+static cached_totals totals_of(const locus_hs_dataset *d)
+{
+    cached_totals c;
+    memset(&c, 0, sizeof c);
+    for (size_t i = 0; i < d->n_placement; i++) {
+        const locus_hs_host_bytes *p = &d->placement[i];
+        if (p->tier >= LOCUS_TIER_MEM && p->tier <= LOCUS_TIER_HDD)
+            c.tier_bytes[p->tier - 1] += p->bytes;
+        /* placement is sorted by host: a new host starts where the name changes */
+        c.hosts += i == 0 || strcmp(d->placement[i - 1].host, p->host) != 0;
+    }
+    return c;
+}
+
+/* Share of the dataset's size, capped at 100 (copies on several hosts add up). */
+static double percent_of(const locus_hs_dataset *d, uint64_t bytes)
+{
+    double pct = d->total_bytes ? 100.0 * (double)bytes / (double)d->total_bytes : 0;
+    return pct > 100 ? 100.0 : pct;
+}
+
+static double age_seconds(int64_t updated_at_ms, int64_t now)
+{
+    return updated_at_ms > 0 && now >= updated_at_ms ? (double)(now - updated_at_ms) / 1000.0 : 0;
+}
+
+/* "512 B", "1.5 KiB", "128.0 MiB": powers of 1024, one decimal. */
+static void format_bytes(char *dst, size_t cap, uint64_t b)
+{
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (b < 1024) {
+        snprintf(dst, cap, "%llu B", (unsigned long long)b);
+        return;
+    }
+    double v = (double)b / 1024.0;
+    size_t u = 0;
+    while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(dst, cap, "%.1f %s", v, units[u]);
+}
+
+/* "-" for never, else whole seconds, minutes, hours or days. */
+static void format_age(char *dst, size_t cap, int64_t updated_at_ms, int64_t now)
+{
+    if (updated_at_ms <= 0) {
+        snprintf(dst, cap, "-");
+        return;
+    }
+    double s = age_seconds(updated_at_ms, now);
+    if (s < 120)
+        snprintf(dst, cap, "%.0fs", s);
+    else if (s < 120 * 60)
+        snprintf(dst, cap, "%.0fm", s / 60);
+    else if (s < 48 * 3600)
+        snprintf(dst, cap, "%.0fh", s / 3600);
+    else
+        snprintf(dst, cap, "%.0fd", s / 86400);
+}
+
+static json_t *status_json(locus_hs_snapshot *s, const locus_hs_dataset *d, int64_t now)
+{
+    cached_totals c = totals_of(d);
+    json_t *o = dataset_json(s, d), *cached = json_object();
+    for (int t = 0; t < LOCUS_TIER_COUNT; t++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "bytes", json_integer((json_int_t)c.tier_bytes[t]));
+        json_object_set_new(e, "percent", json_real(percent_of(d, c.tier_bytes[t])));
+        json_object_set_new(cached, locus_tier_name((locus_tier)(t + 1)), e);
+    }
+    json_object_set_new(o, "age_seconds", json_real(age_seconds(d->updated_at_ms, now)));
+    json_object_set_new(o, "hosts", json_integer((json_int_t)c.hosts));
+    json_object_set_new(o, "cached", cached);
+    return o;
+}
+
+typedef struct status_ctx {
+    locus_hs_snapshot *s;
+    int64_t now;
+    int json;
+    int name_width;
+} status_ctx;
+
+static void print_dataset_header(int name_width)
+{
+    printf("%-*s  %10s  %8s  %6s  %6s  %6s  %5s  %5s\n", name_width, "DATASET", "SIZE", "BLOCKS",
+           "MEM", "SSD", "HDD", "HOSTS", "AGE");
+}
+
+static int print_dataset_row(const locus_hs_dataset *d, void *arg)
+{
+    status_ctx *c = arg;
+    if (c->json) {
+        print_json(status_json(c->s, d, c->now), JSON_COMPACT);
+        return 0;
+    }
+    cached_totals t = totals_of(d);
+    char size[32], age[32], pct[LOCUS_TIER_COUNT][16];
+    format_bytes(size, sizeof size, d->total_bytes);
+    format_age(age, sizeof age, d->updated_at_ms, c->now);
+    for (int i = 0; i < LOCUS_TIER_COUNT; i++)
+        snprintf(pct[i], sizeof pct[i], "%.1f%%", percent_of(d, t.tier_bytes[i]));
+    printf("%-*s  %10s  %8llu  %6s  %6s  %6s  %5zu  %5s\n", c->name_width, d->name, size,
+           (unsigned long long)d->block_count, pct[0], pct[1], pct[2], t.hosts, age);
+    return 0;
+}
+
+static int widest_name(const locus_hs_dataset *d, void *arg)
+{
+    int *w = arg, n = (int)strlen(d->name);
+    if (n > *w)
+        *w = n > 60 ? 60 : n; /* a longer name overflows its column, not the screen */
+    return 0;
+}
+
+static void print_store_summary(locus_hs *hs, locus_hs_snapshot *s, int64_t now)
+{
+    locus_hs_stats st;
+    const locus_hs_meta *m;
+    if (locus_hs_snapshot_stats(s, &st) != 0 || locus_hs_snapshot_meta(s, &m) != 0)
+        return;
+    char age[32];
+    format_age(age, sizeof age, m->updated_at_ms, now);
+    printf("store %s: %llu dataset(s), %llu block(s), %llu storage host(s), %llu binding(s); "
+           "last commit %s%s (generation %llu)\n",
+           locus_hs_path(hs), (unsigned long long)st.datasets, (unsigned long long)st.blocks,
+           (unsigned long long)st.hosts, (unsigned long long)st.bindings,
+           m->updated_at_ms > 0 ? age : "never", m->updated_at_ms > 0 ? " ago" : "",
+           (unsigned long long)m->writer_generation);
+    if (m->n_backends == 0)
+        return;
+    int w = 7;
+    for (size_t i = 0; i < m->n_backends; i++)
+        if ((int)strlen(m->backends[i].backend) > w)
+            w = (int)strlen(m->backends[i].backend);
+    printf("\n%-*s  %12s  %8s  %8s\n", w, "BACKEND", "LAST SUCCESS", "FAILURES", "BLOCKS");
+    for (size_t i = 0; i < m->n_backends; i++) {
+        const locus_hs_backend_poll *p = &m->backends[i];
+        char ok[40];
+        format_age(ok, sizeof ok, p->last_success_ms, now);
+        if (p->last_success_ms > 0)
+            strcat(ok, " ago");
+        else
+            snprintf(ok, sizeof ok, "never");
+        printf("%-*s  %12s  %8llu  %8llu\n", w, p->backend, ok,
+               (unsigned long long)p->consecutive_failures, (unsigned long long)p->blocks);
+    }
+}
+
+static void print_host_rows(locus_hs_snapshot *s, const locus_hs_dataset *d)
+{
+    int hw = 4, aw = 5;
+    for (size_t i = 0; i < d->n_placement; i++) {
+        const char *agent = locus_hs_snapshot_agent_for_host(s, d->placement[i].host);
+        int h = (int)strlen(d->placement[i].host), a = agent ? (int)strlen(agent) : 1;
+        hw = h > hw ? (h > 60 ? 60 : h) : hw;
+        aw = a > aw ? (a > 60 ? 60 : a) : aw;
+    }
+    printf("\n%-*s  %-*s  %-4s  %10s  %6s\n", hw, "HOST", aw, "AGENT", "TIER", "BYTES", "SHARE");
+    for (size_t i = 0; i < d->n_placement; i++) {
+        const locus_hs_host_bytes *p = &d->placement[i];
+        const char *agent = locus_hs_snapshot_agent_for_host(s, p->host);
+        char size[32];
+        format_bytes(size, sizeof size, p->bytes);
+        printf("%-*s  %-*s  %-4s  %10s  %5.1f%%\n", hw, p->host, aw, agent ? agent : "-",
+               locus_tier_name(p->tier), size, percent_of(d, p->bytes));
+    }
+}
+
+static int cmd_status(int argc, char **argv)
+{
+    const char *name = NULL;
+    status_ctx c = {.json = 0, .name_width = 7};
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i]))
+            return fputs(usage_status, stdout), 0;
+        if (strcmp(argv[i], "--json") == 0)
+            c.json = 1;
+        else if (!name && argv[i][0] != '-')
+            name = argv[i];
+        else
+            return usage_error(usage_status, "status: unexpected '%s'", argv[i]);
+    }
+    locus_hs *hs = open_store(0, 0);
+    if (!hs)
+        return 1;
+    c.now = now_ms();
+    int rc = locus_hs_snapshot_open(hs, &c.s);
+    if (rc == 0 && name) {
+        const locus_hs_dataset *d;
+        rc = locus_hs_snapshot_dataset(c.s, name, &d);
+        if (rc == 0 && c.json) {
+            print_json(status_json(c.s, d, c.now), JSON_INDENT(2));
+        } else if (rc == 0) {
+            widest_name(d, &c.name_width);
+            print_dataset_header(c.name_width);
+            print_dataset_row(d, &c);
+            print_host_rows(c.s, d);
+        } else if (rc == LOCUS_ENOTFOUND) {
+            fprintf(stderr, "locus-hints: dataset '%s' not found in %s\n", name, g_store);
+        }
+    } else if (rc == 0) {
+        if (!c.json) {
+            print_store_summary(hs, c.s, c.now);
+            rc = locus_hs_snapshot_foreach_dataset(c.s, widest_name, &c.name_width);
+            putchar('\n');
+            print_dataset_header(c.name_width);
+        }
+        if (rc == 0)
+            rc = locus_hs_snapshot_foreach_dataset(c.s, print_dataset_row, &c);
+    }
+    if (rc && rc != LOCUS_ENOTFOUND)
+        fprintf(stderr, "locus-hints: status: %s (%s)\n",
+                c.s ? locus_hs_snapshot_errstr(c.s) : locus_hs_errstr(hs), locus_strerror(rc));
+    warn_decode_errors(c.s);
+    locus_hs_snapshot_close(c.s);
+    locus_hs_close(hs);
+    return rc ? 1 : 0;
+}
+
 /* ---- writing commands ---- */
 
 static int cmd_put(int argc, char **argv)
@@ -480,8 +724,9 @@ int main(int argc, char **argv)
     if (i >= argc)
         return usage_error(usage_main, "a command is required%s", "");
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
-        {"stats", cmd_stats}, {"get", cmd_get},       {"dump", cmd_dump},     {"hosts", cmd_hosts},
-        {"put", cmd_put},     {"import", cmd_put},    {"delete", cmd_delete},
+        {"status", cmd_status}, {"stats", cmd_stats}, {"get", cmd_get},
+        {"dump", cmd_dump},     {"hosts", cmd_hosts}, {"put", cmd_put},
+        {"import", cmd_put},    {"delete", cmd_delete},
     };
     for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++)
         if (strcmp(argv[i], cmds[c].name) == 0)
