@@ -3,7 +3,7 @@
 # Skips apt entirely when everything is already installed.
 set -eu
 PACKAGES="build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
-libhiredis-dev liblmdb-dev lmdb-utils libinih-dev libjansson-dev libcmocka-dev redis-server
+libhiredis-dev liblmdb-dev lmdb-utils libjansson-dev libcmocka-dev redis-server
 redis-tools gnuplot-nox"
 missing=""
 for p in $PACKAGES; do

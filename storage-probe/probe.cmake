@@ -2,12 +2,13 @@
 # its backends. Everything but main() goes into the static library
 # locus_probe_core so tests link the same code the daemon runs.
 #
-# Sources are probe_*.c, backends.c and backend_*.c (the hint store's own
-# files in src/ belong to locus_hints). Backends are picked up by file name (CONFIGURE_DEPENDS re-globs at build
-# time): a backend whose file is absent from a tree is simply left out, and
-# backends.c learns which ones are present from LOCUS_PROBE_HAVE_<NAME>
-# definitions so that present ones are referenced strongly (a weak reference
-# would not pull their object out of the static archive).
+# Sources are probe_*.c, backends.c and backend_*.c (the hint store the probe
+# writes is the locus_hints library in hintstore/). Backends are picked up by
+# file name (CONFIGURE_DEPENDS re-globs at build time): a backend whose file
+# is absent from a tree is simply left out, and backends.c learns which ones
+# are present from LOCUS_PROBE_HAVE_<NAME> definitions so that present ones
+# are referenced strongly (a weak reference would not pull their object out
+# of the static archive).
 set(LOCUS_PROBE_BACKENDS "static;redis;alluxio;hdfs" CACHE STRING
   "Backends built into locus-probe (a subset of static;redis;alluxio;hdfs)")
 
