@@ -13,6 +13,7 @@
  * host owns time: `now` is only compared, never read from a clock, except to
  * measure the CPU time of a cycle for status(). */
 #include "la_core.h"
+#include "la_roles.h"
 
 #include <errno.h>
 #include <math.h>
@@ -265,6 +266,7 @@ void la_destroy(locus_allocator *a)
     if (!a)
         return;
     la_hints_close(a);
+    la_roles_free(a);
     la_hints_free_index(a);
     la_place_free(a);
     for (uint32_t i = 0; i < a->n_agents_slots; i++) {

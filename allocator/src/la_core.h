@@ -18,7 +18,9 @@
 #include "locus/allocator.h"
 #include "locus/hintstore.h"
 
+#ifndef LA_MAX_RES          /* cmake -DLOCUS_MAX_RESOURCE_NAMES=N sets it */
 #define LA_MAX_RES 16       /* distinct scalar resource names per instance */
+#endif
 #define LA_RES_CPUS 0
 #define LA_RES_MEM 1
 #define LA_TICKS_PER_S 100.0 /* filter expiry resolution: 10 ms */
@@ -303,6 +305,8 @@ struct locus_allocator {
     size_t cap_aux;
 
     locus_allocator_status st;
+
+    struct la_roles *roles_ext; /* role tree, quota, fairness exclusions (la_roles.h); NULL: none set */
 };
 
 /* One candidate offer: who (role, client) and, under locality, why. */

@@ -6,6 +6,7 @@
  * re-sorts per agent. Near saturation an agent's dense filter array is
  * scanned instead of walking the order (same choice, sequential memory). */
 #include "la_core.h"
+#include "la_roles.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ double la_dominant(const locus_allocator *a, const double *alloc)
 {
     double s = 0;
     for (uint32_t k = 0; k < a->n_res; k++)
-        if (a->cluster_total[k] > EPS) {
+        if (a->cluster_total[k] > EPS && !(a->roles_ext && a->roles_ext->excluded[k])) {
             double x = alloc[k] / a->cluster_total[k];
             if (x > s)
                 s = x;
@@ -50,6 +51,8 @@ int la_cmp_client(const locus_allocator *a, uint32_t x, uint32_t y)
 
 int la_cmp_role(const locus_allocator *a, uint32_t x, uint32_t y)
 {
+    if (a->roles_ext && (a->roles_ext->ordered || a->roles_ext->any_guar))
+        return la_roles_cmp_role(a, x, y);
     const la_role *rx = &a->roles[x], *ry = &a->roles[y];
     if (rx->share != ry->share)
         return rx->share < ry->share ? -1 : 1;
@@ -82,6 +85,8 @@ static int cmp_key(const void *p, const void *q)
  * role's list and the role order (once per cycle). */
 int la_drf_resort(locus_allocator *a)
 {
+    if (a->roles_ext)
+        la_roles_prepare(a);
     memset(a->cluster_total, 0, sizeof a->cluster_total);
     for (uint32_t i = 0; i < a->n_live; i++) {
         const la_agent *ag = &a->agents[a->live[i]];
@@ -116,6 +121,8 @@ int la_drf_resort(locus_allocator *a)
     for (uint32_t i = 0; i < a->n_roles; i++)
         a->role_order[i] = keys[i].slot;
     free(keys);
+    if (a->roles_ext)
+        la_roles_resort(a); /* hierarchy and quota order */
     return 0;
 }
 
@@ -173,6 +180,9 @@ int la_drf_first(const locus_allocator *a, const la_agent *g, uint32_t now_t, la
 {
     for (uint32_t ri = 0; ri < a->n_roles; ri++) {
         const la_role *ro = &a->roles[a->role_order[ri]];
+        if (ro->n && a->roles_ext && a->roles_ext->quota_on &&
+            !la_roles_admits(a, a->role_order[ri], g))
+            continue; /* at its quota limit, or only headroom left */
         for (uint32_t li = 0; li < ro->n; li++)
             if (!la_filtered(g, a->clients[ro->list[li]].fw, now_t)) {
                 p->ri = ri;

@@ -6,6 +6,7 @@
  * resource items and reason strings live in per-instance arrays reused by
  * every cycle (valid until the next call, as the ABI says). */
 #include "la_core.h"
+#include "la_roles.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -79,6 +80,12 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     la_client *c = &a->clients[cs];
     la_fw *f = &a->fws[c->fw];
     la_agent *g = &a->agents[gs];
+    double fitted[LA_MAX_RES];
+    if (a->roles_ext && a->roles_ext->quota_on) {
+        if (!la_roles_fit(a, rslot, avail, fitted))
+            return 0; /* quota leaves nothing for this role here */
+        avail = fitted;
+    }
     if (la_growz((void **)&a->offers, &a->cap_offers, a->n_offers + 1, sizeof *a->offers) ||
         la_growz((void **)&a->offer_aux, &a->cap_aux, 2 * (a->n_offers + 1), sizeof(size_t)) ||
         la_growz((void **)&a->items, &a->cap_items, a->n_items + a->n_res, sizeof *a->items))
@@ -182,6 +189,8 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     else if (ui != NONE)
         la_move_right(a, ro->ulist, ro->un, ui, la_cmp_client);
     la_move_right(a, a->role_order, a->n_roles, p->ri, la_cmp_role);
+    if (a->roles_ext)
+        la_roles_offered(a, rslot, avail);
     return 0;
 }
 
@@ -246,7 +255,7 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
         la_pick p;
         memset(&p, 0, sizeof p);
         int ok;
-        if (la_scan_wanted(a, g)) {
+        if (!(a->roles_ext && a->roles_ext->quota_on) && la_scan_wanted(a, g)) {
             uint32_t cs = la_scan_pick(a, gs, 0);
             ok = cs != NONE;
             if (ok) {

@@ -3,6 +3,7 @@
  * everything else, including the core's functions, stays private to the .so
  * so two copies of the plugin (or a host that links the core) never clash. */
 #include "la_core.h"
+#include "la_roles.h"
 
 static const locus_allocator_api la_api = {
     LOCUS_ALLOCATOR_API_HEADER("locus", LOCUS_ALLOCATOR_VERSION),
@@ -30,6 +31,10 @@ static const locus_allocator_api la_api = {
     .status = la_status,
     .reload_config = la_reload_config,
     .set_task_resources = la_set_task_resources,
+    .set_quota = la_set_quota,
+    .set_fairness_excluded = la_set_fairness_excluded,
+    .recover_role = la_recover_role,
+    .max_resource_names = la_max_resource_names,
 };
 
 LOCUS_ALLOCATOR_EXPORT const locus_allocator_api *locus_allocator_entry(void)

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define LOCUS_ALLOCATOR_ABI_MAJOR 1
-#define LOCUS_ALLOCATOR_ABI_MINOR 1
+#define LOCUS_ALLOCATOR_ABI_MINOR 2
 #define LOCUS_ALLOCATOR_ENTRY_SYMBOL "locus_allocator_entry"
 
 struct locus_hs; /* locus/hintstore.h */
@@ -229,7 +229,40 @@ typedef struct locus_allocator_api {
      * Resources the set does not name are not part of a sized offer. */
     int (*set_task_resources)(locus_allocator *a, const char *framework_id,
                               const locus_resources *per_task);
+
+    /* ---- ABI 1.2 ---- Roles as Mesos 1.12 has them. Role names with '/'
+     * are a hierarchy: "a/b"'s allocation counts for "a", and update_weights
+     * weights any level of it. */
+
+    /* Replaces a role's quota (Mesos quota_configs): guarantees are offered
+     * to the role before other roles, and every other offer leaves unallocated
+     * what unmet guarantees still need; limits are never exceeded by an offer
+     * (an offer is cut to fit). Both count the role's nested roles. NULL or
+     * empty sets clear that part. A limit below a guarantee is LOCUS_EINVAL. */
+    int (*set_quota)(locus_allocator *a, const char *role, const locus_resources *guarantees,
+                     const locus_resources *limits);
+
+    /* Resource names left out of dominant shares (Mesos's
+     * --fair_sharing_excluded_resource_names); replaces the set, n = 0 clears. */
+    int (*set_fairness_excluded)(locus_allocator *a, const char *const *names, size_t n);
+
+    /* recover() for resources a framework held in one of its roles: taken
+     * from that role's allocation only (LOCUS_EINVAL if it holds less there).
+     * role NULL: as recover(). */
+    int (*recover_role)(locus_allocator *a, const char *framework_id, const char *role,
+                        const char *agent_id, const locus_resources *resources,
+                        double refuse_seconds, double now);
+
+    /* How many distinct scalar resource names the instance can account; an
+     * agent or request naming more is refused with LOCUS_EINVAL. */
+    uint32_t (*max_resource_names)(const locus_allocator *a);
 } locus_allocator_api;
+
+/* Is callback `field` present in a plugin's table (its struct_size covers it
+ * and it is not NULL)? For hosts built against a newer ABI minor. */
+#define LOCUS_ALLOCATOR_HAS(api, field)                                                  \
+    ((api)->struct_size >= offsetof(locus_allocator_api, field) + sizeof((api)->field) && \
+     (api)->field != NULL)
 
 /* The entry point a plugin exports under LOCUS_ALLOCATOR_ENTRY_SYMBOL. */
 typedef const locus_allocator_api *(*locus_allocator_entry_fn)(void);
