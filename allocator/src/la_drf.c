@@ -85,8 +85,7 @@ static int cmp_key(const void *p, const void *q)
  * role's list and the role order (once per cycle). */
 int la_drf_resort(locus_allocator *a)
 {
-    if (a->roles_ext)
-        la_roles_prepare(a);
+    la_roles_prepare(a); /* also turns the role tree on at the first nested name */
     memset(a->cluster_total, 0, sizeof a->cluster_total);
     for (uint32_t i = 0; i < a->n_live; i++) {
         const la_agent *ag = &a->agents[a->live[i]];

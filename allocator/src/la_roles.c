@@ -273,6 +273,14 @@ static void resolve(locus_allocator *a)
 void la_roles_prepare(locus_allocator *a)
 {
     struct la_roles *x = a->roles_ext;
+    if (!x) {
+        /* Nothing set yet: a nested role name is what turns the tree on. */
+        uint32_t r = 0;
+        while (r < a->n_roles && !strchr(a->roles[r].name, '/'))
+            r++;
+        if (r == a->n_roles || !(x = ext_get(a)))
+            return;
+    }
     if (sync_roles(a)) {
         la_log(a, LOCUS_LOG_ERROR, "role tree: out of memory; roles compared flat this cycle");
         x->ordered = 0;

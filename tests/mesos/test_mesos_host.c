@@ -714,6 +714,299 @@ static void test_set_task_resources(void **state)
     CHECK_OK(h, h->api->set_task_resources(h->a, "framework", NULL));
 }
 
+/* ---- ABI 1.2: roles as Mesos 1.12 has them ------------------------------ */
+
+static void require_abi_1_2(host *h)
+{
+    assert_true(LOCUS_ALLOCATOR_HAS(h->api, set_quota));
+    assert_true(LOCUS_ALLOCATOR_HAS(h->api, set_fairness_excluded));
+    assert_true(LOCUS_ALLOCATOR_HAS(h->api, recover_role));
+    assert_true(LOCUS_ALLOCATOR_HAS(h->api, max_resource_names));
+}
+
+static void set_quota2(host *h, const char *role, double g_cpus, double g_mem, double l_cpus,
+                       double l_mem)
+{
+    /* Negative: that part not set. */
+    locus_scalar g[2], l[2];
+    size_t ng = 0, nl = 0;
+    if (g_cpus >= 0)
+        g[ng++] = (locus_scalar){"cpus", g_cpus};
+    if (g_mem >= 0)
+        g[ng++] = (locus_scalar){"mem", g_mem};
+    if (l_cpus >= 0)
+        l[nl++] = (locus_scalar){"cpus", l_cpus};
+    if (l_mem >= 0)
+        l[nl++] = (locus_scalar){"mem", l_mem};
+    locus_resources gr = {g, ng}, lr = {l, nl};
+    CHECK_OK(h, h->api->set_quota(h->a, role, &gr, &lr));
+}
+
+/* Offered to framework fw in this cycle, summed over agents. */
+static double offered_cpus(const cycle *c, const char *fw)
+{
+    double s = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->o[i].fw, fw) == 0)
+            s += c->o[i].cpus;
+    return s;
+}
+
+/* NestedRoleDRF: roles compare by the share of their subtree at the level
+ * where their paths part ("a/b"'s agent counts against "a/c"), then within
+ * the subtree. Flat DRF would give agent2 to a/c (share 0, name first). */
+static void test_nested_role_drf(void **state)
+{
+    host *h = *state;
+    cycle c;
+    add_agent(h, "agent1", 2, 1024);
+    add_framework(h, "fw-ab", "a/b");
+    allocate(h, &c);
+    assert_offer(&c, "agent1", "fw-ab", "a/b", 2, 1024);
+
+    add_framework(h, "fw-ac", "a/c");
+    add_framework(h, "fw-de", "d/e");
+    add_agent(h, "agent2", 1, 512);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent2", "fw-de", "d/e", 1, 512);
+
+    /* a: 2 of 7 cpus, d: 1 of 7: d/e again. */
+    add_agent(h, "agent3", 4, 2048);
+    allocate(h, &c);
+    assert_offer(&c, "agent3", "fw-de", "d/e", 4, 2048);
+
+    /* Now a is lower, and within a, a/c (nothing yet) before a/b. */
+    add_agent(h, "agent4", 1, 512);
+    allocate(h, &c);
+    assert_offer(&c, "agent4", "fw-ac", "a/c", 1, 512);
+}
+
+/* A weight on "a" weighs the whole subtree: "a/b" with a = 3 gets the agent
+ * that flat or unweighted DRF would give to "c". */
+static void test_nested_role_weight(void **state)
+{
+    host *h = *state;
+    cycle c;
+    const char *roles[] = {"a"};
+    const double w[] = {3.0};
+    CHECK_OK(h, h->api->update_weights(h->a, roles, w, 1));
+    add_framework(h, "fw-ab", "a/b");
+    add_framework(h, "fw-c", "c");
+    add_agent(h, "agent1", 2, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent1", "fw-ab", "a/b", 2, 1024);
+    add_agent(h, "agent2", 2, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent2", "fw-c", "c", 2, 1024);
+    add_agent(h, "agent3", 2, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent3", "fw-ab", "a/b", 2, 1024);
+    /* a: 4 of 8 cpus / 3 = 0.17 against c: 0.25. */
+    add_agent(h, "agent4", 2, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent4", "fw-ab", "a/b", 2, 1024);
+}
+
+static void add_gpu_agent(host *h, const char *id, double cpus, double mem, double gpus)
+{
+    locus_scalar items[3] = {{"cpus", cpus}, {"mem", mem}, {"gpus", gpus}};
+    locus_agent_info info = {.id = id, .hostname = id, .rack = "", .total = {items, 3}};
+    CHECK_OK(h, h->api->add_agent(h->a, &info, NULL, 0, h->now));
+}
+
+/* --fair_sharing_excluded_resource_names=gpus: r1's 4 of 4 GPUs no longer
+ * make it the role with the highest share. */
+static void run_gpu_share(host *h, const char *expect_fw, const char *expect_role)
+{
+    cycle c;
+    add_framework(h, "fw1", "r1");
+    add_gpu_agent(h, "agent1", 1, 512, 4);
+    allocate(h, &c);
+    assert_offer(&c, "agent1", "fw1", "r1", 1, 512);
+    add_framework(h, "fw2", "r2");
+    add_agent(h, "agent2", 4, 2048);
+    allocate(h, &c);
+    assert_offer(&c, "agent2", "fw2", "r2", 4, 2048);
+    add_agent(h, "agent3", 1, 512);
+    allocate(h, &c);
+    assert_offer(&c, "agent3", expect_fw, expect_role, 1, 512);
+}
+
+static void test_fairness_excluded_counted(void **state)
+{
+    run_gpu_share(*state, "fw2", "r2"); /* GPUs count: r1's share is 1.0 */
+}
+
+static void test_fairness_excluded(void **state)
+{
+    host *h = *state;
+    require_abi_1_2(h);
+    const char *names[] = {"gpus"};
+    CHECK_OK(h, h->api->set_fairness_excluded(h->a, names, 1));
+    run_gpu_share(h, "fw1", "r1"); /* r1: 1/6 cpus against r2's 4/6 */
+}
+
+/* Quota limits: an offer is cut to the role's limit, and a role at its limit
+ * is passed over for the next one in the same cycle. */
+static void test_quota_limit(void **state)
+{
+    host *h = *state;
+    cycle c;
+    require_abi_1_2(h);
+    set_quota2(h, "r1", -1, -1, 1, 256);
+    add_framework(h, "fw1", "r1");
+    add_framework(h, "fw2", "r2");
+    add_agent(h, "agent1", 4, 1024);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent1", "fw1", "r1", 1, 256);
+
+    /* r1 is lowest in DRF (1/8 cpus) but at its limit: both agents go to r2. */
+    add_agent(h, "agent2", 4, 1024);
+    allocate(h, &c);
+    assert_int_equal(c.n, 2);
+    assert_offer(&c, "agent1", "fw2", "r2", 3, 768);
+    assert_offer(&c, "agent2", "fw2", "r2", 4, 1024);
+
+    /* Raised limit: what r2 gives back goes to r1 up to the new limit. */
+    set_quota2(h, "r1", -1, -1, 3, 768);
+    recover(h, "fw2", "agent2", 4, 1024, 0);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent2", "fw1", "r1", 2, 512);
+
+    /* Cleared: no limit at all. */
+    CHECK_OK(h, h->api->set_quota(h->a, "r1", NULL, NULL));
+    allocate(h, &c);
+    assert_offer(&c, "agent2", "fw1", "r1", 2, 512);
+}
+
+/* A limit on "p" holds for everything below it. */
+static void test_quota_limit_nested(void **state)
+{
+    host *h = *state;
+    cycle c;
+    require_abi_1_2(h);
+    set_quota2(h, "p", -1, -1, 3, -1);
+    add_framework(h, "fw-q", "p/q");
+    add_framework(h, "fw-r", "p/r");
+    add_agent(h, "agent1", 2, 1024);
+    add_agent(h, "agent2", 2, 1024);
+    allocate(h, &c);
+    assert_int_equal(c.n, 2);
+    assert_true(offered_cpus(&c, "fw-q") + offered_cpus(&c, "fw-r") == 3);
+    allocate(h, &c);
+    assert_true(offered_cpus(&c, "fw-q") + offered_cpus(&c, "fw-r") == 0);
+}
+
+/* Quota guarantees: what unmet guarantees need stays unallocated for them
+ * (here mem-only offers to r), and the guaranteed role, once it has a
+ * framework, is offered it before roles lower in DRF order. */
+static void test_quota_guarantee(void **state)
+{
+    host *h = *state;
+    cycle c;
+    require_abi_1_2(h);
+    set_quota2(h, "q", 4, -1, -1, -1);
+    add_framework(h, "fw-r", "r");
+    add_agent(h, "agent1", 4, 1024);
+    add_agent(h, "agent2", 4, 1024);
+    allocate(h, &c);
+    assert_int_equal(c.n, 2);
+    assert_true(offered_cpus(&c, "fw-r") == 4);
+    assert_true(c.o[0].mem + c.o[1].mem == 2048);
+
+    add_framework(h, "fw-q", "q");
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_true(offered_cpus(&c, "fw-q") == 4);
+
+    /* q gives it back: a new role s (share 0, q's share 0 too) comes after q
+     * while q is below its guarantee. */
+    for (size_t i = 0; i < c.n; i++)
+        recover(h, "fw-q", c.o[i].agent, c.o[i].cpus, c.o[i].mem, 0);
+    add_framework(h, "fw-a", "a");
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.o[0].fw, "fw-q");
+}
+
+/* A multi-role framework's resources come back to the role they were
+ * allocated in, never another. */
+static void test_recover_role(void **state)
+{
+    host *h = *state;
+    require_abi_1_2(h);
+    add_agent(h, "agent1", 8, 4096);
+    const char *roles[] = {"x", "y"};
+    locus_framework_info info = {.id = "fw", .roles = roles, .n_roles = 2, .active = 1};
+    locus_scalar ix[3], iy[3];
+    locus_allocation used[2] = {{"fw", "x", "agent1", res3(ix, 1, 512, 0)},
+                                {"fw", "y", "agent1", res3(iy, 2, 1024, 0)}};
+    CHECK_OK(h, h->api->add_framework(h->a, &info, used, 2, h->now));
+
+    locus_scalar it[3];
+    locus_resources two = res3(it, 2, 1024, 0);
+    /* x holds 1 cpu: 2 from x is refused, naming the role. */
+    assert_int_equal(h->api->recover_role(h->a, "fw", "x", "agent1", &two, 0, h->now),
+                     LOCUS_EINVAL);
+    assert_non_null(strstr(h->api->last_error(h->a), "role x"));
+    CHECK_OK(h, h->api->recover_role(h->a, "fw", "y", "agent1", &two, 0, h->now));
+    /* y is empty now and x still holds its 1 cpu. */
+    locus_scalar io[3];
+    locus_resources one = res3(io, 1, 512, 0);
+    assert_int_equal(h->api->recover_role(h->a, "fw", "y", "agent1", &one, 0, h->now),
+                     LOCUS_EINVAL);
+    CHECK_OK(h, h->api->recover_role(h->a, "fw", "x", "agent1", &one, 0, h->now));
+    assert_int_equal(h->api->recover_role(h->a, "fw", "z", "agent1", &one, 0, h->now),
+                     LOCUS_ENOTFOUND);
+}
+
+/* Bad quota: a limit below the guarantee, a negative value, an empty role. */
+static void test_quota_errors(void **state)
+{
+    host *h = *state;
+    require_abi_1_2(h);
+    locus_scalar g = {"cpus", 4}, l = {"cpus", 2}, bad = {"mem", -1};
+    locus_resources gr = {&g, 1}, lr = {&l, 1}, br = {&bad, 1};
+    assert_int_equal(h->api->set_quota(h->a, "r", &gr, &lr), LOCUS_EINVAL);
+    assert_non_null(strstr(h->api->last_error(h->a), "below guarantee"));
+    assert_int_equal(h->api->set_quota(h->a, "r", &br, NULL), LOCUS_EINVAL);
+    assert_int_equal(h->api->set_quota(h->a, "", &gr, NULL), LOCUS_EINVAL);
+    assert_int_equal(h->api->set_quota(h->a, "a/", &gr, NULL), LOCUS_EINVAL);
+}
+
+/* The resource-name capacity the plugin reports is the one it enforces
+ * (cpus, mem, disk and gpus always hold a place). */
+static void test_max_resource_names(void **state)
+{
+    host *h = *state;
+    require_abi_1_2(h);
+    uint32_t max = h->api->max_resource_names(h->a);
+    assert_true(max >= 5);
+    locus_scalar *items = calloc(max + 1, sizeof *items);
+    char (*names)[16] = calloc(max + 1, sizeof *names);
+    assert_non_null(items);
+    assert_non_null(names);
+    for (uint32_t i = 0; i <= max; i++) {
+        snprintf(names[i], sizeof names[i], "res%u", i);
+        items[i] = (locus_scalar){names[i], 1};
+    }
+    items[0].name = "cpus";
+    items[1].name = "mem";
+    items[2].name = "disk";
+    items[3].name = "gpus";
+    locus_agent_info info = {.id = "wide", .hostname = "wide", .rack = "", .total = {items, max}};
+    CHECK_OK(h, h->api->add_agent(h->a, &info, NULL, 0, h->now));
+    info.id = info.hostname = "wider";
+    info.total.n = max + 1;
+    assert_int_equal(h->api->add_agent(h->a, &info, NULL, 0, h->now), LOCUS_EINVAL);
+    assert_non_null(strstr(h->api->last_error(h->a), names[max]));
+    free(items);
+    free(names);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -736,6 +1029,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resync_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_demand, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_task_resources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nested_role_drf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nested_role_weight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fairness_excluded_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fairness_excluded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_limit_nested, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_guarantee, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_role, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_resource_names, setup, teardown),
     };
     return cmocka_run_group_tests_name("mesos-host", tests, NULL, NULL);
 }
