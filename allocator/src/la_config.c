@@ -7,6 +7,7 @@
 #include "la_config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "locus/error.h"
@@ -75,8 +76,27 @@ int la_config_load(la_config *cfg, const char *path, const locus_cfg_override *o
 {
     la_config tmp;
     memset(&tmp, 0, sizeof tmp);
+    /* $LOCUS_HINT_STORE names the hint store for every Locus program: as for
+     * the probe, it overrides the file's hints.path and explicit overrides
+     * (module parameters, --set) override it, so it goes first among them. */
+    const char *env_store = getenv("LOCUS_HINT_STORE");
+    locus_cfg_override *with_env = NULL;
+    if (env_store && *env_store) {
+        with_env = malloc((n_ov + 1) * sizeof *with_env);
+        if (!with_env) {
+            if (err && errlen)
+                snprintf(err, errlen, "out of memory");
+            return LOCUS_ENOMEM;
+        }
+        with_env[0] = (locus_cfg_override){"hints.path", env_store};
+        if (n_ov)
+            memcpy(with_env + 1, ov, n_ov * sizeof *ov);
+        ov = with_env;
+        n_ov++;
+    }
     int rc = locus_cfg_load(la_config_keys, la_config_n_keys, &tmp, sizeof tmp, path, ov, n_ov,
                             err, errlen);
+    free(with_env);
     if (rc)
         return rc;
     const char *origin = path ? path : "config";

@@ -43,7 +43,7 @@ program_page() {
     printf '.SH USAGE AND OPTIONS\n.nf\n'
     "$@" --help | verbatim
     printf '.fi\n'
-    printf '.SH ENVIRONMENT\n.TP\n.B LOCUS_HINT_STORE\nHint store folder when --store is not given (default /var/lib/locus/hints).\n'
+    printf '.SH ENVIRONMENT\n.TP\n.B LOCUS_HINT_STORE\nHint store folder. It overrides a config file'"'"'s probe.store_path or hints.path; --store and --set override it. With neither it nor --store, locus-probe and locus-hints use /var/lib/locus/hints.\n'
     printf '.SH EXIT STATUS\n0 success, 1 runtime failure (bad config file or value, store or backend error), 2 bad command line.\n'
     printf '%s' "$extra"
     printf '.SH SEE ALSO\n.BR locus-probe (8),\n.BR locus-hints (1),\n.BR locus-sim (1),\n.BR locus-alloc-config (1),\n.BR locus-probe.conf (5),\n.BR locus-allocator.conf (5),\n.BR locus-sim.conf (5)\n'
