@@ -67,6 +67,7 @@ typedef struct la_demand {
     char *dataset;
     int64_t block;
     uint64_t bytes;
+    uint64_t counted;           /* its bytes in la_fw.demand_bytes (set by fw_compute) */
 } la_demand;
 
 typedef struct la_locent {      /* a framework's demanded bytes on one agent */
@@ -395,6 +396,12 @@ void la_hints_close(locus_allocator *a);
 void la_hints_path_changed(locus_allocator *a);
 /* Takes this cycle's snapshot and brings the locality index up to date.
  * Returns 1 when locality can be used this cycle, 0 to run as drf. */
+/* Demand d[0..n) replaces f's demand and names a subset of its block items
+ * (tasks launched): f's units, counts and per-agent bytes are updated from
+ * what was read before, without reading the store (each kept item's counted
+ * bytes are copied into d). Returns 1 when done, 0
+ * when the change is not such a subset (the caller then recomputes). */
+int la_hints_demand_shrunk(locus_allocator *a, la_fw *f, la_demand *d, size_t n);
 int la_hints_refresh(locus_allocator *a, double now);
 void la_hints_free_index(locus_allocator *a);
 

@@ -408,11 +408,13 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
                     if (unit_add(a, snap, f, (uint32_t)i, b, b->bytes))
                         return LOCUS_ENOMEM;
                 }
-                /* Fewer unmarked blocks than pending tasks: some slices were
-                 * used for other blocks, so some marked blocks are still
-                 * pending. Which ones is not known: all come back, after the
-                 * unmarked ones of their tier. */
-                if (marked && (double)(f->n_units - first) < pending_tasks)
+                /* Every block marked while tasks are pending: some slices
+                 * were used for other blocks, so some marked blocks are
+                 * still pending. Which ones is not known: all come back.
+                 * (Re-admitting them as soon as fewer unmarked blocks than
+                 * pending tasks remain plans launched blocks on agents with
+                 * nothing pending: fewer node-local launches.) */
+                if (marked && f->n_units == first)
                     for (uint64_t bi = 0; bi < ds->block_count; bi++) {
                         const locus_hs_block_view *b = NULL;
                         if (la_u64map_get(&f->offered_blocks, la_block_key(d->dataset, bi)) == NONE ||
@@ -429,10 +431,12 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
             int rc = a->prov.block(a->prov.ctx, snap, d->dataset, (uint64_t)d->block, &b);
             if (rc || !b) {
                 f->demand_bytes += d->bytes;
+                f->demand[i].counted = d->bytes;
                 continue;
             }
             uint64_t bytes = d->bytes ? d->bytes : b->bytes;
             f->demand_bytes += bytes;
+            f->demand[i].counted = bytes;
             if (is_stale(cm, b->updated_at_ms))
                 continue;
             double exp = stale_at(cm, b->updated_at_ms);
@@ -485,6 +489,75 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
         free(has);
     }
     return units_sort(f);
+}
+
+int la_hints_demand_shrunk(locus_allocator *a, la_fw *f, la_demand *d, size_t n)
+{
+    if (!f->live || f->hint_dirty || f->hint_epoch != a->hint_epoch || !f->has_task_res ||
+        n > f->n_demand || !f->n_demand)
+        return 0;
+    for (size_t i = 0; i < f->n_demand; i++)
+        if (f->demand[i].block < 0)
+            return 0;
+    /* Old item of each new one, by (dataset, block); any new or changed
+     * item, or a repeated one, and the change is not a plain subset. */
+    la_u64map old = {0};
+    uint32_t *new_of_old = malloc(sizeof *new_of_old * f->n_demand);
+    int ok = new_of_old != NULL;
+    for (size_t i = 0; ok && i < f->n_demand; i++) {
+        new_of_old[i] = NONE;
+        uint64_t k = la_block_key(f->demand[i].dataset, (uint64_t)f->demand[i].block);
+        ok = la_u64map_get(&old, k) == NONE && la_u64map_put(&old, k, (uint32_t)i) == 0;
+    }
+    for (size_t j = 0; ok && j < n; j++) {
+        uint32_t i = d[j].block < 0 ? NONE
+                                    : la_u64map_get(&old, la_block_key(d[j].dataset, (uint64_t)d[j].block));
+        ok = i != NONE && new_of_old[i] == NONE && d[j].block == f->demand[i].block &&
+             d[j].bytes == f->demand[i].bytes && strcmp(d[j].dataset, f->demand[i].dataset) == 0;
+        if (ok) {
+            new_of_old[i] = (uint32_t)j;
+            d[j].counted = f->demand[i].counted;
+        }
+    }
+    la_u64map_free(&old);
+    if (!ok) {
+        free(new_of_old);
+        return 0;
+    }
+    for (size_t i = 0; i < f->n_demand; i++)
+        if (new_of_old[i] == NONE)
+            f->demand_bytes -= f->demand[i].counted;
+    /* Units of the items kept, in their order (copies stay where they are). */
+    uint32_t nu = 0;
+    for (uint32_t u = 0; u < f->n_units; u++) {
+        uint32_t j = new_of_old[f->units[u].demand];
+        if (j == NONE)
+            continue;
+        f->units[nu] = f->units[u];
+        f->units[nu++].demand = j;
+    }
+    f->n_units = nu;
+    free(new_of_old);
+    /* Per-agent bytes and task estimates, as fw_compute derives them for
+     * block demand: each block's bytes on every copy, its task split over them. */
+    f->n_loc = 0;
+    la_u64map_clear(&a->scratch);
+    for (uint32_t u = 0; u < f->n_units; u++) {
+        const la_unit *un = &f->units[u];
+        for (uint32_t c = 0; c < un->n_copies; c++) {
+            const la_copy *cp = &f->copies[un->copy0 + c];
+            if (loc_add(a, f, cp->agent, (int)cp->tier, un->bytes, 1.0 / un->n_copies)) {
+                f->hint_dirty = 1; /* out of memory: recompute next cycle */
+                return 1;
+            }
+        }
+    }
+    f->local_tasks = nu;
+    f->unit_limit = nu;
+    f->uncached_tasks = (double)n - nu;
+    f->scan_from = 0;
+    a->index_dirty = 1;
+    return 1;
 }
 
 /* ---- the agent-side index ---------------------------------------------------------------- */

@@ -858,12 +858,16 @@ int la_set_demand(locus_allocator *a, const char *fid, const locus_demand_item *
                (f->demand[i].block < 0) == (d[i].block < 0);
     if (!same)
         la_u64map_clear(&f->offered_blocks);
+    /* Tasks launched (a subset of the blocks demanded): updated from what
+     * was read, no store read. */
+    int shrunk = la_hints_demand_shrunk(a, f, d, n);
     for (size_t i = 0; i < f->n_demand; i++)
         free(f->demand[i].dataset);
     free(f->demand);
     f->demand = d;
     f->n_demand = n;
-    f->hint_dirty = 1;
+    if (!shrunk)
+        f->hint_dirty = 1;
     a->index_dirty = 1;
     return 0;
 }

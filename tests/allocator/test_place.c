@@ -484,6 +484,45 @@ static void test_slice_used_for_another_block_replanned(void **state)
     la_destroy(a);
 }
 
+/* Block demand shrinking as tasks launch is applied from what was read:
+ * no block is read from the store again, and the plan is the one a fresh
+ * read gives (the launched block is no longer planned). A demand that
+ * names a new block is read again. */
+static void test_launched_blocks_need_no_store_read(void **state)
+{
+    (void)state;
+    fstore f = {.gen = 1};
+    locus_allocator *a = new_loc(&f);
+    t_agent(a, "a1", 8, 8192);
+    t_agent(a, "a2", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_task_res(a, "fa", 1, 1024);
+    put_block(&f, "in", 0, "a1", LOCUS_TIER_HDD, NULL);
+    put_block(&f, "in", 1, "a2", LOCUS_TIER_MEM, NULL);
+    put_block(&f, "in", 2, "a2", LOCUS_TIER_HDD, NULL);
+    want_blocks(a, "fa", "in", 0, 3);
+    locus_offer_list l = t_alloc(a, 1);
+    assert_true(fabs(cpus_of(&l, "fa") - 3) < 1e-9);
+    for (size_t i = 0; i < l.n; i++)
+        t_decline(a, &l.offers[i], 0, 1);
+    int reads = f.block_reads;
+    want_blocks(a, "fa", "in", 1, 3); /* block 0 launched */
+    l = t_alloc(a, 2);
+    assert_int_equal(f.block_reads, reads);
+    assert_null(t_offer_for_agent(&l, "a1"));
+    const locus_offer *o = t_offer_for_agent(&l, "a2");
+    assert_non_null(o);
+    assert_true(fabs(t_res(&o->resources, "cpus") - 2) < 1e-9);
+    assert_true(o->locality.local_bytes[0] == 128 * MB); /* the memory copy still counts */
+    for (size_t i = 0; i < l.n; i++)
+        t_decline(a, &l.offers[i], 0, 2);
+    want_blocks(a, "fa", "in", 0, 2); /* block 0 again: not a subset */
+    l = t_alloc(a, 3);
+    assert_true(f.block_reads > reads);
+    assert_non_null(t_offer_for_agent(&l, "a1"));
+    la_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_dataset_demand_tiny_pending_is_a_task),
         cmocka_unit_test(test_slice_used_for_another_block_replanned),
         cmocka_unit_test(test_change_feed_recomputes_only_affected),
+        cmocka_unit_test(test_launched_blocks_need_no_store_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
