@@ -19,6 +19,7 @@
 #include "probe_daemon.h"
 #include "probe_http.h"
 #include "probe_log.h"
+#include "probe_notify.h"
 
 struct probe_daemon {
     struct event_base *base;
@@ -160,11 +161,17 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (sig == SIGHUP) {
         char err[1024];
         probe_log(PROBE_LOG_INFO, "SIGHUP: reloading %s", d->cfg->path ? d->cfg->path : "(none)");
-        if (probe_daemon_reload(d, err, sizeof err))
+        probe_notify("RELOADING=1");
+        if (probe_daemon_reload(d, err, sizeof err)) {
             probe_log(PROBE_LOG_ERROR, "reload failed, keeping the running config: %s", err);
+            probe_notify("READY=1\nSTATUS=reload failed, running the previous config");
+        } else {
+            probe_notify("READY=1\nSTATUS=polling (config reloaded)");
+        }
         return;
     }
     probe_log(PROBE_LOG_INFO, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    probe_notify("STOPPING=1");
     probe_daemon_stop(d);
 }
 

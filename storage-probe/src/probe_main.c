@@ -16,6 +16,7 @@
 #include "locus/cli.h"
 #include "probe_daemon.h"
 #include "probe_log.h"
+#include "probe_notify.h"
 
 static const char usage[] =
     "usage: locus-probe [-c FILE] [--set section.key=value]... [--store PATH] [--foreground]\n"
@@ -199,6 +200,11 @@ int main(int argc, char **argv)
         probe_log(PROBE_LOG_WARN, "cannot write pid file %s: %s", pid_copy, strerror(errno));
     probe_log(PROBE_LOG_INFO, "locus-probe started (store %s)", probe_daemon_config(d)->core.store_path);
     report_start(status_fd, "0");
+    /* Ready: the store is open, the backends are created and the HTTP API
+     * listens (a Type=notify unit's dependents start now). */
+    if (probe_notify("READY=1\nSTATUS=polling") < 0)
+        probe_log(PROBE_LOG_WARN, "cannot notify systemd at %s: %s", getenv("NOTIFY_SOCKET"),
+                  strerror(errno));
 
     event_base_dispatch(base);
 

@@ -15,7 +15,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/locus-dist-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 fail() { echo "dist_test: $*" >&2; exit 1; }
 
-for want in '^Type=simple$' '^User=locus$' '^StateDirectory=locus$' '^UMask=0002$' \
+for want in '^Type=notify$' '^User=locus$' '^StateDirectory=locus$' '^UMask=0002$' \
             '^ExecReload=/bin/kill -HUP \$MAINPID$' '^Restart=on-failure$' '^ExecStart=.* --foreground '; do
   grep -q "$want" "$unit" || fail "unit lacks $want"
 done
