@@ -99,6 +99,16 @@ Option<std::vector<ResourceQuantities>> minAllocatable(
   return result;
 }
 
+// Quota limits as quantities (the C core takes both parts alike).
+ResourceQuantities quantitiesOf(const mesos::ResourceLimits& limits)
+{
+  google::protobuf::Map<std::string, mesos::Value::Scalar> map;
+  for (const auto& limit : limits) {
+    map[limit.first] = limit.second;
+  }
+  return ResourceQuantities(map);
+}
+
 } // namespace {
 
 
@@ -167,8 +177,22 @@ void LocusAllocatorProcess::initialize(
   }));
 
   if (options.fairnessExcludeResourceNames.isSome()) {
-    LOG(WARNING) << "--fair_sharing_excluded_resource_names is not applied by the Locus"
-                 << " allocator: every scalar counts towards dominant shares";
+    if (coreHasRoles()) {
+      std::vector<const char*> names;
+      for (const std::string& name : options.fairnessExcludeResourceNames.get()) {
+        names.push_back(name.c_str());
+      }
+      if (core->check(core->api().set_fairness_excluded(core->handle(), names.data(),
+                                                        names.size()),
+                      "set_fairness_excluded", stringify(names.size()) + " names")) {
+        LOG(INFO) << "Resource names left out of dominant shares: "
+                  << stringify(options.fairnessExcludeResourceNames.get());
+      }
+    } else {
+      LOG(WARNING) << "--fair_sharing_excluded_resource_names is not applied: the Locus"
+                   << " allocator plugin predates ABI 1.2; every scalar counts towards"
+                   << " dominant shares";
+    }
   }
 
   LOG(INFO) << "Initialized Locus allocator (plugin " << core->name() << " "
@@ -329,6 +353,7 @@ void LocusAllocatorProcess::removeFramework(const FrameworkID& frameworkId)
   foreachvalue (Agent& agent, agents) {
     agent.offeredOrAllocated.erase(frameworkId);
   }
+  offerFilters.erase(frameworkId);
   if (frameworks.contains(frameworkId)) {
     core->check(core->api().remove_framework(core->handle(), frameworkId.value().c_str()),
                 "remove_framework", frameworkId.value());
@@ -362,6 +387,7 @@ void LocusAllocatorProcess::deactivateFramework(const FrameworkID& frameworkId)
   Framework& framework = it->second;
   framework.active = false;
   framework.inverseOfferFilters.clear();
+  offerFilters.erase(frameworkId);
   // As Mesos: deactivation drops the framework's refuse filters. The core's
   // revive is what clears them; it also lifts suppression, which Mesos keeps,
   // so suppressed roles are suppressed again.
@@ -463,9 +489,16 @@ void LocusAllocatorProcess::coreAddAgent(const SlaveID& slaveId, const Agent& ag
     if (metrics) {
       ++metrics->agentsRefused;
     }
+    const locus_allocator_api& api = core->api();
     LOG(ERROR) << "Locus allocator plugin refused agent " << slaveId << " ("
                << agent.info.hostname() << ", " << agent.total
-               << "): it will not be offered; see the warning above for the reason";
+               << "): it will not be offered; see the warning above for the reason"
+               << (LOCUS_ALLOCATOR_HAS(&api, max_resource_names)
+                     ? " (the plugin accounts at most " +
+                         stringify(api.max_resource_names(core->handle())) +
+                         " scalar resource names; build it with a larger"
+                         " -DLOCUS_MAX_RESOURCE_NAMES)"
+                     : std::string());
   } else if (!agent.coreActive) {
     core->check(core->api().deactivate_agent(core->handle(), slaveId.value().c_str()),
                 "deactivate_agent", slaveId.value());
@@ -576,6 +609,11 @@ void LocusAllocatorProcess::removeSlave(const SlaveID& slaveId)
   agents.erase(slaveId);
   foreachvalue (Framework& framework, frameworks) {
     framework.inverseOfferFilters.erase(slaveId);
+  }
+  foreachvalue (auto& byRole, offerFilters) {
+    foreachvalue (auto& byAgent, byRole) {
+      byAgent.erase(slaveId);
+    }
   }
   LOG(INFO) << "Removed agent " << slaveId << " from Locus";
 }
@@ -920,8 +958,9 @@ Future<InverseOfferStatuses> LocusAllocatorProcess::getInverseOfferStatuses()
 void LocusAllocatorProcess::transitionOfferedToAllocated(
     const SlaveID& slaveId, const Resources& resources)
 {
-  // Mesos uses this to count consumed quota. Locus does not enforce quota
-  // and counts offered and allocated alike, so there is nothing to move.
+  // Mesos uses this to count consumed quota. Locus counts offered and
+  // allocated resources alike towards quota (as Mesos 1.12 does for limits),
+  // so there is nothing to move.
   VLOG(2) << "Offered resources " << resources << " on agent " << slaveId
           << " became allocated";
 }
@@ -953,13 +992,24 @@ void LocusAllocatorProcess::recoverResources(
   agent->second.give(frameworkId, resources);
 
   const double refuse = refuseSeconds(filters, options.allocationInterval.secs());
-  CScalars scalars(resources);
-  if (scalars.get().n == 0 && refuse == 0.0) {
-    return;
+  // Each role gets back what was allocated in it (a multi-role framework's
+  // resources are never charged to another of its roles).
+  hashmap<std::string, Resources> byRole = resources.allocations();
+  if (byRole.empty()) {
+    byRole[""] = resources;  // not in allocated form: the core picks the role
   }
-  core->check(core->api().recover(core->handle(), frameworkId.value().c_str(),
-                                  slaveId.value().c_str(), &scalars.get(), refuse, now()),
-              "recover for framework", frameworkId.value());
+  foreachpair (const std::string& role, const Resources& part, byRole) {
+    const ResourceQuantities quantities = coreQuantities(part);
+    if (quantities.empty() && refuse == 0.0) {
+      continue;
+    }
+    coreRecover(frameworkId.value(), role, slaveId.value(), quantities, refuse,
+                "recover for framework");
+    if (refuse > 0) {
+      offerFilters[frameworkId][role][slaveId] =
+        process::Timeout::in(Milliseconds(static_cast<int64_t>(std::ceil(refuse * 1000))));
+    }
+  }
   VLOG(1) << "Recovered " << resources << " on agent " << slaveId << " from framework "
           << frameworkId << (refuse > 0 ? " (refused for " + stringify(refuse) + "s)" : "");
 }
@@ -997,6 +1047,8 @@ void LocusAllocatorProcess::reviveOffers(
   }
   Framework& framework = it->second;
   framework.inverseOfferFilters.clear();
+  // The core's revive clears every refuse filter of the framework.
+  offerFilters.erase(frameworkId);
   for (const std::string& role : roles.empty() ? framework.roles : roles) {
     if (core->check(core->api().revive(core->handle(), frameworkId.value().c_str(),
                                        role.c_str()),
@@ -1015,11 +1067,56 @@ void LocusAllocatorProcess::updateQuota(const std::string& role, const Quota& qu
 {
   CHECK(initialized);
   quotas[role] = quota;
-  if (!quota.guarantees.empty() || !quota.limits.empty()) {
-    LOG(WARNING) << "Quota for role '" << role << "' (guarantees " << quota.guarantees
-                 << ", limits " << quota.limits << ") is recorded but not enforced by the"
-                 << " Locus allocator; use the built-in allocator where quota matters";
+  if (quota.guarantees.empty() && quota.limits.empty()) {
+    quotas.erase(role);  // the default quota, as Mesos drops it
   }
+  coreSetQuota(role, quota);
+}
+
+
+bool LocusAllocatorProcess::coreHasRoles() const
+{
+  const locus_allocator_api& api = core->api();
+  return LOCUS_ALLOCATOR_HAS(&api, set_quota) &&
+         LOCUS_ALLOCATOR_HAS(&api, set_fairness_excluded) &&
+         LOCUS_ALLOCATOR_HAS(&api, recover_role);
+}
+
+
+void LocusAllocatorProcess::coreSetQuota(const std::string& role, const Quota& quota)
+{
+  if (!coreHasRoles()) {
+    if (!quota.guarantees.empty() || !quota.limits.empty()) {
+      LOG(WARNING) << "Quota for role '" << role << "' (guarantees " << quota.guarantees
+                   << ", limits " << quota.limits << ") is not enforced: the Locus allocator"
+                   << " plugin predates ABI 1.2";
+    }
+    return;
+  }
+  CScalars guarantees(quota.guarantees), limits(quantitiesOf(quota.limits));
+  if (core->check(core->api().set_quota(core->handle(), role.c_str(), &guarantees.get(),
+                                        &limits.get()),
+                  "set_quota for role", role)) {
+    LOG(INFO) << "Quota of role '" << role << "': guarantees " << quota.guarantees
+              << ", limits " << quota.limits;
+  }
+}
+
+
+void LocusAllocatorProcess::coreRecover(
+    const std::string& frameworkId, const std::string& role, const std::string& agentId,
+    const ResourceQuantities& quantities, double refuseSecs, const char* what)
+{
+  CScalars scalars(quantities);
+  if (!role.empty() && coreHasRoles()) {
+    core->check(core->api().recover_role(core->handle(), frameworkId.c_str(), role.c_str(),
+                                         agentId.c_str(), &scalars.get(), refuseSecs, now()),
+                what, frameworkId);
+    return;
+  }
+  core->check(core->api().recover(core->handle(), frameworkId.c_str(), agentId.c_str(),
+                                  &scalars.get(), refuseSecs, now()),
+              what, frameworkId);
 }
 
 
@@ -1155,13 +1252,11 @@ Resources LocusAllocatorProcess::offerable(
 
 
 void LocusAllocatorProcess::giveBack(
-    const std::string& frameworkId, const std::string& agentId,
+    const std::string& frameworkId, const std::string& role, const std::string& agentId,
     const ResourceQuantities& quantities, double refuseSecs)
 {
-  CScalars scalars(quantities);
-  core->check(core->api().recover(core->handle(), frameworkId.c_str(), agentId.c_str(),
-                                  &scalars.get(), refuseSecs, now()),
-              "recover (unofferable part) for framework", frameworkId);
+  coreRecover(frameworkId, role, agentId, quantities, refuseSecs,
+              "recover (unofferable part) for framework");
 }
 
 
@@ -1227,7 +1322,7 @@ void LocusAllocatorProcess::runAllocation()
       if (framework == frameworks.end() || agent == agents.end()) {
         LOG(WARNING) << "Locus offered unknown agent " << offer.agent << " or framework "
                      << offer.framework << "; giving it back";
-        giveBack(offer.framework, offer.agent, offer.quantities, 0.0);
+        giveBack(offer.framework, offer.role, offer.agent, offer.quantities, 0.0);
         continue;
       }
 
@@ -1239,7 +1334,7 @@ void LocusAllocatorProcess::runAllocation()
       if (toOffer.empty()) {
         ++metrics->coreOffersUnusable;
         handedBack = true;
-        giveBack(offer.framework, offer.agent, offer.quantities, withinRun);
+        giveBack(offer.framework, offer.role, offer.agent, offer.quantities, withinRun);
         continue;
       }
 
@@ -1252,7 +1347,7 @@ void LocusAllocatorProcess::runAllocation()
       const ResourceQuantities leftover = offer.quantities - used;
       if (!leftover.empty()) {
         handedBack = true;
-        giveBack(offer.framework, offer.agent, leftover, 0.0);
+        giveBack(offer.framework, offer.role, offer.agent, leftover, 0.0);
       }
 
       offeredShared[slaveId] += toOffer.shared();
@@ -1369,6 +1464,24 @@ void LocusAllocatorProcess::updateLevelMetrics()
       }
     }
     levels["allocator/mesos/roles/" + role + "/shares/dominant"] = share;
+    levels["allocator/mesos/offer_filters/roles/" + role + "/active"] = 0;
+  }
+  // Active decline filters per role, expired ones dropped here.
+  foreachvalue (auto& byRole, offerFilters) {
+    foreachpair (const std::string& role, auto& byAgent, byRole) {
+      double active = 0;
+      for (auto it = byAgent.begin(); it != byAgent.end();) {
+        if (it->second.expired()) {
+          it = byAgent.erase(it);
+        } else {
+          ++active;
+          ++it;
+        }
+      }
+      if (!role.empty()) {
+        levels["allocator/mesos/offer_filters/roles/" + role + "/active"] += active;
+      }
+    }
   }
   foreachpair (const std::string& role, const mesos::Quota& quota, quotas) {
     const std::string prefix = "allocator/mesos/quota/roles/" + role + "/resources/";

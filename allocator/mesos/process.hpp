@@ -192,8 +192,9 @@ private:
   mesos::Resources offerable(
       const Framework& framework, const std::string& role, const Agent& agent,
       const mesos::Resources& sharedOfferedThisRun) const;
-  void giveBack(const std::string& frameworkId, const std::string& agentId,
-                const mesos::ResourceQuantities& quantities, double refuseSecs);
+  void giveBack(const std::string& frameworkId, const std::string& role,
+                const std::string& agentId, const mesos::ResourceQuantities& quantities,
+                double refuseSecs);
   void generateInverseOffers();
 
   void coreAddAgent(const mesos::SlaveID& slaveId, const Agent& agent);
@@ -225,6 +226,20 @@ private:
 
   hashmap<mesos::FrameworkID, Framework> frameworks;
   hashmap<mesos::SlaveID, Agent> agents;
+
+  // Refuse filters installed by declines, as the master asked for them
+  // (framework, role, agent -> expiry): the core keeps its own per framework
+  // and agent; this copy is what offer_filters/roles/<role>/active counts.
+  hashmap<mesos::FrameworkID, hashmap<std::string, hashmap<mesos::SlaveID, process::Timeout>>>
+    offerFilters;
+
+  // ABI 1.2 calls the loaded plugin has (an older plugin runs without them:
+  // flat roles, no quota, every resource in the shares).
+  bool coreHasRoles() const;
+  void coreSetQuota(const std::string& role, const mesos::Quota& quota);
+  void coreRecover(const std::string& frameworkId, const std::string& role,
+                   const std::string& agentId, const mesos::ResourceQuantities& quantities,
+                   double refuseSecs, const char* what);
 
   Option<process::Future<Nothing>> pendingRun;
 
