@@ -244,6 +244,30 @@ int mc_call(mc_scheduler *s, json_t *call)
     return status;
 }
 
+int mc_operator(int port, json_t *call)
+{
+    char *body = json_dumps(call, JSON_COMPACT);
+    json_decref(call);
+    int fd = body ? connect_master(port) : -1, status = -1;
+    if (fd >= 0 && send_post(fd, port, "/api/v1", NULL, body, 0) == 0) {
+        char buf[1024];
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 10000) == 1) {
+            ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+            if (n > 0) {
+                buf[n] = '\0';
+                sscanf(buf, "HTTP/1.%*d %d", &status);
+                if (status != 200 && status != 202)
+                    fprintf(stderr, "mesos-e2e: operator call %s answered: %s\n", body, buf);
+            }
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    free(body);
+    return status;
+}
+
 void mc_close(mc_scheduler *s)
 {
     if (s->fd >= 0)

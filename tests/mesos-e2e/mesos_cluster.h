@@ -34,6 +34,9 @@ json_t *mc_next_event(mc_scheduler *s, double timeout_s);
  * HTTP status (202, or 200 for UPDATE_FRAMEWORK) or -1. */
 int mc_call(mc_scheduler *s, json_t *call);
 void mc_close(mc_scheduler *s);
+/* Sends one operator API call (POST /api/v1, the object stolen); returns the
+ * HTTP status or -1. */
+int mc_operator(int port, json_t *call);
 
 /* Scalar value of resource `name` in a JSON resources array (0 if absent). */
 double mc_scalar(const json_t *resources, const char *name);

@@ -244,6 +244,35 @@ static int framework_inactive(int port)
 }
 
 static int hints_opened(int port) { return metric(port, "allocator/locus/hint_age_secs") >= 0; }
+
+/* Declines every offer the master lists as outstanding for s, with refuse_s;
+ * returns how many. */
+static size_t decline_outstanding(mc_scheduler *s, int port, double refuse_s)
+{
+    json_t *ids = json_array();
+    json_t *fw = mc_get_json(port, "/master/frameworks");
+    size_t i, j;
+    json_t *f, *o;
+    json_array_foreach(json_object_get(fw, "frameworks"), i, f)
+    {
+        if (strcmp(json_string_value(json_object_get(f, "id")), s->framework_id) != 0)
+            continue;
+        json_array_foreach(json_object_get(f, "offers"), j, o)
+        {
+            json_array_append_new(ids, json_pack("{s:s}", "value",
+                                                 json_string_value(json_object_get(o, "id"))));
+        }
+    }
+    json_decref(fw);
+    size_t n = json_array_size(ids);
+    if (n == 0) {
+        json_decref(ids);
+        return 0;
+    }
+    json_t *call = json_pack("{s:s,s:{s:o,s:{s:f}}}", "type", "DECLINE", "decline", "offer_ids",
+                             ids, "filters", "refuse_seconds", refuse_s);
+    return mc_call(s, call) == 202 ? n : 0;
+}
 #endif
 
 int main(void)
@@ -261,7 +290,7 @@ int main(void)
     char path[600], text[4096];
     pid_t master = -1, probe = -1, agents[3] = {-1, -1, -1}, agent_d = -1, agent_e = -1;
     mc_scheduler blockers[5] = {{.fd = -1}, {.fd = -1}, {.fd = -1}, {.fd = -1}, {.fd = -1}};
-    mc_scheduler ops = {.fd = -1}, late = {.fd = -1};
+    mc_scheduler ops = {.fd = -1}, late = {.fd = -1}, quota = {.fd = -1};
     mc_scheduler reader = {.fd = -1}, other = {.fd = -1};
     double t0 = tu_now();
 
@@ -534,26 +563,8 @@ int main(void)
         int h = collect_offers(&reader, 0.5, 0, held, 64);
         decline_where(&reader, held, h, "", 3600, 3600);
         /* the offers it holds since it reconnected, as the master lists them */
-        json_t *ids = json_array();
-        json_t *fw = mc_get_json(port, "/master/frameworks");
-        size_t i, j;
-        json_t *f, *o;
-        json_array_foreach(json_object_get(fw, "frameworks"), i, f)
-        {
-            if (strcmp(json_string_value(json_object_get(f, "id")), reader.framework_id) != 0)
-                continue;
-            json_array_foreach(json_object_get(f, "offers"), j, o)
-            {
-                json_array_append_new(ids, json_pack("{s:s}", "value",
-                                                     json_string_value(json_object_get(o, "id"))));
-            }
-        }
-        json_decref(fw);
-        size_t n_ids = json_array_size(ids);
-        json_t *call = json_pack("{s:s,s:{s:o,s:{s:f}}}", "type", "DECLINE", "decline",
-                                 "offer_ids", ids, "filters", "refuse_seconds", 3600.0);
-        check(mc_call(&reader, call) == 202 && n_ids > 0,
-              "the reader declines its %zu outstanding offers for an hour", n_ids);
+        size_t n_ids = decline_outstanding(&reader, port, 3600);
+        check(n_ids > 0, "the reader declines its %zu outstanding offers for an hour", n_ids);
         int g = collect_offers(&late, 5, 1, got, 16);
         check(g > 0, "the framework that subscribed without roles is offered %s once it has one",
               g > 0 ? got[0].host : "nothing");
@@ -601,6 +612,39 @@ int main(void)
         check(stray == 0, "the five frameworks in roles a1..a5 are offered nothing (%d)", stray);
     }
 
+    /* Quota as Mesos 1.12 sets it (UPDATE_QUOTA, quota_configs) on a parent
+     * role: a limit of 1 cpu and 2048 MB on q holds for a framework in q/sub,
+     * which is offered no more of the free agents than that. */
+    {
+        json_t *q = json_pack("{s:s,s:{s:b,s:[{s:s,s:{s:{s:f},s:{s:f}}}]}}", "type",
+                              "UPDATE_QUOTA", "update_quota", "force", 1, "quota_configs", "role",
+                              "q", "limits", "cpus", "value", 1.0, "mem", "value", 2048.0);
+        check(mc_operator(port, q) == 200, "UPDATE_QUOTA limits role q to 1 cpu and 2048 MB");
+        /* What the framework in role late holds becomes free. */
+        tu_sleep(0.3);
+        size_t freed = decline_outstanding(&late, port, 3600);
+        check(freed > 0, "the framework in role late declines its %zu offers for an hour", freed);
+        info = json_pack("{s:s,s:s,s:[s],s:[{s:s}]}", "user", "root", "name", "quota", "roles",
+                         "q/sub", "capabilities", "type", "MULTI_ROLE");
+        if (mc_subscribe(&quota, port, info, NULL, err, sizeof err) != 0) {
+            check(0, "framework in role q/sub subscribes: %s", err);
+            goto done;
+        }
+        offer got[32];
+        int g = collect_offers(&quota, 3, 0, got, 32);
+        double qc = 0, qm = 0;
+        for (int i = 0; i < g; i++)
+            qc += got[i].cpus, qm += got[i].mem;
+        check(g > 0 && qc == 1 && qm == 2048,
+              "the framework in q/sub is offered exactly the limit of q: cpus %g, mem %g", qc, qm);
+        double lim = metric(port, "allocator/mesos/quota/roles/q/resources/cpus/limit");
+        check(lim == 1, "allocator/mesos/quota/roles/q/resources/cpus/limit = %g", lim);
+        double filters = metric(port, "allocator/mesos/offer_filters/roles/*/active");
+        check(filters >= 1,
+              "allocator/mesos/offer_filters/roles/*/active counts the reader's declines (%g)",
+              filters);
+    }
+
 done:
     if (failures) {
         dump_log("master.log");
@@ -611,6 +655,7 @@ done:
     mc_close(&other);
     mc_close(&ops);
     mc_close(&late);
+    mc_close(&quota);
     for (int i = 0; i < 5; i++)
         mc_close(&blockers[i]);
     if (agent_e > 0)
