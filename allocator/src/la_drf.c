@@ -183,7 +183,9 @@ int la_drf_first(const locus_allocator *a, const la_agent *g, uint32_t now_t, la
             !la_roles_admits(a, a->role_order[ri], g))
             continue; /* at its quota limit, or only headroom left */
         for (uint32_t li = 0; li < ro->n; li++)
-            if (!la_filtered(g, a->clients[ro->list[li]].fw, now_t)) {
+            if (!la_filtered(g, a->clients[ro->list[li]].fw, now_t) &&
+                !(a->roles_ext && a->roles_ext->n_rfilters &&
+                  la_roles_rfiltered(a, ro->list[li], g, NULL))) {
                 p->ri = ri;
                 p->li = li;
                 return 1;

@@ -81,6 +81,8 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     la_fw *f = &a->fws[c->fw];
     la_agent *g = &a->agents[gs];
     double fitted[LA_MAX_RES];
+    if (a->roles_ext && a->roles_ext->n_rfilters && la_roles_rfiltered(a, cs, g, avail))
+        return 0; /* this role declined as much on this agent */
     if (a->roles_ext && a->roles_ext->quota_on) {
         if (!la_roles_fit(a, rslot, avail, fitted))
             return 0; /* quota leaves nothing for this role here */
@@ -255,7 +257,8 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
         la_pick p;
         memset(&p, 0, sizeof p);
         int ok;
-        if (!(a->roles_ext && a->roles_ext->quota_on) && la_scan_wanted(a, g)) {
+        if (!(a->roles_ext && (a->roles_ext->quota_on || a->roles_ext->n_rfilters)) &&
+            la_scan_wanted(a, g)) {
             uint32_t cs = la_scan_pick(a, gs, 0);
             ok = cs != NONE;
             if (ok) {

@@ -57,6 +57,13 @@ void la_roles_free(locus_allocator *a)
     free(x->nodes);
     la_strmap_free(&x->node_map);
     free(x->role_node);
+    for (uint32_t i = 0; i < x->n_rfilters; i++) {
+        free(x->rf[i].fw);
+        free(x->rf[i].role);
+        free(x->rf[i].agent_id);
+    }
+    free(x->rf);
+    la_u64map_free(&x->rf_map);
     free(x);
     a->roles_ext = NULL;
 }
@@ -406,6 +413,129 @@ void la_roles_offered(locus_allocator *a, uint32_t r, const double *given)
         sort_roles(a);
 }
 
+/* ---- role filters ---------------------------------------------------------- */
+
+static uint64_t rf_key(uint32_t agent, uint32_t client)
+{
+    return (uint64_t)agent << 32 | client;
+}
+
+/* Removes filter i (the last one takes its place). */
+static void rf_drop(struct la_roles *x, uint32_t i)
+{
+    la_rfilter *e = &x->rf[i];
+    la_u64map_del(&x->rf_map, rf_key(e->agent, e->client));
+    free(e->fw);
+    free(e->role);
+    free(e->agent_id);
+    uint32_t last = --x->n_rfilters;
+    if (i != last) {
+        x->rf[i] = x->rf[last];
+        /* never fails: the key is present, only its value changes */
+        la_u64map_put(&x->rf_map, rf_key(x->rf[i].agent, x->rf[i].client), i);
+    }
+}
+
+/* Drops the filters matching fw (and role, agent when not NULL), and those
+ * expired at host time now. */
+static void rf_drop_where(locus_allocator *a, const char *fw, const char *role, const char *agent)
+{
+    struct la_roles *x = a->roles_ext;
+    if (!x)
+        return;
+    for (uint32_t i = 0; i < x->n_rfilters;) {
+        const la_rfilter *e = &x->rf[i];
+        int match = (fw && strcmp(e->fw, fw) == 0 && (!role || strcmp(e->role, role) == 0)) ||
+                    (agent && strcmp(e->agent_id, agent) == 0) ||
+                    e->until <= a->last_alloc_now;
+        if (match)
+            rf_drop(x, i);
+        else
+            i++;
+    }
+}
+
+int la_roles_rfiltered(const locus_allocator *a, uint32_t cs, const la_agent *g,
+                       const double *avail)
+{
+    const struct la_roles *x = a->roles_ext;
+    uint32_t gs = (uint32_t)(g - a->agents);
+    uint32_t i = la_u64map_get(&x->rf_map, rf_key(gs, cs));
+    if (i == NONE)
+        return 0;
+    const la_rfilter *e = &x->rf[i];
+    const la_client *c = &a->clients[cs];
+    if (e->until <= a->last_alloc_now || strcmp(e->fw, a->fws[c->fw].id) != 0 ||
+        strcmp(e->role, a->roles[c->role].name) != 0 || strcmp(e->agent_id, g->id) != 0)
+        return 0;
+    double free_[LA_MAX_RES];
+    if (!avail) {
+        la_allocatable(a, g, free_);
+        avail = free_;
+    }
+    /* More than was refused is worth offering again, as in Mesos. */
+    for (uint32_t k = 0; k < a->n_res; k++)
+        if (avail[k] > e->refused[k] + 1e-6 * (1 + e->refused[k]))
+            return 0;
+    return 1;
+}
+
+/* Installs (or replaces) the filter of client cs on agent gs. */
+static int rf_set(locus_allocator *a, uint32_t cs, uint32_t gs, const double *refused,
+                  double until)
+{
+    struct la_roles *x = ext_get(a);
+    if (!x)
+        return LOCUS_ENOMEM;
+    uint32_t i = la_u64map_get(&x->rf_map, rf_key(gs, cs));
+    if (i != NONE)
+        rf_drop(x, i);
+    if (la_grow((void **)&x->rf, &x->cap_rf, x->n_rfilters + 1, sizeof *x->rf))
+        return LOCUS_ENOMEM;
+    la_rfilter *e = &x->rf[x->n_rfilters];
+    memset(e, 0, sizeof *e);
+    e->agent = gs;
+    e->client = cs;
+    e->until = until;
+    memcpy(e->refused, refused, sizeof e->refused);
+    e->fw = strdup(a->fws[a->clients[cs].fw].id);
+    e->role = strdup(a->roles[a->clients[cs].role].name);
+    e->agent_id = strdup(a->agents[gs].id);
+    if (!e->fw || !e->role || !e->agent_id ||
+        la_u64map_put(&x->rf_map, rf_key(gs, cs), x->n_rfilters)) {
+        free(e->fw);
+        free(e->role);
+        free(e->agent_id);
+        return LOCUS_ENOMEM;
+    }
+    x->n_rfilters++;
+    return 0;
+}
+
+int la_roles_revive(locus_allocator *a, const char *fid, const char *role)
+{
+    int rc = la_revive(a, fid, role);
+    if (!rc && fid)
+        rf_drop_where(a, fid, role, NULL);
+    return rc;
+}
+
+int la_roles_remove_framework(locus_allocator *a, const char *fid)
+{
+    int rc = la_remove_framework(a, fid);
+    if (!rc && fid)
+        rf_drop_where(a, fid, NULL, NULL);
+    return rc;
+}
+
+int la_roles_remove_agent(locus_allocator *a, const char *aid)
+{
+    int rc = la_remove_agent(a, aid);
+    if (!rc && aid)
+        rf_drop_where(a, NULL, NULL, aid);
+    return rc;
+}
+
 /* ---- ABI 1.2 ------------------------------------------------------------- */
 
 /* Copies a resource set, checking names and values. */
@@ -562,12 +692,33 @@ int la_recover_role(locus_allocator *a, const char *fid, const char *role, const
                              "recover: framework %s holds %g %s in role %s on agent %s, not %g",
                              fid, have, a->res_names[k], role, aid, want[k]);
     }
+    /* A framework in several roles is filtered in this role only, for what
+     * it refused (Mesos's per-role RefusedOfferFilter); with one role the
+     * framework-wide filter of recover() is the same thing. */
+    uint32_t live_roles = 0;
+    for (uint32_t i = 0; i < f->n_clients; i++)
+        live_roles += !a->clients[f->clients[i]].detached;
+    double d = refuse_seconds < 0 ? a->cfg.default_refuse : refuse_seconds;
+    if (!isfinite(d) || d > a->cfg.max_refuse)
+        d = a->cfg.max_refuse;
+    int role_filter = live_roles > 1 && d > 0 && resources && resources->n > 0 && isfinite(now);
+    if (role_filter) {
+        double refused[LA_MAX_RES];
+        const la_agent *g = &a->agents[gs];
+        /* Refused: what was handed back plus what was free beside it. */
+        for (uint32_t k = 0; k < LA_MAX_RES; k++) {
+            double free_ = k < a->n_res ? g->total[k] - g->alloc[k] : 0;
+            refused[k] = want[k] + (free_ > 0 ? free_ : 0);
+        }
+        if ((rc = rf_set(a, f->clients[j], gs, refused, now + d)))
+            return la_seterr(a, rc, "out of memory");
+    }
     /* la_recover takes from the framework's roles in client order: put this
      * role's client first for the call. */
     uint32_t first = f->clients[0];
     f->clients[0] = f->clients[j];
     f->clients[j] = first;
-    rc = la_recover(a, fid, aid, resources, refuse_seconds, now);
+    rc = la_recover(a, fid, aid, resources, role_filter ? 0 : refuse_seconds, now);
     f = &a->fws[fs];
     first = f->clients[0];
     f->clients[0] = f->clients[j];

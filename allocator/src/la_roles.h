@@ -36,6 +36,17 @@ typedef struct la_quota_ent {
     size_t n_guar, n_lim;
 } la_quota_ent;
 
+/* A decline filter of one role of a multi-role framework on one agent, as
+ * Mesos's RefusedOfferFilter: it holds until `until` (host seconds) while
+ * what the agent would offer is within `refused`. Keyed by slots, checked
+ * against the names (slots are reused after removals). */
+typedef struct la_rfilter {
+    uint32_t agent, client;
+    char *fw, *role, *agent_id;
+    double until;
+    double refused[LA_MAX_RES];
+} la_rfilter;
+
 struct la_roles {
     int ordered;                /* nested names or guarantees: the role order is computed here */
     int quota_on;               /* some guarantee or limit: offers are fitted to quota */
@@ -52,6 +63,9 @@ struct la_roles {
     uint32_t n_roles_seen, cap_role_node;
     double free_[LA_MAX_RES];   /* unallocated on live agents, this cycle */
     double required[LA_MAX_RES]; /* headroom the unsatisfied guarantees need */
+    la_rfilter *rf;             /* role filters (dense; n_rfilters of them) */
+    uint32_t n_rfilters, cap_rf;
+    la_u64map rf_map;           /* agent << 32 | client -> index in rf */
 };
 
 /* Frees roles_ext (la_destroy). */
@@ -69,6 +83,16 @@ int la_roles_fit(const locus_allocator *a, uint32_t r, const double *avail, doub
 int la_roles_admits(const locus_allocator *a, uint32_t r, const la_agent *g);
 /* After an offer of `given` to role slot r: tree, headroom and order. */
 void la_roles_offered(locus_allocator *a, uint32_t r, const double *given);
+
+/* Is client cs's role filtered on agent g (avail: what g would offer, or
+ * NULL to compute it)? Only when roles_ext->n_rfilters. */
+int la_roles_rfiltered(const locus_allocator *a, uint32_t cs, const la_agent *g,
+                       const double *avail);
+
+/* ABI wrappers that also drop role filters. */
+int la_roles_revive(locus_allocator *a, const char *framework_id, const char *role);
+int la_roles_remove_framework(locus_allocator *a, const char *framework_id);
+int la_roles_remove_agent(locus_allocator *a, const char *agent_id);
 
 /* ABI 1.2 entry points. */
 int la_set_quota(locus_allocator *a, const char *role, const locus_resources *guarantees,

@@ -963,6 +963,69 @@ static void test_recover_role(void **state)
                      LOCUS_ENOTFOUND);
 }
 
+static void recover_in(host *h, const char *fw, const char *role, const char *agent,
+                       double cpus, double mem, double refuse)
+{
+    locus_scalar items[3];
+    locus_resources r = res3(items, cpus, mem, 0);
+    CHECK_OK(h, h->api->recover_role(h->a, fw, role, agent, &r, refuse, h->now));
+}
+
+/* A multi-role framework's decline filters its role only, and only while
+ * the agent has no more to offer than was refused (Mesos's
+ * RefusedOfferFilter); revive and expiry lift it. */
+static void test_role_filters(void **state)
+{
+    host *h = *state;
+    cycle c;
+    require_abi_1_2(h);
+    const char *roles[] = {"x", "y"};
+    locus_framework_info info = {.id = "fw", .roles = roles, .n_roles = 2, .active = 1};
+    CHECK_OK(h, h->api->add_framework(h->a, &info, NULL, 0, h->now));
+    add_agent(h, "agent1", 4, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent1", "fw", "x", 4, 1024);
+
+    recover_in(h, "fw", "x", "agent1", 4, 1024, 10);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent1", "fw", "y", 4, 1024);
+    recover_in(h, "fw", "y", "agent1", 4, 1024, 10);
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+
+    /* The agent grows: more than either role refused. */
+    update_total(h, "agent1", 8, 2048, 0);
+    allocate(h, &c);
+    assert_offer(&c, "agent1", "fw", "x", 8, 2048);
+    recover_in(h, "fw", "x", "agent1", 8, 2048, 10);
+    allocate(h, &c);
+    assert_offer(&c, "agent1", "fw", "y", 8, 2048); /* y refused only 4 cpus */
+    recover_in(h, "fw", "y", "agent1", 8, 2048, 10);
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+
+    /* Revive of y lifts y's filter only. */
+    CHECK_OK(h, h->api->revive(h->a, "fw", "y"));
+    allocate(h, &c);
+    assert_offer(&c, "agent1", "fw", "y", 8, 2048);
+    recover_in(h, "fw", "y", "agent1", 8, 2048, 10);
+    h->now += 9.5;
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+    h->now += 1;
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.o[0].fw, "fw");
+
+    /* A removed agent takes its filters with it: re-added, it is offered. */
+    recover_in(h, "fw", c.o[0].role, "agent1", 8, 2048, 100);
+    CHECK_OK(h, h->api->remove_agent(h->a, "agent1"));
+    add_agent(h, "agent1", 8, 2048);
+    allocate(h, &c);
+    assert_int_equal(c.n, 1);
+}
+
 /* Bad quota: a limit below the guarantee, a negative value, an empty role. */
 static void test_quota_errors(void **state)
 {
@@ -1038,6 +1101,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quota_guarantee, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_role, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_role_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_resource_names, setup, teardown),
     };
     return cmocka_run_group_tests_name("mesos-host", tests, NULL, NULL);
