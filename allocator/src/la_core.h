@@ -68,6 +68,8 @@ typedef struct la_demand {
     int64_t block;
     uint64_t bytes;
     uint64_t counted;           /* its bytes in la_fw.demand_bytes (set by fw_compute) */
+    double expire;              /* host time its hint turns stale (INFINITY: none read) */
+    uint8_t stale;              /* its hint (or one of its dataset's blocks) was stale */
 } la_demand;
 
 typedef struct la_locent {      /* a framework's demanded bytes on one agent */
@@ -127,6 +129,7 @@ typedef struct la_fw {
     la_copy *copies;
     uint32_t n_copies, cap_copies;
     double uncached_tasks;      /* pending tasks with no known copy (estimate) */
+    double uncached_left;       /* of them, not offered yet this cycle */
     la_u64map offered_blocks;   /* dataset demand: blocks already given a planned slice
                                    (la_block_key), taken as launched; kept while the demanded
                                    datasets stay the same */

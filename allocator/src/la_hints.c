@@ -343,7 +343,9 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
     f->unit_limit = f->uncached_tasks = 0;
     la_u64map_clear(&a->scratch);
     for (size_t i = 0; i < f->n_demand; i++) {
-        const la_demand *d = &f->demand[i];
+        la_demand *d = &f->demand[i];
+        d->expire = INFINITY;
+        d->stale = 0;
         if (d->block < 0) {
             const locus_hs_dataset *ds = NULL;
             int rc = a->prov.dataset(a->prov.ctx, snap, d->dataset, &ds);
@@ -353,9 +355,12 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
             }
             uint64_t want = d->bytes ? d->bytes : ds->total_bytes;
             f->demand_bytes += want;
-            if (is_stale(cm, ds->updated_at_ms))
+            if (is_stale(cm, ds->updated_at_ms)) {
+                d->stale = 1;
                 continue;
+            }
             double exp = stale_at(cm, ds->updated_at_ms);
+            d->expire = exp;
             if (exp < f->loc_expire_at)
                 f->loc_expire_at = exp;
             double scale = ds->total_bytes && want < ds->total_bytes
@@ -402,9 +407,12 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
                         marked++; /* given a slice before: taken as launched */
                         continue;
                     }
-                    if (a->prov.block(a->prov.ctx, snap, d->dataset, bi, &b) || !b ||
-                        is_stale(cm, b->updated_at_ms))
+                    if (a->prov.block(a->prov.ctx, snap, d->dataset, bi, &b) || !b)
                         continue;
+                    if (is_stale(cm, b->updated_at_ms)) {
+                        d->stale = 1;
+                        continue;
+                    }
                     if (unit_add(a, snap, f, (uint32_t)i, b, b->bytes))
                         return LOCUS_ENOMEM;
                 }
@@ -437,9 +445,12 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
             uint64_t bytes = d->bytes ? d->bytes : b->bytes;
             f->demand_bytes += bytes;
             f->demand[i].counted = bytes;
-            if (is_stale(cm, b->updated_at_ms))
+            if (is_stale(cm, b->updated_at_ms)) {
+                d->stale = 1;
                 continue;
+            }
             double exp = stale_at(cm, b->updated_at_ms);
+            d->expire = exp;
             if (exp < f->loc_expire_at)
                 f->loc_expire_at = exp;
             /* The task counts once, split over the agents holding a copy:
@@ -491,14 +502,120 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
     return units_sort(f);
 }
 
-int la_hints_demand_shrunk(locus_allocator *a, la_fw *f, la_demand *d, size_t n)
+/* Per-agent bytes and task estimates of a framework with block demand only,
+ * from its units - as fw_compute derives them: each block's bytes on every
+ * copy, its task split over them. Out of memory: recomputed next cycle. */
+static void derive_from_units(locus_allocator *a, la_fw *f)
 {
-    if (!f->live || f->hint_dirty || f->hint_epoch != a->hint_epoch || !f->has_task_res ||
-        n > f->n_demand || !f->n_demand)
+    f->n_loc = 0;
+    la_u64map_clear(&a->scratch);
+    for (uint32_t u = 0; u < f->n_units; u++) {
+        const la_unit *un = &f->units[u];
+        for (uint32_t c = 0; c < un->n_copies; c++) {
+            const la_copy *cp = &f->copies[un->copy0 + c];
+            if (loc_add(a, f, cp->agent, (int)cp->tier, un->bytes, 1.0 / un->n_copies)) {
+                f->hint_dirty = 1;
+                return;
+            }
+        }
+    }
+    f->local_tasks = f->n_units;
+    f->unit_limit = f->n_units;
+    f->scan_from = 0;
+    a->index_dirty = 1;
+}
+
+/* The earliest expiry of f's demand items. */
+static void expiry_from_items(la_fw *f)
+{
+    f->loc_expire_at = INFINITY;
+    for (size_t i = 0; i < f->n_demand; i++)
+        if (f->demand[i].expire < f->loc_expire_at)
+            f->loc_expire_at = f->demand[i].expire;
+}
+
+/* Block demand only, with a task size: what the change-feed patch and the
+ * shrink can update without reading everything again. */
+static int blocks_only(const la_fw *f)
+{
+    if (!f->has_task_res)
         return 0;
     for (size_t i = 0; i < f->n_demand; i++)
         if (f->demand[i].block < 0)
             return 0;
+    return 1;
+}
+
+/* Re-reads the blocks of f's demand the feed lists as changed (keys in
+ * `changed`) and patches their units: a new copy set is appended (the old
+ * one is left as a hole until the next full read), a block gone or stale
+ * leaves the units. Returns 0, or 1 when f must be read again in full. */
+static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64map *changed,
+                        const clockmap *cm)
+{
+    uint32_t *unit_of = malloc(sizeof *unit_of * (f->n_demand ? f->n_demand : 1));
+    if (!unit_of)
+        return 1;
+    for (size_t i = 0; i < f->n_demand; i++)
+        unit_of[i] = NONE;
+    for (uint32_t u = 0; u < f->n_units; u++)
+        unit_of[f->units[u].demand] = u;
+    int drop = 0, rc = 0;
+    for (size_t i = 0; i < f->n_demand && !rc; i++) {
+        la_demand *d = &f->demand[i];
+        if (la_u64map_get(changed, la_block_key(d->dataset, (uint64_t)d->block)) == NONE)
+            continue;
+        const locus_hs_block_view *b = NULL;
+        uint32_t u = unit_of[i];
+        f->demand_bytes -= d->counted;
+        d->expire = INFINITY;
+        d->stale = 0;
+        int got = a->prov.block(a->prov.ctx, snap, d->dataset, (uint64_t)d->block, &b) == 0 && b;
+        d->counted = got ? (d->bytes ? d->bytes : b->bytes) : d->bytes;
+        f->demand_bytes += d->counted;
+        if (got && is_stale(cm, b->updated_at_ms))
+            d->stale = 1;
+        else if (got)
+            d->expire = stale_at(cm, b->updated_at_ms);
+        uint32_t before = f->n_units;
+        if (got && !d->stale && unit_add(a, snap, f, (uint32_t)i, b, d->counted))
+            rc = 1;
+        if (f->n_units > before && u != NONE) { /* the new copy set replaces the old */
+            f->units[u] = f->units[--f->n_units];
+        } else if (f->n_units == before && u != NONE) {
+            f->units[u].n_copies = 0; /* no copy any more: dropped below */
+            drop = 1;
+        }
+    }
+    free(unit_of);
+    if (rc)
+        return 1;
+    if (drop) {
+        uint32_t n = 0;
+        for (uint32_t u = 0; u < f->n_units; u++)
+            if (f->units[u].n_copies)
+                f->units[n++] = f->units[u];
+        f->n_units = n;
+    }
+    /* Holes left by replaced copy sets: a full read compacts them. */
+    uint64_t used = 0;
+    for (uint32_t u = 0; u < f->n_units; u++)
+        used += f->units[u].n_copies;
+    if (f->n_copies > 4 * used + 1024)
+        return 1;
+    if (units_sort(f))
+        return 1;
+    f->uncached_tasks = (double)f->n_demand - f->n_units;
+    expiry_from_items(f);
+    derive_from_units(a, f);
+    return f->hint_dirty;
+}
+
+int la_hints_demand_shrunk(locus_allocator *a, la_fw *f, la_demand *d, size_t n)
+{
+    if (!f->live || f->hint_dirty || f->hint_epoch != a->hint_epoch || !blocks_only(f) ||
+        n > f->n_demand || !f->n_demand)
+        return 0;
     /* Old item of each new one, by (dataset, block); any new or changed
      * item, or a repeated one, and the change is not a plain subset. */
     la_u64map old = {0};
@@ -517,6 +634,8 @@ int la_hints_demand_shrunk(locus_allocator *a, la_fw *f, la_demand *d, size_t n)
         if (ok) {
             new_of_old[i] = (uint32_t)j;
             d[j].counted = f->demand[i].counted;
+            d[j].expire = f->demand[i].expire;
+            d[j].stale = f->demand[i].stale;
         }
     }
     la_u64map_free(&old);
@@ -538,25 +657,8 @@ int la_hints_demand_shrunk(locus_allocator *a, la_fw *f, la_demand *d, size_t n)
     }
     f->n_units = nu;
     free(new_of_old);
-    /* Per-agent bytes and task estimates, as fw_compute derives them for
-     * block demand: each block's bytes on every copy, its task split over them. */
-    f->n_loc = 0;
-    la_u64map_clear(&a->scratch);
-    for (uint32_t u = 0; u < f->n_units; u++) {
-        const la_unit *un = &f->units[u];
-        for (uint32_t c = 0; c < un->n_copies; c++) {
-            const la_copy *cp = &f->copies[un->copy0 + c];
-            if (loc_add(a, f, cp->agent, (int)cp->tier, un->bytes, 1.0 / un->n_copies)) {
-                f->hint_dirty = 1; /* out of memory: recompute next cycle */
-                return 1;
-            }
-        }
-    }
-    f->local_tasks = nu;
-    f->unit_limit = nu;
     f->uncached_tasks = (double)n - nu;
-    f->scan_from = 0;
-    a->index_dirty = 1;
+    derive_from_units(a, f);
     return 1;
 }
 
@@ -709,11 +811,14 @@ static int rebuild_index(locus_allocator *a)
 
 /* ---- one cycle ------------------------------------------------------------------------------ */
 
-/* Marks dirty only the frameworks demanding a dataset the store's change
- * feed lists as changed or confirmed since the generation the index was built
- * at. Returns 1 when that is not known (no feed, too old, host bindings
- * changed): the caller then recomputes every framework. */
-static int mark_changed(locus_allocator *a, void *snap, uint64_t gen)
+/* Applies the store's change feed since the generation the index was
+ * built at. A framework demanding a dataset whose content changed is read
+ * again - only the changed blocks when it demands blocks and the feed lists
+ * them, in full otherwise; one demanding only datasets a poll confirmed
+ * just moves its expiry (same content, newer time). Returns 1 when the
+ * difference is not known (no feed, too old, host bindings changed): the
+ * caller then recomputes every framework. */
+static int apply_changes(locus_allocator *a, void *snap, uint64_t gen, const clockmap *cm)
 {
     const locus_hs_changes *ch = NULL;
     if (!a->prov.changes || a->hint_generation == 0 || a->hint_generation == UINT64_MAX ||
@@ -721,25 +826,49 @@ static int mark_changed(locus_allocator *a, void *snap, uint64_t gen)
         a->prov.changes(a->prov.ctx, snap, a->hint_generation, &ch) || !ch ||
         ch->full_read_needed || ch->n_hosts)
         return 1;
-    la_strmap names = {0};
-    for (size_t i = 0; i < ch->n_datasets; i++)
-        if (la_strmap_put(&names, ch->datasets[i], 1)) {
-            la_strmap_free(&names);
-            return 1;
-        }
-    for (size_t i = 0; i < ch->n_confirmed; i++)
-        if (la_strmap_put(&names, ch->confirmed[i].dataset, 1)) {
-            la_strmap_free(&names);
-            return 1;
-        }
-    for (uint32_t fs = 0; fs < a->n_fw_slots && names.n; fs++) {
+    if (!ch->n_datasets && !ch->n_confirmed)
+        return 0;
+    la_strmap names = {0}; /* changed: NONE - 1; confirmed: index into ch->confirmed */
+    la_u64map blocks = {0};
+    int full = 0;
+    for (size_t i = 0; i < ch->n_datasets && !full; i++)
+        full = la_strmap_put(&names, ch->datasets[i], NONE - 1) != 0;
+    for (size_t i = 0; i < ch->n_confirmed && !full; i++)
+        full = la_strmap_put(&names, ch->confirmed[i].dataset, (uint32_t)i) != 0;
+    for (size_t i = 0; ch->blocks_complete && i < ch->n_blocks && !full; i++)
+        full = la_u64map_put(&blocks, la_block_key(ch->blocks[i].dataset, ch->blocks[i].index), 1) != 0;
+    for (uint32_t fs = 0; fs < a->n_fw_slots && !full; fs++) {
         la_fw *f = &a->fws[fs];
-        for (size_t d = 0; f->live && !f->hint_dirty && d < f->n_demand; d++)
-            if (la_strmap_get(&names, f->demand[d].dataset) != NONE)
+        if (!f->live || f->hint_dirty || f->hint_epoch != a->hint_epoch)
+            continue;
+        int changed = 0, confirmed = 0;
+        for (size_t d = 0; d < f->n_demand; d++) {
+            uint32_t v = la_strmap_get(&names, f->demand[d].dataset);
+            if (v == NONE)
+                continue;
+            if (v == NONE - 1) {
+                changed = 1;
+                continue;
+            }
+            confirmed = 1;
+            la_demand *it = &f->demand[d];
+            if (it->stale) { /* was skipped as stale: it may count again */
+                changed = 1;
+                continue;
+            }
+            if (it->expire < INFINITY) /* only hints that were read */
+                it->expire = stale_at(cm, ch->confirmed[v].updated_at_ms);
+        }
+        if (changed) {
+            if (!ch->blocks_complete || !blocks_only(f) || patch_blocks(a, snap, f, &blocks, cm))
                 f->hint_dirty = 1;
+        } else if (confirmed) {
+            expiry_from_items(f);
+        }
     }
     la_strmap_free(&names);
-    return 0;
+    la_u64map_free(&blocks);
+    return full;
 }
 
 static int64_t hint_now_ms(const locus_allocator *a, double now)
@@ -783,10 +912,16 @@ int la_hints_refresh(locus_allocator *a, double now)
     if (is_stale(&cm, updated))
         goto out; /* the writer is dead or stuck: do not trust anything */
     if (gen != a->hint_generation) {
-        if (mark_changed(a, snap, gen))
+        if (apply_changes(a, snap, gen, &cm))
             for (uint32_t i = 0; i < a->n_fw_slots; i++)
                 a->fws[i].hint_dirty = 1;
         a->hint_generation = gen;
+        /* Confirmed hints moved their expiry. */
+        a->index_expire_at = INFINITY;
+        for (uint32_t i = 0; i < a->n_fw_slots; i++)
+            if (a->fws[i].live && !a->fws[i].hint_dirty &&
+                a->fws[i].loc_expire_at < a->index_expire_at)
+                a->index_expire_at = a->fws[i].loc_expire_at;
     }
     if (now >= a->index_expire_at) /* some hints turned stale */
         for (uint32_t i = 0; i < a->n_fw_slots; i++)

@@ -177,9 +177,13 @@ int la_place_prepare(locus_allocator *a, double now)
         if (la_grow((void **)&ro->ulist, &ro->ucap, ro->n + 1, sizeof *ro->ulist))
             return la_seterr(a, LOCUS_ENOMEM, "out of memory");
         ro->un = 0;
-        for (uint32_t i = 0; i < ro->n; i++)
-            if (a->fws[a->clients[ro->list[i]].fw].allowed == 2)
+        /* Not held back: frameworks past their waits, and those with
+         * pending work no copy is known for (waiting cannot make it local). */
+        for (uint32_t i = 0; i < ro->n; i++) {
+            const la_fw *f = &a->fws[a->clients[ro->list[i]].fw];
+            if (f->allowed == 2 || (planned_type(f) && f->uncached_tasks > 0.5))
                 ro->ulist[ro->un++] = ro->list[i];
+        }
     }
     return 0;
 }
@@ -313,8 +317,10 @@ static uint32_t slice_of(const locus_allocator *a, const la_fw *f, const la_pick
 {
     if (planned_type(f)) {
         /* Its cached work went through the plan: what it gets here is sized
-         * to the rest (tasks with no free or no known copy). */
-        double n = ceil(f->budget - 1e-6);
+         * to the rest (tasks with no free or no known copy); while it waits
+         * for copies, to the tasks with no known copy only. */
+        double n = ceil((f->allowed < 2 && f->uncached_left < f->budget ? f->uncached_left
+                                                                         : f->budget) - 1e-6);
         if (n < 1)
             n = 1;
         if (n > 1e6)
@@ -715,6 +721,7 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         double rest = f->unit_limit - (double)f->planned;
         f->waiting = rest > 0.5;
         f->budget = (rest > 0 ? rest : 0) + f->uncached_tasks;
+        f->uncached_left = f->uncached_tasks;
         /* Nothing planned and nothing left by the estimates: the estimates
          * are wrong (the framework asks for offers), so it keeps the room
          * for one task any framework without cached data has. */
@@ -853,9 +860,23 @@ int la_place_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_
         uint32_t nt = slice_of(a, f, &p, avail, slice);
         if ((rc = la_make_offer(a, gs, nt ? slice : avail, &p, 1, a->hints_valid, now, nt, NULL)))
             break;
-        if (!nt)
+        if (!nt) {
+            /* The whole agent: it holds at most the rest of the work. */
+            if (planned_type(f)) {
+                double fit = INFINITY;
+                for (uint32_t k = 0; k < a->n_res; k++)
+                    if (f->task_res[k] > EPS && avail[k] / f->task_res[k] < fit)
+                        fit = avail[k] / f->task_res[k];
+                fit = isfinite(fit) ? floor(fit + 1e-9) : 1;
+                f->budget -= fit;
+                f->uncached_left -= fit;
+                if (f->allowed < 2 && f->uncached_left < 0.5)
+                    a->fstate[fw] = 0;
+            }
             break;
+        }
         f->budget -= nt;
+        f->uncached_left -= nt;
         if (la_grow((void **)&a->sliced, &a->cap_sliced, 2 * (a->n_sliced + 1), sizeof *a->sliced)) {
             rc = la_seterr(a, LOCUS_ENOMEM, "out of memory");
             break;
@@ -871,7 +892,10 @@ int la_place_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_
      * this cycle: only locality brings it offers, and none is left. */
     for (uint32_t i = 0; i < a->n_sliced; i++) {
         uint32_t fw = a->sliced[2 * i];
-        if (a->fws[fw].budget > 0 || (a->fws[fw].allowed == 2 && !planned_type(&a->fws[fw])))
+        const la_fw *f = &a->fws[fw];
+        if (planned_type(f) && f->allowed < 2 && f->uncached_left < 0.5)
+            continue; /* waiting for copies, its uncached tasks all offered */
+        if (f->budget > 0 || (f->allowed == 2 && !planned_type(f)))
             a->fstate[fw] = (uint8_t)a->sliced[2 * i + 1];
     }
     a->n_sliced = 0;

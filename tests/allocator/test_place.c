@@ -28,6 +28,11 @@ typedef struct fstore {
     int feed;                  /* 1: s_changes answers with `changed` */
     const char *changed[4];
     size_t n_changed;
+    locus_hs_block_ref cblocks[8]; /* with blocks_complete: the changed blocks */
+    size_t n_cblocks;
+    int blocks_complete;
+    locus_hs_confirmed conf[4];   /* datasets a poll only confirmed */
+    size_t n_conf;
     locus_hs_changes ch;
 } fstore;
 
@@ -96,6 +101,11 @@ static int s_changes(void *ctx, void *snap, uint64_t since, const locus_hs_chang
     f->ch.full_read_needed = !f->feed;
     f->ch.datasets = f->changed;
     f->ch.n_datasets = f->feed ? f->n_changed : 0;
+    f->ch.blocks = f->cblocks;
+    f->ch.n_blocks = f->feed && f->blocks_complete ? f->n_cblocks : 0;
+    f->ch.blocks_complete = f->feed && f->blocks_complete;
+    f->ch.confirmed = f->conf;
+    f->ch.n_confirmed = f->feed ? f->n_conf : 0;
     *out = &f->ch;
     return 0;
 }
@@ -523,6 +533,96 @@ static void test_launched_blocks_need_no_store_read(void **state)
     la_destroy(a);
 }
 
+/* A commit that moves one block of a demanded dataset, with the feed
+ * listing that block: only it is read again, and the plan follows it (its
+ * memory copy on a2 now). The result is the one a full read gives. */
+static void test_change_feed_patches_changed_blocks(void **state)
+{
+    (void)state;
+    fstore f = {.gen = 1};
+    locus_allocator *a = new_loc(&f);
+    t_agent(a, "a1", 8, 8192);
+    t_agent(a, "a2", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_task_res(a, "fa", 1, 1024);
+    for (uint64_t b = 0; b < 4; b++)
+        put_block(&f, "in", b, "a1", LOCUS_TIER_HDD, NULL);
+    want_blocks(a, "fa", "in", 0, 4);
+    locus_offer_list l = t_alloc(a, 1);
+    assert_true(fabs(cpus_of(&l, "fa") - 4) < 1e-9);
+    for (size_t i = 0; i < l.n; i++)
+        t_decline(a, &l.offers[i], 0, 1);
+    f.blk[2].rep[0] = (locus_hs_replica){"a2", LOCUS_TIER_MEM};
+    f.gen++;
+    f.feed = 1;
+    f.changed[0] = "in";
+    f.n_changed = 1;
+    f.cblocks[0] = (locus_hs_block_ref){"in", 2};
+    f.n_cblocks = 1;
+    f.blocks_complete = 1;
+    int reads = f.block_reads;
+    l = t_alloc(a, 2);
+    assert_int_equal(f.block_reads - reads, 1);
+    const locus_offer *o1 = t_offer_for_agent(&l, "a1"), *o2 = t_offer_for_agent(&l, "a2");
+    assert_non_null(o1);
+    assert_non_null(o2);
+    assert_true(fabs(t_res(&o1->resources, "cpus") - 3) < 1e-9);
+    assert_true(fabs(t_res(&o2->resources, "cpus") - 1) < 1e-9);
+    assert_non_null(strstr(o2->reason, "in#2"));
+    assert_true(o2->locality.local_bytes[0] == 128 * MB);
+    for (size_t i = 0; i < l.n; i++)
+        t_decline(a, &l.offers[i], 0, 2);
+    /* The block gone: it leaves the plan, read once more. */
+    f.blk[2].v.n_replicas = 0;
+    f.gen++;
+    reads = f.block_reads;
+    l = t_alloc(a, 3);
+    assert_int_equal(f.block_reads - reads, 1);
+    assert_true(fabs(cpus_of(&l, "fa") - 4) < 1e-9); /* 3 planned + 1 uncached task */
+    assert_null(strstr(t_offer_for_agent(&l, "a1")->reason, "in#2"));
+    la_destroy(a);
+}
+
+/* A poll that only confirms a dataset moves its hints' expiry without any
+ * read: past the old staleness bound the framework keeps its locality. */
+static void test_confirmed_dataset_moves_expiry_only(void **state)
+{
+    (void)state;
+    fstore f = {.gen = 1, .updated_ms = 0};
+    locus_allocator *a = t_new(NULL, "policy.name=locality", "hints.staleness=10", NULL);
+    store_install(a, &f);
+    t_agent(a, "a1", 8, 8192);
+    t_agent(a, "a2", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_task_res(a, "fa", 1, 1024);
+    put_block(&f, "in", 0, "a1", LOCUS_TIER_HDD, NULL);
+    want_blocks(a, "fa", "in", 0, 1);
+    locus_offer_list l = t_alloc(a, 1);
+    assert_non_null(t_offer_for_agent(&l, "a1"));
+    for (size_t i = 0; i < l.n; i++)
+        t_decline(a, &l.offers[i], 0, 1);
+    f.blk[0].v.updated_at_ms = 8000;
+    f.updated_ms = 8000;
+    f.gen++;
+    f.feed = 1;
+    f.conf[0] = (locus_hs_confirmed){"in", 8000};
+    f.n_conf = 1;
+    int reads = f.block_reads;
+    l = t_alloc(a, 12);
+    assert_int_equal(f.block_reads, reads);
+    const locus_offer *o = t_offer_for_agent(&l, "a1");
+    assert_non_null(o);
+    assert_string_equal(o->framework_id, "fa");
+    assert_int_equal(o->locality.level, 0);
+    for (size_t i = 0; i < l.n; i++)
+        t_decline(a, &l.offers[i], 0, 12);
+    /* Past the confirmed time's bound too: stale, no locality. */
+    l = t_alloc(a, 19);
+    for (size_t i = 0; i < l.n; i++)
+        assert_int_equal(l.offers[i].locality.level, -1);
+    la_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +636,8 @@ int main(void)
         cmocka_unit_test(test_slice_used_for_another_block_replanned),
         cmocka_unit_test(test_change_feed_recomputes_only_affected),
         cmocka_unit_test(test_launched_blocks_need_no_store_read),
+        cmocka_unit_test(test_change_feed_patches_changed_blocks),
+        cmocka_unit_test(test_confirmed_dataset_moves_expiry_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
