@@ -25,6 +25,8 @@ locus_require_pkg(PROTOBUF_C libprotobuf-c libprotobuf-c-dev)
 locus_require_pkg(HIREDIS hiredis libhiredis-dev)
 locus_require_pkg(LMDB lmdb liblmdb-dev)
 locus_require_pkg(JANSSON jansson libjansson-dev)
+# The probe's Alluxio and WebHDFS client (keep-alive, HTTPS, SPNEGO, proxies).
+locus_require_pkg(CURL libcurl libcurl4-openssl-dev)
 locus_require_program(PROTOC_C protoc-c protobuf-c-compiler)
 if(LOCUS_BUILD_TESTS)
   locus_require_pkg(CMOCKA cmocka libcmocka-dev)

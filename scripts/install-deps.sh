@@ -3,8 +3,8 @@
 # Skips apt entirely when everything is already installed.
 set -eu
 PACKAGES="build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
-libhiredis-dev liblmdb-dev lmdb-utils libjansson-dev libcmocka-dev redis-server
-redis-tools gnuplot-nox"
+libhiredis-dev liblmdb-dev lmdb-utils libjansson-dev libcurl4-openssl-dev libcmocka-dev
+redis-server redis-tools gnuplot-nox openssl"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

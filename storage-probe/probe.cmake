@@ -37,7 +37,7 @@ target_include_directories(locus_probe_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/s
 target_compile_definitions(locus_probe_core PRIVATE ${LOCUS_PROBE_HAVE}
   LOCUS_PROBE_VERSION="${PROJECT_VERSION}")
 target_link_libraries(locus_probe_core PUBLIC
-  locus_hints locus_common PkgConfig::LIBEVENT PkgConfig::HIREDIS PkgConfig::JANSSON
+  locus_hints locus_common PkgConfig::LIBEVENT PkgConfig::HIREDIS PkgConfig::JANSSON PkgConfig::CURL
   Threads::Threads m)
 
 add_executable(locus-probe ${CMAKE_CURRENT_SOURCE_DIR}/src/probe_main.c)

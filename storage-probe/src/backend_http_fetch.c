@@ -1,21 +1,25 @@
-/* Asynchronous HTTP + JSON client shared by the Alluxio and HDFS backends
- * (interface and rules in http_fetch.h). The file is named backend_*.c so the
- * probe's build picks it up with the backends.
+/* Asynchronous HTTP(S) + JSON client shared by the Alluxio and HDFS backends
+ * (interface and rules in http_fetch.h), on libcurl's multi interface driven
+ * by the probe's libevent loop. The file is named backend_*.c so the probe's
+ * build picks it up with the backends.
  *
  * Design:
- * - One evhttp connection per request ("Connection: close"). A poll issues a
- *   few hundred to a few thousand small metadata requests; a fresh connection
- *   each time keeps every failure local to its request and makes the bound
- *   on concurrency a plain count. evdns resolves names so nothing blocks.
- * - libevent's callbacks only record the outcome and wake one "pump" event.
- *   The pump frees finished connections, parses bodies, calls the user's
- *   callback and starts queued requests. Doing the work there, outside any
- *   evhttp callback, is what lets a user callback cancel or free the whole
- *   client (the usual reaction to a failed poll) without freeing a
- *   connection from inside its own callback.
- * - Each request has its own deadline timer on top of evhttp's per-I/O
- *   timeout, so a server that trickles bytes cannot hold a poll forever.
- *   Expiry frees the connection, which drops the evhttp request silently.
+ * - One CURLM per client. libcurl tells us which sockets to watch
+ *   (CURLMOPT_SOCKETFUNCTION: one libevent event per socket) and when to
+ *   call it back (CURLMOPT_TIMERFUNCTION: one libevent timer); it keeps
+ *   connections alive between requests (a poll's thousands of metadata
+ *   requests reuse a few connections) and speaks HTTPS (CA file, client
+ *   certificate), Kerberos/SPNEGO and proxies.
+ * - At most max_concurrent requests are handed to libcurl at once; the rest
+ *   wait in a FIFO. libcurl resolves names in its own thread, so nothing
+ *   blocks the loop.
+ * - Finished transfers only record the outcome and wake one "pump" event.
+ *   The pump parses bodies, calls the user's callback and starts queued
+ *   requests, outside any libcurl call, so a user callback may cancel or
+ *   free the whole client (the usual reaction to a failed poll).
+ * - CURLOPT_TIMEOUT_MS bounds the whole request (connect to last body
+ *   byte), so a server that trickles bytes cannot hold a poll forever; the
+ *   write callback refuses a body over max_body_bytes.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -25,14 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/time.h>
 
-#include <event2/buffer.h>
-#include <event2/dns.h>
+#include <curl/curl.h>
+#include <event2/event.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <event2/util.h>
 
 #include "http_fetch.h"
 #include "locus/error.h"
@@ -48,19 +49,20 @@ struct fetch_req {
     enum req_state state;
     http_fetch_method method;
     char *target;                    /* request path + query, with the endpoint prefix */
-    char *url;                       /* "<METHOD> http://host:port<target>" for messages */
+    char *full_url;                  /* scheme://host:port<target>, given to libcurl */
+    char *url;                       /* "<METHOD> <full_url>" for messages */
     http_fetch_cb cb;
     void *arg;
-    struct evhttp_connection *conn;
-    struct event *deadline;
-    /* outcome, recorded by the evhttp callbacks or the deadline */
-    int status;                      /* set when failed before a response */
-    char errmsg[256];
-    int have_ev_err;
-    enum evhttp_request_error ev_err;
-    int code;                        /* HTTP status, 0 = none */
+    CURL *easy;
+    struct curl_slist *headers;
+    char curl_err[CURL_ERROR_SIZE];
+    int too_long;                    /* the write callback refused the body */
+    /* outcome */
+    int status;                      /* set when failed before a complete response */
+    char errmsg[384];
+    long code;                       /* HTTP status, 0 = none */
     char *body;
-    size_t body_len;
+    size_t body_len, body_cap;
 };
 
 typedef struct req_list {
@@ -68,16 +70,30 @@ typedef struct req_list {
     size_t n;
 } req_list;
 
+/* One socket libcurl asked us to watch. */
+typedef struct sock_watch sock_watch;
+struct sock_watch {
+    http_fetch *f;
+    curl_socket_t fd;
+    struct event *ev;
+    sock_watch *prev, *next;
+};
+
 struct http_fetch {
     struct event_base *base;
-    struct evdns_base *dns;          /* NULL when the host is a numeric address */
+    CURLM *multi;
+    struct event *timer;             /* libcurl's timeout */
+    struct event *pump;
+    char *scheme;                    /* "http" or "https" */
     char *host;
     uint16_t port;
     char *prefix;                    /* path prefix without trailing '/', may be "" */
     char *endpoint;                  /* for messages */
     http_fetch_limits lim;
+    char *ca_file, *cert_file, *key_file, *proxy;
+    int spnego;
     req_list queued, active, done;
-    struct event *pump;
+    sock_watch *watches;
     int in_pump;
     int dying;                       /* http_fetch_free called from a callback */
 };
@@ -120,17 +136,17 @@ static void move_to(fetch_req *r, enum req_state s)
     list_push(list_of(r->f, s), r);
 }
 
+/* Takes the transfer away from libcurl (its connection goes back to the
+ * cache, or is closed if the transfer was cut short). */
 static void req_release_io(fetch_req *r)
 {
-    if (r->deadline) {
-        event_free(r->deadline);
-        r->deadline = NULL;
+    if (r->easy) {
+        curl_multi_remove_handle(r->f->multi, r->easy);
+        curl_easy_cleanup(r->easy);
+        r->easy = NULL;
     }
-    if (r->conn) {
-        /* Frees a still-pending evhttp request too, without its callbacks. */
-        evhttp_connection_free(r->conn);
-        r->conn = NULL;
-    }
+    curl_slist_free_all(r->headers);
+    r->headers = NULL;
 }
 
 static void req_free(fetch_req *r)
@@ -139,6 +155,7 @@ static void req_free(fetch_req *r)
         return;
     req_release_io(r);
     free(r->target);
+    free(r->full_url);
     free(r->url);
     free(r->body);
     free(r);
@@ -155,116 +172,256 @@ static void fail_req(fetch_req *r, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- evhttp callbacks: record and wake the pump, nothing else ---------- */
+/* ---- libcurl callbacks -------------------------------------------------- */
 
-static void on_ev_error(enum evhttp_request_error err, void *arg)
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     fetch_req *r = arg;
-    r->have_ev_err = 1;
-    r->ev_err = err;
-}
-
-static void on_response(struct evhttp_request *req, void *arg)
-{
-    fetch_req *r = arg;
-    if (r->state != REQ_ACTIVE)
-        return;
-    int code = req ? evhttp_request_get_response_code(req) : 0;
-    if (code <= 0) {
-        /* No response: libevent reported why through on_ev_error, or not at
-         * all when the connection itself failed. */
-        enum evhttp_request_error e = r->have_ev_err ? r->ev_err : EVREQ_HTTP_REQUEST_CANCEL;
-        if (e == EVREQ_HTTP_TIMEOUT)
-            fail_req(r, LOCUS_ETIMEDOUT, "%s: timed out after %g s", r->url, r->f->lim.timeout_s);
-        else if (e == EVREQ_HTTP_DATA_TOO_LONG)
-            fail_req(r, LOCUS_EIO, "%s: response body longer than %zu bytes", r->url,
-                     r->f->lim.max_body_bytes);
-        else if (e == EVREQ_HTTP_EOF)
-            fail_req(r, LOCUS_EIO, "%s: connection closed before a complete response", r->url);
-        else if (e == EVREQ_HTTP_INVALID_HEADER)
-            fail_req(r, LOCUS_EIO, "%s: invalid HTTP response header", r->url);
-        else if (e == EVREQ_HTTP_BUFFER_ERROR)
-            fail_req(r, LOCUS_EIO, "%s: socket error while reading the response", r->url);
-        else
-            fail_req(r, LOCUS_EIO, "%s: connection failed (refused, reset or unreachable)",
-                     r->url);
-    } else {
-        r->code = code;
-        struct evbuffer *in = evhttp_request_get_input_buffer(req);
-        size_t len = in ? evbuffer_get_length(in) : 0;
-        if (len > r->f->lim.max_body_bytes) {
-            fail_req(r, LOCUS_EIO, "%s: response body longer than %zu bytes", r->url,
-                     r->f->lim.max_body_bytes);
-        } else {
-            r->body = malloc(len + 1);
-            if (!r->body) {
-                fail_req(r, LOCUS_ENOMEM, "%s: out of memory for a %zu-byte body", r->url, len);
-            } else {
-                if (len)
-                    evbuffer_remove(in, r->body, len);
-                r->body[len] = '\0';
-                r->body_len = len;
-            }
-        }
+    size_t n = size * nmemb;
+    if (n > r->f->lim.max_body_bytes - r->body_len) {
+        r->too_long = 1;
+        return 0; /* libcurl ends the transfer with CURLE_WRITE_ERROR */
     }
-    move_to(r, REQ_DONE);
-    event_active(r->f->pump, EV_READ, 0);
+    if (r->body_len + n + 1 > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap : 4096;
+        while (cap < r->body_len + n + 1)
+            cap *= 2;
+        char *nb = realloc(r->body, cap);
+        if (!nb)
+            return 0;
+        r->body = nb;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, n);
+    r->body_len += n;
+    r->body[r->body_len] = '\0';
+    return n;
 }
 
-static void on_deadline(evutil_socket_t fd, short what, void *arg)
+/* Why a transfer failed, in the words the backends' messages use. */
+static void record_failure(fetch_req *r, CURLcode cc)
+{
+    const char *detail = r->curl_err[0] ? r->curl_err : curl_easy_strerror(cc);
+    switch (cc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        fail_req(r, LOCUS_ETIMEDOUT, "%s: timed out after %g s", r->url, r->f->lim.timeout_s);
+        break;
+    case CURLE_FILESIZE_EXCEEDED:
+        fail_req(r, LOCUS_EIO, "%s: response body longer than %zu bytes", r->url,
+                 r->f->lim.max_body_bytes);
+        break;
+    case CURLE_WRITE_ERROR:
+        if (r->too_long)
+            fail_req(r, LOCUS_EIO, "%s: response body longer than %zu bytes", r->url,
+                     r->f->lim.max_body_bytes);
+        else
+            fail_req(r, LOCUS_ENOMEM, "%s: out of memory for the response body", r->url);
+        break;
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        fail_req(r, LOCUS_EIO, "%s: connection closed before a complete response (%s)", r->url,
+                 detail);
+        break;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        fail_req(r, LOCUS_EIO, "%s: invalid HTTP response header (%s)", r->url, detail);
+        break;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        fail_req(r, LOCUS_EIO, "%s: connection failed (refused, reset or unreachable): %s", r->url,
+                 detail);
+        break;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        fail_req(r, LOCUS_EIO, "%s: TLS failed: %s", r->url, detail);
+        break;
+    case CURLE_OUT_OF_MEMORY:
+        fail_req(r, LOCUS_ENOMEM, "%s: out of memory", r->url);
+        break;
+    default:
+        fail_req(r, LOCUS_EIO, "%s: %s", r->url, detail);
+        break;
+    }
+}
+
+/* Moves every transfer libcurl reports finished to the done list. */
+static void collect_done(http_fetch *f)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(f->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        fetch_req *r = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        CURLcode cc = m->data.result;
+        if (!r || r->state != REQ_ACTIVE)
+            continue;
+        if (cc == CURLE_OK)
+            curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->code);
+        else
+            record_failure(r, cc);
+        req_release_io(r); /* m is invalid from here on */
+        move_to(r, REQ_DONE);
+    }
+    if (f->done.head)
+        event_active(f->pump, EV_READ, 0);
+}
+
+static void on_socket_event(evutil_socket_t fd, short what, void *arg)
+{
+    http_fetch *f = arg;
+    int flags = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
+    int running;
+    curl_multi_socket_action(f->multi, fd, flags, &running);
+    collect_done(f);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    fetch_req *r = arg;
-    if (r->state != REQ_ACTIVE)
-        return;
-    req_release_io(r); /* drops the evhttp request; its callbacks do not run */
-    fail_req(r, LOCUS_ETIMEDOUT, "%s: timed out after %g s", r->url, r->f->lim.timeout_s);
-    move_to(r, REQ_DONE);
-    event_active(r->f->pump, EV_READ, 0);
+    http_fetch *f = arg;
+    int running;
+    curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    collect_done(f);
+}
+
+static void watch_free(sock_watch *w)
+{
+    http_fetch *f = w->f;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        f->watches = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    if (w->ev)
+        event_free(w->ev);
+    free(w);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch s for what libcurl wants, or stop. */
+static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    http_fetch *f = userp;
+    sock_watch *w = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (w) {
+            curl_multi_assign(f->multi, s, NULL);
+            watch_free(w);
+        }
+        return 0;
+    }
+    if (!w) {
+        w = calloc(1, sizeof *w);
+        if (!w)
+            return -1;
+        w->f = f;
+        w->fd = s;
+        w->next = f->watches;
+        if (f->watches)
+            f->watches->prev = w;
+        f->watches = w;
+        curl_multi_assign(f->multi, s, w);
+    }
+    short ev = (short)((what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0) |
+                       EV_PERSIST);
+    if (w->ev)
+        event_free(w->ev);
+    w->ev = event_new(f->base, s, ev, on_socket_event, f);
+    return w->ev && event_add(w->ev, NULL) == 0 ? 0 : -1;
+}
+
+/* CURLMOPT_TIMERFUNCTION: call libcurl back after timeout_ms (-1: never). */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    http_fetch *f = userp;
+    if (timeout_ms < 0) {
+        evtimer_del(f->timer);
+        return 0;
+    }
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    return evtimer_add(f->timer, &tv);
 }
 
 /* ---- starting a request ------------------------------------------------ */
+
+static int set_options(fetch_req *r)
+{
+    http_fetch *f = r->f;
+    CURL *e = r->easy;
+    int bad = 0;
+#define SET(opt, val) bad |= curl_easy_setopt(e, opt, val) != CURLE_OK
+    SET(CURLOPT_URL, r->full_url);
+    SET(CURLOPT_PRIVATE, (void *)r);
+    SET(CURLOPT_ERRORBUFFER, r->curl_err);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, (void *)r);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_TIMEOUT_MS, (long)ceil(f->lim.timeout_s * 1000));
+    SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->lim.max_body_bytes);
+    SET(CURLOPT_PROTOCOLS_STR, f->scheme);
+    SET(CURLOPT_FOLLOWLOCATION, 0L); /* WebHDFS redirects only data reads, which we never make */
+    SET(CURLOPT_HTTPHEADER, r->headers);
+    /* "" makes libcurl ignore http_proxy and friends: a daemon's route
+     * should come from its config, not from whoever started it. */
+    SET(CURLOPT_PROXY, f->proxy ? f->proxy : "");
+    if (f->ca_file)
+        SET(CURLOPT_CAINFO, f->ca_file);
+    if (f->cert_file)
+        SET(CURLOPT_SSLCERT, f->cert_file);
+    if (f->key_file)
+        SET(CURLOPT_SSLKEY, f->key_file);
+    if (f->spnego) {
+        SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_NEGOTIATE);
+        SET(CURLOPT_USERPWD, ":"); /* the credentials come from the Kerberos ticket cache */
+    }
+    if (r->method == HTTP_FETCH_POST) {
+        SET(CURLOPT_POSTFIELDS, "{}");
+        SET(CURLOPT_POSTFIELDSIZE, 2L);
+    }
+#undef SET
+    return bad ? -1 : 0;
+}
 
 static void start_req(fetch_req *r)
 {
     http_fetch *f = r->f;
     move_to(r, REQ_ACTIVE);
-    struct timeval tv;
-    tv.tv_sec = (time_t)f->lim.timeout_s;
-    tv.tv_usec = (suseconds_t)((f->lim.timeout_s - (double)tv.tv_sec) * 1e6);
-    r->deadline = evtimer_new(f->base, on_deadline, r);
-    r->conn = evhttp_connection_base_new(f->base, f->dns, f->host, f->port);
-    struct evhttp_request *req = r->conn ? evhttp_request_new(on_response, r) : NULL;
-    if (!r->deadline || !req) {
-        if (req)
-            evhttp_request_free(req);
+    r->easy = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+    if (h && r->method == HTTP_FETCH_POST) {
+        struct curl_slist *h2 = curl_slist_append(h, "Content-Type: application/json");
+        if (!h2) {
+            curl_slist_free_all(h);
+            h = NULL;
+        } else {
+            h = h2;
+        }
+    }
+    r->headers = h;
+    if (!r->easy || !r->headers || set_options(r) != 0) {
         req_release_io(r);
         fail_req(r, LOCUS_ENOMEM, "%s: out of memory starting the request", r->url);
         move_to(r, REQ_DONE);
         return;
     }
-    evhttp_connection_set_timeout_tv(r->conn, &tv);
-    evhttp_connection_set_retries(r->conn, 0);
-    evhttp_connection_set_max_body_size(r->conn, (ev_ssize_t)f->lim.max_body_bytes);
-    evhttp_request_set_error_cb(req, on_ev_error);
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    char hostport[300];
-    snprintf(hostport, sizeof hostport, "%s:%u", f->host, (unsigned)f->port);
-    evhttp_add_header(h, "Host", hostport);
-    evhttp_add_header(h, "Accept", "application/json");
-    evhttp_add_header(h, "Connection", "close");
-    if (r->method == HTTP_FETCH_POST) {
-        evhttp_add_header(h, "Content-Type", "application/json");
-        evbuffer_add(evhttp_request_get_output_buffer(req), "{}", 2);
-    }
-    evtimer_add(r->deadline, &tv);
-    /* May complete (fail) synchronously: on_response then moves r to done. */
-    if (evhttp_make_request(r->conn, req,
-                            r->method == HTTP_FETCH_POST ? EVHTTP_REQ_POST : EVHTTP_REQ_GET,
-                            r->target) != 0 &&
-        r->state == REQ_ACTIVE) {
-        req_release_io(r);
+    if (curl_multi_add_handle(f->multi, r->easy) != CURLM_OK) {
+        curl_easy_cleanup(r->easy);
+        r->easy = NULL;
         fail_req(r, LOCUS_EIO, "%s: could not start the request", r->url);
         move_to(r, REQ_DONE);
     }
@@ -295,12 +452,12 @@ static void deliver(fetch_req *r)
         snprintf(msg, sizeof msg, "%s", r->errmsg);
     } else if (r->code < 200 || r->code > 299) {
         char ex[BODY_EXCERPT + 8];
-        body_excerpt(r->body, r->body_len, ex, sizeof ex);
+        body_excerpt(r->body ? r->body : "", r->body_len, ex, sizeof ex);
         status = LOCUS_EIO;
-        snprintf(msg, sizeof msg, "%s: HTTP status %d%s%s", r->url, r->code, ex[0] ? ": " : "", ex);
+        snprintf(msg, sizeof msg, "%s: HTTP status %ld%s%s", r->url, r->code, ex[0] ? ": " : "", ex);
     } else {
         json_error_t jerr;
-        root = json_loadb(r->body, r->body_len, JSON_DECODE_ANY, &jerr);
+        root = json_loadb(r->body ? r->body : "", r->body_len, JSON_DECODE_ANY, &jerr);
         if (!root) {
             status = LOCUS_EPARSE;
             snprintf(msg, sizeof msg, "%s: malformed JSON body (%zu bytes) at line %d column %d: %s",
@@ -325,7 +482,6 @@ static void pump(evutil_socket_t fd, short what, void *arg)
         while (f->done.head && !f->dying) {
             fetch_req *r = f->done.head;
             list_remove(&f->done, r);
-            req_release_io(r);
             deliver(r); /* may queue, cancel or free */
             req_free(r);
         }
@@ -334,7 +490,7 @@ static void pump(evutil_socket_t fd, short what, void *arg)
         while (f->queued.head && f->active.n < f->lim.max_concurrent)
             start_req(f->queued.head);
         if (!f->done.head)
-            break; /* requests that failed synchronously go round again */
+            break; /* requests that failed to start go round again */
     }
     f->in_pump = 0;
     if (f->dying)
@@ -343,8 +499,14 @@ static void pump(evutil_socket_t fd, short what, void *arg)
 
 /* ---- public API -------------------------------------------------------- */
 
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? strdup(s) : NULL;
+}
+
 int http_fetch_new(struct event_base *base, const char *endpoint, uint16_t default_port,
-                   const http_fetch_limits *limits, http_fetch **out, char *err, size_t errlen)
+                   const http_fetch_limits *limits, const http_fetch_options *opts,
+                   http_fetch **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (!limits || limits->max_concurrent < 1 || !(limits->timeout_s > 0) ||
@@ -352,9 +514,24 @@ int http_fetch_new(struct event_base *base, const char *endpoint, uint16_t defau
         snprintf(err, errlen, "http client for %s: bad limits", endpoint ? endpoint : "(null)");
         return LOCUS_ECONFIG;
     }
+    static int curl_ready;
+    if (!curl_ready) {
+        /* Once per process; the probe's loop is single-threaded. */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            snprintf(err, errlen, "endpoint \"%s\": libcurl failed to initialise", endpoint);
+            return LOCUS_EIO;
+        }
+        curl_ready = 1;
+    }
+    if (opts && opts->spnego &&
+        !(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_SPNEGO)) {
+        snprintf(err, errlen, "spnego: this libcurl was built without SPNEGO (Kerberos) support");
+        return LOCUS_ECONFIG;
+    }
     struct evhttp_uri *u = endpoint ? evhttp_uri_parse(endpoint) : NULL;
     if (!u) {
-        snprintf(err, errlen, "endpoint \"%s\": not a URL (expected http://host[:port][/prefix])",
+        snprintf(err, errlen,
+                 "endpoint \"%s\": not a URL (expected http[s]://host[:port][/prefix])",
                  endpoint ? endpoint : "");
         return LOCUS_ECONFIG;
     }
@@ -363,8 +540,9 @@ int http_fetch_new(struct event_base *base, const char *endpoint, uint16_t defau
     const char *path = evhttp_uri_get_path(u);
     int port = evhttp_uri_get_port(u);
     int rc = LOCUS_ECONFIG;
-    if (!scheme || strcasecmp(scheme, "http") != 0) {
-        snprintf(err, errlen, "endpoint \"%s\": only http:// is supported", endpoint);
+    int https = scheme && strcasecmp(scheme, "https") == 0;
+    if (!scheme || (strcasecmp(scheme, "http") != 0 && !https)) {
+        snprintf(err, errlen, "endpoint \"%s\": only http:// and https:// are supported", endpoint);
         goto out_uri;
     }
     if (!host || !host[0]) {
@@ -385,33 +563,52 @@ int http_fetch_new(struct event_base *base, const char *endpoint, uint16_t defau
     f->base = base;
     f->lim = *limits;
     f->port = port > 0 ? (uint16_t)port : default_port;
-    f->host = strdup(host);
+    f->scheme = strdup(https ? "https" : "http");
+    /* An IPv6 literal goes back in brackets in every URL. */
+    int v6 = strchr(host, ':') != NULL && host[0] != '[';
+    size_t hl = strlen(host) + 3;
+    f->host = malloc(hl);
+    if (f->host)
+        snprintf(f->host, hl, v6 ? "[%s]" : "%s", host);
     f->prefix = strdup(path ? path : "");
     if (f->prefix) {
         size_t n = strlen(f->prefix);
         while (n > 0 && f->prefix[n - 1] == '/')
             f->prefix[--n] = '\0';
     }
-    size_t elen = strlen(host) + (f->prefix ? strlen(f->prefix) : 0) + 32;
+    size_t elen = hl + (f->prefix ? strlen(f->prefix) : 0) + 40;
     f->endpoint = malloc(elen);
-    if (f->endpoint)
-        snprintf(f->endpoint, elen, "http://%s:%u%s", host, (unsigned)f->port,
-                 f->prefix ? f->prefix : "");
+    if (f->endpoint && f->host)
+        snprintf(f->endpoint, elen, "%s://%s:%u%s", https ? "https" : "http", f->host,
+                 (unsigned)f->port, f->prefix ? f->prefix : "");
+    int opts_ok = 1;
+    if (opts) {
+        f->spnego = opts->spnego;
+        f->ca_file = dup_or_null(opts->ca_file);
+        f->cert_file = dup_or_null(opts->cert_file);
+        f->key_file = dup_or_null(opts->key_file);
+        f->proxy = dup_or_null(opts->proxy);
+        opts_ok = (!opts->ca_file || !*opts->ca_file || f->ca_file) &&
+                  (!opts->cert_file || !*opts->cert_file || f->cert_file) &&
+                  (!opts->key_file || !*opts->key_file || f->key_file) &&
+                  (!opts->proxy || !*opts->proxy || f->proxy);
+    }
     f->pump = event_new(base, -1, 0, pump, f);
-    struct evutil_addrinfo hints, *ai = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_flags = EVUTIL_AI_NUMERICHOST;
-    hints.ai_family = AF_UNSPEC;
-    int numeric = evutil_getaddrinfo(host, NULL, &hints, &ai) == 0;
-    if (ai)
-        evutil_freeaddrinfo(ai);
-    if (!numeric)
-        f->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-    if (!f->host || !f->prefix || !f->endpoint || !f->pump || (!numeric && !f->dns)) {
-        snprintf(err, errlen, "endpoint \"%s\": out of memory or no DNS resolver", endpoint);
+    f->timer = evtimer_new(base, on_timer, f);
+    f->multi = curl_multi_init();
+    if (!f->scheme || !f->host || !f->prefix || !f->endpoint || !f->pump || !f->timer ||
+        !f->multi || !opts_ok) {
+        snprintf(err, errlen, "endpoint \"%s\": out of memory", endpoint);
         do_free(f);
         goto out_uri;
     }
+    curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
+    curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
+    /* Connections kept alive for the next requests: one per request slot. */
+    curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)f->lim.max_concurrent);
+    curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)f->lim.max_concurrent);
     *out = f;
     rc = 0;
 out_uri:
@@ -440,13 +637,22 @@ void http_fetch_cancel_all(http_fetch *f)
 static void do_free(http_fetch *f)
 {
     http_fetch_cancel_all(f);
+    if (f->multi)
+        curl_multi_cleanup(f->multi); /* closes the kept-alive connections */
+    while (f->watches)
+        watch_free(f->watches);
     if (f->pump)
         event_free(f->pump);
-    if (f->dns)
-        evdns_base_free(f->dns, 0);
+    if (f->timer)
+        event_free(f->timer);
+    free(f->scheme);
     free(f->host);
     free(f->prefix);
     free(f->endpoint);
+    free(f->ca_file);
+    free(f->cert_file);
+    free(f->key_file);
+    free(f->proxy);
     free(f);
 }
 
@@ -476,15 +682,17 @@ int http_fetch_json(http_fetch *f, http_fetch_method method, const char *path_qu
     r->arg = arg;
     size_t tlen = strlen(f->prefix) + strlen(path_query) + 1;
     r->target = malloc(tlen);
-    size_t ulen = tlen + strlen(f->host) + 40;
+    size_t flen = tlen + strlen(f->host) + 24;
+    r->full_url = malloc(flen);
+    size_t ulen = flen + 8;
     r->url = malloc(ulen);
-    if (!r->target || !r->url) {
+    if (!r->target || !r->full_url || !r->url) {
         req_free(r);
         return LOCUS_ENOMEM;
     }
     snprintf(r->target, tlen, "%s%s", f->prefix, path_query);
-    snprintf(r->url, ulen, "%s http://%s:%u%s", method == HTTP_FETCH_POST ? "POST" : "GET",
-             f->host, (unsigned)f->port, r->target);
+    snprintf(r->full_url, flen, "%s://%s:%u%s", f->scheme, f->host, (unsigned)f->port, r->target);
+    snprintf(r->url, ulen, "%s %s", method == HTTP_FETCH_POST ? "POST" : "GET", r->full_url);
     r->state = REQ_QUEUED;
     list_push(&f->queued, r);
     event_active(f->pump, EV_READ, 0);

@@ -544,6 +544,8 @@ int http_walk_create(const http_walk_ops *ops, const void *config, struct event_
     w->cfg.datasets = xstrdup(c->datasets);
     w->cfg.roots = xstrdup(c->roots);
     w->cfg.user = xstrdup(c->user);
+    /* Read once, by the HTTP client, which keeps its own copies. */
+    w->cfg.tls_ca_file = w->cfg.tls_cert_file = w->cfg.tls_key_file = w->cfg.proxy = NULL;
     if ((c->endpoint && !w->cfg.endpoint) || (c->datasets && !w->cfg.datasets) ||
         (c->roots && !w->cfg.roots) || (c->user && !w->cfg.user)) {
         walk_free(w);
@@ -563,8 +565,10 @@ int http_walk_create(const http_walk_ops *ops, const void *config, struct event_
     if (rc == 0) {
         http_fetch_limits lim = {c->request_timeout_s, (size_t)c->max_body_bytes,
                                  (unsigned)c->max_concurrent};
+        http_fetch_options fo = {c->tls_ca_file, c->tls_cert_file, c->tls_key_file, c->proxy,
+                                 c->spnego};
         char ferr[256];
-        rc = http_fetch_new(base, c->endpoint, ops->default_port, &lim, &w->fetch, ferr,
+        rc = http_fetch_new(base, c->endpoint, ops->default_port, &lim, &fo, &w->fetch, ferr,
                             sizeof ferr);
         if (rc)
             locus_errf(err, errlen, "%s.%s", ops->name, ferr);

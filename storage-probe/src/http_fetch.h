@@ -1,10 +1,13 @@
-/* Asynchronous HTTP + JSON requests for the probe's HTTP storage backends
- * (Alluxio REST proxy, WebHDFS), on the daemon's libevent loop.
+/* Asynchronous HTTP(S) + JSON requests for the probe's HTTP storage backends
+ * (Alluxio REST proxy, WebHDFS), with libcurl's multi interface on the
+ * daemon's libevent loop.
  *
- * One http_fetch talks to one endpoint (http://host[:port][/prefix]). Each
- * request gets its own evhttp connection, at most max_concurrent at a time
- * (the rest wait in a FIFO), a whole-request deadline, a body size bound, a
- * 2xx status check and a jansson parse. Every failure reaches the callback as
+ * One http_fetch talks to one endpoint (http[s]://host[:port][/prefix]) over
+ * kept-alive connections, at most max_concurrent requests at a time (the
+ * rest wait in a FIFO), each with a whole-request deadline, a body size
+ * bound, a 2xx status check and a jansson parse; HTTPS may verify against a
+ * CA file and present a client certificate, requests may authenticate with
+ * Kerberos (SPNEGO) and go through a proxy. Every failure reaches the callback as
  * a LOCUS_E* code plus a message that names the method and URL.
  *
  * Callbacks always run from the loop, never from inside http_fetch_json(),
@@ -31,13 +34,24 @@ typedef struct http_fetch_limits {
     unsigned max_concurrent;/* requests in flight at once (>= 1) */
 } http_fetch_limits;
 
+/* Security and routing; NULL or "" leaves a setting at its default. */
+typedef struct http_fetch_options {
+    const char *ca_file;    /* PEM CA certificates for https (default: the system's) */
+    const char *cert_file;  /* PEM client certificate for https (default: none) */
+    const char *key_file;   /* its PEM private key (default: in cert_file) */
+    const char *proxy;      /* proxy URL (default: direct; http_proxy variables are not read) */
+    int spnego;             /* authenticate with Kerberos (SPNEGO) from the ticket cache */
+} http_fetch_options;
+
 typedef enum http_fetch_method { HTTP_FETCH_GET, HTTP_FETCH_POST } http_fetch_method;
 
-/* Parses endpoint (scheme http only; port defaults to default_port; a path
- * becomes a prefix of every request path). Returns 0, LOCUS_ECONFIG (bad
- * URL, message in err), LOCUS_ENOMEM. */
+/* Parses endpoint (scheme http or https; port defaults to default_port; a
+ * path becomes a prefix of every request path). opts may be NULL. Returns
+ * 0, LOCUS_ECONFIG (bad URL, SPNEGO asked of a libcurl without it; message
+ * in err), LOCUS_EIO (libcurl failed to initialise), LOCUS_ENOMEM. */
 int http_fetch_new(struct event_base *base, const char *endpoint, uint16_t default_port,
-                   const http_fetch_limits *limits, http_fetch **out, char *err, size_t errlen);
+                   const http_fetch_limits *limits, const http_fetch_options *opts,
+                   http_fetch **out, char *err, size_t errlen);
 /* Drops every pending request without calling its callback. NULL: no-op. */
 void http_fetch_free(http_fetch *f);
 
@@ -59,7 +73,7 @@ int http_fetch_json(http_fetch *f, http_fetch_method method, const char *path_qu
 void http_fetch_cancel_all(http_fetch *f);
 /* Requests queued or in flight. */
 size_t http_fetch_pending(const http_fetch *f);
-/* "http://host:port/prefix" as parsed, for messages. */
+/* "http[s]://host:port/prefix" as parsed, for messages. */
 const char *http_fetch_endpoint(const http_fetch *f);
 
 /* Percent-encodes a file system path for a URL path: every byte except

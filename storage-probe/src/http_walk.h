@@ -39,6 +39,11 @@ typedef struct http_walk_config {
     int64_t max_depth;
     char *user;
     int64_t max_files;
+    char *tls_ca_file;
+    char *tls_cert_file;
+    char *tls_key_file;
+    char *proxy;
+    int spnego;
 } http_walk_config;
 
 /* The keys every file-tree backend section has (common ones included). */
@@ -46,7 +51,7 @@ typedef struct http_walk_config {
     PROBE_BACKEND_COMMON_KEYS(section, http_walk_config),                                         \
     {section, "endpoint", LOCUS_CFG_STRING, offsetof(http_walk_config, endpoint),                 \
      default_endpoint, 0, 0, "URL", NULL,                                                         \
-     "Base URL of the service: http://host[:port][/prefix]."},                                    \
+     "Base URL of the service: http://host[:port][/prefix] or https://host[:port][/prefix]."},   \
     {section, "datasets", LOCUS_CFG_STRING, offsetof(http_walk_config, datasets), "", 0, 0,      \
      "paths", NULL, "Comma-separated absolute paths; each one is a dataset named by its path."},  \
     {section, "roots", LOCUS_CFG_STRING, offsetof(http_walk_config, roots), "", 0, 0, "paths",   \
@@ -60,7 +65,20 @@ typedef struct http_walk_config {
     {section, "max_depth", LOCUS_CFG_INT, offsetof(http_walk_config, max_depth), "16", 0, 256,   \
      "levels", NULL, "Directory levels walked below a dataset path; deeper fails the poll."},    \
     {section, "max_files", LOCUS_CFG_INT, offsetof(http_walk_config, max_files), "1000000", 1,  \
-     1e9, "files", NULL, "Files one poll may visit; more fails the poll (bounds memory and load)."}
+     1e9, "files", NULL, "Files one poll may visit; more fails the poll (bounds memory and load)."}, \
+    {section, "tls_ca_file", LOCUS_CFG_STRING, offsetof(http_walk_config, tls_ca_file), "", 0, 0, \
+     "path", NULL, "PEM file of the CA certificates an https endpoint is verified against; "      \
+     "empty = the system's."},                                                                   \
+    {section, "tls_cert_file", LOCUS_CFG_STRING, offsetof(http_walk_config, tls_cert_file), "", 0, \
+     0, "path", NULL, "PEM client certificate presented to an https endpoint; empty = none."},   \
+    {section, "tls_key_file", LOCUS_CFG_STRING, offsetof(http_walk_config, tls_key_file), "", 0, \
+     0, "path", NULL, "PEM private key of tls_cert_file; empty = in tls_cert_file."},            \
+    {section, "proxy", LOCUS_CFG_STRING, offsetof(http_walk_config, proxy), "", 0, 0, "URL",     \
+     NULL, "Proxy for every request (http://host:port, socks5://...); empty = direct (the "      \
+     "http_proxy variables are not read)."},                                                     \
+    {section, "spnego", LOCUS_CFG_BOOL, offsetof(http_walk_config, spnego), "false", 0, 0, "",   \
+     NULL, "Authenticate with Kerberos (SPNEGO) from the probe's ticket cache (KRB5CCNAME), as "  \
+     "a secured HDFS asks."}
 
 /* A protocol. Request builders return a malloc'd path+query (encoded, for
  * http_fetch_json) or NULL when out of memory. Parsers return 0 or

@@ -46,6 +46,8 @@ struct hts {
     size_t n_seen;
     int in_flight, max_in_flight;
     int delay_ms;
+    int keep_alive;
+    int accepted;
     conn *conns;
 };
 
@@ -105,13 +107,18 @@ static void send_response(conn *c, const route *r)
         c->closing = 1;
         return;
     }
+    int keep = c->s->keep_alive && r->mode == HTS_OK;
     evbuffer_add_printf(out,
                         "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                        "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                        r->status, r->status < 300 ? "OK" : "Error", len);
+                        "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
+                        r->status, r->status < 300 ? "OK" : "Error", len,
+                        keep ? "keep-alive" : "close");
     evbuffer_add(out, r->body, r->mode == HTS_TRUNCATE ? len / 2 : len);
     uncount(c);
-    c->closing = 1;
+    if (keep)
+        bufferevent_enable(c->bev, EV_READ); /* the next request on this connection */
+    else
+        c->closing = 1;
 }
 
 static void on_read(struct bufferevent *bev, void *arg);
@@ -217,6 +224,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     c->s = s;
+    s->accepted++;
     c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
         evutil_closesocket(fd);
@@ -344,3 +352,7 @@ int hts_seen(const hts *s, const char *method, const char *target)
 }
 
 int hts_max_in_flight(const hts *s) { return s->max_in_flight; }
+
+void hts_set_keep_alive(hts *s, int on) { s->keep_alive = on; }
+
+int hts_connections(const hts *s) { return s->accepted; }

@@ -37,6 +37,11 @@ int hts_route_file(hts *s, const char *method, const char *target, int status,
 void hts_clear_routes(hts *s);
 /* Delays every response by ms milliseconds (to let requests pile up). */
 void hts_set_delay_ms(hts *s, int ms);
+/* With on, HTS_OK answers say "Connection: keep-alive" and the connection
+ * stays open for the next request (default: every answer closes it). */
+void hts_set_keep_alive(hts *s, int on);
+/* Connections accepted so far. */
+int hts_connections(const hts *s);
 
 /* Requests seen, as "METHOD target", in arrival order. */
 size_t hts_requests(const hts *s);

@@ -673,6 +673,39 @@ static void requests_run_concurrently_within_the_bound(void **state)
     assert_true(hts_max_in_flight(h->srv) >= 2);
 }
 
+/* A poll's requests share kept-alive connections when the server keeps
+ * them open: one request slot, one connection for the whole poll (two polls
+ * with a server that closes after each answer take one per request). */
+static void requests_reuse_kept_alive_connections(void **state)
+{
+    harness *h = H(state);
+    char ep[128], err[512];
+    alluxio_routes(h);
+    hts_set_keep_alive(h->srv, 1);
+    assert_int_equal(configure(h, &probe_backend_alluxio, err, sizeof err,
+                               endpoint(h, ep, sizeof ep, 0), "roots=/datasets",
+                               "datasets=/models/resnet/", "max_concurrent=1", NULL),
+                     0);
+    for (int round = 0; round < 2; round++) {
+        probe_sink_reset(h->sink);
+        int rc = poll_once(h);
+        if (rc)
+            fail_msg("poll failed: %s", h->msg);
+        assert_int_equal(probe_sink_blocks(h->sink), 6);
+    }
+    assert_int_equal(hts_requests(h->srv), 2 * 9);
+    assert_int_equal(hts_connections(h->srv), 1);
+
+    hts_set_keep_alive(h->srv, 0);
+    probe_sink_reset(h->sink);
+    int rc = poll_once(h);
+    if (rc)
+        fail_msg("poll failed: %s", h->msg);
+    /* the kept-alive connection answers once more, then each request opens one */
+    assert_int_equal(hts_requests(h->srv), 3 * 9);
+    assert_int_equal(hts_connections(h->srv), 1 + 9 - 1);
+}
+
 static void cancel_withdraws_done_and_destroy_mid_poll_is_clean(void **state)
 {
     harness *h = H(state);
@@ -888,10 +921,10 @@ static void config_errors_name_the_key(void **state)
     free(h->cfg);
     h->cfg = NULL;
     assert_int_equal(configure(h, &probe_backend_hdfs, err, sizeof err, "datasets=/a",
-                               "endpoint=https://nn:9871", NULL),
+                               "endpoint=ftp://nn:9871", NULL),
                      LOCUS_ECONFIG);
     assert_non_null(strstr(err, "hdfs.endpoint"));
-    assert_non_null(strstr(err, "only http://"));
+    assert_non_null(strstr(err, "only http:// and https://"));
     locus_cfg_free(h->type->keys, h->type->n_keys, h->cfg);
     free(h->cfg);
     h->cfg = NULL;
@@ -947,6 +980,7 @@ int main(void)
         T(max_depth_bounds_the_walk),
         T(max_files_bounds_the_poll),
         T(requests_run_concurrently_within_the_bound),
+        T(requests_reuse_kept_alive_connections),
         T(cancel_withdraws_done_and_destroy_mid_poll_is_clean),
         T(destroy_from_done_is_safe),
         T(mutated_replies_never_crash),
