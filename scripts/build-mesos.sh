@@ -37,7 +37,7 @@ build="$src/build"
 # The Debian 12 packages a build needs (docs/mesos.md, "Getting a Mesos").
 packages="build-essential autoconf automake libtool libprotobuf-dev protobuf-compiler
 libgrpc++-dev protobuf-compiler-grpc libzookeeper-mt-dev libleveldb-dev libboost-dev libev-dev
-libhttp-parser-dev libarchive-dev rapidjson-dev libpicojson-dev libre2-dev libsasl2-dev
+libhttp-parser-dev libarchive-dev rapidjson-dev picojson-dev libre2-dev libsasl2-dev
 libapr1-dev libsvn-dev libcurl4-openssl-dev zlib1g-dev libssl-dev libseccomp-dev
 libconcurrentqueue-dev libnl-3-dev libnl-route-3-dev"
 

@@ -44,8 +44,9 @@ public:
   process::metrics::Counter locusAllocationRuns{"allocator/locus/allocation_runs"};
   process::metrics::Counter offersSent{"allocator/locus/offers_sent"};
   process::metrics::Counter coreOffersUnusable{"allocator/locus/core_offers_unusable"};
-  // Agents the plugin refused to add (e.g. a 17th scalar resource name):
-  // the master keeps them, the allocator cannot offer them.
+  // Agents the plugin refused to add: the master keeps them, the allocator
+  // cannot offer them. (Scalar names beyond the plugin's capacity do not
+  // cause this: the adapter keeps those names itself.)
   process::metrics::Counter agentsRefused{"allocator/locus/agents_refused"};
 
   // Adds the growth of the core's counters since the last call and keeps its

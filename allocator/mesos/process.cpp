@@ -172,6 +172,12 @@ void LocusAllocatorProcess::initialize(
   initialized = true;
   paused = false;
 
+  // Scalar names beyond what the plugin accounts stay with the adapter.
+  const locus_allocator_api& api = core->api();
+  setCoreNameCapacity(LOCUS_ALLOCATOR_HAS(&api, max_resource_names)
+                        ? api.max_resource_names(core->handle())
+                        : 16);  // every plugin before ABI 1.2 accounts 16
+
   metrics.reset(new Metrics(self(), [this]() {
     return static_cast<double>(eventCount<process::DispatchEvent>());
   }));
@@ -782,7 +788,10 @@ void LocusAllocatorProcess::applyTaskResources(
         break;
       }
     }
-    if (offered) {
+    if (offered && !coreAccounts(quantity.first)) {
+      LOG(WARNING) << "Task resource '" << quantity.first << "' of framework " << frameworkId
+                   << " is not accounted by the plugin; left out of the task size";
+    } else if (offered) {
       known[quantity.first] = quantity.second;
     } else {
       LOG(WARNING) << "Task resource '" << quantity.first << "' of framework " << frameworkId
@@ -1436,12 +1445,12 @@ void LocusAllocatorProcess::updateLevelMetrics()
       }
     }
   }
-  const ResourceQuantities totals = coreQuantities(total);
+  const ResourceQuantities totals = scalarQuantities(total);
   for (const auto& q : totals) {
     levels["allocator/mesos/resources/" + q.first + "/total"] = q.second.value();
     levels["allocator/mesos/resources/" + q.first + "/offered_or_allocated"] = 0;
   }
-  for (const auto& q : coreQuantities(offered)) {
+  for (const auto& q : scalarQuantities(offered)) {
     levels["allocator/mesos/resources/" + q.first + "/offered_or_allocated"] = q.second.value();
   }
   std::set<std::string> roles;
@@ -1453,7 +1462,7 @@ void LocusAllocatorProcess::updateLevelMetrics()
   }
   for (const std::string& role : roles) {
     double share = 0;
-    const ResourceQuantities held = byRole.contains(role) ? coreQuantities(byRole[role])
+    const ResourceQuantities held = byRole.contains(role) ? scalarQuantities(byRole[role])
                                                           : ResourceQuantities();
     for (const auto& q : held) {
       const bool excluded = options.fairnessExcludeResourceNames.isSome() &&
@@ -1485,7 +1494,7 @@ void LocusAllocatorProcess::updateLevelMetrics()
   }
   foreachpair (const std::string& role, const mesos::Quota& quota, quotas) {
     const std::string prefix = "allocator/mesos/quota/roles/" + role + "/resources/";
-    const ResourceQuantities held = byRole.contains(role) ? coreQuantities(byRole[role])
+    const ResourceQuantities held = byRole.contains(role) ? scalarQuantities(byRole[role])
                                                           : ResourceQuantities();
     for (const auto& q : quota.guarantees) {
       levels[prefix + q.first + "/guarantee"] = q.second.value();

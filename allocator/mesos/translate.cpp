@@ -1,11 +1,16 @@
-// Mesos <-> C ABI translation (see translate.hpp). Pure functions over
-// Mesos value types: no libprocess, no plugin state, so every call path of
-// the adapter converts the same way.
+// Mesos <-> C ABI translation (see translate.hpp). Functions over Mesos
+// value types: no libprocess, no plugin calls, so every call path of the
+// adapter converts the same way. The one piece of state is the set of scalar
+// names the plugin accounts, fixed once a name is seen, so every conversion
+// agrees on it.
 
 #include "translate.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <set>
+
+#include <glog/logging.h>
 
 #include <stout/duration.hpp>
 #include <stout/stringify.hpp>
@@ -25,9 +30,78 @@ using mesos::Value;
 namespace locus {
 namespace mesos_adapter {
 
-ResourceQuantities coreQuantities(const Resources& resources)
+namespace {
+
+// The names the plugin accounts and those left to the adapter. One allocator
+// per master process, and only its actor converts: no locking needed.
+struct CoreNames
+{
+  size_t capacity = 0;  // 0: every name
+  std::set<std::string> accounted, beyond;
+};
+
+CoreNames& coreNames()
+{
+  static CoreNames names;
+  return names;
+}
+
+} // namespace {
+
+
+void setCoreNameCapacity(size_t capacity)
+{
+  CoreNames& names = coreNames();
+  names.capacity = capacity;
+  names.accounted = {"cpus", "mem", "disk", "gpus"};  // the plugin's own first names
+  names.beyond.clear();
+}
+
+
+bool coreAccounts(const std::string& name)
+{
+  CoreNames& names = coreNames();
+  if (names.capacity == 0 || names.accounted.count(name) > 0) {
+    return true;
+  }
+  if (names.beyond.count(name) > 0) {
+    return false;
+  }
+  if (names.accounted.size() < names.capacity) {
+    names.accounted.insert(name);
+    return true;
+  }
+  names.beyond.insert(name);
+  LOG(WARNING) << "Scalar resource '" << name << "' is beyond the " << names.capacity
+               << " names the Locus allocator plugin accounts: it is offered with its"
+               << " agents but counts in no share (build the plugin with a larger"
+               << " -DLOCUS_MAX_RESOURCE_NAMES to count it)";
+  return false;
+}
+
+
+ResourceQuantities scalarQuantities(const Resources& resources)
 {
   return ResourceQuantities::fromScalarResources(resources.nonShared().scalars());
+}
+
+
+ResourceQuantities coreQuantities(const Resources& resources)
+{
+  ResourceQuantities all = scalarQuantities(resources);
+  if (coreNames().capacity == 0) {
+    return all;
+  }
+  google::protobuf::Map<std::string, Value::Scalar> kept;
+  bool dropped = false;
+  for (const auto& quantity : all) {
+    if (coreAccounts(quantity.first)) {
+      kept[quantity.first] = quantity.second;
+    } else {
+      dropped = true;
+    }
+  }
+  return dropped ? ResourceQuantities(kept) : all;
 }
 
 
@@ -55,7 +129,8 @@ Resources sliceOf(const Resources& available, const ResourceQuantities& offered)
   // Reserved first: what is reserved for the role is what it should use.
   for (const Resources& part : {available.reserved(), available.unreserved()}) {
     for (const Resource& resource : part) {
-      if (resource.type() != Value::SCALAR || Resources::isShared(resource)) {
+      if (resource.type() != Value::SCALAR || Resources::isShared(resource) ||
+          !coreAccounts(resource.name())) {
         slice += resource;
         continue;
       }

@@ -42,15 +42,30 @@ public:
   NonCopyable& operator=(const NonCopyable&) = delete;
 };
 
-// Scalar quantities the core accounts: non-shared scalars, summed by name.
+// Scalar quantities the core accounts: non-shared scalars, summed by name,
+// of the names the core accounts (see setCoreNameCapacity).
 mesos::ResourceQuantities coreQuantities(const mesos::Resources& resources);
+
+// Every non-shared scalar, summed by name (what Mesos's metrics count).
+mesos::ResourceQuantities scalarQuantities(const mesos::Resources& resources);
+
+// The plugin accounts at most `capacity` distinct scalar names (its
+// max_resource_names; cpus, mem, disk and gpus always among them). Names are
+// taken in the order they first appear; the ones beyond stay with the
+// adapter: offered with their agent (whole, with any slice of it) but left
+// out of the plugin's shares, so no agent is refused for its names. 0: no
+// limit. Set by the allocator actor before any agent is added.
+void setCoreNameCapacity(size_t capacity);
+
+// Whether the plugin accounts scalar `name` (taking it when there is room).
+bool coreAccounts(const std::string& name);
 
 // The part of `available` the core offered: each scalar cut to the core's
 // quantity of that name, reserved resources taken before unreserved ones
 // (reservations, labels and roles kept), a resource that cannot be split (a
 // shared, persistent or MOUNT/BLOCK disk) only when it fits whole; non-scalar
 // resources (ports) go with the slice whole. Scalars the core did not count
-// (shared ones) are kept.
+// (shared ones, names beyond the plugin's capacity) are kept.
 mesos::Resources sliceOf(const mesos::Resources& available,
                          const mesos::ResourceQuantities& offered);
 

@@ -224,7 +224,33 @@ static int four_agents(int port) { return registered_agents(port) == 4; }
 
 static int five_agents(int port) { return registered_agents(port) == 5; }
 
-static int agent_refused(int port) { return metric(port, "allocator/locus/agents_refused") >= 1; }
+/* Whether the master lists all of node-d's extra0..extra13 as offered or
+ * used (those beyond the plugin's 16 names too). */
+static int node_d_offered(int port)
+{
+    json_t *j = mc_get_json(port, "/master/slaves");
+    size_t i;
+    json_t *s;
+    int seen = 0;
+    json_array_foreach(json_object_get(j, "slaves"), i, s)
+    {
+        const char *host = json_string_value(json_object_get(s, "hostname"));
+        if (!host || strcmp(host, "node-d") != 0)
+            continue;
+        json_t *offered = json_object_get(s, "offered_resources");
+        json_t *used = json_object_get(s, "used_resources");
+        seen = 1;
+        for (int k = 0; k < 14; k++) {
+            char name[16];
+            snprintf(name, sizeof name, "extra%d", k);
+            json_t *o = offered ? json_object_get(offered, name) : NULL;
+            json_t *u = used ? json_object_get(used, name) : NULL;
+            seen &= (o && json_number_value(o) == 1) || (u && json_number_value(u) == 1);
+        }
+    }
+    json_decref(j);
+    return seen && metric(port, "allocator/mesos/resources/extra13/total") == 1;
+}
 
 /* Whether the master lists the framework as inactive (its scheduler gone). */
 static const char *g_inactive_id;
@@ -527,8 +553,8 @@ int main(void)
     }
 
     /* An agent with more distinct scalar resource names than the plugin
-     * accounts (16) is registered by the master, refused by the plugin, and
-     * the refusal is visible: allocator/locus/agents_refused. */
+     * accounts (16) is registered and offered: the names beyond stay with
+     * the module, which offers them with the agent (outside the shares). */
     {
         char res[512] = "cpus:1;mem:512;disk:100";
         for (int i = 0; i < 14; i++) {
@@ -539,9 +565,12 @@ int main(void)
         snprintf(log, sizeof log, "%s/agent-d.log", dir);
         agent_d = spawn_agent(root, port, 'd', res, log);
         check(wait_until(four_agents, port, 30), "node-d with 17 scalar resource names registers");
-        check(wait_until(agent_refused, port, 10),
-              "the plugin refuses it and allocator/locus/agents_refused counts it (%g)",
-              metric(port, "allocator/locus/agents_refused"));
+        check(wait_until(node_d_offered, port, 10),
+              "node-d is offered with all its 17 resources (extra0..extra13, also the ones beyond "
+              "the plugin's 16 names); allocator/mesos/resources/extra13/total = %g",
+              metric(port, "allocator/mesos/resources/extra13/total"));
+        check(metric(port, "allocator/locus/agents_refused") == 0,
+              "allocator/locus/agents_refused stays 0");
     }
 
     /* A MULTI_ROLE framework may subscribe with no role at all; once it
