@@ -547,12 +547,14 @@ static int blocks_only(const la_fw *f)
 }
 
 /* Re-reads the blocks of f's demand the feed lists as changed (keys in
- * `changed`) and patches their units: a new copy set is appended (the old
+ * `changed`, may be NULL) and patches their units: a new copy set is appended (the old
  * one is left as a hole until the next full read), a block gone or stale
  * leaves the units. Returns 0, or 1 when f must be read again in full. */
 static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64map *changed,
                         const clockmap *cm)
 {
+    /* Also re-read: items whose hint expired (a refresh not in the feed's
+     * block list may have moved it) and items that were stale. */
     uint32_t *unit_of = malloc(sizeof *unit_of * (f->n_demand ? f->n_demand : 1));
     if (!unit_of)
         return 1;
@@ -563,7 +565,8 @@ static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64ma
     int drop = 0, rc = 0;
     for (size_t i = 0; i < f->n_demand && !rc; i++) {
         la_demand *d = &f->demand[i];
-        if (la_u64map_get(changed, la_block_key(d->dataset, (uint64_t)d->block)) == NONE)
+        if (!d->stale && d->expire > cm->now &&
+            (!changed || la_u64map_get(changed, la_block_key(d->dataset, (uint64_t)d->block)) == NONE))
             continue;
         const locus_hs_block_view *b = NULL;
         uint32_t u = unit_of[i];
@@ -923,9 +926,16 @@ int la_hints_refresh(locus_allocator *a, double now)
                 a->fws[i].loc_expire_at < a->index_expire_at)
                 a->index_expire_at = a->fws[i].loc_expire_at;
     }
-    if (now >= a->index_expire_at) /* some hints turned stale */
-        for (uint32_t i = 0; i < a->n_fw_slots; i++)
-            a->fws[i].hint_dirty = 1;
+    /* Some hints turned stale: only the frameworks holding them are read
+     * again (block demand: only the expired blocks). */
+    if (now >= a->index_expire_at)
+        for (uint32_t i = 0; i < a->n_fw_slots; i++) {
+            la_fw *f = &a->fws[i];
+            if (f->live && !f->hint_dirty && f->hint_epoch == a->hint_epoch &&
+                now >= f->loc_expire_at &&
+                (!blocks_only(f) || patch_blocks(a, snap, f, NULL, &cm)))
+                f->hint_dirty = 1;
+        }
     uint64_t errs_before = a->prov.decode_errors ? a->prov.decode_errors(a->prov.ctx, snap) : 0;
     double expire = INFINITY;
     for (uint32_t i = 0; i < a->n_fw_slots; i++) {

@@ -623,6 +623,45 @@ static void test_confirmed_dataset_moves_expiry_only(void **state)
     la_destroy(a);
 }
 
+/* A hint turning stale costs a read of that hint only: the framework
+ * holding it reads its expired block again (and loses its locality), the
+ * other framework reads nothing. */
+static void test_expiry_rereads_only_expired_hints(void **state)
+{
+    (void)state;
+    fstore f = {.gen = 1, .updated_ms = 0};
+    locus_allocator *a = t_new(NULL, "policy.name=locality", "hints.staleness=10", NULL);
+    store_install(a, &f);
+    t_agent(a, "a1", 8, 8192);
+    t_agent(a, "a2", 8, 8192);
+    t_fw(a, "fa", "*");
+    t_fw(a, "fb", "*");
+    t_task_res(a, "fa", 1, 1024);
+    t_task_res(a, "fb", 1, 1024);
+    put_block(&f, "in", 0, "a1", LOCUS_TIER_HDD, NULL);
+    put_block(&f, "in", 1, "a1", LOCUS_TIER_HDD, NULL);
+    put_block(&f, "other", 0, "a2", LOCUS_TIER_HDD, NULL);
+    f.blk[1].v.updated_at_ms = 6000;
+    f.blk[2].v.updated_at_ms = 6000;
+    f.updated_ms = 6000;
+    want_blocks(a, "fa", "in", 0, 2);
+    want_blocks(a, "fb", "other", 0, 1);
+    locus_offer_list l = t_alloc(a, 7);
+    assert_true(fabs(cpus_of(&l, "fa") - 2) < 1e-9);
+    for (size_t i = 0; i < l.n; i++)
+        t_decline(a, &l.offers[i], 0, 7);
+    int reads = f.block_reads;
+    l = t_alloc(a, 11); /* in#0 (written at 0 s) is past the 10 s bound */
+    assert_int_equal(f.block_reads - reads, 1);
+    const locus_offer *o = t_offer_for_agent(&l, "a1");
+    assert_non_null(o);
+    assert_non_null(strstr(o->reason, "in#1"));
+    assert_null(strstr(o->reason, "in#0"));
+    assert_non_null(t_offer_for_agent(&l, "a2"));
+    assert_int_equal(t_offer_for_agent(&l, "a2")->locality.level, 0);
+    la_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -638,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_launched_blocks_need_no_store_read),
         cmocka_unit_test(test_change_feed_patches_changed_blocks),
         cmocka_unit_test(test_confirmed_dataset_moves_expiry_only),
+        cmocka_unit_test(test_expiry_rereads_only_expired_hints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
