@@ -672,9 +672,10 @@ int la_recover_role(locus_allocator *a, const char *fid, const char *role, const
     if (fs == NONE || gs == NONE)
         return la_recover(a, fid, aid, resources, refuse_seconds, now); /* names the unknown one */
     la_fw *f = &a->fws[fs];
+    /* A role the framework left still holds what was allocated in it
+     * (a detached client): that comes back to it too. */
     uint32_t j = 0;
-    while (j < f->n_clients &&
-           (rs == NONE || a->clients[f->clients[j]].role != rs || a->clients[f->clients[j]].detached))
+    while (j < f->n_clients && (rs == NONE || a->clients[f->clients[j]].role != rs))
         j++;
     if (j == f->n_clients)
         return la_seterr(a, LOCUS_ENOTFOUND, "recover: framework %s has no role %s", fid, role);
@@ -701,7 +702,8 @@ int la_recover_role(locus_allocator *a, const char *fid, const char *role, const
     double d = refuse_seconds < 0 ? a->cfg.default_refuse : refuse_seconds;
     if (!isfinite(d) || d > a->cfg.max_refuse)
         d = a->cfg.max_refuse;
-    int role_filter = live_roles > 1 && d > 0 && resources && resources->n > 0 && isfinite(now);
+    int role_filter = live_roles > 1 && !a->clients[f->clients[j]].detached && d > 0 &&
+                      resources && resources->n > 0 && isfinite(now);
     if (role_filter) {
         double refused[LA_MAX_RES];
         const la_agent *g = &a->agents[gs];

@@ -961,6 +961,18 @@ static void test_recover_role(void **state)
     CHECK_OK(h, h->api->recover_role(h->a, "fw", "x", "agent1", &one, 0, h->now));
     assert_int_equal(h->api->recover_role(h->a, "fw", "z", "agent1", &one, 0, h->now),
                      LOCUS_ENOTFOUND);
+
+    /* Dropping role y while it holds resources: they still come back to y. */
+    assert_int_equal(h->api->recover_role(h->a, "fw", "y", "agent1", &two, 0, h->now),
+                     LOCUS_EINVAL); /* y is empty */
+    locus_scalar iy2[3];
+    locus_allocation again = {"fw", "y", "agent1", res3(iy2, 2, 1024, 0)};
+    CHECK_OK(h, h->api->remove_framework(h->a, "fw"));
+    CHECK_OK(h, h->api->add_framework(h->a, &info, &again, 1, h->now));
+    const char *only_x[] = {"x"};
+    locus_framework_info info_x = {.id = "fw", .roles = only_x, .n_roles = 1, .active = 1};
+    CHECK_OK(h, h->api->update_framework(h->a, &info_x));
+    CHECK_OK(h, h->api->recover_role(h->a, "fw", "y", "agent1", &two, 0, h->now));
 }
 
 static void recover_in(host *h, const char *fw, const char *role, const char *agent,
