@@ -932,6 +932,27 @@ static void test_quota_guarantee(void **state)
     assert_string_equal(c.o[0].fw, "fw-q");
 }
 
+/* A guarantee on "p" is met by what its nested roles hold: p/c comes first
+ * until p holds 4 cpus, then plain DRF. */
+static void test_quota_guarantee_nested(void **state)
+{
+    host *h = *state;
+    cycle c;
+    require_abi_1_2(h);
+    set_quota2(h, "p", 4, -1, -1, -1);
+    add_framework(h, "fw-a", "a"); /* "a" sorts before "p/c" on a tie */
+    add_framework(h, "fw-pc", "p/c");
+    add_agent(h, "agent1", 2, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent1", "fw-pc", "p/c", 2, 1024);
+    add_agent(h, "agent2", 2, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent2", "fw-pc", "p/c", 2, 1024); /* p holds 2 of its 4 */
+    add_agent(h, "agent3", 2, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent3", "fw-a", "a", 2, 1024); /* p's guarantee is met */
+}
+
 /* A multi-role framework's resources come back to the role they were
  * allocated in, never another. */
 static void test_recover_role(void **state)
@@ -1111,6 +1132,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quota_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_limit_nested, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_guarantee, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_guarantee_nested, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_role, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_role_filters, setup, teardown),
