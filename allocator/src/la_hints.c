@@ -547,14 +547,15 @@ static int blocks_only(const la_fw *f)
 }
 
 /* Re-reads the blocks of f's demand the feed lists as changed (keys in
- * `changed`, may be NULL) and patches their units: a new copy set is appended (the old
+ * `changed`; datasets in `in_feed`; both may be NULL) and patches their units: a new copy set is appended (the old
  * one is left as a hole until the next full read), a block gone or stale
  * leaves the units. Returns 0, or 1 when f must be read again in full. */
 static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64map *changed,
-                        const clockmap *cm)
+                        const la_strmap *in_feed, const clockmap *cm)
 {
     /* Also re-read: items whose hint expired (a refresh not in the feed's
-     * block list may have moved it) and items that were stale. */
+     * block list may have moved it), and stale items of datasets the feed
+     * names (written or confirmed again: they may be fresh now). */
     uint32_t *unit_of = malloc(sizeof *unit_of * (f->n_demand ? f->n_demand : 1));
     if (!unit_of)
         return 1;
@@ -565,8 +566,11 @@ static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64ma
     int drop = 0, rc = 0;
     for (size_t i = 0; i < f->n_demand && !rc; i++) {
         la_demand *d = &f->demand[i];
-        if (!d->stale && d->expire > cm->now &&
-            (!changed || la_u64map_get(changed, la_block_key(d->dataset, (uint64_t)d->block)) == NONE))
+        int reread = d->stale ? in_feed && la_strmap_get(in_feed, d->dataset) != NONE
+                              : d->expire <= cm->now ||
+                                    (changed && la_u64map_get(changed, la_block_key(d->dataset,
+                                                                                    (uint64_t)d->block)) != NONE);
+        if (!reread)
             continue;
         const locus_hs_block_view *b = NULL;
         uint32_t u = unit_of[i];
@@ -863,7 +867,7 @@ static int apply_changes(locus_allocator *a, void *snap, uint64_t gen, const clo
                 it->expire = stale_at(cm, ch->confirmed[v].updated_at_ms);
         }
         if (changed) {
-            if (!ch->blocks_complete || !blocks_only(f) || patch_blocks(a, snap, f, &blocks, cm))
+            if (!ch->blocks_complete || !blocks_only(f) || patch_blocks(a, snap, f, &blocks, &names, cm))
                 f->hint_dirty = 1;
         } else if (confirmed) {
             expiry_from_items(f);
@@ -933,7 +937,7 @@ int la_hints_refresh(locus_allocator *a, double now)
             la_fw *f = &a->fws[i];
             if (f->live && !f->hint_dirty && f->hint_epoch == a->hint_epoch &&
                 now >= f->loc_expire_at &&
-                (!blocks_only(f) || patch_blocks(a, snap, f, NULL, &cm)))
+                (!blocks_only(f) || patch_blocks(a, snap, f, NULL, NULL, &cm)))
                 f->hint_dirty = 1;
         }
     uint64_t errs_before = a->prov.decode_errors ? a->prov.decode_errors(a->prov.ctx, snap) : 0;
