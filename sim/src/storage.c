@@ -446,11 +446,10 @@ static int put_block(sim_storage *s, locus_hs_batch *b, uint32_t id, double now_
                                        .tier = LOCUS_TIER_MEM };
     locus_hs_block blk = { .dataset = s->datasets[bl->dataset].name, .index = bl->index,
                            .bytes = bl->bytes, .replicas = rep, .n_replicas = n };
+    (void)now_s;
     int rc = locus_hs_batch_put(b, &blk);
-    if (!rc) {
+    if (!rc)
         s->published_blocks++;
-        s->datasets[bl->dataset].published_at = now_s;
-    }
     return rc;
 }
 
@@ -489,8 +488,11 @@ int sim_storage_publish_fresh(sim_storage *s, struct locus_hs *hs, double now_s,
             if (hs)
                 rc = put_block(s, b, id, now_s);
         }
-        if (!hs)
-            d->published_at = now_s;
+        /* Every block written now: the next full confirm is due
+         * storage.confirm_s from here. A write of some blocks (their
+         * placement changed) does not refresh the others, so it does not
+         * move this time. */
+        d->published_at = now_s;
     }
     s->n_fresh = 0;
     if (!hs)

@@ -50,7 +50,7 @@ typedef struct sim_dataset {
     uint32_t *blocks;
     uint32_t n_blocks, cap;
     uint32_t version;     /* rewrites */
-    double published_at;  /* simulated time of its last write to the hint store; < 0 never */
+    double published_at;  /* simulated time all its blocks were last written to the hint store; < 0 never */
     uint32_t demand;      /* frameworks that will still read it */
     uint8_t stale;        /* changed while nobody demanded it: not written yet */
     uint8_t queued;       /* in the fresh list */
