@@ -97,7 +97,7 @@ const locus_cfg_key sim_config_keys[] = {
       "Delay scheduling wait per locality level (spark.locality.wait)"),
     K("framework", "refuse_s", LOCUS_CFG_DOUBLE, refuse_s, "5", 0, 3600, "s",
       "Refuse filter on declined resources (Mesos Filters.refuse_seconds default)"),
-    { "framework", "demand", LOCUS_CFG_ENUM, offsetof(sim_config, demand), "datasets", 0, 0, "",
+    { "framework", "demand", LOCUS_CFG_ENUM, offsetof(sim_config, demand), "blocks", 0, 0, "",
       demand_choices,
       "What a framework tells the allocator it will read: whole datasets or pending blocks" },
 };
