@@ -271,6 +271,40 @@ static int framework_inactive(int port)
 
 static int hints_opened(int port) { return metric(port, "allocator/locus/hint_age_secs") >= 0; }
 
+/* Offers arriving within window_s, by the role they are allocated to: the
+ * number in role `role`, their ids and hostnames appended to ids and hosts
+ * (if not NULL). */
+static int offers_in_role(mc_scheduler *s, double window_s, const char *role, json_t *ids,
+                          json_t *hosts)
+{
+    int n = 0;
+    double deadline = tu_now() + window_s;
+    while (tu_now() < deadline) {
+        json_t *ev = mc_next_event(s, deadline - tu_now());
+        if (!ev)
+            break;
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        if (type && strcmp(type, "OFFERS") == 0) {
+            size_t i;
+            json_t *o;
+            json_array_foreach(json_object_get(json_object_get(ev, "offers"), "offers"), i, o)
+            {
+                const char *r = json_string_value(
+                    json_object_get(json_object_get(o, "allocation_info"), "role"));
+                if (r && strcmp(r, role) == 0) {
+                    n++;
+                    if (ids)
+                        json_array_append(ids, json_object_get(o, "id"));
+                    if (hosts)
+                        json_array_append(hosts, json_object_get(o, "hostname"));
+                }
+            }
+        }
+        json_decref(ev);
+    }
+    return n;
+}
+
 /* Declines every offer the master lists as outstanding for s, with refuse_s;
  * returns how many. */
 static size_t decline_outstanding(mc_scheduler *s, int port, double refuse_s)
@@ -316,7 +350,7 @@ int main(void)
     char path[600], text[4096];
     pid_t master = -1, probe = -1, agents[3] = {-1, -1, -1}, agent_d = -1, agent_e = -1;
     mc_scheduler blockers[5] = {{.fd = -1}, {.fd = -1}, {.fd = -1}, {.fd = -1}, {.fd = -1}};
-    mc_scheduler ops = {.fd = -1}, late = {.fd = -1}, quota = {.fd = -1};
+    mc_scheduler ops = {.fd = -1}, late = {.fd = -1}, quota = {.fd = -1}, multi = {.fd = -1};
     mc_scheduler reader = {.fd = -1}, other = {.fd = -1};
     double t0 = tu_now();
 
@@ -674,6 +708,57 @@ int main(void)
               filters);
     }
 
+    /* A framework in two roles declines everything it is offered in m1 for
+     * an hour: that filters m1 only, so the same agents come back in m2.
+     * The frameworks in a1..a5, late, ops and q/sub leave (they would take
+     * what it declines first); the reader and the other framework in * have
+     * declined every agent for an hour; m2 weighs 100. */
+    {
+        mc_close(&quota);
+        mc_close(&late);
+        mc_close(&ops);
+        for (int i = 0; i < 5; i++)
+            mc_close(&blockers[i]);
+        json_t *w = json_pack("{s:s,s:{s:[{s:s,s:f}]}}", "type", "UPDATE_WEIGHTS",
+                              "update_weights", "weight_infos", "role", "m2", "weight", 100.0);
+        check(mc_operator(port, w) == 200, "UPDATE_WEIGHTS gives role m2 weight 100");
+        tu_sleep(1.0);
+        info = json_pack("{s:s,s:s,s:[s,s],s:[{s:s}]}", "user", "root", "name", "multi", "roles",
+                         "m1", "m2", "capabilities", "type", "MULTI_ROLE");
+        if (mc_subscribe(&multi, port, info, NULL, err, sizeof err) != 0) {
+            check(0, "framework in roles m1 and m2 subscribes: %s", err);
+            goto done;
+        }
+        json_t *ids = json_array(), *declined = json_array(), *back = json_array();
+        int in_m1 = offers_in_role(&multi, 2, "m1", ids, declined);
+        size_t n_ids = json_array_size(ids);
+        json_t *call = json_pack("{s:s,s:{s:o,s:{s:f}}}", "type", "DECLINE", "decline",
+                                 "offer_ids", ids, "filters", "refuse_seconds", 3600.0);
+        check(in_m1 > 0 && mc_call(&multi, call) == 202,
+              "the framework in roles m1, m2 declines its %zu offer(s) in m1 for an hour", n_ids);
+        offers_in_role(&multi, 3, "m2", NULL, back);
+        size_t i, j, again = 0;
+        json_t *d, *b;
+        json_array_foreach(declined, i, d)
+        {
+            json_array_foreach(back, j, b)
+            {
+                if (json_equal(d, b)) {
+                    again++;
+                    break;
+                }
+            }
+        }
+        check(n_ids > 0 && again == n_ids,
+              "the %zu agent(s) declined in m1 come back to it in role m2 (%zu)", n_ids, again);
+        json_decref(declined);
+        json_decref(back);
+        double m1 = metric(port, "allocator/mesos/offer_filters/roles/m1/active");
+        double m2 = metric(port, "allocator/mesos/offer_filters/roles/m2/active");
+        check(m1 == (double)n_ids && m2 == 0,
+              "offer_filters/roles/m1/active = %g (want %zu), m2 = %g (want 0)", m1, n_ids, m2);
+    }
+
 done:
     if (failures) {
         dump_log("master.log");
@@ -685,6 +770,7 @@ done:
     mc_close(&ops);
     mc_close(&late);
     mc_close(&quota);
+    mc_close(&multi);
     for (int i = 0; i < 5; i++)
         mc_close(&blockers[i]);
     if (agent_e > 0)
