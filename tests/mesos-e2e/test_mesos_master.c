@@ -272,10 +272,10 @@ static int framework_inactive(int port)
 static int hints_opened(int port) { return metric(port, "allocator/locus/hint_age_secs") >= 0; }
 
 /* Offers arriving within window_s, by the role they are allocated to: the
- * number in role `role`, their ids and hostnames appended to ids and hosts
- * (if not NULL). */
+ * number in role `role` (NULL: any), their ids, hostnames and roles appended
+ * to ids, hosts and roles (each if not NULL). */
 static int offers_in_role(mc_scheduler *s, double window_s, const char *role, json_t *ids,
-                          json_t *hosts)
+                          json_t *hosts, json_t *roles)
 {
     int n = 0;
     double deadline = tu_now() + window_s;
@@ -291,12 +291,14 @@ static int offers_in_role(mc_scheduler *s, double window_s, const char *role, js
             {
                 const char *r = json_string_value(
                     json_object_get(json_object_get(o, "allocation_info"), "role"));
-                if (r && strcmp(r, role) == 0) {
+                if (r && (!role || strcmp(r, role) == 0)) {
                     n++;
                     if (ids)
                         json_array_append(ids, json_object_get(o, "id"));
                     if (hosts)
                         json_array_append(hosts, json_object_get(o, "hostname"));
+                    if (roles)
+                        json_array_append_new(roles, json_string(r));
                 }
             }
         }
@@ -708,20 +710,18 @@ int main(void)
               filters);
     }
 
-    /* A framework in two roles declines everything it is offered in m1 for
-     * an hour: that filters m1 only, so the same agents come back in m2.
-     * The frameworks in a1..a5, late, ops and q/sub leave (they would take
-     * what it declines first); the reader and the other framework in * have
-     * declined every agent for an hour; m2 weighs 100. */
+    /* A framework in two roles declines everything it is offered in one of
+     * them (the role of its first offer) for an hour: that filters that role
+     * only, so the same agents come back in the other. The frameworks in
+     * a1..a5, late, ops and q/sub leave (they would take what it declines
+     * first); the reader and the other framework in * have declined every
+     * agent for an hour. */
     {
         mc_close(&quota);
         mc_close(&late);
         mc_close(&ops);
         for (int i = 0; i < 5; i++)
             mc_close(&blockers[i]);
-        json_t *w = json_pack("{s:s,s:{s:[{s:s,s:f}]}}", "type", "UPDATE_WEIGHTS",
-                              "update_weights", "weight_infos", "role", "m2", "weight", 100.0);
-        check(mc_operator(port, w) == 200, "UPDATE_WEIGHTS gives role m2 weight 100");
         tu_sleep(1.0);
         info = json_pack("{s:s,s:s,s:[s,s],s:[{s:s}]}", "user", "root", "name", "multi", "roles",
                          "m1", "m2", "capabilities", "type", "MULTI_ROLE");
@@ -729,34 +729,57 @@ int main(void)
             check(0, "framework in roles m1 and m2 subscribes: %s", err);
             goto done;
         }
-        json_t *ids = json_array(), *declined = json_array(), *back = json_array();
-        int in_m1 = offers_in_role(&multi, 2, "m1", ids, declined);
-        size_t n_ids = json_array_size(ids);
-        json_t *call = json_pack("{s:s,s:{s:o,s:{s:f}}}", "type", "DECLINE", "decline",
-                                 "offer_ids", ids, "filters", "refuse_seconds", 3600.0);
-        check(in_m1 > 0 && mc_call(&multi, call) == 202,
-              "the framework in roles m1, m2 declines its %zu offer(s) in m1 for an hour", n_ids);
-        offers_in_role(&multi, 3, "m2", NULL, back);
-        size_t i, j, again = 0;
-        json_t *d, *b;
-        json_array_foreach(declined, i, d)
+        json_t *ids = json_array(), *hosts = json_array(), *roles = json_array();
+        offers_in_role(&multi, 2, NULL, ids, hosts, roles);
+        const char *r1 = json_string_value(json_array_get(roles, 0));
+        char first[8] = "m1", second[8] = "m2";
+        if (r1 && strcmp(r1, "m2") == 0)
+            snprintf(first, sizeof first, "m2"), snprintf(second, sizeof second, "m1");
+        json_t *decline = json_array(), *declined = json_array(), *back = json_array();
+        size_t i, j;
+        json_t *x;
+        json_array_foreach(roles, i, x)
         {
+            if (strcmp(json_string_value(x), first) == 0) {
+                json_array_append(decline, json_array_get(ids, i));
+                json_array_append(declined, json_array_get(hosts, i));
+            }
+        }
+        size_t n_ids = json_array_size(decline);
+        json_t *call = json_pack("{s:s,s:{s:o,s:{s:f}}}", "type", "DECLINE", "decline",
+                                 "offer_ids", decline, "filters", "refuse_seconds", 3600.0);
+        check(n_ids > 0 && mc_call(&multi, call) == 202,
+              "the framework in roles m1, m2 declines its %zu offer(s) in %s for an hour", n_ids,
+              first);
+        offers_in_role(&multi, 3, second, NULL, back, NULL);
+        size_t again = 0;
+        json_array_foreach(declined, i, x)
+        {
+            json_t *b;
             json_array_foreach(back, j, b)
             {
-                if (json_equal(d, b)) {
+                if (json_equal(x, b)) {
                     again++;
                     break;
                 }
             }
         }
         check(n_ids > 0 && again == n_ids,
-              "the %zu agent(s) declined in m1 come back to it in role m2 (%zu)", n_ids, again);
+              "the %zu agent(s) declined in %s come back to it in role %s (%zu)", n_ids, first,
+              second, again);
+        char m_first[96], m_second[96];
+        snprintf(m_first, sizeof m_first, "allocator/mesos/offer_filters/roles/%s/active", first);
+        snprintf(m_second, sizeof m_second, "allocator/mesos/offer_filters/roles/%s/active",
+                 second);
+        double f1 = metric(port, m_first), f2 = metric(port, m_second);
+        check(f1 == (double)n_ids && f2 == 0,
+              "offer_filters/roles/%s/active = %g (want %zu), %s = %g (want 0)", first, f1, n_ids,
+              second, f2);
+        json_decref(ids);
+        json_decref(hosts);
+        json_decref(roles);
         json_decref(declined);
         json_decref(back);
-        double m1 = metric(port, "allocator/mesos/offer_filters/roles/m1/active");
-        double m2 = metric(port, "allocator/mesos/offer_filters/roles/m2/active");
-        check(m1 == (double)n_ids && m2 == 0,
-              "offer_filters/roles/m1/active = %g (want %zu), m2 = %g (want 0)", m1, n_ids, m2);
     }
 
 done:
