@@ -201,6 +201,8 @@ int la_roles_cmp_role(const locus_allocator *a, uint32_t x_, uint32_t y_)
     const struct la_roles *x = a->roles_ext;
     if (x_ == y_)
         return 0;
+    if (x_ >= x->n_roles_seen || y_ >= x->n_roles_seen) /* the tree could not be synced */
+        return strcmp(a->roles[x_].name, a->roles[y_].name);
     if (x->any_guar) {
         int ux = role_unsatisfied(a, x_), uy = role_unsatisfied(a, y_);
         if (ux != uy)
