@@ -231,6 +231,7 @@ struct locus_allocator {
     int epoch_set;
     double epoch;
     double last_alloc_now;      /* host time of the latest allocate() */
+    double cycle_s;             /* mean host seconds between allocate() calls (0: unknown) */
     uint64_t rng;
     int paused;
 
@@ -290,7 +291,8 @@ struct locus_allocator {
     la_u64map plan_map;         /* agent << 32 | fw -> plan entry */
     uint32_t *plan_rack_off, *plan_rack_ag, *plan_rack_cur; /* live agents by rack */
     uint32_t cap_plan_rack, cap_plan_rack_ag, cap_plan_rack_cur;
-    uint32_t plan_any_cur;      /* where the next anywhere placement starts looking */
+    uint32_t *plan_room_ag;     /* live agents with room for the smallest planned task, */
+    uint32_t n_room_ag, cap_room_ag, room_cur; /* in the cycle's order; those before room_cur have none left */
     double plan_min_task[2];    /* smallest planned task: cpus, mem */
     uint32_t plan_room;         /* agents where it still fits */
     uint32_t *heap;             /* frameworks by projected share */

@@ -212,6 +212,13 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
     la_maybe_reload(a, now);
     a->st.cycles++;
+    /* How often placement gets a chance: waiting for less than that is
+     * waiting a whole cycle. Intervals longer than a minute (an idle
+     * cluster, a paused master) say nothing about the cadence. */
+    if (a->st.cycles > 1 && now > a->last_alloc_now && now - a->last_alloc_now < 60) {
+        double dt = now - a->last_alloc_now;
+        a->cycle_s = a->cycle_s > 0 ? 0.75 * a->cycle_s + 0.25 * dt : dt;
+    }
     a->last_alloc_now = now;
 
     int use_loc = 0;

@@ -100,19 +100,29 @@ static void annotate(const locus_allocator *a, uint32_t gs, uint32_t fw, la_pick
  * a further wait_rack, then any. Frameworks not held back form, per role, the
  * `ulist` walked in DRF order; held-back ones are reached only through the
  * agent's and the rack's index entries, so they cost nothing elsewhere. */
-/* Expected seconds until an agent holding a copy of one of f's first
- * unplaced tasks hands resources back: 1 / the sum of their release rates. */
-static double expected_free_s(const locus_allocator *a, const la_fw *f, double now)
+/* Looks at f's next unplaced tasks (up to 8): *free_s = expected seconds
+ * until an agent holding a copy of one of them hands resources back (1 /
+ * the sum of their release rates); *save_s = the read time a local copy
+ * saves on them, in the mean, against a read over the network (the read
+ * model of locality.read_mbps_*). Frameworks without units: the waits of
+ * the config (no model). */
+static void next_tasks_view(const locus_allocator *a, const la_fw *f, double now,
+                            double *free_s, double *save_s)
 {
-    double rate = 0;
+    double rate = 0, save = 0;
     uint32_t seen = 0;
+    const double *mbps = a->cfg.read_mbps;
     for (uint32_t i = 0; i < f->n_units && seen < 8; i++) {
         const la_unit *u = &f->units[(f->next_unit + i) % f->n_units];
         seen++;
         for (uint32_t c = 0; c < u->n_copies; c++)
             rate += la_free_rate(&a->agents[f->copies[u->copy0 + c].agent], now);
+        double mb = (double)u->bytes / 1048576.0;
+        uint32_t t = u->best_tier < LA_READ_REMOTE ? u->best_tier : LA_READ_HDD;
+        save += mb / mbps[LA_READ_REMOTE] - mb / mbps[t];
     }
-    return rate > 0 ? 1.0 / rate : INFINITY;
+    *free_s = rate > 0 ? 1.0 / rate : INFINITY;
+    *save_s = seen ? (save > 0 ? save / seen : 0) : INFINITY;
 }
 
 int la_place_prepare(locus_allocator *a, double now)
@@ -137,12 +147,22 @@ int la_place_prepare(locus_allocator *a, double now)
             f->wait_since = now;
         f->wait_cycle = a->st.cycles;
         double w = now - f->wait_since;
-        f->allowed = w >= a->cfg.wait_node + a->cfg.wait_rack ? 2 : w >= a->cfg.wait_node ? 1 : 0;
-        /* Waiting pays only while a copy's agent is expected to free a slot
-         * within wait_node: else rack-local now (then any after wait_rack). */
-        if (f->allowed == 0 && f->waiting && expected_free_s(a, f, now) > a->cfg.wait_node) {
+        /* Waiting pays at most the read time a copy saves: the waits are
+         * the config's, cut to that (a task of a few MB does not wait). */
+        double free_s, save_s;
+        next_tasks_view(a, f, now, &free_s, &save_s);
+        double wn = save_s < a->cfg.wait_node ? save_s : a->cfg.wait_node;
+        double wr = save_s < a->cfg.wait_rack ? save_s : a->cfg.wait_rack;
+        /* The next chance comes a cycle later: a saving shorter than a
+         * cycle is not worth one. */
+        if (save_s < a->cycle_s)
+            wn = wr = 0;
+        f->allowed = w >= wn + wr ? 2 : w >= wn ? 1 : 0;
+        /* ...and only while a copy's agent is expected to free a slot within
+         * that wait: else rack-local now (then any after wait_rack). */
+        if (f->allowed == 0 && f->waiting && free_s > wn) {
             f->allowed = 1;
-            f->wait_since = now - a->cfg.wait_node;
+            f->wait_since = now - wn;
         }
         a->fstate[i] = (uint8_t)(1 + f->allowed);
         a->n_allowed1 += f->allowed == 1;
@@ -479,6 +499,14 @@ static int plan_add(locus_allocator *a, uint32_t ag, uint32_t fw, uint32_t ui, u
  * memory come first, and a full cluster is not searched unit by unit. */
 #define LA_PLAN_TRIES 256
 
+/* Does the smallest planned task still fit on agent ag? */
+static int min_room(const locus_allocator *a, uint32_t ag)
+{
+    const double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
+    return fr[LA_RES_CPUS] >= a->plan_min_task[0] - EPS &&
+           fr[LA_RES_MEM] >= a->plan_min_task[1] - EPS && (fr[LA_RES_CPUS] > EPS || fr[LA_RES_MEM] > EPS);
+}
+
 /* Takes one task of f's room on agent ag from the plan's free resources. */
 static void take_room(locus_allocator *a, const la_fw *f, uint32_t ag)
 {
@@ -523,15 +551,23 @@ static uint32_t place_away(locus_allocator *a, const la_fw *f, uint32_t fw, cons
                 }
             }
         }
-    if (f->allowed >= 2)
-        for (uint32_t i = 0; i < a->n_live && i < LA_PLAN_PROBES; i++) {
-            uint32_t ag = a->live[(a->plan_any_cur + i) % a->n_live];
+    if (f->allowed >= 2) {
+        /* Agents only lose room within a cycle: those without room for the
+         * smallest task are passed once for all, so a nearly full cluster
+         * is still searched among the agents that have room. */
+        while (a->room_cur < a->n_room_ag && !min_room(a, a->plan_room_ag[a->room_cur]))
+            a->room_cur++;
+        for (uint32_t i = a->room_cur, probes = 0; i < a->n_room_ag && probes < LA_PLAN_PROBES; i++) {
+            uint32_t ag = a->plan_room_ag[i];
+            if (!min_room(a, ag))
+                continue;
+            probes++;
             if (room_for(a, f, fw, ag, now_t)) {
-                a->plan_any_cur = (a->plan_any_cur + i) % a->n_live;
                 *level = 2;
                 return ag;
             }
         }
+    }
     return NONE;
 }
 
@@ -651,7 +687,6 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         if (r != NONE && r < nr)
             a->plan_rack_ag[a->plan_rack_off[r + 1]++] = a->live[i];
     }
-    a->plan_any_cur = 0;
     uint32_t n = 0, n_local = 0;
     a->plan_min_task[0] = a->plan_min_task[1] = INFINITY;
     for (uint32_t fw = 0; fw < a->n_fw_slots; fw++) {
@@ -682,13 +717,13 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         heap_push(a, &n, fw);
     }
     /* Agents where the smallest planned task still fits: none left, the plan is done. */
-    a->plan_room = 0;
-    for (uint32_t i = 0; i < a->n_live && n_local; i++) {
-        const double *fr = &a->plan_free[(size_t)a->live[i] * LA_MAX_RES];
-        a->plan_room += fr[LA_RES_CPUS] >= a->plan_min_task[0] - EPS &&
-                        fr[LA_RES_MEM] >= a->plan_min_task[1] - EPS &&
-                        (fr[LA_RES_CPUS] > EPS || fr[LA_RES_MEM] > EPS);
-    }
+    a->plan_room = a->n_room_ag = a->room_cur = 0;
+    if (la_grow((void **)&a->plan_room_ag, &a->cap_room_ag, a->n_live + 1, sizeof *a->plan_room_ag))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < a->n_live && n_local; i++)
+        if (min_room(a, a->live[i]))
+            a->plan_room_ag[a->n_room_ag++] = a->live[i];
+    a->plan_room = a->n_room_ag;
     uint32_t cursor = 0;
     while (n && n_local) {
         uint32_t fw = heap_pop(a, &n);
@@ -744,6 +779,7 @@ void la_place_free(locus_allocator *a)
     free(a->plan_rack_off);
     free(a->plan_rack_cur);
     free(a->plan_rack_ag);
+    free(a->plan_room_ag);
     la_u64map_free(&a->plan_map);
 }
 
