@@ -381,6 +381,8 @@ static int launch(sim_world *w, uint32_t job, uint32_t t, uint32_t agent)
     double mb = (double)tk->bytes / MB;
     if (!tk->reduce) {
         if (tk->block != SIM_NONE) {
+            if (w->st.blocks[tk->block].mem_head != SIM_NONE)
+                res->mem_copy_tasks++; /* before the read caches one */
             int level = sim_storage_source(&w->st, &w->net, tk->block, agent, &tk->flow);
             tk->level = (uint8_t)level;
             res->tasks[level]++;

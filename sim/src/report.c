@@ -180,6 +180,7 @@ const report_metric report_metrics[] = {
     U64("read_bytes_rack", read_bytes[SIM_LOCAL_RACK]),
     U64("read_bytes_remote", read_bytes[SIM_LOCAL_REMOTE]),
     U64("mem_hit_tasks", mem_hit_tasks),
+    U64("mem_copy_tasks", mem_copy_tasks),
     U64("mem_read_bytes", mem_read_bytes),
     U64("mem_node_bytes", mem_node_bytes),
     U64("bin1_tasks", bin_tasks[0]), U64("bin1_node_tasks", bin_node_tasks[0]),

@@ -42,6 +42,7 @@ typedef struct sim_policy_result {
     uint64_t tasks[SIM_LOCALITY_LEVELS];      /* map tasks by where their block was read from */
     uint64_t read_bytes[SIM_LOCALITY_LEVELS]; /* input bytes by the same split */
     uint64_t mem_hit_tasks;      /* node-local tasks served from the memory tier */
+    uint64_t mem_copy_tasks;     /* map tasks whose block had a memory copy when they launched */
     uint64_t mem_read_bytes;     /* input bytes read from a memory tier, local or remote */
     uint64_t mem_node_bytes;     /* of which from the task's own agent */
     uint64_t bin_tasks[SIM_SIZE_BINS];      /* map tasks with input, by their job's size bin */

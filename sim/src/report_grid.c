@@ -199,6 +199,8 @@ int report_grid_build(const sim_report *r, unsigned flags, report_grid *g)
     }
     ROW("node-local from memory");
     EACH(count_pct(row, i, p->mem_hit_tasks, sum3(p->tasks)));
+    ROW("had a memory copy: read it locally");
+    EACH(count_pct(row, i, p->mem_hit_tasks, p->mem_copy_tasks));
 
     SECTION("Input bytes by source");
     ROW("memory tier (any agent)");
