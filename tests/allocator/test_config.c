@@ -172,12 +172,12 @@ static void test_committed_example_and_reference(void **state)
     char *ex = generate(locus_cfg_write_example), *file = slurp(EXAMPLE_PATH);
     assert_non_null(file);
     if (strcmp(ex, file) != 0)
-        fail_msg("%s differs from the key table: regenerate with locus-alloc-config --example",
+        fail_msg("%s differs from the key table: regenerate with locus-alloc-config --print-example",
                  EXAMPLE_PATH);
     char *ref = generate(locus_cfg_write_reference), *doc = slurp(DOC_PATH);
     assert_non_null(doc);
     if (!strstr(doc, ref))
-        fail_msg("%s lacks the generated table: regenerate with locus-alloc-config --reference",
+        fail_msg("%s lacks the generated table: regenerate with locus-alloc-config --print-reference",
                  DOC_PATH);
     /* The example parses and gives exactly the defaults. */
     la_config from_file = {0}, defaults = {0};
