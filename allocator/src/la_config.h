@@ -10,9 +10,8 @@
 
 enum la_policy { LA_POLICY_DRF = 0, LA_POLICY_LOCALITY = 1 };
 enum la_hint_clock { LA_CLOCK_HOST = 0, LA_CLOCK_WALL = 1 };
-/* Where a task's input is read from: a local copy by tier, or over the network. */
-enum la_read_source { LA_READ_MEM = 0, LA_READ_SSD = 1, LA_READ_HDD = 2, LA_READ_REMOTE = 3,
-                      LA_READ_SOURCES = 4 };
+/* Where a task's input is read from: a local copy, by tier. */
+enum la_read_source { LA_READ_MEM = 0, LA_READ_SSD = 1, LA_READ_HDD = 2, LA_READ_SOURCES = 3 };
 
 typedef struct la_config {
     int policy;               /* policy.name */
@@ -24,6 +23,7 @@ typedef struct la_config {
     double weight_mem, weight_ssd, weight_hdd;        /* locality.weight_* */
     double rack_bonus;                                /* locality.rack_bonus */
     double read_mbps[LA_READ_SOURCES];                /* locality.read_mbps_* (MB/s) */
+    double nic_mbps;                                  /* locality.nic_mbps (MB/s) */
 
     char *hints_path;         /* hints.path */
     double staleness;         /* hints.staleness (s) */

@@ -104,7 +104,7 @@ static void annotate(const locus_allocator *a, uint32_t gs, uint32_t fw, la_pick
  * until an agent holding a copy of one of them hands resources back (1 /
  * the sum of their release rates); *save_s = the read time a local copy
  * saves on them, in the mean, against a read over the network (the read
- * model of locality.read_mbps_*). Frameworks without units: the waits of
+ * model of locality.read_mbps_* and locality.nic_mbps). Frameworks without units: the waits of
  * the config (no model). */
 static void next_tasks_view(const locus_allocator *a, const la_fw *f, double now,
                             double *free_s, double *save_s)
@@ -112,14 +112,19 @@ static void next_tasks_view(const locus_allocator *a, const la_fw *f, double now
     double rate = 0, save = 0;
     uint32_t seen = 0;
     const double *mbps = a->cfg.read_mbps;
+    /* A remote read gets the NIC over the tasks an agent runs at once. */
+    double slots = a->n_live && f->task_res[LA_RES_CPUS] > EPS
+                       ? a->cluster_total[LA_RES_CPUS] / a->n_live / f->task_res[LA_RES_CPUS]
+                       : 1;
+    double remote = a->cfg.nic_mbps / (slots > 1 ? slots : 1);
     for (uint32_t i = 0; i < f->n_units && seen < 8; i++) {
         const la_unit *u = &f->units[(f->next_unit + i) % f->n_units];
         seen++;
         for (uint32_t c = 0; c < u->n_copies; c++)
             rate += la_free_rate(&a->agents[f->copies[u->copy0 + c].agent], now);
         double mb = (double)u->bytes / 1048576.0;
-        uint32_t t = u->best_tier < LA_READ_REMOTE ? u->best_tier : LA_READ_HDD;
-        save += mb / mbps[LA_READ_REMOTE] - mb / mbps[t];
+        uint32_t t = u->best_tier < LA_READ_SOURCES ? u->best_tier : LA_READ_HDD;
+        save += mb / remote - mb / mbps[t];
     }
     *free_s = rate > 0 ? 1.0 / rate : INFINITY;
     *save_s = seen ? (save > 0 ? save / seen : 0) : INFINITY;
