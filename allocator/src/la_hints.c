@@ -564,12 +564,18 @@ static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64ma
     for (uint32_t u = 0; u < f->n_units; u++)
         unit_of[f->units[u].demand] = u;
     int drop = 0, rc = 0;
+    const char *prev = NULL;
+    int prev_in_feed = 0;
     for (size_t i = 0; i < f->n_demand && !rc; i++) {
         la_demand *d = &f->demand[i];
-        int reread = d->stale ? in_feed && la_strmap_get(in_feed, d->dataset) != NONE
+        /* Items of one dataset come together: one lookup per run. */
+        if (in_feed && (!prev || strcmp(prev, d->dataset) != 0))
+            prev_in_feed = la_strmap_get(in_feed, prev = d->dataset) != NONE;
+        int reread = d->stale ? prev_in_feed
                               : d->expire <= cm->now ||
-                                    (changed && la_u64map_get(changed, la_block_key(d->dataset,
-                                                                                    (uint64_t)d->block)) != NONE);
+                                    (changed && prev_in_feed &&
+                                     la_u64map_get(changed, la_block_key(d->dataset,
+                                                                         (uint64_t)d->block)) != NONE);
         if (!reread)
             continue;
         const locus_hs_block_view *b = NULL;
@@ -849,8 +855,12 @@ static int apply_changes(locus_allocator *a, void *snap, uint64_t gen, const clo
         if (!f->live || f->hint_dirty || f->hint_epoch != a->hint_epoch)
             continue;
         int changed = 0, confirmed = 0;
+        const char *prev = NULL;
+        uint32_t v = NONE;
         for (size_t d = 0; d < f->n_demand; d++) {
-            uint32_t v = la_strmap_get(&names, f->demand[d].dataset);
+            /* Items of one dataset come together: one lookup per run. */
+            if (!prev || strcmp(prev, f->demand[d].dataset) != 0)
+                v = la_strmap_get(&names, prev = f->demand[d].dataset);
             if (v == NONE)
                 continue;
             if (v == NONE - 1) {
