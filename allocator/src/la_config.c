@@ -86,6 +86,18 @@ const locus_cfg_key la_config_keys[] = {
 };
 const size_t la_config_n_keys = sizeof la_config_keys / sizeof la_config_keys[0];
 
+/* Policy knobs whose best value depends on the workload; hardware
+ * descriptions (read_mbps_*, nic_mbps) and operational keys are not tuned. */
+const la_config_tunable la_config_tunables[] = {
+    {"policy.fairness_slack", 0, 0.2, 0},
+    {"locality.wait_node", 0, 10, 0},
+    {"locality.wait_rack", 0, 10, 0},
+    {"locality.weight_ssd", 0.05, 1, 1},
+    {"locality.weight_hdd", 0.01, 1, 1},
+    {"locality.rack_bonus", 0, 1, 0},
+};
+const size_t la_config_n_tunables = sizeof la_config_tunables / sizeof la_config_tunables[0];
+
 int la_config_load(la_config *cfg, const char *path, const locus_cfg_override *ov, size_t n_ov,
                    char *err, size_t errlen)
 {

@@ -39,6 +39,16 @@ typedef struct la_config {
 extern const locus_cfg_key la_config_keys[];
 extern const size_t la_config_n_keys;
 
+/* Keys `locus-sim tune` searches, with the range searched (inside the key's
+ * own range) and whether to sample it on a log scale (then lo > 0). */
+typedef struct la_config_tunable {
+    const char *key;          /* "section.key" of la_config_keys */
+    double lo, hi;
+    int log_scale;
+} la_config_tunable;
+extern const la_config_tunable la_config_tunables[];
+extern const size_t la_config_n_tunables;
+
 /* Loads defaults, then path (NULL: none), then overrides; then checks the
  * rules that span keys (tier weight order). All-or-nothing into *cfg. */
 int la_config_load(la_config *cfg, const char *path, const locus_cfg_override *ov, size_t n_ov,
