@@ -376,6 +376,8 @@ int la_allocatable(const locus_allocator *a, const la_agent *g, double *avail);
 /* la_place.c: locality placement */
 /* Key of block idx of dataset ds in la_fw.offered_blocks. */
 uint64_t la_block_key(const char *ds, uint64_t idx);
+/* The same key from la_hash_str(ds), for runs of blocks of one dataset. */
+uint64_t la_block_key_h(uint64_t ds_hash, uint64_t idx);
 const struct la_idxent *la_idx_find(const locus_allocator *a, uint32_t gs, uint32_t fw);
 uint64_t la_rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw);
 int la_place_prepare(locus_allocator *a, double now);

@@ -566,16 +566,19 @@ static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64ma
     int drop = 0, rc = 0;
     const char *prev = NULL;
     int prev_in_feed = 0;
+    uint64_t prev_hash = 0;
     for (size_t i = 0; i < f->n_demand && !rc; i++) {
         la_demand *d = &f->demand[i];
-        /* Items of one dataset come together: one lookup per run. */
-        if (in_feed && (!prev || strcmp(prev, d->dataset) != 0))
+        /* Items of one dataset come together: one lookup and one hash per run. */
+        if (in_feed && (!prev || strcmp(prev, d->dataset) != 0)) {
             prev_in_feed = la_strmap_get(in_feed, prev = d->dataset) != NONE;
+            prev_hash = la_hash_str(d->dataset);
+        }
         int reread = d->stale ? prev_in_feed
                               : d->expire <= cm->now ||
                                     (changed && prev_in_feed &&
-                                     la_u64map_get(changed, la_block_key(d->dataset,
-                                                                         (uint64_t)d->block)) != NONE);
+                                     la_u64map_get(changed, la_block_key_h(prev_hash,
+                                                                           (uint64_t)d->block)) != NONE);
         if (!reread)
             continue;
         const locus_hs_block_view *b = NULL;
@@ -624,37 +627,62 @@ static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64ma
     return f->hint_dirty;
 }
 
+/* Is new item y the old item x (same block, same bytes)? */
+static int same_item(const la_demand *x, const la_demand *y)
+{
+    return x->block == y->block && x->bytes == y->bytes && strcmp(x->dataset, y->dataset) == 0;
+}
+
 int la_hints_demand_shrunk(locus_allocator *a, la_fw *f, la_demand *d, size_t n)
 {
     if (!f->live || f->hint_dirty || f->hint_epoch != a->hint_epoch || !blocks_only(f) ||
         n > f->n_demand || !f->n_demand)
         return 0;
-    /* Old item of each new one, by (dataset, block); any new or changed
-     * item, or a repeated one, and the change is not a plain subset. */
-    la_u64map old = {0};
     uint32_t *new_of_old = malloc(sizeof *new_of_old * f->n_demand);
-    int ok = new_of_old != NULL;
-    for (size_t i = 0; ok && i < f->n_demand; i++) {
+    if (!new_of_old)
+        return 0;
+    for (size_t i = 0; i < f->n_demand; i++)
         new_of_old[i] = NONE;
-        uint64_t k = la_block_key(f->demand[i].dataset, (uint64_t)f->demand[i].block);
-        ok = la_u64map_get(&old, k) == NONE && la_u64map_put(&old, k, (uint32_t)i) == 0;
+    /* The kept items in their old order (the common case): one pass. */
+    int ok = 1;
+    for (size_t i = 0, j = 0; ok && j < n; j++) {
+        while (i < f->n_demand && !same_item(&f->demand[i], &d[j]))
+            i++;
+        ok = i < f->n_demand;
+        if (ok)
+            new_of_old[i++] = (uint32_t)j;
     }
-    for (size_t j = 0; ok && j < n; j++) {
-        uint32_t i = d[j].block < 0 ? NONE
-                                    : la_u64map_get(&old, la_block_key(d[j].dataset, (uint64_t)d[j].block));
-        ok = i != NONE && new_of_old[i] == NONE && d[j].block == f->demand[i].block &&
-             d[j].bytes == f->demand[i].bytes && strcmp(d[j].dataset, f->demand[i].dataset) == 0;
-        if (ok) {
-            new_of_old[i] = (uint32_t)j;
-            d[j].counted = f->demand[i].counted;
-            d[j].expire = f->demand[i].expire;
-            d[j].stale = f->demand[i].stale;
+    if (!ok) {
+        /* Any order: the old item of each new one, by (dataset, block); a
+         * new or changed item, or a repeated one, is not a plain subset. */
+        la_u64map old = {0};
+        ok = 1;
+        for (size_t i = 0; ok && i < f->n_demand; i++) {
+            new_of_old[i] = NONE;
+            uint64_t k = la_block_key(f->demand[i].dataset, (uint64_t)f->demand[i].block);
+            ok = la_u64map_get(&old, k) == NONE && la_u64map_put(&old, k, (uint32_t)i) == 0;
+        }
+        for (size_t j = 0; ok && j < n; j++) {
+            uint32_t i = d[j].block < 0 ? NONE
+                                        : la_u64map_get(&old, la_block_key(d[j].dataset,
+                                                                           (uint64_t)d[j].block));
+            ok = i != NONE && new_of_old[i] == NONE && same_item(&f->demand[i], &d[j]);
+            if (ok)
+                new_of_old[i] = (uint32_t)j;
+        }
+        la_u64map_free(&old);
+        if (!ok) {
+            free(new_of_old);
+            return 0;
         }
     }
-    la_u64map_free(&old);
-    if (!ok) {
-        free(new_of_old);
-        return 0;
+    for (size_t i = 0; i < f->n_demand; i++) {
+        uint32_t j = new_of_old[i];
+        if (j == NONE)
+            continue;
+        d[j].counted = f->demand[i].counted;
+        d[j].expire = f->demand[i].expire;
+        d[j].stale = f->demand[i].stale;
     }
     for (size_t i = 0; i < f->n_demand; i++)
         if (new_of_old[i] == NONE)

@@ -381,10 +381,15 @@ static uint32_t slice_of(const locus_allocator *a, const la_fw *f, const la_pick
 
 /* ---- the plan: one decision per cycle -------------------------------------- */
 
+uint64_t la_block_key_h(uint64_t ds_hash, uint64_t idx)
+{
+    uint64_t k = ds_hash ^ (idx + 1) * 0x9e3779b97f4a7c15ULL;
+    return k == UINT64_MAX ? 0 : k;
+}
+
 uint64_t la_block_key(const char *ds, uint64_t idx)
 {
-    uint64_t k = la_hash_str(ds) ^ (idx + 1) * 0x9e3779b97f4a7c15ULL;
-    return k == UINT64_MAX ? 0 : k;
+    return la_block_key_h(la_hash_str(ds), idx);
 }
 
 /* Does one task of f fit in free? */

@@ -526,6 +526,14 @@ static void test_launched_blocks_need_no_store_read(void **state)
     assert_true(o->locality.local_bytes[0] == 128 * MB); /* the memory copy still counts */
     for (size_t i = 0; i < l.n; i++)
         t_decline(a, &l.offers[i], 0, 2);
+    /* The same blocks listed in another order: still no read. */
+    locus_demand_item rev[2] = {{"in", 2, 0}, {"in", 1, 0}};
+    assert_int_equal(la_set_demand(a, "fa", rev, 2), 0);
+    l = t_alloc(a, 2.5);
+    assert_int_equal(f.block_reads, reads);
+    assert_true(fabs(cpus_of(&l, "fa") - 2) < 1e-9);
+    for (size_t i = 0; i < l.n; i++)
+        t_decline(a, &l.offers[i], 0, 2.5);
     want_blocks(a, "fa", "in", 0, 2); /* block 0 again: not a subset */
     l = t_alloc(a, 3);
     assert_true(f.block_reads > reads);
