@@ -22,6 +22,7 @@
 #include "report.h"
 #include "simconf.h"
 #include "trace.h"
+#include "tune.h"
 
 static void usage_main(FILE *f)
 {
@@ -36,6 +37,7 @@ static void usage_main(FILE *f)
           "             shipped FB-2009 trace, policies drf, drf+delay, locality)\n"
           "  convert    convert a SWIM trace into a Locus binary trace\n"
           "  config     print an example config file with every key and its default\n"
+          "  tune       search the allocator's tunable keys on a trace, write a config\n"
           "\n"
           "`locus-sim COMMAND --help` describes each command. docs/simulator.md has the model.\n",
           f);
@@ -374,6 +376,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "tune") == 0)
+        return sim_tune_main(argc - 1, argv + 1);
     if (strcmp(cmd, "convert") == 0)
         return cmd_convert(argc - 2, argv + 2);
     if (strcmp(cmd, "config") == 0)
