@@ -645,6 +645,192 @@ static void reserve_agent(locus_allocator *a, uint32_t fw, uint32_t now_t, uint3
     }
 }
 
+/* Sort records: a framework's units in the order it lists them (demand
+ * item, then block), plan entries by framework then offer order. */
+typedef struct unit_key {
+    uint64_t block;
+    uint32_t demand, unit;
+} unit_key;
+
+static int cmp_unit_key(const void *p, const void *q)
+{
+    const unit_key *x = p, *y = q;
+    if (x->demand != y->demand)
+        return x->demand < y->demand ? -1 : 1;
+    return x->block < y->block ? -1 : x->block > y->block;
+}
+
+typedef struct entry_key {
+    uint32_t fw, pos, entry;
+} entry_key;
+
+static int cmp_entry_key(const void *p, const void *q)
+{
+    const entry_key *x = p, *y = q;
+    if (x->fw != y->fw)
+        return x->fw < y->fw ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Does unit un of f have a copy on agent ag? */
+static int unit_on(const la_fw *f, const la_unit *un, uint32_t ag)
+{
+    for (uint32_t c = 0; c < un->n_copies; c++)
+        if (f->copies[un->copy0 + c].agent == ag)
+            return 1;
+    return 0;
+}
+
+/* Appends unit u to a plan entry's new unit list (head/tail). */
+static int list_add(locus_allocator *a, uint32_t u, uint32_t *head, uint32_t *tail)
+{
+    if (la_grow((void **)&a->plan_units, &a->cap_plan_units, a->n_plan_units + 1,
+                sizeof *a->plan_units))
+        return LOCUS_ENOMEM;
+    a->plan_units[a->n_plan_units] = (struct la_plan_unit){u, NONE};
+    if (*tail == NONE)
+        *head = a->n_plan_units;
+    else
+        a->plan_units[*tail].next = a->n_plan_units;
+    *tail = a->n_plan_units++;
+    return 0;
+}
+
+/* Scratch of align_slices, kept across cycles. */
+typedef struct align_buf {
+    entry_key *ent;
+    unit_key *order;
+    uint32_t *off, *bucket, *took;
+    uint8_t *taken;
+    uint32_t cap_ent, cap_order, cap_off, cap_bucket, cap_took, cap_taken;
+} align_buf;
+
+/* Cuts one framework's slices (entries ent[0..ne), in offer order) to the
+ * local tasks its own choice leaves for each. */
+static int align_fw(locus_allocator *a, align_buf *w, const entry_key *ek, uint32_t ne)
+{
+    const la_fw *f = &a->fws[ek[0].fw];
+    if (la_grow((void **)&w->order, &w->cap_order, f->n_units + 1, sizeof *w->order) ||
+        la_grow((void **)&w->taken, &w->cap_taken, f->n_units + 1, 1) ||
+        la_grow((void **)&w->off, &w->cap_off, ne + 2, sizeof *w->off))
+        return LOCUS_ENOMEM;
+    for (uint32_t u = 0; u < f->n_units; u++)
+        w->order[u] = (unit_key){f->units[u].block, f->units[u].demand, u};
+    qsort(w->order, f->n_units, sizeof *w->order, cmp_unit_key);
+    memset(w->taken, 0, f->n_units);
+    /* Per entry, the units with a copy on its agent, in demand order. */
+    la_u64map_clear(&a->scratch);
+    for (uint32_t k = 0; k < ne; k++)
+        if (la_u64map_put(&a->scratch, a->plan[ek[k].entry].agent, k))
+            return LOCUS_ENOMEM;
+    memset(w->off, 0, sizeof *w->off * (ne + 2));
+    for (uint32_t pass = 0; pass < 2; pass++) {
+        for (uint32_t oi = 0; oi < f->n_units; oi++) {
+            const la_unit *un = &f->units[w->order[oi].unit];
+            for (uint32_t c = 0; c < un->n_copies; c++) {
+                uint32_t k = la_u64map_get(&a->scratch, f->copies[un->copy0 + c].agent);
+                if (k == NONE)
+                    continue;
+                if (pass == 0)
+                    w->off[k + 2]++;
+                else
+                    w->bucket[w->off[k + 1]++] = w->order[oi].unit;
+            }
+        }
+        if (pass == 0) {
+            for (uint32_t k = 0; k < ne; k++)
+                w->off[k + 2] += w->off[k + 1];
+            if (la_grow((void **)&w->bucket, &w->cap_bucket, w->off[ne + 1] + 1, sizeof *w->bucket))
+                return LOCUS_ENOMEM;
+        }
+    }
+    /* off[k] .. off[k + 1]: entry k's units */
+    for (uint32_t k = 0; k < ne; k++) {
+        struct la_plan *pl = &a->plan[ek[k].entry];
+        uint32_t planned_local = 0;
+        for (uint32_t x = pl->unit_head; x != NONE; x = a->plan_units[x].next)
+            planned_local += unit_on(f, &f->units[a->plan_units[x].unit], pl->agent);
+        /* The framework's choice: its first local tasks not run yet. */
+        uint32_t took = 0;
+        if (la_grow((void **)&w->took, &w->cap_took, pl->n_tasks + 1, sizeof *w->took))
+            return LOCUS_ENOMEM;
+        for (uint32_t b = w->off[k]; b < w->off[k + 1] && took < pl->n_tasks; b++)
+            if (!w->taken[w->bucket[b]]) {
+                w->taken[w->bucket[b]] = 1;
+                w->took[took++] = w->bucket[b];
+            }
+        if (took >= planned_local)
+            continue; /* as planned, or more of its tasks local */
+        /* Cut to what stays local; the slice names those blocks. Its tasks
+         * planned away from their data keep their places. */
+        uint32_t head = NONE, tail = NONE, away = pl->n_tasks - planned_local;
+        for (uint32_t i = 0; i < took; i++)
+            if (list_add(a, w->took[i], &head, &tail))
+                return LOCUS_ENOMEM;
+        for (uint32_t x = pl->unit_head; x != NONE; x = a->plan_units[x].next)
+            if (!unit_on(f, &f->units[a->plan_units[x].unit], pl->agent) &&
+                list_add(a, a->plan_units[x].unit, &head, &tail))
+                return LOCUS_ENOMEM;
+        pl->n_tasks = took + away;
+        pl->unit_head = head;
+        memset(pl->bytes, 0, sizeof pl->bytes);
+        pl->best_tier = LOCUS_TIERS;
+        for (uint32_t i = 0; i < took; i++) {
+            const la_unit *un = &f->units[w->took[i]];
+            for (uint32_t c = 0; c < un->n_copies; c++)
+                if (f->copies[un->copy0 + c].agent == pl->agent) {
+                    uint32_t t = f->copies[un->copy0 + c].tier;
+                    if (t < LOCUS_TIERS) {
+                        pl->bytes[t] += un->bytes;
+                        if (t < pl->best_tier)
+                            pl->best_tier = t;
+                    }
+                    break;
+                }
+        }
+        if (!took)
+            pl->level = 2;
+    }
+    return 0;
+}
+
+/* A framework that takes any offer runs, on a slice, its own choice of its
+ * tasks local to that agent - whatever blocks the plan named - taken here
+ * as the first ones in the order of its demand (a task scheduler walks its
+ * pending list in order). Replayed over each framework's slices in offer
+ * order: a block the plan gave to a later slice may be run by an earlier
+ * one, and the later slice would then run a task away from its data. Each
+ * slice is cut to the local tasks left for it (and names them); what is cut
+ * waits for the next cycle. A framework that launches the blocks the offer
+ * names, or in another order, loses at most that cycle for them. */
+static int align_slices(locus_allocator *a)
+{
+    align_buf b = {0};
+    int rc = 0;
+    if (a->n_plan < 2)
+        return 0;
+    if (la_grow((void **)&b.ent, &b.cap_ent, a->n_plan, sizeof *b.ent))
+        return LOCUS_ENOMEM;
+    for (uint32_t i = 0; i < a->n_plan; i++)
+        b.ent[i] = (entry_key){a->plan[i].fw, a->agents[a->plan[i].agent].live_pos, i};
+    qsort(b.ent, a->n_plan, sizeof *b.ent, cmp_entry_key);
+    for (uint32_t i = 0; i < a->n_plan && !rc;) {
+        uint32_t j = i + 1;
+        while (j < a->n_plan && b.ent[j].fw == b.ent[i].fw)
+            j++;
+        if (j - i > 1)
+            rc = align_fw(a, &b, b.ent + i, j - i);
+        i = j;
+    }
+    free(b.ent);
+    free(b.order);
+    free(b.off);
+    free(b.bucket);
+    free(b.took);
+    free(b.taken);
+    return rc;
+}
+
 int la_place_plan(locus_allocator *a, uint32_t now_t)
 {
     a->n_plan = a->n_plan_units = 0;
@@ -756,6 +942,8 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         f->plan_key += la_dominant(a, f->task_res) / (ro->weight > 0 ? ro->weight : 1);
         heap_push(a, &n, fw);
     }
+    if (align_slices(a))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     /* A framework whose pending work is all in the plan takes no other
      * offer this cycle: a whole agent elsewhere would only run one of its
      * planned tasks away from its copy. */

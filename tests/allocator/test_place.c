@@ -718,6 +718,53 @@ static void test_wait_bounded_by_read_time_saved(void **state)
     assert_true(big <= 6 + 1e-9);
 }
 
+/* Block in#0 has a disk copy on a1 and a memory copy on a2, in#1 a disk
+ * copy on a1; one task fits on each agent. The plan puts in#0 on a2
+ * (memory) and in#1 on a1. A framework that takes any offer runs its first
+ * local task on a1's slice - in#0 - and would then run in#1 away from its
+ * data on a2's slice. So when a1 is offered first, a2's slice is cut (in#1
+ * waits a cycle); when a2 comes first, both slices stand. Over several
+ * seeds both orders occur, and a2's slice never follows a1's. */
+static void test_slices_follow_frameworks_choice(void **state)
+{
+    (void)state;
+    int both = 0, cut = 0;
+    for (int seed = 1; seed <= 24; seed++) {
+        fstore f = {.gen = 1};
+        char sd[32];
+        snprintf(sd, sizeof sd, "policy.seed=%d", seed);
+        locus_allocator *a = t_new(NULL, "policy.name=locality", "hints.staleness=1e6", sd, NULL);
+        store_install(a, &f);
+        t_agent(a, "a1", 1, 1024);
+        t_agent(a, "a2", 1, 1024);
+        t_fw(a, "fa", "*");
+        t_task_res(a, "fa", 1, 1024);
+        put_block(&f, "in", 0, "a1", LOCUS_TIER_HDD, "a2", LOCUS_TIER_MEM, NULL);
+        put_block(&f, "in", 1, "a1", LOCUS_TIER_HDD, NULL);
+        want_blocks(a, "fa", "in", 0, 2);
+        locus_offer_list l = t_alloc(a, 1);
+        int pos1 = -1, pos2 = -1;
+        for (size_t i = 0; i < l.n; i++) {
+            if (strcmp(l.offers[i].framework_id, "fa") != 0)
+                continue;
+            if (strcmp(l.offers[i].agent_id, "a1") == 0)
+                pos1 = (int)i;
+            else
+                pos2 = (int)i;
+        }
+        assert_true(pos1 >= 0); /* a1's slice always stands */
+        if (pos2 >= 0) {
+            assert_true(pos2 < pos1);
+            both++;
+        } else {
+            cut++;
+        }
+        la_destroy(a);
+    }
+    assert_true(both > 0);
+    assert_true(cut > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -735,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_confirmed_dataset_moves_expiry_only),
         cmocka_unit_test(test_expiry_rereads_only_expired_hints),
         cmocka_unit_test(test_wait_bounded_by_read_time_saved),
+        cmocka_unit_test(test_slices_follow_frameworks_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
