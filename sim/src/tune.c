@@ -379,6 +379,8 @@ static void usage(FILE *f)
             "  --agents N            cluster.agents\n"
             "  --profile NAME        sim.profile\n"
             "  --hours H, --jobs N   sim.max_hours, sim.max_jobs: the part of the trace used\n"
+            "  --compress X          sim.time_compression (default 0: calibrated as `run` does,\n"
+            "                        by replays of the default on the whole trace first)\n"
             "  --max-trials N        stop sampling after N configs (default: budget only)\n"
             "  --min-gain PCT        validation gain needed to write FILE (default 0.5); a\n"
             "                        negative value accepts the best trained config up to\n"
@@ -428,7 +430,8 @@ int sim_tune_main(int argc, char **argv)
         O_PLUGIN, O_HINTS_DIR, O_PROGRESS, O_NO_PROGRESS, O_MIN_GAIN, O_ALIAS
     };
     static const char *const alias_key[] = {"sim.seed", "cluster.agents", "sim.profile",
-                                            "sim.max_hours", "sim.max_jobs"};
+                                            "sim.max_hours", "sim.max_jobs",
+                                            "sim.time_compression"};
     static const struct option opts[] = {
         LOCUS_CLI_LONGOPTS,
         {"trace", required_argument, NULL, O_TRACE},
@@ -448,6 +451,7 @@ int sim_tune_main(int argc, char **argv)
         {"profile", required_argument, NULL, O_ALIAS + 2},
         {"hours", required_argument, NULL, O_ALIAS + 3},
         {"jobs", required_argument, NULL, O_ALIAS + 4},
+        {"compress", required_argument, NULL, O_ALIAS + 5},
         {NULL, 0, NULL, 0}};
     static locus_cli cli = {.tool = "locus-sim"};
     char ubuf[4096];
@@ -493,7 +497,7 @@ int sim_tune_main(int argc, char **argv)
             status = locus_cli_usage_error(&cli, "tune makes its own temporary stores: use --hints-dir DIR");
             break;
         default:
-            if (opt >= O_ALIAS && opt < O_ALIAS + 5) {
+            if (opt >= O_ALIAS && opt < O_ALIAS + 6) {
                 const char *key = alias_key[opt - O_ALIAS];
                 status = locus_cli_add_override(&cli, key, strlen(key), optarg);
             } else {
@@ -581,6 +585,9 @@ int sim_tune_main(int argc, char **argv)
      * `run` would (its default-config replay on the whole trace). */
     sim_run_opts ro = {.hints_dir = hints_dir, .threads = c.threads};
     if (c.cfg.time_compression <= 0) {
+        if (progress)
+            fprintf(stderr, "locus-sim: calibrating the time compression on the whole trace "
+                            "(replays of the default; --compress X skips this)\n");
         sim_policy_spec s;
         tune_trial def;
         memset(&def, 0, sizeof def);
@@ -733,7 +740,11 @@ int sim_tune_main(int argc, char **argv)
                           .n_trials = c.n_trials, .chosen = c.n_trials, .keys = keynames,
                           .n_keys = c.n_tun};
     int found = 0;
-    if (best == 0 || (min_gain >= 0 && c.trials[best].score >= 1 - 1e-12)) {
+    if (c.n_trials == 1) {
+        printf("tune: no config replayed within the budget (one replay of the training part "
+               "took %.0f s); give a larger --budget or a shorter trace (--hours, --jobs); %s "
+               "not written\n", c.def_wall[TUNE_RUNGS - 1], out);
+    } else if (best == 0 || (min_gain >= 0 && c.trials[best].score >= 1 - 1e-12)) {
         printf("tune: no config beat the default on the training part; %s not written\n", out);
     } else {
         tune_trial *bt = &c.trials[best];
