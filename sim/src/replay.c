@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -149,10 +150,42 @@ oom:
     return LOCUS_ENOMEM;
 }
 
+/* PREFIX/DATADIR/locus/traces/<trace> when this program runs from
+ * PREFIX/bin and that file exists: an installed locus-sim reads its own
+ * prefix's copy (even after the prefix moved), never the source tree's. */
+static int trace_beside_self(char *out, size_t len)
+{
+#if defined(LOCUS_SIM_DATADIR_REL) && defined(LOCUS_SIM_TRACE_NAME)
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return 0;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return 0;
+    *slash = 0;
+    size_t k = strlen(self);
+    if (k < 4 || strcmp(self + k - 4, "/bin") != 0)
+        return 0;
+    self[k - 4] = 0;
+    int w = snprintf(out, len, "%s/%s/locus/traces/%s", self, LOCUS_SIM_DATADIR_REL, LOCUS_SIM_TRACE_NAME);
+    return w > 0 && (size_t)w < len && access(out, R_OK) == 0;
+#else
+    (void)out;
+    (void)len;
+    return 0;
+#endif
+}
+
 const char *sim_default_trace(void)
 {
-    /* The source tree's copy while it exists (a build run in place), else the
-     * installed one. */
+    /* An installed program: its own prefix's copy. Run from a build tree:
+     * the source tree's copy while it exists, else the configured install
+     * path. */
+    static char beside[PATH_MAX];
+    if (trace_beside_self(beside, sizeof beside))
+        return beside;
 #if defined(LOCUS_SIM_DEFAULT_TRACE) && defined(LOCUS_SIM_INSTALLED_TRACE)
     return access(LOCUS_SIM_DEFAULT_TRACE, R_OK) == 0 ? LOCUS_SIM_DEFAULT_TRACE
                                                       : LOCUS_SIM_INSTALLED_TRACE;

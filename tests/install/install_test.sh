@@ -60,6 +60,14 @@ for p in locus-hints locus-probe locus-sim locus-alloc-config; do
   readelf -d "$prefix/bin/$p" | grep -q 'R.*PATH.*\$ORIGIN/\.\./' || fail "$p has no \$ORIGIN RPATH"
   if ldd "$prefix/bin/$p" | grep -q "$build"; then fail "$p resolves a library in the build tree"; fi
 done
+# An installed locus-sim defaults to its own prefix's trace and plugin, never
+# the source tree's or the build tree's (both still exist here).
+if [ -x "$prefix/bin/locus-sim" ]; then
+  "$prefix/bin/locus-sim" run --help >"$work/simhelp" 2>&1 || { cat "$work/simhelp"; fail "installed locus-sim run --help failed"; }
+  grep -q "$prefix/share/locus/traces/" "$work/simhelp" || { cat "$work/simhelp"; fail "installed locus-sim does not default to its prefix's trace"; }
+  grep -q "$prefix/$libdir/locus/locus-allocator.so" "$work/simhelp" || { cat "$work/simhelp"; fail "installed locus-sim does not default to its prefix's plugin"; }
+  if grep -e "$src/" -e "$build/" "$work/simhelp"; then fail "installed locus-sim defaults to a path in the source or build tree"; fi
+fi
 "$prefix/bin/locus-hints" --store "$work/store2" stats >"$work/stats" || fail "installed locus-hints stats failed"
 # Man pages and completion are in place; `man locus-probe` finds its page.
 for page in man8/locus-probe.8 man1/locus-hints.1 man1/locus-sim.1 man1/locus-alloc-config.1 \
