@@ -531,6 +531,34 @@ static void test_empty_report(void **state)
     sim_report_free(r);
 }
 
+/* A trace file name is bytes, not UTF-8: a lone UTF-16 surrogate, an
+ * overlong form, a code point above U+10FFFF and a cut-off sequence each
+ * become U+FFFD per byte, valid characters stay, and report.json parses. */
+static void test_invalid_utf8_name(void **state)
+{
+    (void)state;
+    sim_report *r = make_report("locality");
+    free(r->trace_name);
+    free(r->trace);
+    r->trace_name = strdup("a\xed\xa0\x80" "b\xc0\xaf" "c\xf4\x90\x80\x80" "d\xc3\xa9" "e\xe2\x82");
+    r->trace = strdup("traces/\xed\xb0\x80.tsv");
+    char err[512];
+    const char *path = strdup(path_in("utf8.json"));
+    assert_int_equal(sim_report_write_json(r, path, 0, err, sizeof err), 0);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!j)
+        fail_msg("report.json with an invalid UTF-8 name does not parse: line %d: %s", je.line, je.text);
+#define FFFD "\xef\xbf\xbd"
+    assert_string_equal(json_string_value(json_object_get(j, "trace_name")),
+                        "a" FFFD FFFD FFFD "b" FFFD FFFD "c" FFFD FFFD FFFD FFFD "d\xc3\xa9" "e" FFFD FFFD);
+    assert_string_equal(json_string_value(json_object_get(j, "trace")), "traces/" FFFD FFFD FFFD ".tsv");
+#undef FFFD
+    json_decref(j);
+    free((void *)path);
+    sim_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +569,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_html_with_plots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_html_without_gnuplot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_utf8_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deterministic_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_report, setup, teardown),
     };
