@@ -17,6 +17,10 @@
 
 #define MB 1048576.0
 #define FLOW_BIT 0x80000000u
+#define CLASS_BIT 0x40000000u
+/* Flows have few distinct own caps (a disk stream, a memory copy, a NIC):
+ * one heap entry per distinct cap instead of one per flow. */
+#define MAX_CAP_CLASSES 8
 
 enum { L_DISK = 0, L_MEM = 1, L_OUT = 2, L_IN = 3 };
 
@@ -81,6 +85,7 @@ void sim_network_free(sim_network *n)
     free(n->heap);
     free(n->touched);
     free(n->new_rate);
+    free(n->by_cap);
     memset(n, 0, sizeof *n);
 }
 
@@ -419,17 +424,68 @@ int sim_network_update(sim_network *n, double now)
         if (l->n && heap_push(n, l->rem / l->n, n->q_links[i], ++l->heap_ver))
             return LOCUS_ENOMEM;
     }
-    for (uint32_t i = 0; i < nf; i++) {
-        uint32_t id = n->q_flows[i];
-        n->flows[id].frozen = 0;
-        if (heap_push(n, n->flows[id].cap, id | FLOW_BIT, 0))
+    /* Group the affected flows by own cap (counting sort over the few
+     * distinct caps); with more distinct caps than classes, one heap entry
+     * per flow as before. */
+    double caps[MAX_CAP_CLASSES];
+    uint32_t cls_start[MAX_CAP_CLASSES + 1] = { 0 }, n_cls = 0;
+    int grouped = 1;
+    for (uint32_t i = 0; i < nf && grouped; i++) {
+        sim_net_flow *f = &n->flows[n->q_flows[i]];
+        f->frozen = 0;
+        uint32_t c = 0;
+        while (c < n_cls && caps[c] != f->cap)
+            c++;
+        if (c == n_cls) {
+            if (n_cls == MAX_CAP_CLASSES) {
+                grouped = 0;
+                break;
+            }
+            caps[n_cls++] = f->cap;
+        }
+        cls_start[c + 1]++;
+    }
+    if (grouped) {
+        cap = n->cap_by_cap;
+        if (sim_grow((void **)&n->by_cap, &cap, nf + 1, sizeof *n->by_cap))
             return LOCUS_ENOMEM;
+        n->cap_by_cap = (uint32_t)cap;
+        for (uint32_t c = 0; c < n_cls; c++)
+            cls_start[c + 1] += cls_start[c];
+        uint32_t fill[MAX_CAP_CLASSES];
+        memcpy(fill, cls_start, sizeof fill);
+        for (uint32_t i = 0; i < nf; i++) {
+            uint32_t id = n->q_flows[i], c = 0;
+            while (caps[c] != n->flows[id].cap)
+                c++;
+            n->by_cap[fill[c]++] = id;
+        }
+        for (uint32_t c = 0; c < n_cls; c++)
+            if (heap_push(n, caps[c], c | CLASS_BIT, 0))
+                return LOCUS_ENOMEM;
+    } else {
+        for (uint32_t i = 0; i < nf; i++) {
+            uint32_t id = n->q_flows[i];
+            n->flows[id].frozen = 0;
+            if (heap_push(n, n->flows[id].cap, id | FLOW_BIT, 0))
+                return LOCUS_ENOMEM;
+        }
     }
     while (n->n_heap) {
         sim_net_heap_item it = heap_pop(n);
         if (it.id & FLOW_BIT) {
             uint32_t id = it.id & ~FLOW_BIT;
             if (!n->flows[id].frozen && (freeze(n, id, it.key) || flush_touched(n)))
+                return LOCUS_ENOMEM;
+            continue;
+        }
+        if (it.id & CLASS_BIT) {
+            /* Every flow of this cap not yet fixed by a link reaches its cap. */
+            uint32_t c = it.id & ~CLASS_BIT;
+            for (uint32_t k = cls_start[c]; k < cls_start[c + 1]; k++)
+                if (!n->flows[n->by_cap[k]].frozen && freeze(n, n->by_cap[k], it.key))
+                    return LOCUS_ENOMEM;
+            if (flush_touched(n))
                 return LOCUS_ENOMEM;
             continue;
         }

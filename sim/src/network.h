@@ -91,6 +91,8 @@ typedef struct sim_network {
     sim_net_heap_item *heap;
     uint32_t n_heap, cap_heap;
     double *new_rate;                 /* per flow: the rate filling gave it */
+    uint32_t *by_cap;                 /* affected flows grouped by own cap */
+    uint32_t cap_by_cap;
     sim_net_schedule_fn schedule;
     sim_net_progress_fn on_progress;
     void *ctx;
