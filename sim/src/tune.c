@@ -696,7 +696,9 @@ int sim_tune_main(int argc, char **argv)
         size_t n0 = BRACKET_MAX;
         if (n0 > max_trials - sampled)
             n0 = max_trials - sampled;
-        double left = c.budget_s - (mono_s() - c.t0) - c.val_wall * 1.5;
+        /* Kept back: the final validation replay and 3% of the budget for
+         * estimates that run short. */
+        double left = c.budget_s * 0.97 - (mono_s() - c.t0) - c.val_wall * 1.5;
         while (n0 >= ETA && rung_cost(&c, n0) > left)
             n0 /= ETA;
         if (n0 < 1 || rung_cost(&c, n0) > left)
