@@ -226,7 +226,7 @@ static void make_group_writable(const char *path, const char *file, int existed)
     (void)chmod(p, 0664);
 }
 
-static int open_dbis(locus_hs *hs, MDB_txn *txn, unsigned create)
+static int open_dbis(locus_hs *hs, MDB_txn *txn, unsigned create, int *host_tables_missing)
 {
     static const struct { const char *name; size_t off; unsigned flags; } dbs[] = {
         {HS_DB_META, offsetof(locus_hs, db_meta), 0},
@@ -236,12 +236,18 @@ static int open_dbis(locus_hs *hs, MDB_txn *txn, unsigned create)
         {HS_DB_OWNERS, offsetof(locus_hs, db_owners), 0},
         {HS_DB_HOSTS, offsetof(locus_hs, db_hosts), 0},
         {HS_DB_CHANGES, offsetof(locus_hs, db_changes), 0},
+        {HS_DB_HOST_IDS, offsetof(locus_hs, db_host_ids), 0},
+        {HS_DB_HOST_NAMES, offsetof(locus_hs, db_host_names), 0},
     };
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         MDB_dbi *d = (MDB_dbi *)((char *)hs + dbs[i].off);
         int rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create, d);
         if (rc == MDB_NOTFOUND && d == &hs->db_changes)
             continue; /* a store from before the change feed: readers read in full */
+        if (rc == MDB_NOTFOUND && (d == &hs->db_host_ids || d == &hs->db_host_names)) {
+            *host_tables_missing = 1; /* a version 1 store: check_meta refuses it */
+            continue;
+        }
         if (d == &hs->db_changes && rc == 0)
             hs->has_changes = 1;
         if (rc == MDB_NOTFOUND) {
@@ -258,14 +264,50 @@ static int open_dbis(locus_hs *hs, MDB_txn *txn, unsigned create)
     return 0;
 }
 
+/* Converts a version 1 store (protobuf summaries and blocks) in the writer's
+ * open transaction: its hints are dropped - the next poll of each backend
+ * puts them back in the fixed layout - while host bindings and the backends'
+ * poll records stay. The generation moves on with no feed record, so every
+ * reader re-reads in full. */
+static int upgrade_v1(locus_hs *hs, MDB_txn *txn, Locus__StoreMeta *m)
+{
+    MDB_dbi drop[] = {hs->db_datasets, hs->db_blocks, hs->db_owners, hs->db_host_datasets,
+                      hs->db_changes};
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+        int rc = mdb_drop(txn, drop[i], 0);
+        if (rc)
+            return hs_store_status(hs, rc, "upgrade from schema version 1: empty sub-databases");
+    }
+    m->schema_version = LOCUS_HS_SCHEMA_VERSION;
+    m->writer_generation++;
+    for (size_t i = 0; i < m->n_backends; i++)
+        if (m->backends[i]) {
+            m->backends[i]->blocks = 0;
+            m->backends[i]->last_success_ms = 0; /* no hints of it until its next poll */
+        }
+    MDB_val k = {sizeof(HS_META_KEY) - 1, (void *)HS_META_KEY};
+    int rc = hs_put_message(txn, hs->db_meta, &k, &m->base, 0);
+    return rc ? hs_store_status(hs, rc, "upgrade from schema version 1: write meta") : 0;
+}
+
 /* Checks (reader) or initialises (writer) the meta record. */
-static int check_meta(locus_hs *hs, MDB_txn *txn)
+static int check_meta(locus_hs *hs, MDB_txn *txn, int host_tables_missing)
 {
     hs_arena a;
     Locus__StoreMeta *m;
     hs_arena_init(&a, 4096);
     int rc = hs_meta_read(hs, txn, &a, &m, hs->err);
-    if (rc == 0 && m && m->schema_version != LOCUS_HS_SCHEMA_VERSION) {
+    if (rc == 0 && m && m->schema_version == 1 && !hs->read_only) {
+        rc = upgrade_v1(hs, txn, m);
+    } else if (rc == 0 && m && m->schema_version == 1) {
+        hs_seterr(hs->err,
+                  "hint store %s has schema version 1 (protobuf values); this build reads "
+                  "version %d (fixed layout). Open it once with its writer (locus-probe, or "
+                  "locus-hints import), which converts it in place and refills it at the next "
+                  "poll, or remove %s/data.mdb to start empty",
+                  hs->path, LOCUS_HS_SCHEMA_VERSION, hs->path);
+        rc = LOCUS_ESCHEMA;
+    } else if (rc == 0 && m && m->schema_version != LOCUS_HS_SCHEMA_VERSION) {
         hs_seterr(hs->err, "hint store %s has schema version %u; this build reads version %d",
                   hs->path, m->schema_version, LOCUS_HS_SCHEMA_VERSION);
         rc = LOCUS_ESCHEMA;
@@ -281,6 +323,10 @@ static int check_meta(locus_hs *hs, MDB_txn *txn)
             if (mrc)
                 rc = hs_mdb_status(hs->err, mrc, "initialise meta");
         }
+    } else if (rc == 0 && host_tables_missing) {
+        hs_seterr(hs->err, "%s: not a Locus hint store of version %d (sub-database '%s' missing)",
+                  hs->path, LOCUS_HS_SCHEMA_VERSION, HS_DB_HOST_NAMES);
+        rc = LOCUS_ENOTFOUND;
     }
     hs_arena_free(&a);
     return rc;
@@ -309,6 +355,8 @@ int locus_hs_open(const char *path, const locus_hs_options *opts, locus_hs **out
     }
     hs->read_only = o.read_only;
     hs->lock_fd = -1;
+    hs_hosttab_init(&hs->hosttab);
+    pthread_mutex_init(&hs->spare_mu, NULL);
 
     if (stat(path, &st) != 0) {
         if (errno != ENOENT || o.read_only || !o.create) {
@@ -382,9 +430,10 @@ int locus_hs_open(const char *path, const locus_hs_options *opts, locus_hs **out
         rc = hs_mdb_status(hs->err, rc, path);
         goto fail;
     }
-    rc = open_dbis(hs, txn, o.read_only ? 0 : MDB_CREATE);
+    int host_tables_missing = 0;
+    rc = open_dbis(hs, txn, o.read_only ? 0 : MDB_CREATE, &host_tables_missing);
     if (rc == 0)
-        rc = check_meta(hs, txn);
+        rc = check_meta(hs, txn, host_tables_missing);
     if (rc) {
         mdb_txn_abort(txn);
         goto fail;
@@ -411,6 +460,11 @@ void locus_hs_close(locus_hs *hs)
         mdb_env_close(hs->env);
     if (hs->lock_fd >= 0)
         close(hs->lock_fd); /* releases the writer lock */
+    hs_hosttab_free(&hs->hosttab);
+    if (hs->has_spare)
+        hs_arena_free(&hs->spare_arena);
+    free(hs->spare_cache);
+    pthread_mutex_destroy(&hs->spare_mu);
     free(hs->path);
     free(hs);
 }

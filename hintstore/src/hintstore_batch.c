@@ -111,6 +111,18 @@ typedef struct commit_ctx {
     char key[HS_MAX_DATASET + 16];
     char okey[HS_MAX_BACKEND + HS_MAX_DATASET + 16];
     hs_feed feed; /* what this commit changed, stored under its generation */
+    /* Storage host ids: batch id -> store id + 1 (every batch host gets its
+     * store id before the walk, so the walk never writes the host tables
+     * while it holds pointers into mapped values) and store id -> batch id
+     * + 1 for hosts read from stored values. */
+    uint32_t *sid, *bid;
+    size_t nsid, nbid;
+    uint32_t *repbuf; /* a block's replicas in store ids */
+    size_t cap_repbuf;
+    /* The stored block under the walk's key, read in place; its backend is
+     * copied because the put that follows may move the page. */
+    hs_blockrec old;
+    char old_backend[HS_MAX_BACKEND + 1];
 } commit_ctx;
 
 
@@ -570,48 +582,117 @@ static int backend_delta(commit_ctx *c, const char *backend, int64_t d)
     return 0;
 }
 
-static int host_id(commit_ctx *c, const char *host, uint32_t *out)
+static int grow_u32(uint32_t **a, size_t *n, size_t need)
 {
-    int64_t h = strtab_intern(&c->b->hosts, host, strlen(host));
-    if (h < 0)
+    if (need <= *n)
+        return 0;
+    size_t nn = *n ? *n : 1024;
+    while (nn < need)
+        nn *= 2;
+    uint32_t *m = realloc(*a, nn * sizeof(*m));
+    if (!m)
+        return -1;
+    memset(m + *n, 0, (nn - *n) * sizeof(*m));
+    *a = m;
+    *n = nn;
+    return 0;
+}
+
+/* Batch host id of a store host id read from a stored value: 0, 1 if the
+ * store has no such id (the value is damaged), or an error status. */
+static int batch_host_of(commit_ctx *c, uint32_t store_id, uint32_t *out)
+{
+    if (store_id < c->nbid && c->bid[store_id]) {
+        *out = c->bid[store_id] - 1;
+        return 0;
+    }
+    const char *name;
+    size_t len;
+    int rc = hs_host_name_get(c->hs, c->txn, store_id, &name, &len);
+    if (rc == MDB_NOTFOUND || rc == MDB_CORRUPTED)
+        return 1;
+    if (rc)
+        return mdb_fail(c, rc, HS_DB_HOST_NAMES, "", 0);
+    int64_t h = strtab_intern(&c->b->hosts, name, len);
+    if (h < 0 || grow_u32(&c->bid, &c->nbid, (size_t)store_id + 1) ||
+        grow_u32(&c->sid, &c->nsid, (size_t)h + 1))
         return nomem(c);
+    c->bid[store_id] = (uint32_t)h + 1;
+    c->sid[h] = store_id + 1;
     *out = (uint32_t)h;
     return 0;
 }
 
-/* Adds (sign = 1) or subtracts (sign = -1) a stored block's contribution. */
-static int valid_host(const char *h) { return h && *h && strlen(h) <= HS_MAX_HOST; }
+/* Gives every host of the batch its store id, adding new names to the host
+ * tables. Runs before the walk. */
+static int assign_store_ids(commit_ctx *c)
+{
+    strtab *t = &c->b->hosts;
+    uint32_t next;
+    int rc = hs_host_id_count(c->hs, c->txn, &next);
+    if (rc)
+        return mdb_fail(c, rc, HS_DB_HOST_NAMES, "", 0);
+    if (grow_u32(&c->sid, &c->nsid, (size_t)t->n + 1))
+        return nomem(c);
+    for (uint32_t h = 0; h < t->n; h++) {
+        uint32_t id;
+        size_t len = strlen(t->strs[h]);
+        rc = hs_host_id_get(c->hs, c->txn, t->strs[h], len, &id);
+        if (rc == MDB_NOTFOUND || rc == MDB_CORRUPTED) {
+            if (next >= HS_MAX_HOST_IDS)
+                return fail(c->hs, LOCUS_EFULL,
+                            "%s: the store has interned its maximum of storage host names; "
+                            "rebuild it (remove data.mdb) to reclaim ids of hosts gone%s",
+                            c->hs->path, NULL);
+            id = next++;
+            rc = hs_host_id_add(c->hs, c->txn, t->strs[h], len, id);
+        }
+        if (rc)
+            return mdb_fail(c, rc, HS_DB_HOST_IDS, t->strs[h], len);
+        if (grow_u32(&c->bid, &c->nbid, (size_t)id + 1))
+            return nomem(c);
+        c->sid[h] = id + 1;
+        c->bid[id] = h + 1;
+    }
+    return 0;
+}
 
-static int account_stored(commit_ctx *c, const Locus__BlockPlacement *p, int sign)
+/* Adds (sign = 1) or subtracts (sign = -1) a stored block's contribution.
+ * A replica naming an unknown host id marks the dataset for a rescan. */
+static int account_stored(commit_ctx *c, const hs_blockrec *p, int sign)
 {
     uint64_t d = sign > 0 ? p->bytes : (uint64_t)0 - p->bytes;
     c->dtotal += d;
     c->dcount += sign > 0 ? 1 : (uint64_t)0 - 1;
-    for (size_t i = 0; i < p->n_replicas; i++) {
-        uint32_t h = 0;
-        if (!p->replicas[i] || !valid_host(p->replicas[i]->host))
-            continue; /* damaged replica: a rescan leaves it out the same way */
-        if (host_id(c, p->replicas[i]->host, &h))
-            return LOCUS_ENOMEM;
-        if (pmap_add(&c->pm, h << 2 | hs_tier_from_pb(p->replicas[i]->tier), d))
+    for (uint32_t i = 0; i < p->n_rep; i++) {
+        uint32_t r = hs_le32_get(p->reps + 4 * (size_t)i), h = 0;
+        int st = batch_host_of(c, r >> 2, &h);
+        if (st == 1) {
+            c->rescan = 1;
+            continue;
+        }
+        if (st)
+            return st;
+        if (pmap_add(&c->pm, h << 2 | (r & 3), d))
             return nomem(c);
     }
     return 0;
 }
 
-static int same_content(const locus_hs_batch *b, const hs_op *o, const Locus__BlockPlacement *p)
+static int same_content(commit_ctx *c, const hs_op *o, const hs_blockrec *p)
 {
-    if (p->bytes != o->bytes || p->n_replicas != o->n_rep || strcmp(p->backend, b->backend) != 0)
+    const locus_hs_batch *b = c->b;
+    if (p->bytes != o->bytes || p->n_rep != o->n_rep || p->backend_len != strlen(b->backend) ||
+        memcmp(p->backend, b->backend, p->backend_len) != 0)
         return 0;
     for (uint32_t i = 0; i < o->n_rep; i++) {
         uint32_t r = b->reps[o->rep + i];
-        const char *host = b->hosts.strs[r >> 2];
-        size_t j;
-        for (j = 0; j < p->n_replicas; j++)
-            if (p->replicas[j] && (uint32_t)hs_tier_from_pb(p->replicas[j]->tier) == (r & 3) &&
-                strcmp(p->replicas[j]->host, host) == 0)
+        uint32_t want = (c->sid[r >> 2] - 1) << 2 | (r & 3);
+        uint32_t j;
+        for (j = 0; j < p->n_rep; j++)
+            if (hs_le32_get(p->reps + 4 * (size_t)j) == want)
                 break;
-        if (j == p->n_replicas)
+        if (j == p->n_rep)
             return 0;
     }
     return 1;
@@ -641,12 +722,11 @@ static int owner_del(commit_ctx *c, const char *backend, MDB_val *bk)
     return 0;
 }
 
-/* Reads and decodes the stored block under bk into the scratch arena.
- * *p NULL and *found 1 means present but undecodable. */
-static int stored_block(commit_ctx *c, MDB_val *bk, Locus__BlockPlacement **p, int *found)
+/* Reads the stored block under bk in place into c->old (backend copied to
+ * c->old_backend). *p NULL and *found 1 means present but undecodable. */
+static int stored_block(commit_ctx *c, MDB_val *bk, hs_blockrec **p, int *found)
 {
     MDB_val v;
-    hs_arena_reset(&c->scratch);
     *p = NULL;
     int rc = mdb_get(c->txn, c->hs->db_blocks, bk, &v);
     *found = rc == 0;
@@ -654,11 +734,14 @@ static int stored_block(commit_ctx *c, MDB_val *bk, Locus__BlockPlacement **p, i
         return 0;
     if (rc)
         return mdb_fail(c, rc, HS_DB_BLOCKS, bk->mv_data, bk->mv_size);
-    *p = hs_decode_block(&c->scratch, &v);
-    if (!*p && c->scratch.failed)
-        return nomem(c);
-    if (!*p)
+    if (hs_blockrec_parse(v.mv_data, v.mv_size, &c->old) != 0) {
         c->rescan = 1; /* its bytes are unknown: recompute this dataset */
+        return 0;
+    }
+    memcpy(c->old_backend, c->old.backend, c->old.backend_len);
+    c->old_backend[c->old.backend_len] = '\0';
+    c->old.backend = c->old_backend;
+    *p = &c->old;
     return 0;
 }
 
@@ -666,11 +749,11 @@ static int apply_put(commit_ctx *c, const hs_op *o)
 {
     locus_hs_batch *b = c->b;
     MDB_val bk = {hs_block_key(c->key, c->name, c->nlen, o->index), c->key};
-    Locus__BlockPlacement *old;
+    hs_blockrec *old;
     int found, st;
     if ((st = stored_block(c, &bk, &old, &found)))
         return st;
-    int moved = !old || !same_content(b, o, old);
+    int moved = !old || !same_content(c, o, old);
     if (moved) {
         c->changed = 1;
         if (hs_feed_block(&c->feed, o->index))
@@ -679,32 +762,22 @@ static int apply_put(commit_ctx *c, const hs_op *o)
     if (old && (st = account_stored(c, old, -1)))
         return st;
 
-    Locus__BlockPlacement np = LOCUS__BLOCK_PLACEMENT__INIT;
-    Locus__Replica *rs = hs_arena_alloc(&c->scratch, o->n_rep * sizeof(*rs) + 1);
-    Locus__Replica **rp = hs_arena_alloc(&c->scratch, o->n_rep * sizeof(*rp) + 1);
-    if (!rs || !rp)
+    if (grow_u32(&c->repbuf, &c->cap_repbuf, (size_t)o->n_rep + 1))
         return nomem(c);
     for (uint32_t i = 0; i < o->n_rep; i++) {
         uint32_t r = b->reps[o->rep + i];
-        locus__replica__init(&rs[i]);
-        rs[i].host = b->hosts.strs[r >> 2];
-        rs[i].tier = (Locus__Tier)(r & 3);
-        rp[i] = &rs[i];
+        c->repbuf[i] = (c->sid[r >> 2] - 1) << 2 | (r & 3);
         if (pmap_add(&c->pm, r, o->bytes))
             return nomem(c);
     }
     c->dtotal += o->bytes;
     c->dcount++;
-    np.dataset = c->name;
-    np.block_index = o->index;
-    np.bytes = o->bytes;
-    np.n_replicas = o->n_rep;
-    np.replicas = rp;
-    np.backend = b->backend;
-    np.updated_at_ms = c->now;
-    int rc = hs_put_message(c->txn, c->hs->db_blocks, &bk, &np.base, 0);
+    size_t blen = strlen(b->backend);
+    MDB_val nv = {hs_blockrec_size(o->n_rep, blen), NULL};
+    int rc = mdb_put(c->txn, c->hs->db_blocks, &bk, &nv, MDB_RESERVE);
     if (rc)
         return mdb_fail(c, rc, HS_DB_BLOCKS, bk.mv_data, bk.mv_size);
+    hs_blockrec_write(nv.mv_data, o->bytes, c->now, c->repbuf, o->n_rep, b->backend, blen);
 
     if (old && strcmp(old->backend, b->backend) == 0)
         return 0; /* owner entry already there */
@@ -729,7 +802,7 @@ static int apply_put(commit_ctx *c, const hs_op *o)
 static int apply_del(commit_ctx *c, uint64_t index, const char *only_backend)
 {
     MDB_val bk = {hs_block_key(c->key, c->name, c->nlen, index), c->key};
-    Locus__BlockPlacement *old;
+    hs_blockrec *old;
     int found, st, rc;
     if ((st = stored_block(c, &bk, &old, &found)))
         return st;
@@ -767,11 +840,13 @@ static int rescan_dataset(commit_ctx *c, uint64_t *total, uint64_t *count)
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != c->nlen + 9 || memcmp(k.mv_data, c->key, c->nlen + 1) != 0)
             break;
-        hs_arena_reset(&c->scratch);
-        Locus__BlockPlacement *p = hs_decode_block(&c->scratch, &v);
-        if (p && account_stored(c, p, 1)) {
+        hs_blockrec p;
+        int st;
+        /* an unknown host id cannot be repaired here: leave that replica out */
+        if (hs_blockrec_parse(v.mv_data, v.mv_size, &p) == 0 &&
+            (st = account_stored(c, &p, 1)) != 0) {
             mdb_cursor_close(cur);
-            return LOCUS_ENOMEM;
+            return st;
         }
     }
     mdb_cursor_close(cur);
@@ -908,7 +983,7 @@ static int finish_dataset(commit_ctx *c)
 {
     locus_hs *hs = c->hs;
     MDB_val dk = {c->nlen, c->name}, v;
-    Locus__DatasetSummary *old = NULL;
+    hs_summary *old = NULL;
     uint64_t total = 0, count = 0, version = 0;
     int st, rc;
     uint32_t oldstamp, newstamp;
@@ -921,11 +996,12 @@ static int finish_dataset(commit_ctx *c)
     if (rc && rc != MDB_NOTFOUND)
         return mdb_fail(c, rc, HS_DB_DATASETS, c->name, c->nlen);
     int found = rc == 0;
+    hs_summary oldrec;
     if (found) {
-        old = hs_decode_summary(&c->sum_arena, &v);
-        if (!old && c->sum_arena.failed)
-            return nomem(c);
-        if (!old)
+        /* read in place: nothing is written before the last use of old */
+        if (hs_summary_parse(v.mv_data, v.mv_size, &oldrec) == 0)
+            old = &oldrec;
+        else
             c->rescan = 1;
     }
     c->mgen++;
@@ -935,15 +1011,18 @@ static int finish_dataset(commit_ctx *c)
         uint64_t t = c->dtotal + (old ? old->total_bytes : 0);
         uint64_t n = c->dcount + (old ? old->block_count : 0);
         if (old) {
-            for (size_t i = 0; i < old->n_placement; i++) {
+            for (uint32_t i = 0; i < old->n && !c->rescan; i++) {
+                const unsigned char *e = old->ents + (size_t)i * HS_SUMMARY_ENTRY;
                 uint32_t h = 0;
-                const Locus__HostTierBytes *e = old->placement[i];
-                if (!e || !valid_host(e->host))
-                    continue;
-                if ((st = host_id(c, e->host, &h)) || (st = mark_hosts_grow(c)))
+                st = batch_host_of(c, hs_le32_get(e), &h);
+                if (st == 1) {
+                    c->rescan = 1; /* an unknown host: recompute from the blocks */
+                    break;
+                }
+                if (st || (st = mark_hosts_grow(c)))
                     return st;
                 c->hmark[h] = oldstamp;
-                if (pmap_add(&c->pm, h << 2 | hs_tier_from_pb(e->tier), e->bytes))
+                if (pmap_add(&c->pm, h << 2 | hs_le32_get(e + 4), hs_le64_get(e + 8)))
                     return nomem(c);
             }
             version = old->version;
@@ -990,10 +1069,9 @@ static int finish_dataset(commit_ctx *c)
         c->hmark[h] = newstamp;
     }
     if (old && !c->rescan) {
-        for (size_t i = 0; i < old->n_placement; i++) {
-            const Locus__HostTierBytes *e = old->placement[i];
+        for (uint32_t i = 0; i < old->n; i++) {
             uint32_t h = 0;
-            if (!e || !valid_host(e->host) || (st = host_id(c, e->host, &h)))
+            if (batch_host_of(c, hs_le32_get(old->ents + (size_t)i * HS_SUMMARY_ENTRY), &h))
                 continue;
             if (c->hmark[h] == oldstamp) {
                 if ((st = hd_update(c, h, 0)))
@@ -1010,28 +1088,22 @@ static int finish_dataset(commit_ctx *c)
             return nomem(c);
         return 0;
     }
-    Locus__DatasetSummary ns = LOCUS__DATASET_SUMMARY__INIT;
-    Locus__HostTierBytes *hb = hs_arena_alloc(&c->sum_arena, (ne + 1) * sizeof(*hb));
-    Locus__HostTierBytes **hp = hs_arena_alloc(&c->sum_arena, (ne + 1) * sizeof(*hp));
-    if (!hb || !hp)
-        return nomem(c);
-    for (size_t i = 0; i < ne; i++) {
-        locus__host_tier_bytes__init(&hb[i]);
-        hb[i].host = (char *)ents[i].host;
-        hb[i].tier = (Locus__Tier)ents[i].tier;
-        hb[i].bytes = ents[i].bytes;
-        hp[i] = &hb[i];
-    }
-    ns.name = c->name;
-    ns.total_bytes = total;
-    ns.block_count = count;
-    ns.n_placement = ne;
-    ns.placement = hp;
-    ns.version = version + (c->changed || !found ? 1 : 0);
-    ns.updated_at_ms = c->now;
-    rc = hs_put_message(c->txn, hs->db_datasets, &dk, &ns.base, 0);
+    hs_summary ns = {.total_bytes = total,
+                     .block_count = count,
+                     .version = version + (c->changed || !found ? 1 : 0),
+                     .updated_at_ms = c->now,
+                     .n = (uint32_t)ne};
+    MDB_val nv = {hs_summary_size((uint32_t)ne), NULL};
+    if (ne > HS_SUMMARY_MAX_ENTRIES)
+        return fail(hs, LOCUS_EINVAL, "%s: dataset '%.400s' has too many (host, tier) entries",
+                    hs->path, c->name);
+    rc = mdb_put(c->txn, hs->db_datasets, &dk, &nv, MDB_RESERVE);
     if (rc)
         return mdb_fail(c, rc, HS_DB_DATASETS, c->name, c->nlen);
+    hs_summary_write(nv.mv_data, &ns);
+    for (size_t i = 0; i < ne; i++)
+        hs_summary_entry_put(nv.mv_data, (uint32_t)i, c->sid[ents[i].hid] - 1, ents[i].tier,
+                             ents[i].bytes);
     if (hs_feed_dataset(&c->feed, c->name, c->nlen, c->changed || !found))
         return nomem(c);
     return 0;
@@ -1200,6 +1272,9 @@ static void ctx_free(commit_ctx *c)
     free(c->hd);
     free(c->bd);
     hs_feed_free(&c->feed);
+    free(c->sid);
+    free(c->bid);
+    free(c->repbuf);
     hs_arena_free(&c->scratch);
     hs_arena_free(&c->sum_arena);
 }
@@ -1294,6 +1369,8 @@ static int commit_batch(locus_hs_batch *b, int64_t now_ms, int poll_ok)
     if (st == 0)
         st = apply_binds(&c);
     if (st == 0)
+        st = assign_store_ids(&c);
+    if (st == 0)
         st = walk(&c, names);
     if (st == 0)
         st = apply_host_index(&c);
@@ -1382,9 +1459,10 @@ int locus_hs_expire_backend(locus_hs *hs, const char *backend, int64_t older_tha
         if (hs_block_key_parse(bk.mv_data, bk.mv_size, &ds, &dlen, &idx) != 0 ||
             dlen > HS_MAX_DATASET || mdb_get(b->txn, hs->db_blocks, &bk, &bv) != 0)
             continue;
-        hs_arena_reset(&scratch);
-        Locus__BlockPlacement *p = hs_decode_block(&scratch, &bv);
-        if (p && (strcmp(p->backend, backend) != 0 || p->updated_at_ms >= older_than_ms))
+        hs_blockrec p;
+        if (hs_blockrec_parse(bv.mv_data, bv.mv_size, &p) == 0 &&
+            (p.backend_len != blen || memcmp(p.backend, backend, blen) != 0 ||
+             p.updated_at_ms >= older_than_ms))
             continue;
         /* undecodable blocks of this backend count as expired too */
         int64_t id = strtab_intern(&b->datasets, ds, dlen);

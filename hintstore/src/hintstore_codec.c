@@ -3,8 +3,10 @@
  * Keys are chosen so LMDB's default byte order is the order callers want:
  * a blocks key is the dataset name, a NUL, then the index in 8 big-endian
  * bytes, so a dataset's blocks are contiguous and in index order, and
- * datasets sort by name (a NUL sorts before any name byte). Values are
- * protobuf-c messages packed straight into the LMDB page with MDB_RESERVE. */
+ * datasets sort by name (a NUL sorts before any name byte). Meta and host
+ * bindings are protobuf-c messages packed straight into the LMDB page with
+ * MDB_RESERVE; summaries and blocks use the fixed layout of
+ * hintstore_layout.c. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -173,8 +175,6 @@ int locus_tier_parse(const char *s, locus_tier *out)
     {                                                                                     \
         return (type *)protobuf_c_message_unpack(&desc, &a->pb, v->mv_size, v->mv_data); \
     }
-HS_DECODER(hs_decode_summary, Locus__DatasetSummary, locus__dataset_summary__descriptor)
-HS_DECODER(hs_decode_block, Locus__BlockPlacement, locus__block_placement__descriptor)
 HS_DECODER(hs_decode_binding, Locus__HostBinding, locus__host_binding__descriptor)
 HS_DECODER(hs_decode_meta, Locus__StoreMeta, locus__store_meta__descriptor)
 

@@ -314,6 +314,18 @@ static int parse_record(collect *c, const MDB_val *v, int *full, int *blocks_inc
     return p == end ? 0 : -1;
 }
 
+int hs_feed_parse(hs_arena *a, const MDB_val *v)
+{
+    collect c = {.a = a};
+    int full = 0, incomplete = 0;
+    int rc = parse_record(&c, v, &full, &incomplete);
+    free(c.ds);
+    free(c.conf);
+    free(c.hosts);
+    free(c.blocks);
+    return rc == 0 ? 0 : -1;
+}
+
 int hs_feed_read(locus_hs *hs, MDB_txn *txn, hs_arena *a, uint64_t since, uint64_t current,
                  locus_hs_changes *out, char *err)
 {

@@ -5,7 +5,9 @@
 #define LOCUS_HINTSTORE_INTERNAL_H
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +22,8 @@
 #define HS_DB_OWNERS "owners"
 #define HS_DB_HOSTS "hosts"
 #define HS_DB_CHANGES "changes"
+#define HS_DB_HOST_IDS "host_ids"
+#define HS_DB_HOST_NAMES "host_names"
 #define HS_META_KEY "meta"
 
 /* Length limits keep every key under LMDB's 511-byte key limit:
@@ -32,9 +36,49 @@
 
 #define HS_ERRLEN 512
 
+/* ---- arena ---- */
+/* Bump allocator for decoded values. Chunks are kept on reset so a reused
+ * arena settles to no allocation at all. */
+typedef struct hs_chunk hs_chunk;
+typedef struct hs_arena {
+    hs_chunk *head;  /* chunk being filled */
+    hs_chunk *first; /* all chunks, in order */
+    size_t chunk_size;
+    int failed;      /* an allocation failed since the last reset */
+    ProtobufCAllocator pb; /* protobuf-c allocator bound to this arena */
+} hs_arena;
+
+void hs_arena_init(hs_arena *a, size_t chunk_size);
+void *hs_arena_alloc(hs_arena *a, size_t n);
+char *hs_arena_strndup(hs_arena *a, const char *s, size_t n);
+void hs_arena_reset(hs_arena *a);
+void hs_arena_free(hs_arena *a);
+
+/* ---- interned host names (hintstore_hosts.c) ---- */
+/* Ids 0 .. HS_MAX_HOST_IDS-1; a replica packs id << 2 | tier in 32 bits. */
+#define HS_HOSTTAB_CHUNK 4096
+#define HS_HOSTTAB_CHUNKS 1024
+#define HS_MAX_HOST_IDS ((uint32_t)HS_HOSTTAB_CHUNK * HS_HOSTTAB_CHUNKS)
+
+typedef struct hs_hosttab {
+    pthread_mutex_t mu;          /* held while extending */
+    _Atomic uint32_t n;          /* ids 0..n-1 are resolved */
+    char **chunks[HS_HOSTTAB_CHUNKS];
+    hs_arena names;
+} hs_hosttab;
+
 struct locus_hs {
     MDB_env *env;
     MDB_dbi db_meta, db_datasets, db_blocks, db_host_datasets, db_owners, db_hosts, db_changes;
+    MDB_dbi db_host_ids, db_host_names;
+    hs_hosttab hosttab;  /* id -> name of committed ids, shared by this handle's snapshots */
+    /* A closed snapshot's arena and cache, kept for the next snapshot so a
+     * cycle of snapshots settles to no malloc and no fresh pages. */
+    pthread_mutex_t spare_mu;
+    hs_arena spare_arena;
+    int has_spare;
+    void *spare_cache;
+    size_t spare_ncache;
     int has_changes;  /* 0: a store written before the change feed, opened read-only */
     char *path;
     int read_only;
@@ -68,28 +112,8 @@ uint64_t hs_hash_bytes(const char *s, size_t n);
 void hs_be64_put(unsigned char *p, uint64_t v);
 uint64_t hs_be64_get(const unsigned char *p);
 
-/* ---- arena ---- */
-/* Bump allocator for decoded values. Chunks are kept on reset so a reused
- * arena settles to no allocation at all. */
-typedef struct hs_chunk hs_chunk;
-typedef struct hs_arena {
-    hs_chunk *head;  /* chunk being filled */
-    hs_chunk *first; /* all chunks, in order */
-    size_t chunk_size;
-    int failed;      /* an allocation failed since the last reset */
-    ProtobufCAllocator pb; /* protobuf-c allocator bound to this arena */
-} hs_arena;
-
-void hs_arena_init(hs_arena *a, size_t chunk_size);
-void *hs_arena_alloc(hs_arena *a, size_t n);
-char *hs_arena_strndup(hs_arena *a, const char *s, size_t n);
-void hs_arena_reset(hs_arena *a);
-void hs_arena_free(hs_arena *a);
-
 /* ---- codecs ---- */
 /* protobuf-c unpack into the arena; NULL if the bytes do not decode. */
-Locus__DatasetSummary *hs_decode_summary(hs_arena *a, const MDB_val *v);
-Locus__BlockPlacement *hs_decode_block(hs_arena *a, const MDB_val *v);
 Locus__HostBinding *hs_decode_binding(hs_arena *a, const MDB_val *v);
 Locus__StoreMeta *hs_decode_meta(hs_arena *a, const MDB_val *v);
 /* Packs msg and puts it under key with MDB_RESERVE (no intermediate copy). */
@@ -97,6 +121,71 @@ int hs_put_message(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, const ProtobufCMessa
                    unsigned flags);
 /* Tier of a stored value: unknown values read as HDD (proto comment). */
 locus_tier hs_tier_from_pb(int t);
+
+/* ---- fixed layout of summaries and blocks (hintstore_layout.c) ---- */
+#define HS_LAYOUT_MAGIC0 0x4c /* 'L' */
+#define HS_LAYOUT_MAGIC1 0x48 /* 'H' */
+#define HS_LAYOUT_VERSION 2
+#define HS_KIND_SUMMARY 1
+#define HS_KIND_BLOCK 2
+#define HS_SUMMARY_HEAD 40
+#define HS_SUMMARY_ENTRY 16
+#define HS_SUMMARY_MAX_ENTRIES (1u << 24)
+#define HS_BLOCK_HEAD 24
+#define HS_MAX_REPLICAS 4096
+
+/* A summary read in place: entries are {le32 host id, le32 tier, le64 bytes}. */
+typedef struct hs_summary {
+    uint64_t total_bytes, block_count, version;
+    int64_t updated_at_ms;
+    uint32_t n;
+    uint32_t max_host; /* highest host id + 1 (0 if none) */
+    const unsigned char *ents;
+} hs_summary;
+
+/* A block placement read in place: replicas are le32 (host id << 2 | tier). */
+typedef struct hs_blockrec {
+    uint64_t bytes;
+    int64_t updated_at_ms;
+    uint32_t n_rep, max_host;
+    const unsigned char *reps;
+    const char *backend; /* not NUL-terminated */
+    size_t backend_len;
+} hs_blockrec;
+
+uint32_t hs_le32_get(const unsigned char *p);
+uint64_t hs_le64_get(const unsigned char *p);
+void hs_le32_put(unsigned char *p, uint32_t v);
+void hs_le64_put(unsigned char *p, uint64_t v);
+/* Validate lengths, header, tiers and id range; 0 or -1 (does not decode). */
+int hs_summary_parse(const void *data, size_t len, hs_summary *out);
+int hs_blockrec_parse(const void *data, size_t len, hs_blockrec *out);
+size_t hs_summary_size(uint32_t n);
+/* Writes the head of s (n, totals); entries follow with hs_summary_entry_put. */
+void hs_summary_write(unsigned char *p, const hs_summary *s);
+void hs_summary_entry_put(unsigned char *p, uint32_t i, uint32_t host, uint32_t tier,
+                          uint64_t bytes);
+size_t hs_blockrec_size(uint32_t n_rep, size_t backend_len);
+void hs_blockrec_write(unsigned char *p, uint64_t bytes, int64_t updated_at_ms,
+                       const uint32_t *reps, uint32_t n_rep, const char *backend,
+                       size_t backend_len);
+
+void hs_hosttab_init(hs_hosttab *t);
+void hs_hosttab_free(hs_hosttab *t);
+/* Makes ids below max_host resolvable, reading committed names from the read
+ * transaction txn; 0, or -1 if txn does not know them all (a damaged value). */
+int hs_hosttab_cover(locus_hs *hs, MDB_txn *txn, uint32_t max_host);
+/* Name of id (covering it first); NULL if unknown. */
+const char *hs_hosttab_name(locus_hs *hs, MDB_txn *txn, uint32_t id);
+/* Name of an id already covered. */
+const char *hs_hosttab_name_known(locus_hs *hs, uint32_t id);
+uint32_t hs_be32_get(const void *p);
+void hs_be32_put(unsigned char *p, uint32_t v);
+/* Writer side, inside any transaction; LMDB return codes. */
+int hs_host_id_get(locus_hs *hs, MDB_txn *txn, const char *name, size_t len, uint32_t *id);
+int hs_host_id_count(locus_hs *hs, MDB_txn *txn, uint32_t *n);
+int hs_host_id_add(locus_hs *hs, MDB_txn *txn, const char *name, size_t len, uint32_t id);
+int hs_host_name_get(locus_hs *hs, MDB_txn *txn, uint32_t id, const char **name, size_t *len);
 
 /* ---- change feed (hintstore_feed.c) ---- */
 /* Bounds of the feed: records kept, bytes kept, and per-record caps beyond
@@ -124,6 +213,8 @@ int hs_feed_host(hs_feed *f, const char *host);
 /* A block of the dataset being walked (listed next by hs_feed_dataset). */
 int hs_feed_block(hs_feed *f, uint64_t index);
 void hs_feed_free(hs_feed *f);
+/* Parses one stored feed record (the fuzz target's entry); 0 or -1. */
+int hs_feed_parse(hs_arena *a, const MDB_val *v);
 /* Stores f as the record of `generation` and trims old records. */
 int hs_feed_write(locus_hs *hs, MDB_txn *txn, const hs_feed *f, uint64_t generation,
                   int64_t now_ms);

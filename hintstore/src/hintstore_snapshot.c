@@ -1,12 +1,16 @@
 /* Hint store reader: a snapshot is one LMDB read transaction.
  *
- * It never blocks the writer and always sees whole commits. Point lookups
- * (locus_hs_snapshot_dataset, _block, _meta) decode into the snapshot's arena
- * and stay valid until close; the allocator looks up every demanded dataset
- * every cycle, so a lookup is one hash probe of the snapshot's cache, else one
- * B-tree get plus one protobuf-c unpack into the arena, and no malloc beyond
- * arena chunks. A repeated lookup of the same dataset returns the same view,
- * so a snapshot's memory is bounded by the distinct datasets it reads.
+ * It never blocks the writer and always sees whole commits. Summaries and
+ * blocks are fixed-layout records (hintstore_layout.c) read in place:
+ * locus_hs_snapshot_dataset_ref hands out the mapped entries themselves;
+ * locus_hs_snapshot_dataset (and _block) build a small view in the
+ * snapshot's arena, resolving host ids through the handle's host table. The
+ * allocator looks up every demanded dataset every cycle, so a view lookup is
+ * one hash probe of the snapshot's cache, else one B-tree get plus one pass
+ * over the entries. A repeated lookup returns the same view, so a snapshot's
+ * memory is bounded by the distinct datasets it reads; at close the arena and
+ * cache go back to the handle for the next snapshot (no free/malloc churn,
+ * no fresh pages per cycle).
  * Iterators decode each value into a scratch arena that is rewound after each
  * callback, so walking a million blocks uses one small chunk; an iteration
  * nested in another one's callback gets its own arena, so the outer view
@@ -72,6 +76,17 @@ int locus_hs_snapshot_open(locus_hs *hs, locus_hs_snapshot **out)
     }
     hs_arena_init(&s->arena, 65536);
     hs_arena_init(&s->scratch, 16384);
+    pthread_mutex_lock(&hs->spare_mu);
+    if (hs->has_spare) {
+        s->arena = hs->spare_arena;
+        s->arena.pb.allocator_data = &s->arena; /* it points at its own struct */
+        s->cache = hs->spare_cache;
+        s->ncache = hs->spare_ncache;
+        hs->has_spare = 0;
+        hs->spare_cache = NULL;
+        hs->spare_ncache = 0;
+    }
+    pthread_mutex_unlock(&hs->spare_mu);
     *out = s;
     return 0;
 }
@@ -80,9 +95,32 @@ void locus_hs_snapshot_close(locus_hs_snapshot *s)
 {
     if (!s)
         return;
+    locus_hs *hs = s->hs;
     mdb_txn_abort(s->txn);
-    hs_arena_free(&s->arena);
     hs_arena_free(&s->scratch);
+    /* Hand the arena and the cache to the next snapshot of this handle. A
+     * cache far larger than this snapshot needed is dropped rather than
+     * cleared at every close of small snapshots to come. */
+    if (s->ncache > 4096 && s->cache_used * 16 < s->ncache) {
+        free(s->cache);
+        s->cache = NULL;
+        s->ncache = 0;
+    } else if (s->cache && s->cache_used) {
+        memset(s->cache, 0, s->ncache * sizeof(*s->cache));
+    }
+    hs_arena_reset(&s->arena);
+    pthread_mutex_lock(&hs->spare_mu);
+    if (!hs->has_spare) {
+        hs->spare_arena = s->arena;
+        hs->spare_arena.pb.allocator_data = &hs->spare_arena;
+        hs->spare_cache = s->cache;
+        hs->spare_ncache = s->ncache;
+        hs->has_spare = 1;
+        s->cache = NULL;
+        s->arena.first = s->arena.head = NULL;
+    }
+    pthread_mutex_unlock(&hs->spare_mu);
+    hs_arena_free(&s->arena);
     free(s->cache);
     free(s);
 }
@@ -118,52 +156,66 @@ static int lmdb_err(locus_hs_snapshot *s, int rc, const char *db, const void *ke
     return hs_mdb_status(s->err, rc, what);
 }
 
-/* Builds the public view of a decoded summary in arena a. */
-static locus_hs_dataset *dataset_view(hs_arena *a, const Locus__DatasetSummary *m)
+/* Builds the public view of a parsed summary in arena a; NULL with
+ * *bad set if a host id is unknown to this snapshot. */
+static locus_hs_dataset *dataset_view(locus_hs_snapshot *s, hs_arena *a, const hs_summary *m,
+                                      int *bad)
 {
-    locus_hs_dataset *d = hs_arena_alloc(a, sizeof(*d));
-    locus_hs_host_bytes *p = hs_arena_alloc(a, (m->n_placement + 1) * sizeof(*p));
-    if (!d || !p)
+    *bad = 0;
+    if (hs_hosttab_cover(s->hs, s->txn, m->max_host) != 0) {
+        *bad = 1;
         return NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_placement; i++) {
-        const Locus__HostTierBytes *e = m->placement[i];
-        if (!e || !e->host)
-            continue;
-        p[n].host = e->host;
-        p[n].tier = hs_tier_from_pb(e->tier);
-        p[n++].bytes = e->bytes;
     }
-    d->name = m->name;
+    locus_hs_dataset *d = hs_arena_alloc(a, sizeof(*d) + (m->n + 1) * sizeof(locus_hs_host_bytes));
+    if (!d)
+        return NULL;
+    locus_hs_host_bytes *p = (locus_hs_host_bytes *)(d + 1);
+    for (uint32_t i = 0; i < m->n; i++) {
+        const unsigned char *e = m->ents + (size_t)i * HS_SUMMARY_ENTRY;
+        p[i].host = hs_hosttab_name_known(s->hs, hs_le32_get(e));
+        p[i].tier = (locus_tier)hs_le32_get(e + 4);
+        p[i].bytes = hs_le64_get(e + 8);
+    }
+    d->name = NULL;
     d->total_bytes = m->total_bytes;
     d->block_count = m->block_count;
     d->version = m->version;
     d->updated_at_ms = m->updated_at_ms;
     d->placement = p;
-    d->n_placement = n;
+    d->n_placement = m->n;
     return d;
 }
 
-static locus_hs_block_view *block_view(hs_arena *a, const Locus__BlockPlacement *m)
+/* Block view from its key and parsed value; NULL with *bad set as above. */
+static locus_hs_block_view *block_view(locus_hs_snapshot *s, hs_arena *a, const MDB_val *k,
+                                       const hs_blockrec *m, int *bad)
 {
-    locus_hs_block_view *b = hs_arena_alloc(a, sizeof(*b));
-    locus_hs_replica *r = hs_arena_alloc(a, (m->n_replicas + 1) * sizeof(*r));
-    if (!b || !r)
+    const char *ds;
+    size_t dlen;
+    uint64_t index;
+    *bad = 0;
+    if (hs_block_key_parse(k->mv_data, k->mv_size, &ds, &dlen, &index) != 0 ||
+        hs_hosttab_cover(s->hs, s->txn, m->max_host) != 0) {
+        *bad = 1;
         return NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_replicas; i++) {
-        if (!m->replicas[i] || !m->replicas[i]->host)
-            continue;
-        r[n].host = m->replicas[i]->host;
-        r[n++].tier = hs_tier_from_pb(m->replicas[i]->tier);
     }
-    b->dataset = m->dataset;
-    b->index = m->block_index;
+    locus_hs_block_view *b = hs_arena_alloc(a, sizeof(*b));
+    locus_hs_replica *r = hs_arena_alloc(a, (m->n_rep + 1) * sizeof(*r));
+    char *dn = hs_arena_strndup(a, ds, dlen), *bn = hs_arena_strndup(a, m->backend, m->backend_len);
+    if (!b || !r || !dn || !bn)
+        return NULL;
+    for (uint32_t i = 0; i < m->n_rep; i++) {
+        uint32_t v = hs_le32_get(m->reps + 4 * (size_t)i);
+        r[i].host = hs_hosttab_name_known(s->hs, v >> 2);
+        r[i].tier = (locus_tier)(v & 3);
+    }
+    b->dataset = dn;
+    b->index = index;
     b->bytes = m->bytes;
-    b->backend = m->backend;
+    b->backend = bn;
     b->updated_at_ms = m->updated_at_ms;
     b->replicas = r;
-    b->n_replicas = n;
+    b->n_replicas = m->n_rep;
     return b;
 }
 
@@ -220,17 +272,17 @@ int locus_hs_snapshot_dataset(locus_hs_snapshot *s, const char *name, const locu
         return 0;
     }
     MDB_val k = {n, (void *)name}, v;
-    int rc = mdb_get(s->txn, s->hs->db_datasets, &k, &v);
+    int rc = mdb_get(s->txn, s->hs->db_datasets, &k, &v), bad;
     if (rc == MDB_NOTFOUND)
         return LOCUS_ENOTFOUND;
     if (rc)
         return lmdb_err(s, rc, HS_DB_DATASETS, name, n);
-    Locus__DatasetSummary *m = hs_decode_summary(&s->arena, &v);
-    if (!m)
+    hs_summary m;
+    if (hs_summary_parse(v.mv_data, v.mv_size, &m) != 0)
         return corrupt(s, &s->arena, HS_DB_DATASETS, name, n);
-    locus_hs_dataset *d = dataset_view(&s->arena, m);
+    locus_hs_dataset *d = dataset_view(s, &s->arena, &m, &bad);
     if (!d)
-        return LOCUS_ENOMEM;
+        return bad ? corrupt(s, &s->arena, HS_DB_DATASETS, name, n) : LOCUS_ENOMEM;
     d->name = hs_arena_strndup(&s->arena, name, n); /* the key, even if the value disagrees */
     if (!d->name)
         return LOCUS_ENOMEM;
@@ -250,16 +302,18 @@ int locus_hs_snapshot_block(locus_hs_snapshot *s, const char *dataset, uint64_t 
         return LOCUS_ENOTFOUND;
     char key[HS_MAX_DATASET + 16];
     MDB_val k = {hs_block_key(key, dataset, n, index), key}, v;
-    int rc = mdb_get(s->txn, s->hs->db_blocks, &k, &v);
+    int rc = mdb_get(s->txn, s->hs->db_blocks, &k, &v), bad;
     if (rc == MDB_NOTFOUND)
         return LOCUS_ENOTFOUND;
     if (rc)
         return lmdb_err(s, rc, HS_DB_BLOCKS, key, k.mv_size);
-    Locus__BlockPlacement *m = hs_decode_block(&s->arena, &v);
-    if (!m)
+    hs_blockrec m;
+    if (hs_blockrec_parse(v.mv_data, v.mv_size, &m) != 0)
         return corrupt(s, &s->arena, HS_DB_BLOCKS, key, k.mv_size);
-    *out = block_view(&s->arena, m);
-    return *out ? 0 : LOCUS_ENOMEM;
+    *out = block_view(s, &s->arena, &k, &m, &bad);
+    if (!*out)
+        return bad ? corrupt(s, &s->arena, HS_DB_BLOCKS, key, k.mv_size) : LOCUS_ENOMEM;
+    return 0;
 }
 
 static hs_arena *iter_begin(locus_hs_snapshot *s, hs_arena *local)
@@ -285,13 +339,18 @@ static int visit_summary(locus_hs_snapshot *s, hs_arena *a, const MDB_val *k, co
                          const char *host, locus_hs_dataset_cb cb, void *arg, int *ret)
 {
     hs_arena_reset(a);
-    Locus__DatasetSummary *m = hs_decode_summary(a, v);
-    if (!m) {
-        int st = corrupt(s, a, HS_DB_DATASETS, k->mv_data, k->mv_size);
-        return st == LOCUS_ENOMEM ? st : 0;
+    hs_summary m;
+    int bad = 0;
+    locus_hs_dataset *d = NULL;
+    if (hs_summary_parse(v->mv_data, v->mv_size, &m) != 0 ||
+        !(d = dataset_view(s, a, &m, &bad))) {
+        if (!bad && hs_summary_parse(v->mv_data, v->mv_size, &m) == 0)
+            return LOCUS_ENOMEM;
+        corrupt(s, a, HS_DB_DATASETS, k->mv_data, k->mv_size);
+        return 0;
     }
-    locus_hs_dataset *d = dataset_view(a, m);
-    if (!d)
+    d->name = hs_arena_strndup(a, k->mv_data, k->mv_size); /* the key names it */
+    if (!d->name)
         return LOCUS_ENOMEM;
     if (host) {
         size_t i;
@@ -379,18 +438,18 @@ int locus_hs_snapshot_foreach_block(locus_hs_snapshot *s, const char *dataset,
         if (k.mv_size != n + 9 || memcmp(k.mv_data, prefix, n + 1) != 0)
             break;
         hs_arena_reset(a);
-        Locus__BlockPlacement *m = hs_decode_block(a, &v);
-        if (!m) {
-            if ((st = corrupt(s, a, HS_DB_BLOCKS, k.mv_data, k.mv_size)) ==
-                LOCUS_ENOMEM)
-                break;
-            st = 0;
-            continue;
-        }
-        locus_hs_block_view *b = block_view(a, m);
-        if (!b) {
+        hs_blockrec m;
+        int bad = 1;
+        locus_hs_block_view *b = NULL;
+        if (hs_blockrec_parse(v.mv_data, v.mv_size, &m) == 0)
+            b = block_view(s, a, &k, &m, &bad);
+        if (!b && !bad) {
             st = LOCUS_ENOMEM;
             break;
+        }
+        if (!b) {
+            corrupt(s, a, HS_DB_BLOCKS, k.mv_data, k.mv_size);
+            continue;
         }
         ret = cb(b, arg);
     }
@@ -487,6 +546,45 @@ int locus_hs_snapshot_meta(locus_hs_snapshot *s, const locus_hs_meta **out)
     mv->backends = bp;
     *out = mv;
     return 0;
+}
+
+int locus_hs_snapshot_dataset_ref(locus_hs_snapshot *s, const char *name, size_t name_len,
+                                  locus_hs_dataset_ref *out)
+{
+    if (!s || !name || !out)
+        return LOCUS_EINVAL;
+    MDB_val k = {name_len, (void *)name}, v;
+    int rc = mdb_get(s->txn, s->hs->db_datasets, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return LOCUS_ENOTFOUND;
+    if (rc)
+        return lmdb_err(s, rc, HS_DB_DATASETS, name, name_len);
+    hs_summary m;
+    if (hs_summary_parse(v.mv_data, v.mv_size, &m) != 0 ||
+        hs_hosttab_cover(s->hs, s->txn, m.max_host) != 0)
+        return corrupt(s, &s->arena, HS_DB_DATASETS, name, name_len);
+    out->total_bytes = m.total_bytes;
+    out->block_count = m.block_count;
+    out->version = m.version;
+    out->updated_at_ms = m.updated_at_ms;
+    out->n_placement = m.n;
+    out->entries = m.ents;
+    return 0;
+}
+
+const char *locus_hs_snapshot_host_name(locus_hs_snapshot *s, uint32_t host_id)
+{
+    return s ? hs_hosttab_name(s->hs, s->txn, host_id) : NULL;
+}
+
+int locus_hs_snapshot_host_id(locus_hs_snapshot *s, const char *host, uint32_t *host_id)
+{
+    if (!s || !host || !host_id)
+        return LOCUS_EINVAL;
+    int rc = hs_host_id_get(s->hs, s->txn, host, strlen(host), host_id);
+    if (rc == MDB_NOTFOUND)
+        return LOCUS_ENOTFOUND;
+    return rc ? lmdb_err(s, rc, HS_DB_HOST_IDS, host, strlen(host)) : 0;
 }
 
 uint64_t locus_hs_snapshot_generation(locus_hs_snapshot *s)

@@ -32,9 +32,13 @@
 extern "C" {
 #endif
 
-/* Layout version of keys and values. A store written with another version is
- * refused at open with LOCUS_ESCHEMA. */
-#define LOCUS_HS_SCHEMA_VERSION 1
+/* Layout version of keys and values. 2: dataset summaries and block
+ * placements in a fixed little-endian layout read in place, storage hosts
+ * interned as ids (docs/hint-store.md). A version 1 store (protobuf values)
+ * is converted by a writable open (its hints are dropped and come back with
+ * the next poll) and refused by a read-only one with LOCUS_ESCHEMA; any other
+ * version is refused by both. */
+#define LOCUS_HS_SCHEMA_VERSION 2
 
 /* Storage tiers, fastest first; values match proto locus.Tier. */
 typedef enum locus_tier {
@@ -176,6 +180,55 @@ void locus_hs_snapshot_close(locus_hs_snapshot *s);
  * snapshot, valid until locus_hs_snapshot_close. Returns 0, LOCUS_ENOTFOUND,
  * or LOCUS_ECORRUPT (counted; see locus_hs_snapshot_errstr). */
 int locus_hs_snapshot_dataset(locus_hs_snapshot *s, const char *name, const locus_hs_dataset **out);
+/* ---- zero-copy reads (the allocator's hot path) --------------------------- */
+
+/* One dataset summary read in place from the mapped page: no decode, no copy,
+ * no allocation. The placement entries stay in the map, valid until the
+ * snapshot closes; read entry i with locus_hs_placement_at. Storage hosts are
+ * ids: stable for the life of the store (never reused or renamed), so a
+ * reader may cache what it derives from an id (its agent) across snapshots;
+ * locus_hs_snapshot_host_name gives the name. */
+typedef struct locus_hs_dataset_ref {
+    uint64_t total_bytes;
+    uint64_t block_count;
+    uint64_t version;
+    int64_t updated_at_ms;
+    size_t n_placement;          /* sorted by host name, then tier */
+    const unsigned char *entries; /* n_placement x 16 bytes, little-endian */
+} locus_hs_dataset_ref;
+
+/* Looks up dataset name[0..name_len) into *out (a small struct filled by
+ * value). The value's length, header, tiers and host ids are checked first.
+ * Costs one B-tree get and a pass over the entries; the first id beyond the
+ * handle's host table reads the new names once (the table is shared by all
+ * snapshots of the handle). Returns 0, LOCUS_ENOTFOUND or LOCUS_ECORRUPT
+ * (counted; see locus_hs_snapshot_errstr). */
+int locus_hs_snapshot_dataset_ref(locus_hs_snapshot *s, const char *name, size_t name_len,
+                                  locus_hs_dataset_ref *out);
+
+/* Entry i (< d->n_placement) of a dataset ref: {host id, tier, bytes}. */
+static inline void locus_hs_placement_at(const locus_hs_dataset_ref *d, size_t i,
+                                         uint32_t *host_id, locus_tier *tier, uint64_t *bytes)
+{
+    const unsigned char *e = d->entries + i * 16;
+    uint64_t b = 0;
+    *host_id = (uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 |
+               (uint32_t)e[3] << 24;
+    *tier = (locus_tier)e[4];
+    for (int k = 7; k >= 0; k--)
+        b = b << 8 | e[8 + k];
+    *bytes = b;
+}
+
+/* Name of a storage host id seen in this snapshot (a pointer into the
+ * handle's host table, valid until locus_hs_close); NULL for an unknown id.
+ * An array index once the id is known. */
+const char *locus_hs_snapshot_host_name(locus_hs_snapshot *s, uint32_t host_id);
+
+/* Id of a storage host name; LOCUS_ENOTFOUND if the store never saw it. One
+ * B-tree get. */
+int locus_hs_snapshot_host_id(locus_hs_snapshot *s, const char *host, uint32_t *host_id);
+
 /* Looks up one block; same ownership and returns as above. */
 int locus_hs_snapshot_block(locus_hs_snapshot *s, const char *dataset, uint64_t index,
                             const locus_hs_block_view **out);

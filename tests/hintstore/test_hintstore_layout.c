@@ -1,0 +1,377 @@
+/* Hint store tests for the fixed value layout (schema version 2): the bytes
+ * of a stored summary and block as docs/hint-store.md lays them out, the
+ * zero-copy dataset ref and host id calls against the decoded views, values
+ * naming unknown host ids, snapshots reusing a closed snapshot's arena, and
+ * a version 1 store (protobuf values) refused by a reader and converted by a
+ * writer. Each test uses a real LMDB environment in a mkdtemp folder. */
+#include <lmdb.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hs_testutil.h"
+#include "locus/hintstore.h"
+#include "locus_hints.pb-c.h"
+
+typedef struct fx {
+    char *dir;
+    locus_hs *hs;
+} fx;
+
+static locus_hs *open_store(const char *dir, int read_only)
+{
+    locus_hs_options o = {.create = !read_only, .read_only = read_only, .no_sync = 1};
+    locus_hs *hs = NULL;
+    char err[512];
+    int rc = locus_hs_open(dir, &o, &hs, err, sizeof(err));
+    if (rc)
+        fail_msg("open %s: %s", dir, err);
+    return hs;
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    f->dir = hs_t_mkdtemp();
+    f->hs = open_store(f->dir, 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    locus_hs_close(f->hs);
+    hs_t_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* d0: blocks 0 (100 B on h1 MEM, h2 HDD) and 1 (50 B on h2 SSD). */
+static void write_two_blocks(locus_hs *hs, int64_t now)
+{
+    locus_hs_batch *b;
+    assert_int_equal(locus_hs_batch_begin(hs, "alluxio:main", 1, &b), 0);
+    locus_hs_replica r0[2] = {{"h1", LOCUS_TIER_MEM}, {"h2", LOCUS_TIER_HDD}};
+    locus_hs_replica r1[1] = {{"h2", LOCUS_TIER_SSD}};
+    locus_hs_block b0 = {"d0", 0, 100, r0, 2}, b1 = {"d0", 1, 50, r1, 1};
+    assert_int_equal(locus_hs_batch_put(b, &b0), 0);
+    assert_int_equal(locus_hs_batch_put(b, &b1), 0);
+    assert_int_equal(locus_hs_batch_commit(b, now), 0);
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const unsigned char *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+static void test_stored_bytes(void **state)
+{
+    fx *f = *state;
+    write_two_blocks(f->hs, 1234);
+    locus_hs_close(f->hs);
+    f->hs = NULL;
+    size_t n = 0;
+    unsigned char *v = hs_t_raw_get(f->dir, "datasets", "d0", 2, &n);
+    assert_non_null(v);
+    /* header 'L' 'H' kind 1 version 2; 3 entries of 16 bytes after 40 */
+    assert_int_equal(n, 40 + 3 * 16);
+    assert_memory_equal(v, "LH\x01\x02", 4);
+    assert_int_equal(le32(v + 4), 3);
+    assert_int_equal(le64(v + 8), 150);  /* total bytes */
+    assert_int_equal(le64(v + 16), 2);   /* blocks */
+    assert_int_equal(le64(v + 24), 1);   /* version */
+    assert_int_equal(le64(v + 32), 1234); /* updated_at_ms */
+    /* sorted by host then tier: h1 MEM 100, h2 SSD 50, h2 HDD 100; ids are
+     * interned in first-seen order of the batch (h1 = 0, h2 = 1) */
+    uint32_t want[3][3] = {{0, 1, 100}, {1, 2, 50}, {1, 3, 100}};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(le32(v + 40 + 16 * i), want[i][0]);
+        assert_int_equal(le32(v + 44 + 16 * i), want[i][1]);
+        assert_int_equal(le64(v + 48 + 16 * i), want[i][2]);
+    }
+    free(v);
+    char key[32];
+    size_t klen = hs_t_block_key(key, "d0", 0);
+    v = hs_t_raw_get(f->dir, "blocks", key, klen, &n);
+    assert_non_null(v);
+    assert_int_equal(n, 24 + 2 * 4 + strlen("alluxio:main"));
+    assert_memory_equal(v, "LH\x02\x02", 4);
+    assert_int_equal(v[4] | v[5] << 8, 2); /* replicas */
+    assert_int_equal(v[6], strlen("alluxio:main"));
+    assert_int_equal(le64(v + 8), 100);
+    assert_int_equal(le64(v + 16), 1234);
+    assert_int_equal(le32(v + 24), 0u << 2 | 1); /* h1 MEM */
+    assert_int_equal(le32(v + 28), 1u << 2 | 3); /* h2 HDD */
+    assert_memory_equal(v + 32, "alluxio:main", strlen("alluxio:main"));
+    free(v);
+    /* host_names: big-endian id -> name */
+    unsigned char id1[4] = {0, 0, 0, 1};
+    v = hs_t_raw_get(f->dir, "host_names", id1, 4, &n);
+    assert_non_null(v);
+    assert_int_equal(n, 2);
+    assert_memory_equal(v, "h2", 2);
+    free(v);
+}
+
+static void test_ref_matches_view(void **state)
+{
+    fx *f = *state;
+    write_two_blocks(f->hs, 10);
+    locus_hs_snapshot *s;
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    const locus_hs_dataset *d;
+    locus_hs_dataset_ref r;
+    assert_int_equal(locus_hs_snapshot_dataset(s, "d0", &d), 0);
+    assert_int_equal(locus_hs_snapshot_dataset_ref(s, "d0", 2, &r), 0);
+    assert_int_equal(r.total_bytes, d->total_bytes);
+    assert_int_equal(r.block_count, d->block_count);
+    assert_int_equal(r.version, d->version);
+    assert_int_equal(r.updated_at_ms, d->updated_at_ms);
+    assert_int_equal(r.n_placement, d->n_placement);
+    for (size_t i = 0; i < r.n_placement; i++) {
+        uint32_t id, back;
+        locus_tier t;
+        uint64_t bytes;
+        locus_hs_placement_at(&r, i, &id, &t, &bytes);
+        assert_string_equal(locus_hs_snapshot_host_name(s, id), d->placement[i].host);
+        assert_int_equal(t, d->placement[i].tier);
+        assert_int_equal(bytes, d->placement[i].bytes);
+        assert_int_equal(locus_hs_snapshot_host_id(s, d->placement[i].host, &back), 0);
+        assert_int_equal(back, id);
+    }
+    uint32_t id;
+    assert_int_equal(locus_hs_snapshot_host_id(s, "nowhere", &id), LOCUS_ENOTFOUND);
+    assert_null(locus_hs_snapshot_host_name(s, 12345));
+    assert_int_equal(locus_hs_snapshot_dataset_ref(s, "d0x", 2, &r), 0); /* length counts */
+    assert_int_equal(locus_hs_snapshot_dataset_ref(s, "nope", 4, &r), LOCUS_ENOTFOUND);
+    const locus_hs_block_view *bv;
+    assert_int_equal(locus_hs_snapshot_block(s, "d0", 0, &bv), 0);
+    assert_string_equal(bv->dataset, "d0");
+    assert_string_equal(bv->backend, "alluxio:main");
+    assert_int_equal(bv->n_replicas, 2);
+    assert_string_equal(bv->replicas[0].host, "h1");
+    assert_int_equal(bv->replicas[0].tier, LOCUS_TIER_MEM);
+    assert_string_equal(bv->replicas[1].host, "h2");
+    assert_int_equal(bv->updated_at_ms, 10);
+    locus_hs_snapshot_close(s);
+}
+
+/* Host ids stay with their names across commits, and a host that appears
+ * after a snapshot's handle learnt the table is read when first seen. */
+static void test_host_ids_stable(void **state)
+{
+    fx *f = *state;
+    write_two_blocks(f->hs, 10);
+    locus_hs *rd = open_store(f->dir, 1);
+    locus_hs_snapshot *s;
+    uint32_t h1, h2, h9;
+    assert_int_equal(locus_hs_snapshot_open(rd, &s), 0);
+    assert_int_equal(locus_hs_snapshot_host_id(s, "h1", &h1), 0);
+    assert_int_equal(locus_hs_snapshot_host_id(s, "h2", &h2), 0);
+    assert_string_equal(locus_hs_snapshot_host_name(s, h2), "h2");
+    locus_hs_snapshot_close(s);
+
+    locus_hs_batch *b;
+    assert_int_equal(locus_hs_batch_begin(f->hs, "other", 0, &b), 0);
+    locus_hs_replica r[2] = {{"h9", LOCUS_TIER_SSD}, {"h1", LOCUS_TIER_SSD}};
+    locus_hs_block blk = {"d1", 0, 7, r, 2};
+    assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+    assert_int_equal(locus_hs_batch_commit(b, 20), 0);
+
+    assert_int_equal(locus_hs_snapshot_open(rd, &s), 0);
+    uint32_t again;
+    assert_int_equal(locus_hs_snapshot_host_id(s, "h1", &again), 0);
+    assert_int_equal(again, h1);
+    assert_int_equal(locus_hs_snapshot_host_id(s, "h9", &h9), 0);
+    assert_true(h9 != h1 && h9 != h2);
+    const locus_hs_dataset *d;
+    assert_int_equal(locus_hs_snapshot_dataset(s, "d1", &d), 0);
+    assert_int_equal(d->n_placement, 2);
+    assert_string_equal(d->placement[0].host, "h1");
+    assert_string_equal(d->placement[1].host, "h9");
+    assert_string_equal(locus_hs_snapshot_host_name(s, h9), "h9");
+    locus_hs_snapshot_close(s);
+    locus_hs_close(rd);
+}
+
+/* A summary naming a host id the store never assigned is damage: counted,
+ * reported with its key, never resolved to a wrong name. */
+static void test_unknown_host_id(void **state)
+{
+    fx *f = *state;
+    write_two_blocks(f->hs, 10);
+    locus_hs_close(f->hs);
+    f->hs = NULL;
+    size_t n = 0;
+    unsigned char *v = hs_t_raw_get(f->dir, "datasets", "d0", 2, &n);
+    assert_non_null(v);
+    v[40] = 0x77; /* first entry's host id -> 0x77 (only 0 and 1 exist) */
+    assert_int_equal(hs_t_raw_put(f->dir, "datasets", "d0", 2, v, n), 0);
+    free(v);
+    f->hs = open_store(f->dir, 0);
+    locus_hs_snapshot *s;
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    const locus_hs_dataset *d;
+    locus_hs_dataset_ref r;
+    assert_int_equal(locus_hs_snapshot_dataset(s, "d0", &d), LOCUS_ECORRUPT);
+    assert_int_equal(locus_hs_snapshot_dataset_ref(s, "d0", 2, &r), LOCUS_ECORRUPT);
+    assert_int_equal(locus_hs_snapshot_decode_errors(s), 2);
+    assert_non_null(strstr(locus_hs_snapshot_errstr(s), "datasets, key 'd0'"));
+    locus_hs_snapshot_close(s);
+    /* the next poll repairs it from the blocks */
+    write_two_blocks(f->hs, 20);
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    assert_int_equal(locus_hs_snapshot_dataset(s, "d0", &d), 0);
+    assert_int_equal(d->total_bytes, 150);
+    assert_int_equal(d->n_placement, 3);
+    locus_hs_snapshot_close(s);
+}
+
+/* Snapshots reuse the arena of the one closed before: views of a new
+ * snapshot show the new content, and many cycles settle (no growth). */
+static void test_arena_reuse(void **state)
+{
+    fx *f = *state;
+    write_two_blocks(f->hs, 10);
+    for (int cycle = 0; cycle < 50; cycle++) {
+        locus_hs_snapshot *s;
+        assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+        const locus_hs_dataset *d;
+        assert_int_equal(locus_hs_snapshot_dataset(s, "d0", &d), 0);
+        assert_int_equal(d->total_bytes, 150 + (uint64_t)cycle);
+        assert_int_equal(locus_hs_snapshot_dataset(s, "d0", &d), 0); /* cached view */
+        assert_int_equal(d->total_bytes, 150 + (uint64_t)cycle);
+        locus_hs_snapshot_close(s);
+        locus_hs_batch *b;
+        assert_int_equal(locus_hs_batch_begin(f->hs, "alluxio:main", 0, &b), 0);
+        locus_hs_replica r1[1] = {{"h2", LOCUS_TIER_SSD}};
+        locus_hs_block b1 = {"d0", 1, 51 + (uint64_t)cycle, r1, 1};
+        assert_int_equal(locus_hs_batch_put(b, &b1), 0);
+        assert_int_equal(locus_hs_batch_commit(b, 20 + cycle), 0);
+    }
+}
+
+/* Turns the store at dir into what a version 1 library left: meta says
+ * version 1, no host tables, and a protobuf block value. */
+static void make_v1(const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0664), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "host_ids", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    assert_int_equal(mdb_dbi_open(txn, "host_names", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    Locus__BackendPoll bp = LOCUS__BACKEND_POLL__INIT, *bpp = &bp;
+    bp.backend = "alluxio:main";
+    bp.last_success_ms = bp.last_attempt_ms = 10;
+    bp.blocks = 2;
+    Locus__StoreMeta m = LOCUS__STORE_META__INIT;
+    m.schema_version = 1;
+    m.writer_generation = 7;
+    m.n_backends = 1;
+    m.backends = &bpp;
+    uint8_t buf[256];
+    MDB_val k = {4, "meta"}, v = {locus__store_meta__pack(&m, buf), buf};
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    Locus__Replica r = LOCUS__REPLICA__INIT, *rp = &r;
+    r.host = "h1";
+    r.tier = LOCUS__TIER__TIER_MEM;
+    Locus__BlockPlacement p = LOCUS__BLOCK_PLACEMENT__INIT;
+    p.dataset = "d0";
+    p.bytes = 100;
+    p.n_replicas = 1;
+    p.replicas = &rp;
+    p.backend = "alluxio:main";
+    char key[32];
+    MDB_val bk = {hs_t_block_key(key, "d0", 0), key}, bv = {locus__block_placement__pack(&p, buf), buf};
+    assert_int_equal(mdb_dbi_open(txn, "blocks", 0, &dbi), 0);
+    assert_int_equal(mdb_put(txn, dbi, &bk, &bv, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void test_v1_store(void **state)
+{
+    fx *f = *state;
+    write_two_blocks(f->hs, 10);
+    locus_hs_batch *b;
+    assert_int_equal(locus_hs_batch_begin(f->hs, "alluxio:main", 0, &b), 0);
+    assert_int_equal(locus_hs_batch_bind_host(b, "h1", "agent-1", "S1"), 0);
+    assert_int_equal(locus_hs_batch_commit(b, 11), 0);
+    locus_hs_close(f->hs);
+    f->hs = NULL;
+    make_v1(f->dir);
+
+    /* a reader is refused with the path, both versions and the way out */
+    locus_hs_options ro = {.read_only = 1};
+    locus_hs *hs = NULL;
+    char err[512];
+    assert_int_equal(locus_hs_open(f->dir, &ro, &hs, err, sizeof(err)), LOCUS_ESCHEMA);
+    assert_null(hs);
+    assert_non_null(strstr(err, f->dir));
+    assert_non_null(strstr(err, "schema version 1"));
+    assert_non_null(strstr(err, "reads version 2"));
+    assert_non_null(strstr(err, "writer"));
+
+    /* the writer converts it: hints dropped, bindings and polls kept */
+    f->hs = open_store(f->dir, 0);
+    locus_hs_snapshot *s;
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    const locus_hs_meta *m;
+    assert_int_equal(locus_hs_snapshot_meta(s, &m), 0);
+    assert_int_equal(m->schema_version, 2);
+    assert_int_equal(m->writer_generation, 8);
+    assert_int_equal(m->n_backends, 1);
+    assert_int_equal(m->backends[0].blocks, 0);
+    assert_int_equal(m->backends[0].last_success_ms, 0);
+    assert_int_equal(m->backends[0].last_attempt_ms, 10);
+    locus_hs_stats st;
+    assert_int_equal(locus_hs_snapshot_stats(s, &st), 0);
+    assert_int_equal(st.datasets, 0);
+    assert_int_equal(st.blocks, 0);
+    assert_int_equal(st.bindings, 1);
+    assert_string_equal(locus_hs_snapshot_agent_for_host(s, "h1"), "agent-1");
+    const locus_hs_changes *c;
+    assert_int_equal(locus_hs_snapshot_changes_since(s, 7, &c), 0);
+    assert_int_equal(c->full_read_needed, 1);
+    locus_hs_snapshot_close(s);
+
+    /* the next poll refills it and a reader opens it */
+    write_two_blocks(f->hs, 30);
+    hs = open_store(f->dir, 1);
+    assert_int_equal(locus_hs_snapshot_open(hs, &s), 0);
+    const locus_hs_dataset *d;
+    assert_int_equal(locus_hs_snapshot_dataset(s, "d0", &d), 0);
+    assert_int_equal(d->total_bytes, 150);
+    assert_int_equal(locus_hs_snapshot_decode_errors(s), 0);
+    locus_hs_snapshot_close(s);
+    locus_hs_close(hs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_stored_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ref_matches_view, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_ids_stable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_host_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arena_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v1_store, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
