@@ -1012,9 +1012,10 @@ static int finish_dataset(commit_ctx *c)
         uint64_t n = c->dcount + (old ? old->block_count : 0);
         if (old) {
             for (uint32_t i = 0; i < old->n && !c->rescan; i++) {
-                const unsigned char *e = old->ents + (size_t)i * HS_SUMMARY_ENTRY;
-                uint32_t h = 0;
-                st = batch_host_of(c, hs_le32_get(e), &h);
+                uint32_t h = 0, sh, tier;
+                uint64_t bytes;
+                hs_summary_entry(old, i, &sh, &tier, &bytes);
+                st = batch_host_of(c, sh, &h);
                 if (st == 1) {
                     c->rescan = 1; /* an unknown host: recompute from the blocks */
                     break;
@@ -1022,7 +1023,7 @@ static int finish_dataset(commit_ctx *c)
                 if (st || (st = mark_hosts_grow(c)))
                     return st;
                 c->hmark[h] = oldstamp;
-                if (pmap_add(&c->pm, h << 2 | hs_le32_get(e + 4), hs_le64_get(e + 8)))
+                if (pmap_add(&c->pm, h << 2 | tier, bytes))
                     return nomem(c);
             }
             version = old->version;
@@ -1070,8 +1071,10 @@ static int finish_dataset(commit_ctx *c)
     }
     if (old && !c->rescan) {
         for (uint32_t i = 0; i < old->n; i++) {
-            uint32_t h = 0;
-            if (batch_host_of(c, hs_le32_get(old->ents + (size_t)i * HS_SUMMARY_ENTRY), &h))
+            uint32_t h = 0, sh, tier;
+            uint64_t bytes;
+            hs_summary_entry(old, i, &sh, &tier, &bytes);
+            if (batch_host_of(c, sh, &h))
                 continue;
             if (c->hmark[h] == oldstamp) {
                 if ((st = hd_update(c, h, 0)))

@@ -30,11 +30,6 @@ void hs_hosttab_free(hs_hosttab *t)
     pthread_mutex_destroy(&t->mu);
 }
 
-static const char *tab_get(hs_hosttab *t, uint32_t id)
-{
-    return t->chunks[id / HS_HOSTTAB_CHUNK][id % HS_HOSTTAB_CHUNK];
-}
-
 /* Reads ids n, n+1, ... from txn until one is missing (or damaged). */
 static void extend(locus_hs *hs, MDB_txn *txn)
 {
@@ -81,10 +76,8 @@ const char *hs_hosttab_name(locus_hs *hs, MDB_txn *txn, uint32_t id)
 {
     if (id >= HS_MAX_HOST_IDS || hs_hosttab_cover(hs, txn, id + 1) != 0)
         return NULL;
-    return tab_get(&hs->hosttab, id);
+    return hs_hosttab_name_known(hs, id);
 }
-
-const char *hs_hosttab_name_known(locus_hs *hs, uint32_t id) { return tab_get(&hs->hosttab, id); }
 
 uint32_t hs_be32_get(const void *p)
 {

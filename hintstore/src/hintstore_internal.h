@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "locus/hintstore.h"
 #include "locus_hints.pb-c.h"
@@ -112,6 +113,12 @@ uint64_t hs_hash_bytes(const char *s, size_t n);
 void hs_be64_put(unsigned char *p, uint64_t v);
 uint64_t hs_be64_get(const unsigned char *p);
 
+/* Name of an id already covered (hs_hosttab_cover): an array index. */
+static inline const char *hs_hosttab_name_known(const locus_hs *hs, uint32_t id)
+{
+    return hs->hosttab.chunks[id / HS_HOSTTAB_CHUNK][id % HS_HOSTTAB_CHUNK];
+}
+
 /* ---- codecs ---- */
 /* protobuf-c unpack into the arena; NULL if the bytes do not decode. */
 Locus__HostBinding *hs_decode_binding(hs_arena *a, const MDB_val *v);
@@ -129,12 +136,12 @@ locus_tier hs_tier_from_pb(int t);
 #define HS_KIND_SUMMARY 1
 #define HS_KIND_BLOCK 2
 #define HS_SUMMARY_HEAD 40
-#define HS_SUMMARY_ENTRY 16
+#define HS_SUMMARY_ENTRY 12
 #define HS_SUMMARY_MAX_ENTRIES (1u << 24)
 #define HS_BLOCK_HEAD 24
 #define HS_MAX_REPLICAS 4096
 
-/* A summary read in place: entries are {le32 host id, le32 tier, le64 bytes}. */
+/* A summary read in place: entries are {le32 host id << 2 | tier, le64 bytes}. */
 typedef struct hs_summary {
     uint64_t total_bytes, block_count, version;
     int64_t updated_at_ms;
@@ -153,10 +160,51 @@ typedef struct hs_blockrec {
     size_t backend_len;
 } hs_blockrec;
 
-uint32_t hs_le32_get(const unsigned char *p);
-uint64_t hs_le64_get(const unsigned char *p);
-void hs_le32_put(unsigned char *p, uint32_t v);
-void hs_le64_put(unsigned char *p, uint64_t v);
+/* Little-endian fields at any alignment (LMDB aligns values to 2 bytes);
+ * inline, as they sit on every read. */
+static inline uint32_t hs_le32_get(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
+static inline uint64_t hs_le64_get(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+static inline void hs_le32_put(unsigned char *p, uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    memcpy(p, &v, 4);
+}
+static inline void hs_le64_put(unsigned char *p, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(p, &v, 8);
+}
+/* Entry i of a parsed summary. */
+static inline void hs_summary_entry(const hs_summary *s, uint32_t i, uint32_t *host,
+                                    uint32_t *tier, uint64_t *bytes)
+{
+    const unsigned char *e = s->ents + (size_t)i * HS_SUMMARY_ENTRY;
+    uint32_t ht = hs_le32_get(e);
+    *host = ht >> 2;
+    *tier = ht & 3;
+    *bytes = hs_le64_get(e + 4);
+}
+
 /* Validate lengths, header, tiers and id range; 0 or -1 (does not decode). */
 int hs_summary_parse(const void *data, size_t len, hs_summary *out);
 int hs_blockrec_parse(const void *data, size_t len, hs_blockrec *out);
@@ -177,8 +225,6 @@ void hs_hosttab_free(hs_hosttab *t);
 int hs_hosttab_cover(locus_hs *hs, MDB_txn *txn, uint32_t max_host);
 /* Name of id (covering it first); NULL if unknown. */
 const char *hs_hosttab_name(locus_hs *hs, MDB_txn *txn, uint32_t id);
-/* Name of an id already covered. */
-const char *hs_hosttab_name_known(locus_hs *hs, uint32_t id);
 uint32_t hs_be32_get(const void *p);
 void hs_be32_put(unsigned char *p, uint32_t v);
 /* Writer side, inside any transaction; LMDB return codes. */

@@ -13,28 +13,6 @@
 
 #include "hintstore_internal.h"
 
-uint32_t hs_le32_get(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-uint64_t hs_le64_get(const unsigned char *p)
-{
-    return (uint64_t)hs_le32_get(p) | (uint64_t)hs_le32_get(p + 4) << 32;
-}
-
-void hs_le32_put(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++, v >>= 8)
-        p[i] = (unsigned char)(v & 0xff);
-}
-
-void hs_le64_put(unsigned char *p, uint64_t v)
-{
-    hs_le32_put(p, (uint32_t)v);
-    hs_le32_put(p + 4, (uint32_t)(v >> 32));
-}
-
 static int header_ok(const unsigned char *p, unsigned kind)
 {
     return p[0] == HS_LAYOUT_MAGIC0 && p[1] == HS_LAYOUT_MAGIC1 && p[2] == kind &&
@@ -67,10 +45,10 @@ int hs_summary_parse(const void *data, size_t len, hs_summary *out)
     if (out->total_bytes > (uint64_t)INT64_MAX || out->block_count > (uint64_t)INT64_MAX)
         return -1;
     for (uint32_t i = 0; i < n; i++) {
-        const unsigned char *e = out->ents + (size_t)i * HS_SUMMARY_ENTRY;
-        uint32_t host = hs_le32_get(e), tier = hs_le32_get(e + 4);
-        if (tier < LOCUS_TIER_MEM || tier > LOCUS_TIER_HDD || host >= HS_MAX_HOST_IDS ||
-            hs_le64_get(e + 8) > out->total_bytes)
+        uint32_t host, tier;
+        uint64_t bytes;
+        hs_summary_entry(out, i, &host, &tier, &bytes);
+        if (tier < LOCUS_TIER_MEM || host >= HS_MAX_HOST_IDS || bytes > out->total_bytes)
             return -1;
         if (host + 1 > out->max_host)
             out->max_host = host + 1;
@@ -94,9 +72,8 @@ void hs_summary_entry_put(unsigned char *p, uint32_t i, uint32_t host, uint32_t 
                           uint64_t bytes)
 {
     unsigned char *e = p + HS_SUMMARY_HEAD + (size_t)i * HS_SUMMARY_ENTRY;
-    hs_le32_put(e, host);
-    hs_le32_put(e + 4, tier);
-    hs_le64_put(e + 8, bytes);
+    hs_le32_put(e, host << 2 | tier);
+    hs_le64_put(e + 4, bytes);
 }
 
 int hs_blockrec_parse(const void *data, size_t len, hs_blockrec *out)

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "hintstore_internal.h"
+#include "locus/util.h"
 
 typedef struct cache_ent {
     uint64_t hash;
@@ -44,9 +45,24 @@ struct locus_hs_snapshot {
     char err[HS_ERRLEN];
 };
 
+/* Hash of a dataset name for the snapshot's cache: eight bytes per step
+ * (a repeated lookup is mostly this hash and one probe). */
 static uint64_t name_hash(const char *s, size_t n)
 {
-    return hs_hash_bytes(s, n) | 1; /* 0 marks an empty slot */
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, s + i, n - i);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    }
+    return locus_hash_mix64(h) | 1; /* 0 marks an empty slot */
 }
 
 int locus_hs_snapshot_open(locus_hs *hs, locus_hs_snapshot **out)
@@ -159,24 +175,32 @@ static int lmdb_err(locus_hs_snapshot *s, int rc, const char *db, const void *ke
 /* Builds the public view of a parsed summary in arena a; NULL with
  * *bad set if a host id is unknown to this snapshot. */
 static locus_hs_dataset *dataset_view(locus_hs_snapshot *s, hs_arena *a, const hs_summary *m,
-                                      int *bad)
+                                      const char *name, size_t nlen, int *bad)
 {
     *bad = 0;
     if (hs_hosttab_cover(s->hs, s->txn, m->max_host) != 0) {
         *bad = 1;
         return NULL;
     }
-    locus_hs_dataset *d = hs_arena_alloc(a, sizeof(*d) + (m->n + 1) * sizeof(locus_hs_host_bytes));
+    /* One block: the view, its name right after it (the cache compares the
+     * name, then the caller reads the view: one cache line), the entries. */
+    size_t name_room = (nlen + 1 + _Alignof(locus_hs_host_bytes) - 1) &
+                       ~(_Alignof(locus_hs_host_bytes) - 1);
+    locus_hs_dataset *d = hs_arena_alloc(a, sizeof(*d) + name_room +
+                                                (m->n + 1) * sizeof(locus_hs_host_bytes));
     if (!d)
         return NULL;
-    locus_hs_host_bytes *p = (locus_hs_host_bytes *)(d + 1);
+    char *dn = (char *)(d + 1);
+    memcpy(dn, name, nlen);
+    dn[nlen] = '\0';
+    locus_hs_host_bytes *p = (locus_hs_host_bytes *)(dn + name_room);
     for (uint32_t i = 0; i < m->n; i++) {
-        const unsigned char *e = m->ents + (size_t)i * HS_SUMMARY_ENTRY;
-        p[i].host = hs_hosttab_name_known(s->hs, hs_le32_get(e));
-        p[i].tier = (locus_tier)hs_le32_get(e + 4);
-        p[i].bytes = hs_le64_get(e + 8);
+        uint32_t host, tier;
+        hs_summary_entry(m, i, &host, &tier, &p[i].bytes);
+        p[i].host = hs_hosttab_name_known(s->hs, host);
+        p[i].tier = (locus_tier)tier;
     }
-    d->name = NULL;
+    d->name = dn;
     d->total_bytes = m->total_bytes;
     d->block_count = m->block_count;
     d->version = m->version;
@@ -280,12 +304,9 @@ int locus_hs_snapshot_dataset(locus_hs_snapshot *s, const char *name, const locu
     hs_summary m;
     if (hs_summary_parse(v.mv_data, v.mv_size, &m) != 0)
         return corrupt(s, &s->arena, HS_DB_DATASETS, name, n);
-    locus_hs_dataset *d = dataset_view(s, &s->arena, &m, &bad);
+    locus_hs_dataset *d = dataset_view(s, &s->arena, &m, name, n, &bad);
     if (!d)
         return bad ? corrupt(s, &s->arena, HS_DB_DATASETS, name, n) : LOCUS_ENOMEM;
-    d->name = hs_arena_strndup(&s->arena, name, n); /* the key, even if the value disagrees */
-    if (!d->name)
-        return LOCUS_ENOMEM;
     cache_add(s, h, d);
     *out = d;
     return 0;
@@ -343,15 +364,12 @@ static int visit_summary(locus_hs_snapshot *s, hs_arena *a, const MDB_val *k, co
     int bad = 0;
     locus_hs_dataset *d = NULL;
     if (hs_summary_parse(v->mv_data, v->mv_size, &m) != 0 ||
-        !(d = dataset_view(s, a, &m, &bad))) {
+        !(d = dataset_view(s, a, &m, k->mv_data, k->mv_size, &bad))) {
         if (!bad && hs_summary_parse(v->mv_data, v->mv_size, &m) == 0)
             return LOCUS_ENOMEM;
         corrupt(s, a, HS_DB_DATASETS, k->mv_data, k->mv_size);
         return 0;
     }
-    d->name = hs_arena_strndup(a, k->mv_data, k->mv_size); /* the key names it */
-    if (!d->name)
-        return LOCUS_ENOMEM;
     if (host) {
         size_t i;
         for (i = 0; i < d->n_placement; i++)

@@ -82,8 +82,8 @@ static void test_stored_bytes(void **state)
     size_t n = 0;
     unsigned char *v = hs_t_raw_get(f->dir, "datasets", "d0", 2, &n);
     assert_non_null(v);
-    /* header 'L' 'H' kind 1 version 2; 3 entries of 16 bytes after 40 */
-    assert_int_equal(n, 40 + 3 * 16);
+    /* header 'L' 'H' kind 1 version 2; 3 entries of 12 bytes after 40 */
+    assert_int_equal(n, 40 + 3 * 12);
     assert_memory_equal(v, "LH\x01\x02", 4);
     assert_int_equal(le32(v + 4), 3);
     assert_int_equal(le64(v + 8), 150);  /* total bytes */
@@ -94,9 +94,8 @@ static void test_stored_bytes(void **state)
      * interned in first-seen order of the batch (h1 = 0, h2 = 1) */
     uint32_t want[3][3] = {{0, 1, 100}, {1, 2, 50}, {1, 3, 100}};
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(le32(v + 40 + 16 * i), want[i][0]);
-        assert_int_equal(le32(v + 44 + 16 * i), want[i][1]);
-        assert_int_equal(le64(v + 48 + 16 * i), want[i][2]);
+        assert_int_equal(le32(v + 40 + 12 * i), want[i][0] << 2 | want[i][1]);
+        assert_int_equal(le64(v + 44 + 12 * i), want[i][2]);
     }
     free(v);
     char key[32];
@@ -214,7 +213,7 @@ static void test_unknown_host_id(void **state)
     size_t n = 0;
     unsigned char *v = hs_t_raw_get(f->dir, "datasets", "d0", 2, &n);
     assert_non_null(v);
-    v[40] = 0x77; /* first entry's host id -> 0x77 (only 0 and 1 exist) */
+    v[41] = 0x77; /* first entry's host id -> 0x77 << 6 (only 0 and 1 exist) */
     assert_int_equal(hs_t_raw_put(f->dir, "datasets", "d0", 2, v, n), 0);
     free(v);
     f->hs = open_store(f->dir, 0);

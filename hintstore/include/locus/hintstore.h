@@ -194,7 +194,7 @@ typedef struct locus_hs_dataset_ref {
     uint64_t version;
     int64_t updated_at_ms;
     size_t n_placement;          /* sorted by host name, then tier */
-    const unsigned char *entries; /* n_placement x 16 bytes, little-endian */
+    const unsigned char *entries; /* n_placement x 12 bytes, little-endian */
 } locus_hs_dataset_ref;
 
 /* Looks up dataset name[0..name_len) into *out (a small struct filled by
@@ -210,13 +210,14 @@ int locus_hs_snapshot_dataset_ref(locus_hs_snapshot *s, const char *name, size_t
 static inline void locus_hs_placement_at(const locus_hs_dataset_ref *d, size_t i,
                                          uint32_t *host_id, locus_tier *tier, uint64_t *bytes)
 {
-    const unsigned char *e = d->entries + i * 16;
+    const unsigned char *e = d->entries + i * 12;
+    uint32_t ht = (uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 |
+                  (uint32_t)e[3] << 24;
     uint64_t b = 0;
-    *host_id = (uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 |
-               (uint32_t)e[3] << 24;
-    *tier = (locus_tier)e[4];
     for (int k = 7; k >= 0; k--)
-        b = b << 8 | e[8 + k];
+        b = b << 8 | e[4 + k];
+    *host_id = ht >> 2;
+    *tier = (locus_tier)(ht & 3);
     *bytes = b;
 }
 

@@ -1,0 +1,115 @@
+/* Fuzz target: the decoder of every kind of value the hint store keeps.
+ *
+ * The first input byte picks the kind, the rest is the stored value exactly
+ * as LMDB would hand it to a reader: 0 dataset summary and 1 block
+ * placement (fixed layout, hintstore_layout.c), 2 host binding and 3 store
+ * meta (protobuf-c), 4 change-feed record (hintstore_feed.c), 5 host name of
+ * the id table. A value must either be refused or decode to something sane;
+ * for the fixed layouts the decoded fields must also encode back to exactly
+ * the input bytes (the layout has no slack a reader could misread). The
+ * seed corpus (corpus/stored_values/) holds real values copied from a store
+ * written by the library. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "hintstore_internal.h"
+
+static unsigned char g_out[1 << 20];
+
+static void check_summary(const uint8_t *v, size_t n)
+{
+    hs_summary s;
+    if (hs_summary_parse(v, n, &s) != 0)
+        return;
+    if (hs_summary_size(s.n) != n || s.total_bytes > (uint64_t)INT64_MAX)
+        abort();
+    if (n > sizeof g_out)
+        return;
+    hs_summary_write(g_out, &s);
+    for (uint32_t i = 0; i < s.n; i++) {
+        uint32_t host, tier;
+        uint64_t bytes;
+        hs_summary_entry(&s, i, &host, &tier, &bytes);
+        if (tier < LOCUS_TIER_MEM || tier > LOCUS_TIER_HDD || bytes > s.total_bytes ||
+            host >= s.max_host)
+            abort();
+        hs_summary_entry_put(g_out, i, host, tier, bytes);
+    }
+    if (memcmp(g_out, v, n) != 0)
+        abort();
+}
+
+static void check_block(const uint8_t *v, size_t n)
+{
+    hs_blockrec b;
+    static uint32_t reps[HS_MAX_REPLICAS];
+    if (hs_blockrec_parse(v, n, &b) != 0)
+        return;
+    if (b.n_rep > HS_MAX_REPLICAS || b.backend_len == 0 || b.backend_len > HS_MAX_BACKEND ||
+        hs_blockrec_size(b.n_rep, b.backend_len) != n || b.bytes > HS_MAX_BLOCK_BYTES)
+        abort();
+    for (uint32_t i = 0; i < b.n_rep; i++) {
+        reps[i] = hs_le32_get(b.reps + 4 * (size_t)i);
+        if ((reps[i] & 3) == 0 || (reps[i] >> 2) >= b.max_host)
+            abort();
+    }
+    if (memchr(b.backend, '\0', b.backend_len))
+        abort();
+    hs_blockrec_write(g_out, b.bytes, b.updated_at_ms, reps, b.n_rep, b.backend, b.backend_len);
+    if (memcmp(g_out, v, n) != 0)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    unsigned kind = data[0] % 6;
+    const uint8_t *v = data + 1;
+    size_t n = size - 1;
+    /* LMDB hands values out from the map: copy into an exact-size buffer so
+     * ASan sees any read past the end. */
+    uint8_t *copy = malloc(n ? n : 1);
+    if (!copy)
+        return 0;
+    memcpy(copy, v, n);
+    MDB_val mv = {n, copy};
+    hs_arena a;
+    hs_arena_init(&a, 4096);
+    switch (kind) {
+    case 0:
+        check_summary(copy, n);
+        break;
+    case 1:
+        check_block(copy, n);
+        break;
+    case 2: {
+        Locus__HostBinding *b = hs_decode_binding(&a, &mv);
+        if (b && (!b->storage_host || !b->agent_hostname))
+            abort();
+        break;
+    }
+    case 3: {
+        Locus__StoreMeta *m = hs_decode_meta(&a, &mv);
+        if (m)
+            for (size_t i = 0; i < m->n_backends; i++)
+                if (m->backends[i] && !m->backends[i]->backend)
+                    abort();
+        break;
+    }
+    case 4:
+        (void)hs_feed_parse(&a, &mv);
+        break;
+    default: {
+        /* a host_names value: what the id table accepts */
+        int ok = n > 0 && n <= HS_MAX_HOST && !memchr(copy, '\0', n);
+        if (ok && strnlen((const char *)hs_arena_strndup(&a, (const char *)copy, n), n + 1) != n)
+            abort();
+        break;
+    }
+    }
+    hs_arena_free(&a);
+    free(copy);
+    return 0;
+}
