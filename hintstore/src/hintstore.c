@@ -232,7 +232,7 @@ static int open_dbis(locus_hs *hs, MDB_txn *txn, unsigned create, int *host_tabl
         {HS_DB_META, offsetof(locus_hs, db_meta), 0},
         {HS_DB_DATASETS, offsetof(locus_hs, db_datasets), 0},
         {HS_DB_BLOCKS, offsetof(locus_hs, db_blocks), 0},
-        {HS_DB_HOST_DATASETS, offsetof(locus_hs, db_host_datasets), MDB_DUPSORT},
+        {HS_DB_HOST_DATASETS, offsetof(locus_hs, db_host_datasets), 0},
         {HS_DB_OWNERS, offsetof(locus_hs, db_owners), 0},
         {HS_DB_HOSTS, offsetof(locus_hs, db_hosts), 0},
         {HS_DB_CHANGES, offsetof(locus_hs, db_changes), 0},
@@ -244,7 +244,8 @@ static int open_dbis(locus_hs *hs, MDB_txn *txn, unsigned create, int *host_tabl
         int rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create, d);
         if (rc == MDB_NOTFOUND && d == &hs->db_changes)
             continue; /* a store from before the change feed: readers read in full */
-        if (rc == MDB_NOTFOUND && (d == &hs->db_host_ids || d == &hs->db_host_names)) {
+        if (rc == MDB_NOTFOUND && (d == &hs->db_host_ids || d == &hs->db_host_names ||
+                                   d == &hs->db_host_datasets)) {
             *host_tables_missing = 1; /* a version 1 store: check_meta refuses it */
             continue;
         }
@@ -278,6 +279,12 @@ static int upgrade_v1(locus_hs *hs, MDB_txn *txn, Locus__StoreMeta *m)
         if (rc)
             return hs_store_status(hs, rc, "upgrade from schema version 1: empty sub-databases");
     }
+    MDB_dbi v1_index; /* version 1's host index (host name -> dataset dups) goes */
+    int rc = mdb_dbi_open(txn, HS_DB_HOST_DATASETS_V1, 0, &v1_index);
+    if (rc == 0)
+        rc = mdb_drop(txn, v1_index, 1);
+    if (rc && rc != MDB_NOTFOUND)
+        return hs_store_status(hs, rc, "upgrade from schema version 1: delete host_datasets");
     m->schema_version = LOCUS_HS_SCHEMA_VERSION;
     m->writer_generation++;
     for (size_t i = 0; i < m->n_backends; i++)
@@ -286,7 +293,7 @@ static int upgrade_v1(locus_hs *hs, MDB_txn *txn, Locus__StoreMeta *m)
             m->backends[i]->last_success_ms = 0; /* no hints of it until its next poll */
         }
     MDB_val k = {sizeof(HS_META_KEY) - 1, (void *)HS_META_KEY};
-    int rc = hs_put_message(txn, hs->db_meta, &k, &m->base, 0);
+    rc = hs_put_message(txn, hs->db_meta, &k, &m->base, 0);
     return rc ? hs_store_status(hs, rc, "upgrade from schema version 1: write meta") : 0;
 }
 

@@ -23,6 +23,7 @@
  * With replace_all a previous block of the backend that the batch did not put
  * is deleted (a full poll result). Blocks and summaries the batch confirms get
  * updated_at_ms = now_ms; a summary's version only moves when content moved. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,19 @@ struct locus_hs_batch {
     hs_arena bind_arena;
 };
 
+/* Writing past a sub-database's end. The walk writes keys in ascending
+ * order; once a key sorts after the last key the sub-database holds, it and
+ * every later key of the walk are known absent (no lookup) and go in with
+ * MDB_APPEND: no B-tree search, and pages fill up instead of splitting in
+ * half. A full replace into an empty store is all appends. */
+typedef struct appender {
+    MDB_cursor *cur;
+    MDB_dbi dbi;
+    int past_end;
+    unsigned char *last; /* copy of the last key when the walk began */
+    size_t last_len;
+} appender;
+
 /* State of the commit walk. */
 typedef struct commit_ctx {
     locus_hs_batch *b;
@@ -123,7 +137,52 @@ typedef struct commit_ctx {
      * copied because the put that follows may move the page. */
     hs_blockrec old;
     char old_backend[HS_MAX_BACKEND + 1];
+    appender ap_blocks, ap_owners, ap_datasets;
 } commit_ctx;
+
+static int appender_open(MDB_txn *txn, appender *a, MDB_dbi dbi)
+{
+    MDB_val k, v;
+    memset(a, 0, sizeof(*a));
+    a->dbi = dbi;
+    int rc = mdb_cursor_open(txn, dbi, &a->cur);
+    if (rc) {
+        a->cur = NULL;
+        return rc;
+    }
+    rc = mdb_cursor_get(a->cur, &k, &v, MDB_LAST);
+    if (rc == MDB_NOTFOUND) {
+        a->past_end = 1;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (!(a->last = malloc(k.mv_size ? k.mv_size : 1)))
+        return ENOMEM;
+    memcpy(a->last, k.mv_data, k.mv_size);
+    a->last_len = k.mv_size;
+    return 0;
+}
+
+static void appender_close(appender *a)
+{
+    if (a->cur)
+        mdb_cursor_close(a->cur);
+    free(a->last);
+    memset(a, 0, sizeof(*a));
+}
+
+/* 1 if key sorts after everything in the sub-database (keys must come in
+ * ascending order from one call to the next). */
+static int appender_past(MDB_txn *txn, appender *a, const MDB_val *key)
+{
+    if (!a->past_end && a->cur) {
+        MDB_val l = {a->last_len, a->last};
+        if (mdb_cmp(txn, a->dbi, key, &l) > 0)
+            a->past_end = 1;
+    }
+    return a->past_end && a->cur;
+}
 
 
 /* ---- string interning ---- */
@@ -728,6 +787,10 @@ static int stored_block(commit_ctx *c, MDB_val *bk, hs_blockrec **p, int *found)
 {
     MDB_val v;
     *p = NULL;
+    if (appender_past(c->txn, &c->ap_blocks, bk)) {
+        *found = 0;
+        return 0;
+    }
     int rc = mdb_get(c->txn, c->hs->db_blocks, bk, &v);
     *found = rc == 0;
     if (rc == MDB_NOTFOUND)
@@ -774,7 +837,9 @@ static int apply_put(commit_ctx *c, const hs_op *o)
     c->dcount++;
     size_t blen = strlen(b->backend);
     MDB_val nv = {hs_blockrec_size(o->n_rep, blen), NULL};
-    int rc = mdb_put(c->txn, c->hs->db_blocks, &bk, &nv, MDB_RESERVE);
+    int rc = appender_past(c->txn, &c->ap_blocks, &bk)
+                 ? mdb_cursor_put(c->ap_blocks.cur, &bk, &nv, MDB_RESERVE | MDB_APPEND)
+                 : mdb_put(c->txn, c->hs->db_blocks, &bk, &nv, MDB_RESERVE);
     if (rc)
         return mdb_fail(c, rc, HS_DB_BLOCKS, bk.mv_data, bk.mv_size);
     hs_blockrec_write(nv.mv_data, o->bytes, c->now, c->repbuf, o->n_rep, b->backend, blen);
@@ -788,7 +853,9 @@ static int apply_put(commit_ctx *c, const hs_op *o)
     MDB_val ok, empty = {0, NULL};
     if (owner_key(c, b->backend, bk.mv_data, bk.mv_size, &ok))
         return 0;
-    rc = mdb_put(c->txn, c->hs->db_owners, &ok, &empty, MDB_NOOVERWRITE);
+    rc = appender_past(c->txn, &c->ap_owners, &ok)
+             ? mdb_cursor_put(c->ap_owners.cur, &ok, &empty, MDB_APPEND)
+             : mdb_put(c->txn, c->hs->db_owners, &ok, &empty, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST)
         return 0;
     if (rc)
@@ -892,7 +959,7 @@ static int mark_hosts_grow(commit_ctx *c)
  * host order afterwards: random inserts across thousands of hosts would
  * touch, copy and split pages all over the index. */
 typedef struct hd_change {
-    uint32_t host, ds, seq, add;
+    uint32_t host, ds, add;
 } hd_change;
 
 static int hd_update(commit_ctx *c, uint32_t host, int add)
@@ -907,17 +974,9 @@ static int hd_update(commit_ctx *c, uint32_t host, int add)
         c->hd = n;
         c->cap_hd = nc;
     }
-    c->hd[c->n_hd] = (hd_change){host, (uint32_t)c->cur_ds, (uint32_t)c->n_hd, (uint32_t)add};
+    c->hd[c->n_hd] = (hd_change){host, (uint32_t)c->cur_ds, (uint32_t)add};
     c->n_hd++;
     return 0;
-}
-
-static int hd_cmp(const void *a, const void *b)
-{
-    const hd_change *x = a, *y = b;
-    if (x->host != y->host)
-        return x->host < y->host ? -1 : 1;
-    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 typedef struct name_id {
@@ -930,50 +989,60 @@ static int name_id_cmp(const void *a, const void *b)
     return strcmp(((const name_id *)a)->name, ((const name_id *)b)->name);
 }
 
-/* Applies the collected host index changes in (host, dataset) key order. */
+/* Applies the collected host index changes in key order: by host id, then
+ * dataset name (the walk's order). Keys past the index's end - every key of
+ * a fresh store - are appended. */
 static int apply_host_index(commit_ctx *c)
 {
-    strtab *hosts = &c->b->hosts;
     if (!c->n_hd)
         return 0;
-    name_id *order = malloc((hosts->n + 1) * sizeof(*order));
-    uint32_t *rank = malloc((hosts->n + 1) * sizeof(*rank));
-    if (!order || !rank) {
-        free(order);
-        free(rank);
+    /* Counting sort by store host id: stable, so each host's entries stay in
+     * the walk's (dataset name) order; linear where a comparison sort of
+     * three entries per block was not. */
+    uint32_t nh = 0;
+    for (size_t i = 0; i < c->n_hd; i++) {
+        c->hd[i].host = c->sid[c->hd[i].host] - 1;
+        if (c->hd[i].host + 1 > nh)
+            nh = c->hd[i].host + 1;
+    }
+    size_t *start = calloc((size_t)nh + 1, sizeof(*start));
+    hd_change *sorted = malloc(c->n_hd * sizeof(*sorted));
+    if (!start || !sorted) {
+        free(start);
+        free(sorted);
         return nomem(c);
     }
-    for (uint32_t i = 0; i < hosts->n; i++)
-        order[i] = (name_id){hosts->strs[i], i};
-    qsort(order, hosts->n, sizeof(*order), name_id_cmp);
-    for (uint32_t r = 0; r < hosts->n; r++)
-        rank[order[r].id] = r;
     for (size_t i = 0; i < c->n_hd; i++)
-        c->hd[i].host = rank[c->hd[i].host];
-    qsort(c->hd, c->n_hd, sizeof(*c->hd), hd_cmp);
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(c->txn, c->hs->db_host_datasets, &cur), st = 0;
-    if (rc) {
-        cur = NULL;
+        start[c->hd[i].host + 1]++;
+    for (uint32_t h = 0; h < nh; h++)
+        start[h + 1] += start[h];
+    for (size_t i = 0; i < c->n_hd; i++)
+        sorted[start[c->hd[i].host]++] = c->hd[i];
+    free(start);
+    free(c->hd);
+    c->hd = sorted;
+    c->cap_hd = c->n_hd;
+    appender ap = {0};
+    int rc = appender_open(c->txn, &ap, c->hs->db_host_datasets), st = 0;
+    if (rc)
         st = mdb_fail(c, rc, HS_DB_HOST_DATASETS, "", 0);
-    }
+    unsigned char key[4 + HS_MAX_DATASET];
     for (size_t i = 0; st == 0 && i < c->n_hd; i++) {
-        const char *host = order[c->hd[i].host].name, *ds = c->b->datasets.strs[c->hd[i].ds];
-        MDB_val hk = {strlen(host), (void *)host}, dv = {strlen(ds), (void *)ds};
-        if (c->hd[i].add) {
-            rc = mdb_cursor_put(cur, &hk, &dv, MDB_NODUPDATA);
-        } else {
-            rc = mdb_cursor_get(cur, &hk, &dv, MDB_GET_BOTH);
-            if (rc == 0)
-                rc = mdb_cursor_del(cur, 0);
-        }
+        const char *ds = c->b->datasets.strs[c->hd[i].ds];
+        size_t dlen = strlen(ds);
+        hs_be32_put(key, c->hd[i].host);
+        memcpy(key + 4, ds, dlen);
+        MDB_val k = {4 + dlen, key}, empty = {0, NULL};
+        if (c->hd[i].add)
+            rc = appender_past(c->txn, &ap, &k)
+                     ? mdb_cursor_put(ap.cur, &k, &empty, MDB_APPEND)
+                     : mdb_put(c->txn, c->hs->db_host_datasets, &k, &empty, MDB_NOOVERWRITE);
+        else
+            rc = mdb_del(c->txn, c->hs->db_host_datasets, &k, NULL);
         if (rc && rc != MDB_KEYEXIST && rc != MDB_NOTFOUND)
-            st = mdb_fail(c, rc, HS_DB_HOST_DATASETS, host, strlen(host));
+            st = mdb_fail(c, rc, HS_DB_HOST_DATASETS, key, k.mv_size);
     }
-    if (cur)
-        mdb_cursor_close(cur);
-    free(order);
-    free(rank);
+    appender_close(&ap);
     return st;
 }
 
@@ -992,7 +1061,8 @@ static int finish_dataset(commit_ctx *c)
         return 0;
     c->active = 0;
     hs_arena_reset(&c->sum_arena);
-    rc = mdb_get(c->txn, hs->db_datasets, &dk, &v);
+    rc = appender_past(c->txn, &c->ap_datasets, &dk) ? MDB_NOTFOUND
+                                                      : mdb_get(c->txn, hs->db_datasets, &dk, &v);
     if (rc && rc != MDB_NOTFOUND)
         return mdb_fail(c, rc, HS_DB_DATASETS, c->name, c->nlen);
     int found = rc == 0;
@@ -1100,7 +1170,9 @@ static int finish_dataset(commit_ctx *c)
     if (ne > HS_SUMMARY_MAX_ENTRIES)
         return fail(hs, LOCUS_EINVAL, "%s: dataset '%.400s' has too many (host, tier) entries",
                     hs->path, c->name);
-    rc = mdb_put(c->txn, hs->db_datasets, &dk, &nv, MDB_RESERVE);
+    rc = appender_past(c->txn, &c->ap_datasets, &dk)
+             ? mdb_cursor_put(c->ap_datasets.cur, &dk, &nv, MDB_RESERVE | MDB_APPEND)
+             : mdb_put(c->txn, hs->db_datasets, &dk, &nv, MDB_RESERVE);
     if (rc)
         return mdb_fail(c, rc, HS_DB_DATASETS, c->name, c->nlen);
     hs_summary_write(nv.mv_data, &ns);
@@ -1275,6 +1347,9 @@ static void ctx_free(commit_ctx *c)
     free(c->hd);
     free(c->bd);
     hs_feed_free(&c->feed);
+    appender_close(&c->ap_blocks);
+    appender_close(&c->ap_owners);
+    appender_close(&c->ap_datasets);
     free(c->sid);
     free(c->bid);
     free(c->repbuf);
@@ -1373,6 +1448,15 @@ static int commit_batch(locus_hs_batch *b, int64_t now_ms, int poll_ok)
         st = apply_binds(&c);
     if (st == 0)
         st = assign_store_ids(&c);
+    if (st == 0) {
+        int rc = appender_open(c.txn, &c.ap_blocks, hs->db_blocks);
+        if (rc == 0)
+            rc = appender_open(c.txn, &c.ap_owners, hs->db_owners);
+        if (rc == 0)
+            rc = appender_open(c.txn, &c.ap_datasets, hs->db_datasets);
+        if (rc)
+            st = hs_mdb_status(hs->err, rc, "open write cursors");
+    }
     if (st == 0)
         st = walk(&c, names);
     if (st == 0)

@@ -19,7 +19,10 @@
 #define HS_DB_META "meta"
 #define HS_DB_DATASETS "datasets"
 #define HS_DB_BLOCKS "blocks"
-#define HS_DB_HOST_DATASETS "host_datasets"
+/* host index: key = be32 storage host id + dataset name, empty value (one
+ * flat key per pair, so a fresh store's index is written by appends) */
+#define HS_DB_HOST_DATASETS "host_index"
+#define HS_DB_HOST_DATASETS_V1 "host_datasets" /* version 1: DUPSORT host name -> dataset */
 #define HS_DB_OWNERS "owners"
 #define HS_DB_HOSTS "hosts"
 #define HS_DB_CHANGES "changes"

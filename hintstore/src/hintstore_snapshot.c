@@ -410,13 +410,23 @@ int locus_hs_snapshot_foreach_host_dataset(locus_hs_snapshot *s, const char *hos
     if (!s || !host || !cb)
         return LOCUS_EINVAL;
     MDB_cursor *cur;
-    MDB_val hk = {strlen(host), (void *)host}, dv, v;
-    int rc = mdb_cursor_open(s->txn, s->hs->db_host_datasets, &cur), ret = 0, st = 0;
+    uint32_t id;
+    int rc = hs_host_id_get(s->hs, s->txn, host, strlen(host), &id), ret = 0, st = 0;
+    if (rc == MDB_NOTFOUND)
+        return 0; /* a host the store never saw */
     if (rc)
-        return lmdb_err(s, rc, HS_DB_HOST_DATASETS, host, hk.mv_size);
+        return lmdb_err(s, rc, HS_DB_HOST_IDS, host, strlen(host));
+    unsigned char prefix[4];
+    hs_be32_put(prefix, id);
+    MDB_val hk = {4, prefix}, nv, v;
+    if ((rc = mdb_cursor_open(s->txn, s->hs->db_host_datasets, &cur)) != 0)
+        return lmdb_err(s, rc, HS_DB_HOST_DATASETS, host, strlen(host));
     hs_arena local, *a = iter_begin(s, &local);
-    for (rc = mdb_cursor_get(cur, &hk, &dv, MDB_SET_KEY); rc == 0 && ret == 0 && st == 0;
-         rc = mdb_cursor_get(cur, &hk, &dv, MDB_NEXT_DUP)) {
+    for (rc = mdb_cursor_get(cur, &hk, &nv, MDB_SET_RANGE); rc == 0 && ret == 0 && st == 0;
+         rc = mdb_cursor_get(cur, &hk, &nv, MDB_NEXT)) {
+        if (hk.mv_size <= 4 || memcmp(hk.mv_data, prefix, 4) != 0)
+            break;
+        MDB_val dv = {hk.mv_size - 4, (char *)hk.mv_data + 4};
         int g = mdb_get(s->txn, s->hs->db_datasets, &dv, &v);
         if (g == MDB_NOTFOUND)
             continue;
@@ -663,9 +673,18 @@ int locus_hs_snapshot_stats(locus_hs_snapshot *s, locus_hs_stats *out)
     MDB_val k, v;
     if ((rc = mdb_cursor_open(s->txn, s->hs->db_host_datasets, &cur)) != 0)
         return lmdb_err(s, rc, HS_DB_HOST_DATASETS, "", 0);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP))
+    /* one seek per host: from host id h to the first key of h + 1 */
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && k.mv_size >= 4;) {
+        uint32_t id = hs_be32_get(k.mv_data);
         out->hosts++;
+        if (id == UINT32_MAX)
+            break;
+        unsigned char next[4];
+        hs_be32_put(next, id + 1);
+        k.mv_size = 4;
+        k.mv_data = next;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    }
     mdb_cursor_close(cur);
     /* Pages in use = pages up to the last one used - pages on LMDB's free
      * list (sub-database 0; each record is an ID list led by its length). */

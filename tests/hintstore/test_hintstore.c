@@ -854,7 +854,7 @@ static void test_random_model(void **state)
                 }
             locus_hs_close(f->hs);
             f->hs = NULL;
-            long long got = hs_t_raw_count(f->dir, "host_datasets");
+            long long got = hs_t_raw_count(f->dir, "host_index");
             if (got != want)
                 fail_msg("seed %llu step %d: host index has %lld entries, want %lld",
                          (unsigned long long)seed, step, got, want);

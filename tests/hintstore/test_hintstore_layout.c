@@ -274,6 +274,12 @@ static void make_v1(const char *dir)
     assert_int_equal(mdb_drop(txn, dbi, 1), 0);
     assert_int_equal(mdb_dbi_open(txn, "host_names", 0, &dbi), 0);
     assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    assert_int_equal(mdb_dbi_open(txn, "host_index", 0, &dbi), 0);
+    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+    /* version 1's host index: storage host name -> dataset names as dups */
+    assert_int_equal(mdb_dbi_open(txn, "host_datasets", MDB_CREATE | MDB_DUPSORT, &dbi), 0);
+    MDB_val hk = {2, "h1"}, hv = {2, "d0"};
+    assert_int_equal(mdb_put(txn, dbi, &hk, &hv, 0), 0);
     Locus__BackendPoll bp = LOCUS__BACKEND_POLL__INIT, *bpp = &bp;
     bp.backend = "alluxio:main";
     bp.last_success_ms = bp.last_attempt_ms = 10;
@@ -341,6 +347,7 @@ static void test_v1_store(void **state)
     assert_int_equal(m->backends[0].last_attempt_ms, 10);
     locus_hs_stats st;
     assert_int_equal(locus_hs_snapshot_stats(s, &st), 0);
+    assert_int_equal(st.hosts, 0);
     assert_int_equal(st.datasets, 0);
     assert_int_equal(st.blocks, 0);
     assert_int_equal(st.bindings, 1);
@@ -358,8 +365,11 @@ static void test_v1_store(void **state)
     assert_int_equal(locus_hs_snapshot_dataset(s, "d0", &d), 0);
     assert_int_equal(d->total_bytes, 150);
     assert_int_equal(locus_hs_snapshot_decode_errors(s), 0);
+    assert_int_equal(locus_hs_snapshot_stats(s, &st), 0);
+    assert_int_equal(st.hosts, 2);
     locus_hs_snapshot_close(s);
     locus_hs_close(hs);
+    assert_true(hs_t_raw_count(f->dir, "host_datasets") < 0); /* the old index is gone */
 }
 
 int main(void)
