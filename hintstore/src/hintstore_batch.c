@@ -39,7 +39,18 @@ typedef struct hs_op {
     uint32_t rep;   /* first replica in reps[] */
     uint32_t n_rep;
     uint32_t kind;
+    uint32_t seq;   /* recording order: the last op of a block wins */
 } hs_op;
+
+typedef struct name_id {
+    const char *name;
+    uint32_t id;
+} name_id;
+
+static int name_id_cmp(const void *a, const void *b)
+{
+    return strcmp(((const name_id *)a)->name, ((const name_id *)b)->name);
+}
 
 /* String interning: id -> string, string -> id. */
 typedef struct strtab {
@@ -81,8 +92,12 @@ struct locus_hs_batch {
     size_t n_ops, cap_ops;
     uint32_t *reps;
     size_t n_reps, cap_reps;
-    uint32_t *kslots; /* op index + 1 by (dataset, index) hash */
+    /* op index + 1 by (dataset, index) hash, built on the first delete only:
+     * a poll of puts appends its ops and the commit's sort keeps the last op
+     * of each block, so a full replace pays no hash probe per block. */
+    uint32_t *kslots;
     size_t nkslots;
+    int hashed;
     binding *binds;
     size_t n_binds, cap_binds;
     hs_arena bind_arena;
@@ -138,6 +153,8 @@ typedef struct commit_ctx {
     hs_blockrec old;
     char old_backend[HS_MAX_BACKEND + 1];
     appender ap_blocks, ap_owners, ap_datasets;
+    uint32_t *hrank; /* batch host id -> rank in name order (ids < nrank) */
+    size_t nrank;
 } commit_ctx;
 
 static int appender_open(MDB_txn *txn, appender *a, MDB_dbi dbi)
@@ -405,28 +422,47 @@ int locus_hs_batch_begin(locus_hs *hs, const char *backend, int replace_all,
     return begin_txn(hs, backend, replace_all, out);
 }
 
-static int kslots_grow(locus_hs_batch *b)
+static size_t op_hash(uint32_t ds, uint64_t index, size_t ns)
 {
-    size_t ns = b->nkslots ? b->nkslots * 2 : 4096;
+    return locus_hash_mix64(index * 0x9e3779b97f4a7c15ULL ^ ds) & (ns - 1);
+}
+
+/* (Re)builds the hash over every op so far; of several ops of one block
+ * (recorded before the hash existed) the last one is found. */
+static int kslots_build(locus_hs_batch *b, size_t ns)
+{
     uint32_t *s = calloc(ns, sizeof(*s));
     if (!s)
         return -1;
     for (size_t o = 0; o < b->n_ops; o++) {
-        size_t i = locus_hash_mix64(b->ops[o].index * 0x9e3779b97f4a7c15ULL ^ b->ops[o].ds) & (ns - 1);
-        while (s[i])
+        size_t i = op_hash(b->ops[o].ds, b->ops[o].index, ns);
+        while (s[i] && (b->ops[s[i] - 1].ds != b->ops[o].ds ||
+                        b->ops[s[i] - 1].index != b->ops[o].index))
             i = (i + 1) & (ns - 1);
         s[i] = (uint32_t)o + 1;
     }
     free(b->kslots);
     b->kslots = s;
     b->nkslots = ns;
+    b->hashed = 1;
     return 0;
+}
+
+/* Makes room for one more op in the hash, building it on first use. */
+static int kslots_room(locus_hs_batch *b)
+{
+    size_t ns = b->nkslots ? b->nkslots : 4096;
+    while ((b->n_ops + 1) * 2 > ns)
+        ns *= 2;
+    if (b->hashed && ns == b->nkslots)
+        return 0;
+    return kslots_build(b, ns);
 }
 
 /* Finds the op of (ds, index), or the empty slot where it belongs. */
 static uint32_t *op_slot(locus_hs_batch *b, uint32_t ds, uint64_t index)
 {
-    size_t i = locus_hash_mix64(index * 0x9e3779b97f4a7c15ULL ^ ds) & (b->nkslots - 1);
+    size_t i = op_hash(ds, index, b->nkslots);
     while (b->kslots[i]) {
         hs_op *o = &b->ops[b->kslots[i] - 1];
         if (o->ds == ds && o->index == index)
@@ -436,16 +472,9 @@ static uint32_t *op_slot(locus_hs_batch *b, uint32_t ds, uint64_t index)
     return &b->kslots[i];
 }
 
-/* Returns the op for (ds, index), appending a fresh one if absent. */
-static hs_op *op_get(locus_hs_batch *b, uint32_t ds, uint64_t index, int *fresh)
+/* Appends a fresh op (not entered in the hash). */
+static hs_op *op_append(locus_hs_batch *b, uint32_t ds, uint64_t index)
 {
-    if ((b->n_ops + 1) * 2 > b->nkslots && kslots_grow(b) != 0)
-        return NULL;
-    uint32_t *slot = op_slot(b, ds, index);
-    if (*slot) {
-        *fresh = 0;
-        return &b->ops[*slot - 1];
-    }
     if (b->n_ops == b->cap_ops) {
         size_t nc = b->cap_ops ? b->cap_ops * 2 : 1024;
         hs_op *no = realloc(b->ops, nc * sizeof(*no));
@@ -458,7 +487,24 @@ static hs_op *op_get(locus_hs_batch *b, uint32_t ds, uint64_t index, int *fresh)
     memset(o, 0, sizeof(*o));
     o->ds = ds;
     o->index = index;
-    *slot = (uint32_t)++b->n_ops;
+    o->seq = (uint32_t)b->n_ops++;
+    return o;
+}
+
+/* Returns the op for (ds, index), appending a fresh one if absent. */
+static hs_op *op_get(locus_hs_batch *b, uint32_t ds, uint64_t index, int *fresh)
+{
+    if (kslots_room(b) != 0)
+        return NULL;
+    uint32_t *slot = op_slot(b, ds, index);
+    if (*slot) {
+        *fresh = 0;
+        return &b->ops[*slot - 1];
+    }
+    hs_op *o = op_append(b, ds, index);
+    if (!o)
+        return NULL;
+    *slot = (uint32_t)b->n_ops;
     *fresh = 1;
     return o;
 }
@@ -520,7 +566,9 @@ int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
     }
     int64_t ds = strtab_intern(&b->datasets, blk->dataset, strlen(blk->dataset));
     int fresh;
-    hs_op *o = ds < 0 ? NULL : op_get(b, (uint32_t)ds, blk->index, &fresh);
+    hs_op *o = ds < 0                ? NULL
+               : b->hashed ? op_get(b, (uint32_t)ds, blk->index, &fresh)
+                           : op_append(b, (uint32_t)ds, blk->index);
     if (!o)
         return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
     b->n_reps += blk->n_replicas;
@@ -540,7 +588,7 @@ int locus_hs_batch_delete(locus_hs_batch *b, const char *dataset, uint64_t index
     if (st)
         return st;
     int64_t ds = strtab_intern(&b->datasets, dataset, strlen(dataset));
-    if (ds < 0 || ((b->n_ops + 1) * 2 > b->nkslots && kslots_grow(b) != 0))
+    if (ds < 0 || kslots_room(b) != 0)
         return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
     uint32_t *slot = op_slot(b, (uint32_t)ds, index);
     if (*slot) {
@@ -713,6 +761,21 @@ static int assign_store_ids(commit_ctx *c)
         c->sid[h] = id + 1;
         c->bid[id] = h + 1;
     }
+    /* Rank the batch's hosts by name once, so each summary's entries sort
+     * by integer compare (hosts met later in stored values compare by name). */
+    name_id *order = malloc((t->n + 1) * sizeof(*order));
+    c->hrank = malloc((t->n + 1) * sizeof(*c->hrank));
+    if (!order || !c->hrank) {
+        free(order);
+        return nomem(c);
+    }
+    for (uint32_t h = 0; h < t->n; h++)
+        order[h] = (name_id){t->strs[h], h};
+    qsort(order, t->n, sizeof(*order), name_id_cmp);
+    for (uint32_t r = 0; r < t->n; r++)
+        c->hrank[order[r].id] = r;
+    c->nrank = t->n;
+    free(order);
     return 0;
 }
 
@@ -927,13 +990,20 @@ static int rescan_dataset(commit_ctx *c, uint64_t *total, uint64_t *count)
 typedef struct ph_entry {
     const char *host;
     uint32_t hid, tier;
+    uint32_t rank; /* host's place in name order, UINT32_MAX = not ranked */
     uint64_t bytes;
 } ph_entry;
 
+/* Name order: the ranks (computed once per commit for the batch's hosts,
+ * agreeing with strcmp) where both have one, else the names themselves. */
 static int ph_cmp(const void *a, const void *b)
 {
     const ph_entry *x = a, *y = b;
-    int r = strcmp(x->host, y->host);
+    int r;
+    if (x->rank != UINT32_MAX && y->rank != UINT32_MAX)
+        r = (x->rank > y->rank) - (x->rank < y->rank);
+    else
+        r = strcmp(x->host, y->host);
     return r ? r : (int)x->tier - (int)y->tier;
 }
 
@@ -979,15 +1049,6 @@ static int hd_update(commit_ctx *c, uint32_t host, int add)
     return 0;
 }
 
-typedef struct name_id {
-    const char *name;
-    uint32_t id;
-} name_id;
-
-static int name_id_cmp(const void *a, const void *b)
-{
-    return strcmp(((const name_id *)a)->name, ((const name_id *)b)->name);
-}
 
 /* Applies the collected host index changes in key order: by host id, then
  * dataset name (the walk's order). Keys past the index's end - every key of
@@ -1126,6 +1187,7 @@ static int finish_dataset(commit_ctx *c)
         ents[ne].hid = c->pm.keys[i] >> 2;
         ents[ne].tier = c->pm.keys[i] & 3;
         ents[ne].host = c->b->hosts.strs[ents[ne].hid];
+        ents[ne].rank = ents[ne].hid < c->nrank ? c->hrank[ents[ne].hid] : UINT32_MAX;
         ents[ne++].bytes = c->pm.vals[i];
     }
     qsort(ents, ne, sizeof(*ents), ph_cmp);
@@ -1214,7 +1276,9 @@ static int op_cmp(const void *a, const void *b)
     const hs_op *x = a, *y = b;
     if (x->ds != y->ds)
         return x->ds < y->ds ? -1 : 1;
-    return (x->index > y->index) - (x->index < y->index);
+    if (x->index != y->index)
+        return x->index < y->index ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 /* Replaces dataset ids by their rank in name order and sorts the ops in key
@@ -1244,6 +1308,15 @@ static char **sort_ops(locus_hs_batch *b)
         b->ops[i].ds = rank[b->ops[i].ds];
     if (b->n_ops)
         qsort(b->ops, b->n_ops, sizeof(*b->ops), op_cmp);
+    /* Several ops of one block: the last recorded one is the block's. */
+    size_t w = 0;
+    for (size_t i = 0; i < b->n_ops; i++) {
+        if (w && b->ops[w - 1].ds == b->ops[i].ds && b->ops[w - 1].index == b->ops[i].index)
+            b->ops[w - 1] = b->ops[i];
+        else
+            b->ops[w++] = b->ops[i];
+    }
+    b->n_ops = w;
     free(order);
     free(rank);
     return by_rank;
@@ -1350,6 +1423,7 @@ static void ctx_free(commit_ctx *c)
     appender_close(&c->ap_blocks);
     appender_close(&c->ap_owners);
     appender_close(&c->ap_datasets);
+    free(c->hrank);
     free(c->sid);
     free(c->bid);
     free(c->repbuf);

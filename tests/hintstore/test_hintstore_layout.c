@@ -1,7 +1,8 @@
 /* Hint store tests for the fixed value layout (schema version 2): the bytes
  * of a stored summary and block as docs/hint-store.md lays them out, the
  * zero-copy dataset ref and host id calls against the decoded views, values
- * naming unknown host ids, snapshots reusing a closed snapshot's arena, and
+ * naming unknown host ids, snapshots reusing a closed snapshot's arena,
+ * repeated puts of a block in one batch, and
  * a version 1 store (protobuf values) refused by a reader and converted by a
  * writer. Each test uses a real LMDB environment in a mkdtemp folder. */
 #include <lmdb.h>
@@ -259,6 +260,56 @@ static void test_arena_reuse(void **state)
     }
 }
 
+/* Several puts of one block in a batch: the last one recorded wins, before
+ * and after a delete makes the batch look its blocks up by hash. */
+static void test_repeated_puts(void **state)
+{
+    fx *f = *state;
+    locus_hs_batch *b;
+    assert_int_equal(locus_hs_batch_begin(f->hs, "p", 1, &b), 0);
+    struct { uint64_t index, bytes; const char *host; } puts[] = {
+        {0, 5, "h1"}, {0, 7, "h2"}, {1, 3, "h1"}, {1, 4, "h1"},
+    };
+    for (size_t i = 0; i < sizeof(puts) / sizeof(puts[0]); i++) {
+        locus_hs_replica r = {puts[i].host, LOCUS_TIER_MEM};
+        locus_hs_block blk = {"d", puts[i].index, puts[i].bytes, &r, 1};
+        assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+    }
+    assert_int_equal(locus_hs_batch_delete(b, "d", 1), 0); /* the put of 4 bytes goes */
+    assert_int_equal(locus_hs_batch_delete(b, "d", 1), LOCUS_ENOTFOUND);
+    locus_hs_replica r3 = {"h3", LOCUS_TIER_SSD};
+    locus_hs_block last = {"d", 0, 9, &r3, 1};
+    assert_int_equal(locus_hs_batch_put(b, &last), 0);
+    assert_int_equal(locus_hs_batch_commit(b, 10), 0);
+    locus_hs_snapshot *s;
+    const locus_hs_dataset *d;
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    assert_int_equal(locus_hs_snapshot_dataset(s, "d", &d), 0);
+    assert_int_equal(d->block_count, 1);
+    assert_int_equal(d->total_bytes, 9);
+    assert_int_equal(d->n_placement, 1);
+    assert_string_equal(d->placement[0].host, "h3");
+    assert_int_equal(d->placement[0].tier, LOCUS_TIER_SSD);
+    const locus_hs_block_view *bv;
+    assert_int_equal(locus_hs_snapshot_block(s, "d", 1, &bv), LOCUS_ENOTFOUND);
+    locus_hs_snapshot_close(s);
+    /* without any delete: the last of three puts of a block is stored */
+    assert_int_equal(locus_hs_batch_begin(f->hs, "p", 1, &b), 0);
+    for (uint64_t bytes = 1; bytes <= 3; bytes++) {
+        locus_hs_replica r = {bytes == 3 ? "h9" : "h1", LOCUS_TIER_HDD};
+        locus_hs_block blk = {"e", 0, bytes, &r, 1};
+        assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+    }
+    assert_int_equal(locus_hs_batch_commit(b, 20), 0);
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    assert_int_equal(locus_hs_snapshot_dataset(s, "e", &d), 0);
+    assert_int_equal(d->total_bytes, 3);
+    assert_int_equal(d->n_placement, 1);
+    assert_string_equal(d->placement[0].host, "h9");
+    assert_int_equal(locus_hs_snapshot_dataset(s, "d", &d), LOCUS_ENOTFOUND); /* replaced */
+    locus_hs_snapshot_close(s);
+}
+
 /* Turns the store at dir into what a version 1 library left: meta says
  * version 1, no host tables, and a protobuf block value. */
 static void make_v1(const char *dir)
@@ -380,6 +431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_ids_stable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_host_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arena_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repeated_puts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
