@@ -289,6 +289,8 @@ int locus_hs_snapshot_dataset(locus_hs_snapshot *s, const char *name, const locu
         return LOCUS_EINVAL;
     *out = NULL;
     size_t n = strlen(name);
+    if (n == 0 || n > HS_MAX_DATASET)
+        return LOCUS_ENOTFOUND;
     uint64_t h = name_hash(name, n);
     const locus_hs_dataset **hit = cache_find(s, name, h);
     if (hit) {
@@ -411,6 +413,8 @@ int locus_hs_snapshot_foreach_host_dataset(locus_hs_snapshot *s, const char *hos
         return LOCUS_EINVAL;
     MDB_cursor *cur;
     uint32_t id;
+    if (!*host || strlen(host) > HS_MAX_HOST)
+        return 0; /* a name the store cannot hold */
     int rc = hs_host_id_get(s->hs, s->txn, host, strlen(host), &id), ret = 0, st = 0;
     if (rc == MDB_NOTFOUND)
         return 0; /* a host the store never saw */
@@ -581,6 +585,8 @@ int locus_hs_snapshot_dataset_ref(locus_hs_snapshot *s, const char *name, size_t
 {
     if (!s || !name || !out)
         return LOCUS_EINVAL;
+    if (name_len == 0 || name_len > HS_MAX_DATASET)
+        return LOCUS_ENOTFOUND; /* no such key can exist (and LMDB would refuse it) */
     MDB_val k = {name_len, (void *)name}, v;
     int rc = mdb_get(s->txn, s->hs->db_datasets, &k, &v);
     if (rc == MDB_NOTFOUND)
@@ -609,6 +615,8 @@ int locus_hs_snapshot_host_id(locus_hs_snapshot *s, const char *host, uint32_t *
 {
     if (!s || !host || !host_id)
         return LOCUS_EINVAL;
+    if (!*host || strlen(host) > HS_MAX_HOST)
+        return LOCUS_ENOTFOUND;
     int rc = hs_host_id_get(s->hs, s->txn, host, strlen(host), host_id);
     if (rc == MDB_NOTFOUND)
         return LOCUS_ENOTFOUND;

@@ -153,6 +153,15 @@ static void test_ref_matches_view(void **state)
     assert_null(locus_hs_snapshot_host_name(s, 12345));
     assert_int_equal(locus_hs_snapshot_dataset_ref(s, "d0x", 2, &r), 0); /* length counts */
     assert_int_equal(locus_hs_snapshot_dataset_ref(s, "nope", 4, &r), LOCUS_ENOTFOUND);
+    assert_int_equal(locus_hs_snapshot_dataset_ref(s, "", 0, &r), LOCUS_ENOTFOUND);
+    static char longname[1200];
+    memset(longname, 'x', sizeof(longname) - 1);
+    assert_int_equal(locus_hs_snapshot_dataset_ref(s, longname, strlen(longname), &r),
+                     LOCUS_ENOTFOUND);
+    assert_int_equal(locus_hs_snapshot_dataset(s, longname, &d), LOCUS_ENOTFOUND);
+    assert_int_equal(locus_hs_snapshot_dataset(s, "", &d), LOCUS_ENOTFOUND);
+    assert_int_equal(locus_hs_snapshot_host_id(s, longname, &id), LOCUS_ENOTFOUND);
+    assert_int_equal(locus_hs_snapshot_host_id(s, "", &id), LOCUS_ENOTFOUND);
     const locus_hs_block_view *bv;
     assert_int_equal(locus_hs_snapshot_block(s, "d0", 0, &bv), 0);
     assert_string_equal(bv->dataset, "d0");
