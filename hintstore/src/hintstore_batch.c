@@ -153,6 +153,7 @@ typedef struct commit_ctx {
     hs_blockrec old;
     char old_backend[HS_MAX_BACKEND + 1];
     appender ap_blocks, ap_owners, ap_datasets;
+    MDB_cursor *bcur; /* blocks: positioned on the block the walk just read */
     uint32_t *hrank; /* batch host id -> rank in name order (ids < nrank) */
     size_t nrank;
 } commit_ctx;
@@ -854,7 +855,10 @@ static int stored_block(commit_ctx *c, MDB_val *bk, hs_blockrec **p, int *found)
         *found = 0;
         return 0;
     }
-    int rc = mdb_get(c->txn, c->hs->db_blocks, bk, &v);
+    /* The lookup leaves c->bcur on the block: its rewrite or delete that
+     * follows (with no other write in between) needs no second search. */
+    MDB_val k = *bk;
+    int rc = mdb_cursor_get(c->bcur, &k, &v, MDB_SET_KEY);
     *found = rc == 0;
     if (rc == MDB_NOTFOUND)
         return 0;
@@ -900,7 +904,8 @@ static int apply_put(commit_ctx *c, const hs_op *o)
     c->dcount++;
     size_t blen = strlen(b->backend);
     MDB_val nv = {hs_blockrec_size(o->n_rep, blen), NULL};
-    int rc = appender_past(c->txn, &c->ap_blocks, &bk)
+    int rc = found  ? mdb_cursor_put(c->bcur, &bk, &nv, MDB_RESERVE | MDB_CURRENT)
+             : appender_past(c->txn, &c->ap_blocks, &bk)
                  ? mdb_cursor_put(c->ap_blocks.cur, &bk, &nv, MDB_RESERVE | MDB_APPEND)
                  : mdb_put(c->txn, c->hs->db_blocks, &bk, &nv, MDB_RESERVE);
     if (rc)
@@ -946,7 +951,7 @@ static int apply_del(commit_ctx *c, uint64_t index, const char *only_backend)
     const char *owner = old ? old->backend : only_backend;
     if (old && (st = account_stored(c, old, -1)))
         return st;
-    if ((rc = mdb_del(c->txn, c->hs->db_blocks, &bk, NULL)) != 0)
+    if ((rc = mdb_cursor_del(c->bcur, 0)) != 0) /* positioned by stored_block */
         return mdb_fail(c, rc, HS_DB_BLOCKS, bk.mv_data, bk.mv_size);
     if (owner) {
         if ((st = owner_del(c, owner, &bk)) || (st = backend_delta(c, owner, -1)))
@@ -1423,6 +1428,8 @@ static void ctx_free(commit_ctx *c)
     appender_close(&c->ap_blocks);
     appender_close(&c->ap_owners);
     appender_close(&c->ap_datasets);
+    if (c->bcur)
+        mdb_cursor_close(c->bcur);
     free(c->hrank);
     free(c->sid);
     free(c->bid);
@@ -1528,6 +1535,8 @@ static int commit_batch(locus_hs_batch *b, int64_t now_ms, int poll_ok)
             rc = appender_open(c.txn, &c.ap_owners, hs->db_owners);
         if (rc == 0)
             rc = appender_open(c.txn, &c.ap_datasets, hs->db_datasets);
+        if (rc == 0 && (rc = mdb_cursor_open(c.txn, hs->db_blocks, &c.bcur)) != 0)
+            c.bcur = NULL;
         if (rc)
             st = hs_mdb_status(hs->err, rc, "open write cursors");
     }
