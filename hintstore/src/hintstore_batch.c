@@ -98,6 +98,7 @@ struct locus_hs_batch {
     uint32_t *kslots;
     size_t nkslots;
     int hashed;
+    int64_t last_ds; /* id of the dataset of the last put, -1 = none */
     binding *binds;
     size_t n_binds, cap_binds;
     hs_arena bind_arena;
@@ -378,6 +379,7 @@ static locus_hs_batch *batch_new(locus_hs *hs, const char *backend, int replace_
     snprintf(b->backend, sizeof(b->backend), "%s", backend);
     b->replace_all = replace_all;
     b->record_poll = 1;
+    b->last_ds = -1;
     hs_arena_init(&b->datasets.arena, 65536);
     hs_arena_init(&b->hosts.arena, 16384);
     hs_arena_init(&b->bind_arena, 4096);
@@ -565,7 +567,11 @@ int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
             return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
         b->reps[first + i] = (uint32_t)h << 2 | (uint32_t)blk->replicas[i].tier;
     }
-    int64_t ds = strtab_intern(&b->datasets, blk->dataset, strlen(blk->dataset));
+    /* a poll puts a dataset's blocks one after another: try the last name first */
+    int64_t ds = b->last_ds >= 0 && strcmp(b->datasets.strs[b->last_ds], blk->dataset) == 0
+                     ? b->last_ds
+                     : strtab_intern(&b->datasets, blk->dataset, strlen(blk->dataset));
+    b->last_ds = ds;
     int fresh;
     hs_op *o = ds < 0                ? NULL
                : b->hashed ? op_get(b, (uint32_t)ds, blk->index, &fresh)

@@ -17,6 +17,7 @@
 #include <sys/statvfs.h>
 
 #include "hintstore_internal.h"
+#include "locus/util.h"
 
 void hs_seterr(char *buf, const char *fmt, ...)
 {
@@ -96,10 +97,21 @@ void hs_key_text(const char *db, const void *key, size_t len, char *out, size_t 
 
 uint64_t hs_hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
+    /* eight bytes a step: a batch interns several names per block */
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, s + i, n - i);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    }
+    return locus_hash_mix64(h);
 }
 
 void hs_be64_put(unsigned char *p, uint64_t v)
