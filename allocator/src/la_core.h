@@ -70,6 +70,8 @@ typedef struct la_demand {
     uint64_t counted;           /* its bytes in la_fw.demand_bytes (set by fw_compute) */
     double expire;              /* host time its hint turns stale (INFINITY: none read) */
     uint8_t stale;              /* its hint (or one of its dataset's blocks) was stale */
+    uint8_t same_dataset;       /* same dataset as the item before it (set_demand sets it once,
+                                   so per-cycle walks over runs of one dataset need no strcmp) */
 } la_demand;
 
 typedef struct la_locent {      /* a framework's demanded bytes on one agent */
@@ -114,6 +116,10 @@ typedef struct la_fw {
     uint64_t demand_bytes;      /* total pending bytes known from demand + hints */
     struct la_rackbytes { uint32_t rack; uint64_t bytes; } *racks; /* sorted by rack */
     uint32_t n_racks, cap_racks;
+    uint32_t *idx_ag;           /* agents where the index holds an entry of it (valid while the
+                                   index is not dirty), so its entries can be replaced alone */
+    uint32_t n_idx_ag, cap_idx_ag;
+    int idx_queued;             /* in the core's idx_queue: its entries are out of date */
     double loc_expire_at;       /* host time at which one of its hints turns stale */
     double wait_since;          /* delay scheduling: waiting since (host s), <0 not waiting */
     uint64_t wait_cycle;        /* last cycle it was waiting in (waits need consecutive cycles) */
@@ -244,7 +250,16 @@ struct locus_allocator {
     uint64_t hint_generation;
     uint64_t hint_epoch;        /* bumped when agents (host names, racks) change */
     int hints_valid;            /* last snapshot usable */
-    int index_dirty;            /* agent-side index must be rebuilt */
+    int index_dirty;            /* agent-side index must be rebuilt in full */
+    uint32_t *idx_queue;        /* frameworks whose entries alone must be replaced */
+    uint32_t n_idx_queue, cap_idx_queue;
+    uint32_t *idx_len;          /* per agent slot: entries used of its idx_off segment (the
+                                   segment keeps slack so one framework's entries can change
+                                   without moving the others) */
+    uint32_t *idx_stamp;        /* per agent slot: idx_token of the last framework update that
+                                   kept an entry there */
+    uint32_t idx_token;
+    uint64_t index_full_rebuilds, index_updates; /* counts, for tests and profiling */
     double index_expire_at;
     uint32_t *idx_off;          /* CSR: per agent slot, into idx_ent */
     uint32_t idx_off_cap;
@@ -259,8 +274,7 @@ struct locus_allocator {
                                    so the per-agent loops read it sequentially */
     } *idx_ent;
     uint32_t n_idx_ent, cap_idx_ent;
-    la_u64map rack_idx;         /* rack << 32 | fw -> slot in rack_bytes */
-    uint64_t *rack_pairs;       /* rack << 32 | fw, one per rack_idx slot */
+    uint64_t *rack_pairs;       /* index rebuild: the racks one framework touches */
     uint32_t n_allowed1;        /* frameworks allowed rack-local but not any, this cycle */
     uint8_t *fstate;            /* per cycle, by framework slot: 0 not listed (or, with offer
                                    slices, already sliced on this agent, or held back with its
@@ -269,8 +283,8 @@ struct locus_allocator {
     uint32_t fstate_cap;
     uint32_t *r1_off, *r1_fw;   /* per cycle CSR: those frameworks by rack of their data */
     uint32_t r1_off_cap, r1_fw_cap;
-    uint64_t *rack_bytes;
-    uint32_t n_rack_bytes, cap_rack_bytes;
+    uint64_t *rack_bytes;       /* index rebuild: one framework's bytes per rack (+1 if touched) */
+    uint32_t cap_rack_bytes;
     la_u64map scratch;
     /* placement engine, per cycle (la_place.c) */
     double *plan_free;          /* per agent slot x LA_MAX_RES: free resources not yet planned */
@@ -411,6 +425,13 @@ void la_hints_path_changed(locus_allocator *a);
 int la_hints_demand_shrunk(locus_allocator *a, la_fw *f, la_demand *d, size_t n);
 int la_hints_refresh(locus_allocator *a, double now);
 void la_hints_free_index(locus_allocator *a);
+void la_index_touch(locus_allocator *a, uint32_t fs);
+void la_index_remove_fw(locus_allocator *a, uint32_t fs);
+/* End of agent gs's entries in idx_ent (the index must cover gs). */
+static inline uint32_t la_idx_end(const locus_allocator *a, uint32_t gs)
+{
+    return a->idx_off[gs] + a->idx_len[gs];
+}
 
 /* Test hook: replaces the hint source (NULL: back to the store). */
 void la_set_hint_provider(locus_allocator *a, const la_hint_provider *p);

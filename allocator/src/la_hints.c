@@ -522,7 +522,7 @@ static void derive_from_units(locus_allocator *a, la_fw *f)
     f->local_tasks = f->n_units;
     f->unit_limit = f->n_units;
     f->scan_from = 0;
-    a->index_dirty = 1;
+    la_index_touch(a, (uint32_t)(f - a->fws));
 }
 
 /* The earliest expiry of f's demand items. */
@@ -564,14 +564,13 @@ static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64ma
     for (uint32_t u = 0; u < f->n_units; u++)
         unit_of[f->units[u].demand] = u;
     int drop = 0, rc = 0;
-    const char *prev = NULL;
     int prev_in_feed = 0;
     uint64_t prev_hash = 0;
     for (size_t i = 0; i < f->n_demand && !rc; i++) {
         la_demand *d = &f->demand[i];
         /* Items of one dataset come together: one lookup and one hash per run. */
-        if (in_feed && (!prev || strcmp(prev, d->dataset) != 0)) {
-            prev_in_feed = la_strmap_get(in_feed, prev = d->dataset) != NONE;
+        if (in_feed && (i == 0 || !d->same_dataset)) {
+            prev_in_feed = la_strmap_get(in_feed, d->dataset) != NONE;
             prev_hash = la_hash_str(d->dataset);
         }
         int reread = d->stale ? prev_in_feed
@@ -708,146 +707,345 @@ int la_hints_demand_shrunk(locus_allocator *a, la_fw *f, la_demand *d, size_t n)
 void la_hints_free_index(locus_allocator *a)
 {
     free(a->idx_off);
+    free(a->idx_len);
+    free(a->idx_stamp);
+    free(a->idx_queue);
+    a->idx_len = a->idx_stamp = a->idx_queue = NULL;
+    a->n_idx_queue = a->cap_idx_queue = 0;
     free(a->idx_ent);
     free(a->rack_bytes);
     free(a->rack_pairs);
     a->rack_pairs = NULL;
-    la_u64map_free(&a->rack_idx);
     la_u64map_free(&a->scratch);
     a->idx_off = NULL;
     a->idx_ent = NULL;
     a->rack_bytes = NULL;
-    a->idx_off_cap = a->cap_idx_ent = a->n_idx_ent = a->n_rack_bytes = a->cap_rack_bytes = 0;
+    a->idx_off_cap = a->cap_idx_ent = a->n_idx_ent = a->cap_rack_bytes = 0;
 }
 
-static int cmp_rackbytes(const void *p, const void *q)
+static int cmp_u64(const void *p, const void *q)
 {
-    const struct la_rackbytes *x = p, *y = q;
-    return x->rack < y->rack ? -1 : x->rack > y->rack;
+    uint64_t x = *(const uint64_t *)p, y = *(const uint64_t *)q;
+    return x < y ? -1 : x > y;
 }
 
+/* f's bytes per rack into f->racks (sorted by rack) and a->rack_bytes
+ * (by rack id, +1 when touched; a->rack_pairs lists the racks touched, to
+ * be cleared by racks_clear). Racks are dense ids, so no hash lookup. */
+static int racks_sum(locus_allocator *a, la_fw *f, uint32_t *n_touched)
+{
+    uint32_t nr = a->n_racks, nt = 0;
+    for (uint32_t i = 0; i < f->n_loc; i++) {
+        const la_locent *e = &f->loc[i];
+        uint32_t rack = a->agents[e->agent].rack;
+        if (rack == NONE || rack >= nr)
+            continue;
+        if (!a->rack_bytes[rack]++) /* +1 marks it touched even with 0 bytes */
+            a->rack_pairs[nt++] = rack;
+        a->rack_bytes[rack] += e->bytes[0] + e->bytes[1] + e->bytes[2];
+    }
+    *n_touched = nt;
+    if (nt > 32)
+        qsort(a->rack_pairs, nt, sizeof *a->rack_pairs, cmp_u64);
+    for (uint32_t i = 1; nt <= 32 && i < nt; i++) { /* few racks: insertion sort */
+        uint64_t r = a->rack_pairs[i];
+        uint32_t k = i;
+        for (; k > 0 && a->rack_pairs[k - 1] > r; k--)
+            a->rack_pairs[k] = a->rack_pairs[k - 1];
+        a->rack_pairs[k] = r;
+    }
+    f->n_racks = 0;
+    if (nt > f->cap_racks) {
+        void *p = realloc(f->racks, sizeof *f->racks * nt);
+        if (!p)
+            return LOCUS_ENOMEM;
+        f->racks = p;
+        f->cap_racks = nt;
+    }
+    for (uint32_t i = 0; i < nt; i++) {
+        uint32_t r = (uint32_t)a->rack_pairs[i];
+        f->racks[i] = (struct la_rackbytes){r, a->rack_bytes[r] - 1};
+    }
+    f->n_racks = nt;
+    return 0;
+}
+
+static void racks_clear(locus_allocator *a, uint32_t nt)
+{
+    for (uint32_t i = 0; i < nt; i++)
+        a->rack_bytes[a->rack_pairs[i]] = 0;
+}
+
+/* Index entry of framework fs for its loc entry e (rack sums from racks_sum). */
+static void entry_fill(const locus_allocator *a, struct la_idxent *x, uint32_t fs,
+                       const la_locent *e)
+{
+    x->fw = fs;
+    memcpy(x->bytes, e->bytes, sizeof x->bytes);
+    x->tasks = (float)e->tasks;
+    uint32_t rack = a->agents[e->agent].rack;
+    x->rack = rack == NONE || rack >= a->n_racks ? 0 : a->rack_bytes[rack] - 1;
+    x->fexp = la_fset_get(&a->agents[e->agent].filters, fs);
+    /* Scores change only with the index or the config: computed here once. */
+    uint64_t here = x->bytes[0] + x->bytes[1] + x->bytes[2];
+    uint64_t demand = a->fws[fs].demand_bytes;
+    double w = a->cfg.weight_mem * (double)x->bytes[0] + a->cfg.weight_ssd * (double)x->bytes[1] +
+               a->cfg.weight_hdd * (double)x->bytes[2];
+    uint64_t elsewhere = x->rack > here ? x->rack - here : 0;
+    x->score = here && demand ? (w + a->cfg.rack_bonus * (double)elsewhere) / (double)demand : -1;
+}
+
+static int note_agent(la_fw *f, uint32_t g)
+{
+    if (la_grow((void **)&f->idx_ag, &f->cap_idx_ag, f->n_idx_ag + 1, sizeof *f->idx_ag))
+        return LOCUS_ENOMEM;
+    f->idx_ag[f->n_idx_ag++] = g;
+    return 0;
+}
+
+static int racks_reserve(locus_allocator *a)
+{
+    uint32_t nr = a->n_racks ? a->n_racks : 1;
+    if (a->cap_rack_bytes >= nr && a->rack_bytes)
+        return 0;
+    uint64_t *p = realloc(a->rack_bytes, sizeof *p * nr);
+    if (!p)
+        return LOCUS_ENOMEM;
+    a->rack_bytes = p;
+    uint64_t *q = realloc(a->rack_pairs, sizeof *q * nr);
+    if (!q)
+        return LOCUS_ENOMEM;
+    a->rack_pairs = q;
+    memset(a->rack_bytes, 0, sizeof *a->rack_bytes * nr);
+    a->cap_rack_bytes = nr;
+    return 0;
+}
+
+static void queue_clear(locus_allocator *a)
+{
+    for (uint32_t i = 0; i < a->n_idx_queue; i++)
+        a->fws[a->idx_queue[i]].idx_queued = 0;
+    a->n_idx_queue = 0;
+}
+
+/* The whole index, framework by framework. Each agent's segment keeps a
+ * quarter of slack (and 4 entries) so a framework's entries can later be
+ * replaced alone (index_update); within a segment entries are ordered by
+ * framework slot. */
 static int rebuild_index(locus_allocator *a)
 {
     uint32_t na = a->n_agents_slots;
-    if (a->idx_off_cap < na + 1) {
+    queue_clear(a);
+    if (a->idx_off_cap < na + 1 || !a->idx_len) {
         uint32_t *p = realloc(a->idx_off, sizeof *p * (na + 1));
         if (!p)
             return LOCUS_ENOMEM;
         a->idx_off = p;
+        uint32_t *q = realloc(a->idx_len, sizeof *q * (na + 1));
+        if (!q)
+            return LOCUS_ENOMEM;
+        a->idx_len = q;
+        uint32_t *t = realloc(a->idx_stamp, sizeof *t * (na + 1));
+        if (!t)
+            return LOCUS_ENOMEM;
+        a->idx_stamp = t;
     }
+    memset(a->idx_stamp, 0, sizeof *a->idx_stamp * (na + 1));
+    a->idx_token = 0;
     a->idx_off_cap = na; /* valid agent slots: 0 .. na-1, offsets 0 .. na */
-    memset(a->idx_off, 0, sizeof *a->idx_off * (na + 1));
-    uint32_t total = 0;
+    memset(a->idx_len, 0, sizeof *a->idx_len * (na + 1));
     for (uint32_t fs = 0; fs < a->n_fw_slots; fs++) {
         const la_fw *f = &a->fws[fs];
         if (!f->live)
             continue;
         for (uint32_t i = 0; i < f->n_loc; i++)
-            a->idx_off[f->loc[i].agent + 1]++;
-        total += f->n_loc;
+            a->idx_len[f->loc[i].agent]++;
     }
-    for (uint32_t i = 0; i < na; i++)
-        a->idx_off[i + 1] += a->idx_off[i];
+    uint64_t total = 0;
+    for (uint32_t g = 0; g < na; g++) {
+        a->idx_off[g] = (uint32_t)total;
+        total += a->idx_len[g] + a->idx_len[g] / 4 + 4;
+    }
+    if (total > UINT32_MAX / 2)
+        return LOCUS_ENOMEM;
+    a->idx_off[na] = (uint32_t)total;
     if (total > a->cap_idx_ent) {
         void *p = realloc(a->idx_ent, sizeof *a->idx_ent * total);
         if (!p)
             return LOCUS_ENOMEM;
         a->idx_ent = p;
-        a->cap_idx_ent = total;
+        a->cap_idx_ent = (uint32_t)total;
     }
-    a->n_idx_ent = total;
-    la_u64map_clear(&a->rack_idx);
-    a->n_rack_bytes = 0;
-    uint32_t *fill = malloc(sizeof *fill * (na ? na : 1));
-    if (!fill)
+    a->n_idx_ent = (uint32_t)total;
+    if (racks_reserve(a))
         return LOCUS_ENOMEM;
-    memcpy(fill, a->idx_off, sizeof *fill * na);
-    for (uint32_t fs = 0; fs < a->n_fw_slots; fs++) {
-        const la_fw *f = &a->fws[fs];
-        if (!f->live)
-            continue;
-        for (uint32_t i = 0; i < f->n_loc; i++) {
-            const la_locent *e = &f->loc[i];
-            struct la_idxent *x = &a->idx_ent[fill[e->agent]++];
-            x->fw = fs;
-            memcpy(x->bytes, e->bytes, sizeof x->bytes);
-            x->tasks = (float)e->tasks;
-            uint32_t rack = a->agents[e->agent].rack;
-            if (rack == NONE)
-                continue;
-            uint64_t key = (uint64_t)rack << 32 | fs;
-            uint32_t s = la_u64map_get(&a->rack_idx, key);
-            if (s == NONE) {
-                if (a->n_rack_bytes == a->cap_rack_bytes) {
-                    uint32_t n = a->cap_rack_bytes ? a->cap_rack_bytes * 2 : 64;
-                    uint64_t *p = realloc(a->rack_bytes, sizeof *p * n);
-                    uint64_t *q = p ? realloc(a->rack_pairs, sizeof *q * n) : NULL;
-                    if (p)
-                        a->rack_bytes = p;
-                    if (!q) {
-                        free(fill);
-                        return LOCUS_ENOMEM;
-                    }
-                    a->rack_pairs = q;
-                    a->cap_rack_bytes = n;
-                }
-                s = a->n_rack_bytes++;
-                a->rack_bytes[s] = 0;
-                a->rack_pairs[s] = key;
-                if (la_u64map_put(&a->rack_idx, key, s)) {
-                    free(fill);
-                    return LOCUS_ENOMEM;
-                }
-            }
-            a->rack_bytes[s] += e->bytes[0] + e->bytes[1] + e->bytes[2];
-        }
-    }
-    free(fill);
-    /* Rack totals of every entry, so scoring needs no lookup. */
-    for (uint32_t g = 0; g < na; g++) {
-        uint32_t rack = a->agents[g].rack;
-        for (uint32_t i = a->idx_off[g]; i < a->idx_off[g + 1]; i++) {
-            struct la_idxent *x = &a->idx_ent[i];
-            uint32_t s = rack == NONE ? NONE : la_u64map_get(&a->rack_idx, (uint64_t)rack << 32 | x->fw);
-            x->rack = s == NONE ? 0 : a->rack_bytes[s];
-            x->fexp = la_fset_get(&a->agents[g].filters, x->fw);
-            /* Scores change only with the index or the config: computed here once. */
-            uint64_t here = x->bytes[0] + x->bytes[1] + x->bytes[2];
-            uint64_t demand = a->fws[x->fw].demand_bytes;
-            double w = a->cfg.weight_mem * (double)x->bytes[0] +
-                       a->cfg.weight_ssd * (double)x->bytes[1] +
-                       a->cfg.weight_hdd * (double)x->bytes[2];
-            uint64_t elsewhere = x->rack > here ? x->rack - here : 0;
-            x->score = here && demand
-                           ? (w + a->cfg.rack_bonus * (double)elsewhere) / (double)demand
-                           : -1;
-        }
-    }
-    /* Each framework's bytes per rack, sorted by rack (rack-local scoring). */
-    for (uint32_t fs = 0; fs < a->n_fw_slots; fs++)
-        a->fws[fs].n_racks = 0;
-    for (uint32_t i = 0; i < a->n_rack_bytes; i++) {
-        la_fw *f = &a->fws[(uint32_t)a->rack_pairs[i]];
-        if (f->n_racks == f->cap_racks) {
-            uint32_t n = f->cap_racks ? f->cap_racks * 2 : 4;
-            void *p = realloc(f->racks, sizeof *f->racks * n);
-            if (!p)
-                return LOCUS_ENOMEM;
-            f->racks = p;
-            f->cap_racks = n;
-        }
-        f->racks[f->n_racks++] = (struct la_rackbytes){(uint32_t)(a->rack_pairs[i] >> 32),
-                                                       a->rack_bytes[i]};
-    }
+    memset(a->idx_len, 0, sizeof *a->idx_len * (na + 1));
     for (uint32_t fs = 0; fs < a->n_fw_slots; fs++) {
         la_fw *f = &a->fws[fs];
+        f->n_racks = 0;
+        f->n_idx_ag = 0;
         if (!f->live)
             continue;
-        if (f->n_racks > 1)
-            qsort(f->racks, f->n_racks, sizeof *f->racks, cmp_rackbytes);
+        uint32_t nt;
+        int rc = racks_sum(a, f, &nt);
+        for (uint32_t i = 0; i < f->n_loc && !rc; i++) {
+            const la_locent *e = &f->loc[i];
+            entry_fill(a, &a->idx_ent[a->idx_off[e->agent] + a->idx_len[e->agent]++], fs, e);
+            rc = note_agent(f, e->agent);
+        }
+        racks_clear(a, nt);
+        if (rc)
+            return rc;
     }
     a->index_dirty = 0;
+    a->index_full_rebuilds++;
     return 0;
+}
+
+/* Position of framework fs's entry in agent g's segment (ordered by
+ * framework slot), or where it would go; *found says which. */
+static uint32_t seg_find(const locus_allocator *a, uint32_t g, uint32_t fs, int *found)
+{
+    uint32_t lo = a->idx_off[g], hi = la_idx_end(a, g);
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (a->idx_ent[mid].fw < fs)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < la_idx_end(a, g) && a->idx_ent[lo].fw == fs;
+    return lo;
+}
+
+static void seg_remove(locus_allocator *a, uint32_t g, uint32_t fs)
+{
+    int found;
+    uint32_t i = seg_find(a, g, fs, &found);
+    if (!found)
+        return;
+    memmove(&a->idx_ent[i], &a->idx_ent[i + 1], sizeof *a->idx_ent * (la_idx_end(a, g) - i - 1));
+    a->idx_len[g]--;
+}
+
+/* Drops framework fs's entries from the segments of the agents it had
+ * them on. */
+static void index_drop(locus_allocator *a, uint32_t fs)
+{
+    la_fw *f = &a->fws[fs];
+    for (uint32_t k = 0; k < f->n_idx_ag; k++)
+        if (f->idx_ag[k] < a->idx_off_cap)
+            seg_remove(a, f->idx_ag[k], fs);
+    f->n_idx_ag = 0;
+}
+
+/* Replaces framework fs's entries alone: an agent it keeps has its entry
+ * rewritten in place, one it left loses it, a new one gets it inserted.
+ * Returns nonzero when a segment has no room left (or out of memory): the
+ * caller rebuilds everything. */
+static int index_update(locus_allocator *a, uint32_t fs)
+{
+    la_fw *f = &a->fws[fs];
+    a->index_updates++;
+    if (!f->live) {
+        index_drop(a, fs);
+        f->n_racks = 0;
+        return 0;
+    }
+    if (racks_reserve(a))
+        return LOCUS_ENOMEM;
+    if (++a->idx_token == 0) { /* wrapped: no stamp may look current */
+        memset(a->idx_stamp, 0, sizeof *a->idx_stamp * a->idx_off_cap);
+        a->idx_token = 1;
+    }
+    uint32_t nt;
+    int rc = racks_sum(a, f, &nt);
+    for (uint32_t i = 0; i < f->n_loc && !rc; i++) {
+        const la_locent *e = &f->loc[i];
+        uint32_t g = e->agent;
+        if (g >= a->idx_off_cap) {
+            rc = 1;
+            break;
+        }
+        a->idx_stamp[g] = a->idx_token;
+        int found;
+        uint32_t j = seg_find(a, g, fs, &found);
+        if (!found) {
+            if (la_idx_end(a, g) >= a->idx_off[g + 1]) {
+                rc = 1;
+                break;
+            }
+            memmove(&a->idx_ent[j + 1], &a->idx_ent[j],
+                    sizeof *a->idx_ent * (la_idx_end(a, g) - j));
+            a->idx_len[g]++;
+        }
+        entry_fill(a, &a->idx_ent[j], fs, e);
+    }
+    racks_clear(a, nt);
+    if (rc)
+        return rc;
+    /* Agents it left; then its agent list is its loc's. */
+    for (uint32_t k = 0; k < f->n_idx_ag; k++) {
+        uint32_t g = f->idx_ag[k];
+        if (g < a->idx_off_cap && a->idx_stamp[g] != a->idx_token)
+            seg_remove(a, g, fs);
+    }
+    if (la_grow((void **)&f->idx_ag, &f->cap_idx_ag, f->n_loc ? f->n_loc : 1, sizeof *f->idx_ag))
+        return LOCUS_ENOMEM;
+    for (uint32_t i = 0; i < f->n_loc; i++)
+        f->idx_ag[i] = f->loc[i].agent;
+    f->n_idx_ag = f->n_loc;
+    return 0;
+}
+
+/* Framework fs's locality changed: its entries are replaced at the next
+ * refresh (nothing to do while a full rebuild is due anyway). */
+void la_index_touch(locus_allocator *a, uint32_t fs)
+{
+    la_fw *f = &a->fws[fs];
+    if (a->index_dirty || f->idx_queued)
+        return;
+    if (la_grow((void **)&a->idx_queue, &a->cap_idx_queue, a->n_idx_queue + 1,
+                sizeof *a->idx_queue)) {
+        a->index_dirty = 1;
+        return;
+    }
+    a->idx_queue[a->n_idx_queue++] = fs;
+    f->idx_queued = 1;
+}
+
+/* Framework fs is being removed: its entries go now, while it still knows
+ * which agents they are on. */
+void la_index_remove_fw(locus_allocator *a, uint32_t fs)
+{
+    if (a->index_dirty || !a->idx_len)
+        return;
+    index_drop(a, fs);
+    la_fw *f = &a->fws[fs];
+    if (f->idx_queued) { /* out of the queue too: the slot may be reused */
+        for (uint32_t i = 0; i < a->n_idx_queue; i++)
+            if (a->idx_queue[i] == fs) {
+                a->idx_queue[i] = a->idx_queue[--a->n_idx_queue];
+                break;
+            }
+        f->idx_queued = 0;
+    }
+}
+
+/* Brings the index up to date: in full when dirty, else only the queued
+ * frameworks' entries (in full if a segment overflows). */
+static int refresh_index(locus_allocator *a)
+{
+    if (!a->index_dirty && a->idx_len) {
+        int rc = 0;
+        for (uint32_t i = 0; i < a->n_idx_queue && !rc; i++)
+            rc = index_update(a, a->idx_queue[i]);
+        if (!rc) {
+            queue_clear(a);
+            return 0;
+        }
+    }
+    return rebuild_index(a);
 }
 
 /* ---- one cycle ------------------------------------------------------------------------------ */
@@ -883,12 +1081,11 @@ static int apply_changes(locus_allocator *a, void *snap, uint64_t gen, const clo
         if (!f->live || f->hint_dirty || f->hint_epoch != a->hint_epoch)
             continue;
         int changed = 0, confirmed = 0;
-        const char *prev = NULL;
         uint32_t v = NONE;
         for (size_t d = 0; d < f->n_demand; d++) {
             /* Items of one dataset come together: one lookup per run. */
-            if (!prev || strcmp(prev, f->demand[d].dataset) != 0)
-                v = la_strmap_get(&names, prev = f->demand[d].dataset);
+            if (d == 0 || !f->demand[d].same_dataset)
+                v = la_strmap_get(&names, f->demand[d].dataset);
             if (v == NONE)
                 continue;
             if (v == NONE - 1) {
@@ -990,7 +1187,7 @@ int la_hints_refresh(locus_allocator *a, double now)
                 f->hint_dirty = 1;
                 goto out;
             }
-            a->index_dirty = 1;
+            la_index_touch(a, i);
         }
         if (f->loc_expire_at < expire)
             expire = f->loc_expire_at;
@@ -998,7 +1195,7 @@ int la_hints_refresh(locus_allocator *a, double now)
     a->index_expire_at = expire;
     if (a->prov.decode_errors)
         a->st.hint_read_errors += a->prov.decode_errors(a->prov.ctx, snap) - errs_before;
-    if (a->index_dirty && rebuild_index(a)) {
+    if ((a->index_dirty || a->n_idx_queue) && refresh_index(a)) {
         a->st.hint_read_errors++;
         goto out;
     }

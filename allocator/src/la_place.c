@@ -32,7 +32,7 @@ const struct la_idxent *la_idx_find(const locus_allocator *a, uint32_t gs, uint3
 {
     if (!a->idx_off || gs >= a->idx_off_cap)
         return NULL;
-    for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++)
+    for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++)
         if (a->idx_ent[i].fw == fw)
             return &a->idx_ent[i];
     return NULL;
@@ -248,7 +248,7 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
     int use_slack = a->cfg.fairness_slack > 0; /* 0: strict DRF order, nobody jumps the queue */
     uint32_t walk_ui = NONE, best_ent = NONE;
     if (have_idx && use_slack) {
-        for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
+        for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++) {
             /* The entry alone (score, copy of the filter) first: only a
              * possible winner costs the framework and client lookups. */
             double sc0 = a->idx_ent[i].score;
@@ -305,7 +305,7 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
         }
         /* ...and the held-back ones this agent is local (or rack-local) for. */
         if (have_idx)
-            for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++) {
+            for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++) {
                 uint32_t fw = a->idx_ent[i].fw;
                 if ((a->fstate[fw] == 1 || a->fstate[fw] == 2) /* listed, held back */
                     && a->idx_ent[i].fexp <= now_t && !planned_type(&a->fws[fw]))

@@ -28,7 +28,7 @@ static void idx_note_filter(locus_allocator *a, const la_agent *ag, uint32_t fw,
     uint32_t gs = (uint32_t)(ag - a->agents);
     if (!a->idx_off || gs >= a->idx_off_cap)
         return;
-    for (uint32_t i = a->idx_off[gs]; i < a->idx_off[gs + 1]; i++)
+    for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++)
         if (a->idx_ent[i].fw == fw) {
             a->idx_ent[i].fexp = exp;
             return;
@@ -659,13 +659,13 @@ int la_remove_framework(locus_allocator *a, const char *id)
     for (uint32_t j = 0; j < f->n_clients; j++)
         client_free(a, f->clients[j]);
     filters_clear_fw(a, s);
+    la_index_remove_fw(a, s);
     la_strmap_del(&a->fw_map, f->id);
     la_fw_free_fields(f);
     memset(f, 0, sizeof *f);
     a->free_fws[a->n_free_fws++] = s;
     a->n_fws--;
     a->st.frameworks--;
-    a->index_dirty = 1;
     return 0;
 }
 
@@ -848,6 +848,7 @@ int la_set_demand(locus_allocator *a, const char *fid, const locus_demand_item *
             free(d);
             return la_seterr(a, LOCUS_ENOMEM, "out of memory");
         }
+        d[i].same_dataset = i > 0 && strcmp(d[i - 1].dataset, d[i].dataset) == 0;
     }
     la_fw *f = &a->fws[s];
     /* Blocks offered under dataset demand are remembered while the framework
@@ -868,7 +869,7 @@ int la_set_demand(locus_allocator *a, const char *fid, const locus_demand_item *
     f->n_demand = n;
     if (!shrunk)
         f->hint_dirty = 1;
-    a->index_dirty = 1;
+    la_index_touch(a, s);
     return 0;
 }
 
@@ -884,6 +885,7 @@ void la_fw_free_fields(la_fw *f)
     free(f->racks);
     free(f->units);
     free(f->copies);
+    free(f->idx_ag);
     la_u64map_free(&f->offered_blocks);
 }
 
@@ -907,7 +909,7 @@ int la_set_task_resources(locus_allocator *a, const char *fid, const locus_resou
     f->has_task_res = !la_res_empty(v, a->n_res);
     if (had != f->has_task_res) {
         f->hint_dirty = 1; /* placement units are built only for sized tasks */
-        a->index_dirty = 1;
+        la_index_touch(a, s);
     }
     return 0;
 }

@@ -765,6 +765,88 @@ static void test_slices_follow_frameworks_choice(void **state)
     assert_true(cut > 0);
 }
 
+/* The agent index as the per-agent loops see it: per agent slot, its
+ * entries in order. */
+typedef struct idx_copy {
+    uint32_t n[16];
+    struct la_idxent e[16][8];
+} idx_copy;
+
+static void idx_snapshot(const locus_allocator *a, idx_copy *c)
+{
+    memset(c, 0, sizeof *c);
+    assert_true(a->idx_off_cap <= 16);
+    for (uint32_t g = 0; g < a->idx_off_cap; g++) {
+        assert_true(a->idx_len[g] <= 8);
+        c->n[g] = a->idx_len[g];
+        memcpy(c->e[g], &a->idx_ent[a->idx_off[g]], sizeof c->e[g][0] * a->idx_len[g]);
+    }
+}
+
+/* Demand shrinking, a framework arriving, one leaving and another taking its
+ * slot replace only those frameworks' index entries - no full rebuild - and
+ * leave the index exactly as a full rebuild makes it (entries, bytes, rack
+ * totals, scores, filter copies, order). */
+static void test_index_updates_match_full_rebuild(void **state)
+{
+    (void)state;
+    fstore f = {.gen = 1};
+    locus_allocator *a = new_loc(&f);
+    const char *ag[6] = {"a1", "a2", "a3", "a4", "a5", "a6"};
+    for (int i = 0; i < 6; i++)
+        t_agent_r(a, ag[i], i < 3 ? "r1" : "r2", 2, 2048);
+    for (int b = 0; b < 12; b++)
+        put_block(&f, "in", (uint64_t)b, ag[b % 6], LOCUS_TIER_HDD, ag[(b + 2) % 6],
+                  b % 3 ? LOCUS_TIER_HDD : LOCUS_TIER_MEM, NULL);
+    const char *fw[4] = {"fa", "fb", "fc", "fd"};
+    for (int i = 0; i < 3; i++) {
+        t_fw(a, fw[i], "*");
+        t_task_res(a, fw[i], 1, 256);
+    }
+    want_blocks(a, "fa", "in", 0, 6);
+    want_blocks(a, "fb", "in", 3, 9);
+    want_blocks(a, "fc", "in", 6, 12);
+    locus_offer_list l = t_alloc(a, 1);
+    assert_true(l.n > 0);
+    t_decline(a, &l.offers[0], 100, 1); /* a refuse filter the entries copy */
+    uint64_t full = a->index_full_rebuilds;
+    assert_true(full >= 1);
+
+    want_blocks(a, "fa", "in", 4, 6);   /* shrinks: it leaves a3 and a4 */
+    assert_int_equal(la_remove_framework(a, "fb"), 0);
+    t_fw(a, "fd", "*");                 /* takes fb's slot */
+    t_task_res(a, "fd", 1, 256);
+    want_blocks(a, "fd", "in", 0, 3);
+    uint64_t updates = a->index_updates;
+    assert_int_equal(la_hints_refresh(a, 2), 1);
+    assert_int_equal(a->index_full_rebuilds, full);
+    assert_true(a->index_updates > updates);
+
+    idx_copy inc, rebuilt;
+    idx_snapshot(a, &inc);
+    a->index_dirty = 1;
+    assert_int_equal(la_hints_refresh(a, 2), 1);
+    assert_int_equal(a->index_full_rebuilds, full + 1);
+    idx_snapshot(a, &rebuilt);
+    for (int g = 0; g < 16; g++) {
+        assert_int_equal(inc.n[g], rebuilt.n[g]);
+        for (uint32_t i = 0; i < inc.n[g]; i++) {
+            const struct la_idxent *x = &inc.e[g][i], *y = &rebuilt.e[g][i];
+            assert_int_equal(x->fw, y->fw);
+            assert_memory_equal(x->bytes, y->bytes, sizeof x->bytes);
+            assert_int_equal(x->rack, y->rack);
+            assert_true(x->score == y->score);
+            assert_true(x->tasks == y->tasks);
+            assert_int_equal(x->fexp, y->fexp);
+        }
+    }
+    int entries = 0;
+    for (int g = 0; g < 16; g++)
+        entries += (int)inc.n[g];
+    assert_true(entries > 6);
+    la_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -783,6 +865,7 @@ int main(void)
         cmocka_unit_test(test_expiry_rereads_only_expired_hints),
         cmocka_unit_test(test_wait_bounded_by_read_time_saved),
         cmocka_unit_test(test_slices_follow_frameworks_choice),
+        cmocka_unit_test(test_index_updates_match_full_rebuild),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
