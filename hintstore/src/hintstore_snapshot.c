@@ -363,12 +363,13 @@ static int visit_summary(locus_hs_snapshot *s, hs_arena *a, const MDB_val *k, co
 {
     hs_arena_reset(a);
     hs_summary m;
-    int bad = 0;
+    int bad = 1;
     locus_hs_dataset *d = NULL;
-    if (hs_summary_parse(v->mv_data, v->mv_size, &m) != 0 ||
-        !(d = dataset_view(s, a, &m, k->mv_data, k->mv_size, &bad))) {
-        if (!bad && hs_summary_parse(v->mv_data, v->mv_size, &m) == 0)
-            return LOCUS_ENOMEM;
+    if (hs_summary_parse(v->mv_data, v->mv_size, &m) == 0)
+        d = dataset_view(s, a, &m, k->mv_data, k->mv_size, &bad);
+    if (!d && !bad)
+        return LOCUS_ENOMEM;
+    if (!d) {
         corrupt(s, a, HS_DB_DATASETS, k->mv_data, k->mv_size);
         return 0;
     }
