@@ -356,30 +356,35 @@ static void iter_end(locus_hs_snapshot *s, hs_arena *a)
         hs_arena_free(a);
 }
 
-/* Calls cb on the summary stored in v; with host set, only if it really has
- * bytes there (the host index may hold leftovers after a repair). */
+/* Calls cb on the summary stored in v; with a host id (>= 0), only if it
+ * really has bytes there (the host index may hold leftovers after a repair). */
 static int visit_summary(locus_hs_snapshot *s, hs_arena *a, const MDB_val *k, const MDB_val *v,
-                         const char *host, locus_hs_dataset_cb cb, void *arg, int *ret)
+                         int64_t host, locus_hs_dataset_cb cb, void *arg, int *ret)
 {
     hs_arena_reset(a);
     hs_summary m;
     int bad = 1;
     locus_hs_dataset *d = NULL;
-    if (hs_summary_parse(v->mv_data, v->mv_size, &m) == 0)
+    if (hs_summary_parse(v->mv_data, v->mv_size, &m) == 0) {
+        if (host >= 0) {
+            /* only a dataset really holding bytes on the host is visited */
+            uint32_t i, id, tier;
+            uint64_t bytes;
+            for (i = 0; i < m.n; i++) {
+                hs_summary_entry(&m, i, &id, &tier, &bytes);
+                if (id == (uint64_t)host && bytes)
+                    break;
+            }
+            if (i == m.n)
+                return 0;
+        }
         d = dataset_view(s, a, &m, k->mv_data, k->mv_size, &bad);
+    }
     if (!d && !bad)
         return LOCUS_ENOMEM;
     if (!d) {
         corrupt(s, a, HS_DB_DATASETS, k->mv_data, k->mv_size);
         return 0;
-    }
-    if (host) {
-        size_t i;
-        for (i = 0; i < d->n_placement; i++)
-            if (d->placement[i].bytes && strcmp(d->placement[i].host, host) == 0)
-                break;
-        if (i == d->n_placement)
-            return 0;
     }
     *ret = cb(d, arg);
     return 0;
@@ -397,7 +402,7 @@ int locus_hs_snapshot_foreach_dataset(locus_hs_snapshot *s, locus_hs_dataset_cb 
     hs_arena local, *a = iter_begin(s, &local);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && ret == 0 && st == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        st = visit_summary(s, a, &k, &v, NULL, cb, arg, &ret);
+        st = visit_summary(s, a, &k, &v, -1, cb, arg, &ret);
     mdb_cursor_close(cur);
     iter_end(s, a);
     if (st)
@@ -439,7 +444,7 @@ int locus_hs_snapshot_foreach_host_dataset(locus_hs_snapshot *s, const char *hos
             st = lmdb_err(s, g, HS_DB_DATASETS, dv.mv_data, dv.mv_size);
             break;
         }
-        st = visit_summary(s, a, &dv, &v, host, cb, arg, &ret);
+        st = visit_summary(s, a, &dv, &v, id, cb, arg, &ret);
     }
     mdb_cursor_close(cur);
     iter_end(s, a);
