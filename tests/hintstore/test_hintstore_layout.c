@@ -269,6 +269,46 @@ static void test_arena_reuse(void **state)
     }
 }
 
+static int collect_names(const locus_hs_dataset *d, void *arg)
+{
+    char *out = arg;
+    strcat(out, d->name);
+    strcat(out, ";");
+    return 0;
+}
+
+/* The host index is keyed by host id; an entry whose summary has no bytes on
+ * that host (a leftover after a repair) is not visited. */
+static void test_host_index_by_id(void **state)
+{
+    fx *f = *state;
+    write_two_blocks(f->hs, 10); /* d0 on h1 (id 0) and h2 (id 1) */
+    locus_hs_batch *b;
+    assert_int_equal(locus_hs_batch_begin(f->hs, "other", 0, &b), 0);
+    locus_hs_replica r = {"h2", LOCUS_TIER_MEM};
+    locus_hs_block blk = {"d1", 0, 5, &r, 1};
+    assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+    assert_int_equal(locus_hs_batch_commit(b, 11), 0);
+    locus_hs_close(f->hs);
+    f->hs = NULL;
+    unsigned char key[6] = {0, 0, 0, 0, 'd', '1'}; /* h1 -> d1: not true */
+    assert_int_equal(hs_t_raw_put(f->dir, "host_index", key, sizeof(key), "", 0), 0);
+    f->hs = open_store(f->dir, 0);
+    locus_hs_snapshot *s;
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    char names[64] = "";
+    assert_int_equal(locus_hs_snapshot_foreach_host_dataset(s, "h1", collect_names, names), 0);
+    assert_string_equal(names, "d0;");
+    names[0] = '\0';
+    assert_int_equal(locus_hs_snapshot_foreach_host_dataset(s, "h2", collect_names, names), 0);
+    assert_string_equal(names, "d0;d1;");
+    names[0] = '\0';
+    assert_int_equal(locus_hs_snapshot_foreach_host_dataset(s, "nowhere", collect_names, names),
+                     0);
+    assert_string_equal(names, "");
+    locus_hs_snapshot_close(s);
+}
+
 /* Several puts of one block in a batch: the last one recorded wins, before
  * and after a delete makes the batch look its blocks up by hash. */
 static void test_repeated_puts(void **state)
@@ -441,6 +481,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_host_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arena_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repeated_puts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_index_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
