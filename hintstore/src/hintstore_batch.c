@@ -155,6 +155,7 @@ typedef struct commit_ctx {
     char old_backend[HS_MAX_BACKEND + 1];
     appender ap_blocks, ap_owners, ap_datasets;
     MDB_cursor *bcur; /* blocks: positioned on the block the walk just read */
+    MDB_cursor *dcur; /* datasets: positioned on the summary being finished */
     uint32_t *hrank; /* batch host id -> rank in name order (ids < nrank) */
     size_t nrank;
 } commit_ctx;
@@ -1133,8 +1134,11 @@ static int finish_dataset(commit_ctx *c)
         return 0;
     c->active = 0;
     hs_arena_reset(&c->sum_arena);
+    /* c->dcur stays on the summary for its rewrite or delete below (nothing
+     * is written in between) */
+    MDB_val lk = dk;
     rc = appender_past(c->txn, &c->ap_datasets, &dk) ? MDB_NOTFOUND
-                                                      : mdb_get(c->txn, hs->db_datasets, &dk, &v);
+                                                      : mdb_cursor_get(c->dcur, &lk, &v, MDB_SET_KEY);
     if (rc && rc != MDB_NOTFOUND)
         return mdb_fail(c, rc, HS_DB_DATASETS, c->name, c->nlen);
     int found = rc == 0;
@@ -1228,7 +1232,7 @@ static int finish_dataset(commit_ctx *c)
     }
 
     if (count == 0) {
-        if (found && (rc = mdb_del(c->txn, hs->db_datasets, &dk, NULL)) != 0)
+        if (found && (rc = mdb_cursor_del(c->dcur, 0)) != 0)
             return mdb_fail(c, rc, HS_DB_DATASETS, c->name, c->nlen);
         if (found && hs_feed_dataset(&c->feed, c->name, c->nlen, 1))
             return nomem(c);
@@ -1243,7 +1247,8 @@ static int finish_dataset(commit_ctx *c)
     if (ne > HS_SUMMARY_MAX_ENTRIES)
         return fail(hs, LOCUS_EINVAL, "%s: dataset '%.400s' has too many (host, tier) entries",
                     hs->path, c->name);
-    rc = appender_past(c->txn, &c->ap_datasets, &dk)
+    rc = found ? mdb_cursor_put(c->dcur, &dk, &nv, MDB_RESERVE | MDB_CURRENT)
+         : appender_past(c->txn, &c->ap_datasets, &dk)
              ? mdb_cursor_put(c->ap_datasets.cur, &dk, &nv, MDB_RESERVE | MDB_APPEND)
              : mdb_put(c->txn, hs->db_datasets, &dk, &nv, MDB_RESERVE);
     if (rc)
@@ -1436,6 +1441,8 @@ static void ctx_free(commit_ctx *c)
     appender_close(&c->ap_datasets);
     if (c->bcur)
         mdb_cursor_close(c->bcur);
+    if (c->dcur)
+        mdb_cursor_close(c->dcur);
     free(c->hrank);
     free(c->sid);
     free(c->bid);
@@ -1543,6 +1550,8 @@ static int commit_batch(locus_hs_batch *b, int64_t now_ms, int poll_ok)
             rc = appender_open(c.txn, &c.ap_datasets, hs->db_datasets);
         if (rc == 0 && (rc = mdb_cursor_open(c.txn, hs->db_blocks, &c.bcur)) != 0)
             c.bcur = NULL;
+        if (rc == 0 && (rc = mdb_cursor_open(c.txn, hs->db_datasets, &c.dcur)) != 0)
+            c.dcur = NULL;
         if (rc)
             st = hs_mdb_status(hs->err, rc, "open write cursors");
     }
