@@ -446,6 +446,11 @@ static int launch(sim_world *w, uint32_t job, uint32_t t, uint32_t agent)
     return sim_engine_push(&w->eng, now + dur, SIM_EV_FINISH, job, t);
 }
 
+int sim_fw_launch(sim_world *w, uint32_t job, uint32_t task, uint32_t agent)
+{
+    return launch(w, job, task, agent);
+}
+
 int sim_fw_read_done(sim_world *w, uint32_t job, uint32_t t)
 {
     sim_task *tk = &w->jobs[job].tasks[t];

@@ -27,6 +27,7 @@
 #include "locus/allocator_loader.h"
 #include "locus/error.h"
 #include "locus/hintstore.h"
+#include "optimal.h"
 #include "world.h"
 
 /* A replay that makes no progress (no task starts or ends) for this long
@@ -79,8 +80,10 @@ int sim_policy_builtin(const char *name, const char *plugin_path, sim_policy_spe
         mode = SIM_FW_DELAY;
     } else if (strcmp(name, "locality") == 0)
         policy = "locality";
+    else if (strcmp(name, "optimal") == 0)
+        policy = "optimal";
     else {
-        snprintf(err, errlen, "unknown policy '%s' (built in: drf, drf+delay, locality; "
+        snprintf(err, errlen, "unknown policy '%s' (built in: drf, drf+delay, locality, optimal; "
                               "or NAME=PLUGIN_PATH[:key=value,...])", name);
         return LOCUS_EINVAL;
     }
@@ -88,6 +91,7 @@ int sim_policy_builtin(const char *name, const char *plugin_path, sim_policy_spe
     out->plugin_path = strdup(plugin_path);
     out->framework_mode = mode;
     out->builtin = 1;
+    out->optimal = strcmp(name, "optimal") == 0;
     if (!out->name || !out->plugin_path || spec_add_param(out, "policy.name", policy)) {
         sim_policy_spec_free(out);
         snprintf(err, errlen, "out of memory");
@@ -299,8 +303,10 @@ static int tick(sim_world *w)
     locus_offer_list offers = { 0 };
     uint64_t launched_before = launched_total(w);
     double c0 = cpu_s();
-    rc = w->api->allocate(w->alloc, w->eng.now, &offers);
+    rc = w->optimal ? sim_optimal_cycle(w) : w->api->allocate(w->alloc, w->eng.now, &offers);
     double c1 = cpu_s();
+    if (rc && w->optimal)
+        return rc;
     if (rc) {
         snprintf(w->err, sizeof w->err, "%s: allocate: %s (%s)", w->name, locus_strerror(rc),
                  w->api->last_error ? w->api->last_error(w->alloc) : "");
@@ -525,6 +531,9 @@ static int run_events(sim_world *w, const sim_run_opts *o)
 
 static char *describe(const sim_policy_spec *p, const locus_allocator_api *api)
 {
+    if (p->optimal)
+        return strdup("min-cost flow bound: every cycle assigns pending tasks (round-robin over jobs, "
+                      "up to the free slots) to free slots at the least read time; no offers, no DRF");
     const char *plugin_name = api->name;
     /* The frameworks declare their task size when the plugin takes it
      * (ABI 1.1); a policy may then size offers to local tasks. */
@@ -559,6 +568,7 @@ static int run_policy(const sim_trace *t, const sim_config *cfg, const sim_polic
     w.name = p->name;
     w.verbose = o->verbose;
     w.res = res;
+    res->optimal = p->optimal;
     w.series_bucket_s = bucket_s;
     locus_allocator_plugin plugin;
     memset(&plugin, 0, sizeof plugin);
@@ -589,11 +599,15 @@ static int run_policy(const sim_trace *t, const sim_config *cfg, const sim_polic
         goto out;
     }
     char lerr[512] = "";
-    if ((rc = locus_allocator_load(p->plugin_path, &plugin, lerr, sizeof lerr))) {
+    w.optimal = p->optimal;
+    if (p->optimal) {
+        w.api = sim_optimal_api();
+    } else if ((rc = locus_allocator_load(p->plugin_path, &plugin, lerr, sizeof lerr))) {
         snprintf(w.err, sizeof w.err, "%s: %.400s", p->name, lerr);
         goto out;
+    } else {
+        w.api = plugin.api;
     }
-    w.api = plugin.api;
     if (!w.api->create || !w.api->destroy || !w.api->add_agent || !w.api->add_framework ||
         !w.api->recover || !w.api->allocate) {
         rc = LOCUS_EABI;

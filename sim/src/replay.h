@@ -23,10 +23,11 @@ typedef struct sim_policy_spec {
     size_t n_params;
     int framework_mode;    /* enum sim_fw_mode (world.h): 0 naive, 1 delay */
     int builtin;           /* a built-in policy: gets policy.seed from the replay's seed */
+    int optimal;           /* the min-cost flow bound (optimal.h): no plugin */
 } sim_policy_spec;
 
 /* The built-in policies: "drf", "drf+delay", "locality", using the plugin at
- * plugin_path. Returns 0 or LOCUS_EINVAL for another name. */
+ * plugin_path, and "optimal", the min-cost flow bound replayed without one. Returns 0 or LOCUS_EINVAL for another name. */
 int sim_policy_builtin(const char *name, const char *plugin_path, sim_policy_spec *out,
                        char *err, size_t errlen);
 /* Parses "NAME=PLUGIN_PATH[:key=value,...]". The key `sim.framework`

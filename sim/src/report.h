@@ -39,6 +39,7 @@ typedef struct sim_run_cost {
 typedef struct sim_policy_result {
     char *name;                  /* "drf", "drf+delay", "locality", or the plugin's label */
     char *description;           /* one line: allocator plugin and framework behaviour */
+    int optimal;                 /* the min-cost flow bound: the others' gap is measured to it */
     uint64_t tasks[SIM_LOCALITY_LEVELS];      /* map tasks by where their block was read from */
     uint64_t read_bytes[SIM_LOCALITY_LEVELS]; /* input bytes by the same split */
     uint64_t mem_hit_tasks;      /* node-local tasks served from the memory tier */

@@ -66,6 +66,13 @@ void report_setting_line(const sim_report *r, char *buf, size_t n);
 /* The headline of policy i: node-local share, NIC bytes saved, mean and p95
  * JCT change against the first policy, slowdown and Jain's index. */
 void report_headline(const sim_report *r, size_t i, char *buf, size_t n);
+/* The optimal policy's index in the report, or -1 when none was replayed. */
+long report_optimal_index(const sim_report *r);
+/* Policy i against the optimal bound: node-local share in points, bytes not
+ * read on the task's own agent (minus the bound's), mean JCT change in %.
+ * Returns 0, or -1 when there is no bound or i is the bound. */
+int report_gap_to_optimal(const sim_report *r, size_t i, double *node_points, double *remote_bytes,
+                          double *mean_jct_pct);
 /* The value of a parameter ("sim.profile"), or "" when absent. */
 const char *report_param(const sim_report *r, const char *key);
 

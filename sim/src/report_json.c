@@ -111,6 +111,19 @@ int sim_report_write_json(const sim_report *r, const char *path, unsigned flags,
         json_str(f, p->name);
         fputs(",\n      \"description\": ", f);
         json_str(f, p->description);
+        fprintf(f, ",\n      \"optimal\": %s,\n      \"gap_to_optimal\": ", p->optimal ? "true" : "false");
+        double g_pts, g_bytes, g_jct;
+        if (report_gap_to_optimal(r, i, &g_pts, &g_bytes, &g_jct) == 0) {
+            fputs("{\"node_local_points\": ", f);
+            json_num(f, g_pts);
+            fputs(", \"off_node_read_bytes\": ", f);
+            json_num(f, g_bytes);
+            fputs(", \"mean_jct_pct\": ", f);
+            json_num(f, g_jct);
+            fputc('}', f);
+        } else {
+            fputs("null", f);
+        }
         char b[40];
         for (size_t k = 0; k < report_n_metrics; k++) {
             if (report_metrics[k].cost)

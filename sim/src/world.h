@@ -83,6 +83,7 @@ typedef struct sim_world {
     const sim_trace *trace;
     size_t n_jobs;                     /* jobs replayed */
     int mode;                          /* enum sim_fw_mode */
+    int optimal;                       /* the optimal policy: the replay assigns tasks itself */
     const char *name;
     sim_engine eng;
     sim_rng rng;
@@ -135,6 +136,9 @@ int sim_fw_offer(sim_world *w, const sim_offer_copy *o);
 int sim_fw_finish(sim_world *w, uint32_t job, uint32_t task);
 /* A task's read flow is done: it finishes after its start-up and compute. */
 int sim_fw_read_done(sim_world *w, uint32_t job, uint32_t task);
+/* Starts a pending task on agent (the optimal policy's launches; offers go
+ * through sim_fw_offer). */
+int sim_fw_launch(sim_world *w, uint32_t job, uint32_t task, uint32_t agent);
 /* Before a cycle: pushes changed demand. After: suppresses idle frameworks. */
 int sim_fw_before_cycle(sim_world *w);
 int sim_fw_after_cycle(sim_world *w);
