@@ -177,6 +177,10 @@ int sim_metrics_finish(sim_world *w)
     r->utilisation = r->makespan_s > 0 ? w->busy_cpu_s / (cpus * r->makespan_s) : 0;
     double window = w->last_submit - w->first_submit;
     r->load = window > 0 ? w->busy_in_window_cpu_s / (cpus * window) : r->utilisation;
+    /* The work the arrivals bring per unit of arrival time against the
+     * cluster's capacity (queueing theory's rho): it grows with the factor
+     * and has neither the empty start nor the drain tail in it. */
+    r->offered_load = window > 0 ? w->busy_cpu_s / (cpus * window) : r->utilisation;
     r->jain_fairness = w->jain_cycles ? w->jain_sum / (double)w->jain_cycles : 1.0;
     r->series_bucket_s = w->series_bucket_s;
     for (size_t i = 0; i < r->n_series; i++)

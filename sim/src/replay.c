@@ -846,9 +846,9 @@ int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg_in
             goto fail;
         }
     /* Calibration: the estimate cannot know contention (a busy 1 GbE
-     * cluster stretches reads several times) nor the queue left when the
-     * last job arrives, so pilot replays of the first policy measure its
-     * utilisation (busy CPU share over the makespan) and correct the factor;
+     * cluster stretches reads several times), so pilot replays of the first
+     * policy measure its offered load (busy CPU-seconds over the cluster's
+     * CPUs times the arrival span) and correct the factor;
      * the last pilot is that policy's result, so a good estimate costs
      * nothing extra. */
     size_t first_queued = 0;
@@ -866,14 +866,24 @@ int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg_in
                 goto fail;
             }
             r->calibration_runs = (int)run + 1;
-            double measured = r->policies[0].utilisation, target = cfg->target_load;
+            /* The offered load, not utilisation over the makespan nor the
+             * busy share while jobs arrive: the queue left at the last
+             * arrival drains on an emptying cluster, so utilisation flattens
+             * (FB-2009 on 600 agents: 54% at 30x, 52% at 100x), and the
+             * busy share while jobs arrive flattens too once work queues
+             * past the last arrival (its first 1,500 jobs on 100 agents: 64%
+             * at 40x, 67% at 133x, 65% at 300x). */
+            double measured = r->policies[0].offered_load;
+            double target = cfg->target_load;
             if (fabs(measured - target) <= 0.02 || measured <= 0 || run + 1 == cfg_in->calibration_runs)
                 break;
             /* Utilisation grows with the factor but flattens as the cluster
              * saturates: proportional first, then the secant through the
              * last two pilots. */
             double x0 = eff.time_compression, x;
-            if (run > 0 && fabs(measured - prev_u) > 1e-3)
+            /* The secant only while load grows with the factor: a flat or
+             * falling pair would send it far off. */
+            if (run > 0 && (measured - prev_u) * (x0 - prev_x) > 1e-3 * fabs(x0 - prev_x))
                 x = x0 + (target - measured) * (x0 - prev_x) / (measured - prev_u);
             else
                 x = x0 * target / measured;

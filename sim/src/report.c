@@ -208,6 +208,7 @@ const report_metric report_metrics[] = {
     DBL("makespan_s", makespan_s),
     DBL("utilisation", utilisation),
     DBL("load", load),
+    DBL("offered_load", offered_load),
     DBL("jain_fairness", jain_fairness),
     U64("cycles", cycles),
     U64("offers", offers),

@@ -63,6 +63,7 @@ typedef struct sim_policy_result {
     double makespan_s;           /* last job finish - first job submit */
     double utilisation;          /* busy cpu-seconds / (cluster cpus * makespan) */
     double load;                 /* busy share of the cluster's CPUs while jobs arrived (first to last submit) */
+    double offered_load;         /* all busy cpu-seconds / (cluster cpus * arrival span): what sim.target_load aims at */
     double jain_fairness;        /* Jain's index of dominant shares, averaged over cycles with >1 active framework */
     uint64_t cycles;             /* allocation cycles */
     uint64_t offers;

@@ -28,7 +28,7 @@ void report_setting_line(const sim_report *r, char *buf, size_t n)
     if (off < 0 || (size_t)off >= n)
         return;
     if (r->target_load > 0 && r->calibration_runs > 0)
-        snprintf(buf + off, n - (size_t)off, " (calibrated to %.0f%% utilisation of the first policy by %d "
+        snprintf(buf + off, n - (size_t)off, " (calibrated to %.0f%% offered load of the first policy by %d "
                  "replay%s)", 100.0 * r->target_load, r->calibration_runs, r->calibration_runs > 1 ? "s" : "");
     else if (r->target_load > 0)
         snprintf(buf + off, n - (size_t)off, " (estimated for %.0f%% load)", 100.0 * r->target_load);
@@ -327,6 +327,8 @@ int report_grid_build(const sim_report *r, unsigned flags, report_grid *g)
     EACH(seconds(row, i, p->makespan_s));
     ROW("load while jobs arrive");
     EACH((report_fmt_fixed(a, sizeof a, 100.0 * p->load, 1), set_cell(row, i, "%s%%", a)));
+    ROW("offered load (work / arrival span)");
+    EACH((report_fmt_fixed(a, sizeof a, 100.0 * p->offered_load, 1), set_cell(row, i, "%s%%", a)));
     ROW("utilisation");
     EACH((report_fmt_fixed(a, sizeof a, 100.0 * p->utilisation, 1),
           set_cell(row, i, isfinite(p->utilisation) ? "%s%%" : "%s", a)));

@@ -28,11 +28,11 @@ const locus_cfg_key sim_config_keys[] = {
       "Divides every submit time: 2 replays the trace twice as fast (twice the load); "
       "0 = auto: as fast as needed for target_load, never slower than real time"),
     K("sim", "target_load", LOCUS_CFG_DOUBLE, target_load, "0.25", 0.001, 10, "share",
-      "With time_compression 0: the busy share of the cluster's CPUs the replay aims at, "
+      "With time_compression 0: the offered load the replay aims at (busy CPU-seconds over the cluster's CPUs times the arrival span), "
       "estimated from the trace and the task model"),
     K("sim", "calibration_runs", LOCUS_CFG_INT, calibration_runs, "4", 0, 20, "replays",
       "With time_compression 0: at most this many replays of the first policy refine the estimate "
-      "until its measured utilisation is within 2 points of target_load (the last one is its result); "
+      "until its measured offered load is within 2 points of target_load (the last one is its result); "
       "0 = the estimate alone"),
     K("sim", "max_hours", LOCUS_CFG_DOUBLE, max_hours, "0", 0, 1e6, "h",
       "Replays only jobs submitted in the first H hours after the trace's first job; 0 = the whole trace"),

@@ -379,7 +379,8 @@ static void test_auto_compression(void **state)
 
 /* SWIM -> binary -> the same replay. */
 /* sim.target_load is met: pilot replays of the first policy calibrate the
- * factor so its measured utilisation lands within 5 points of the target. */
+ * factor so its measured offered load (busy CPU-seconds over the cluster's
+ * CPUs times the arrival span) lands within 5 points of the target. */
 static void test_target_load_calibrated(void **state)
 {
     fixture *f = *state;
@@ -392,9 +393,9 @@ static void test_target_load_calibrated(void **state)
         sim_config c;
         config(&c, kv, 3);
         sim_report *r = run(f, t, &c, "drf", NULL);
-        double u = r->policies[0].utilisation;
+        double u = r->policies[0].offered_load;
         if (fabs(u - want[i]) > 0.05)
-            fail_msg("target %.2f: measured utilisation %.3f (factor %.2f after %d replays)", want[i], u,
+            fail_msg("target %.2f: measured offered load %.3f (factor %.2f after %d replays)", want[i], u,
                      r->compression, r->calibration_runs);
         assert_true(r->calibration_runs >= 1);
         assert_float_equal(r->target_load, want[i], 1e-12);
