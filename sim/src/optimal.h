@@ -8,7 +8,7 @@
  * remote read, with the profile's constants). It ignores offer mechanics
  * (no offers, no declines, no refuse timers, no hint staleness) and weighted
  * DRF: tasks are taken round-robin over the active jobs, one per job in
- * turn, up to the number of free slots. The graph is bipartite and small:
+ * turn, up to 4 per free slot, and the solver picks which run. The graph is bipartite and small:
  * each task links to its copies' agents, to one node per rack holding a
  * copy and to one "anywhere" node; rack and anywhere nodes link to the free
  * agents; agents link to the sink with their free slots.

@@ -533,7 +533,7 @@ static char *describe(const sim_policy_spec *p, const locus_allocator_api *api)
 {
     if (p->optimal)
         return strdup("min-cost flow bound: every cycle assigns pending tasks (round-robin over jobs, "
-                      "up to the free slots) to free slots at the least read time; no offers, no DRF");
+                      "up to 4 per free slot) to free slots at the least read time; no offers, no DRF");
     const char *plugin_name = api->name;
     /* The frameworks declare their task size when the plugin takes it
      * (ABI 1.1); a policy may then size offers to local tasks. */
