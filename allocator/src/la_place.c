@@ -702,11 +702,15 @@ typedef struct align_buf {
     unit_key *order;
     uint32_t *off, *bucket, *took;
     uint8_t *taken;
+    uint32_t *agent_k;          /* per agent slot: its entry among the framework's, or NONE */
     uint32_t cap_ent, cap_order, cap_off, cap_bucket, cap_took, cap_taken;
 } align_buf;
 
 /* Cuts one framework's slices (entries ent[0..ne), in offer order) to the
  * local tasks its own choice leaves for each. */
+static int align_entries(locus_allocator *a, align_buf *w, const la_fw *f, const entry_key *ek,
+                         uint32_t ne);
+
 static int align_fw(locus_allocator *a, align_buf *w, const entry_key *ek, uint32_t ne)
 {
     const la_fw *f = &a->fws[ek[0].fw];
@@ -718,17 +722,26 @@ static int align_fw(locus_allocator *a, align_buf *w, const entry_key *ek, uint3
         w->order[u] = (unit_key){f->units[u].block, f->units[u].demand, u};
     qsort(w->order, f->n_units, sizeof *w->order, cmp_unit_key);
     memset(w->taken, 0, f->n_units);
-    /* Per entry, the units with a copy on its agent, in demand order. */
-    la_u64map_clear(&a->scratch);
+    /* Per entry, the units with a copy on its agent, in demand order (a
+     * dense agent -> entry array: this runs for every copy of every unit). */
     for (uint32_t k = 0; k < ne; k++)
-        if (la_u64map_put(&a->scratch, a->plan[ek[k].entry].agent, k))
-            return LOCUS_ENOMEM;
+        w->agent_k[a->plan[ek[k].entry].agent] = k;
+    int rc = align_entries(a, w, f, ek, ne);
+    for (uint32_t k = 0; k < ne; k++)
+        w->agent_k[a->plan[ek[k].entry].agent] = NONE;
+    return rc;
+}
+
+static int align_entries(locus_allocator *a, align_buf *w, const la_fw *f, const entry_key *ek,
+                         uint32_t ne)
+{
     memset(w->off, 0, sizeof *w->off * (ne + 2));
     for (uint32_t pass = 0; pass < 2; pass++) {
         for (uint32_t oi = 0; oi < f->n_units; oi++) {
             const la_unit *un = &f->units[w->order[oi].unit];
             for (uint32_t c = 0; c < un->n_copies; c++) {
-                uint32_t k = la_u64map_get(&a->scratch, f->copies[un->copy0 + c].agent);
+                uint32_t ag = f->copies[un->copy0 + c].agent;
+                uint32_t k = ag < a->n_agents_slots ? w->agent_k[ag] : NONE;
                 if (k == NONE)
                     continue;
                 if (pass == 0)
@@ -811,6 +824,12 @@ static int align_slices(locus_allocator *a)
         return 0;
     if (la_grow((void **)&b.ent, &b.cap_ent, a->n_plan, sizeof *b.ent))
         return LOCUS_ENOMEM;
+    b.agent_k = malloc(sizeof *b.agent_k * (a->n_agents_slots ? a->n_agents_slots : 1));
+    if (!b.agent_k) {
+        free(b.ent);
+        return LOCUS_ENOMEM;
+    }
+    memset(b.agent_k, 0xff, sizeof *b.agent_k * a->n_agents_slots); /* NONE */
     for (uint32_t i = 0; i < a->n_plan; i++)
         b.ent[i] = (entry_key){a->plan[i].fw, a->agents[a->plan[i].agent].live_pos, i};
     qsort(b.ent, a->n_plan, sizeof *b.ent, cmp_entry_key);
@@ -823,6 +842,7 @@ static int align_slices(locus_allocator *a)
         i = j;
     }
     free(b.ent);
+    free(b.agent_k);
     free(b.order);
     free(b.off);
     free(b.bucket);
