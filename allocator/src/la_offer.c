@@ -81,11 +81,15 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     la_fw *f = &a->fws[c->fw];
     la_agent *g = &a->agents[gs];
     double fitted[LA_MAX_RES];
-    if (a->roles_ext && a->roles_ext->n_rfilters && la_roles_rfiltered(a, cs, g, avail))
+    if (a->roles_ext && a->roles_ext->n_rfilters && la_roles_rfiltered(a, cs, g, avail)) {
+        a->roles_ext->refused = 1;
         return 0; /* this role declined as much on this agent */
+    }
     if (a->roles_ext && a->roles_ext->quota_on) {
-        if (!la_roles_fit(a, rslot, avail, fitted))
+        if (!la_roles_fit(a, rslot, avail, fitted)) {
+            a->roles_ext->refused = 1;
             return 0; /* quota leaves nothing for this role here */
+        }
         avail = fitted;
     }
     if (la_growz((void **)&a->offers, &a->cap_offers, a->n_offers + 1, sizeof *a->offers) ||
@@ -196,6 +200,62 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     return 0;
 }
 
+
+/* Did the agent get an offer for client cs since offer index from? */
+static int offered_since(const locus_allocator *a, size_t from, uint32_t gs, uint32_t cs)
+{
+    const la_client *c = &a->clients[cs];
+    for (size_t i = from; i < a->n_offers; i++)
+        if (a->offers[i].agent_id == a->agents[gs].id &&
+            a->offers[i].framework_id == a->fws[c->fw].id &&
+            a->offers[i].role == a->roles[c->role].name)
+            return 1;
+    return 0;
+}
+
+/* A pick turned down by a refuse filter or a quota limit must not leave the
+ * agent idle for the round: what is left goes to the first framework in
+ * hierarchical DRF order that can take it, as Mesos allocates the agent to
+ * the others in the same run. Clients offered on this agent since offer
+ * index from are skipped (one offer per agent and client a cycle). */
+static int offer_rest_in_drf(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_t,
+                             double now, size_t from)
+{
+    la_agent *g = &a->agents[gs];
+    while (a->roles_ext && a->roles_ext->refused && la_allocatable(a, g, avail)) {
+        a->roles_ext->refused = 0;
+        int offered = 0;
+        for (uint32_t ri = 0; ri < a->n_roles && !offered; ri++) {
+            const la_role *ro = &a->roles[a->role_order[ri]];
+            if (ro->n && a->roles_ext->quota_on && !la_roles_admits(a, a->role_order[ri], g))
+                continue;
+            for (uint32_t li = 0; li < ro->n && !offered; li++) {
+                uint32_t cs = ro->list[li];
+                if (la_filtered(g, a->clients[cs].fw, now_t) || offered_since(a, from, gs, cs))
+                    continue;
+                la_pick p;
+                memset(&p, 0, sizeof p);
+                p.ri = ri;
+                p.li = li;
+                p.level = -1;
+                size_t before = a->n_offers;
+                int rc = la_make_offer(a, gs, avail, &p, 0, a->hints_valid, now, 0,
+                                       ", after a refused pick");
+                if (rc)
+                    return rc;
+                offered = a->n_offers > before;
+            }
+        }
+        if (!offered)
+            break;
+        /* A quota-fitted offer may leave some: go round again only if a
+         * later pick is refused as well. */
+    }
+    if (a->roles_ext)
+        a->roles_ext->refused = 0;
+    return 0;
+}
+
 int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
 {
     if (!a || !out)
@@ -256,8 +316,12 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
             la_filters_expire(a, g, now_t);
         if (g->n_filt_off >= a->n_offerable)
             continue; /* filtered for every framework that could take it */
+        size_t from = a->n_offers;
+        if (a->roles_ext)
+            a->roles_ext->refused = 0;
         if (use_loc) {
-            if ((rc = la_place_agent(a, gs, avail, now_t, now)))
+            if ((rc = la_place_agent(a, gs, avail, now_t, now)) ||
+                (rc = offer_rest_in_drf(a, gs, avail, now_t, now, from)))
                 return rc;
             continue;
         }
@@ -278,7 +342,8 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
         if (!ok)
             continue;
         p.level = -1;
-        if ((rc = la_make_offer(a, gs, avail, &p, 0, a->hints_valid, now, 0, NULL)))
+        if ((rc = la_make_offer(a, gs, avail, &p, 0, a->hints_valid, now, 0, NULL)) ||
+            (rc = offer_rest_in_drf(a, gs, avail, now_t, now, from)))
             return rc;
     }
     for (size_t i = 0; i < a->n_offers; i++) {

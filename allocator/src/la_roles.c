@@ -695,16 +695,14 @@ int la_recover_role(locus_allocator *a, const char *fid, const char *role, const
                              "recover: framework %s holds %g %s in role %s on agent %s, not %g",
                              fid, have, a->res_names[k], role, aid, want[k]);
     }
-    /* A framework in several roles is filtered in this role only, for what
-     * it refused (Mesos's per-role RefusedOfferFilter); with one role the
-     * framework-wide filter of recover() is the same thing. */
-    uint32_t live_roles = 0;
-    for (uint32_t i = 0; i < f->n_clients; i++)
-        live_roles += !a->clients[f->clients[i]].detached;
+    /* The framework is filtered in this role only, and only for what it
+     * refused (Mesos's per-role RefusedOfferFilter): once the agent has more
+     * free than that (a task ended, the agent grew) it is offered again
+     * before the timeout. recover() keeps the plain whole-agent filter. */
     double d = refuse_seconds < 0 ? a->cfg.default_refuse : refuse_seconds;
     if (!isfinite(d) || d > a->cfg.max_refuse)
         d = a->cfg.max_refuse;
-    int role_filter = live_roles > 1 && !a->clients[f->clients[j]].detached && d > 0 &&
+    int role_filter = !a->clients[f->clients[j]].detached && d > 0 &&
                       resources && resources->n > 0 && isfinite(now);
     if (role_filter) {
         double refused[LA_MAX_RES];

@@ -66,6 +66,7 @@ struct la_roles {
     la_rfilter *rf;             /* role filters (dense; n_rfilters of them) */
     uint32_t n_rfilters, cap_rf;
     la_u64map rf_map;           /* agent << 32 | client -> index in rf */
+    int refused;                /* la_make_offer turned a pick down (filter, quota) */
 };
 
 /* Frees roles_ext (la_destroy). */

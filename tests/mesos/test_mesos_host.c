@@ -25,6 +25,8 @@
 
 #include "locus/allocator.h"
 #include "locus/allocator_loader.h"
+#include "locus/hintstore.h"
+#include "testutil.h"
 
 #define INTERVAL 1.0 /* Mesos's default allocation interval, seconds */
 
@@ -1059,6 +1061,120 @@ static void test_role_filters(void **state)
     assert_int_equal(c.n, 1);
 }
 
+/* A single-role framework's decline holds what it refused (Mesos's
+ * RefusedOfferFilter): the agent stays filtered while it has no more free
+ * than that, and is offered again as soon as a task's resources come back,
+ * long before the refuse timeout. */
+static void test_refuse_filter_holds_resources(void **state)
+{
+    host *h = *state;
+    cycle c;
+    require_abi_1_2(h);
+    add_framework(h, "fw", "r");
+    add_agent(h, "agent", 4, 1024);
+    allocate(h, &c);
+    assert_offer(&c, "agent", "fw", "r", 4, 1024);
+
+    /* One task launched (1 cpu, 256 MB), the rest declined for 100 s. */
+    recover_in(h, "fw", "r", "agent", 3, 768, 100);
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+    h->now += INTERVAL;
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+
+    /* The task ends: 4 cpus free, more than the 3 refused. */
+    recover_in(h, "fw", "r", "agent", 1, 256, 0);
+    h->now += INTERVAL;
+    allocate(h, &c);
+    if (c.n == 0)
+        fail_msg("agent with more free than was refused not offered: the filter held the "
+                 "whole agent for its timeout");
+    assert_int_equal(c.n, 1);
+    assert_offer(&c, "agent", "fw", "r", 4, 1024);
+
+    /* Declined whole: filtered until the timeout, then offered again. */
+    recover_in(h, "fw", "r", "agent", 4, 1024, 10);
+    h->now += 9.5;
+    allocate(h, &c);
+    assert_int_equal(c.n, 0);
+    h->now += 1;
+    allocate(h, &c);
+    assert_offer(&c, "agent", "fw", "r", 4, 1024);
+
+    /* Another framework is not held by fw's filter. */
+    recover_in(h, "fw", "r", "agent", 4, 1024, 100);
+    add_framework(h, "fw2", "r2");
+    allocate(h, &c);
+    assert_offer(&c, "agent", "fw2", "r2", 4, 1024);
+}
+
+/* Writes dataset "x" (one 1 GB block in MEM on agent "a2") into a new hint
+ * store at path. */
+static void write_store(const char *path)
+{
+    locus_hs_options o = {0};
+    o.create = 1;
+    o.no_sync = 1;
+    locus_hs *hs = NULL;
+    char err[256] = "";
+    if (locus_hs_open(path, &o, &hs, err, sizeof err) != 0)
+        fail_msg("hint store %s: %s", path, err);
+    locus_hs_batch *b = NULL;
+    assert_int_equal(locus_hs_batch_begin(hs, "test:writer", 0, &b), 0);
+    locus_hs_replica rep[1] = {{"a2", LOCUS_TIER_MEM}};
+    locus_hs_block blk = {"x", 0, 1ULL << 30, rep, 1};
+    assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+    assert_int_equal(locus_hs_batch_bind_host(b, "a2", "a2", NULL), 0);
+    assert_int_equal(locus_hs_batch_commit(b, 1000 * 1000), 0);
+    locus_hs_close(hs);
+}
+
+/* Locality under quota: the DRF-first framework's local pick on a2 is cut
+ * to nothing by its role's limit. Mesos allocates the agent to the others
+ * in the same run; a2 must go to fw2 this cycle, not stay idle. */
+static void test_quota_cut_pick_goes_to_next(void **state)
+{
+    (void)state;
+    char dir[512], store[600], err[512] = "";
+    assert_int_equal(tu_mkdtemp(dir, sizeof dir, "mesos-host"), 0);
+    snprintf(store, sizeof store, "%s/store", dir);
+    write_store(store);
+
+    host h = {0};
+    assert_int_equal(locus_allocator_load(LOCUS_TEST_PLUGIN, &h.plugin, err, sizeof err), 0);
+    h.api = h.plugin.api;
+    const locus_param params[] = {{"policy.name", "locality"}, {"hints.path", store}};
+    locus_host_services services = {.struct_size = sizeof services};
+    if (h.api->create(NULL, params, 2, &services, &h.a, err, sizeof err) != 0)
+        fail_msg("create: %s", err);
+    h.now = 1000.0;
+    require_abi_1_2(&h);
+    cycle c;
+
+    add_agent(&h, "a1", 4, 1024);
+    add_agent(&h, "a2", 4, 1024);
+    /* r1 holds 1 cpu (its whole limit), r2 holds 2: r1 is first in DRF. */
+    set_quota2(&h, "r1", -1, -1, 1, 256);
+    add_framework_used(&h, "fw1", "r1", "a1", 1, 256);
+    add_framework_used(&h, "fw2", "r2", "a1", 2, 512);
+    const locus_demand_item want = {"x", -1, 0};
+    CHECK_OK(&h, h.api->set_demand(h.a, "fw1", &want, 1));
+
+    allocate(&h, &c);
+    const char *to = offered_to(&c, "a2");
+    if (!to)
+        fail_msg("a2 left idle: fw1's local pick was cut by its quota limit and no other "
+                 "framework was offered the agent");
+    assert_offer(&c, "a2", "fw2", "r2", 4, 1024);
+    assert_true(offered_cpus(&c, "fw1") == 0); /* r1 at its limit gets nothing */
+
+    h.api->destroy(h.a);
+    locus_allocator_unload(&h.plugin);
+    tu_rm_r(dir);
+}
+
 /* Bad quota: a limit below the guarantee, a negative value, an empty role. */
 static void test_quota_errors(void **state)
 {
@@ -1136,6 +1252,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recover_role, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_role_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuse_filter_holds_resources, setup, teardown),
+        cmocka_unit_test(test_quota_cut_pick_goes_to_next),
         cmocka_unit_test_setup_teardown(test_max_resource_names, setup, teardown),
     };
     return cmocka_run_group_tests_name("mesos-host", tests, NULL, NULL);
