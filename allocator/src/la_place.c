@@ -11,6 +11,7 @@
  * Frameworks that gave no task size keep the older per-agent rules (score
  * within the fairness slack, whole agents). */
 #include "la_core.h"
+#include "la_roles.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -227,6 +228,8 @@ static void consider_fw(const locus_allocator *a, const la_agent *g, uint32_t fw
             continue;
         if (!checked++ && g && la_filtered(g, fw, now_t))
             return;
+        if (g && a->roles_ext && a->roles_ext->n_rfilters && la_roles_rfiltered(a, cs, g, NULL))
+            continue; /* this role declined as much on g: the next role may take it */
         *best = cs;
     }
 }
