@@ -280,6 +280,7 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
         a->cycle_s = a->cycle_s > 0 ? 0.75 * a->cycle_s + 0.25 * dt : dt;
     }
     a->last_alloc_now = now;
+    la_roles_expire_filters(a);
 
     int use_loc = 0;
     if (a->cfg.policy == LA_POLICY_LOCALITY) {

@@ -457,6 +457,18 @@ static void rf_drop_where(locus_allocator *a, const char *fw, const char *role, 
     }
 }
 
+void la_roles_expire_filters(locus_allocator *a)
+{
+    struct la_roles *x = a->roles_ext;
+    if (!x || !x->n_rfilters || a->last_alloc_now < x->rf_next_until)
+        return;
+    rf_drop_where(a, NULL, NULL, NULL);
+    x->rf_next_until = INFINITY;
+    for (uint32_t i = 0; i < x->n_rfilters; i++)
+        if (x->rf[i].until < x->rf_next_until)
+            x->rf_next_until = x->rf[i].until;
+}
+
 int la_roles_rfiltered(const locus_allocator *a, uint32_t cs, const la_agent *g,
                        const double *avail)
 {
@@ -511,6 +523,8 @@ static int rf_set(locus_allocator *a, uint32_t cs, uint32_t gs, const double *re
         return LOCUS_ENOMEM;
     }
     x->n_rfilters++;
+    if (until < x->rf_next_until || x->n_rfilters == 1)
+        x->rf_next_until = until;
     return 0;
 }
 

@@ -67,6 +67,7 @@ struct la_roles {
     uint32_t n_rfilters, cap_rf;
     la_u64map rf_map;           /* agent << 32 | client -> index in rf */
     int refused;                /* la_make_offer turned a pick down (filter, quota) */
+    double rf_next_until;       /* earliest expiry among rf (0: none known) */
 };
 
 /* Frees roles_ext (la_destroy). */
@@ -87,6 +88,9 @@ void la_roles_offered(locus_allocator *a, uint32_t r, const double *given);
 
 /* Is client cs's role filtered on agent g (avail: what g would offer, or
  * NULL to compute it)? Only when roles_ext->n_rfilters. */
+/* At the start of a cycle: drops the role filters expired by then, so the
+ * cycle's fast paths (taken when no role filter is set) come back. */
+void la_roles_expire_filters(locus_allocator *a);
 int la_roles_rfiltered(const locus_allocator *a, uint32_t cs, const la_agent *g,
                        const double *avail);
 
