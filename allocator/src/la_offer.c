@@ -81,7 +81,9 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     la_fw *f = &a->fws[c->fw];
     la_agent *g = &a->agents[gs];
     double fitted[LA_MAX_RES];
-    if (a->roles_ext && a->roles_ext->n_rfilters && la_roles_rfiltered(a, cs, g, avail)) {
+    /* The filter compares what the agent has free (what Mesos would offer),
+     * not the slice: a slice is smaller than the agent once it has grown. */
+    if (a->roles_ext && a->roles_ext->n_rfilters && la_roles_rfiltered(a, cs, g, NULL)) {
         a->roles_ext->refused = 1;
         return 0; /* this role declined as much on this agent */
     }

@@ -508,6 +508,37 @@ int main(void)
           AGENT_CPUS - cpus2);
     check(whole == 2, "node-a and node-c go whole to the second framework (%d)", whole);
 
+    /* A decline holds what was refused (Mesos's RefusedOfferFilter): the
+     * reader declines its node-b slice for an hour and is not offered node-b
+     * while only that slice is free; once the second framework hands back
+     * its part of node-b, the reader is offered node-b again within seconds. */
+    {
+        decline_where(&reader, more, k, "node-b", 3600, 3600);
+        offer got[16];
+        int g = collect_offers(&reader, 1.5, 0, got, 16);
+        int early = count_on(got, g, "node-b");
+        decline_where(&reader, got, g, "", 3600, 3600);
+        double handed_back = tu_now();
+        decline_where(&other, rest, r, "node-b", 0, -1);
+        int back = 0;
+        while (!back && tu_now() < handed_back + 6) {
+            g = collect_offers(&reader, 0.5, 1, got, 16);
+            back = count_on(got, g, "node-b") > 0;
+            if (back) {
+                memcpy(more, got, sizeof got);
+                k = g;
+            } else {
+                decline_where(&reader, got, g, "", 3600, 3600);
+            }
+        }
+        check(!early && back,
+              "a slice declined for an hour stays filtered while node-b has no more free (%d "
+              "offer(s)) and comes back %.1f s after the second framework frees its part",
+              early, tu_now() - handed_back);
+        /* What node-b has left goes to the second framework again. */
+        r += collect_offers(&other, 1, 0, rest + r, 64 - r);
+    }
+
     /* Both metric sets on the master's snapshot. */
     json_t *snap = mc_get_json(port, "/metrics/snapshot");
     const char *standard[] = {"allocator/mesos/allocation_runs", "allocator/mesos/allocation_run_ms",
