@@ -111,8 +111,8 @@ size_t hs_block_key(char *buf, const char *dataset, size_t dlen, uint64_t index)
 /* Splits a blocks key; returns 0 or -1 if it is not one. */
 int hs_block_key_parse(const void *key, size_t len, const char **dataset, size_t *dlen,
                        uint64_t *index);
-/* Hash of s[0..n) for in-memory tables (the batch's name interning); not
- * stored anywhere, so it may change. */
+/* Hash of s[0..n) for in-memory tables (the batch's name interning, the
+ * snapshot's dataset cache); not stored anywhere, so it may change. */
 uint64_t hs_hash_bytes(const char *s, size_t n);
 void hs_be64_put(unsigned char *p, uint64_t v);
 uint64_t hs_be64_get(const unsigned char *p);

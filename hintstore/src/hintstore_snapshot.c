@@ -45,24 +45,11 @@ struct locus_hs_snapshot {
     char err[HS_ERRLEN];
 };
 
-/* Hash of a dataset name for the snapshot's cache: eight bytes per step
- * (a repeated lookup is mostly this hash and one probe). */
+/* Hash of a dataset name for the snapshot's cache: the batch's name hash
+ * (a repeated lookup is mostly this hash and one probe), never 0. */
 static uint64_t name_hash(const char *s, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-    }
-    if (i < n) {
-        uint64_t w = 0;
-        memcpy(&w, s + i, n - i);
-        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-    }
-    return locus_hash_mix64(h) | 1; /* 0 marks an empty slot */
+    return hs_hash_bytes(s, n) | 1; /* 0 marks an empty slot */
 }
 
 int locus_hs_snapshot_open(locus_hs *hs, locus_hs_snapshot **out)
