@@ -61,6 +61,7 @@ typedef struct la_agent {
     double free_rate;           /* resources handed back per second (decaying count, see
                                    la_note_release), at free_rate_at */
     double free_rate_at;
+    uint64_t rate_visit;        /* placement: last copy-frees scan that counted this agent */
 } la_agent;
 
 typedef struct la_demand {
@@ -145,7 +146,9 @@ typedef struct la_fw {
     uint32_t next_unit;         /* placement: next unit to try */
     uint32_t tries;             /* placement: units tried this cycle */
     uint32_t scan_from;         /* placement: where the next cycle's tries start (kept) */
+    uint32_t scan_start;        /* placement: where this cycle's tries started */
     uint32_t planned;           /* placement: tasks planned this cycle */
+    uint32_t planned_local;     /* placement: of which on a copy */
     uint32_t unplaced;          /* placement: units with no free copy this cycle */
     double plan_key;            /* placement: projected dominant share */
     int waiting;                /* the last plan left some of its cached work unplaced */
@@ -276,6 +279,7 @@ struct locus_allocator {
     uint32_t n_idx_ent, cap_idx_ent;
     uint64_t *rack_pairs;       /* index rebuild: the racks one framework touches */
     uint32_t n_allowed1;        /* frameworks allowed rack-local but not any, this cycle */
+    uint64_t rate_visits;       /* copy-frees scans made (stamps la_agent.rate_visit) */
     uint8_t *fstate;            /* per cycle, by framework slot: 0 not listed (or, with offer
                                    slices, already sliced on this agent, or held back with its
                                    local tasks all offered), else 1 + allowed (a compact copy

@@ -20,6 +20,10 @@
 #define EPS 1e-9
 #define NONE LA_MAP_NONE
 
+/* Units one framework may try per cycle: its tasks that can read from
+ * memory come first, and a full cluster is not searched unit by unit. */
+#define LA_PLAN_TRIES 256
+
 /* Frameworks the engine plans for: they said what one task uses and have
  * pending tasks whose blocks it knows. Their local work goes through the
  * plan only. */
@@ -101,16 +105,12 @@ static void annotate(const locus_allocator *a, uint32_t gs, uint32_t fw, la_pick
  * a further wait_rack, then any. Frameworks not held back form, per role, the
  * `ulist` walked in DRF order; held-back ones are reached only through the
  * agent's and the rack's index entries, so they cost nothing elsewhere. */
-/* Looks at f's next unplaced tasks (up to 8): *free_s = expected seconds
- * until an agent holding a copy of one of them hands resources back (1 /
- * the sum of their release rates); *save_s = the read time a local copy
- * saves on them, in the mean, against a read over the network (the read
- * model of locality.read_mbps_* and locality.nic_mbps). Frameworks without units: the waits of
- * the config (no model). */
-static void next_tasks_view(const locus_allocator *a, const la_fw *f, double now,
-                            double *free_s, double *save_s)
+/* Looks at f's next unplaced tasks (up to 8): *save_s = the read time a
+ * local copy saves on them, in the mean, against a read over the network
+ * (the read model of locality.read_mbps_* and locality.nic_mbps). */
+static double next_tasks_saving(const locus_allocator *a, const la_fw *f)
 {
-    double rate = 0, save = 0;
+    double save = 0;
     uint32_t seen = 0;
     const double *mbps = a->cfg.read_mbps;
     /* A remote read gets the NIC over the tasks an agent runs at once. */
@@ -121,14 +121,39 @@ static void next_tasks_view(const locus_allocator *a, const la_fw *f, double now
     for (uint32_t i = 0; i < f->n_units && seen < 8; i++) {
         const la_unit *u = &f->units[(f->next_unit + i) % f->n_units];
         seen++;
-        for (uint32_t c = 0; c < u->n_copies; c++)
-            rate += la_free_rate(&a->agents[f->copies[u->copy0 + c].agent], now);
         double mb = (double)u->bytes / 1048576.0;
         uint32_t t = u->best_tier < LA_READ_SOURCES ? u->best_tier : LA_READ_HDD;
         save += mb / remote - mb / mbps[t];
     }
-    *free_s = rate > 0 ? 1.0 / rate : INFINITY;
-    *save_s = seen ? (save > 0 ? save / seen : 0) : INFINITY;
+    return seen ? (save > 0 ? save / seen : 0) : INFINITY;
+}
+
+/* Is an agent holding a copy of one of f's pending tasks expected to hand
+ * resources back within wait_s? That is when waiting can make a task local
+ * (the framework, like a delay-scheduling one, runs whichever of its tasks
+ * gets a free copy first): the release rates of the distinct agents holding
+ * copies, summed over the units the plan may try, reach 1 / wait_s. The scan
+ * stops as soon as they do, so a framework whose copies are busy agents
+ * costs a few units. */
+static int copy_frees_within(locus_allocator *a, const la_fw *f, double now, double wait_s)
+{
+    if (!(wait_s > 0))
+        return 0;
+    double need = 1.0 / wait_s, rate = 0;
+    uint64_t stamp = ++a->rate_visits;
+    for (uint32_t i = 0; i < f->n_units && i < LA_PLAN_TRIES; i++) {
+        const la_unit *u = &f->units[(f->next_unit + i) % f->n_units];
+        for (uint32_t c = 0; c < u->n_copies; c++) {
+            la_agent *g = &a->agents[f->copies[u->copy0 + c].agent];
+            if (g->rate_visit == stamp)
+                continue;
+            g->rate_visit = stamp;
+            rate += la_free_rate(g, now);
+            if (rate >= need)
+                return 1;
+        }
+    }
+    return 0;
 }
 
 int la_place_prepare(locus_allocator *a, double now)
@@ -155,8 +180,7 @@ int la_place_prepare(locus_allocator *a, double now)
         double w = now - f->wait_since;
         /* Waiting pays at most the read time a copy saves: the waits are
          * the config's, cut to that (a task of a few MB does not wait). */
-        double free_s, save_s;
-        next_tasks_view(a, f, now, &free_s, &save_s);
+        double save_s = next_tasks_saving(a, f);
         double wn = save_s < a->cfg.wait_node ? save_s : a->cfg.wait_node;
         double wr = save_s < a->cfg.wait_rack ? save_s : a->cfg.wait_rack;
         /* The next chance comes a cycle later: a saving shorter than a
@@ -166,7 +190,7 @@ int la_place_prepare(locus_allocator *a, double now)
         f->allowed = w >= wn + wr ? 2 : w >= wn ? 1 : 0;
         /* ...and only while a copy's agent is expected to free a slot within
          * that wait: else rack-local now (then any after wait_rack). */
-        if (f->allowed == 0 && f->waiting && free_s > wn) {
+        if (f->allowed == 0 && f->waiting && !copy_frees_within(a, f, now, wn)) {
             f->allowed = 1;
             f->wait_since = now - wn;
         }
@@ -507,11 +531,6 @@ static int plan_add(locus_allocator *a, uint32_t ag, uint32_t fw, uint32_t ui, u
     return 0;
 }
 
-/* Tries fw's next units until one is placed on its best free copy. */
-/* Units one framework may try per cycle: its tasks that can read from
- * memory come first, and a full cluster is not searched unit by unit. */
-#define LA_PLAN_TRIES 256
-
 /* Does the smallest planned task still fit on agent ag? */
 static int min_room(const locus_allocator *a, uint32_t ag)
 {
@@ -585,8 +604,9 @@ static uint32_t place_away(locus_allocator *a, const la_fw *f, uint32_t fw, cons
 }
 
 /* Tries fw's next units until one is placed: on its best free copy, else
- * (when fw is not waiting for a copy) rack-local first, then anywhere. */
-static int claim_next(locus_allocator *a, uint32_t fw, uint32_t now_t, int *placed)
+ * (in the plan's second pass, away_ok, when fw is not waiting for a copy)
+ * rack-local first, then anywhere. */
+static int claim_next(locus_allocator *a, uint32_t fw, uint32_t now_t, int away_ok, int *placed)
 {
     la_fw *f = &a->fws[fw];
     *placed = 0;
@@ -602,11 +622,12 @@ static int claim_next(locus_allocator *a, uint32_t fw, uint32_t now_t, int *plac
                 continue;
             take_room(a, f, cp->agent);
             f->planned++;
+            f->planned_local++;
             *placed = 1;
             return plan_add(a, cp->agent, fw, ui, cp->tier, 0);
         }
         int level = 2;
-        uint32_t ag = f->allowed >= 1 ? place_away(a, f, fw, u, now_t, &level) : NONE;
+        uint32_t ag = away_ok && f->allowed >= 1 ? place_away(a, f, fw, u, now_t, &level) : NONE;
         if (ag != NONE) {
             take_room(a, f, ag);
             f->planned++;
@@ -912,10 +933,10 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         la_fw *f = &a->fws[fw];
         if (!f->live || !a->fstate[fw])
             continue;
-        f->planned = f->unplaced = f->tries = 0;
+        f->planned = f->planned_local = f->unplaced = f->tries = 0;
         /* Tries start where the last cycle's stopped, or at the front (the
          * memory copies) when that cycle tried them all. */
-        f->next_unit = f->scan_from < f->n_units ? f->scan_from : 0;
+        f->next_unit = f->scan_start = f->scan_from < f->n_units ? f->scan_from : 0;
         int local = planned_type(f);
         if (!local && f->allowed != 2)
             continue; /* held back, locality without a plan: the per-agent rules */
@@ -944,7 +965,34 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
             a->plan_room_ag[a->n_room_ag++] = a->live[i];
     a->plan_room = a->n_room_ag;
     uint32_t cursor = 0;
-    while (n && n_local) {
+    /* Two passes, as a delay-scheduling framework takes a node-local task of
+     * an offer before a rack-local one and returns to node level after a
+     * local launch: first every framework claims copies only, then those
+     * allowed further that found no free copy at all this cycle place their
+     * tasks rack-local or anywhere. So a task away from its data never takes
+     * the room another task's copy needed, and a framework that still runs
+     * locally keeps waiting for its busy copies. */
+    uint32_t n_first = n, n_local_first = n_local;
+    int away_pass = 0;
+    for (;;) {
+        if (!(n && n_local)) {
+            if (away_pass)
+                break;
+            away_pass = 1;
+            n = 0;
+            n_local = 0;
+            for (uint32_t fw = 0; fw < a->n_fw_slots && n_first && n_local_first; fw++) {
+                la_fw *f = &a->fws[fw];
+                if (!f->live || !a->fstate[fw] || !planned_type(f) || f->allowed < 1 ||
+                    f->planned_local || first_client(a, fw) == NONE)
+                    continue;
+                f->tries = 0;
+                f->next_unit = f->scan_start;
+                n_local++;
+                heap_push(a, &n, fw);
+            }
+            continue;
+        }
         uint32_t fw = heap_pop(a, &n);
         la_fw *f = &a->fws[fw];
         if (!planned_type(f)) {
@@ -952,7 +1000,7 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
             continue;
         }
         int placed = 0;
-        int rc = claim_next(a, fw, now_t, &placed);
+        int rc = claim_next(a, fw, now_t, away_pass, &placed);
         if (rc)
             return la_seterr(a, rc, "out of memory");
         if (!placed) {
@@ -976,6 +1024,12 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
             continue;
         double rest = f->unit_limit - (double)f->planned;
         f->waiting = rest > 0.5;
+        /* A framework that runs some of its tasks on their copies this cycle
+         * is back at node level for the rest of it, as a delay-scheduling
+         * framework is after a node-local launch: its other cached tasks
+         * wait for their copies instead of taking another agent. */
+        if (f->planned_local && f->allowed >= 1)
+            rest = 0;
         f->budget = (rest > 0 ? rest : 0) + f->uncached_tasks;
         f->uncached_left = f->uncached_tasks;
         /* Nothing planned and nothing left by the estimates: the estimates

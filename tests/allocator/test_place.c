@@ -670,6 +670,50 @@ static void test_expiry_rereads_only_expired_hints(void **state)
     la_destroy(a);
 }
 
+/* A framework allowed away from its data (1 MB blocks: waiting saves less
+ * than a cycle) whose first block's copy is on a full agent (a1) and whose
+ * second block's copy has room (a2): the plan claims copies before placing
+ * anything away, so in#1 runs on a2, and, back at node level after that
+ * local launch as a delay-scheduling framework is, in#0 is not sent to the
+ * free agent a3 in the same cycle. Placing units in list order would send
+ * in#0 to a3 (or a2) first. */
+static void test_local_claims_before_away(void **state)
+{
+    (void)state;
+    for (int seed = 1; seed <= 8; seed++) {
+        fstore f = {.gen = 1};
+        char s[32];
+        snprintf(s, sizeof s, "policy.seed=%d", seed);
+        locus_allocator *a =
+            t_new(NULL, "policy.name=locality", "hints.staleness=1e6", s, NULL);
+        store_install(a, &f);
+        t_agent(a, "a1", 1, 1024);
+        t_agent(a, "a2", 1, 1024);
+        t_agent(a, "a3", 8, 8192);
+        t_fw(a, "fb", "*");
+        locus_offer_list l = t_alloc(a, 1); /* fb takes all; keeps a1 */
+        for (size_t i = 0; i < l.n; i++)
+            if (strcmp(l.offers[i].agent_id, "a1") != 0)
+                t_decline(a, &l.offers[i], 1e6, 1);
+        (void)t_alloc(a, 2);
+        t_fw(a, "fa", "*");
+        t_task_res(a, "fa", 1, 1024);
+        put_block(&f, "in", 0, "a1", LOCUS_TIER_HDD, NULL);
+        put_block(&f, "in", 1, "a2", LOCUS_TIER_HDD, NULL);
+        f.blk[0].v.bytes = f.blk[1].v.bytes = 1 * MB;
+        want_blocks(a, "fa", "in", 0, 2);
+        l = t_alloc(a, 3);
+        assert_int_equal(t_count_fw(&l, "fa"), 1);
+        const locus_offer *o = t_offer_for_agent(&l, "a2");
+        assert_non_null(o);
+        assert_string_equal(o->framework_id, "fa");
+        assert_int_equal(o->locality.level, 0);
+        assert_non_null(strstr(o->reason, "in#1"));
+        assert_true(t_res(&o->resources, "cpus") == 1);
+        la_destroy(a);
+    }
+}
+
 /* When does fa, whose only block sits on the full agent a1, first get an
  * offer on a2? Allocation cycles every second; fb holds a1. */
 static double first_offer_elsewhere(uint64_t block_bytes)
@@ -864,6 +908,7 @@ int main(void)
         cmocka_unit_test(test_confirmed_dataset_moves_expiry_only),
         cmocka_unit_test(test_expiry_rereads_only_expired_hints),
         cmocka_unit_test(test_wait_bounded_by_read_time_saved),
+        cmocka_unit_test(test_local_claims_before_away),
         cmocka_unit_test(test_slices_follow_frameworks_choice),
         cmocka_unit_test(test_index_updates_match_full_rebuild),
     };
