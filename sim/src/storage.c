@@ -225,6 +225,7 @@ static int rewrite(sim_storage *s, uint32_t ds, uint64_t bytes, uint64_t bb)
     d->bytes = 0;
     d->block_bytes = block_size_for(s, bytes, bb);
     d->version++;
+    d->rewritten = 1;
     s->rewrites++;
     return append_blocks(s, ds, bytes);
 }
@@ -282,6 +283,10 @@ int sim_storage_resolve(sim_storage *s, const char *name, uint64_t bytes, uint64
                 if ((rc = append_blocks(s, ds, extra)))
                     return rc;
             }
+            /* The longer input existed before the job that reads it was
+             * submitted, so a real probe would have seen it: written whole
+             * before the next cycle, as a newly named dataset. */
+            s->datasets[ds].stale = 1;
         }
     }
     *dataset = ds;
@@ -482,6 +487,17 @@ int sim_storage_publish_fresh(sim_storage *s, struct locus_hs *hs, double now_s,
         sim_dataset *d = &s->datasets[s->fresh[i]];
         d->queued = 0;
         d->stale = 0;
+        /* A rewrite's new blocks reuse the old indexes: the old blocks are
+         * deleted first, in the same batch, not by a later publish. */
+        for (size_t k = 0; d->rewritten && !rc && k < s->n_dirty; k++) {
+            sim_block *bl = &s->blocks[s->dirty[k]];
+            if (!bl->dirty || !bl->dead || bl->dataset != s->fresh[i])
+                continue;
+            bl->dirty = 0;
+            if (hs && (rc = locus_hs_batch_delete(b, d->name, bl->index)) == LOCUS_ENOTFOUND)
+                rc = 0;
+        }
+        d->rewritten = 0;
         for (uint32_t k = 0; !rc && k < d->n_blocks; k++) {
             uint32_t id = d->blocks[k];
             s->blocks[id].dirty = 0; /* written now; its entry in the dirty list is skipped */

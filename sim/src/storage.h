@@ -52,7 +52,10 @@ typedef struct sim_dataset {
     uint32_t version;     /* rewrites */
     double published_at;  /* simulated time all its blocks were last written to the hint store; < 0 never */
     uint32_t demand;      /* frameworks that will still read it */
-    uint8_t stale;        /* changed while nobody demanded it: not written yet */
+    uint8_t stale;        /* changed while nobody demanded it, or grown by a job that
+                             reads it: written whole before the next cycle */
+    uint8_t rewritten;    /* rewritten since its last whole write: the old blocks'
+                             deletes go first */
     uint8_t queued;       /* in the fresh list */
 } sim_dataset;
 

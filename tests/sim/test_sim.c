@@ -15,11 +15,14 @@
 #include <cmocka.h>
 #include <math.h>
 
+#include "cluster.h"
 #include "engine.h"
+#include "locus/hintstore.h"
 #include "locus/error.h"
 #include "replay.h"
 #include "report.h"
 #include "simconf.h"
+#include "storage.h"
 #include "testutil.h"
 #include "trace.h"
 
@@ -269,6 +272,89 @@ static void test_reread_hits_memory(void **state)
     assert_int_equal(sum3(p->tasks), 1 + 1 + 1 + 4);
     assert_true(p->mem_hit_tasks >= 1);
     sim_report_free(r);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+}
+
+/* ---- storage model: what the hint store knows ------------------------------ */
+
+/* Blocks of dataset `ds` in the hint store: count and each block's bytes. */
+static size_t stored_blocks(locus_hs *hs, const char *ds, uint64_t *bytes, size_t max)
+{
+    locus_hs_snapshot *sn = NULL;
+    assert_int_equal(locus_hs_snapshot_open(hs, &sn), 0);
+    size_t n = 0;
+    for (uint64_t i = 0; i < 64; i++) {
+        const locus_hs_block_view *b = NULL;
+        if (locus_hs_snapshot_block(sn, ds, i, &b) == 0 && b) {
+            if (n < max)
+                bytes[n] = b->bytes;
+            n++;
+        }
+    }
+    locus_hs_snapshot_close(sn);
+    return n;
+}
+
+/* An input that a newly arrived job reads longer than before existed before
+ * that job was submitted, so a probe would have seen it: like a newly named
+ * dataset, it is in the hint store before the next cycle, not a probe
+ * interval later, whether it grew in place or was rewritten with bigger
+ * blocks; and the rewritten blocks survive the next periodic publish, which
+ * deletes the old ones. */
+static void test_grown_input_published_before_next_cycle(void **state)
+{
+    fixture *f = *state;
+    static const char *const kv[] = { "cluster.agents=4", "cluster.racks=1",
+                                      "storage.max_map_tasks=8", "storage.block_bytes=128M" };
+    sim_config c;
+    config(&c, kv, 4);
+    sim_cluster cl;
+    sim_storage st;
+    assert_int_equal(sim_cluster_init(&cl, &c), 0);
+    assert_int_equal(sim_storage_init(&st, &c, &cl, 1), 0);
+    char path[512], err[512] = "";
+    snprintf(path, sizeof path, "%s/grow-store", f->dir);
+    locus_hs_options o = { .create = 1, .no_sync = 1 };
+    locus_hs *hs = NULL;
+    assert_int_equal(locus_hs_open(path, &o, &hs, err, sizeof err), 0);
+    sim_block_read *reads = NULL;
+    size_t n_reads = 0, cap_reads = 0;
+    uint32_t ds = 0;
+    uint64_t bytes[64];
+
+    /* first job: two blocks, demanded, published before its first cycle */
+    assert_int_equal(sim_storage_resolve(&st, "g", 256 * MB, 0, &reads, &n_reads, &cap_reads, &ds), 0);
+    assert_int_equal(sim_storage_demand(&st, ds, 1), 0);
+    assert_int_equal(sim_storage_publish_fresh(&st, hs, 1.0, err, sizeof err), 0);
+    assert_int_equal(stored_blocks(hs, "g", bytes, 64), 2);
+
+    /* second job, while the first still reads it: six more blocks */
+    n_reads = 0;
+    assert_int_equal(sim_storage_resolve(&st, "g", 1024 * MB, 0, &reads, &n_reads, &cap_reads, &ds), 0);
+    assert_int_equal(n_reads, 8);
+    assert_int_equal(sim_storage_demand(&st, ds, 1), 0);
+    assert_int_equal(sim_storage_publish_fresh(&st, hs, 2.0, err, sizeof err), 0);
+    assert_int_equal(stored_blocks(hs, "g", bytes, 64), 8);
+
+    /* third job: 2 GiB would take 16 blocks of 128 MB, over the 8 allowed,
+     * so the dataset is rewritten with 8 blocks of 256 MB */
+    n_reads = 0;
+    assert_int_equal(sim_storage_resolve(&st, "g", 2048 * MB, 0, &reads, &n_reads, &cap_reads, &ds), 0);
+    assert_int_equal(n_reads, 8);
+    assert_int_equal(sim_storage_demand(&st, ds, 1), 0);
+    assert_int_equal(sim_storage_publish_fresh(&st, hs, 3.0, err, sizeof err), 0);
+    assert_int_equal(stored_blocks(hs, "g", bytes, 64), 8);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(bytes[i], 256 * MB);
+    assert_int_equal(sim_storage_publish(&st, hs, 4.0, err, sizeof err), 0);
+    assert_int_equal(stored_blocks(hs, "g", bytes, 64), 8);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(bytes[i], 256 * MB);
+
+    free(reads);
+    locus_hs_close(hs);
+    sim_storage_free(&st);
+    sim_cluster_free(&cl);
     locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
 }
 
@@ -588,6 +674,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_data_on_one_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conservation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reread_hits_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grown_input_published_before_next_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
         cmocka_unit_test(test_auto_compression),
         cmocka_unit_test_setup_teardown(test_target_load_calibrated, setup, teardown),
