@@ -290,21 +290,15 @@ static int ensure_tick(sim_world *w)
     return sim_engine_push(&w->eng, t, SIM_EV_TICK, 0, 0);
 }
 
-static int tick(sim_world *w)
+/* One allocate() call and the frameworks' answers to its offers; *n_offers
+ * gets how many offers it made and *cpu_s adds the allocator's CPU time. */
+static int offer_round(sim_world *w, size_t *n_offers, double *alloc_cpu)
 {
     int rc;
-    w->tick_scheduled = 0;
-    /* Datasets named since the last cycle existed before their jobs: their
-     * placement goes into the hint store before the allocator looks. */
-    if ((rc = sim_storage_publish_fresh(&w->st, w->hs, w->eng.now, w->err, sizeof w->err)))
-        return rc;
-    if ((rc = sim_fw_before_cycle(w)))
-        return rc;
     locus_offer_list offers = { 0 };
-    uint64_t launched_before = launched_total(w);
     double c0 = cpu_s();
     rc = w->optimal ? sim_optimal_cycle(w) : w->api->allocate(w->alloc, w->eng.now, &offers);
-    double c1 = cpu_s();
+    *alloc_cpu += cpu_s() - c0;
     if (rc && w->optimal)
         return rc;
     if (rc) {
@@ -312,13 +306,10 @@ static int tick(sim_world *w)
                  w->api->last_error ? w->api->last_error(w->alloc) : "");
         return rc;
     }
-    w->res->cycles++;
-    if (sim_grow((void **)&w->cycle_cpu, &w->cap_cycle_cpu, w->n_cycle_cpu + 1, sizeof(double)))
-        return LOCUS_ENOMEM;
-    w->cycle_cpu[w->n_cycle_cpu++] = c1 - c0;
     /* The list is valid until the next call on the handle, and handling an
      * offer calls recover(): copy it first. */
     size_t n = offers.n;
+    *n_offers = n;
     if (n) {
         if (sim_grow((void **)&w->offer_buf, &w->cap_offer_buf, n, sizeof *w->offer_buf))
             return LOCUS_ENOMEM;
@@ -350,8 +341,40 @@ static int tick(sim_world *w)
     for (size_t i = 0; i < n; i++)
         if ((rc = sim_fw_offer(w, &w->offer_buf[i])))
             return rc;
-    if ((rc = sim_fw_after_cycle(w)))
+    return sim_fw_after_cycle(w);
+}
+
+static int tick(sim_world *w)
+{
+    int rc;
+    w->tick_scheduled = 0;
+    /* Datasets named since the last cycle existed before their jobs: their
+     * placement goes into the hint store before the allocator looks. */
+    if ((rc = sim_storage_publish_fresh(&w->st, w->hs, w->eng.now, w->err, sizeof w->err)))
         return rc;
+    if ((rc = sim_fw_before_cycle(w)))
+        return rc;
+    uint64_t launched_before = launched_total(w);
+    double alloc_cpu = 0;
+    size_t n_offers = 0, rounds = 0;
+    /* Delay frameworks decline at once what they will not use, and the
+     * resources go on to the next framework in DRF order (the decliners'
+     * refuse filters now cover them), as the Mesos master re-offers
+     * rejected resources and as the delay scheduling paper's scheduler
+     * passes a freed slot down the jobs until one has data there. Without
+     * this a freed slot would reach one framework per cycle. Naive
+     * frameworks decline only what they cannot use, so they get one round. */
+    do {
+        if ((rc = offer_round(w, &n_offers, &alloc_cpu)))
+            return rc;
+        rounds++;
+    } while (w->mode == SIM_FW_DELAY && !w->optimal && n_offers > 0 && w->cfg->refuse_s > 0 &&
+             rounds <= w->n_active);
+    w->res->cycles++;
+    w->res->offer_rounds += rounds;
+    if (sim_grow((void **)&w->cycle_cpu, &w->cap_cycle_cpu, w->n_cycle_cpu + 1, sizeof(double)))
+        return LOCUS_ENOMEM;
+    w->cycle_cpu[w->n_cycle_cpu++] = alloc_cpu;
     sim_metrics_cycle(w);
     /* Only a launch is progress: offers that every framework declines (no
      * task fits) must not keep the stall guard from firing. */

@@ -211,6 +211,7 @@ const report_metric report_metrics[] = {
     DBL("offered_load", offered_load),
     DBL("jain_fairness", jain_fairness),
     U64("cycles", cycles),
+    U64("offer_rounds", offer_rounds),
     U64("offers", offers),
     U64("fallback_cycles", fallback_cycles),
     U64("net_updates", net_updates),

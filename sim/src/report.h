@@ -66,6 +66,7 @@ typedef struct sim_policy_result {
     double offered_load;         /* all busy cpu-seconds / (cluster cpus * arrival span): what sim.target_load aims at */
     double jain_fairness;        /* Jain's index of dominant shares, averaged over cycles with >1 active framework */
     uint64_t cycles;             /* allocation cycles */
+    uint64_t offer_rounds;       /* allocate() calls: a cycle re-offers what delay frameworks declined */
     uint64_t offers;
     uint64_t fallback_cycles;    /* cycles the plugin ran as plain drf (hints stale or missing) */
     double *jct_sorted;          /* every finished job's completion time, ascending (for the CDF) */

@@ -340,6 +340,8 @@ int report_grid_build(const sim_report *r, unsigned flags, report_grid *g)
     EACH((report_fmt_fixed(a, sizeof a, p->slowdown_p95, 2), set_cell(row, i, "%sx", a)));
     ROW("allocation cycles");
     EACH((report_fmt_count(a, sizeof a, p->cycles), set_cell(row, i, "%s", a)));
+    ROW("offer rounds (declined offers re-offered)");
+    EACH((report_fmt_count(a, sizeof a, p->offer_rounds), set_cell(row, i, "%s", a)));
     ROW("offers");
     EACH((report_fmt_count(a, sizeof a, p->offers), set_cell(row, i, "%s", a)));
     ROW("cycles as plain drf");
