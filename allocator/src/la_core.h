@@ -290,6 +290,13 @@ struct locus_allocator {
     uint64_t *rack_bytes;       /* index rebuild: one framework's bytes per rack (+1 if touched) */
     uint32_t cap_rack_bytes;
     la_u64map scratch;
+    /* Storage host name pointer (the store handle's interned name, stable
+     * until it is closed) to agent slot + 1 (0: no agent), so each distinct
+     * host is resolved once, not once per replica read. Valid for one store
+     * handle, hint epoch (agents' host names) and host binding set. */
+    la_u64map host_cache;
+    const void *host_cache_store;
+    uint64_t host_cache_epoch;
     /* placement engine, per cycle (la_place.c) */
     double *plan_free;          /* per agent slot x LA_MAX_RES: free resources not yet planned */
     uint32_t *plan_head;        /* per agent slot: first plan entry, LA_MAP_NONE if none */
@@ -306,6 +313,7 @@ struct locus_allocator {
     uint32_t n_plan, cap_plan;
     struct la_plan_unit { uint32_t unit, next; } *plan_units;
     uint32_t n_plan_units, cap_plan_units;
+    struct align_buf *align;    /* align_slices' scratch, kept across cycles */
     la_u64map plan_map;         /* agent << 32 | fw -> plan entry */
     uint32_t *plan_rack_off, *plan_rack_ag, *plan_rack_cur; /* live agents by rack */
     uint32_t cap_plan_rack, cap_plan_rack_ag, cap_plan_rack_cur;
@@ -472,5 +480,39 @@ int la_status(const locus_allocator *a, locus_allocator_status *out);
 int la_reload_config(locus_allocator *a);
 int la_set_task_resources(locus_allocator *a, const char *framework_id,
                           const locus_resources *per_task);
+
+/* Appends text to offer reasons without printf: a reason is written for
+ * every offer, and formatting them with snprintf cost more than choosing
+ * most offers. Truncates at cap - 1 bytes like snprintf; buf stays
+ * terminated. */
+typedef struct la_sbuf {
+    char *buf;
+    size_t len, cap;
+} la_sbuf;
+
+static inline void la_sb_strn(la_sbuf *b, const char *s, size_t max)
+{
+    while (max-- && *s && b->len + 1 < b->cap)
+        b->buf[b->len++] = *s++;
+    b->buf[b->len] = '\0';
+}
+
+static inline void la_sb_str(la_sbuf *b, const char *s)
+{
+    la_sb_strn(b, s, (size_t)-1);
+}
+
+static inline void la_sb_u64(la_sbuf *b, uint64_t x)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    while (n && b->len + 1 < b->cap)
+        b->buf[b->len++] = tmp[--n];
+    b->buf[b->len] = '\0';
+}
 
 #endif

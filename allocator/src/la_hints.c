@@ -118,6 +118,7 @@ void la_hints_close(locus_allocator *a)
 {
     locus_hs_close(a->own_store);
     a->own_store = NULL;
+    la_u64map_clear(&a->host_cache); /* its names went with the handle */
 }
 
 void la_hints_path_changed(locus_allocator *a)
@@ -202,10 +203,28 @@ static int loc_add(locus_allocator *a, la_fw *f, uint32_t agent, int t, uint64_t
     return 0;
 }
 
-static uint32_t agent_of_host(locus_allocator *a, void *snap, const char *host)
+static uint32_t resolve_host(locus_allocator *a, void *snap, const char *host)
 {
     const char *h = a->prov.agent_for_host(a->prov.ctx, snap, host);
     return la_strmap_get(&a->host_map, h ? h : host);
+}
+
+/* Agent slot of a storage host, NONE if no agent runs there. The store's
+ * host names are interned (one pointer per host while the handle is open),
+ * so the default provider's answers are cached by pointer (see
+ * host_cache_valid): a new framework's thousands of replicas cost one hash
+ * probe each. An injected provider's pointers promise nothing. */
+static uint32_t agent_of_host(locus_allocator *a, void *snap, const char *host)
+{
+    if (a->prov_injected)
+        return resolve_host(a, snap, host);
+    uint64_t key = (uint64_t)(uintptr_t)host;
+    uint32_t v = la_u64map_get(&a->host_cache, key);
+    if (v != NONE)
+        return v - 1; /* slot + 1; 0 (no agent) wraps to NONE */
+    uint32_t ag = resolve_host(a, snap, host);
+    (void)la_u64map_put(&a->host_cache, key, ag + 1); /* no memory: resolved again next time */
+    return ag;
 }
 
 /* Block b's copies on known agents, one per agent in its fastest tier:
@@ -717,6 +736,7 @@ void la_hints_free_index(locus_allocator *a)
     free(a->rack_pairs);
     a->rack_pairs = NULL;
     la_u64map_free(&a->scratch);
+    la_u64map_free(&a->host_cache);
     a->idx_off = NULL;
     a->idx_ent = NULL;
     a->rack_bytes = NULL;
@@ -1113,6 +1133,19 @@ static int apply_changes(locus_allocator *a, void *snap, uint64_t gen, const clo
     return full;
 }
 
+/* The host cache holds while the store handle and the agents' host names
+ * (hint epoch) stay; a change of host bindings clears it where the change
+ * feed reports one (apply_changes returning 1). */
+static void host_cache_check(locus_allocator *a)
+{
+    const void *store = store_of(a);
+    if (a->host_cache_store != store || a->host_cache_epoch != a->hint_epoch) {
+        la_u64map_clear(&a->host_cache);
+        a->host_cache_store = store;
+        a->host_cache_epoch = a->hint_epoch;
+    }
+}
+
 static int64_t hint_now_ms(const locus_allocator *a, double now)
 {
     if (a->cfg.clock == LA_CLOCK_WALL) {
@@ -1153,10 +1186,14 @@ int la_hints_refresh(locus_allocator *a, double now)
     a->st.hint_age_s = ((double)cm.now_ms - (double)updated) / 1000.0;
     if (is_stale(&cm, updated))
         goto out; /* the writer is dead or stuck: do not trust anything */
+    host_cache_check(a);
     if (gen != a->hint_generation) {
-        if (apply_changes(a, snap, gen, &cm))
+        if (apply_changes(a, snap, gen, &cm)) {
+            /* Host bindings may have changed too. */
+            la_u64map_clear(&a->host_cache);
             for (uint32_t i = 0; i < a->n_fw_slots; i++)
                 a->fws[i].hint_dirty = 1;
+        }
         a->hint_generation = gen;
         /* Confirmed hints moved their expiry. */
         a->index_expire_at = INFINITY;

@@ -47,23 +47,24 @@ static const char *fmt_fix(double v, int decimals, char *buf, size_t len)
     return buf;
 }
 
-static const char *fmt_bytes(uint64_t b, char *buf, size_t len)
+static void sb_bytes(la_sbuf *b, uint64_t bytes)
 {
     static const char *const u[] = {"B", "KB", "MB", "GB", "TB", "PB"};
-    double v = (double)b;
+    double v = (double)bytes;
     int i = 0;
     while (v >= 1024 && i < 5) {
         v /= 1024;
         i++;
     }
     char num[32];
-    snprintf(buf, len, "%s %s", fmt_fix(v, i ? 1 : 0, num, sizeof num), u[i]);
-    return buf;
+    la_sb_str(b, fmt_fix(v, i ? 1 : 0, num, sizeof num));
+    la_sb_str(b, " ");
+    la_sb_str(b, u[i]);
 }
 
-static int add_reason(locus_allocator *a, const char *text)
+static int add_reason(locus_allocator *a, const char *text, size_t len)
 {
-    size_t n = strlen(text) + 1;
+    size_t n = len + 1;
     if (la_growz((void **)&a->reasons, &a->cap_reasons, a->n_reasons + n, 1))
         return LOCUS_ENOMEM;
     memcpy(a->reasons + a->n_reasons, text, n);
@@ -114,13 +115,20 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     o->resources.n = a->n_items - a->offer_aux[2 * a->n_offers];
     double share_before = c->share;
 
-    char reason[320], b1[32], n1[32], n2[32], n3[32];
+    char reason[320], n1[32], n2[32];
+    la_sbuf rb = {reason, 0, sizeof reason};
+    reason[0] = '\0';
     if (!use_loc) {
         o->locality.level = -1;
-        snprintf(reason, sizeof reason, "%s: role %s share %s, fw share %s",
-                 a->cfg.policy == LA_POLICY_DRF ? "drf" : hints_ok ? "drf order" : "drf (no hints)",
-                 ro->name, fmt_fix(ro->share, 3, n1, sizeof n1),
-                 fmt_fix(share_before, 3, n2, sizeof n2));
+        la_sb_str(&rb, a->cfg.policy == LA_POLICY_DRF ? "drf"
+                       : hints_ok                     ? "drf order"
+                                                      : "drf (no hints)");
+        la_sb_str(&rb, ": role ");
+        la_sb_str(&rb, ro->name);
+        la_sb_str(&rb, " share ");
+        la_sb_str(&rb, fmt_fix(ro->share, 3, n1, sizeof n1));
+        la_sb_str(&rb, ", fw share ");
+        la_sb_str(&rb, fmt_fix(share_before, 3, n2, sizeof n2));
     } else {
         memcpy(o->locality.local_bytes, p->local, sizeof p->local);
         o->locality.rack_bytes = p->rack;
@@ -129,31 +137,34 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
         fmt_fix(share_before, 3, n1, sizeof n1);
         if (p->level == 0) {
             int t = p->local[0] ? 0 : p->local[1] ? 1 : 2;
-            static const char *const tn[] = {"MEM", "SSD", "HDD"};
-            snprintf(reason, sizeof reason, "local %s %s, score %s, share %s", tn[t],
-                     fmt_bytes(p->local[t], b1, sizeof b1), fmt_fix(p->score, 2, n2, sizeof n2),
-                     n1);
+            static const char *const tn[] = {"local MEM ", "local SSD ", "local HDD "};
+            la_sb_str(&rb, tn[t]);
+            sb_bytes(&rb, p->local[t]);
+            la_sb_str(&rb, ", score ");
+            la_sb_str(&rb, fmt_fix(p->score, 2, n2, sizeof n2));
         } else if (p->level == 1) {
-            snprintf(reason, sizeof reason, "rack-local %s after %s s wait, share %s",
-                     fmt_bytes(p->rack, b1, sizeof b1), fmt_fix(p->waited, 1, n3, sizeof n3), n1);
+            la_sb_str(&rb, "rack-local ");
+            sb_bytes(&rb, p->rack);
+            la_sb_str(&rb, " after ");
+            la_sb_str(&rb, fmt_fix(p->waited, 1, n2, sizeof n2));
+            la_sb_str(&rb, " s wait");
         } else if (p->level == 2) {
-            snprintf(reason, sizeof reason, "any after %s s wait, share %s",
-                     fmt_fix(p->waited, 1, n3, sizeof n3), n1);
-        } else {
-            snprintf(reason, sizeof reason, "no cached demand, drf share %s", n1);
+            la_sb_str(&rb, "any after ");
+            la_sb_str(&rb, fmt_fix(p->waited, 1, n2, sizeof n2));
+            la_sb_str(&rb, " s wait");
         }
+        la_sb_str(&rb, p->level >= 0 && p->level <= 2 ? ", share " : "no cached demand, drf share ");
+        la_sb_str(&rb, n1);
     }
     if (slice_tasks) {
-        size_t rl = strlen(reason);
-        snprintf(reason + rl, sizeof reason - rl, ", slice for %s local task%s",
-                 fmt_fix(slice_tasks, 0, n2, sizeof n2), slice_tasks == 1 ? "" : "s");
+        la_sb_str(&rb, ", slice for ");
+        la_sb_u64(&rb, slice_tasks);
+        la_sb_str(&rb, slice_tasks == 1 ? " local task" : " local tasks");
     }
-    if (extra) {
-        size_t rl = strlen(reason);
-        snprintf(reason + rl, sizeof reason - rl, "%s", extra);
-    }
+    if (extra)
+        la_sb_str(&rb, extra);
     a->offer_aux[2 * a->n_offers + 1] = a->n_reasons;
-    if (add_reason(a, reason))
+    if (add_reason(a, reason, rb.len))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     a->n_offers++;
 

@@ -727,7 +727,7 @@ typedef struct align_buf {
     uint32_t *off, *bucket, *took;
     uint8_t *taken;
     uint32_t *agent_k;          /* per agent slot: its entry among the framework's, or NONE */
-    uint32_t cap_ent, cap_order, cap_off, cap_bucket, cap_took, cap_taken;
+    uint32_t cap_ent, cap_order, cap_off, cap_bucket, cap_took, cap_taken, cap_agent_k;
 } align_buf;
 
 /* Cuts one framework's slices (entries ent[0..ne), in offer order) to the
@@ -742,9 +742,14 @@ static int align_fw(locus_allocator *a, align_buf *w, const entry_key *ek, uint3
         la_grow((void **)&w->taken, &w->cap_taken, f->n_units + 1, 1) ||
         la_grow((void **)&w->off, &w->cap_off, ne + 2, sizeof *w->off))
         return LOCUS_ENOMEM;
-    for (uint32_t u = 0; u < f->n_units; u++)
+    int sorted = 1;
+    for (uint32_t u = 0; u < f->n_units; u++) {
         w->order[u] = (unit_key){f->units[u].block, f->units[u].demand, u};
-    qsort(w->order, f->n_units, sizeof *w->order, cmp_unit_key);
+        sorted &= u == 0 || cmp_unit_key(&w->order[u - 1], &w->order[u]) < 0;
+    }
+    /* Units of one tier are in demand order already: no sort then. */
+    if (!sorted)
+        qsort(w->order, f->n_units, sizeof *w->order, cmp_unit_key);
     memset(w->taken, 0, f->n_units);
     /* Per entry, the units with a copy on its agent, in demand order (a
      * dense agent -> entry array: this runs for every copy of every unit). */
@@ -842,37 +847,46 @@ static int align_entries(locus_allocator *a, align_buf *w, const la_fw *f, const
  * names, or in another order, loses at most that cycle for them. */
 static int align_slices(locus_allocator *a)
 {
-    align_buf b = {0};
     int rc = 0;
     if (a->n_plan < 2)
         return 0;
-    if (la_grow((void **)&b.ent, &b.cap_ent, a->n_plan, sizeof *b.ent))
+    if (!a->align && !(a->align = calloc(1, sizeof *a->align)))
         return LOCUS_ENOMEM;
-    b.agent_k = malloc(sizeof *b.agent_k * (a->n_agents_slots ? a->n_agents_slots : 1));
-    if (!b.agent_k) {
-        free(b.ent);
+    align_buf *b = a->align;
+    if (la_grow((void **)&b->ent, &b->cap_ent, a->n_plan, sizeof *b->ent))
         return LOCUS_ENOMEM;
+    if (b->cap_agent_k < a->n_agents_slots) { /* NONE everywhere between uses */
+        uint32_t old = b->cap_agent_k;
+        if (la_grow((void **)&b->agent_k, &b->cap_agent_k, a->n_agents_slots, sizeof *b->agent_k))
+            return LOCUS_ENOMEM;
+        memset(b->agent_k + old, 0xff, sizeof *b->agent_k * (b->cap_agent_k - old));
     }
-    memset(b.agent_k, 0xff, sizeof *b.agent_k * a->n_agents_slots); /* NONE */
     for (uint32_t i = 0; i < a->n_plan; i++)
-        b.ent[i] = (entry_key){a->plan[i].fw, a->agents[a->plan[i].agent].live_pos, i};
-    qsort(b.ent, a->n_plan, sizeof *b.ent, cmp_entry_key);
+        b->ent[i] = (entry_key){a->plan[i].fw, a->agents[a->plan[i].agent].live_pos, i};
+    qsort(b->ent, a->n_plan, sizeof *b->ent, cmp_entry_key);
     for (uint32_t i = 0; i < a->n_plan && !rc;) {
         uint32_t j = i + 1;
-        while (j < a->n_plan && b.ent[j].fw == b.ent[i].fw)
+        while (j < a->n_plan && b->ent[j].fw == b->ent[i].fw)
             j++;
         if (j - i > 1)
-            rc = align_fw(a, &b, b.ent + i, j - i);
+            rc = align_fw(a, b, b->ent + i, j - i);
         i = j;
     }
-    free(b.ent);
-    free(b.agent_k);
-    free(b.order);
-    free(b.off);
-    free(b.bucket);
-    free(b.took);
-    free(b.taken);
     return rc;
+}
+
+static void align_free(align_buf *b)
+{
+    if (!b)
+        return;
+    free(b->ent);
+    free(b->agent_k);
+    free(b->order);
+    free(b->off);
+    free(b->bucket);
+    free(b->took);
+    free(b->taken);
+    free(b);
 }
 
 int la_place_plan(locus_allocator *a, uint32_t now_t)
@@ -1050,6 +1064,8 @@ void la_place_free(locus_allocator *a)
     free(a->plan_reserved);
     free(a->plan);
     free(a->plan_units);
+    align_free(a->align);
+    a->align = NULL;
     free(a->heap);
     free(a->plan_rack_off);
     free(a->plan_rack_cur);
@@ -1096,19 +1112,26 @@ static int offer_planned(locus_allocator *a, uint32_t gs, double *avail, double 
             memcpy(p.local, pl->bytes, sizeof pl->bytes);
         }
         char extra[200];
-        size_t len = (size_t)snprintf(extra, sizeof extra, ", planned %s, blocks",
-                                      pl->level == 0 ? tn[pl->best_tier < LOCUS_TIERS
-                                                              ? pl->best_tier : 2]
-                                      : pl->level == 1 ? "rack-local" : "anywhere");
+        la_sbuf eb = {extra, 0, sizeof extra};
+        la_sb_str(&eb, ", planned ");
+        la_sb_str(&eb, pl->level == 0 ? tn[pl->best_tier < LOCUS_TIERS ? pl->best_tier : 2]
+                       : pl->level == 1 ? "rack-local"
+                                        : "anywhere");
+        la_sb_str(&eb, ", blocks");
         uint32_t shown = 0;
-        for (uint32_t u = pl->unit_head; u != NONE && len < sizeof extra; u = a->plan_units[u].next) {
+        for (uint32_t u = pl->unit_head; u != NONE && eb.len + 1 < eb.cap;
+             u = a->plan_units[u].next) {
             const la_unit *un = &f->units[a->plan_units[u].unit];
             if (shown == 3) {
-                snprintf(extra + len, sizeof extra - len, " +%u more", pl->n_tasks - shown);
+                la_sb_str(&eb, " +");
+                la_sb_u64(&eb, pl->n_tasks - shown);
+                la_sb_str(&eb, " more");
                 break;
             }
-            len += (size_t)snprintf(extra + len, sizeof extra - len, " %.40s#%llu",
-                                    f->demand[un->demand].dataset, (unsigned long long)un->block);
+            la_sb_str(&eb, " ");
+            la_sb_strn(&eb, f->demand[un->demand].dataset, 40);
+            la_sb_str(&eb, "#");
+            la_sb_u64(&eb, (uint64_t)un->block);
             shown++;
         }
         int rc = la_make_offer(a, gs, slice, &p, 1, a->hints_valid, now, pl->n_tasks, extra);

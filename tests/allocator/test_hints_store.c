@@ -156,6 +156,72 @@ static void test_host_lent_store(void **state)
     locus_hs_close(hs);
 }
 
+/* Rebinds storage host "cache-2" to agent hostname `agent` in its own batch. */
+static void rebind(locus_hs *hs, const char *agent, int64_t now_ms)
+{
+    locus_hs_batch *b = NULL;
+    assert_int_equal(locus_hs_batch_begin(hs, "test:writer", 0, &b), 0);
+    assert_int_equal(locus_hs_batch_bind_host(b, "cache-2", agent, NULL), 0);
+    assert_int_equal(locus_hs_batch_commit(b, now_ms), 0);
+}
+
+/* Storage hosts are resolved to agents once and remembered across cycles:
+ * a new host binding, and agents leaving and coming back under the bound
+ * hostname, must move the block's locality with them. */
+static void test_host_binding_and_agents_change(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/rebind", g_dir);
+    locus_hs_options o = {0};
+    o.create = 1;
+    o.no_sync = 1;
+    locus_hs *hs = NULL;
+    char err[256];
+    assert_int_equal(locus_hs_open(path, &o, &hs, err, sizeof err), 0);
+    assert_int_equal(write_hints(hs, 10000), 0);
+    locus_host_services host = {sizeof host, NULL, NULL, hs};
+    locus_param p[] = {{"policy.fairness_slack", "0.5"}};
+    locus_allocator *a = NULL;
+    assert_int_equal(la_create(NULL, p, 1, &host, &a, err, sizeof err), 0);
+    setup_cluster(a);
+    locus_demand_item it = {"x", 0, 0};
+    assert_int_equal(la_set_demand(a, "f1", &it, 1), 0);
+    locus_offer_list l = cycle(a, 11);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.offers[0].agent_id, "a2");
+    assert_int_equal(l.offers[0].locality.level, 0);
+
+    /* cache-2 now serves agent a1. */
+    rebind(hs, "a1", 12000);
+    l = cycle(a, 12);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.offers[0].agent_id, "a1");
+    assert_int_equal(l.offers[0].locality.level, 0);
+
+    /* a1 leaves: no agent holds the block. Agent a4 joins (in a1's old
+     * slot, as slots are reused), then "a3" with hostname a1, which holds
+     * the block now. */
+    assert_int_equal(la_remove_agent(a, "a1"), 0);
+    l = cycle(a, 13);
+    for (size_t i = 0; i < l.n; i++)
+        assert_int_not_equal(l.offers[i].locality.level, 0);
+    t_agent(a, "a4", 4, 4096);
+    locus_scalar tot[2] = {{"cpus", 4}, {"mem", 4096}};
+    locus_agent_info info = {"a3", "a1", NULL, {tot, 2}};
+    assert_int_equal(la_add_agent(a, &info, NULL, 0, 0), 0);
+    l = cycle(a, 14);
+    int local_a3 = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        int is_a3 = strcmp(l.offers[i].agent_id, "a3") == 0;
+        assert_true(is_a3 || l.offers[i].locality.level != 0);
+        local_a3 |= is_a3 && l.offers[i].locality.level == 0;
+    }
+    assert_true(local_a3);
+    la_destroy(a);
+    locus_hs_close(hs);
+}
+
 /* Plants an undecodable value under `key` in sub-database `db`, as a
  * foreign or broken writer would (from a child: one environment per process). */
 static void plant_garbage(const char *path, const char *db, const char *key)
@@ -239,6 +305,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_missing_then_created_then_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_lent_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_binding_and_agents_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_value_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_store, setup, teardown),
     };
