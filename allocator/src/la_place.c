@@ -37,10 +37,17 @@ const struct la_idxent *la_idx_find(const locus_allocator *a, uint32_t gs, uint3
 {
     if (!a->idx_off || gs >= a->idx_off_cap)
         return NULL;
-    for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++)
-        if (a->idx_ent[i].fw == fw)
-            return &a->idx_ent[i];
-    return NULL;
+    /* A segment is ordered by framework slot: binary search (an agent may
+     * hold data of a hundred frameworks, and this runs for every offer). */
+    uint32_t lo = a->idx_off[gs], hi = la_idx_end(a, gs);
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (a->idx_ent[mid].fw < fw)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < la_idx_end(a, gs) && a->idx_ent[lo].fw == fw ? &a->idx_ent[lo] : NULL;
 }
 
 uint64_t la_rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw)

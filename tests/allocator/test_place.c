@@ -882,7 +882,15 @@ static void test_index_updates_match_full_rebuild(void **state)
             assert_true(x->score == y->score);
             assert_true(x->tasks == y->tasks);
             assert_int_equal(x->fexp, y->fexp);
+            /* Segments stay ordered by framework slot: la_idx_find's
+             * binary search finds every entry, and nothing else. */
+            assert_true(i == 0 || inc.e[g][i - 1].fw < x->fw);
+            const struct la_idxent *found = la_idx_find(a, (uint32_t)g, x->fw);
+            assert_non_null(found);
+            assert_int_equal(found->fw, x->fw);
         }
+        if (g < (int)a->idx_off_cap)
+            assert_null(la_idx_find(a, (uint32_t)g, a->n_fw_slots + 7));
     }
     int entries = 0;
     for (int g = 0; g < 16; g++)
