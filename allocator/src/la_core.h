@@ -120,6 +120,9 @@ typedef struct la_fw {
     uint32_t *idx_ag;           /* agents where the index holds an entry of it (valid while the
                                    index is not dirty), so its entries can be replaced alone */
     uint32_t n_idx_ag, cap_idx_ag;
+    uint32_t *idx_at;           /* per idx_ag[i]: where its entry was written (a hint: other
+                                   frameworks' inserts and removals move it) */
+    uint32_t cap_idx_at;
     int idx_queued;             /* in the core's idx_queue: its entries are out of date */
     double loc_expire_at;       /* host time at which one of its hints turns stale */
     double wait_since;          /* delay scheduling: waiting since (host s), <0 not waiting */
@@ -290,6 +293,8 @@ struct locus_allocator {
     uint64_t *rack_bytes;       /* index rebuild: one framework's bytes per rack (+1 if touched) */
     uint32_t cap_rack_bytes;
     la_u64map scratch;
+    uint32_t *idx_newat;        /* index_update: positions of the entries it writes */
+    uint32_t cap_idx_newat;
     /* Storage host name pointer (the store handle's interned name, stable
      * until it is closed) to agent slot + 1 (0: no agent), so each distinct
      * host is resolved once, not once per replica read. Valid for one store

@@ -737,6 +737,9 @@ void la_hints_free_index(locus_allocator *a)
     a->rack_pairs = NULL;
     la_u64map_free(&a->scratch);
     la_u64map_free(&a->host_cache);
+    free(a->idx_newat);
+    a->idx_newat = NULL;
+    a->cap_idx_newat = 0;
     a->idx_off = NULL;
     a->idx_ent = NULL;
     a->rack_bytes = NULL;
@@ -815,10 +818,12 @@ static void entry_fill(const locus_allocator *a, struct la_idxent *x, uint32_t f
     x->score = here && demand ? (w + a->cfg.rack_bonus * (double)elsewhere) / (double)demand : -1;
 }
 
-static int note_agent(la_fw *f, uint32_t g)
+static int note_agent(la_fw *f, uint32_t g, uint32_t at)
 {
-    if (la_grow((void **)&f->idx_ag, &f->cap_idx_ag, f->n_idx_ag + 1, sizeof *f->idx_ag))
+    if (la_grow((void **)&f->idx_ag, &f->cap_idx_ag, f->n_idx_ag + 1, sizeof *f->idx_ag) ||
+        la_grow((void **)&f->idx_at, &f->cap_idx_at, f->n_idx_ag + 1, sizeof *f->idx_at))
         return LOCUS_ENOMEM;
+    f->idx_at[f->n_idx_ag] = at;
     f->idx_ag[f->n_idx_ag++] = g;
     return 0;
 }
@@ -910,8 +915,9 @@ static int rebuild_index(locus_allocator *a)
         int rc = racks_sum(a, f, &nt);
         for (uint32_t i = 0; i < f->n_loc && !rc; i++) {
             const la_locent *e = &f->loc[i];
-            entry_fill(a, &a->idx_ent[a->idx_off[e->agent] + a->idx_len[e->agent]++], fs, e);
-            rc = note_agent(f, e->agent);
+            uint32_t at = a->idx_off[e->agent] + a->idx_len[e->agent]++;
+            entry_fill(a, &a->idx_ent[at], fs, e);
+            rc = note_agent(f, e->agent, at);
         }
         racks_clear(a, nt);
         if (rc)
@@ -978,6 +984,8 @@ static int index_update(locus_allocator *a, uint32_t fs)
         memset(a->idx_stamp, 0, sizeof *a->idx_stamp * a->idx_off_cap);
         a->idx_token = 1;
     }
+    if (la_grow((void **)&a->idx_newat, &a->cap_idx_newat, f->n_loc + 1, sizeof *a->idx_newat))
+        return LOCUS_ENOMEM;
     uint32_t nt;
     int rc = racks_sum(a, f, &nt);
     for (uint32_t i = 0; i < f->n_loc && !rc; i++) {
@@ -988,8 +996,19 @@ static int index_update(locus_allocator *a, uint32_t fs)
             break;
         }
         a->idx_stamp[g] = a->idx_token;
-        int found;
-        uint32_t j = seg_find(a, g, fs, &found);
+        /* Its agents mostly come in the same order as last time, and its
+         * entry where it was written unless another framework's moved it:
+         * checked (one entry per framework per segment), else searched. */
+        int found = 0;
+        uint32_t j = NONE;
+        if (i < f->n_idx_ag && f->idx_ag[i] == g) {
+            uint32_t h = f->idx_at[i];
+            found = h >= a->idx_off[g] && h < la_idx_end(a, g) && a->idx_ent[h].fw == fs;
+            if (found)
+                j = h;
+        }
+        if (!found)
+            j = seg_find(a, g, fs, &found);
         if (!found) {
             if (la_idx_end(a, g) >= a->idx_off[g + 1]) {
                 rc = 1;
@@ -1000,6 +1019,7 @@ static int index_update(locus_allocator *a, uint32_t fs)
             a->idx_len[g]++;
         }
         entry_fill(a, &a->idx_ent[j], fs, e);
+        a->idx_newat[i] = j;
     }
     racks_clear(a, nt);
     if (rc)
@@ -1010,10 +1030,12 @@ static int index_update(locus_allocator *a, uint32_t fs)
         if (g < a->idx_off_cap && a->idx_stamp[g] != a->idx_token)
             seg_remove(a, g, fs);
     }
-    if (la_grow((void **)&f->idx_ag, &f->cap_idx_ag, f->n_loc ? f->n_loc : 1, sizeof *f->idx_ag))
+    if (la_grow((void **)&f->idx_ag, &f->cap_idx_ag, f->n_loc ? f->n_loc : 1, sizeof *f->idx_ag) ||
+        la_grow((void **)&f->idx_at, &f->cap_idx_at, f->n_loc ? f->n_loc : 1, sizeof *f->idx_at))
         return LOCUS_ENOMEM;
     for (uint32_t i = 0; i < f->n_loc; i++)
         f->idx_ag[i] = f->loc[i].agent;
+    memcpy(f->idx_at, a->idx_newat, sizeof *f->idx_at * f->n_loc);
     f->n_idx_ag = f->n_loc;
     return 0;
 }

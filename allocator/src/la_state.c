@@ -25,14 +25,9 @@ static uint32_t filter_get(const la_agent *ag, uint32_t fw)
 /* Keeps the locality index's copy of a filter in step (see la_idxent). */
 static void idx_note_filter(locus_allocator *a, const la_agent *ag, uint32_t fw, uint32_t exp)
 {
-    uint32_t gs = (uint32_t)(ag - a->agents);
-    if (!a->idx_off || gs >= a->idx_off_cap)
-        return;
-    for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++)
-        if (a->idx_ent[i].fw == fw) {
-            a->idx_ent[i].fexp = exp;
-            return;
-        }
+    const struct la_idxent *e = la_idx_find(a, (uint32_t)(ag - a->agents), fw);
+    if (e)
+        a->idx_ent[e - a->idx_ent].fexp = exp;
 }
 
 static int fw_offerable(const locus_allocator *a, uint32_t fw)
@@ -886,6 +881,7 @@ void la_fw_free_fields(la_fw *f)
     free(f->units);
     free(f->copies);
     free(f->idx_ag);
+    free(f->idx_at);
     la_u64map_free(&f->offered_blocks);
 }
 
