@@ -5,9 +5,14 @@
  * sub-message and free them again. Instead a snapshot owns an arena: unpack
  * allocates from it, nothing is freed one by one, and the whole arena goes at
  * snapshot close. Reset keeps the chunks, so a scratch arena reused per
- * iteration step or per written block stops allocating once warm. */
+ * iteration step or per written block stops allocating once warm. Chunks
+ * grow with what the arena already holds, and from 2 MiB on they are
+ * huge-page backed (hs_big_alloc): a snapshot that reads 100,000 datasets
+ * holds about 80 MiB of views, and reading them again at random otherwise
+ * misses the TLB on nearly every lookup. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "hintstore_internal.h"
 
@@ -16,6 +21,23 @@ struct hs_chunk {
     size_t size, used;
     max_align_t data[]; /* aligned payload */
 };
+
+#define HS_HUGE_PAGE ((size_t)2 << 20)
+#define HS_MAX_CHUNK ((size_t)32 << 20)
+
+void *hs_big_alloc(size_t n)
+{
+    if (n < HS_HUGE_PAGE)
+        return malloc(n);
+    void *p;
+    n = (n + HS_HUGE_PAGE - 1) & ~(HS_HUGE_PAGE - 1);
+    if (posix_memalign(&p, HS_HUGE_PAGE, n) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, n, MADV_HUGEPAGE); /* advice only: without it, plain pages */
+#endif
+    return p;
+}
 
 static void *pb_alloc(void *data, size_t size) { return hs_arena_alloc(data, size); }
 static void pb_free(void *data, void *ptr) { (void)data; (void)ptr; }
@@ -44,8 +66,20 @@ void *hs_arena_alloc(hs_arena *a, size_t n)
         a->head->used = 0;
     }
     if (!a->head || a->head->used + n > a->head->size) {
-        size_t sz = n > a->chunk_size ? n : a->chunk_size;
-        hs_chunk *c = malloc(sizeof(hs_chunk) + sz);
+        /* Grow with the arena (at most doubling it), so a large snapshot
+         * gets few, huge-page backed chunks and a small one stays small. */
+        size_t held = 0;
+        for (hs_chunk *k = a->first; k; k = k->next)
+            held += k->size;
+        size_t sz = held > a->chunk_size ? held : a->chunk_size;
+        if (sz > HS_MAX_CHUNK)
+            sz = HS_MAX_CHUNK;
+        if (n > sz)
+            sz = n;
+        if (sizeof(hs_chunk) + sz >= HS_HUGE_PAGE)
+            sz = ((sizeof(hs_chunk) + sz + HS_HUGE_PAGE - 1) & ~(HS_HUGE_PAGE - 1)) -
+                 sizeof(hs_chunk);
+        hs_chunk *c = hs_big_alloc(sizeof(hs_chunk) + sz);
         if (!c) {
             a->failed = 1;
             return NULL;

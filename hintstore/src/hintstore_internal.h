@@ -57,6 +57,9 @@ void *hs_arena_alloc(hs_arena *a, size_t n);
 char *hs_arena_strndup(hs_arena *a, const char *s, size_t n);
 void hs_arena_reset(hs_arena *a);
 void hs_arena_free(hs_arena *a);
+/* malloc for memory read at random; from 2 MiB on aligned to and advised as
+ * huge pages (fewer TLB misses). Released with free(). */
+void *hs_big_alloc(size_t n);
 
 /* ---- interned host names (hintstore_hosts.c) ---- */
 /* Ids 0 .. HS_MAX_HOST_IDS-1; a replica packs id << 2 | tier in 32 bits. */

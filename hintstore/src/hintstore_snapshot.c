@@ -34,6 +34,7 @@ typedef struct cache_ent {
 struct locus_hs_snapshot {
     locus_hs *hs;
     MDB_txn *txn;
+    MDB_cursor *ds_cur; /* datasets cursor kept for point lookups (opened on first use) */
     hs_arena arena;   /* values handed out until close */
     hs_arena scratch; /* iterator views, rewound per item */
     int iter_depth;   /* iterations running (nested ones use their own arena) */
@@ -99,6 +100,8 @@ void locus_hs_snapshot_close(locus_hs_snapshot *s)
     if (!s)
         return;
     locus_hs *hs = s->hs;
+    if (s->ds_cur)
+        mdb_cursor_close(s->ds_cur);
     mdb_txn_abort(s->txn);
     hs_arena_free(&s->scratch);
     /* Hand the arena and the cache to the next snapshot of this handle. A
@@ -230,6 +233,21 @@ static locus_hs_block_view *block_view(locus_hs_snapshot *s, hs_arena *a, const 
     return b;
 }
 
+/* One summary get through the snapshot's kept cursor: no cursor set-up per
+ * lookup (mdb_get builds one each call), and a key on the page the cursor
+ * is already on skips the descent from the root. */
+static int summary_get(locus_hs_snapshot *s, MDB_val *k, MDB_val *v)
+{
+    if (!s->ds_cur) {
+        int rc = mdb_cursor_open(s->txn, s->hs->db_datasets, &s->ds_cur);
+        if (rc) {
+            s->ds_cur = NULL;
+            return rc;
+        }
+    }
+    return mdb_cursor_get(s->ds_cur, k, v, MDB_SET);
+}
+
 static const locus_hs_dataset **cache_find(locus_hs_snapshot *s, const char *name, uint64_t h)
 {
     if (!s->ncache)
@@ -247,9 +265,10 @@ static void cache_add(locus_hs_snapshot *s, uint64_t h, const locus_hs_dataset *
 {
     if ((s->cache_used + 1) * 2 > s->ncache) {
         size_t nn = s->ncache ? s->ncache * 2 : 256;
-        cache_ent *nc = calloc(nn, sizeof(*nc));
+        cache_ent *nc = hs_big_alloc(nn * sizeof(*nc));
         if (!nc)
             return; /* the cache is an optimisation only */
+        memset(nc, 0, nn * sizeof(*nc));
         for (size_t j = 0; j < s->ncache; j++) {
             if (!s->cache[j].hash)
                 continue;
@@ -285,7 +304,7 @@ int locus_hs_snapshot_dataset(locus_hs_snapshot *s, const char *name, const locu
         return 0;
     }
     MDB_val k = {n, (void *)name}, v;
-    int rc = mdb_get(s->txn, s->hs->db_datasets, &k, &v), bad;
+    int rc = summary_get(s, &k, &v), bad;
     if (rc == MDB_NOTFOUND)
         return LOCUS_ENOTFOUND;
     if (rc)
@@ -581,7 +600,7 @@ int locus_hs_snapshot_dataset_ref(locus_hs_snapshot *s, const char *name, size_t
     if (name_len == 0 || name_len > HS_MAX_DATASET)
         return LOCUS_ENOTFOUND; /* no such key can exist (and LMDB would refuse it) */
     MDB_val k = {name_len, (void *)name}, v;
-    int rc = mdb_get(s->txn, s->hs->db_datasets, &k, &v);
+    int rc = summary_get(s, &k, &v);
     if (rc == MDB_NOTFOUND)
         return LOCUS_ENOTFOUND;
     if (rc)
