@@ -2,9 +2,9 @@
  * network.h). Links are numbered per agent (disk, memory, NIC out, NIC in)
  * then per rack (uplink, downlink). An update is progressive filling over
  * the affected flows: a heap holds every affected link's fair share
- * (capacity left / flows not yet fixed) and every flow's own cap; the
- * smallest is popped and its flows are fixed at that rate. Shares only grow
- * as filling proceeds, so stale heap entries are skipped by a version.
+ * (capacity left / flows not yet fixed), once per link and moved when it
+ * changes, and every distinct own cap of flows; the smallest is popped and
+ * its flows are fixed at that rate.
  */
 #include "network.h"
 
@@ -21,6 +21,7 @@
 /* Flows have few distinct own caps (a disk stream, a memory copy, a NIC):
  * one heap entry per distinct cap instead of one per flow. */
 #define MAX_CAP_CLASSES 8
+#define NO_POS UINT32_MAX /* a link not in the filling heap */
 
 enum { L_DISK = 0, L_MEM = 1, L_OUT = 2, L_IN = 3 };
 
@@ -43,10 +44,13 @@ int sim_network_init(sim_network *n, const sim_cluster *cl, const sim_config *cf
     n->hdd_readers = calloc(cl->n_agents, sizeof *n->hdd_readers);
     n->n_links = cl->n_agents * 4u + cl->n_racks * 2u;
     n->links = calloc(n->n_links, sizeof *n->links);
-    if (!n->nic_in || !n->nic_out || !n->hdd_readers || !n->links) {
+    n->hpos = malloc((size_t)n->n_links * sizeof *n->hpos);
+    if (!n->nic_in || !n->nic_out || !n->hdd_readers || !n->links || !n->hpos) {
         sim_network_free(n);
         return LOCUS_ENOMEM;
     }
+    for (uint32_t i = 0; i < n->n_links; i++)
+        n->hpos[i] = NO_POS;
     n->nic_Bps = cfg->nic_gbps * 1e9 / 8.0;
     n->hdd_stream_Bps = cfg->hdd_stream_mbps * MB;
     n->hdd_agent_Bps = cfg->hdd_agent_mbps * MB;
@@ -83,8 +87,11 @@ void sim_network_free(sim_network *n)
     free(n->q_flows);
     free(n->q_links);
     free(n->heap);
+    free(n->hpos);
     free(n->touched);
     free(n->new_rate);
+    free(n->fmark);
+    free(n->ffrozen);
     free(n->by_cap);
     memset(n, 0, sizeof *n);
 }
@@ -169,15 +176,23 @@ int sim_network_add(sim_network *n, const sim_flow *f, double bytes, double now,
             return LOCUS_ENOMEM;
         uint32_t *fi = realloc(n->free_ids, c * sizeof *fi);
         double *orr = realloc(n->new_rate, c * sizeof *orr);
+        uint32_t *fm = realloc(n->fmark, c * sizeof *fm);
+        uint8_t *ff = realloc(n->ffrozen, c * sizeof *ff);
         if (fi)
             n->free_ids = fi;
         if (orr)
             n->new_rate = orr;
-        if (!fi || !orr)
+        if (fm)
+            n->fmark = fm;
+        if (ff)
+            n->ffrozen = ff;
+        if (!fi || !orr || !fm || !ff)
             return LOCUS_ENOMEM;
         n->cap_flows = (uint32_t)c;
         id = n->n_flows++;
         memset(&n->flows[id], 0, sizeof n->flows[id]);
+        n->fmark[id] = 0; /* passes start at 1 */
+        n->ffrozen[id] = 0;
     }
     sim_net_flow *fl = &n->flows[id];
     uint32_t version = fl->version + 1; /* never reused: stale events stay stale */
@@ -284,44 +299,78 @@ static int saturable(const sim_net_link *l)
     return l->sum_cap > l->cap * (1.0 + 1e-12);
 }
 
-static int heap_push(sim_network *n, double key, uint32_t id, uint32_t ver)
+/* The filling heap is ordered by (key, id) and holds at most one entry per
+ * link: a link whose share changes has its entry moved (n->hpos gives its
+ * position), so no stale entries are popped. Flow and cap-class entries
+ * never change. Ties by id keep the filling order, hence the rates,
+ * deterministic. */
+static int heap_less(const sim_net_heap_item *a, const sim_net_heap_item *b)
 {
+    return a->key < b->key || (a->key == b->key && a->id < b->id);
+}
+
+static void heap_put(sim_network *n, uint32_t i, sim_net_heap_item it)
+{
+    n->heap[i] = it;
+    if (!(it.id & (FLOW_BIT | CLASS_BIT)))
+        n->hpos[it.id] = i;
+}
+
+static void sift_up(sim_network *n, uint32_t i, sim_net_heap_item it)
+{
+    while (i > 0) {
+        uint32_t p = (i - 1) / 2;
+        if (!heap_less(&it, &n->heap[p]))
+            break;
+        heap_put(n, i, n->heap[p]);
+        i = p;
+    }
+    heap_put(n, i, it);
+}
+
+static void sift_down(sim_network *n, uint32_t i, sim_net_heap_item it)
+{
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n->n_heap)
+            break;
+        if (c + 1 < n->n_heap && heap_less(&n->heap[c + 1], &n->heap[c]))
+            c++;
+        if (!heap_less(&n->heap[c], &it))
+            break;
+        heap_put(n, i, n->heap[c]);
+        i = c;
+    }
+    heap_put(n, i, it);
+}
+
+/* Adds an entry, or for a link already in the heap moves it to its new key. */
+static int heap_set(sim_network *n, double key, uint32_t id)
+{
+    sim_net_heap_item it = { key, id };
+    if (!(id & (FLOW_BIT | CLASS_BIT)) && n->hpos[id] != NO_POS) {
+        uint32_t i = n->hpos[id];
+        if (i > 0 && heap_less(&it, &n->heap[(i - 1) / 2]))
+            sift_up(n, i, it);
+        else
+            sift_down(n, i, it);
+        return 0;
+    }
     size_t cap = n->cap_heap;
     if (sim_grow((void **)&n->heap, &cap, n->n_heap + 1, sizeof *n->heap))
         return LOCUS_ENOMEM;
     n->cap_heap = (uint32_t)cap;
-    sim_net_heap_item it = { key, id, ver };
-    uint32_t i = n->n_heap++;
-    while (i > 0) {
-        uint32_t p = (i - 1) / 2;
-        /* Ties by id keep the filling order, hence the rates, deterministic. */
-        if (n->heap[p].key < key || (n->heap[p].key == key && n->heap[p].id <= id))
-            break;
-        n->heap[i] = n->heap[p];
-        i = p;
-    }
-    n->heap[i] = it;
+    sift_up(n, n->n_heap++, it);
     return 0;
 }
 
 static sim_net_heap_item heap_pop(sim_network *n)
 {
     sim_net_heap_item top = n->heap[0], last = n->heap[--n->n_heap];
-    uint32_t i = 0;
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= n->n_heap)
-            break;
-        if (c + 1 < n->n_heap && (n->heap[c + 1].key < n->heap[c].key ||
-                                  (n->heap[c + 1].key == n->heap[c].key && n->heap[c + 1].id < n->heap[c].id)))
-            c++;
-        if (last.key < n->heap[c].key || (last.key == n->heap[c].key && last.id <= n->heap[c].id))
-            break;
-        n->heap[i] = n->heap[c];
-        i = c;
-    }
+    if (!(top.id & (FLOW_BIT | CLASS_BIT)))
+        n->hpos[top.id] = NO_POS;
     if (n->n_heap)
-        n->heap[i] = last;
+        sift_down(n, 0, last);
     return top;
 }
 
@@ -332,7 +381,7 @@ static sim_net_heap_item heap_pop(sim_network *n)
 static int freeze(sim_network *n, uint32_t id, double s)
 {
     sim_net_flow *f = &n->flows[id];
-    f->frozen = 1;
+    n->ffrozen[id] = 1;
     n->new_rate[id] = s; /* swapped in after filling */
     for (uint32_t i = 0; i < f->n_links; i++) {
         uint32_t li = f->links[i];
@@ -356,7 +405,7 @@ static int flush_touched(sim_network *n)
     for (uint32_t i = 0; i < n->n_touched; i++) {
         sim_net_link *l = &n->links[n->touched[i]];
         l->touched = 0;
-        if (l->unfrozen > 0 && heap_push(n, l->rem / l->unfrozen, n->touched[i], ++l->heap_ver))
+        if (l->unfrozen > 0 && heap_set(n, l->rem / l->unfrozen, n->touched[i]))
             return LOCUS_ENOMEM;
     }
     n->n_touched = 0;
@@ -391,8 +440,8 @@ int sim_network_update(sim_network *n, double now)
             n->q_links[nl++] = n->dirty[d];
         }
         for (uint32_t k = 0; k < l->n; k++)
-            if (n->flows[l->flows[k]].mark != n->pass) {
-                n->flows[l->flows[k]].mark = n->pass;
+            if (n->fmark[l->flows[k]] != n->pass) {
+                n->fmark[l->flows[k]] = n->pass;
                 n->q_flows[nf++] = l->flows[k];
             }
     }
@@ -407,8 +456,8 @@ int sim_network_update(sim_network *n, double now)
             l->mark = n->pass;
             n->q_links[nl++] = li;
             for (uint32_t m = 0; m < l->n; m++)
-                if (n->flows[l->flows[m]].mark != n->pass) {
-                    n->flows[l->flows[m]].mark = n->pass;
+                if (n->fmark[l->flows[m]] != n->pass) {
+                    n->fmark[l->flows[m]] = n->pass;
                     n->q_flows[nf++] = l->flows[m];
                 }
         }
@@ -421,7 +470,7 @@ int sim_network_update(sim_network *n, double now)
         sim_net_link *l = &n->links[n->q_links[i]];
         l->rem = l->cap;
         l->unfrozen = l->n;
-        if (l->n && heap_push(n, l->rem / l->n, n->q_links[i], ++l->heap_ver))
+        if (l->n && heap_set(n, l->rem / l->n, n->q_links[i]))
             return LOCUS_ENOMEM;
     }
     /* Group the affected flows by own cap (counting sort over the few
@@ -432,7 +481,7 @@ int sim_network_update(sim_network *n, double now)
     int grouped = 1;
     for (uint32_t i = 0; i < nf && grouped; i++) {
         sim_net_flow *f = &n->flows[n->q_flows[i]];
-        f->frozen = 0;
+        n->ffrozen[n->q_flows[i]] = 0;
         uint32_t c = 0;
         while (c < n_cls && caps[c] != f->cap)
             c++;
@@ -461,13 +510,13 @@ int sim_network_update(sim_network *n, double now)
             n->by_cap[fill[c]++] = id;
         }
         for (uint32_t c = 0; c < n_cls; c++)
-            if (heap_push(n, caps[c], c | CLASS_BIT, 0))
+            if (heap_set(n, caps[c], c | CLASS_BIT))
                 return LOCUS_ENOMEM;
     } else {
         for (uint32_t i = 0; i < nf; i++) {
             uint32_t id = n->q_flows[i];
-            n->flows[id].frozen = 0;
-            if (heap_push(n, n->flows[id].cap, id | FLOW_BIT, 0))
+            n->ffrozen[id] = 0;
+            if (heap_set(n, n->flows[id].cap, id | FLOW_BIT))
                 return LOCUS_ENOMEM;
         }
     }
@@ -475,7 +524,7 @@ int sim_network_update(sim_network *n, double now)
         sim_net_heap_item it = heap_pop(n);
         if (it.id & FLOW_BIT) {
             uint32_t id = it.id & ~FLOW_BIT;
-            if (!n->flows[id].frozen && (freeze(n, id, it.key) || flush_touched(n)))
+            if (!n->ffrozen[id] && (freeze(n, id, it.key) || flush_touched(n)))
                 return LOCUS_ENOMEM;
             continue;
         }
@@ -483,18 +532,18 @@ int sim_network_update(sim_network *n, double now)
             /* Every flow of this cap not yet fixed by a link reaches its cap. */
             uint32_t c = it.id & ~CLASS_BIT;
             for (uint32_t k = cls_start[c]; k < cls_start[c + 1]; k++)
-                if (!n->flows[n->by_cap[k]].frozen && freeze(n, n->by_cap[k], it.key))
+                if (!n->ffrozen[n->by_cap[k]] && freeze(n, n->by_cap[k], it.key))
                     return LOCUS_ENOMEM;
             if (flush_touched(n))
                 return LOCUS_ENOMEM;
             continue;
         }
         sim_net_link *l = &n->links[it.id];
-        if (it.ver != l->heap_ver || l->unfrozen == 0)
+        if (l->unfrozen == 0) /* every flow fixed by other links */
             continue;
         double s = l->rem / l->unfrozen;
         for (uint32_t k = 0; k < l->n; k++)
-            if (!n->flows[l->flows[k]].frozen && freeze(n, l->flows[k], s))
+            if (!n->ffrozen[l->flows[k]] && freeze(n, l->flows[k], s))
                 return LOCUS_ENOMEM;
         if (flush_touched(n))
             return LOCUS_ENOMEM;

@@ -39,14 +39,13 @@ typedef struct sim_flow {
 typedef struct sim_net_flow {
     uint32_t links[SIM_NET_MAX_PATH];
     uint32_t pos[SIM_NET_MAX_PATH];  /* its index in each link's flow list */
-    uint8_t n_links, active, frozen, crosses_nic;
+    uint8_t n_links, active, crosses_nic;
     double cap;                      /* own cap, bytes/s */
     double rate;                     /* bytes/s; 0 until the first update */
     double remaining;                /* bytes still to move */
     double t_last;                   /* when remaining was last brought up to date */
     uint32_t version;                /* bumped when its finish time changes */
     uint32_t owner_a, owner_b;       /* the host's (job, task) */
-    uint32_t mark;                   /* scratch: visited in update n */
 } sim_net_flow;
 
 typedef struct sim_net_link {
@@ -58,7 +57,6 @@ typedef struct sim_net_link {
     uint8_t dirty, touched;
     double rem;                      /* scratch: capacity left while filling */
     uint32_t unfrozen;               /* scratch */
-    uint32_t heap_ver;               /* scratch: stale heap entries */
 } sim_net_link;
 
 /* Called when a flow's finish time is (re)set: the host schedules an event
@@ -69,8 +67,7 @@ typedef int (*sim_net_progress_fn)(void *ctx, const sim_net_flow *f, double t0, 
 
 typedef struct sim_net_heap_item {
     double key;
-    uint32_t id;       /* link index, or flow index | 0x80000000 */
-    uint32_t ver;
+    uint32_t id;       /* link index, flow index | 0x80000000, or cap class | 0x40000000 */
 } sim_net_heap_item;
 
 typedef struct sim_network {
@@ -90,7 +87,12 @@ typedef struct sim_network {
     uint32_t *touched, n_touched;     /* links whose share changed in a batch */
     sim_net_heap_item *heap;
     uint32_t n_heap, cap_heap;
+    uint32_t *hpos;                   /* per link: its heap position, or UINT32_MAX */
     double *new_rate;                 /* per flow: the rate filling gave it */
+    /* per flow, apart from the flows so that scanning a link's flows reads
+     * 4 or 1 bytes each: the update that last visited it, fixed yet */
+    uint32_t *fmark;
+    uint8_t *ffrozen;
     uint32_t *by_cap;                 /* affected flows grouped by own cap */
     uint32_t cap_by_cap;
     sim_net_schedule_fn schedule;
