@@ -119,7 +119,7 @@ static void undemand(sim_world *w, sim_job_rt *j)
     if (!j->demanding)
         return;
     for (uint32_t k = 0; k < j->n_datasets; k++)
-        sim_storage_demand(&w->st, j->datasets[k], -1);
+        sim_storage_demand(&w->st, j->datasets[k], -1, w->eng.now);
     j->demanding = 0;
 }
 
@@ -223,7 +223,7 @@ int sim_fw_arrive(sim_world *w, uint32_t job)
     j->first_launch = j->reduce_ready = j->first_reduce = -1;
     j->ideal_s = ideal_alone(w, j, tj);
     for (uint32_t k = 0; k < j->n_datasets; k++)
-        if ((rc = sim_storage_demand(&w->st, j->datasets[k], 1)))
+        if ((rc = sim_storage_demand(&w->st, j->datasets[k], 1, w->eng.now)))
             return rc;
     j->demanding = 1;
     j->state = 1;

@@ -458,7 +458,7 @@ static int put_block(sim_storage *s, locus_hs_batch *b, uint32_t id, double now_
     return rc;
 }
 
-int sim_storage_demand(sim_storage *s, uint32_t dataset, int delta)
+int sim_storage_demand(sim_storage *s, uint32_t dataset, int delta, double now_s)
 {
     sim_dataset *d = &s->datasets[dataset];
     if (delta < 0) {
@@ -467,7 +467,8 @@ int sim_storage_demand(sim_storage *s, uint32_t dataset, int delta)
         return 0;
     }
     d->demand++;
-    if ((d->stale || d->published_at < 0) && !d->queued) {
+    if ((d->stale || d->published_at < 0 || now_s - d->published_at >= s->cfg->confirm_s) &&
+        !d->queued) {
         if (sim_grow((void **)&s->fresh, &s->cap_fresh, s->n_fresh + 1, sizeof *s->fresh))
             return LOCUS_ENOMEM;
         s->fresh[s->n_fresh++] = dataset;

@@ -133,10 +133,12 @@ int sim_storage_cache(sim_storage *s, uint32_t block, uint32_t agent);
  * err set. */
 int sim_storage_publish(sim_storage *s, struct locus_hs *hs, double now_s, char *err, size_t errlen);
 
-/* A framework starts (+1) or stops (-1) waiting to read the dataset. A
- * dataset that becomes demanded and has never been written, or changed
- * while nobody demanded it, is queued to be written whole. */
-int sim_storage_demand(sim_storage *s, uint32_t dataset, int delta);
+/* A framework starts (+1) or stops (-1) waiting to read the dataset at
+ * simulated time now_s. A dataset that becomes demanded and has never been
+ * written, changed while nobody demanded it, or was last written
+ * storage.confirm_s or more ago (a probe's polls would have confirmed it
+ * since) is queued to be written whole. */
+int sim_storage_demand(sim_storage *s, uint32_t dataset, int delta, double now_s);
 /* Writes the queued datasets whole, at once: a dataset a trace names for the
  * first time was written before its job was submitted, so a real probe
  * would have seen its HDD replicas long ago; one named again was polled all

@@ -331,7 +331,8 @@ static size_t stored_blocks(locus_hs *hs, const char *ds, uint64_t *bytes, size_
  * dataset, it is in the hint store before the next cycle, not a probe
  * interval later, whether it grew in place or was rewritten with bigger
  * blocks; and the rewritten blocks survive the next periodic publish, which
- * deletes the old ones. */
+ * deletes the old ones. An input demanded again long after its last write is
+ * confirmed before the next cycle too. */
 static void test_grown_input_published_before_next_cycle(void **state)
 {
     fixture *f = *state;
@@ -355,7 +356,7 @@ static void test_grown_input_published_before_next_cycle(void **state)
 
     /* first job: two blocks, demanded, published before its first cycle */
     assert_int_equal(sim_storage_resolve(&st, "g", 256 * MB, 0, &reads, &n_reads, &cap_reads, &ds), 0);
-    assert_int_equal(sim_storage_demand(&st, ds, 1), 0);
+    assert_int_equal(sim_storage_demand(&st, ds, 1, 1.0), 0);
     assert_int_equal(sim_storage_publish_fresh(&st, hs, 1.0, err, sizeof err), 0);
     assert_int_equal(stored_blocks(hs, "g", bytes, 64), 2);
 
@@ -363,7 +364,7 @@ static void test_grown_input_published_before_next_cycle(void **state)
     n_reads = 0;
     assert_int_equal(sim_storage_resolve(&st, "g", 1024 * MB, 0, &reads, &n_reads, &cap_reads, &ds), 0);
     assert_int_equal(n_reads, 8);
-    assert_int_equal(sim_storage_demand(&st, ds, 1), 0);
+    assert_int_equal(sim_storage_demand(&st, ds, 1, 2.0), 0);
     assert_int_equal(sim_storage_publish_fresh(&st, hs, 2.0, err, sizeof err), 0);
     assert_int_equal(stored_blocks(hs, "g", bytes, 64), 8);
 
@@ -372,7 +373,7 @@ static void test_grown_input_published_before_next_cycle(void **state)
     n_reads = 0;
     assert_int_equal(sim_storage_resolve(&st, "g", 2048 * MB, 0, &reads, &n_reads, &cap_reads, &ds), 0);
     assert_int_equal(n_reads, 8);
-    assert_int_equal(sim_storage_demand(&st, ds, 1), 0);
+    assert_int_equal(sim_storage_demand(&st, ds, 1, 3.0), 0);
     assert_int_equal(sim_storage_publish_fresh(&st, hs, 3.0, err, sizeof err), 0);
     assert_int_equal(stored_blocks(hs, "g", bytes, 64), 8);
     for (int i = 0; i < 8; i++)
@@ -381,6 +382,21 @@ static void test_grown_input_published_before_next_cycle(void **state)
     assert_int_equal(stored_blocks(hs, "g", bytes, 64), 8);
     for (int i = 0; i < 8; i++)
         assert_int_equal(bytes[i], 256 * MB);
+
+    /* nobody reads it for a while; demanded again confirm_s after its last
+     * write, it is confirmed (written whole) before the next cycle, as a
+     * probe's polls would have kept it, instead of looking stale */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(sim_storage_demand(&st, ds, -1, 5.0), 0);
+    double later = 3.0 + c.confirm_s;
+    assert_int_equal(sim_storage_demand(&st, ds, 1, later), 0);
+    assert_int_equal(sim_storage_publish_fresh(&st, hs, later, err, sizeof err), 0);
+    locus_hs_snapshot *sn = NULL;
+    assert_int_equal(locus_hs_snapshot_open(hs, &sn), 0);
+    const locus_hs_block_view *bv = NULL;
+    assert_int_equal(locus_hs_snapshot_block(sn, "g", 7, &bv), 0);
+    assert_int_equal(bv->updated_at_ms, (int64_t)(later * 1000));
+    locus_hs_snapshot_close(sn);
 
     free(reads);
     locus_hs_close(hs);
