@@ -468,8 +468,10 @@ void locus_hs_close(locus_hs *hs)
     if (hs->lock_fd >= 0)
         close(hs->lock_fd); /* releases the writer lock */
     hs_hosttab_free(&hs->hosttab);
-    if (hs->has_spare)
+    if (hs->has_spare) {
         hs_arena_free(&hs->spare_arena);
+        hs_arena_free(&hs->spare_ents);
+    }
     free(hs->spare_cache);
     pthread_mutex_destroy(&hs->spare_mu);
     free(hs->path);

@@ -82,7 +82,7 @@ struct locus_hs {
     /* A closed snapshot's arena and cache, kept for the next snapshot so a
      * cycle of snapshots settles to no malloc and no fresh pages. */
     pthread_mutex_t spare_mu;
-    hs_arena spare_arena;
+    hs_arena spare_arena, spare_ents;
     int has_spare;
     void *spare_cache;
     size_t spare_ncache;

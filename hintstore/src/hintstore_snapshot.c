@@ -36,6 +36,7 @@ struct locus_hs_snapshot {
     MDB_txn *txn;
     MDB_cursor *ds_cur; /* datasets cursor kept for point lookups (opened on first use) */
     hs_arena arena;   /* values handed out until close */
+    hs_arena ents;    /* the entries of the views in arena, apart so views pack densely */
     hs_arena scratch; /* iterator views, rewound per item */
     int iter_depth;   /* iterations running (nested ones use their own arena) */
     cache_ent *cache;
@@ -79,11 +80,14 @@ int locus_hs_snapshot_open(locus_hs *hs, locus_hs_snapshot **out)
         return st == LOCUS_ENOMEM ? st : LOCUS_EIO;
     }
     hs_arena_init(&s->arena, 65536);
+    hs_arena_init(&s->ents, 65536);
     hs_arena_init(&s->scratch, 16384);
     pthread_mutex_lock(&hs->spare_mu);
     if (hs->has_spare) {
         s->arena = hs->spare_arena;
         s->arena.pb.allocator_data = &s->arena; /* it points at its own struct */
+        s->ents = hs->spare_ents;
+        s->ents.pb.allocator_data = &s->ents;
         s->cache = hs->spare_cache;
         s->ncache = hs->spare_ncache;
         hs->has_spare = 0;
@@ -115,10 +119,14 @@ void locus_hs_snapshot_close(locus_hs_snapshot *s)
         memset(s->cache, 0, s->ncache * sizeof(*s->cache));
     }
     hs_arena_reset(&s->arena);
+    hs_arena_reset(&s->ents);
     pthread_mutex_lock(&hs->spare_mu);
     if (!hs->has_spare) {
         hs->spare_arena = s->arena;
         hs->spare_arena.pb.allocator_data = &hs->spare_arena;
+        hs->spare_ents = s->ents;
+        hs->spare_ents.pb.allocator_data = &hs->spare_ents;
+        s->ents.first = s->ents.head = NULL;
         hs->spare_cache = s->cache;
         hs->spare_ncache = s->ncache;
         hs->has_spare = 1;
@@ -127,6 +135,7 @@ void locus_hs_snapshot_close(locus_hs_snapshot *s)
     }
     pthread_mutex_unlock(&hs->spare_mu);
     hs_arena_free(&s->arena);
+    hs_arena_free(&s->ents);
     free(s->cache);
     free(s);
 }
@@ -162,28 +171,29 @@ static int lmdb_err(locus_hs_snapshot *s, int rc, const char *db, const void *ke
     return hs_mdb_status(s->err, rc, what);
 }
 
-/* Builds the public view of a parsed summary in arena a; NULL with
- * *bad set if a host id is unknown to this snapshot. */
-static locus_hs_dataset *dataset_view(locus_hs_snapshot *s, hs_arena *a, const hs_summary *m,
-                                      const char *name, size_t nlen, int *bad)
+/* Builds the public view of a parsed summary in arena a, its entries in
+ * arena ea (a snapshot's looked-up views sit densely apart from their
+ * entries, so a repeated lookup's name check and the caller's read of the
+ * totals touch a small, mostly cached area); NULL with *bad set if a host
+ * id is unknown to this snapshot. */
+static locus_hs_dataset *dataset_view(locus_hs_snapshot *s, hs_arena *a, hs_arena *ea,
+                                      const hs_summary *m, const char *name, size_t nlen,
+                                      int *bad)
 {
     *bad = 0;
     if (hs_hosttab_cover(s->hs, s->txn, m->max_host) != 0) {
         *bad = 1;
         return NULL;
     }
-    /* One block: the view, its name right after it (the cache compares the
-     * name, then the caller reads the view: one cache line), the entries. */
-    size_t name_room = (nlen + 1 + _Alignof(locus_hs_host_bytes) - 1) &
-                       ~(_Alignof(locus_hs_host_bytes) - 1);
-    locus_hs_dataset *d = hs_arena_alloc(a, sizeof(*d) + name_room +
-                                                (m->n + 1) * sizeof(locus_hs_host_bytes));
-    if (!d)
+    /* The view with its name right after it (the cache compares the name,
+     * then the caller reads the view); the entries apart. */
+    locus_hs_dataset *d = hs_arena_alloc(a, sizeof(*d) + nlen + 1);
+    locus_hs_host_bytes *p = hs_arena_alloc(ea, (m->n + 1) * sizeof(locus_hs_host_bytes));
+    if (!d || !p)
         return NULL;
     char *dn = (char *)(d + 1);
     memcpy(dn, name, nlen);
     dn[nlen] = '\0';
-    locus_hs_host_bytes *p = (locus_hs_host_bytes *)(dn + name_room);
     for (uint32_t i = 0; i < m->n; i++) {
         uint32_t host, tier;
         hs_summary_entry(m, i, &host, &tier, &p[i].bytes);
@@ -312,7 +322,7 @@ int locus_hs_snapshot_dataset(locus_hs_snapshot *s, const char *name, const locu
     hs_summary m;
     if (hs_summary_parse(v.mv_data, v.mv_size, &m) != 0)
         return corrupt(s, &s->arena, HS_DB_DATASETS, name, n);
-    locus_hs_dataset *d = dataset_view(s, &s->arena, &m, name, n, &bad);
+    locus_hs_dataset *d = dataset_view(s, &s->arena, &s->ents, &m, name, n, &bad);
     if (!d)
         return bad ? corrupt(s, &s->arena, HS_DB_DATASETS, name, n) : LOCUS_ENOMEM;
     cache_add(s, h, d);
@@ -384,7 +394,7 @@ static int visit_summary(locus_hs_snapshot *s, hs_arena *a, const MDB_val *k, co
             if (i == m.n)
                 return 0;
         }
-        d = dataset_view(s, a, &m, k->mv_data, k->mv_size, &bad);
+        d = dataset_view(s, a, a, &m, k->mv_data, k->mv_size, &bad);
     }
     if (!d && !bad)
         return LOCUS_ENOMEM;

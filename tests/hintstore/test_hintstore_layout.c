@@ -2,6 +2,7 @@
  * of a stored summary and block as docs/hint-store.md lays them out, the
  * zero-copy dataset ref and host id calls against the decoded views, values
  * naming unknown host ids, snapshots reusing a closed snapshot's arena,
+ * lookups in key, reverse and scattered order over 20,000 datasets,
  * repeated puts of a block in one batch, and
  * a version 1 store (protobuf values) refused by a reader and converted by a
  * writer. Each test uses a real LMDB environment in a mkdtemp folder. */
@@ -269,6 +270,86 @@ static void test_arena_reuse(void **state)
     }
 }
 
+/* Lookups through the snapshot's kept cursor in key order, reverse order and
+ * scattered order, with absent names between, before and after the stored
+ * ones, all answer as the store holds; enough views for the arena to grow
+ * into huge-page backed chunks and the cache past 2 MiB, each view keeping
+ * its content and address until close. */
+#define MANY_DS 40000
+static void many_name(char *buf, int i) { snprintf(buf, 32, "ds-%06d", i); }
+
+static void test_lookup_orders(void **state)
+{
+    fx *f = *state;
+    locus_hs_batch *b;
+    assert_int_equal(locus_hs_batch_begin(f->hs, "alluxio:main", 1, &b), 0);
+    for (int i = 0; i < MANY_DS; i += 2) { /* odd names stay absent */
+        char name[32], host[16];
+        many_name(name, i);
+        snprintf(host, sizeof(host), "h%d", i % 7);
+        locus_hs_replica r[1] = {{host, LOCUS_TIER_MEM}};
+        locus_hs_block blk = {name, 0, 1000 + (uint64_t)i, r, 1};
+        assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+    }
+    assert_int_equal(locus_hs_batch_commit(b, 5), 0);
+
+    locus_hs_snapshot *s;
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    locus_hs_dataset_ref r;
+    char name[32];
+    assert_int_equal(locus_hs_snapshot_dataset_ref(s, "ds-", 3, &r), LOCUS_ENOTFOUND);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int j = 0; j < MANY_DS; j++) {
+            int i = pass == 0 ? j : MANY_DS - 1 - j;
+            many_name(name, i);
+            int rc = locus_hs_snapshot_dataset_ref(s, name, strlen(name), &r);
+            if (i % 2) {
+                assert_int_equal(rc, LOCUS_ENOTFOUND);
+                continue;
+            }
+            assert_int_equal(rc, 0);
+            assert_int_equal(r.total_bytes, 1000 + (uint64_t)i);
+            assert_int_equal(r.n_placement, 1);
+        }
+        assert_int_equal(locus_hs_snapshot_dataset_ref(s, "zz", 2, &r), LOCUS_ENOTFOUND);
+    }
+    /* scattered order through the cached views */
+    const locus_hs_dataset **views = calloc(MANY_DS, sizeof(*views));
+    assert_non_null(views);
+    uint32_t x = 12345;
+    for (int j = 0; j < 2 * MANY_DS; j++) {
+        x = x * 1103515245u + 12345u;
+        int i = (int)((x >> 8) % MANY_DS);
+        many_name(name, i);
+        const locus_hs_dataset *d;
+        int rc = locus_hs_snapshot_dataset(s, name, &d);
+        if (i % 2) {
+            assert_int_equal(rc, LOCUS_ENOTFOUND);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(d->total_bytes, 1000 + (uint64_t)i);
+        if (views[i])
+            assert_ptr_equal(d, views[i]); /* a repeated lookup returns the same view */
+        views[i] = d;
+    }
+    for (int i = 0; i < MANY_DS; i += 2) {
+        const locus_hs_dataset *d;
+        many_name(name, i);
+        assert_int_equal(locus_hs_snapshot_dataset(s, name, &d), 0);
+        if (views[i])
+            assert_ptr_equal(d, views[i]);
+        assert_string_equal(d->name, name);
+        assert_int_equal(d->total_bytes, 1000 + (uint64_t)i);
+        assert_int_equal(d->n_placement, 1);
+        char host[16];
+        snprintf(host, sizeof(host), "h%d", i % 7);
+        assert_string_equal(d->placement[0].host, host);
+    }
+    free(views);
+    locus_hs_snapshot_close(s);
+}
+
 static int collect_names(const locus_hs_dataset *d, void *arg)
 {
     char *out = arg;
@@ -480,6 +561,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_ids_stable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_host_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arena_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_orders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repeated_puts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_index_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_store, setup, teardown),
