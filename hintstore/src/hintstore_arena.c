@@ -8,8 +8,8 @@
  * iteration step or per written block stops allocating once warm. Chunks
  * grow with what the arena already holds, and from 2 MiB on they are
  * huge-page backed (hs_big_alloc): a snapshot that reads 100,000 datasets
- * holds about 80 MiB of views, and reading them again at random otherwise
- * misses the TLB on nearly every lookup. */
+ * holds about 80 MiB of views and their entries, and reading them again at
+ * random otherwise misses the TLB on nearly every lookup. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
