@@ -35,6 +35,7 @@ struct locus_hs_snapshot {
     locus_hs *hs;
     MDB_txn *txn;
     MDB_cursor *ds_cur; /* datasets cursor kept for point lookups (opened on first use) */
+    MDB_cursor *blk_cur; /* blocks cursor, the same for block lookups */
     hs_arena arena;   /* values handed out until close */
     hs_arena ents;    /* the entries of the views in arena, apart so views pack densely */
     hs_arena scratch; /* iterator views, rewound per item */
@@ -106,6 +107,8 @@ void locus_hs_snapshot_close(locus_hs_snapshot *s)
     locus_hs *hs = s->hs;
     if (s->ds_cur)
         mdb_cursor_close(s->ds_cur);
+    if (s->blk_cur)
+        mdb_cursor_close(s->blk_cur);
     mdb_txn_abort(s->txn);
     hs_arena_free(&s->scratch);
     /* Hand the arena and the cache to the next snapshot of this handle. A
@@ -258,6 +261,21 @@ static int summary_get(locus_hs_snapshot *s, MDB_val *k, MDB_val *v)
     return mdb_cursor_get(s->ds_cur, k, v, MDB_SET);
 }
 
+/* A block get through the snapshot's kept blocks cursor: a reader walking a
+ * dataset's blocks in index order (key order) stays on one leaf page for
+ * most of them. */
+static int block_get(locus_hs_snapshot *s, MDB_val *k, MDB_val *v)
+{
+    if (!s->blk_cur) {
+        int rc = mdb_cursor_open(s->txn, s->hs->db_blocks, &s->blk_cur);
+        if (rc) {
+            s->blk_cur = NULL;
+            return rc;
+        }
+    }
+    return mdb_cursor_get(s->blk_cur, k, v, MDB_SET);
+}
+
 static const locus_hs_dataset **cache_find(locus_hs_snapshot *s, const char *name, uint64_t h)
 {
     if (!s->ncache)
@@ -341,7 +359,7 @@ int locus_hs_snapshot_block(locus_hs_snapshot *s, const char *dataset, uint64_t 
         return LOCUS_ENOTFOUND;
     char key[HS_MAX_DATASET + 16];
     MDB_val k = {hs_block_key(key, dataset, n, index), key}, v;
-    int rc = mdb_get(s->txn, s->hs->db_blocks, &k, &v), bad;
+    int rc = block_get(s, &k, &v), bad;
     if (rc == MDB_NOTFOUND)
         return LOCUS_ENOTFOUND;
     if (rc)
