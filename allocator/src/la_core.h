@@ -450,6 +450,22 @@ static inline uint32_t la_idx_end(const locus_allocator *a, uint32_t gs)
     return a->idx_off[gs] + a->idx_len[gs];
 }
 
+/* Position of framework fw's entry in agent gs's segment, or where it would
+ * go: a segment is ordered by framework slot, so a binary search (an agent
+ * may hold data of a hundred frameworks, and this runs for every offer). */
+static inline uint32_t la_idx_lower_bound(const locus_allocator *a, uint32_t gs, uint32_t fw)
+{
+    uint32_t lo = a->idx_off[gs], hi = la_idx_end(a, gs);
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (a->idx_ent[mid].fw < fw)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Test hook: replaces the hint source (NULL: back to the store). */
 void la_set_hint_provider(locus_allocator *a, const la_hint_provider *p);
 

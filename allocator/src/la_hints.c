@@ -928,20 +928,13 @@ static int rebuild_index(locus_allocator *a)
     return 0;
 }
 
-/* Position of framework fs's entry in agent g's segment (ordered by
- * framework slot), or where it would go; *found says which. */
+/* Position of framework fs's entry in agent g's segment, or where it
+ * would go; *found says which. */
 static uint32_t seg_find(const locus_allocator *a, uint32_t g, uint32_t fs, int *found)
 {
-    uint32_t lo = a->idx_off[g], hi = la_idx_end(a, g);
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (a->idx_ent[mid].fw < fs)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = lo < la_idx_end(a, g) && a->idx_ent[lo].fw == fs;
-    return lo;
+    uint32_t i = la_idx_lower_bound(a, g, fs);
+    *found = i < la_idx_end(a, g) && a->idx_ent[i].fw == fs;
+    return i;
 }
 
 static void seg_remove(locus_allocator *a, uint32_t g, uint32_t fs)

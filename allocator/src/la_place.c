@@ -37,17 +37,8 @@ const struct la_idxent *la_idx_find(const locus_allocator *a, uint32_t gs, uint3
 {
     if (!a->idx_off || gs >= a->idx_off_cap)
         return NULL;
-    /* A segment is ordered by framework slot: binary search (an agent may
-     * hold data of a hundred frameworks, and this runs for every offer). */
-    uint32_t lo = a->idx_off[gs], hi = la_idx_end(a, gs);
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (a->idx_ent[mid].fw < fw)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < la_idx_end(a, gs) && a->idx_ent[lo].fw == fw ? &a->idx_ent[lo] : NULL;
+    uint32_t i = la_idx_lower_bound(a, gs, fw);
+    return i < la_idx_end(a, gs) && a->idx_ent[i].fw == fw ? &a->idx_ent[i] : NULL;
 }
 
 uint64_t la_rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw)
@@ -896,6 +887,38 @@ static void align_free(align_buf *b)
     free(b);
 }
 
+/* One DRF-ordered pass of the plan over the heap of n frameworks, n_local
+ * of them with units: the lowest projected share is served one task at a
+ * time (a framework without cached data keeps room for one task instead)
+ * until no framework with units can place more. away_ok: the second pass,
+ * where tasks with no free copy may go rack-local or anywhere. */
+static int plan_pass(locus_allocator *a, uint32_t *n, uint32_t *n_local, uint32_t now_t,
+                     int away_ok, uint32_t *cursor)
+{
+    while (*n && *n_local) {
+        uint32_t fw = heap_pop(a, n);
+        la_fw *f = &a->fws[fw];
+        if (!planned_type(f)) {
+            reserve_agent(a, fw, now_t, cursor);
+            continue;
+        }
+        int placed = 0;
+        int rc = claim_next(a, fw, now_t, away_ok, &placed);
+        if (rc)
+            return rc;
+        if (!placed) {
+            /* Next cycle goes on from here, unless every unit was tried. */
+            f->scan_from = f->tries >= f->n_units ? 0 : f->next_unit;
+            (*n_local)--;
+            continue;
+        }
+        const la_role *ro = &a->roles[a->clients[first_client(a, fw)].role];
+        f->plan_key += la_dominant(a, f->task_res) / (ro->weight > 0 ? ro->weight : 1);
+        heap_push(a, n, fw);
+    }
+    return 0;
+}
+
 int la_place_plan(locus_allocator *a, uint32_t now_t)
 {
     a->n_plan = a->n_plan_units = 0;
@@ -993,47 +1016,24 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
      * tasks rack-local or anywhere. So a task away from its data never takes
      * the room another task's copy needed, and a framework that still runs
      * locally keeps waiting for its busy copies. */
-    uint32_t n_first = n, n_local_first = n_local;
-    int away_pass = 0;
-    for (;;) {
-        if (!(n && n_local)) {
-            if (away_pass)
-                break;
-            away_pass = 1;
-            n = 0;
-            n_local = 0;
-            for (uint32_t fw = 0; fw < a->n_fw_slots && n_first && n_local_first; fw++) {
-                la_fw *f = &a->fws[fw];
-                if (!f->live || !a->fstate[fw] || !planned_type(f) || f->allowed < 1 ||
-                    f->planned_local || first_client(a, fw) == NONE)
-                    continue;
-                f->tries = 0;
-                f->next_unit = f->scan_start;
-                n_local++;
-                heap_push(a, &n, fw);
-            }
-            continue;
+    uint32_t planned_fws = n_local;
+    int rc = plan_pass(a, &n, &n_local, now_t, 0, &cursor);
+    if (!rc && planned_fws) {
+        n = n_local = 0;
+        for (uint32_t fw = 0; fw < a->n_fw_slots; fw++) {
+            la_fw *f = &a->fws[fw];
+            if (!f->live || !a->fstate[fw] || !planned_type(f) || f->allowed < 1 ||
+                f->planned_local || first_client(a, fw) == NONE)
+                continue;
+            f->tries = 0;
+            f->next_unit = f->scan_start;
+            n_local++;
+            heap_push(a, &n, fw);
         }
-        uint32_t fw = heap_pop(a, &n);
-        la_fw *f = &a->fws[fw];
-        if (!planned_type(f)) {
-            reserve_agent(a, fw, now_t, &cursor);
-            continue;
-        }
-        int placed = 0;
-        int rc = claim_next(a, fw, now_t, away_pass, &placed);
-        if (rc)
-            return la_seterr(a, rc, "out of memory");
-        if (!placed) {
-            /* Next cycle goes on from here, unless every unit was tried. */
-            f->scan_from = f->tries >= f->n_units ? 0 : f->next_unit;
-            n_local--;
-            continue;
-        }
-        const la_role *ro = &a->roles[a->clients[first_client(a, fw)].role];
-        f->plan_key += la_dominant(a, f->task_res) / (ro->weight > 0 ? ro->weight : 1);
-        heap_push(a, &n, fw);
+        rc = plan_pass(a, &n, &n_local, now_t, 1, &cursor);
     }
+    if (rc)
+        return la_seterr(a, rc, "out of memory");
     if (align_slices(a))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     /* A framework whose pending work is all in the plan takes no other
