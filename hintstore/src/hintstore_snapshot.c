@@ -246,34 +246,32 @@ static locus_hs_block_view *block_view(locus_hs_snapshot *s, hs_arena *a, const 
     return b;
 }
 
-/* One summary get through the snapshot's kept cursor: no cursor set-up per
- * lookup (mdb_get builds one each call), and a key on the page the cursor
- * is already on skips the descent from the root. */
-static int summary_get(locus_hs_snapshot *s, MDB_val *k, MDB_val *v)
+/* One get through a cursor the snapshot keeps for sub-database dbi (opened
+ * on first use): no cursor set-up per lookup (mdb_get builds one each
+ * call), and a key on the page the cursor is already on skips the descent
+ * from the root - so a reader walking keys in order (a dataset's blocks by
+ * index) stays on one leaf page for most of them. */
+static int kept_cursor_get(locus_hs_snapshot *s, MDB_cursor **cur, MDB_dbi dbi, MDB_val *k,
+                           MDB_val *v)
 {
-    if (!s->ds_cur) {
-        int rc = mdb_cursor_open(s->txn, s->hs->db_datasets, &s->ds_cur);
+    if (!*cur) {
+        int rc = mdb_cursor_open(s->txn, dbi, cur);
         if (rc) {
-            s->ds_cur = NULL;
+            *cur = NULL;
             return rc;
         }
     }
-    return mdb_cursor_get(s->ds_cur, k, v, MDB_SET);
+    return mdb_cursor_get(*cur, k, v, MDB_SET);
 }
 
-/* A block get through the snapshot's kept blocks cursor: a reader walking a
- * dataset's blocks in index order (key order) stays on one leaf page for
- * most of them. */
+static int summary_get(locus_hs_snapshot *s, MDB_val *k, MDB_val *v)
+{
+    return kept_cursor_get(s, &s->ds_cur, s->hs->db_datasets, k, v);
+}
+
 static int block_get(locus_hs_snapshot *s, MDB_val *k, MDB_val *v)
 {
-    if (!s->blk_cur) {
-        int rc = mdb_cursor_open(s->txn, s->hs->db_blocks, &s->blk_cur);
-        if (rc) {
-            s->blk_cur = NULL;
-            return rc;
-        }
-    }
-    return mdb_cursor_get(s->blk_cur, k, v, MDB_SET);
+    return kept_cursor_get(s, &s->blk_cur, s->hs->db_blocks, k, v);
 }
 
 static const locus_hs_dataset **cache_find(locus_hs_snapshot *s, const char *name, uint64_t h)
