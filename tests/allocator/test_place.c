@@ -171,6 +171,16 @@ static locus_allocator *new_loc(fstore *f)
     return a;
 }
 
+/* new_loc with the agent order of policy.seed = seed. */
+static locus_allocator *new_loc_seeded(fstore *f, int seed)
+{
+    char s[32];
+    snprintf(s, sizeof s, "policy.seed=%d", seed);
+    locus_allocator *a = t_new(NULL, "policy.name=locality", "hints.staleness=1e6", s, NULL);
+    store_install(a, f);
+    return a;
+}
+
 /* Tasks of fw offered in l (slices count their planned tasks, whole agents 0). */
 static double cpus_of(const locus_offer_list *l, const char *fw)
 {
@@ -230,11 +240,7 @@ static void test_memory_before_disk(void **state)
     (void)state;
     for (int seed = 1; seed <= 8; seed++) {
         fstore f = {.gen = 1};
-        char s[32];
-        snprintf(s, sizeof s, "policy.seed=%d", seed);
-        locus_allocator *a =
-            t_new(NULL, "policy.name=locality", "hints.staleness=1e6", s, NULL);
-        store_install(a, &f);
+        locus_allocator *a = new_loc_seeded(&f, seed);
         t_agent(a, "a1", 8, 8192);
         t_agent(a, "a2", 8, 8192);
         t_fw(a, "fa", "*");
@@ -682,11 +688,7 @@ static void test_local_claims_before_away(void **state)
     (void)state;
     for (int seed = 1; seed <= 8; seed++) {
         fstore f = {.gen = 1};
-        char s[32];
-        snprintf(s, sizeof s, "policy.seed=%d", seed);
-        locus_allocator *a =
-            t_new(NULL, "policy.name=locality", "hints.staleness=1e6", s, NULL);
-        store_install(a, &f);
+        locus_allocator *a = new_loc_seeded(&f, seed);
         t_agent(a, "a1", 1, 1024);
         t_agent(a, "a2", 1, 1024);
         t_agent(a, "a3", 8, 8192);

@@ -326,6 +326,22 @@ static size_t stored_blocks(locus_hs *hs, const char *ds, uint64_t *bytes, size_
     return n;
 }
 
+/* A job arriving at now_s that reads `bytes` of dataset `name`: resolved
+ * into blocks, demanded, and what must be written before its first cycle
+ * written. Returns how many blocks it reads. */
+static size_t job_reads(sim_storage *st, locus_hs *hs, const char *name, uint64_t bytes,
+                        double now_s, uint32_t *ds)
+{
+    sim_block_read *reads = NULL;
+    size_t n_reads = 0, cap_reads = 0;
+    char err[512] = "";
+    assert_int_equal(sim_storage_resolve(st, name, bytes, 0, &reads, &n_reads, &cap_reads, ds), 0);
+    free(reads);
+    assert_int_equal(sim_storage_demand(st, *ds, 1, now_s), 0);
+    assert_int_equal(sim_storage_publish_fresh(st, hs, now_s, err, sizeof err), 0);
+    return n_reads;
+}
+
 /* An input that a newly arrived job reads longer than before existed before
  * that job was submitted, so a probe would have seen it: like a newly named
  * dataset, it is in the hint store before the next cycle, not a probe
@@ -349,32 +365,20 @@ static void test_grown_input_published_before_next_cycle(void **state)
     locus_hs_options o = { .create = 1, .no_sync = 1 };
     locus_hs *hs = NULL;
     assert_int_equal(locus_hs_open(path, &o, &hs, err, sizeof err), 0);
-    sim_block_read *reads = NULL;
-    size_t n_reads = 0, cap_reads = 0;
     uint32_t ds = 0;
     uint64_t bytes[64];
 
     /* first job: two blocks, demanded, published before its first cycle */
-    assert_int_equal(sim_storage_resolve(&st, "g", 256 * MB, 0, &reads, &n_reads, &cap_reads, &ds), 0);
-    assert_int_equal(sim_storage_demand(&st, ds, 1, 1.0), 0);
-    assert_int_equal(sim_storage_publish_fresh(&st, hs, 1.0, err, sizeof err), 0);
+    assert_int_equal(job_reads(&st, hs, "g", 256 * MB, 1.0, &ds), 2);
     assert_int_equal(stored_blocks(hs, "g", bytes, 64), 2);
 
     /* second job, while the first still reads it: six more blocks */
-    n_reads = 0;
-    assert_int_equal(sim_storage_resolve(&st, "g", 1024 * MB, 0, &reads, &n_reads, &cap_reads, &ds), 0);
-    assert_int_equal(n_reads, 8);
-    assert_int_equal(sim_storage_demand(&st, ds, 1, 2.0), 0);
-    assert_int_equal(sim_storage_publish_fresh(&st, hs, 2.0, err, sizeof err), 0);
+    assert_int_equal(job_reads(&st, hs, "g", 1024 * MB, 2.0, &ds), 8);
     assert_int_equal(stored_blocks(hs, "g", bytes, 64), 8);
 
     /* third job: 2 GiB would take 16 blocks of 128 MB, over the 8 allowed,
      * so the dataset is rewritten with 8 blocks of 256 MB */
-    n_reads = 0;
-    assert_int_equal(sim_storage_resolve(&st, "g", 2048 * MB, 0, &reads, &n_reads, &cap_reads, &ds), 0);
-    assert_int_equal(n_reads, 8);
-    assert_int_equal(sim_storage_demand(&st, ds, 1, 3.0), 0);
-    assert_int_equal(sim_storage_publish_fresh(&st, hs, 3.0, err, sizeof err), 0);
+    assert_int_equal(job_reads(&st, hs, "g", 2048 * MB, 3.0, &ds), 8);
     assert_int_equal(stored_blocks(hs, "g", bytes, 64), 8);
     for (int i = 0; i < 8; i++)
         assert_int_equal(bytes[i], 256 * MB);
@@ -398,7 +402,6 @@ static void test_grown_input_published_before_next_cycle(void **state)
     assert_int_equal(bv->updated_at_ms, (int64_t)(later * 1000));
     locus_hs_snapshot_close(sn);
 
-    free(reads);
     locus_hs_close(hs);
     sim_storage_free(&st);
     sim_cluster_free(&cl);
