@@ -226,14 +226,16 @@ static void make_group_writable(const char *path, const char *file, int existed)
     (void)chmod(p, 0664);
 }
 
-static int open_dbis(locus_hs *hs, MDB_txn *txn, unsigned create, int *host_tables_missing)
+static int open_dbis(locus_hs *hs, MDB_txn *txn, unsigned create, int *tables_missing)
 {
+    static const unsigned host_index_flags =
+        MDB_INTEGERKEY | MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP;
     static const struct { const char *name; size_t off; unsigned flags; } dbs[] = {
         {HS_DB_META, offsetof(locus_hs, db_meta), 0},
         {HS_DB_DATASETS, offsetof(locus_hs, db_datasets), 0},
         {HS_DB_BLOCKS, offsetof(locus_hs, db_blocks), 0},
-        {HS_DB_HOST_DATASETS, offsetof(locus_hs, db_host_datasets), 0},
-        {HS_DB_OWNERS, offsetof(locus_hs, db_owners), 0},
+        {HS_DB_HOST_DATASETS, offsetof(locus_hs, db_host_datasets), host_index_flags},
+        {HS_DB_DATASET_NAMES, offsetof(locus_hs, db_dataset_names), MDB_INTEGERKEY},
         {HS_DB_HOSTS, offsetof(locus_hs, db_hosts), 0},
         {HS_DB_CHANGES, offsetof(locus_hs, db_changes), 0},
         {HS_DB_HOST_IDS, offsetof(locus_hs, db_host_ids), 0},
@@ -244,9 +246,10 @@ static int open_dbis(locus_hs *hs, MDB_txn *txn, unsigned create, int *host_tabl
         int rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | create, d);
         if (rc == MDB_NOTFOUND && d == &hs->db_changes)
             continue; /* a store from before the change feed: readers read in full */
-        if (rc == MDB_NOTFOUND && (d == &hs->db_host_ids || d == &hs->db_host_names ||
-                                   d == &hs->db_host_datasets)) {
-            *host_tables_missing = 1; /* a version 1 store: check_meta refuses it */
+        if (rc == MDB_NOTFOUND &&
+            (d == &hs->db_host_ids || d == &hs->db_host_names || d == &hs->db_host_datasets ||
+             d == &hs->db_dataset_names)) {
+            *tables_missing = 1; /* an older version: check_meta refuses it */
             continue;
         }
         if (d == &hs->db_changes && rc == 0)
@@ -265,26 +268,45 @@ static int open_dbis(locus_hs *hs, MDB_txn *txn, unsigned create, int *host_tabl
     return 0;
 }
 
-/* Converts a version 1 store (protobuf summaries and blocks) in the writer's
- * open transaction: its hints are dropped - the next poll of each backend
- * puts them back in the fixed layout - while host bindings and the backends'
+/* Deletes sub-database `name` of an older version, if present. */
+static int drop_old_db(locus_hs *hs, MDB_txn *txn, const char *name, unsigned from)
+{
+    MDB_dbi dbi;
+    int rc = mdb_dbi_open(txn, name, 0, &dbi);
+    if (rc == 0)
+        rc = mdb_drop(txn, dbi, 1);
+    if (rc && rc != MDB_NOTFOUND) {
+        char what[HS_ERRLEN];
+        snprintf(what, sizeof(what), "upgrade from schema version %u: delete %s", from, name);
+        return hs_store_status(hs, rc, what);
+    }
+    return 0;
+}
+
+/* Converts a version 1 or 2 store in the writer's open transaction: its
+ * hints are dropped - the next poll of each backend puts them back in the
+ * current layout - while host bindings, storage host ids and the backends'
  * poll records stay. The generation moves on with no feed record, so every
  * reader re-reads in full. */
-static int upgrade_v1(locus_hs *hs, MDB_txn *txn, Locus__StoreMeta *m)
+static int upgrade_old(locus_hs *hs, MDB_txn *txn, Locus__StoreMeta *m)
 {
-    MDB_dbi drop[] = {hs->db_datasets, hs->db_blocks, hs->db_owners, hs->db_host_datasets,
-                      hs->db_changes};
+    unsigned from = m->schema_version;
+    MDB_dbi drop[] = {hs->db_datasets, hs->db_blocks, hs->db_host_datasets,
+                      hs->db_dataset_names, hs->db_changes};
     for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
         int rc = mdb_drop(txn, drop[i], 0);
-        if (rc)
-            return hs_store_status(hs, rc, "upgrade from schema version 1: empty sub-databases");
+        if (rc) {
+            char what[HS_ERRLEN];
+            snprintf(what, sizeof(what), "upgrade from schema version %u: empty sub-databases",
+                     from);
+            return hs_store_status(hs, rc, what);
+        }
     }
-    MDB_dbi v1_index; /* version 1's host index (host name -> dataset dups) goes */
-    int rc = mdb_dbi_open(txn, HS_DB_HOST_DATASETS_V1, 0, &v1_index);
-    if (rc == 0)
-        rc = mdb_drop(txn, v1_index, 1);
-    if (rc && rc != MDB_NOTFOUND)
-        return hs_store_status(hs, rc, "upgrade from schema version 1: delete host_datasets");
+    int rc;
+    if ((rc = drop_old_db(hs, txn, HS_DB_HOST_DATASETS_V1, from)) != 0 ||
+        (rc = drop_old_db(hs, txn, HS_DB_HOST_INDEX_V2, from)) != 0 ||
+        (rc = drop_old_db(hs, txn, HS_DB_OWNERS_V2, from)) != 0)
+        return rc;
     m->schema_version = LOCUS_HS_SCHEMA_VERSION;
     m->writer_generation++;
     for (size_t i = 0; i < m->n_backends; i++)
@@ -294,25 +316,38 @@ static int upgrade_v1(locus_hs *hs, MDB_txn *txn, Locus__StoreMeta *m)
         }
     MDB_val k = {sizeof(HS_META_KEY) - 1, (void *)HS_META_KEY};
     rc = hs_put_message(txn, hs->db_meta, &k, &m->base, 0);
-    return rc ? hs_store_status(hs, rc, "upgrade from schema version 1: write meta") : 0;
+    if (rc) {
+        char what[HS_ERRLEN];
+        snprintf(what, sizeof(what), "upgrade from schema version %u: write meta", from);
+        return hs_store_status(hs, rc, what);
+    }
+    return 0;
+}
+
+/* What each older version held, for the refusal message. */
+static const char *old_layout(unsigned v)
+{
+    return v == 1 ? "protobuf values" : "fixed layout, host index by name";
 }
 
 /* Checks (reader) or initialises (writer) the meta record. */
-static int check_meta(locus_hs *hs, MDB_txn *txn, int host_tables_missing)
+static int check_meta(locus_hs *hs, MDB_txn *txn, int tables_missing)
 {
     hs_arena a;
     Locus__StoreMeta *m;
     hs_arena_init(&a, 4096);
     int rc = hs_meta_read(hs, txn, &a, &m, hs->err);
-    if (rc == 0 && m && m->schema_version == 1 && !hs->read_only) {
-        rc = upgrade_v1(hs, txn, m);
-    } else if (rc == 0 && m && m->schema_version == 1) {
+    int old = rc == 0 && m && (m->schema_version == 1 || m->schema_version == 2);
+    if (old && !hs->read_only) {
+        rc = upgrade_old(hs, txn, m);
+    } else if (old) {
         hs_seterr(hs->err,
-                  "hint store %s has schema version 1 (protobuf values); this build reads "
-                  "version %d (fixed layout). Open it once with its writer (locus-probe, or "
-                  "locus-hints import), which converts it in place and refills it at the next "
-                  "poll, or remove %s/data.mdb to start empty",
-                  hs->path, LOCUS_HS_SCHEMA_VERSION, hs->path);
+                  "hint store %s has schema version %u (%s); this build reads "
+                  "version %d (datasets and hosts as ids). Open it once with its writer "
+                  "(locus-probe, or locus-hints import), which converts it in place and "
+                  "refills it at the next poll, or remove %s/data.mdb to start empty",
+                  hs->path, m->schema_version, old_layout(m->schema_version),
+                  LOCUS_HS_SCHEMA_VERSION, hs->path);
         rc = LOCUS_ESCHEMA;
     } else if (rc == 0 && m && m->schema_version != LOCUS_HS_SCHEMA_VERSION) {
         hs_seterr(hs->err, "hint store %s has schema version %u; this build reads version %d",
@@ -330,9 +365,9 @@ static int check_meta(locus_hs *hs, MDB_txn *txn, int host_tables_missing)
             if (mrc)
                 rc = hs_mdb_status(hs->err, mrc, "initialise meta");
         }
-    } else if (rc == 0 && host_tables_missing) {
+    } else if (rc == 0 && tables_missing) {
         hs_seterr(hs->err, "%s: not a Locus hint store of version %d (sub-database '%s' missing)",
-                  hs->path, LOCUS_HS_SCHEMA_VERSION, HS_DB_HOST_NAMES);
+                  hs->path, LOCUS_HS_SCHEMA_VERSION, HS_DB_HOST_DATASETS);
         rc = LOCUS_ENOTFOUND;
     }
     hs_arena_free(&a);
@@ -437,10 +472,10 @@ int locus_hs_open(const char *path, const locus_hs_options *opts, locus_hs **out
         rc = hs_mdb_status(hs->err, rc, path);
         goto fail;
     }
-    int host_tables_missing = 0;
-    rc = open_dbis(hs, txn, o.read_only ? 0 : MDB_CREATE, &host_tables_missing);
+    int tables_missing = 0;
+    rc = open_dbis(hs, txn, o.read_only ? 0 : MDB_CREATE, &tables_missing);
     if (rc == 0)
-        rc = check_meta(hs, txn, host_tables_missing);
+        rc = check_meta(hs, txn, tables_missing);
     if (rc) {
         mdb_txn_abort(txn);
         goto fail;

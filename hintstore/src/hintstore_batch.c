@@ -9,16 +9,21 @@
  * only the last placement.
  *
  * Commit sorts the operations in key order and walks them together with the
- * backend's previous blocks (the `owners` index, read from a snapshot taken at
- * commit so the walk does not see its own writes). The walk visits one
+ * backend's previous blocks (for a full poll: the stored blocks naming the
+ * backend, read in key order from a snapshot taken at commit so the walk
+ * does not see its own writes; an empty store has none to read). The walk
+ * visits one
  * dataset at a time: every block change adds or subtracts its bytes from a
  * per-dataset delta (total, count, bytes per host and tier), and when the
  * dataset is done its summary is read once, the delta applied and the summary
  * written once. Summaries therefore stay exactly equal to their blocks
  * without re-reading whole datasets; only a summary or block that fails to
  * decode forces a rescan of that one dataset, which also repairs it. Sorted
- * writes keep LMDB's page cache hot, which is what makes a replace of a
- * million blocks take seconds.
+ * writes keep LMDB's page cache hot, and keys past a sub-database's end go in
+ * with MDB_APPEND. A new dataset gets the next dataset id; the host index
+ * changes (host id -> dataset ids) are collected during the walk and written
+ * host by host afterwards, a host new to the index in one MDB_MULTIPLE put of
+ * its packed ids, so a fresh store writes about one B-tree entry per block.
  *
  * With replace_all a previous block of the backend that the batch did not put
  * is deleted (a full poll result). Blocks and summaries the batch confirms get
@@ -131,7 +136,6 @@ typedef struct commit_ctx {
     pmap pm;
     uint32_t *hmark; /* host id -> stamp (old set = 2*gen, new set = 2*gen+1) */
     size_t nhmark;
-    int64_t cur_ds;   /* id of the current dataset in b->datasets, -1 = not interned */
     struct hd_change *hd; /* host index changes, applied sorted after the walk */
     size_t n_hd, cap_hd;
     uint32_t mgen;
@@ -139,7 +143,8 @@ typedef struct commit_ctx {
     bdelta *bd;
     size_t n_bd;
     char key[HS_MAX_DATASET + 16];
-    char okey[HS_MAX_BACKEND + HS_MAX_DATASET + 16];
+    uint32_t next_dsid; /* id for the next new dataset */
+    int dsid_full;      /* every dataset id is taken */
     hs_feed feed; /* what this commit changed, stored under its generation */
     /* Storage host ids: batch id -> store id + 1 (every batch host gets its
      * store id before the walk, so the walk never writes the host tables
@@ -153,7 +158,7 @@ typedef struct commit_ctx {
      * copied because the put that follows may move the page. */
     hs_blockrec old;
     char old_backend[HS_MAX_BACKEND + 1];
-    appender ap_blocks, ap_owners, ap_datasets;
+    appender ap_blocks, ap_datasets, ap_dsnames;
     MDB_cursor *bcur; /* blocks: positioned on the block the walk just read */
     MDB_cursor *dcur; /* datasets: positioned on the summary being finished */
     uint32_t *hrank; /* batch host id -> rank in name order (ids < nrank) */
@@ -828,30 +833,6 @@ static int same_content(commit_ctx *c, const hs_op *o, const hs_blockrec *p)
     return 1;
 }
 
-static int owner_key(commit_ctx *c, const char *backend, const char *blockkey, size_t klen,
-                     MDB_val *out)
-{
-    size_t bl = strlen(backend);
-    if (bl + 1 + klen > sizeof(c->okey))
-        return -1;
-    memcpy(c->okey, backend, bl + 1);
-    memcpy(c->okey + bl + 1, blockkey, klen);
-    out->mv_data = c->okey;
-    out->mv_size = bl + 1 + klen;
-    return 0;
-}
-
-static int owner_del(commit_ctx *c, const char *backend, MDB_val *bk)
-{
-    MDB_val ok;
-    if (owner_key(c, backend, bk->mv_data, bk->mv_size, &ok))
-        return 0;
-    int rc = mdb_del(c->txn, c->hs->db_owners, &ok, NULL);
-    if (rc && rc != MDB_NOTFOUND)
-        return mdb_fail(c, rc, HS_DB_OWNERS, ok.mv_data, ok.mv_size);
-    return 0;
-}
-
 /* Reads the stored block under bk in place into c->old (backend copied to
  * c->old_backend). *p NULL and *found 1 means present but undecodable. */
 static int stored_block(commit_ctx *c, MDB_val *bk, hs_blockrec **p, int *found)
@@ -919,28 +900,17 @@ static int apply_put(commit_ctx *c, const hs_op *o)
         return mdb_fail(c, rc, HS_DB_BLOCKS, bk.mv_data, bk.mv_size);
     hs_blockrec_write(nv.mv_data, o->bytes, c->now, c->repbuf, o->n_rep, b->backend, blen);
 
+    /* the backends' block counts follow the blocks' backend field */
     if (old && strcmp(old->backend, b->backend) == 0)
-        return 0; /* owner entry already there */
-    if (old) {
-        if ((st = owner_del(c, old->backend, &bk)) || (st = backend_delta(c, old->backend, -1)))
-            return st;
-    }
-    MDB_val ok, empty = {0, NULL};
-    if (owner_key(c, b->backend, bk.mv_data, bk.mv_size, &ok))
         return 0;
-    rc = appender_past(c->txn, &c->ap_owners, &ok)
-             ? mdb_cursor_put(c->ap_owners.cur, &ok, &empty, MDB_APPEND)
-             : mdb_put(c->txn, c->hs->db_owners, &ok, &empty, MDB_NOOVERWRITE);
-    if (rc == MDB_KEYEXIST)
-        return 0;
-    if (rc)
-        return mdb_fail(c, rc, HS_DB_OWNERS, ok.mv_data, ok.mv_size);
+    if (old && (st = backend_delta(c, old->backend, -1)))
+        return st;
     return backend_delta(c, b->backend, 1);
 }
 
 /* Deletes the stored block under (current dataset, index). only_backend set:
- * a stale entry of the owners walk, deleted only if that backend still owns
- * the block (otherwise only the dangling owner entry goes). */
+ * a block of the backend's previous poll that this one did not confirm,
+ * deleted only if that backend still owns it (or it does not decode). */
 static int apply_del(commit_ctx *c, uint64_t index, const char *only_backend)
 {
     MDB_val bk = {hs_block_key(c->key, c->name, c->nlen, index), c->key};
@@ -949,7 +919,7 @@ static int apply_del(commit_ctx *c, uint64_t index, const char *only_backend)
     if ((st = stored_block(c, &bk, &old, &found)))
         return st;
     if (only_backend && (!found || (old && strcmp(old->backend, only_backend) != 0)))
-        return owner_del(c, only_backend, &bk);
+        return 0;
     if (!found)
         return 0;
     c->changed = 1;
@@ -960,11 +930,7 @@ static int apply_del(commit_ctx *c, uint64_t index, const char *only_backend)
         return st;
     if ((rc = mdb_cursor_del(c->bcur, 0)) != 0) /* positioned by stored_block */
         return mdb_fail(c, rc, HS_DB_BLOCKS, bk.mv_data, bk.mv_size);
-    if (owner) {
-        if ((st = owner_del(c, owner, &bk)) || (st = backend_delta(c, owner, -1)))
-            return st;
-    }
-    return 0;
+    return owner ? backend_delta(c, owner, -1) : 0;
 }
 
 /* Recomputes the current dataset's aggregate from its blocks (undecodable
@@ -1041,13 +1007,11 @@ static int mark_hosts_grow(commit_ctx *c)
  * host order afterwards: random inserts across thousands of hosts would
  * touch, copy and split pages all over the index. */
 typedef struct hd_change {
-    uint32_t host, ds, add;
+    uint32_t host, ds, add; /* batch host id (store id once sorted), dataset id */
 } hd_change;
 
-static int hd_update(commit_ctx *c, uint32_t host, int add)
+static int hd_update(commit_ctx *c, uint32_t host, uint32_t dsid, int add)
 {
-    if (c->cur_ds < 0 && (c->cur_ds = strtab_intern(&c->b->datasets, c->name, c->nlen)) < 0)
-        return nomem(c);
     if (c->n_hd == c->cap_hd) {
         size_t nc = c->cap_hd ? c->cap_hd * 2 : 4096;
         hd_change *n = realloc(c->hd, nc * sizeof(*n));
@@ -1056,22 +1020,70 @@ static int hd_update(commit_ctx *c, uint32_t host, int add)
         c->hd = n;
         c->cap_hd = nc;
     }
-    c->hd[c->n_hd] = (hd_change){host, (uint32_t)c->cur_ds, (uint32_t)add};
+    c->hd[c->n_hd] = (hd_change){host, dsid, (uint32_t)add};
     c->n_hd++;
     return 0;
 }
 
+static int hd_ds_cmp(const void *a, const void *b)
+{
+    uint32_t x = ((const hd_change *)a)->ds, y = ((const hd_change *)b)->ds;
+    return (x > y) - (x < y);
+}
+
+/* Writes one host's changes hd[0..n) (sorted by dataset id). A host new to
+ * the index gets its whole list in one MDB_MULTIPLE put of packed ids. */
+static int apply_host_changes(commit_ctx *c, appender *ap, const hd_change *hd, size_t n,
+                              uint32_t *ids)
+{
+    uint32_t host = hd[0].host;
+    MDB_val k = {sizeof(host), &host}, v;
+    int all_add = 1, rc;
+    for (size_t i = 0; i < n; i++)
+        all_add &= hd[i].add != 0;
+    int past = appender_past(c->txn, ap, &k);
+    int absent = past;
+    if (!past && all_add) {
+        MDB_val lk = k;
+        rc = mdb_cursor_get(ap->cur, &lk, &v, MDB_SET);
+        if (rc && rc != MDB_NOTFOUND)
+            return mdb_fail(c, rc, HS_DB_HOST_DATASETS, "", 0);
+        absent = rc == MDB_NOTFOUND;
+    }
+    if (absent && all_add) {
+        for (size_t i = 0; i < n; i++)
+            ids[i] = hd[i].ds;
+        MDB_val mv[2] = {{sizeof(uint32_t), ids}, {n, NULL}};
+        rc = mdb_cursor_put(ap->cur, &k, mv, MDB_MULTIPLE | (past ? MDB_APPEND : 0));
+        if (rc)
+            return mdb_fail(c, rc, HS_DB_HOST_DATASETS, "", 0);
+        if (mv[1].mv_size == n)
+            return 0;
+        /* LMDB stops a multiple put early at an id already there; the
+         * rest go in one by one */
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = hd[i].ds;
+        MDB_val dv = {sizeof(id), &id};
+        rc = hd[i].add ? mdb_put(c->txn, c->hs->db_host_datasets, &k, &dv, MDB_NODUPDATA)
+                       : mdb_del(c->txn, c->hs->db_host_datasets, &k, &dv);
+        if (rc && rc != MDB_KEYEXIST && rc != MDB_NOTFOUND)
+            return mdb_fail(c, rc, HS_DB_HOST_DATASETS, "", 0);
+    }
+    return 0;
+}
 
 /* Applies the collected host index changes in key order: by host id, then
- * dataset name (the walk's order). Keys past the index's end - every key of
- * a fresh store - are appended. */
+ * dataset id. Hosts past the index's end - every host of a fresh store - are
+ * appended. */
 static int apply_host_index(commit_ctx *c)
 {
     if (!c->n_hd)
         return 0;
-    /* Counting sort by store host id: stable, so each host's entries stay in
-     * the walk's (dataset name) order; linear where a comparison sort of
-     * three entries per block was not. */
+    /* Counting sort by store host id: linear where a comparison sort of
+     * three entries per block was not; stable, so each host's entries stay
+     * in the walk's order, which is dataset id order whenever the walk
+     * handed the ids out (a fresh store). */
     uint32_t nh = 0;
     for (size_t i = 0; i < c->n_hd; i++) {
         c->hd[i].host = c->sid[c->hd[i].host] - 1;
@@ -1080,9 +1092,11 @@ static int apply_host_index(commit_ctx *c)
     }
     size_t *start = calloc((size_t)nh + 1, sizeof(*start));
     hd_change *sorted = malloc(c->n_hd * sizeof(*sorted));
-    if (!start || !sorted) {
+    uint32_t *ids = malloc(c->n_hd * sizeof(*ids));
+    if (!start || !sorted || !ids) {
         free(start);
         free(sorted);
+        free(ids);
         return nomem(c);
     }
     for (size_t i = 0; i < c->n_hd; i++)
@@ -1099,24 +1113,54 @@ static int apply_host_index(commit_ctx *c)
     int rc = appender_open(c->txn, &ap, c->hs->db_host_datasets), st = 0;
     if (rc)
         st = mdb_fail(c, rc, HS_DB_HOST_DATASETS, "", 0);
-    unsigned char key[4 + HS_MAX_DATASET];
-    for (size_t i = 0; st == 0 && i < c->n_hd; i++) {
-        const char *ds = c->b->datasets.strs[c->hd[i].ds];
-        size_t dlen = strlen(ds);
-        hs_be32_put(key, c->hd[i].host);
-        memcpy(key + 4, ds, dlen);
-        MDB_val k = {4 + dlen, key}, empty = {0, NULL};
-        if (c->hd[i].add)
-            rc = appender_past(c->txn, &ap, &k)
-                     ? mdb_cursor_put(ap.cur, &k, &empty, MDB_APPEND)
-                     : mdb_put(c->txn, c->hs->db_host_datasets, &k, &empty, MDB_NOOVERWRITE);
-        else
-            rc = mdb_del(c->txn, c->hs->db_host_datasets, &k, NULL);
-        if (rc && rc != MDB_KEYEXIST && rc != MDB_NOTFOUND)
-            st = mdb_fail(c, rc, HS_DB_HOST_DATASETS, key, k.mv_size);
+    for (size_t i = 0, j; st == 0 && i < c->n_hd; i = j) {
+        int in_order = 1;
+        for (j = i + 1; j < c->n_hd && c->hd[j].host == c->hd[i].host; j++)
+            in_order &= c->hd[j].ds > c->hd[j - 1].ds;
+        if (!in_order)
+            qsort(c->hd + i, j - i, sizeof(*c->hd), hd_ds_cmp);
+        st = apply_host_changes(c, &ap, c->hd + i, j - i, ids);
     }
     appender_close(&ap);
+    free(ids);
     return st;
+}
+
+/* Id of the current dataset for a new summary: the next free one, its name
+ * written to dataset_names (past the end: appended). */
+static int new_dataset_id(commit_ctx *c, uint32_t *id)
+{
+    if (c->dsid_full)
+        return fail(c->hs, LOCUS_EFULL,
+                    "%s: the store has used every dataset id; rebuild it (remove data.mdb)%s",
+                    c->hs->path, NULL);
+    *id = c->next_dsid;
+    MDB_val k = {sizeof(*id), id}, v = {c->nlen, c->name};
+    int rc = appender_past(c->txn, &c->ap_dsnames, &k)
+                 ? mdb_cursor_put(c->ap_dsnames.cur, &k, &v, MDB_APPEND)
+                 : mdb_put(c->txn, c->hs->db_dataset_names, &k, &v, 0);
+    if (rc)
+        return mdb_fail(c, rc, HS_DB_DATASET_NAMES, c->name, c->nlen);
+    if (c->next_dsid == UINT32_MAX)
+        c->dsid_full = 1;
+    else
+        c->next_dsid++;
+    return 0;
+}
+
+/* *ours = 1 if dataset_names holds the current dataset's name under id, 0
+ * if not (a damaged summary: the dataset then gets a new id). */
+static int dataset_id_check(commit_ctx *c, uint32_t id, int *ours)
+{
+    MDB_val k = {sizeof(id), &id}, v;
+    int rc = mdb_get(c->txn, c->hs->db_dataset_names, &k, &v);
+    *ours = 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return mdb_fail(c, rc, HS_DB_DATASET_NAMES, c->name, c->nlen);
+    *ours = v.mv_size == c->nlen && memcmp(v.mv_data, c->name, c->nlen) == 0;
+    return 0;
 }
 
 /* Applies the accumulated delta of the current dataset: one summary read,
@@ -1207,16 +1251,29 @@ static int finish_dataset(commit_ctx *c)
     }
     qsort(ents, ne, sizeof(*ents), ph_cmp);
 
+    /* The dataset's id: kept from its summary, or a new one for a new
+     * dataset (or one whose summary did not decode or names another's id). */
+    uint32_t dsid = 0;
+    int id_known = 0;
+    if (old && (st = dataset_id_check(c, old->dataset_id, &id_known)))
+        return st;
+    if (id_known)
+        dsid = old->dataset_id;
+    else if (ne && (st = new_dataset_id(c, &dsid)))
+        return st;
+
     /* Host index: new hosts are added; with a trusted old summary, hosts that
      * left are removed (after a rescan readers filter leftovers). */
     for (size_t i = 0; i < ne; i++) {
         uint32_t h = ents[i].hid;
-        if (c->hmark[h] != oldstamp && c->hmark[h] != newstamp &&
-            (st = hd_update(c, h, 1)))
+        /* once per host (it has an entry per tier); under a new id even
+         * the hosts the old summary had */
+        if (c->hmark[h] != newstamp && (c->hmark[h] != oldstamp || !id_known) &&
+            (st = hd_update(c, h, dsid, 1)))
             return st;
         c->hmark[h] = newstamp;
     }
-    if (old && !c->rescan) {
+    if (old && !c->rescan && id_known) {
         for (uint32_t i = 0; i < old->n; i++) {
             uint32_t h = 0, sh, tier;
             uint64_t bytes;
@@ -1224,7 +1281,7 @@ static int finish_dataset(commit_ctx *c)
             if (batch_host_of(c, sh, &h))
                 continue;
             if (c->hmark[h] == oldstamp) {
-                if ((st = hd_update(c, h, 0)))
+                if ((st = hd_update(c, h, dsid, 0)))
                     return st;
                 c->hmark[h] = 0;
             }
@@ -1234,6 +1291,12 @@ static int finish_dataset(commit_ctx *c)
     if (count == 0) {
         if (found && (rc = mdb_cursor_del(c->dcur, 0)) != 0)
             return mdb_fail(c, rc, HS_DB_DATASETS, c->name, c->nlen);
+        if (id_known) {
+            MDB_val ik = {sizeof(dsid), &dsid};
+            rc = mdb_del(c->txn, hs->db_dataset_names, &ik, NULL);
+            if (rc && rc != MDB_NOTFOUND)
+                return mdb_fail(c, rc, HS_DB_DATASET_NAMES, c->name, c->nlen);
+        }
         if (found && hs_feed_dataset(&c->feed, c->name, c->nlen, 1))
             return nomem(c);
         return 0;
@@ -1242,7 +1305,8 @@ static int finish_dataset(commit_ctx *c)
                      .block_count = count,
                      .version = version + (c->changed || !found ? 1 : 0),
                      .updated_at_ms = c->now,
-                     .n = (uint32_t)ne};
+                     .n = (uint32_t)ne,
+                     .dataset_id = dsid};
     MDB_val nv = {hs_summary_size((uint32_t)ne), NULL};
     if (ne > HS_SUMMARY_MAX_ENTRIES)
         return fail(hs, LOCUS_EINVAL, "%s: dataset '%.400s' has too many (host, tier) entries",
@@ -1275,7 +1339,6 @@ static int enter_dataset(commit_ctx *c, const char *name, size_t n)
     c->nlen = n;
     c->active = 1;
     c->changed = c->rescan = 0;
-    c->cur_ds = -1;
     c->dtotal = c->dcount = 0;
     pmap_reset(&c->pm);
     return 0;
@@ -1298,17 +1361,21 @@ static int op_cmp(const void *a, const void *b)
 }
 
 /* Replaces dataset ids by their rank in name order and sorts the ops in key
- * order. Returns the names by rank (malloc'd) or NULL. */
-static char **sort_ops(locus_hs_batch *b)
+ * order. Returns the names by rank and their lengths in *lens (both
+ * malloc'd) or NULL. */
+static char **sort_ops(locus_hs_batch *b, size_t **lens)
 {
     uint32_t n = b->datasets.n;
     name_id *order = malloc((n + 1) * sizeof(*order));
     uint32_t *rank = malloc((n + 1) * sizeof(*rank));
     char **by_rank = malloc((n + 1) * sizeof(*by_rank));
-    if (!order || !rank || !by_rank) {
+    *lens = malloc((n + 1) * sizeof(**lens));
+    if (!order || !rank || !by_rank || !*lens) {
         free(order);
         free(rank);
         free(by_rank);
+        free(*lens);
+        *lens = NULL;
         return NULL;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -1319,6 +1386,7 @@ static char **sort_ops(locus_hs_batch *b)
     for (uint32_t r = 0; r < n; r++) {
         rank[order[r].id] = r;
         by_rank[r] = b->datasets.strs[order[r].id];
+        (*lens)[r] = strlen(by_rank[r]);
     }
     for (size_t i = 0; i < b->n_ops; i++)
         b->ops[i].ds = rank[b->ops[i].ds];
@@ -1338,8 +1406,11 @@ static char **sort_ops(locus_hs_batch *b)
     return by_rank;
 }
 
-/* One owner entry of the backend from the pre-commit snapshot. */
-typedef struct owner_stream {
+/* The stored blocks of one backend, in key order, from the pre-commit
+ * snapshot: blocks naming another backend are passed over; a block that
+ * does not decode is handed out too (its backend is unknown; a full poll
+ * deletes it, which also repairs its dataset's summary). */
+typedef struct stored_stream {
     MDB_txn *rtxn;
     MDB_cursor *cur;
     const char *backend;
@@ -1348,26 +1419,26 @@ typedef struct owner_stream {
     const char *ds;
     size_t dlen;
     uint64_t index;
-} owner_stream;
+} stored_stream;
 
-static int owner_next(owner_stream *s, MDB_cursor_op op, MDB_val *k)
+static int stored_next(stored_stream *s, MDB_cursor_op op)
 {
-    MDB_val v;
+    MDB_val k, v;
     for (;;) {
-        int rc = mdb_cursor_get(s->cur, k, &v, op);
+        int rc = mdb_cursor_get(s->cur, &k, &v, op);
         op = MDB_NEXT;
         s->valid = 0;
         if (rc == MDB_NOTFOUND)
             return 0;
         if (rc)
             return rc;
-        const char *kd = k->mv_data;
-        if (k->mv_size <= s->blen + 1 || memcmp(kd, s->backend, s->blen + 1) != 0)
-            return 0;
-        if (hs_block_key_parse(kd + s->blen + 1, k->mv_size - s->blen - 1, &s->ds, &s->dlen,
-                               &s->index) != 0 ||
+        if (hs_block_key_parse(k.mv_data, k.mv_size, &s->ds, &s->dlen, &s->index) != 0 ||
             s->dlen == 0 || s->dlen > HS_MAX_DATASET)
             continue; /* not a key this code writes: leave it */
+        hs_blockrec p;
+        if (hs_blockrec_parse(v.mv_data, v.mv_size, &p) == 0 &&
+            (p.backend_len != s->blen || memcmp(p.backend, s->backend, s->blen) != 0))
+            continue;
         s->valid = 1;
         return 0;
     }
@@ -1437,7 +1508,7 @@ static void ctx_free(commit_ctx *c)
     free(c->bd);
     hs_feed_free(&c->feed);
     appender_close(&c->ap_blocks);
-    appender_close(&c->ap_owners);
+    appender_close(&c->ap_dsnames);
     appender_close(&c->ap_datasets);
     if (c->bcur)
         mdb_cursor_close(c->bcur);
@@ -1470,26 +1541,26 @@ static int apply_binds(commit_ctx *c)
 }
 
 /* The walk: ops (sorted) merged with the backend's previous blocks. */
-static int walk(commit_ctx *c, char **names)
+static int walk(commit_ctx *c, char **names, const size_t *lens)
 {
     locus_hs_batch *b = c->b;
-    owner_stream os = {0};
-    MDB_val ok;
+    stored_stream os = {0};
     int st = 0, rc;
     size_t oi = 0;
+    MDB_stat bst;
 
-    if (b->replace_all) {
+    /* A full poll reads the backend's previous blocks, unless the store has
+     * no blocks at all (its first poll into an empty store). */
+    if (b->replace_all && (rc = mdb_stat(c->txn, c->hs->db_blocks, &bst)) != 0)
+        st = hs_mdb_status(c->hs->err, rc, "blocks: stat");
+    else if (b->replace_all && bst.ms_entries > 0) {
         os.backend = b->backend;
         os.blen = strlen(b->backend);
         if ((rc = mdb_txn_begin(c->hs->env, NULL, MDB_RDONLY, &os.rtxn)) != 0 ||
-            (rc = mdb_cursor_open(os.rtxn, c->hs->db_owners, &os.cur)) != 0)
-            st = hs_mdb_status(c->hs->err, rc, "owners: open snapshot");
-        else {
-            ok.mv_data = (void *)b->backend;
-            ok.mv_size = os.blen + 1;
-            if ((rc = owner_next(&os, MDB_SET_RANGE, &ok)) != 0)
-                st = hs_mdb_status(c->hs->err, rc, "owners: read");
-        }
+            (rc = mdb_cursor_open(os.rtxn, c->hs->db_blocks, &os.cur)) != 0)
+            st = hs_mdb_status(c->hs->err, rc, "blocks: open snapshot");
+        else if ((rc = stored_next(&os, MDB_FIRST)) != 0)
+            st = hs_mdb_status(c->hs->err, rc, "blocks: read");
     }
     while (st == 0 && (oi < b->n_ops || os.valid)) {
         const hs_op *o = oi < b->n_ops ? &b->ops[oi] : NULL;
@@ -1499,12 +1570,12 @@ static int walk(commit_ctx *c, char **names)
         else if (!os.valid)
             cmp = -1;
         else {
-            cmp = name_cmp(names[o->ds], strlen(names[o->ds]), os.ds, os.dlen);
+            cmp = name_cmp(names[o->ds], lens[o->ds], os.ds, os.dlen);
             if (cmp == 0)
                 cmp = (o->index > os.index) - (o->index < os.index);
         }
         if (cmp <= 0) {
-            if ((st = enter_dataset(c, names[o->ds], strlen(names[o->ds]))))
+            if ((st = enter_dataset(c, names[o->ds], lens[o->ds])))
                 break;
             st = o->kind == OP_PUT ? apply_put(c, o) : apply_del(c, o->index, NULL);
             oi++;
@@ -1513,8 +1584,8 @@ static int walk(commit_ctx *c, char **names)
                 break;
             st = apply_del(c, os.index, b->backend); /* not confirmed by this poll */
         }
-        if (st == 0 && cmp >= 0 && (rc = owner_next(&os, MDB_NEXT, &ok)) != 0)
-            st = hs_mdb_status(c->hs->err, rc, "owners: read");
+        if (st == 0 && cmp >= 0 && (rc = stored_next(&os, MDB_NEXT)) != 0)
+            st = hs_mdb_status(c->hs->err, rc, "blocks: read");
     }
     if (os.cur)
         mdb_cursor_close(os.cur);
@@ -1523,6 +1594,26 @@ static int walk(commit_ctx *c, char **names)
     if (st == 0)
         st = finish_dataset(c);
     return st;
+}
+
+/* The next dataset id: one past the highest in dataset_names. */
+static int first_free_dataset_id(commit_ctx *c)
+{
+    MDB_val k, v;
+    int rc = mdb_cursor_get(c->ap_dsnames.cur, &k, &v, MDB_LAST);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (k.mv_size != sizeof(uint32_t))
+        return MDB_CORRUPTED;
+    uint32_t last;
+    memcpy(&last, k.mv_data, sizeof(last));
+    if (last == UINT32_MAX)
+        c->dsid_full = 1;
+    else
+        c->next_dsid = last + 1;
+    return 0;
 }
 
 static int commit_batch(locus_hs_batch *b, int64_t now_ms, int poll_ok)
@@ -1536,7 +1627,8 @@ static int commit_batch(locus_hs_batch *b, int64_t now_ms, int poll_ok)
     c.now = now_ms;
     hs_arena_init(&c.scratch, 16384);
     hs_arena_init(&c.sum_arena, 65536);
-    char **names = sort_ops(b);
+    size_t *lens = NULL;
+    char **names = sort_ops(b, &lens);
     int st = names ? 0 : nomem(&c);
     if (st == 0)
         st = apply_binds(&c);
@@ -1545,9 +1637,11 @@ static int commit_batch(locus_hs_batch *b, int64_t now_ms, int poll_ok)
     if (st == 0) {
         int rc = appender_open(c.txn, &c.ap_blocks, hs->db_blocks);
         if (rc == 0)
-            rc = appender_open(c.txn, &c.ap_owners, hs->db_owners);
-        if (rc == 0)
             rc = appender_open(c.txn, &c.ap_datasets, hs->db_datasets);
+        if (rc == 0)
+            rc = appender_open(c.txn, &c.ap_dsnames, hs->db_dataset_names);
+        if (rc == 0)
+            rc = first_free_dataset_id(&c);
         if (rc == 0 && (rc = mdb_cursor_open(c.txn, hs->db_blocks, &c.bcur)) != 0)
             c.bcur = NULL;
         if (rc == 0 && (rc = mdb_cursor_open(c.txn, hs->db_datasets, &c.dcur)) != 0)
@@ -1556,12 +1650,13 @@ static int commit_batch(locus_hs_batch *b, int64_t now_ms, int poll_ok)
             st = hs_mdb_status(hs->err, rc, "open write cursors");
     }
     if (st == 0)
-        st = walk(&c, names);
+        st = walk(&c, names, lens);
     if (st == 0)
         st = apply_host_index(&c);
     if (st == 0)
         st = write_meta(&c, poll_ok, 0);
     free(names);
+    free(lens);
     ctx_free(&c);
     if (st) {
         mdb_txn_abort(b->txn);
@@ -1623,33 +1718,31 @@ int locus_hs_expire_backend(locus_hs *hs, const char *backend, int64_t older_tha
         return st;
     b->record_poll = 0;
     /* Collect the backend's blocks older than the bound, then delete them
-     * through the ordinary commit walk (summaries stay exact). */
+     * through the ordinary commit walk (summaries stay exact). The blocks
+     * are read in key order; those of other backends are passed over. */
     size_t blen = strlen(backend);
-    MDB_cursor *cur;
-    MDB_val k = {blen + 1, (void *)backend}, v;
-    hs_arena scratch;
-    hs_arena_init(&scratch, 4096);
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
     uint64_t n = 0;
-    int rc = mdb_cursor_open(b->txn, hs->db_owners, &cur);
-    if (rc)
-        st = hs_mdb_status(hs->err, rc, "owners: open cursor");
-    for (rc = st ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && st == 0;
+    int rc = mdb_cursor_open(b->txn, hs->db_blocks, &cur);
+    if (rc) {
+        cur = NULL;
+        st = hs_mdb_status(hs->err, rc, "blocks: open cursor");
+    }
+    for (rc = st ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && st == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const char *kd = k.mv_data, *ds;
+        const char *ds;
         size_t dlen;
         uint64_t idx;
-        if (k.mv_size <= blen + 1 || memcmp(kd, backend, blen + 1) != 0)
-            break;
-        MDB_val bk = {k.mv_size - blen - 1, (char *)kd + blen + 1}, bv;
-        if (hs_block_key_parse(bk.mv_data, bk.mv_size, &ds, &dlen, &idx) != 0 ||
-            dlen > HS_MAX_DATASET || mdb_get(b->txn, hs->db_blocks, &bk, &bv) != 0)
+        if (hs_block_key_parse(k.mv_data, k.mv_size, &ds, &dlen, &idx) != 0 || dlen == 0 ||
+            dlen > HS_MAX_DATASET)
             continue;
         hs_blockrec p;
-        if (hs_blockrec_parse(bv.mv_data, bv.mv_size, &p) == 0 &&
+        if (hs_blockrec_parse(v.mv_data, v.mv_size, &p) == 0 &&
             (p.backend_len != blen || memcmp(p.backend, backend, blen) != 0 ||
              p.updated_at_ms >= older_than_ms))
             continue;
-        /* undecodable blocks of this backend count as expired too */
+        /* undecodable blocks (whose backend is unknown) count as expired too */
         int64_t id = strtab_intern(&b->datasets, ds, dlen);
         int fresh;
         hs_op *o = id < 0 ? NULL : op_get(b, (uint32_t)id, idx, &fresh);
@@ -1662,9 +1755,8 @@ int locus_hs_expire_backend(locus_hs *hs, const char *backend, int64_t older_tha
     }
     if (cur)
         mdb_cursor_close(cur);
-    hs_arena_free(&scratch);
     if (st == 0 && rc && rc != MDB_NOTFOUND)
-        st = hs_mdb_status(hs->err, rc, "owners: read");
+        st = hs_mdb_status(hs->err, rc, "blocks: read");
     if (st) {
         locus_hs_batch_abort(b);
         return st;

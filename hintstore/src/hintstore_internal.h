@@ -19,11 +19,17 @@
 #define HS_DB_META "meta"
 #define HS_DB_DATASETS "datasets"
 #define HS_DB_BLOCKS "blocks"
-/* host index: key = be32 storage host id + dataset name, empty value (one
- * flat key per pair, so a fresh store's index is written by appends) */
-#define HS_DB_HOST_DATASETS "host_index"
+/* host index (version 3): key = storage host id, sorted duplicate values =
+ * the ids of the datasets with bytes there (u32, native order: MDB_INTEGERKEY
+ * | MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP), so a host's datasets sit
+ * packed 4 bytes each and a fresh store writes each host's list in one call */
+#define HS_DB_HOST_DATASETS "host_sets"
+/* dataset id -> dataset name (MDB_INTEGERKEY); the id is in the summary */
+#define HS_DB_DATASET_NAMES "dataset_names"
+/* sub-databases of older versions, deleted by the upgrade */
 #define HS_DB_HOST_DATASETS_V1 "host_datasets" /* version 1: DUPSORT host name -> dataset */
-#define HS_DB_OWNERS "owners"
+#define HS_DB_HOST_INDEX_V2 "host_index"       /* version 2: be32 host id + name keys */
+#define HS_DB_OWNERS_V2 "owners"               /* versions 1-2: backend NUL block key */
 #define HS_DB_HOSTS "hosts"
 #define HS_DB_CHANGES "changes"
 #define HS_DB_HOST_IDS "host_ids"
@@ -76,8 +82,8 @@ typedef struct hs_hosttab {
 
 struct locus_hs {
     MDB_env *env;
-    MDB_dbi db_meta, db_datasets, db_blocks, db_host_datasets, db_owners, db_hosts, db_changes;
-    MDB_dbi db_host_ids, db_host_names;
+    MDB_dbi db_meta, db_datasets, db_blocks, db_host_datasets, db_hosts, db_changes;
+    MDB_dbi db_host_ids, db_host_names, db_dataset_names;
     hs_hosttab hosttab;  /* id -> name of committed ids, shared by this handle's snapshots */
     /* A closed snapshot's arena and cache, kept for the next snapshot so a
      * cycle of snapshots settles to no malloc and no fresh pages. */
@@ -139,10 +145,10 @@ locus_tier hs_tier_from_pb(int t);
 /* ---- fixed layout of summaries and blocks (hintstore_layout.c) ---- */
 #define HS_LAYOUT_MAGIC0 0x4c /* 'L' */
 #define HS_LAYOUT_MAGIC1 0x48 /* 'H' */
-#define HS_LAYOUT_VERSION 2
+#define HS_LAYOUT_VERSION 3
 #define HS_KIND_SUMMARY 1
 #define HS_KIND_BLOCK 2
-#define HS_SUMMARY_HEAD 40
+#define HS_SUMMARY_HEAD 44
 #define HS_SUMMARY_ENTRY 12
 #define HS_SUMMARY_MAX_ENTRIES (1u << 24)
 #define HS_BLOCK_HEAD 24
@@ -153,6 +159,7 @@ typedef struct hs_summary {
     uint64_t total_bytes, block_count, version;
     int64_t updated_at_ms;
     uint32_t n;
+    uint32_t dataset_id; /* the dataset's key in dataset_names and the host index */
     uint32_t max_host; /* highest host id + 1 (0 if none) */
     const unsigned char *ents;
 } hs_summary;
@@ -216,7 +223,7 @@ static inline void hs_summary_entry(const hs_summary *s, uint32_t i, uint32_t *h
 int hs_summary_parse(const void *data, size_t len, hs_summary *out);
 int hs_blockrec_parse(const void *data, size_t len, hs_blockrec *out);
 size_t hs_summary_size(uint32_t n);
-/* Writes the head of s (n, totals); entries follow with hs_summary_entry_put. */
+/* Writes the head of s (n, totals, dataset id); entries follow with hs_summary_entry_put. */
 void hs_summary_write(unsigned char *p, const hs_summary *s);
 void hs_summary_entry_put(unsigned char *p, uint32_t i, uint32_t host, uint32_t tier,
                           uint64_t bytes);

@@ -1,4 +1,4 @@
-/* Fixed little-endian layout of the hot stored values (schema version 2).
+/* Fixed little-endian layout of the hot stored values (schema version 3).
  *
  * Dataset summaries and block placements are read every allocation cycle, so
  * they are stored as flat records read straight from the mapped LMDB page:
@@ -44,6 +44,7 @@ int hs_summary_parse(const void *data, size_t len, hs_summary *out)
     out->block_count = hs_le64_get(p + 16);
     out->version = hs_le64_get(p + 24);
     out->updated_at_ms = (int64_t)hs_le64_get(p + 32);
+    out->dataset_id = hs_le32_get(p + 40);
     out->ents = p + HS_SUMMARY_HEAD;
     out->max_host = 0;
     if (out->total_bytes > (uint64_t)INT64_MAX || out->block_count > (uint64_t)INT64_MAX)
@@ -70,6 +71,7 @@ void hs_summary_write(unsigned char *p, const hs_summary *s)
     hs_le64_put(p + 16, s->block_count);
     hs_le64_put(p + 24, s->version);
     hs_le64_put(p + 32, (uint64_t)s->updated_at_ms);
+    hs_le32_put(p + 40, s->dataset_id);
 }
 
 void hs_summary_entry_put(unsigned char *p, uint32_t i, uint32_t host, uint32_t tier,

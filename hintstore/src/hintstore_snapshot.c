@@ -19,6 +19,7 @@
  * A value that does not decode is counted, described (sub-database and key)
  * in the snapshot's error text and skipped; point lookups return
  * LOCUS_ECORRUPT for it. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,12 +445,82 @@ int locus_hs_snapshot_foreach_dataset(locus_hs_snapshot *s, locus_hs_dataset_cb 
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(s, rc, HS_DB_DATASETS, "", 0);
 }
 
+typedef struct host_ds {
+    const char *name; /* in the mapped page, valid for the snapshot */
+    size_t len;
+    uint32_t id;
+} host_ds;
+
+static int host_ds_cmp(const void *a, const void *b)
+{
+    const host_ds *x = a, *y = b;
+    int r = memcmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+    return r ? r : (x->len > y->len) - (x->len < y->len);
+}
+
+/* The host's dataset ids (packed duplicates of its host index key) resolved
+ * to names, sorted by name into *out (malloc'd); LMDB status. */
+static int host_datasets(locus_hs_snapshot *s, uint32_t host, host_ds **out, size_t *n)
+{
+    MDB_cursor *cur;
+    MDB_val k = {sizeof(host), &host}, v;
+    host_ds *list = NULL;
+    size_t cnt = 0, cap = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = mdb_cursor_open(s->txn, s->hs->db_host_datasets, &cur);
+    if (rc)
+        return rc;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+    if (rc == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_GET_MULTIPLE);
+    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_MULTIPLE)) {
+        size_t m = v.mv_size / sizeof(uint32_t);
+        if (cnt + m > cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            while (nc < cnt + m)
+                nc *= 2;
+            host_ds *nl = realloc(list, nc * sizeof(*nl));
+            if (!nl) {
+                rc = ENOMEM;
+                break;
+            }
+            list = nl;
+            cap = nc;
+        }
+        for (size_t i = 0; i < m; i++) {
+            uint32_t id;
+            memcpy(&id, (const char *)v.mv_data + i * sizeof(id), sizeof(id));
+            MDB_val ik = {sizeof(id), &id}, nv;
+            int g = mdb_get(s->txn, s->hs->db_dataset_names, &ik, &nv);
+            if (g == MDB_NOTFOUND || (g == 0 && (nv.mv_size == 0 || nv.mv_size > HS_MAX_DATASET)))
+                continue; /* a leftover of a repaired dataset: skipped */
+            if (g) {
+                rc = g;
+                break;
+            }
+            list[cnt++] = (host_ds){nv.mv_data, nv.mv_size, id};
+        }
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND) {
+        free(list);
+        return rc;
+    }
+    if (cnt > 1)
+        qsort(list, cnt, sizeof(*list), host_ds_cmp);
+    *out = list;
+    *n = cnt;
+    return 0;
+}
+
 int locus_hs_snapshot_foreach_host_dataset(locus_hs_snapshot *s, const char *host,
                                            locus_hs_dataset_cb cb, void *arg)
 {
     if (!s || !host || !cb)
         return LOCUS_EINVAL;
-    MDB_cursor *cur;
     uint32_t id;
     if (!*host || strlen(host) > HS_MAX_HOST)
         return 0; /* a name the store cannot hold */
@@ -458,17 +529,14 @@ int locus_hs_snapshot_foreach_host_dataset(locus_hs_snapshot *s, const char *hos
         return 0; /* a host the store never saw */
     if (rc)
         return lmdb_err(s, rc, HS_DB_HOST_IDS, host, strlen(host));
-    unsigned char prefix[4];
-    hs_be32_put(prefix, id);
-    MDB_val hk = {4, prefix}, nv, v;
-    if ((rc = mdb_cursor_open(s->txn, s->hs->db_host_datasets, &cur)) != 0)
-        return lmdb_err(s, rc, HS_DB_HOST_DATASETS, host, strlen(host));
+    host_ds *list;
+    size_t n;
+    if ((rc = host_datasets(s, id, &list, &n)) != 0)
+        return rc == ENOMEM ? LOCUS_ENOMEM : lmdb_err(s, rc, HS_DB_HOST_DATASETS, host,
+                                                      strlen(host));
     hs_arena local, *a = iter_begin(s, &local);
-    for (rc = mdb_cursor_get(cur, &hk, &nv, MDB_SET_RANGE); rc == 0 && ret == 0 && st == 0;
-         rc = mdb_cursor_get(cur, &hk, &nv, MDB_NEXT)) {
-        if (hk.mv_size <= 4 || memcmp(hk.mv_data, prefix, 4) != 0)
-            break;
-        MDB_val dv = {hk.mv_size - 4, (char *)hk.mv_data + 4};
+    for (size_t i = 0; i < n && ret == 0 && st == 0; i++) {
+        MDB_val dv = {list[i].len, (void *)list[i].name}, v;
         int g = mdb_get(s->txn, s->hs->db_datasets, &dv, &v);
         if (g == MDB_NOTFOUND)
             continue;
@@ -476,16 +544,16 @@ int locus_hs_snapshot_foreach_host_dataset(locus_hs_snapshot *s, const char *hos
             st = lmdb_err(s, g, HS_DB_DATASETS, dv.mv_data, dv.mv_size);
             break;
         }
+        hs_summary m;
+        if (hs_summary_parse(v.mv_data, v.mv_size, &m) == 0 && m.dataset_id != list[i].id)
+            continue; /* the name's id moved on: a leftover entry */
         st = visit_summary(s, a, &dv, &v, id, cb, arg, &ret);
     }
-    mdb_cursor_close(cur);
     iter_end(s, a);
+    free(list);
     if (st)
         return st;
-    if (ret)
-        return ret;
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : lmdb_err(s, rc, HS_DB_HOST_DATASETS, host,
-                                                        strlen(host));
+    return ret;
 }
 
 int locus_hs_snapshot_foreach_block(locus_hs_snapshot *s, const char *dataset,
@@ -719,18 +787,10 @@ int locus_hs_snapshot_stats(locus_hs_snapshot *s, locus_hs_stats *out)
     MDB_val k, v;
     if ((rc = mdb_cursor_open(s->txn, s->hs->db_host_datasets, &cur)) != 0)
         return lmdb_err(s, rc, HS_DB_HOST_DATASETS, "", 0);
-    /* one seek per host: from host id h to the first key of h + 1 */
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && k.mv_size >= 4;) {
-        uint32_t id = hs_be32_get(k.mv_data);
+    /* one step per host: its datasets are duplicates of one key */
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP))
         out->hosts++;
-        if (id == UINT32_MAX)
-            break;
-        unsigned char next[4];
-        hs_be32_put(next, id + 1);
-        k.mv_size = 4;
-        k.mv_data = next;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    }
     mdb_cursor_close(cur);
     /* Pages in use = pages up to the last one used - pages on LMDB's free
      * list (sub-database 0; each record is an ID list led by its length). */

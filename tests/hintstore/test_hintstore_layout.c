@@ -84,20 +84,21 @@ static void test_stored_bytes(void **state)
     size_t n = 0;
     unsigned char *v = hs_t_raw_get(f->dir, "datasets", "d0", 2, &n);
     assert_non_null(v);
-    /* header 'L' 'H' kind 1 version 2; 3 entries of 12 bytes after 40 */
-    assert_int_equal(n, 40 + 3 * 12);
-    assert_memory_equal(v, "LH\x01\x02", 4);
+    /* header 'L' 'H' kind 1 version 3; 3 entries of 12 bytes after 44 */
+    assert_int_equal(n, 44 + 3 * 12);
+    assert_memory_equal(v, "LH\x01\x03", 4);
     assert_int_equal(le32(v + 4), 3);
     assert_int_equal(le64(v + 8), 150);  /* total bytes */
     assert_int_equal(le64(v + 16), 2);   /* blocks */
     assert_int_equal(le64(v + 24), 1);   /* version */
     assert_int_equal(le64(v + 32), 1234); /* updated_at_ms */
+    assert_int_equal(le32(v + 40), 0);    /* dataset id: the store's first */
     /* sorted by host then tier: h1 MEM 100, h2 SSD 50, h2 HDD 100; ids are
      * interned in first-seen order of the batch (h1 = 0, h2 = 1) */
     uint32_t want[3][3] = {{0, 1, 100}, {1, 2, 50}, {1, 3, 100}};
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(le32(v + 40 + 12 * i), want[i][0] << 2 | want[i][1]);
-        assert_int_equal(le64(v + 44 + 12 * i), want[i][2]);
+        assert_int_equal(le32(v + 44 + 12 * i), want[i][0] << 2 | want[i][1]);
+        assert_int_equal(le64(v + 48 + 12 * i), want[i][2]);
     }
     free(v);
     char key[32];
@@ -105,7 +106,7 @@ static void test_stored_bytes(void **state)
     v = hs_t_raw_get(f->dir, "blocks", key, klen, &n);
     assert_non_null(v);
     assert_int_equal(n, 24 + 2 * 4 + strlen("alluxio:main"));
-    assert_memory_equal(v, "LH\x02\x02", 4);
+    assert_memory_equal(v, "LH\x02\x03", 4);
     assert_int_equal(v[4] | v[5] << 8, 2); /* replicas */
     assert_int_equal(v[6], strlen("alluxio:main"));
     assert_int_equal(le64(v + 8), 100);
@@ -121,6 +122,20 @@ static void test_stored_bytes(void **state)
     assert_int_equal(n, 2);
     assert_memory_equal(v, "h2", 2);
     free(v);
+    /* dataset_names: id (native u32) -> name; host_sets: host id -> ids */
+    uint32_t ds0 = 0;
+    v = hs_t_raw_get(f->dir, "dataset_names", &ds0, 4, &n);
+    assert_non_null(v);
+    assert_int_equal(n, 2);
+    assert_memory_equal(v, "d0", 2);
+    free(v);
+    uint32_t host1 = 1;
+    v = hs_t_raw_get(f->dir, "host_sets", &host1, 4, &n);
+    assert_non_null(v);
+    assert_int_equal(n, 4);
+    assert_int_equal(le32(v), 0); /* h2 holds d0 */
+    free(v);
+    assert_int_equal(hs_t_raw_count(f->dir, "host_sets"), 2);
 }
 
 static void test_ref_matches_view(void **state)
@@ -224,7 +239,7 @@ static void test_unknown_host_id(void **state)
     size_t n = 0;
     unsigned char *v = hs_t_raw_get(f->dir, "datasets", "d0", 2, &n);
     assert_non_null(v);
-    v[41] = 0x77; /* first entry's host id -> 0x77 << 6 (only 0 and 1 exist) */
+    v[45] = 0x77; /* first entry's host id -> 0x77 << 6 (only 0 and 1 exist) */
     assert_int_equal(hs_t_raw_put(f->dir, "datasets", "d0", 2, v, n), 0);
     free(v);
     f->hs = open_store(f->dir, 0);
@@ -359,21 +374,27 @@ static int collect_names(const locus_hs_dataset *d, void *arg)
 }
 
 /* The host index is keyed by host id; an entry whose summary has no bytes on
- * that host (a leftover after a repair) is not visited. */
+ * that host (a leftover after a repair), or naming a dataset id that has no
+ * name, is not visited; datasets come in name order whatever their ids. */
 static void test_host_index_by_id(void **state)
 {
     fx *f = *state;
-    write_two_blocks(f->hs, 10); /* d0 on h1 (id 0) and h2 (id 1) */
+    write_two_blocks(f->hs, 10); /* d0 (id 0) on h1 (id 0) and h2 (id 1) */
     locus_hs_batch *b;
     assert_int_equal(locus_hs_batch_begin(f->hs, "other", 0, &b), 0);
     locus_hs_replica r = {"h2", LOCUS_TIER_MEM};
-    locus_hs_block blk = {"d1", 0, 5, &r, 1};
+    locus_hs_block blk = {"d1", 0, 5, &r, 1}, blk2 = {"a0", 0, 5, &r, 1};
     assert_int_equal(locus_hs_batch_put(b, &blk), 0);
-    assert_int_equal(locus_hs_batch_commit(b, 11), 0);
+    assert_int_equal(locus_hs_batch_commit(b, 11), 0); /* d1 gets id 1 */
+    assert_int_equal(locus_hs_batch_begin(f->hs, "other", 0, &b), 0);
+    assert_int_equal(locus_hs_batch_put(b, &blk2), 0);
+    assert_int_equal(locus_hs_batch_commit(b, 12), 0); /* a0 gets id 2 */
     locus_hs_close(f->hs);
     f->hs = NULL;
-    unsigned char key[6] = {0, 0, 0, 0, 'd', '1'}; /* h1 -> d1: not true */
-    assert_int_equal(hs_t_raw_put(f->dir, "host_index", key, sizeof(key), "", 0), 0);
+    uint32_t h1 = 0, d1 = 1, nameless = 77;
+    assert_int_equal(hs_t_raw_put(f->dir, "host_sets", &h1, 4, &d1, 4), 0); /* h1 -> d1: not true */
+    assert_int_equal(hs_t_raw_put(f->dir, "host_sets", &h1, 4, &nameless, 4), 0);
+    assert_int_equal(hs_t_raw_count(f->dir, "host_sets"), 6);
     f->hs = open_store(f->dir, 0);
     locus_hs_snapshot *s;
     assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
@@ -382,7 +403,7 @@ static void test_host_index_by_id(void **state)
     assert_string_equal(names, "d0;");
     names[0] = '\0';
     assert_int_equal(locus_hs_snapshot_foreach_host_dataset(s, "h2", collect_names, names), 0);
-    assert_string_equal(names, "d0;d1;");
+    assert_string_equal(names, "a0;d0;d1;");
     names[0] = '\0';
     assert_int_equal(locus_hs_snapshot_foreach_host_dataset(s, "nowhere", collect_names, names),
                      0);
@@ -440,9 +461,10 @@ static void test_repeated_puts(void **state)
     locus_hs_snapshot_close(s);
 }
 
-/* Turns the store at dir into what a version 1 library left: meta says
- * version 1, no host tables, and a protobuf block value. */
-static void make_v1(const char *dir)
+/* Turns the store at dir into what an older library left. Version 1: meta
+ * says 1, no id tables, a DUPSORT host_datasets and a protobuf block value.
+ * Version 2: meta says 2, no dataset ids, the flat host_index and owners. */
+static void make_old(const char *dir, int version)
 {
     MDB_env *env;
     MDB_txn *txn;
@@ -451,22 +473,36 @@ static void make_v1(const char *dir)
     mdb_env_set_maxdbs(env, 16);
     assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0664), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "host_ids", 0, &dbi), 0);
+    assert_int_equal(mdb_dbi_open(txn, "host_sets", 0, &dbi), 0);
     assert_int_equal(mdb_drop(txn, dbi, 1), 0);
-    assert_int_equal(mdb_dbi_open(txn, "host_names", 0, &dbi), 0);
+    assert_int_equal(mdb_dbi_open(txn, "dataset_names", 0, &dbi), 0);
     assert_int_equal(mdb_drop(txn, dbi, 1), 0);
-    assert_int_equal(mdb_dbi_open(txn, "host_index", 0, &dbi), 0);
-    assert_int_equal(mdb_drop(txn, dbi, 1), 0);
-    /* version 1's host index: storage host name -> dataset names as dups */
-    assert_int_equal(mdb_dbi_open(txn, "host_datasets", MDB_CREATE | MDB_DUPSORT, &dbi), 0);
-    MDB_val hk = {2, "h1"}, hv = {2, "d0"};
-    assert_int_equal(mdb_put(txn, dbi, &hk, &hv, 0), 0);
+    if (version == 1) {
+        assert_int_equal(mdb_dbi_open(txn, "host_ids", 0, &dbi), 0);
+        assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+        assert_int_equal(mdb_dbi_open(txn, "host_names", 0, &dbi), 0);
+        assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+        /* version 1's host index: storage host name -> dataset names as dups */
+        assert_int_equal(mdb_dbi_open(txn, "host_datasets", MDB_CREATE | MDB_DUPSORT, &dbi), 0);
+        MDB_val hk = {2, "h1"}, hv = {2, "d0"};
+        assert_int_equal(mdb_put(txn, dbi, &hk, &hv, 0), 0);
+    } else {
+        /* version 2's host index (be32 host id + name) and owners index */
+        assert_int_equal(mdb_dbi_open(txn, "host_index", MDB_CREATE, &dbi), 0);
+        MDB_val hk = {6, "\0\0\0\0d0"}, empty = {0, ""};
+        assert_int_equal(mdb_put(txn, dbi, &hk, &empty, 0), 0);
+        assert_int_equal(mdb_dbi_open(txn, "owners", MDB_CREATE, &dbi), 0);
+        char ok[64];
+        memcpy(ok, "alluxio:main", 13);
+        MDB_val okv = {13 + hs_t_block_key(ok + 13, "d0", 0), ok};
+        assert_int_equal(mdb_put(txn, dbi, &okv, &empty, 0), 0);
+    }
     Locus__BackendPoll bp = LOCUS__BACKEND_POLL__INIT, *bpp = &bp;
     bp.backend = "alluxio:main";
     bp.last_success_ms = bp.last_attempt_ms = 10;
     bp.blocks = 2;
     Locus__StoreMeta m = LOCUS__STORE_META__INIT;
-    m.schema_version = 1;
+    m.schema_version = (uint32_t)version;
     m.writer_generation = 7;
     m.n_backends = 1;
     m.backends = &bpp;
@@ -491,9 +527,8 @@ static void make_v1(const char *dir)
     mdb_env_close(env);
 }
 
-static void test_v1_store(void **state)
+static void check_old_store(fx *f, int version)
 {
-    fx *f = *state;
     write_two_blocks(f->hs, 10);
     locus_hs_batch *b;
     assert_int_equal(locus_hs_batch_begin(f->hs, "alluxio:main", 0, &b), 0);
@@ -501,7 +536,7 @@ static void test_v1_store(void **state)
     assert_int_equal(locus_hs_batch_commit(b, 11), 0);
     locus_hs_close(f->hs);
     f->hs = NULL;
-    make_v1(f->dir);
+    make_old(f->dir, version);
 
     /* a reader is refused with the path, both versions and the way out */
     locus_hs_options ro = {.read_only = 1};
@@ -510,8 +545,10 @@ static void test_v1_store(void **state)
     assert_int_equal(locus_hs_open(f->dir, &ro, &hs, err, sizeof(err)), LOCUS_ESCHEMA);
     assert_null(hs);
     assert_non_null(strstr(err, f->dir));
-    assert_non_null(strstr(err, "schema version 1"));
-    assert_non_null(strstr(err, "reads version 2"));
+    char want[64];
+    snprintf(want, sizeof(want), "schema version %d", version);
+    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err, "reads version 3"));
     assert_non_null(strstr(err, "writer"));
 
     /* the writer converts it: hints dropped, bindings and polls kept */
@@ -520,7 +557,7 @@ static void test_v1_store(void **state)
     assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
     const locus_hs_meta *m;
     assert_int_equal(locus_hs_snapshot_meta(s, &m), 0);
-    assert_int_equal(m->schema_version, 2);
+    assert_int_equal(m->schema_version, 3);
     assert_int_equal(m->writer_generation, 8);
     assert_int_equal(m->n_backends, 1);
     assert_int_equal(m->backends[0].blocks, 0);
@@ -550,8 +587,15 @@ static void test_v1_store(void **state)
     assert_int_equal(st.hosts, 2);
     locus_hs_snapshot_close(s);
     locus_hs_close(hs);
-    assert_true(hs_t_raw_count(f->dir, "host_datasets") < 0); /* the old index is gone */
+    /* the old indexes are gone */
+    assert_true(hs_t_raw_count(f->dir, "host_datasets") < 0);
+    assert_true(hs_t_raw_count(f->dir, "host_index") < 0);
+    assert_true(hs_t_raw_count(f->dir, "owners") < 0);
+    assert_int_equal(hs_t_raw_count(f->dir, "host_sets"), 2);
 }
+
+static void test_v1_store(void **state) { check_old_store(*state, 1); }
+static void test_v2_store(void **state) { check_old_store(*state, 2); }
 
 int main(void)
 {
@@ -565,6 +609,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_repeated_puts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_index_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v2_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,11 +36,12 @@ extern "C" {
 
 /* Layout version of keys and values. 2: dataset summaries and block
  * placements in a fixed little-endian layout read in place, storage hosts
- * interned as ids (docs/hint-store.md). A version 1 store (protobuf values)
- * is converted by a writable open (its hints are dropped and come back with
- * the next poll) and refused by a read-only one with LOCUS_ESCHEMA; any other
- * version is refused by both. */
-#define LOCUS_HS_SCHEMA_VERSION 2
+ * interned as ids. 3: datasets interned as ids too, a host index of packed
+ * dataset ids per host, no per-block owners index (docs/hint-store.md). A
+ * version 1 or 2 store is converted by a writable open (its hints are
+ * dropped and come back with the next poll) and refused by a read-only one
+ * with LOCUS_ESCHEMA; any other version is refused by both. */
+#define LOCUS_HS_SCHEMA_VERSION 3
 
 /* Storage tiers, fastest first; values match proto locus.Tier. */
 typedef enum locus_tier {
