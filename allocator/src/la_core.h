@@ -240,6 +240,9 @@ struct locus_allocator {
     la_u64map alloc_map;        /* agent << 32 | client -> alloc slot */
 
     double cluster_total[LA_MAX_RES];
+    uint64_t *idx_mem_bytes;    /* index, per agent slot: pending bytes all frameworks have
+                                   cached in its memory (sum of its entries' bytes[0]), so a
+                                   disk read can go to a copy nobody would read from memory */
     int epoch_set;
     double epoch;
     double last_alloc_now;      /* host time of the latest allocate() */

@@ -728,8 +728,10 @@ void la_hints_free_index(locus_allocator *a)
     free(a->idx_off);
     free(a->idx_len);
     free(a->idx_stamp);
+    free(a->idx_mem_bytes);
     free(a->idx_queue);
     a->idx_len = a->idx_stamp = a->idx_queue = NULL;
+    a->idx_mem_bytes = NULL;
     a->n_idx_queue = a->cap_idx_queue = 0;
     free(a->idx_ent);
     free(a->rack_bytes);
@@ -874,7 +876,12 @@ static int rebuild_index(locus_allocator *a)
         if (!t)
             return LOCUS_ENOMEM;
         a->idx_stamp = t;
+        uint64_t *m = realloc(a->idx_mem_bytes, sizeof *m * (na + 1));
+        if (!m)
+            return LOCUS_ENOMEM;
+        a->idx_mem_bytes = m;
     }
+    memset(a->idx_mem_bytes, 0, sizeof *a->idx_mem_bytes * (na + 1));
     memset(a->idx_stamp, 0, sizeof *a->idx_stamp * (na + 1));
     a->idx_token = 0;
     a->idx_off_cap = na; /* valid agent slots: 0 .. na-1, offsets 0 .. na */
@@ -917,6 +924,7 @@ static int rebuild_index(locus_allocator *a)
             const la_locent *e = &f->loc[i];
             uint32_t at = a->idx_off[e->agent] + a->idx_len[e->agent]++;
             entry_fill(a, &a->idx_ent[at], fs, e);
+            a->idx_mem_bytes[e->agent] += e->bytes[0];
             rc = note_agent(f, e->agent, at);
         }
         racks_clear(a, nt);
@@ -943,6 +951,7 @@ static void seg_remove(locus_allocator *a, uint32_t g, uint32_t fs)
     uint32_t i = seg_find(a, g, fs, &found);
     if (!found)
         return;
+    a->idx_mem_bytes[g] -= a->idx_ent[i].bytes[0];
     memmove(&a->idx_ent[i], &a->idx_ent[i + 1], sizeof *a->idx_ent * (la_idx_end(a, g) - i - 1));
     a->idx_len[g]--;
 }
@@ -1010,8 +1019,11 @@ static int index_update(locus_allocator *a, uint32_t fs)
             memmove(&a->idx_ent[j + 1], &a->idx_ent[j],
                     sizeof *a->idx_ent * (la_idx_end(a, g) - j));
             a->idx_len[g]++;
+        } else {
+            a->idx_mem_bytes[g] -= a->idx_ent[j].bytes[0];
         }
         entry_fill(a, &a->idx_ent[j], fs, e);
+        a->idx_mem_bytes[g] += e->bytes[0];
         a->idx_newat[i] = j;
     }
     racks_clear(a, nt);

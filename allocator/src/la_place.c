@@ -601,6 +601,35 @@ static uint32_t place_away(locus_allocator *a, const la_fw *f, uint32_t fw, cons
     return NONE;
 }
 
+/* The copy of u to claim: the first with room in the fastest tier that
+ * has one. A disk (or SSD) read takes, among its equally fast copies, the
+ * agent where the least pending work is cached in memory: a slot there is
+ * worth more to a task that would read memory, and the index knows which
+ * agents those are (idx_mem_bytes). NONE if no copy has room. */
+static uint32_t free_copy(const locus_allocator *a, const la_fw *f, uint32_t fw,
+                          const la_unit *u, uint32_t now_t)
+{
+    uint32_t best = NONE;
+    uint64_t best_mem = UINT64_MAX;
+    for (uint32_t c = 0; c < u->n_copies; c++) {
+        const la_copy *cp = &f->copies[u->copy0 + c];
+        if (best != NONE && cp->tier != f->copies[u->copy0 + best].tier)
+            break;
+        if (!room_for(a, f, fw, cp->agent, now_t))
+            continue;
+        if (cp->tier == 0 || !a->idx_mem_bytes || cp->agent >= a->idx_off_cap)
+            return c;
+        uint64_t mem = a->idx_mem_bytes[cp->agent];
+        if (mem < best_mem) {
+            best = c;
+            best_mem = mem;
+        }
+        if (!mem)
+            break;
+    }
+    return best;
+}
+
 /* Tries fw's next units until one is placed: on its best free copy, else
  * (in the plan's second pass, away_ok, when fw is not waiting for a copy)
  * rack-local first, then anywhere. */
@@ -614,10 +643,9 @@ static int claim_next(locus_allocator *a, uint32_t fw, uint32_t now_t, int away_
         f->next_unit = f->next_unit + 1 < f->n_units ? f->next_unit + 1 : 0;
         f->tries++;
         const la_unit *u = &f->units[ui];
-        for (uint32_t c = 0; c < u->n_copies; c++) {
+        uint32_t c = free_copy(a, f, fw, u, now_t);
+        if (c != NONE) {
             const la_copy *cp = &f->copies[u->copy0 + c];
-            if (!room_for(a, f, fw, cp->agent, now_t))
-                continue;
             take_room(a, f, cp->agent);
             f->planned++;
             f->planned_local++;

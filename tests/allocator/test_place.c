@@ -256,6 +256,44 @@ static void test_memory_before_disk(void **state)
     }
 }
 
+/* Two frameworks, three one-slot agents. fa's block is on the disks of a1
+ * and a2; fb's block is in a1's memory and on a3's disk. fa's disk read
+ * leaves a1 to fb, which reads memory there (whichever framework the cycle
+ * serves first, whatever the agent order): a1's slot is worth more to a
+ * memory read than to one of two equal disk reads. */
+static void test_disk_read_spares_memory_copy(void **state)
+{
+    (void)state;
+    for (int seed = 1; seed <= 8; seed++) {
+        for (int order = 0; order < 2; order++) {
+            fstore f = {.gen = 1};
+            locus_allocator *a = new_loc_seeded(&f, seed);
+            t_agent(a, "a1", 1, 1024);
+            t_agent(a, "a2", 1, 1024);
+            t_agent(a, "a3", 1, 1024);
+            const char *first = order ? "fb" : "fa", *second = order ? "fa" : "fb";
+            t_fw(a, first, "*");
+            t_fw(a, second, "*");
+            t_task_res(a, "fa", 1, 1024);
+            t_task_res(a, "fb", 1, 1024);
+            put_block(&f, "ina", 0, "a1", LOCUS_TIER_HDD, "a2", LOCUS_TIER_HDD, NULL);
+            put_block(&f, "inb", 0, "a1", LOCUS_TIER_MEM, "a3", LOCUS_TIER_HDD, NULL);
+            want_blocks(a, "fa", "ina", 0, 1);
+            want_blocks(a, "fb", "inb", 0, 1);
+            locus_offer_list l = t_alloc(a, 1);
+            const locus_offer *o1 = t_offer_for_agent(&l, "a1");
+            const locus_offer *o2 = t_offer_for_agent(&l, "a2");
+            assert_non_null(o1);
+            assert_non_null(o2);
+            if (strcmp(o1->framework_id, "fb") != 0 || strcmp(o2->framework_id, "fa") != 0)
+                fail_msg("seed %d order %d: a1 offered to %s, a2 to %s", seed, order,
+                         o1->framework_id, o2->framework_id);
+            assert_non_null(strstr(o1->reason, "MEM"));
+            la_destroy(a);
+        }
+    }
+}
+
 /* Dataset demand names no block: the engine reads the dataset's blocks from
  * the store and plans as many tasks as the pending bytes make, each block
  * once. */
@@ -816,6 +854,7 @@ static void test_slices_follow_frameworks_choice(void **state)
 typedef struct idx_copy {
     uint32_t n[16];
     struct la_idxent e[16][8];
+    uint64_t mem[16]; /* idx_mem_bytes */
 } idx_copy;
 
 static void idx_snapshot(const locus_allocator *a, idx_copy *c)
@@ -826,13 +865,14 @@ static void idx_snapshot(const locus_allocator *a, idx_copy *c)
         assert_true(a->idx_len[g] <= 8);
         c->n[g] = a->idx_len[g];
         memcpy(c->e[g], &a->idx_ent[a->idx_off[g]], sizeof c->e[g][0] * a->idx_len[g]);
+        c->mem[g] = a->idx_mem_bytes[g];
     }
 }
 
 /* Demand shrinking, a framework arriving, one leaving and another taking its
  * slot replace only those frameworks' index entries - no full rebuild - and
  * leave the index exactly as a full rebuild makes it (entries, bytes, rack
- * totals, scores, filter copies, order). */
+ * totals, scores, filter copies, order, each agent's memory-cached sum). */
 static void test_index_updates_match_full_rebuild(void **state)
 {
     (void)state;
@@ -876,6 +916,12 @@ static void test_index_updates_match_full_rebuild(void **state)
     idx_snapshot(a, &rebuilt);
     for (int g = 0; g < 16; g++) {
         assert_int_equal(inc.n[g], rebuilt.n[g]);
+        /* The per-agent memory sum follows the entries. */
+        uint64_t mem = 0;
+        for (uint32_t i = 0; i < inc.n[g]; i++)
+            mem += inc.e[g][i].bytes[0];
+        assert_true(inc.mem[g] == mem);
+        assert_true(rebuilt.mem[g] == mem);
         for (uint32_t i = 0; i < inc.n[g]; i++) {
             const struct la_idxent *x = &inc.e[g][i], *y = &rebuilt.e[g][i];
             assert_int_equal(x->fw, y->fw);
@@ -906,6 +952,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slice_overlap_one_block_two_replicas),
         cmocka_unit_test(test_memory_before_disk),
+        cmocka_unit_test(test_disk_read_spares_memory_copy),
         cmocka_unit_test(test_dataset_demand_resolved_into_blocks),
         cmocka_unit_test(test_drf_decides_how_many),
         cmocka_unit_test(test_lowest_share_never_held_back),
