@@ -39,6 +39,19 @@ void *hs_big_alloc(size_t n)
     return p;
 }
 
+void *hs_big_grow(void *p, size_t used, size_t n)
+{
+    if (n < HS_HUGE_PAGE)
+        return realloc(p, n);
+    void *q = hs_big_alloc(n);
+    if (!q)
+        return NULL;
+    if (used)
+        memcpy(q, p, used);
+    free(p);
+    return q;
+}
+
 static void *pb_alloc(void *data, size_t size) { return hs_arena_alloc(data, size); }
 static void pb_free(void *data, void *ptr) { (void)data; (void)ptr; }
 

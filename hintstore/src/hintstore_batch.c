@@ -143,8 +143,7 @@ typedef struct commit_ctx {
     bdelta *bd;
     size_t n_bd;
     char key[HS_MAX_DATASET + 16];
-    uint32_t next_dsid; /* id for the next new dataset */
-    int dsid_full;      /* every dataset id is taken */
+    uint64_t next_dsid; /* id for the next new dataset (HS_MAX_DATASET_ID: none left) */
     hs_feed feed; /* what this commit changed, stored under its generation */
     /* Storage host ids: batch id -> store id + 1 (every batch host gets its
      * store id before the walk, so the walk never writes the host tables
@@ -486,7 +485,7 @@ static hs_op *op_append(locus_hs_batch *b, uint32_t ds, uint64_t index)
 {
     if (b->n_ops == b->cap_ops) {
         size_t nc = b->cap_ops ? b->cap_ops * 2 : 1024;
-        hs_op *no = realloc(b->ops, nc * sizeof(*no));
+        hs_op *no = hs_big_grow(b->ops, b->n_ops * sizeof(*no), nc * sizeof(*no));
         if (!no)
             return NULL;
         b->ops = no;
@@ -560,7 +559,7 @@ int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
         size_t nc = b->cap_reps ? b->cap_reps * 2 : 4096;
         while (nc < b->n_reps + blk->n_replicas)
             nc *= 2;
-        uint32_t *nr = realloc(b->reps, nc * sizeof(*nr));
+        uint32_t *nr = hs_big_grow(b->reps, b->n_reps * sizeof(*nr), nc * sizeof(*nr));
         if (!nr)
             return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
         b->reps = nr;
@@ -1006,41 +1005,43 @@ static int mark_hosts_grow(commit_ctx *c)
  * collected during the walk (which goes in dataset order) and applied in
  * host order afterwards: random inserts across thousands of hosts would
  * touch, copy and split pages all over the index. */
+/* 8 bytes per change: a fresh store's walk records three million. */
 typedef struct hd_change {
-    uint32_t host, ds, add; /* batch host id (store id once sorted), dataset id */
+    uint32_t host; /* batch host id */
+    uint32_t ds;   /* dataset id << 1 | 1 to add, 0 to remove */
 } hd_change;
 
 static int hd_update(commit_ctx *c, uint32_t host, uint32_t dsid, int add)
 {
     if (c->n_hd == c->cap_hd) {
         size_t nc = c->cap_hd ? c->cap_hd * 2 : 4096;
-        hd_change *n = realloc(c->hd, nc * sizeof(*n));
+        hd_change *n = hs_big_grow(c->hd, c->n_hd * sizeof(*n), nc * sizeof(*n));
         if (!n)
             return nomem(c);
         c->hd = n;
         c->cap_hd = nc;
     }
-    c->hd[c->n_hd] = (hd_change){host, dsid, (uint32_t)add};
+    c->hd[c->n_hd] = (hd_change){host, dsid << 1 | (add ? 1u : 0u)};
     c->n_hd++;
     return 0;
 }
 
-static int hd_ds_cmp(const void *a, const void *b)
+static int u32_cmp(const void *a, const void *b)
 {
-    uint32_t x = ((const hd_change *)a)->ds, y = ((const hd_change *)b)->ds;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
     return (x > y) - (x < y);
 }
 
-/* Writes one host's changes hd[0..n) (sorted by dataset id). A host new to
- * the index gets its whole list in one MDB_MULTIPLE put of packed ids. */
-static int apply_host_changes(commit_ctx *c, appender *ap, const hd_change *hd, size_t n,
-                              uint32_t *ids)
+/* Writes one host's changes ch[0..n) (dataset id << 1 | add, sorted). A host
+ * new to the index gets its whole list in one MDB_MULTIPLE put of packed
+ * ids (ch is rewritten to the ids). */
+static int apply_host_changes(commit_ctx *c, appender *ap, uint32_t host, uint32_t *ch,
+                              size_t n)
 {
-    uint32_t host = hd[0].host;
     MDB_val k = {sizeof(host), &host}, v;
     int all_add = 1, rc;
     for (size_t i = 0; i < n; i++)
-        all_add &= hd[i].add != 0;
+        all_add &= (int)(ch[i] & 1);
     int past = appender_past(c->txn, ap, &k);
     int absent = past;
     if (!past && all_add) {
@@ -1052,8 +1053,8 @@ static int apply_host_changes(commit_ctx *c, appender *ap, const hd_change *hd, 
     }
     if (absent && all_add) {
         for (size_t i = 0; i < n; i++)
-            ids[i] = hd[i].ds;
-        MDB_val mv[2] = {{sizeof(uint32_t), ids}, {n, NULL}};
+            ch[i] >>= 1;
+        MDB_val mv[2] = {{sizeof(uint32_t), ch}, {n, NULL}};
         rc = mdb_cursor_put(ap->cur, &k, mv, MDB_MULTIPLE | (past ? MDB_APPEND : 0));
         if (rc)
             return mdb_fail(c, rc, HS_DB_HOST_DATASETS, "", 0);
@@ -1061,11 +1062,13 @@ static int apply_host_changes(commit_ctx *c, appender *ap, const hd_change *hd, 
             return 0;
         /* LMDB stops a multiple put early at an id already there; the
          * rest go in one by one */
+        for (size_t i = 0; i < n; i++)
+            ch[i] = ch[i] << 1 | 1;
     }
     for (size_t i = 0; i < n; i++) {
-        uint32_t id = hd[i].ds;
+        uint32_t id = ch[i] >> 1;
         MDB_val dv = {sizeof(id), &id};
-        rc = hd[i].add ? mdb_put(c->txn, c->hs->db_host_datasets, &k, &dv, MDB_NODUPDATA)
+        rc = ch[i] & 1 ? mdb_put(c->txn, c->hs->db_host_datasets, &k, &dv, MDB_NODUPDATA)
                        : mdb_del(c->txn, c->hs->db_host_datasets, &k, &dv);
         if (rc && rc != MDB_KEYEXIST && rc != MDB_NOTFOUND)
             return mdb_fail(c, rc, HS_DB_HOST_DATASETS, "", 0);
@@ -1090,39 +1093,42 @@ static int apply_host_index(commit_ctx *c)
         if (c->hd[i].host + 1 > nh)
             nh = c->hd[i].host + 1;
     }
-    size_t *start = calloc((size_t)nh + 1, sizeof(*start));
-    hd_change *sorted = malloc(c->n_hd * sizeof(*sorted));
-    uint32_t *ids = malloc(c->n_hd * sizeof(*ids));
-    if (!start || !sorted || !ids) {
+    /* host h's changes end up in ch[start[h] .. start[h + 1]) */
+    size_t *start = calloc((size_t)nh + 2, sizeof(*start));
+    uint32_t *ch = hs_big_alloc(c->n_hd * sizeof(*ch));
+    if (!start || !ch) {
         free(start);
-        free(sorted);
-        free(ids);
+        free(ch);
         return nomem(c);
     }
     for (size_t i = 0; i < c->n_hd; i++)
-        start[c->hd[i].host + 1]++;
+        start[c->hd[i].host + 2]++;
     for (uint32_t h = 0; h < nh; h++)
-        start[h + 1] += start[h];
+        start[h + 2] += start[h + 1];
     for (size_t i = 0; i < c->n_hd; i++)
-        sorted[start[c->hd[i].host]++] = c->hd[i];
-    free(start);
+        ch[start[c->hd[i].host + 1]++] = c->hd[i].ds;
     free(c->hd);
-    c->hd = sorted;
-    c->cap_hd = c->n_hd;
+    c->hd = NULL;
+    c->n_hd = c->cap_hd = 0;
     appender ap = {0};
     int rc = appender_open(c->txn, &ap, c->hs->db_host_datasets), st = 0;
     if (rc)
         st = mdb_fail(c, rc, HS_DB_HOST_DATASETS, "", 0);
-    for (size_t i = 0, j; st == 0 && i < c->n_hd; i = j) {
+    for (uint32_t h = 0; st == 0 && h < nh; h++) {
+        uint32_t *hc = ch + start[h];
+        size_t n = start[h + 1] - start[h];
+        if (!n)
+            continue;
         int in_order = 1;
-        for (j = i + 1; j < c->n_hd && c->hd[j].host == c->hd[i].host; j++)
-            in_order &= c->hd[j].ds > c->hd[j - 1].ds;
+        for (size_t j = 1; j < n; j++)
+            in_order &= hc[j] > hc[j - 1];
         if (!in_order)
-            qsort(c->hd + i, j - i, sizeof(*c->hd), hd_ds_cmp);
-        st = apply_host_changes(c, &ap, c->hd + i, j - i, ids);
+            qsort(hc, n, sizeof(*hc), u32_cmp);
+        st = apply_host_changes(c, &ap, h, hc, n);
     }
     appender_close(&ap);
-    free(ids);
+    free(start);
+    free(ch);
     return st;
 }
 
@@ -1130,21 +1136,18 @@ static int apply_host_index(commit_ctx *c)
  * written to dataset_names (past the end: appended). */
 static int new_dataset_id(commit_ctx *c, uint32_t *id)
 {
-    if (c->dsid_full)
+    if (c->next_dsid >= HS_MAX_DATASET_ID)
         return fail(c->hs, LOCUS_EFULL,
                     "%s: the store has used every dataset id; rebuild it (remove data.mdb)%s",
                     c->hs->path, NULL);
-    *id = c->next_dsid;
+    *id = (uint32_t)c->next_dsid;
     MDB_val k = {sizeof(*id), id}, v = {c->nlen, c->name};
     int rc = appender_past(c->txn, &c->ap_dsnames, &k)
                  ? mdb_cursor_put(c->ap_dsnames.cur, &k, &v, MDB_APPEND)
                  : mdb_put(c->txn, c->hs->db_dataset_names, &k, &v, 0);
     if (rc)
         return mdb_fail(c, rc, HS_DB_DATASET_NAMES, c->name, c->nlen);
-    if (c->next_dsid == UINT32_MAX)
-        c->dsid_full = 1;
-    else
-        c->next_dsid++;
+    c->next_dsid++;
     return 0;
 }
 
@@ -1378,19 +1381,29 @@ static char **sort_ops(locus_hs_batch *b, size_t **lens)
         *lens = NULL;
         return NULL;
     }
+    /* a poll that lists its datasets, or its blocks, in key order (as
+     * a walk of the source's namespace does) skips the sorts */
+    int sorted = 1;
     for (uint32_t i = 0; i < n; i++) {
         order[i].name = b->datasets.strs[i];
         order[i].id = i;
+        if (i && sorted && name_id_cmp(&order[i - 1], &order[i]) > 0)
+            sorted = 0;
     }
-    qsort(order, n, sizeof(*order), name_id_cmp);
+    if (!sorted)
+        qsort(order, n, sizeof(*order), name_id_cmp);
     for (uint32_t r = 0; r < n; r++) {
         rank[order[r].id] = r;
         by_rank[r] = b->datasets.strs[order[r].id];
         (*lens)[r] = strlen(by_rank[r]);
     }
-    for (size_t i = 0; i < b->n_ops; i++)
+    sorted = 1;
+    for (size_t i = 0; i < b->n_ops; i++) {
         b->ops[i].ds = rank[b->ops[i].ds];
-    if (b->n_ops)
+        if (i && sorted && op_cmp(&b->ops[i - 1], &b->ops[i]) > 0)
+            sorted = 0;
+    }
+    if (!sorted)
         qsort(b->ops, b->n_ops, sizeof(*b->ops), op_cmp);
     /* Several ops of one block: the last recorded one is the block's. */
     size_t w = 0;
@@ -1609,10 +1622,7 @@ static int first_free_dataset_id(commit_ctx *c)
         return MDB_CORRUPTED;
     uint32_t last;
     memcpy(&last, k.mv_data, sizeof(last));
-    if (last == UINT32_MAX)
-        c->dsid_full = 1;
-    else
-        c->next_dsid = last + 1;
+    c->next_dsid = (uint64_t)last + 1;
     return 0;
 }
 

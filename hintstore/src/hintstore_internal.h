@@ -43,6 +43,9 @@
 #define HS_MAX_HOST 255
 /* Bytes of one block (64 PiB): sums over a store stay far from 2^63. */
 #define HS_MAX_BLOCK_BYTES ((uint64_t)1 << 56)
+/* Dataset ids stay below 2^31 (the writer packs an add/remove bit beside
+ * one); a store that used them all is rebuilt. */
+#define HS_MAX_DATASET_ID ((uint32_t)1 << 31)
 
 #define HS_ERRLEN 512
 
@@ -66,6 +69,11 @@ void hs_arena_free(hs_arena *a);
 /* malloc for memory read at random; from 2 MiB on aligned to and advised as
  * huge pages (fewer TLB misses). Released with free(). */
 void *hs_big_alloc(size_t n);
+/* realloc for arrays that grow large (a batch's operations): from 2 MiB on
+ * the new block comes from hs_big_alloc, so filling it takes a fault per
+ * 2 MiB instead of per 4 KiB page (page faults are most of a large batch's
+ * system time). The first `used` bytes are kept; p is released with free(). */
+void *hs_big_grow(void *p, size_t used, size_t n);
 
 /* ---- interned host names (hintstore_hosts.c) ---- */
 /* Ids 0 .. HS_MAX_HOST_IDS-1; a replica packs id << 2 | tier in 32 bits. */
