@@ -285,6 +285,8 @@ struct locus_allocator {
     uint32_t n_idx_ent, cap_idx_ent;
     uint64_t *rack_pairs;       /* index rebuild: the racks one framework touches */
     uint32_t n_allowed1;        /* frameworks allowed rack-local but not any, this cycle */
+    uint32_t n_held_unplanned;  /* listed frameworks held back (node or rack level) that the
+                                   plan does not serve, this cycle (0: agents skip that walk) */
     uint64_t rate_visits;       /* copy-frees scans made (stamps la_agent.rate_visit) */
     uint8_t *fstate;            /* per cycle, by framework slot: 0 not listed (or, with offer
                                    slices, already sliced on this agent, or held back with its
@@ -329,6 +331,8 @@ struct locus_allocator {
     uint32_t n_room_ag, cap_room_ag, room_cur; /* in the cycle's order; those before room_cur have none left */
     double plan_min_task[2];    /* smallest planned task: cpus, mem */
     uint32_t plan_room;         /* agents where it still fits */
+    int plan_racks_ready;       /* plan_rack_* built for this cycle (only a rack-local
+                                   placement needs them) */
     uint32_t *heap;             /* frameworks by projected share */
     uint32_t cap_heap;
     uint32_t *sliced;           /* per agent in a cycle: frameworks given a slice of it */

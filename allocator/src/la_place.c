@@ -12,6 +12,7 @@
  * within the fairness slack, whole agents). */
 #include "la_core.h"
 #include "la_roles.h"
+#include "la_text.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -156,7 +157,7 @@ static int copy_frees_within(locus_allocator *a, const la_fw *f, double now, dou
 
 int la_place_prepare(locus_allocator *a, double now)
 {
-    a->n_allowed1 = 0;
+    a->n_allowed1 = a->n_held_unplanned = 0;
     if (la_grow((void **)&a->fstate, &a->fstate_cap, a->n_fw_slots + 1, 1))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < a->n_fw_slots; i++) {
@@ -194,6 +195,7 @@ int la_place_prepare(locus_allocator *a, double now)
         }
         a->fstate[i] = (uint8_t)(1 + f->allowed);
         a->n_allowed1 += f->allowed == 1;
+        a->n_held_unplanned += f->allowed < 2 && !planned_type(f);
     }
     /* Rack-allowed frameworks by the racks holding their data, so an agent
      * looks only at those of its own rack. */
@@ -328,8 +330,9 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                     break;
                 }
         }
-        /* ...and the held-back ones this agent is local (or rack-local) for. */
-        if (have_idx)
+        /* ...and the held-back ones this agent is local (or rack-local) for
+         * (those the plan serves are offered their room through it). */
+        if (have_idx && a->n_held_unplanned)
             for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++) {
                 uint32_t fw = a->idx_ent[i].fw;
                 if ((a->fstate[fw] == 1 || a->fstate[fw] == 2) /* listed, held back */
@@ -495,8 +498,11 @@ static uint32_t heap_pop(locus_allocator *a, uint32_t *n)
 static int plan_add(locus_allocator *a, uint32_t ag, uint32_t fw, uint32_t ui, uint32_t tier,
                     int level)
 {
-    uint64_t key = (uint64_t)ag << 32 | fw;
-    uint32_t e = la_u64map_get(&a->plan_map, key);
+    /* An agent holds the entries of a few frameworks: its list is searched
+     * (a map would need clearing every cycle). */
+    uint32_t e = a->plan_head[ag];
+    while (e != NONE && a->plan[e].fw != fw)
+        e = a->plan[e].next;
     if (e == NONE) {
         if (la_grow((void **)&a->plan, &a->cap_plan, a->n_plan + 1, sizeof *a->plan))
             return LOCUS_ENOMEM;
@@ -510,8 +516,6 @@ static int plan_add(locus_allocator *a, uint32_t ag, uint32_t fw, uint32_t ui, u
         p->unit_head = NONE;
         p->next = a->plan_head[ag];
         a->plan_head[ag] = e;
-        if (la_u64map_put(&a->plan_map, key, e))
-            return LOCUS_ENOMEM;
     }
     if (la_grow((void **)&a->plan_units, &a->cap_plan_units, a->n_plan_units + 1,
                 sizeof *a->plan_units))
@@ -560,13 +564,41 @@ static int room_for(const locus_allocator *a, const la_fw *f, uint32_t fw, uint3
  * found at once; a full cluster is not searched agent by agent. */
 #define LA_PLAN_PROBES 16
 
+/* Live agents by rack, in this cycle's random order, for rack-local
+ * placement. Built only for an away pass that has frameworks to serve: most
+ * cycles place every task on a copy or have none past its node wait. */
+static int plan_racks_build(locus_allocator *a)
+{
+    uint32_t nr = a->n_racks;
+    if (la_grow((void **)&a->plan_rack_off, &a->cap_plan_rack, nr + 2, sizeof(uint32_t)) ||
+        la_grow((void **)&a->plan_rack_cur, &a->cap_plan_rack_cur, nr + 1, sizeof(uint32_t)) ||
+        la_grow((void **)&a->plan_rack_ag, &a->cap_plan_rack_ag, a->n_live + 1, sizeof(uint32_t)))
+        return LOCUS_ENOMEM;
+    memset(a->plan_rack_off, 0, sizeof(uint32_t) * (nr + 2));
+    memset(a->plan_rack_cur, 0, sizeof(uint32_t) * (nr + 1));
+    for (uint32_t i = 0; i < a->n_live; i++) {
+        uint32_t r = a->agents[a->live[i]].rack;
+        if (r != NONE && r < nr)
+            a->plan_rack_off[r + 2]++;
+    }
+    for (uint32_t r = 0; r < nr; r++)
+        a->plan_rack_off[r + 2] += a->plan_rack_off[r + 1];
+    for (uint32_t i = 0; i < a->n_live; i++) {
+        uint32_t r = a->agents[a->live[i]].rack;
+        if (r != NONE && r < nr)
+            a->plan_rack_ag[a->plan_rack_off[r + 1]++] = a->live[i];
+    }
+    a->plan_racks_ready = 1;
+    return 0;
+}
+
 /* A unit with no free copy, for a framework no longer waiting: an agent
  * with room in a copy's rack (level 1), else, allowed to go anywhere, any
  * agent with room (level 2); NONE if none was found. */
 static uint32_t place_away(locus_allocator *a, const la_fw *f, uint32_t fw, const la_unit *u,
                            uint32_t now_t, int *level)
 {
-    if (f->allowed >= 1 && a->plan_rack_off)
+    if (f->allowed >= 1 && a->plan_racks_ready)
         for (uint32_t c = 0; c < u->n_copies; c++) {
             uint32_t r = a->agents[f->copies[u->copy0 + c].agent].rack;
             if (r == NONE || r >= a->n_racks)
@@ -753,7 +785,11 @@ typedef struct align_buf {
     uint32_t *off, *bucket, *took;
     uint8_t *taken;
     uint32_t *agent_k;          /* per agent slot: its entry among the framework's, or NONE */
+    uint32_t *fw_head;          /* per framework slot: its first plan entry (NONE between uses) */
+    uint32_t *enext, *fws;      /* per plan entry: the framework's next; frameworks planned */
+    uint32_t *elast;            /* per plan entry: its last planned unit in demand order */
     uint32_t cap_ent, cap_order, cap_off, cap_bucket, cap_took, cap_taken, cap_agent_k;
+    uint32_t cap_fw_head, cap_enext, cap_fws, cap_elast;
 } align_buf;
 
 /* Cuts one framework's slices (entries ent[0..ne), in offer order) to the
@@ -862,6 +898,69 @@ static int align_entries(locus_allocator *a, align_buf *w, const la_fw *f, const
     return 0;
 }
 
+/* Grows a per-slot array kept NONE (all ones) between uses. */
+static int grow_none(uint32_t **arr, uint32_t *cap, uint32_t need)
+{
+    if (*cap >= need)
+        return 0;
+    uint32_t old = *cap;
+    if (la_grow((void **)arr, cap, need, sizeof **arr))
+        return LOCUS_ENOMEM;
+    memset(*arr + old, 0xff, sizeof **arr * (*cap - old));
+    return 0;
+}
+
+/* A unit's place in the order of the framework's demand (item, block). */
+static int unit_before(const la_unit *x, const la_unit *y)
+{
+    return x->demand != y->demand ? x->demand < y->demand : x->block < y->block;
+}
+
+/* Can one of the framework's slices (plan entries e0, linked by enext) run
+ * a block planned for another? Slice j takes its framework's first local
+ * tasks in demand order; while its own planned blocks are all left to it
+ * they are as many as it has room for, so it takes none after the last of
+ * them (its `last`). A planned block of slice k can thus be taken by slice
+ * j only if it has a copy on j's agent and comes before j's last: when no
+ * planned block does, by induction over the offer order no slice loses a
+ * planned block, and replaying the framework's choice changes nothing. A
+ * slice with tasks planned away from their data may take more local tasks
+ * than it planned: its `last` is the end. Costs the planned tasks' copies,
+ * not the pending ones. */
+static int slices_overlap(locus_allocator *a, align_buf *w, const la_fw *f, uint32_t e0)
+{
+    for (uint32_t e = e0; e != NONE; e = w->enext[e]) {
+        const struct la_plan *pl = &a->plan[e];
+        uint32_t local = 0, last = NONE;
+        for (uint32_t x = pl->unit_head; x != NONE; x = a->plan_units[x].next) {
+            uint32_t u = a->plan_units[x].unit;
+            local += unit_on(f, &f->units[u], pl->agent);
+            if (last == NONE || unit_before(&f->units[last], &f->units[u]))
+                last = u;
+        }
+        w->elast[e] = local == pl->n_tasks ? last : NONE;
+        w->agent_k[pl->agent] = e;
+    }
+    int overlap = 0;
+    for (uint32_t e = e0; e != NONE && !overlap; e = w->enext[e]) {
+        const struct la_plan *pl = &a->plan[e];
+        for (uint32_t x = pl->unit_head; x != NONE && !overlap; x = a->plan_units[x].next) {
+            const la_unit *un = &f->units[a->plan_units[x].unit];
+            for (uint32_t c = 0; c < un->n_copies; c++) {
+                uint32_t ag = f->copies[un->copy0 + c].agent;
+                uint32_t j = ag != pl->agent && ag < a->n_agents_slots ? w->agent_k[ag] : NONE;
+                if (j != NONE && (w->elast[j] == NONE || unit_before(un, &f->units[w->elast[j]]))) {
+                    overlap = 1;
+                    break;
+                }
+            }
+        }
+    }
+    for (uint32_t e = e0; e != NONE; e = w->enext[e])
+        w->agent_k[a->plan[e].agent] = NONE;
+    return overlap;
+}
+
 /* A framework that takes any offer runs, on a slice, its own choice of its
  * tasks local to that agent - whatever blocks the plan named - taken here
  * as the first ones in the order of its demand (a task scheduler walks its
@@ -870,7 +969,10 @@ static int align_entries(locus_allocator *a, align_buf *w, const la_fw *f, const
  * one, and the later slice would then run a task away from its data. Each
  * slice is cut to the local tasks left for it (and names them); what is cut
  * waits for the next cycle. A framework that launches the blocks the offer
- * names, or in another order, loses at most that cycle for them. */
+ * names, or in another order, loses at most that cycle for them. The replay
+ * walks all the framework's pending tasks, so it runs only for frameworks
+ * with local slices on two agents sharing a planned block's copies
+ * (slices_overlap); the others' slices stay as planned either way. */
 static int align_slices(locus_allocator *a)
 {
     int rc = 0;
@@ -879,24 +981,40 @@ static int align_slices(locus_allocator *a)
     if (!a->align && !(a->align = calloc(1, sizeof *a->align)))
         return LOCUS_ENOMEM;
     align_buf *b = a->align;
-    if (la_grow((void **)&b->ent, &b->cap_ent, a->n_plan, sizeof *b->ent))
+    if (grow_none(&b->agent_k, &b->cap_agent_k, a->n_agents_slots) ||
+        grow_none(&b->fw_head, &b->cap_fw_head, a->n_fw_slots) ||
+        la_grow((void **)&b->enext, &b->cap_enext, a->n_plan, sizeof *b->enext) ||
+        la_grow((void **)&b->fws, &b->cap_fws, a->n_plan, sizeof *b->fws) ||
+        la_grow((void **)&b->elast, &b->cap_elast, a->n_plan, sizeof *b->elast))
         return LOCUS_ENOMEM;
-    if (b->cap_agent_k < a->n_agents_slots) { /* NONE everywhere between uses */
-        uint32_t old = b->cap_agent_k;
-        if (la_grow((void **)&b->agent_k, &b->cap_agent_k, a->n_agents_slots, sizeof *b->agent_k))
-            return LOCUS_ENOMEM;
-        memset(b->agent_k + old, 0xff, sizeof *b->agent_k * (b->cap_agent_k - old));
+    /* Each framework's entries, newest first. */
+    uint32_t nf = 0;
+    for (uint32_t i = 0; i < a->n_plan; i++) {
+        uint32_t fw = a->plan[i].fw;
+        if (b->fw_head[fw] == NONE)
+            b->fws[nf++] = fw;
+        b->enext[i] = b->fw_head[fw];
+        b->fw_head[fw] = i;
     }
-    for (uint32_t i = 0; i < a->n_plan; i++)
-        b->ent[i] = (entry_key){a->plan[i].fw, a->agents[a->plan[i].agent].live_pos, i};
-    qsort(b->ent, a->n_plan, sizeof *b->ent, cmp_entry_key);
-    for (uint32_t i = 0; i < a->n_plan && !rc;) {
-        uint32_t j = i + 1;
-        while (j < a->n_plan && b->ent[j].fw == b->ent[i].fw)
-            j++;
-        if (j - i > 1)
-            rc = align_fw(a, b, b->ent + i, j - i);
-        i = j;
+    for (uint32_t i = 0; i < nf; i++) {
+        uint32_t fw = b->fws[i], e0 = b->fw_head[fw];
+        b->fw_head[fw] = NONE;
+        if (rc || b->enext[e0] == NONE || !a->fws[fw].planned_local ||
+            !slices_overlap(a, b, &a->fws[fw], e0))
+            continue;
+        /* In offer order (the cycle's agent order). */
+        uint32_t ne = 0;
+        for (uint32_t e = e0; e != NONE; e = b->enext[e])
+            ne++;
+        if (la_grow((void **)&b->ent, &b->cap_ent, ne, sizeof *b->ent)) {
+            rc = LOCUS_ENOMEM;
+            continue;
+        }
+        ne = 0;
+        for (uint32_t e = e0; e != NONE; e = b->enext[e])
+            b->ent[ne++] = (entry_key){fw, a->agents[a->plan[e].agent].live_pos, e};
+        qsort(b->ent, ne, sizeof *b->ent, cmp_entry_key);
+        rc = align_fw(a, b, b->ent, ne);
     }
     return rc;
 }
@@ -907,6 +1025,10 @@ static void align_free(align_buf *b)
         return;
     free(b->ent);
     free(b->agent_k);
+    free(b->fw_head);
+    free(b->enext);
+    free(b->fws);
+    free(b->elast);
     free(b->order);
     free(b->off);
     free(b->bucket);
@@ -950,7 +1072,6 @@ static int plan_pass(locus_allocator *a, uint32_t *n, uint32_t *n_local, uint32_
 int la_place_plan(locus_allocator *a, uint32_t now_t)
 {
     a->n_plan = a->n_plan_units = 0;
-    la_u64map_clear(&a->plan_map);
     uint32_t na = a->n_agents_slots;
     if (na > a->plan_agent_cap) {
         double *pf = realloc(a->plan_free, sizeof *pf * LA_MAX_RES * na);
@@ -965,40 +1086,13 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         a->plan_reserved = pr;
         a->plan_agent_cap = na;
     }
-    for (uint32_t ag = 0; ag < na; ag++) {
-        a->plan_head[ag] = a->plan_reserved[ag] = NONE;
-        double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
-        la_agent *g = &a->agents[ag];
-        if (g->live && g->filters.n && now_t >= g->min_expiry)
-            la_filters_expire(a, g, now_t);
-        /* An agent filtered for every offerable framework has no room for
-         * anyone (the saturated case costs the plan nothing). */
-        if (!g->live || !g->active || g->n_filt_off >= a->n_offerable ||
-            !la_allocatable(a, g, fr))
-            memset(fr, 0, sizeof *fr * LA_MAX_RES);
+    if (na) {
+        memset(a->plan_head, 0xff, sizeof *a->plan_head * na);
+        memset(a->plan_reserved, 0xff, sizeof *a->plan_reserved * na);
     }
     if (la_grow((void **)&a->heap, &a->cap_heap, a->n_fw_slots + 1, sizeof *a->heap))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
-    /* Live agents by rack, in this cycle's random order (rack-local placement). */
-    uint32_t nr = a->n_racks;
-    if (la_grow((void **)&a->plan_rack_off, &a->cap_plan_rack, nr + 2, sizeof(uint32_t)) ||
-        la_grow((void **)&a->plan_rack_cur, &a->cap_plan_rack_cur, nr + 1, sizeof(uint32_t)) ||
-        la_grow((void **)&a->plan_rack_ag, &a->cap_plan_rack_ag, a->n_live + 1, sizeof(uint32_t)))
-        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
-    memset(a->plan_rack_off, 0, sizeof(uint32_t) * (nr + 2));
-    memset(a->plan_rack_cur, 0, sizeof(uint32_t) * (nr + 1));
-    for (uint32_t i = 0; i < a->n_live; i++) {
-        uint32_t r = a->agents[a->live[i]].rack;
-        if (r != NONE && r < nr)
-            a->plan_rack_off[r + 2]++;
-    }
-    for (uint32_t r = 0; r < nr; r++)
-        a->plan_rack_off[r + 2] += a->plan_rack_off[r + 1];
-    for (uint32_t i = 0; i < a->n_live; i++) {
-        uint32_t r = a->agents[a->live[i]].rack;
-        if (r != NONE && r < nr)
-            a->plan_rack_ag[a->plan_rack_off[r + 1]++] = a->live[i];
-    }
+    a->plan_racks_ready = 0;
     uint32_t n = 0, n_local = 0;
     a->plan_min_task[0] = a->plan_min_task[1] = INFINITY;
     for (uint32_t fw = 0; fw < a->n_fw_slots; fw++) {
@@ -1027,6 +1121,19 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
                 a->plan_min_task[1] = f->task_res[LA_RES_MEM];
         }
         heap_push(a, &n, fw);
+    }
+    /* Nothing to plan (every framework takes the per-agent rules): the
+     * agents' room is not looked at. */
+    for (uint32_t ag = 0; ag < na && n_local; ag++) {
+        double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
+        la_agent *g = &a->agents[ag];
+        if (g->live && g->filters.n && now_t >= g->min_expiry)
+            la_filters_expire(a, g, now_t);
+        /* An agent filtered for every offerable framework has no room for
+         * anyone (the saturated case costs the plan nothing). */
+        if (!g->live || !g->active || g->n_filt_off >= a->n_offerable ||
+            !la_allocatable(a, g, fr))
+            memset(fr, 0, sizeof *fr * LA_MAX_RES);
     }
     /* Agents where the smallest planned task still fits: none left, the plan is done. */
     a->plan_room = a->n_room_ag = a->room_cur = 0;
@@ -1058,6 +1165,8 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
             n_local++;
             heap_push(a, &n, fw);
         }
+        if (n_local && plan_racks_build(a))
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
         rc = plan_pass(a, &n, &n_local, now_t, 1, &cursor);
     }
     if (rc)
@@ -1115,6 +1224,8 @@ void la_place_free(locus_allocator *a)
 static int offer_planned(locus_allocator *a, uint32_t gs, double *avail, double now)
 {
     static const char *const tn[] = {"on MEM", "on SSD", "on HDD"};
+    if (a->plan_head[gs] == NONE)
+        return 0;
     /* The list is newest first: offer in the order the plan made them (DRF). */
     uint32_t n = 0;
     for (uint32_t e = a->plan_head[gs]; e != NONE; e = a->plan[e].next)
@@ -1148,24 +1259,24 @@ static int offer_planned(locus_allocator *a, uint32_t gs, double *avail, double 
         }
         char extra[200];
         la_sbuf eb = {extra, 0, sizeof extra};
-        la_sb_str(&eb, ", planned ");
-        la_sb_str(&eb, pl->level == 0 ? tn[pl->best_tier < LOCUS_TIERS ? pl->best_tier : 2]
+        la_tx_str(&eb, ", planned ");
+        la_tx_str(&eb, pl->level == 0 ? tn[pl->best_tier < LOCUS_TIERS ? pl->best_tier : 2]
                        : pl->level == 1 ? "rack-local"
                                         : "anywhere");
-        la_sb_str(&eb, ", blocks");
+        la_tx_str(&eb, ", blocks");
         uint32_t shown = 0;
         for (uint32_t u = pl->unit_head; u != NONE && eb.len + 1 < eb.cap;
              u = a->plan_units[u].next) {
             const la_unit *un = &f->units[a->plan_units[u].unit];
             if (shown == 3) {
-                la_sb_str(&eb, " +");
+                la_tx_str(&eb, " +");
                 la_sb_u64(&eb, pl->n_tasks - shown);
-                la_sb_str(&eb, " more");
+                la_tx_str(&eb, " more");
                 break;
             }
-            la_sb_str(&eb, " ");
-            la_sb_strn(&eb, f->demand[un->demand].dataset, 40);
-            la_sb_str(&eb, "#");
+            la_tx_str(&eb, " ");
+            la_tx_strn(&eb, f->demand[un->demand].dataset, 40);
+            la_tx_str(&eb, "#");
             la_sb_u64(&eb, (uint64_t)un->block);
             shown++;
         }
@@ -1203,9 +1314,12 @@ int la_place_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_
 {
     int rc = 0;
     if (a->plan_head && gs < a->plan_agent_cap) {
+        /* Only a planned slice changes what is free (the caller found it
+         * allocatable). */
+        size_t before = a->n_offers;
         if ((rc = offer_planned(a, gs, avail, now)))
             return rc;
-        if (!la_allocatable(a, &a->agents[gs], avail))
+        if (a->n_offers > before && !la_allocatable(a, &a->agents[gs], avail))
             return 0;
         uint32_t rfw = a->plan_reserved[gs];
         if (rfw != NONE && a->fws[rfw].live && a->fws[rfw].n_listed &&
