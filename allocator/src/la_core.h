@@ -333,6 +333,9 @@ struct locus_allocator {
     uint32_t plan_room;         /* agents where it still fits */
     int plan_racks_ready;       /* plan_rack_* built for this cycle (only a rack-local
                                    placement needs them) */
+    uint64_t plan_replays;      /* frameworks whose slices the replay of their choice walked
+                                   (tests, profiling) */
+    int plan_replay_all;        /* test hook: replay every framework with two slices */
     uint32_t *heap;             /* frameworks by projected share */
     uint32_t cap_heap;
     uint32_t *sliced;           /* per agent in a cycle: frameworks given a slice of it */

@@ -11,7 +11,9 @@
  * and recomputed only when its demand, the store generation, the agent set
  * or the config changed, or when one of its hints crossed the staleness
  * bound; so a cycle where nothing changed costs one snapshot and one meta
- * read. The store is borrowed from the host or opened read-only from
+ * read. A framework's block demand is read at most a->first_reads items a
+ * cycle (the rest in the next cycles, unseen by the plan until read), so
+ * a job arriving with thousands of blocks does not make one cycle slow. The store is borrowed from the host or opened read-only from
  * hints.path; a missing store is retried at most every hints.retry_interval
  * host seconds, never blocking. The source is an interface (la_hint_provider)
  * so unit tests can inject hints without a store. */
@@ -24,6 +26,12 @@
 #include "la_core.h"
 
 #define NONE LA_MAP_NONE
+
+/* Block demand items one framework reads from the store in one cycle: the
+ * plan tries at most 256 units of a framework a cycle (la_place.c), so a
+ * batch of as many keeps it supplied while a framework arriving with
+ * thousands of pending blocks is read over several cycles. */
+#define LA_FIRST_READS 256
 
 /* ---- default provider: the hint store ---------------------------------------- */
 
@@ -98,6 +106,8 @@ void la_hints_init_default(locus_allocator *a)
                                  hs_agent_for_host, hs_decode_errors, hs_changes};
     a->prov_injected = 0;
     a->next_open_try = -INFINITY;
+    if (!a->first_reads)
+        a->first_reads = LA_FIRST_READS;
 }
 
 void la_set_hint_provider(locus_allocator *a, const la_hint_provider *p)
@@ -173,6 +183,14 @@ static void ensure_store(locus_allocator *a, double now)
 }
 
 /* ---- per-framework locality ------------------------------------------------------------ */
+
+/* One block lookup through the provider, counted (a->block_reads). */
+static int block_get(locus_allocator *a, void *snap, const char *ds, uint64_t idx,
+                     const locus_hs_block_view **out)
+{
+    a->block_reads++;
+    return a->prov.block(a->prov.ctx, snap, ds, idx, out);
+}
 
 static int tier_index(int tier)
 {
@@ -350,6 +368,32 @@ static double tasks_of_bytes(uint64_t want, double mean_block)
     return n < 1 ? 1.0 : n;
 }
 
+/* Among copies of one tier, the agent holding more of the framework's
+ * pending input first: the plan then gives an agent all the tasks it can
+ * run locally, so a framework that launches any of its local tasks on a
+ * slice launches one the plan meant for that agent. Needs the scratch map
+ * of f's loc (fw_compute, derive_from_units). */
+static void copies_order(const locus_allocator *a, la_fw *f)
+{
+    for (uint32_t u = 0; u < f->n_units; u++) {
+        la_copy *c = &f->copies[f->units[u].copy0];
+        uint32_t n = f->units[u].n_copies;
+        for (uint32_t i = 1; i < n; i++) {
+            la_copy x = c[i];
+            double wx = local_tasks_on(a, f, x.agent);
+            uint32_t k = i;
+            while (k > 0 && c[k - 1].tier == x.tier && local_tasks_on(a, f, c[k - 1].agent) < wx) {
+                c[k] = c[k - 1];
+                k--;
+            }
+            c[k] = x;
+        }
+    }
+}
+
+static int blocks_only(const la_fw *f);
+static int fw_compute_blocks(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm);
+
 static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm)
 {
     f->n_loc = 0;
@@ -361,6 +405,9 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
     f->n_units = f->n_copies = 0;
     f->unit_limit = f->uncached_tasks = 0;
     la_u64map_clear(&a->scratch);
+    if (blocks_only(f))
+        return fw_compute_blocks(a, snap, f, cm);
+    f->n_read = (uint32_t)f->n_demand;
     for (size_t i = 0; i < f->n_demand; i++) {
         la_demand *d = &f->demand[i];
         d->expire = INFINITY;
@@ -426,7 +473,7 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
                         marked++; /* given a slice before: taken as launched */
                         continue;
                     }
-                    if (a->prov.block(a->prov.ctx, snap, d->dataset, bi, &b) || !b)
+                    if (block_get(a, snap, d->dataset, bi, &b) || !b)
                         continue;
                     if (is_stale(cm, b->updated_at_ms)) {
                         d->stale = 1;
@@ -445,7 +492,7 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
                     for (uint64_t bi = 0; bi < ds->block_count; bi++) {
                         const locus_hs_block_view *b = NULL;
                         if (la_u64map_get(&f->offered_blocks, la_block_key(d->dataset, bi)) == NONE ||
-                            a->prov.block(a->prov.ctx, snap, d->dataset, bi, &b) || !b ||
+                            block_get(a, snap, d->dataset, bi, &b) || !b ||
                             is_stale(cm, b->updated_at_ms))
                             continue;
                         if (unit_add(a, snap, f, (uint32_t)i, b, b->bytes))
@@ -455,7 +502,7 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
             }
         } else {
             const locus_hs_block_view *b = NULL;
-            int rc = a->prov.block(a->prov.ctx, snap, d->dataset, (uint64_t)d->block, &b);
+            int rc = block_get(a, snap, d->dataset, (uint64_t)d->block, &b);
             if (rc || !b) {
                 f->demand_bytes += d->bytes;
                 f->demand[i].counted = d->bytes;
@@ -488,24 +535,7 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
             }
         }
     }
-    /* Among copies of one tier, the agent holding more of the framework's
-     * pending input first: the plan then gives an agent all the tasks it can
-     * run locally, so a framework that launches any of its local tasks on a
-     * slice launches one the plan meant for that agent. */
-    for (uint32_t u = 0; u < f->n_units; u++) {
-        la_copy *c = &f->copies[f->units[u].copy0];
-        uint32_t n = f->units[u].n_copies;
-        for (uint32_t i = 1; i < n; i++) {
-            la_copy x = c[i];
-            double wx = local_tasks_on(a, f, x.agent);
-            uint32_t k = i;
-            while (k > 0 && c[k - 1].tier == x.tier && local_tasks_on(a, f, c[k - 1].agent) < wx) {
-                c[k] = c[k - 1];
-                k--;
-            }
-            c[k] = x;
-        }
-    }
+    copies_order(a, f);
     /* Demand items that gave no unit: pending work no copy is known for
      * (at least one task each), which only non-local offers can run. */
     if (f->has_task_res && f->n_demand) {
@@ -565,6 +595,92 @@ static int blocks_only(const la_fw *f)
     return 1;
 }
 
+/* ---- first reads of block demand, spread over cycles ------------------------------------ */
+
+/* Reads f's block demand items [f->n_read, end) and appends their units.
+ * Until read, an item counts its demanded bytes (d->counted = d->bytes) and
+ * is neither a unit nor uncached work: the plan does not see it yet. */
+static int blocks_read(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm, size_t end)
+{
+    for (size_t i = f->n_read; i < end; i++) {
+        la_demand *d = &f->demand[i];
+        const locus_hs_block_view *b = NULL;
+        d->expire = INFINITY;
+        d->stale = 0;
+        f->demand_bytes -= d->counted;
+        int got = block_get(a, snap, d->dataset, (uint64_t)d->block, &b) == 0 && b;
+        d->counted = got && !d->bytes ? b->bytes : d->bytes;
+        f->demand_bytes += d->counted;
+        f->n_read = (uint32_t)i + 1;
+        if (!got)
+            continue;
+        if (is_stale(cm, b->updated_at_ms)) {
+            d->stale = 1;
+            continue;
+        }
+        d->expire = stale_at(cm, b->updated_at_ms);
+        if (unit_add(a, snap, f, (uint32_t)i, b, d->counted))
+            return LOCUS_ENOMEM;
+    }
+    return 0;
+}
+
+/* After units were added: per-agent bytes and tasks, copy order, units by
+ * tier, uncached count and expiry. The plan's scan position is kept (units
+ * read later go after it, or before it when in a faster tier). Returns
+ * nonzero when out of memory (f is then read again in full). */
+static int blocks_finish(locus_allocator *a, la_fw *f)
+{
+    uint32_t scan = f->scan_from;
+    derive_from_units(a, f);
+    if (f->hint_dirty)
+        return LOCUS_ENOMEM;
+    copies_order(a, f);
+    if (units_sort(f))
+        return LOCUS_ENOMEM;
+    f->uncached_tasks = (double)f->n_read - f->n_units;
+    expiry_from_items(f);
+    f->scan_from = scan;
+    return 0;
+}
+
+/* The end of the next batch of first reads: at most a->first_reads items a
+ * cycle, so a framework arriving with thousands of pending blocks costs
+ * about the same in each of its first cycles instead of all in one. The
+ * plan tries at most 256 units of a framework a cycle (LA_PLAN_TRIES), so
+ * a batch of as many keeps it supplied. */
+static size_t read_end(const locus_allocator *a, const la_fw *f)
+{
+    size_t cap = a->first_reads ? a->first_reads : SIZE_MAX;
+    return f->n_demand - f->n_read > cap ? f->n_read + cap : f->n_demand;
+}
+
+/* fw_compute for block demand only: every item counted, the first batch
+ * read. */
+static int fw_compute_blocks(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm)
+{
+    f->n_read = 0;
+    for (size_t i = 0; i < f->n_demand; i++) {
+        la_demand *d = &f->demand[i];
+        d->expire = INFINITY;
+        d->stale = 0;
+        d->counted = d->bytes;
+        f->demand_bytes += d->bytes;
+    }
+    if (blocks_read(a, snap, f, cm, read_end(a, f)))
+        return LOCUS_ENOMEM;
+    return blocks_finish(a, f);
+}
+
+/* The next batch of f's first reads (f up to date otherwise). Returns
+ * nonzero when f must be read again in full. */
+static int blocks_read_more(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm)
+{
+    if (blocks_read(a, snap, f, cm, read_end(a, f)))
+        return 1;
+    return blocks_finish(a, f) != 0;
+}
+
 /* Re-reads the blocks of f's demand the feed lists as changed (keys in
  * `changed`; datasets in `in_feed`; both may be NULL) and patches their units: a new copy set is appended (the old
  * one is left as a hole until the next full read), a block gone or stale
@@ -585,7 +701,7 @@ static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64ma
     int drop = 0, rc = 0;
     int prev_in_feed = 0;
     uint64_t prev_hash = 0;
-    for (size_t i = 0; i < f->n_demand && !rc; i++) {
+    for (size_t i = 0; i < f->n_read && i < f->n_demand && !rc; i++) { /* unread: read later */
         la_demand *d = &f->demand[i];
         /* Items of one dataset come together: one lookup and one hash per run. */
         if (in_feed && (i == 0 || !d->same_dataset)) {
@@ -604,7 +720,7 @@ static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64ma
         f->demand_bytes -= d->counted;
         d->expire = INFINITY;
         d->stale = 0;
-        int got = a->prov.block(a->prov.ctx, snap, d->dataset, (uint64_t)d->block, &b) == 0 && b;
+        int got = block_get(a, snap, d->dataset, (uint64_t)d->block, &b) == 0 && b;
         d->counted = got ? (d->bytes ? d->bytes : b->bytes) : d->bytes;
         f->demand_bytes += d->counted;
         if (got && is_stale(cm, b->updated_at_ms))
@@ -639,7 +755,7 @@ static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64ma
         return 1;
     if (units_sort(f))
         return 1;
-    f->uncached_tasks = (double)f->n_demand - f->n_units;
+    f->uncached_tasks = (double)f->n_read - f->n_units;
     expiry_from_items(f);
     derive_from_units(a, f);
     return f->hint_dirty;
@@ -669,6 +785,12 @@ int la_hints_demand_shrunk(locus_allocator *a, la_fw *f, la_demand *d, size_t n)
         ok = i < f->n_demand;
         if (ok)
             new_of_old[i++] = (uint32_t)j;
+    }
+    if (!ok && f->n_read < f->n_demand) {
+        /* Reordered while first reads are under way: which items were read
+         * is not a prefix any more. */
+        free(new_of_old);
+        return 0;
     }
     if (!ok) {
         /* Any order: the old item of each new one, by (dataset, block); a
@@ -702,9 +824,13 @@ int la_hints_demand_shrunk(locus_allocator *a, la_fw *f, la_demand *d, size_t n)
         d[j].expire = f->demand[i].expire;
         d[j].stale = f->demand[i].stale;
     }
-    for (size_t i = 0; i < f->n_demand; i++)
+    uint32_t n_read = 0; /* kept in order: the kept items read are a prefix again */
+    for (size_t i = 0; i < f->n_demand; i++) {
         if (new_of_old[i] == NONE)
             f->demand_bytes -= f->demand[i].counted;
+        else if (i < f->n_read)
+            n_read++;
+    }
     /* Units of the items kept, in their order (copies stay where they are). */
     uint32_t nu = 0;
     for (uint32_t u = 0; u < f->n_units; u++) {
@@ -716,7 +842,8 @@ int la_hints_demand_shrunk(locus_allocator *a, la_fw *f, la_demand *d, size_t n)
     }
     f->n_units = nu;
     free(new_of_old);
-    f->uncached_tasks = (double)n - nu;
+    f->n_read = n_read;
+    f->uncached_tasks = (double)n_read - nu;
     derive_from_units(a, f);
     return 1;
 }
@@ -1252,6 +1379,9 @@ int la_hints_refresh(locus_allocator *a, double now)
                 goto out;
             }
             la_index_touch(a, i);
+        } else if (f->n_read < f->n_demand && blocks_only(f) &&
+                   blocks_read_more(a, snap, f, &cm)) {
+            f->hint_dirty = 1; /* out of memory: read in full next cycle */
         }
         if (f->loc_expire_at < expire)
             expire = f->loc_expire_at;

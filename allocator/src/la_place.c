@@ -999,9 +999,12 @@ static int align_slices(locus_allocator *a)
     for (uint32_t i = 0; i < nf; i++) {
         uint32_t fw = b->fws[i], e0 = b->fw_head[fw];
         b->fw_head[fw] = NONE;
-        if (rc || b->enext[e0] == NONE || !a->fws[fw].planned_local ||
-            !slices_overlap(a, b, &a->fws[fw], e0))
+        if (rc || b->enext[e0] == NONE)
             continue;
+        if (!a->plan_replay_all &&
+            (!a->fws[fw].planned_local || !slices_overlap(a, b, &a->fws[fw], e0)))
+            continue;
+        a->plan_replays++;
         /* In offer order (the cycle's agent order). */
         uint32_t ne = 0;
         for (uint32_t e = e0; e != NONE; e = b->enext[e])
