@@ -145,6 +145,8 @@ typedef struct la_fw {
                                    datasets stay the same */
     double unit_limit;          /* pending tasks the units stand for (dataset demand names
                                    every block of the dataset; its pending bytes say how many) */
+    uint32_t n_read;            /* block demand: items [0, n_read) read from the store; the rest
+                                   are read over the next cycles (la_hints.c, first reads) */
     /* per cycle */
     uint32_t next_unit;         /* placement: next unit to try */
     uint32_t tries;             /* placement: units tried this cycle */
@@ -269,6 +271,8 @@ struct locus_allocator {
                                    kept an entry there */
     uint32_t idx_token;
     uint64_t index_full_rebuilds, index_updates; /* counts, for tests and profiling */
+    uint32_t first_reads;       /* block demand items one framework reads in a cycle at most */
+    uint64_t block_reads;       /* block lookups so far (tests, profiling) */
     double index_expire_at;
     uint32_t *idx_off;          /* CSR: per agent slot, into idx_ent */
     uint32_t idx_off_cap;
