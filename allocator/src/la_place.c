@@ -783,12 +783,11 @@ typedef struct align_buf {
     entry_key *ent;
     unit_key *order;
     uint32_t *off, *bucket, *took;
-    uint8_t *taken;
     uint32_t *agent_k;          /* per agent slot: its entry among the framework's, or NONE */
     uint32_t *fw_head;          /* per framework slot: its first plan entry (NONE between uses) */
     uint32_t *enext, *fws;      /* per plan entry: the framework's next; frameworks planned */
     uint32_t *elast;            /* per plan entry: its last planned unit in demand order */
-    uint32_t cap_ent, cap_order, cap_off, cap_bucket, cap_took, cap_taken, cap_agent_k;
+    uint32_t cap_ent, cap_order, cap_off, cap_bucket, cap_took, cap_agent_k;
     uint32_t cap_fw_head, cap_enext, cap_fws, cap_elast;
 } align_buf;
 
@@ -801,7 +800,6 @@ static int align_fw(locus_allocator *a, align_buf *w, const entry_key *ek, uint3
 {
     const la_fw *f = &a->fws[ek[0].fw];
     if (la_grow((void **)&w->order, &w->cap_order, f->n_units + 1, sizeof *w->order) ||
-        la_grow((void **)&w->taken, &w->cap_taken, f->n_units + 1, 1) ||
         la_grow((void **)&w->off, &w->cap_off, ne + 2, sizeof *w->off))
         return LOCUS_ENOMEM;
     int sorted = 1;
@@ -812,9 +810,7 @@ static int align_fw(locus_allocator *a, align_buf *w, const entry_key *ek, uint3
     /* Units of one tier are in demand order already: no sort then. */
     if (!sorted)
         qsort(w->order, f->n_units, sizeof *w->order, cmp_unit_key);
-    memset(w->taken, 0, f->n_units);
-    /* Per entry, the units with a copy on its agent, in demand order (a
-     * dense agent -> entry array: this runs for every copy of every unit). */
+    /* A dense agent -> entry array: this runs for every copy of the units walked. */
     for (uint32_t k = 0; k < ne; k++)
         w->agent_k[a->plan[ek[k].entry].agent] = k;
     int rc = align_entries(a, w, f, ek, ne);
@@ -826,50 +822,50 @@ static int align_fw(locus_allocator *a, align_buf *w, const entry_key *ek, uint3
 static int align_entries(locus_allocator *a, align_buf *w, const la_fw *f, const entry_key *ek,
                          uint32_t ne)
 {
-    memset(w->off, 0, sizeof *w->off * (ne + 2));
-    for (uint32_t pass = 0; pass < 2; pass++) {
-        for (uint32_t oi = 0; oi < f->n_units; oi++) {
-            const la_unit *un = &f->units[w->order[oi].unit];
-            for (uint32_t c = 0; c < un->n_copies; c++) {
-                uint32_t ag = f->copies[un->copy0 + c].agent;
-                uint32_t k = ag < a->n_agents_slots ? w->agent_k[ag] : NONE;
-                if (k == NONE)
-                    continue;
-                if (pass == 0)
-                    w->off[k + 2]++;
-                else
-                    w->bucket[w->off[k + 1]++] = w->order[oi].unit;
-            }
+    /* Entry k keeps its choice in bucket[off[k] .. off[k] + took), at most
+     * its n_tasks. One walk in demand order gives each unit to the first
+     * entry in offer order with a copy of it and room left - what each
+     * entry's choice in turn, from the units the earlier ones left, takes -
+     * and stops once every entry is full. */
+    uint32_t total = 0;
+    for (uint32_t k = 0; k < ne; k++) {
+        w->off[k] = total;
+        total += a->plan[ek[k].entry].n_tasks;
+    }
+    if (la_grow((void **)&w->bucket, &w->cap_bucket, total + 1, sizeof *w->bucket) ||
+        la_grow((void **)&w->took, &w->cap_took, ne + 1, sizeof *w->took))
+        return LOCUS_ENOMEM;
+    memset(w->took, 0, sizeof *w->took * ne);
+    uint32_t left = total;
+    for (uint32_t oi = 0; oi < f->n_units && left; oi++) {
+        uint32_t unit = w->order[oi].unit;
+        const la_unit *un = &f->units[unit];
+        uint32_t best = NONE;
+        for (uint32_t c = 0; c < un->n_copies; c++) {
+            uint32_t ag = f->copies[un->copy0 + c].agent;
+            uint32_t k = ag < a->n_agents_slots ? w->agent_k[ag] : NONE;
+            if (k < best && w->took[k] < a->plan[ek[k].entry].n_tasks)
+                best = k;
         }
-        if (pass == 0) {
-            for (uint32_t k = 0; k < ne; k++)
-                w->off[k + 2] += w->off[k + 1];
-            if (la_grow((void **)&w->bucket, &w->cap_bucket, w->off[ne + 1] + 1, sizeof *w->bucket))
-                return LOCUS_ENOMEM;
+        if (best != NONE) {
+            w->bucket[w->off[best] + w->took[best]++] = unit;
+            left--;
         }
     }
-    /* off[k] .. off[k + 1]: entry k's units */
     for (uint32_t k = 0; k < ne; k++) {
         struct la_plan *pl = &a->plan[ek[k].entry];
         uint32_t planned_local = 0;
         for (uint32_t x = pl->unit_head; x != NONE; x = a->plan_units[x].next)
             planned_local += unit_on(f, &f->units[a->plan_units[x].unit], pl->agent);
-        /* The framework's choice: its first local tasks not run yet. */
-        uint32_t took = 0;
-        if (la_grow((void **)&w->took, &w->cap_took, pl->n_tasks + 1, sizeof *w->took))
-            return LOCUS_ENOMEM;
-        for (uint32_t b = w->off[k]; b < w->off[k + 1] && took < pl->n_tasks; b++)
-            if (!w->taken[w->bucket[b]]) {
-                w->taken[w->bucket[b]] = 1;
-                w->took[took++] = w->bucket[b];
-            }
+        uint32_t took = w->took[k];
+        const uint32_t *chosen = &w->bucket[w->off[k]];
         if (took >= planned_local)
             continue; /* as planned, or more of its tasks local */
         /* Cut to what stays local; the slice names those blocks. Its tasks
          * planned away from their data keep their places. */
         uint32_t head = NONE, tail = NONE, away = pl->n_tasks - planned_local;
         for (uint32_t i = 0; i < took; i++)
-            if (list_add(a, w->took[i], &head, &tail))
+            if (list_add(a, chosen[i], &head, &tail))
                 return LOCUS_ENOMEM;
         for (uint32_t x = pl->unit_head; x != NONE; x = a->plan_units[x].next)
             if (!unit_on(f, &f->units[a->plan_units[x].unit], pl->agent) &&
@@ -880,7 +876,7 @@ static int align_entries(locus_allocator *a, align_buf *w, const la_fw *f, const
         memset(pl->bytes, 0, sizeof pl->bytes);
         pl->best_tier = LOCUS_TIERS;
         for (uint32_t i = 0; i < took; i++) {
-            const la_unit *un = &f->units[w->took[i]];
+            const la_unit *un = &f->units[chosen[i]];
             for (uint32_t c = 0; c < un->n_copies; c++)
                 if (f->copies[un->copy0 + c].agent == pl->agent) {
                     uint32_t t = f->copies[un->copy0 + c].tier;
@@ -1036,7 +1032,6 @@ static void align_free(align_buf *b)
     free(b->off);
     free(b->bucket);
     free(b->took);
-    free(b->taken);
     free(b);
 }
 
