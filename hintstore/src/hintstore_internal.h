@@ -255,6 +255,39 @@ int hs_host_id_count(locus_hs *hs, MDB_txn *txn, uint32_t *n);
 int hs_host_id_add(locus_hs *hs, MDB_txn *txn, const char *name, size_t len, uint32_t id);
 int hs_host_name_get(locus_hs *hs, MDB_txn *txn, uint32_t id, const char **name, size_t *len);
 
+/* ---- read-only B-tree search over mapped pages (hintstore_btree.c) ---- */
+typedef struct hs_bt {
+    const unsigned char *base; /* the map */
+    size_t psize;
+    uint64_t npages; /* pages in the file when the search was set up */
+    uint64_t root;   /* (uint64_t)-1: empty */
+    unsigned depth;
+    int integer_keys;
+    int ok;
+} hs_bt;
+
+enum { HS_BT_ENTER, HS_BT_SEARCH, HS_BT_FOUND, HS_BT_ABSENT, HS_BT_FALLBACK };
+
+typedef struct hs_bt_query {
+    const char *key;
+    size_t klen;
+    /* out: state HS_BT_FOUND (value, vlen), HS_BT_ABSENT, or HS_BT_FALLBACK
+     * (ask LMDB: something this search does not read) */
+    int state;
+    const unsigned char *value;
+    size_t vlen;
+    /* search state */
+    const unsigned char *page;
+    int lo, hi, mid;
+    unsigned level;
+} hs_bt_query;
+
+/* Sets t up for sub-database dbname in read transaction txn; 0, or -1 if
+ * this search cannot read it (every key then falls back to LMDB). */
+int hs_bt_open(hs_bt *t, MDB_env *env, MDB_txn *txn, const char *dbname);
+/* Searches the n keys side by side (t opened with hs_bt_open). */
+void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n);
+
 /* ---- change feed (hintstore_feed.c) ---- */
 /* Bounds of the feed: records kept, bytes kept, and per-record caps beyond
  * which a list is replaced by an overflow flag. */

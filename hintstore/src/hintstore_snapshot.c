@@ -37,6 +37,8 @@ struct locus_hs_snapshot {
     MDB_txn *txn;
     MDB_cursor *ds_cur; /* datasets cursor kept for point lookups (opened on first use) */
     MDB_cursor *blk_cur; /* blocks cursor, the same for block lookups */
+    hs_bt ds_bt;      /* the datasets tree for batched lookups */
+    int ds_bt_state;  /* 0 not set up yet, 1 usable, -1 not (LMDB answers) */
     hs_arena arena;   /* values handed out until close */
     hs_arena ents;    /* the entries of the views in arena, apart so views pack densely */
     hs_arena scratch; /* iterator views, rewound per item */
@@ -686,6 +688,22 @@ int locus_hs_snapshot_meta(locus_hs_snapshot *s, const locus_hs_meta **out)
     return 0;
 }
 
+/* Fills *out from the summary value v of dataset name (checked first). */
+static int ref_from_value(locus_hs_snapshot *s, const char *name, size_t name_len,
+                          const void *v, size_t vlen, locus_hs_dataset_ref *out)
+{
+    hs_summary m;
+    if (hs_summary_parse(v, vlen, &m) != 0 || hs_hosttab_cover(s->hs, s->txn, m.max_host) != 0)
+        return corrupt(s, &s->arena, HS_DB_DATASETS, name, name_len);
+    out->total_bytes = m.total_bytes;
+    out->block_count = m.block_count;
+    out->version = m.version;
+    out->updated_at_ms = m.updated_at_ms;
+    out->n_placement = m.n;
+    out->entries = m.ents;
+    return 0;
+}
+
 int locus_hs_snapshot_dataset_ref(locus_hs_snapshot *s, const char *name, size_t name_len,
                                   locus_hs_dataset_ref *out)
 {
@@ -699,16 +717,51 @@ int locus_hs_snapshot_dataset_ref(locus_hs_snapshot *s, const char *name, size_t
         return LOCUS_ENOTFOUND;
     if (rc)
         return lmdb_err(s, rc, HS_DB_DATASETS, name, name_len);
-    hs_summary m;
-    if (hs_summary_parse(v.mv_data, v.mv_size, &m) != 0 ||
-        hs_hosttab_cover(s->hs, s->txn, m.max_host) != 0)
-        return corrupt(s, &s->arena, HS_DB_DATASETS, name, name_len);
-    out->total_bytes = m.total_bytes;
-    out->block_count = m.block_count;
-    out->version = m.version;
-    out->updated_at_ms = m.updated_at_ms;
-    out->n_placement = m.n;
-    out->entries = m.ents;
+    return ref_from_value(s, name, name_len, v.mv_data, v.mv_size, out);
+}
+
+/* Lookups in flight at once: enough to overlap the misses of a descent,
+ * few enough that their pages stay in the first-level cache. */
+#define REFS_GROUP 8
+
+int locus_hs_snapshot_dataset_refs(locus_hs_snapshot *s, const char *const *names,
+                                   const size_t *name_lens, size_t n,
+                                   locus_hs_dataset_ref *out, int *status)
+{
+    if (!s || (n && (!names || !out || !status)))
+        return LOCUS_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!names[i])
+            return LOCUS_EINVAL;
+    if (s->ds_bt_state == 0)
+        s->ds_bt_state = hs_bt_open(&s->ds_bt, s->hs->env, s->txn, HS_DB_DATASETS) == 0 ? 1 : -1;
+    hs_bt_query q[REFS_GROUP];
+    size_t qi[REFS_GROUP];
+    for (size_t i = 0; i < n;) {
+        size_t g = 0;
+        for (; i < n && g < REFS_GROUP; i++) {
+            size_t len = name_lens ? name_lens[i] : strlen(names[i]);
+            if (len == 0 || len > HS_MAX_DATASET) {
+                status[i] = LOCUS_ENOTFOUND;
+                continue;
+            }
+            q[g].key = names[i];
+            q[g].klen = len;
+            qi[g++] = i;
+        }
+        if (s->ds_bt_state == 1)
+            hs_bt_find(&s->ds_bt, q, g);
+        for (size_t j = 0; j < g; j++) {
+            size_t k = qi[j];
+            if (s->ds_bt_state != 1 || q[j].state == HS_BT_FALLBACK)
+                status[k] = locus_hs_snapshot_dataset_ref(s, q[j].key, q[j].klen, &out[k]);
+            else if (q[j].state == HS_BT_ABSENT)
+                status[k] = LOCUS_ENOTFOUND;
+            else
+                status[k] = ref_from_value(s, q[j].key, q[j].klen, q[j].value, q[j].vlen,
+                                           &out[k]);
+        }
+    }
     return 0;
 }
 

@@ -365,6 +365,123 @@ static void test_lookup_orders(void **state)
     locus_hs_snapshot_close(s);
 }
 
+/* Batched lookups (the B-tree search over mapped pages, several names side
+ * by side) answer exactly what one call per name answers: present, absent
+ * before, between and after the stored names, empty and over-long names, a
+ * summary too large for a leaf page (LMDB's overflow pages: handed back to
+ * LMDB), an empty store, and a damaged summary (ECORRUPT, counted). */
+static void check_refs_match(locus_hs_snapshot *s, const char **names, size_t n, int with_lens)
+{
+    size_t *lens = calloc(n + 1, sizeof(*lens));
+    locus_hs_dataset_ref *out = calloc(n + 1, sizeof(*out));
+    int *st = calloc(n + 1, sizeof(*st));
+    assert_non_null(lens);
+    assert_non_null(out);
+    assert_non_null(st);
+    for (size_t i = 0; i < n; i++)
+        lens[i] = strlen(names[i]);
+    assert_int_equal(locus_hs_snapshot_dataset_refs(s, names, with_lens ? lens : NULL, n, out, st),
+                     0);
+    for (size_t i = 0; i < n; i++) {
+        locus_hs_dataset_ref one;
+        int rc = locus_hs_snapshot_dataset_ref(s, names[i], lens[i], &one);
+        if (st[i] != rc)
+            fail_msg("'%.40s': batched %d, single %d", names[i], st[i], rc);
+        if (rc)
+            continue;
+        assert_int_equal(out[i].total_bytes, one.total_bytes);
+        assert_int_equal(out[i].block_count, one.block_count);
+        assert_int_equal(out[i].version, one.version);
+        assert_int_equal(out[i].n_placement, one.n_placement);
+        assert_ptr_equal(out[i].entries, one.entries); /* the same mapped bytes */
+    }
+    free(lens);
+    free(out);
+    free(st);
+}
+
+static void test_batched_refs(void **state)
+{
+    fx *f = *state;
+    locus_hs_snapshot *s;
+    const char *none[] = {"a", "", "zz"};
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0); /* an empty store */
+    check_refs_match(s, none, 3, 1);
+    locus_hs_snapshot_close(s);
+
+    locus_hs_batch *b;
+    assert_int_equal(locus_hs_batch_begin(f->hs, "alluxio:main", 1, &b), 0);
+    for (int i = 0; i < MANY_DS; i += 2) {
+        char name[32], host[16];
+        many_name(name, i);
+        snprintf(host, sizeof(host), "h%d", i % 7);
+        locus_hs_replica r[1] = {{host, LOCUS_TIER_MEM}};
+        locus_hs_block blk = {name, 0, 1000 + (uint64_t)i, r, 1};
+        assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+    }
+    /* 300 hosts: a 3,644-byte summary, beyond a 4 KiB page's node limit */
+    for (int h = 0; h < 300; h++) {
+        char host[16];
+        snprintf(host, sizeof(host), "big%03d", h);
+        locus_hs_replica r[1] = {{host, LOCUS_TIER_SSD}};
+        locus_hs_block blk = {"ds-big", (uint64_t)h, 10, r, 1};
+        assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+    }
+    assert_int_equal(locus_hs_batch_commit(b, 5), 0);
+
+    size_t n = MANY_DS + 8;
+    const char **names = calloc(n, sizeof(*names));
+    char (*buf)[32] = calloc(MANY_DS, sizeof(*buf));
+    static char longname[402];
+    memset(longname, 'x', 401);
+    assert_non_null(names);
+    assert_non_null(buf);
+    uint32_t x = 777;
+    for (int j = 0; j < MANY_DS; j++) {
+        x = x * 1103515245u + 12345u;
+        many_name(buf[j], (int)((x >> 8) % MANY_DS)); /* odd ones absent */
+        names[j] = buf[j];
+    }
+    const char *extra[] = {"", "a", "ds-", "ds-big", "zz", longname, "ds-big", "ds-00000"};
+    for (int j = 0; j < 8; j++)
+        names[MANY_DS + j] = extra[j];
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    check_refs_match(s, names, n, 1);
+    check_refs_match(s, names + 5, 3, 0); /* lengths by strlen, a group of fewer than 8 */
+    locus_hs_dataset_ref r;
+    int st;
+    const char *big = "ds-big";
+    assert_int_equal(locus_hs_snapshot_dataset_refs(s, &big, NULL, 1, &r, &st), 0);
+    assert_int_equal(st, 0);
+    assert_int_equal(r.n_placement, 300);
+    assert_int_equal(r.total_bytes, 3000);
+    assert_int_equal(locus_hs_snapshot_dataset_refs(s, NULL, NULL, 0, NULL, NULL), 0);
+    assert_int_equal(locus_hs_snapshot_dataset_refs(s, names, NULL, 1, NULL, &st), LOCUS_EINVAL);
+    locus_hs_snapshot_close(s);
+    free(names);
+    free(buf);
+
+    /* a damaged summary is ECORRUPT, counted, as for one call */
+    locus_hs_close(f->hs);
+    f->hs = NULL;
+    char name0[32];
+    many_name(name0, 0);
+    size_t vn = 0;
+    unsigned char *v = hs_t_raw_get(f->dir, "datasets", name0, strlen(name0), &vn);
+    assert_non_null(v);
+    v[3] = 9; /* layout version */
+    assert_int_equal(hs_t_raw_put(f->dir, "datasets", name0, strlen(name0), v, vn), 0);
+    free(v);
+    f->hs = open_store(f->dir, 1);
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    const char *one = name0;
+    assert_int_equal(locus_hs_snapshot_dataset_refs(s, &one, NULL, 1, &r, &st), 0);
+    assert_int_equal(st, LOCUS_ECORRUPT);
+    assert_int_equal(locus_hs_snapshot_decode_errors(s), 1);
+    assert_non_null(strstr(locus_hs_snapshot_errstr(s), name0));
+    locus_hs_snapshot_close(s);
+}
+
 static int collect_names(const locus_hs_dataset *d, void *arg)
 {
     char *out = arg;
@@ -606,6 +723,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_host_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arena_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lookup_orders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batched_refs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repeated_puts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_index_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_store, setup, teardown),

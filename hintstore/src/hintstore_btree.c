@@ -1,0 +1,206 @@
+/* Read-only search of a sub-database's B-tree straight from LMDB's mapped
+ * pages, several keys side by side.
+ *
+ * A first lookup of a dataset is bound by memory latency: the descent from
+ * the root touches a page header and a few nodes per level, each a cache (and
+ * often TLB) miss, and LMDB's own search takes them one after another. This
+ * module walks the same pages for a group of keys at once, one step of each
+ * search per round, prefetching what the next step of each will read, so the
+ * misses of different keys overlap. It reads LMDB's page format (data
+ * version 1, LMDB 0.9: 16-byte page header, 16-bit node offsets, nodes of
+ * {lo, hi, flags, ksize, key, data}) and checks every offset, length and
+ * page number it follows against the page and the map; anything it does not
+ * expect (an overflow value, an unknown page kind, a deeper tree than the
+ * sub-database records) makes it hand that key back to LMDB's own search
+ * instead of guessing. hs_bt_open finds the sub-database's root in the read
+ * transaction (its record in LMDB's main database) and the map's address
+ * (from the page number a mapped page carries in its header). */
+#include <string.h>
+
+#include "hintstore_internal.h"
+
+#define BT_PAGEHDR 16
+#define BT_P_BRANCH 0x01
+#define BT_P_LEAF 0x02
+#define BT_F_NODE_SPECIAL 0x07 /* F_BIGDATA | F_SUBDATA | F_DUPDATA */
+#define BT_MAIN_DBI 1          /* LMDB's main database: named sub-database records */
+#define BT_MAX_DEPTH 32
+
+static inline uint16_t bt_u16(const unsigned char *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+static inline const unsigned char *bt_page(const hs_bt *t, uint64_t pgno)
+{
+    return pgno < t->npages ? t->base + pgno * t->psize : NULL;
+}
+
+int hs_bt_open(hs_bt *t, MDB_env *env, MDB_txn *txn, const char *dbname)
+{
+    MDB_stat es;
+    MDB_envinfo info;
+    memset(t, 0, sizeof(*t));
+    if (mdb_env_stat(env, &es) != 0 || mdb_env_info(env, &info) != 0 || es.ms_psize < 512 ||
+        (es.ms_psize & (es.ms_psize - 1)))
+        return -1;
+    t->psize = es.ms_psize;
+    t->npages = (uint64_t)info.me_last_pgno + 1;
+    MDB_val k = {strlen(dbname), (void *)dbname}, v;
+    if (mdb_get(txn, BT_MAIN_DBI, &k, &v) != 0 || v.mv_size != 48)
+        return -1;
+    /* MDB_db: pad(4) flags(2) depth(2) branch(8) leaf(8) overflow(8) entries(8) root(8) */
+    const unsigned char *db = v.mv_data;
+    uint16_t flags = bt_u16(db + 4), depth = bt_u16(db + 6);
+    memcpy(&t->root, db + 40, 8);
+    if ((flags & ~(unsigned)MDB_INTEGERKEY) != 0 || depth > BT_MAX_DEPTH)
+        return -1; /* a custom key order or duplicates: not this search's job */
+    t->depth = depth;
+    t->integer_keys = (flags & MDB_INTEGERKEY) != 0;
+    /* The record sits in a leaf page of the map, whose header names its page
+     * number: the map starts that many pages before it. */
+    uintptr_t page = (uintptr_t)v.mv_data & ~(uintptr_t)(t->psize - 1);
+    uint64_t pgno;
+    memcpy(&pgno, (const void *)page, 8);
+    if (pgno >= t->npages || (bt_u16((const unsigned char *)page + 10) & BT_P_LEAF) == 0 ||
+        page < pgno * t->psize)
+        return -1;
+    t->base = (const unsigned char *)(page - pgno * t->psize);
+    t->ok = !t->integer_keys; /* byte-order keys only (the datasets sub-database) */
+    return t->ok ? 0 : -1;
+}
+
+static inline int bt_keycmp(const hs_bt_query *q, const unsigned char *node)
+{
+    size_t nl = bt_u16(node + 6);
+    int r = memcmp(q->key, node + 8, q->klen < nl ? q->klen : nl);
+    return r ? r : (q->klen > nl) - (q->klen < nl);
+}
+
+/* Node i of page p, checked to lie (header and key) inside the page; NULL if not. */
+static inline const unsigned char *bt_node(const hs_bt *t, const unsigned char *p, int i)
+{
+    size_t off = bt_u16(p + BT_PAGEHDR + 2 * (size_t)i);
+    if (off < BT_PAGEHDR || off + 8 > t->psize || off + 8 + bt_u16(p + off + 6) > t->psize)
+        return NULL;
+    return p + off;
+}
+
+static inline void bt_enter(const hs_bt *t, hs_bt_query *q, uint64_t pgno)
+{
+    q->page = bt_page(t, pgno);
+    if (!q->page || ++q->level > t->depth) {
+        q->state = HS_BT_FALLBACK;
+        return;
+    }
+    q->state = HS_BT_ENTER;
+    __builtin_prefetch(q->page);
+    __builtin_prefetch(q->page + 64);
+}
+
+/* Descends to the child of branch node i. */
+static inline void bt_child(const hs_bt *t, hs_bt_query *q, int i)
+{
+    const unsigned char *n = bt_node(t, q->page, i);
+    if (!n) {
+        q->state = HS_BT_FALLBACK;
+        return;
+    }
+    uint64_t pgno = (uint64_t)bt_u16(n) | (uint64_t)bt_u16(n + 2) << 16 |
+                    (uint64_t)bt_u16(n + 4) << 32;
+    bt_enter(t, q, pgno);
+}
+
+static inline void bt_probe(const hs_bt *t, hs_bt_query *q)
+{
+    q->mid = (q->lo + q->hi) >> 1;
+    const unsigned char *n = bt_node(t, q->page, q->mid);
+    if (!n) {
+        q->state = HS_BT_FALLBACK;
+        return;
+    }
+    __builtin_prefetch(n);
+}
+
+/* One step of one search: enter a page, or compare with one node. */
+static void bt_step(const hs_bt *t, hs_bt_query *q)
+{
+    const unsigned char *p = q->page;
+    uint16_t flags = bt_u16(p + 10) & (BT_P_BRANCH | BT_P_LEAF | 0x04 | 0x08 | 0x20 | 0x40);
+    uint16_t lower = bt_u16(p + 12);
+    if ((flags != BT_P_BRANCH && flags != BT_P_LEAF) || lower < BT_PAGEHDR || lower > t->psize) {
+        q->state = HS_BT_FALLBACK;
+        return;
+    }
+    int branch = flags == BT_P_BRANCH, nkeys = (lower - BT_PAGEHDR) >> 1;
+    if (q->state == HS_BT_ENTER) {
+        /* a branch's first key is implicit (lower than any key) */
+        q->lo = branch ? 1 : 0;
+        q->hi = nkeys - 1;
+        if (q->lo > q->hi) {
+            if (branch && nkeys == 1)
+                bt_child(t, q, 0);
+            else
+                q->state = branch ? HS_BT_FALLBACK : HS_BT_ABSENT;
+            return;
+        }
+        q->state = HS_BT_SEARCH;
+        bt_probe(t, q);
+        return;
+    }
+    const unsigned char *n = p + bt_u16(p + BT_PAGEHDR + 2 * (size_t)q->mid); /* checked by bt_probe */
+    int c = bt_keycmp(q, n);
+    if (c == 0) {
+        if (branch) {
+            bt_child(t, q, q->mid);
+            return;
+        }
+        size_t dsize = (size_t)bt_u16(n) | (size_t)bt_u16(n + 2) << 16;
+        size_t data = (size_t)(n - p) + 8 + bt_u16(n + 6);
+        if ((bt_u16(n + 4) & BT_F_NODE_SPECIAL) || data + dsize > t->psize) {
+            q->state = HS_BT_FALLBACK; /* an overflow value: LMDB reads it */
+            return;
+        }
+        q->value = p + data;
+        q->vlen = dsize;
+        q->state = HS_BT_FOUND;
+        for (size_t off = 0; off < dsize; off += 64)
+            __builtin_prefetch(q->value + off);
+        return;
+    }
+    if (c > 0)
+        q->lo = q->mid + 1;
+    else
+        q->hi = q->mid - 1;
+    if (q->lo <= q->hi) {
+        bt_probe(t, q);
+        return;
+    }
+    if (!branch)
+        q->state = HS_BT_ABSENT;
+    else
+        bt_child(t, q, q->hi); /* the last key below the one searched */
+}
+
+void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        q[i].level = 0;
+        q[i].value = NULL;
+        q[i].vlen = 0;
+        if (t->root == (uint64_t)-1) /* an empty sub-database */
+            q[i].state = HS_BT_ABSENT;
+        else
+            bt_enter(t, &q[i], t->root);
+    }
+    for (size_t active = n; active;) {
+        active = 0;
+        for (size_t i = 0; i < n; i++)
+            if (q[i].state == HS_BT_ENTER || q[i].state == HS_BT_SEARCH) {
+                bt_step(t, &q[i]);
+                active++;
+            }
+    }
+}
