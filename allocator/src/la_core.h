@@ -340,6 +340,12 @@ struct locus_allocator {
     uint64_t plan_replays;      /* frameworks whose slices the replay of their choice walked
                                    (tests, profiling) */
     int plan_replay_all;        /* test hook: replay every framework with two slices */
+    uint8_t *plan_fit;          /* per agent slot, in a plan with planned work: the smallest
+                                   planned task still fits (checked before plan_free is read) */
+    uint8_t *plan_open;         /* ... and: offerable at the start of the cycle (live, active,
+                                   resources to offer, not filtered for every framework) */
+    uint32_t cap_plan_fit, cap_plan_open;
+    int plan_open_valid;        /* plan_open was filled this cycle */
     uint32_t *heap;             /* frameworks by projected share */
     uint32_t cap_heap;
     uint32_t *sliced;           /* per agent in a cycle: frameworks given a slice of it */

@@ -312,11 +312,14 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
         a->agents[a->live[i]].live_pos = i;
 
     uint32_t now_t = la_ticks_floor(a, now);
+    a->plan_open_valid = 0;
     if (use_loc && (rc = la_place_plan(a, now_t)))
         return rc;
     double avail[LA_MAX_RES];
     for (uint32_t i = 0; i < a->n_live && a->n_offerable; i++) {
         uint32_t gs = a->live[i];
+        if (a->plan_open_valid && !a->plan_open[gs])
+            continue; /* the plan found nothing to offer here */
         la_agent *g = &a->agents[gs];
         if (!g->active || !la_allocatable(a, g, avail))
             continue;

@@ -548,15 +548,17 @@ static void take_room(locus_allocator *a, const la_fw *f, uint32_t ag)
     for (uint32_t k = 0; k < a->n_res; k++)
         fr[k] -= f->task_res[k];
     if (!(fr[LA_RES_CPUS] >= a->plan_min_task[0] - EPS &&
-          fr[LA_RES_MEM] >= a->plan_min_task[1] - EPS))
+          fr[LA_RES_MEM] >= a->plan_min_task[1] - EPS)) {
         a->plan_room--;
+        a->plan_fit[ag] = 0;
+    }
 }
 
 /* Can fw's next task go on agent ag (room, no refuse filter)? */
 static int room_for(const locus_allocator *a, const la_fw *f, uint32_t fw, uint32_t ag,
                     uint32_t now_t)
 {
-    return task_fits(a, f, &a->plan_free[(size_t)ag * LA_MAX_RES]) &&
+    return a->plan_fit[ag] && task_fits(a, f, &a->plan_free[(size_t)ag * LA_MAX_RES]) &&
            !la_filtered(&a->agents[ag], fw, now_t);
 }
 
@@ -1122,24 +1124,35 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
     }
     /* Nothing to plan (every framework takes the per-agent rules): the
      * agents' room is not looked at. */
+    a->plan_open_valid = 0;
+    if (n_local && (la_grow((void **)&a->plan_fit, &a->cap_plan_fit, na + 1, 1) ||
+                    la_grow((void **)&a->plan_open, &a->cap_plan_open, na + 1, 1)))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     for (uint32_t ag = 0; ag < na && n_local; ag++) {
         double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
         la_agent *g = &a->agents[ag];
         if (g->live && g->filters.n && now_t >= g->min_expiry)
             la_filters_expire(a, g, now_t);
         /* An agent filtered for every offerable framework has no room for
-         * anyone (the saturated case costs the plan nothing). */
-        if (!g->live || !g->active || g->n_filt_off >= a->n_offerable ||
-            !la_allocatable(a, g, fr))
+         * anyone (the saturated case costs the plan nothing). The agent
+         * loop of la_allocate() skips the agents found closed here: nothing
+         * changes them before their turn. */
+        a->plan_open[ag] = g->live && g->active && g->n_filt_off < a->n_offerable &&
+                           la_allocatable(a, g, fr);
+        a->plan_fit[ag] = 0;
+        if (!a->plan_open[ag])
             memset(fr, 0, sizeof *fr * LA_MAX_RES);
     }
+    a->plan_open_valid = n_local > 0;
     /* Agents where the smallest planned task still fits: none left, the plan is done. */
     a->plan_room = a->n_room_ag = a->room_cur = 0;
     if (la_grow((void **)&a->plan_room_ag, &a->cap_room_ag, a->n_live + 1, sizeof *a->plan_room_ag))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < a->n_live && n_local; i++)
-        if (min_room(a, a->live[i]))
+        if (min_room(a, a->live[i])) {
+            a->plan_fit[a->live[i]] = 1;
             a->plan_room_ag[a->n_room_ag++] = a->live[i];
+        }
     a->plan_room = a->n_room_ag;
     uint32_t cursor = 0;
     /* Two passes, as a delay-scheduling framework takes a node-local task of
@@ -1213,6 +1226,8 @@ void la_place_free(locus_allocator *a)
     free(a->plan_rack_cur);
     free(a->plan_rack_ag);
     free(a->plan_room_ag);
+    free(a->plan_fit);
+    free(a->plan_open);
     la_u64map_free(&a->plan_map);
 }
 
