@@ -23,7 +23,6 @@
 #define BT_P_BRANCH 0x01
 #define BT_P_LEAF 0x02
 #define BT_F_NODE_SPECIAL 0x07 /* F_BIGDATA | F_SUBDATA | F_DUPDATA */
-#define BT_MAIN_DBI 1          /* LMDB's main database: named sub-database records */
 #define BT_MAX_DEPTH 32
 
 static inline uint16_t bt_u16(const unsigned char *p)
@@ -49,7 +48,9 @@ int hs_bt_open(hs_bt *t, MDB_env *env, MDB_txn *txn, const char *dbname)
     t->psize = es.ms_psize;
     t->npages = (uint64_t)info.me_last_pgno + 1;
     MDB_val k = {strlen(dbname), (void *)dbname}, v;
-    if (mdb_get(txn, BT_MAIN_DBI, &k, &v) != 0 || v.mv_size != 48)
+    MDB_dbi main_db;
+    if (mdb_dbi_open(txn, NULL, 0, &main_db) != 0 || mdb_get(txn, main_db, &k, &v) != 0 ||
+        v.mv_size != 48)
         return -1;
     /* MDB_db: pad(4) flags(2) depth(2) branch(8) leaf(8) overflow(8) entries(8) root(8) */
     const unsigned char *db = v.mv_data;

@@ -4,7 +4,9 @@
  * as LMDB would hand it to a reader: 0 dataset summary and 1 block
  * placement (fixed layout, hintstore_layout.c), 2 host binding and 3 store
  * meta (protobuf-c), 4 change-feed record (hintstore_feed.c), 5 host name of
- * the id table. A value must either be refused or decode to something sane;
+ * the id table, 6 LMDB pages searched by the batched lookup's B-tree walk
+ * (hintstore_btree.c; page 0 is the root). A value must either be refused or
+ * decode to something sane (a key found lies inside the pages);
  * for the fixed layouts the decoded fields must also encode back to exactly
  * the input bytes (the layout has no slack a reader could misread). The
  * seed corpus (corpus/stored_values/) holds real values copied from a store
@@ -61,11 +63,40 @@ static void check_block(const uint8_t *v, size_t n)
         abort();
 }
 
+/* Pages as the batched lookup reads them from the map: every key's search
+ * ends, and a value it finds lies inside the pages. */
+static void check_pages(const uint8_t *pages, size_t n)
+{
+    hs_bt t;
+    memset(&t, 0, sizeof(t));
+    t.psize = n >= 8192 ? 4096 : 512;
+    t.npages = n / t.psize;
+    if (!t.npages)
+        return;
+    t.base = pages;
+    t.root = 0;
+    t.depth = 8;
+    t.ok = 1;
+    hs_bt_query q[4] = {{.key = "a", .klen = 1},
+                        {.key = "ml/features/v3", .klen = 14},
+                        {.key = "warehouse/clicks/2024-06-01", .klen = 27},
+                        {.key = "\xff\xff", .klen = 2}};
+    hs_bt_find(&t, q, 4);
+    for (int i = 0; i < 4; i++) {
+        if (q[i].state != HS_BT_FOUND && q[i].state != HS_BT_ABSENT &&
+            q[i].state != HS_BT_FALLBACK)
+            abort();
+        if (q[i].state == HS_BT_FOUND &&
+            (q[i].value < pages || q[i].value + q[i].vlen > pages + t.npages * t.psize))
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    unsigned kind = data[0] % 6;
+    unsigned kind = data[0] % 7;
     const uint8_t *v = data + 1;
     size_t n = size - 1;
     /* LMDB hands values out from the map: copy into an exact-size buffer so
@@ -100,6 +131,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 4:
         (void)hs_feed_parse(&a, &mv);
+        break;
+    case 6:
+        check_pages(copy, n);
         break;
     default: {
         /* a host_names value: what the id table accepts */
