@@ -464,6 +464,7 @@ int la_hints_refresh(locus_allocator *a, double now);
 void la_hints_free_index(locus_allocator *a);
 void la_index_touch(locus_allocator *a, uint32_t fs);
 void la_index_remove_fw(locus_allocator *a, uint32_t fs);
+int la_index_rebuild(locus_allocator *a); /* the whole index from the frameworks' parts (tests) */
 /* End of agent gs's entries in idx_ent (the index must cover gs). */
 static inline uint32_t la_idx_end(const locus_allocator *a, uint32_t gs)
 {

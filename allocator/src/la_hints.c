@@ -928,16 +928,20 @@ static void racks_clear(locus_allocator *a, uint32_t nt)
         a->rack_bytes[a->rack_pairs[i]] = 0;
 }
 
-/* Index entry of framework fs for its loc entry e (rack sums from racks_sum). */
+/* Index entry of framework fs for its loc entry e (rack sums from racks_sum).
+ * An entry rewritten in place keeps its filter copy (kept_filter): every
+ * change of a filter updates the copy of the entry it belongs to (la_state.c),
+ * so only a new entry looks its filter up. */
 static void entry_fill(const locus_allocator *a, struct la_idxent *x, uint32_t fs,
-                       const la_locent *e)
+                       const la_locent *e, int kept_filter)
 {
     x->fw = fs;
     memcpy(x->bytes, e->bytes, sizeof x->bytes);
     x->tasks = (float)e->tasks;
     uint32_t rack = a->agents[e->agent].rack;
     x->rack = rack == NONE || rack >= a->n_racks ? 0 : a->rack_bytes[rack] - 1;
-    x->fexp = la_fset_get(&a->agents[e->agent].filters, fs);
+    if (!kept_filter)
+        x->fexp = la_fset_get(&a->agents[e->agent].filters, fs);
     /* Scores change only with the index or the config: computed here once. */
     uint64_t here = x->bytes[0] + x->bytes[1] + x->bytes[2];
     uint64_t demand = a->fws[fs].demand_bytes;
@@ -1050,7 +1054,7 @@ static int rebuild_index(locus_allocator *a)
         for (uint32_t i = 0; i < f->n_loc && !rc; i++) {
             const la_locent *e = &f->loc[i];
             uint32_t at = a->idx_off[e->agent] + a->idx_len[e->agent]++;
-            entry_fill(a, &a->idx_ent[at], fs, e);
+            entry_fill(a, &a->idx_ent[at], fs, e, 0);
             a->idx_mem_bytes[e->agent] += e->bytes[0];
             rc = note_agent(f, e->agent, at);
         }
@@ -1149,7 +1153,7 @@ static int index_update(locus_allocator *a, uint32_t fs)
         } else {
             a->idx_mem_bytes[g] -= a->idx_ent[j].bytes[0];
         }
-        entry_fill(a, &a->idx_ent[j], fs, e);
+        entry_fill(a, &a->idx_ent[j], fs, e, found);
         a->idx_mem_bytes[g] += e->bytes[0];
         a->idx_newat[i] = j;
     }
@@ -1204,6 +1208,11 @@ void la_index_remove_fw(locus_allocator *a, uint32_t fs)
             }
         f->idx_queued = 0;
     }
+}
+
+int la_index_rebuild(locus_allocator *a)
+{
+    return rebuild_index(a);
 }
 
 /* Brings the index up to date: in full when dirty, else only the queued

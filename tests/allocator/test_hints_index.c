@@ -1,0 +1,220 @@
+/* The agent-side index kept up to date framework by framework equals a
+ * full rebuild: over random runs of cycles where frameworks decline offers
+ * with refuse filters of random length (set, expired, cleared), launch
+ * tasks (demand shrinks), demand new blocks, leave and arrive, with first
+ * reads spread over cycles, each agent's entries (framework, bytes, tasks,
+ * rack total, score, filter copy) and memory-cached sums equal those a full
+ * rebuild of the same state makes (la_index_rebuild). Hints are injected through
+ * la_hint_provider (no store). */
+#include "la_test.h"
+
+#define N_BLOCKS 400
+#define N_AGENTS 12
+#define N_FW 6
+
+typedef struct fake {
+    locus_hs_block_view blk[N_BLOCKS];
+    locus_hs_replica rep[N_BLOCKS][3];
+    char names[N_AGENTS][8];
+} fake;
+
+static int f_open(void *ctx, void **snap)
+{
+    *snap = ctx;
+    return 0;
+}
+static void f_close(void *ctx, void *snap)
+{
+    (void)ctx;
+    (void)snap;
+}
+static int f_meta(void *ctx, void *snap, uint64_t *gen, int64_t *upd)
+{
+    (void)ctx;
+    (void)snap;
+    *gen = 1;
+    *upd = 0;
+    return 0;
+}
+static int f_dataset(void *ctx, void *snap, const char *name, const locus_hs_dataset **out)
+{
+    (void)ctx;
+    (void)snap;
+    (void)name;
+    (void)out;
+    return LOCUS_ENOTFOUND;
+}
+static int f_block(void *ctx, void *snap, const char *ds, uint64_t idx,
+                   const locus_hs_block_view **out)
+{
+    (void)snap;
+    fake *f = ctx;
+    if (strcmp(ds, "in") != 0 || idx >= N_BLOCKS)
+        return LOCUS_ENOTFOUND;
+    *out = &f->blk[idx];
+    return 0;
+}
+static const char *f_host(void *ctx, void *snap, const char *host)
+{
+    (void)ctx;
+    (void)snap;
+    return host;
+}
+static uint64_t f_errs(void *ctx, void *snap)
+{
+    (void)ctx;
+    (void)snap;
+    return 0;
+}
+
+static uint64_t rng = 88172645463325252ULL;
+static uint32_t rnd(uint32_t n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng % n);
+}
+
+static void fake_init(fake *f)
+{
+    for (int g = 0; g < N_AGENTS; g++)
+        snprintf(f->names[g], sizeof f->names[g], "a%d", g);
+    for (int i = 0; i < N_BLOCKS; i++) {
+        int n = 1 + (int)rnd(3);
+        for (int k = 0; k < n; k++)
+            f->rep[i][k] = (locus_hs_replica){f->names[rnd(N_AGENTS)], (locus_tier)(1 + rnd(3))};
+        f->blk[i] = (locus_hs_block_view){"in", (uint64_t)i, (64u << 20) + (uint64_t)i * 4096,
+                                          "test", 0, f->rep[i], (size_t)n};
+    }
+}
+
+typedef struct idx_entry_copy {
+    uint32_t agent, n;
+    struct la_idxent e[N_FW];
+    uint64_t mem;
+} idx_entry_copy;
+
+static void idx_snapshot(const locus_allocator *a, idx_entry_copy *c)
+{
+    assert_int_equal(a->idx_off_cap, N_AGENTS);
+    for (uint32_t g = 0; g < N_AGENTS; g++) {
+        assert_true(a->idx_len[g] <= N_FW);
+        c[g].agent = g;
+        c[g].n = a->idx_len[g];
+        memset(c[g].e, 0, sizeof c[g].e);
+        memcpy(c[g].e, &a->idx_ent[a->idx_off[g]], sizeof c[g].e[0] * a->idx_len[g]);
+        c[g].mem = a->idx_mem_bytes[g];
+    }
+}
+
+/* One cycle; offers declined with a refuse filter of 0-3 s or launched
+ * (demand shrinks by the blocks that could run there). */
+static void cycle(locus_allocator *a, double now, char demands[N_FW][N_BLOCKS])
+{
+    locus_offer_list l = t_alloc(a, now);
+    for (size_t i = 0; i < l.n; i++) {
+        const locus_offer *o = &l.offers[i];
+        int fw = o->framework_id[2] - '0';
+        if (rnd(3) == 0 && fw >= 0 && fw < N_FW) {
+            /* Launch: up to 3 pending blocks drop out of its demand. */
+            int dropped = 0;
+            for (int b = 0; b < N_BLOCKS && dropped < 3; b++)
+                if (demands[fw][b] && rnd(4) == 0) {
+                    demands[fw][b] = 0;
+                    dropped++;
+                }
+        }
+        t_decline(a, o, (double)rnd(4), now);
+    }
+}
+
+static void set_demand(locus_allocator *a, int fw, const char *d)
+{
+    static locus_demand_item it[N_BLOCKS];
+    size_t n = 0;
+    for (int b = 0; b < N_BLOCKS; b++)
+        if (d[b])
+            it[n++] = (locus_demand_item){"in", b, 0};
+    char id[8];
+    snprintf(id, sizeof id, "fw%d", fw);
+    assert_int_equal(la_set_demand(a, id, it, n), 0);
+}
+
+static void test_incremental_index_equals_rebuild(void **state)
+{
+    (void)state;
+    static fake f;
+    static char demands[N_FW][N_BLOCKS];
+    fake_init(&f);
+    locus_allocator *a = t_new(NULL, "policy.fairness_slack=0.5", "hints.staleness=1e6", NULL);
+    la_hint_provider p = {&f, f_open, f_close, f_meta, f_dataset, f_block, f_host, f_errs, NULL};
+    la_set_hint_provider(a, &p);
+    a->first_reads = 16; /* first reads spread over several cycles */
+    for (int g = 0; g < N_AGENTS; g++)
+        t_agent(a, f.names[g], 4, 4096);
+    for (int fw = 0; fw < N_FW; fw++) {
+        char id[8];
+        snprintf(id, sizeof id, "fw%d", fw);
+        t_fw(a, id, "*");
+        t_task_res(a, id, 1, 256);
+        for (int b = 0; b < N_BLOCKS; b++)
+            demands[fw][b] = rnd(3) == 0;
+        set_demand(a, fw, demands[fw]);
+    }
+    static idx_entry_copy inc[N_AGENTS], full[N_AGENTS];
+    double now = 1;
+    for (int step = 0; step < 300; step++, now += 1) {
+        cycle(a, now, demands);
+        int fw = (int)rnd(N_FW);
+        char id[8];
+        snprintf(id, sizeof id, "fw%d", fw);
+        switch (rnd(6)) {
+        case 0: /* new blocks demanded */
+            for (int b = 0; b < N_BLOCKS; b++)
+                demands[fw][b] |= rnd(8) == 0;
+            break;
+        case 1: /* leaves and comes back with the same demand */
+            assert_int_equal(la_remove_framework(a, id), 0);
+            t_fw(a, id, "*");
+            t_task_res(a, id, 1, 256);
+            break;
+        default:
+            break;
+        }
+        for (int k = 0; k < N_FW; k++)
+            set_demand(a, k, demands[k]);
+        /* The state this cycle's refresh leaves, then the same state
+         * rebuilt in full (same host time: no filter expires between). */
+        assert_true(la_hints_refresh(a, now + 0.5));
+        if (a->index_dirty || a->n_idx_queue)
+            fail_msg("index not up to date after a refresh");
+        idx_snapshot(a, inc);
+        assert_int_equal(la_index_rebuild(a), 0);
+        idx_snapshot(a, full);
+        for (uint32_t g = 0; g < N_AGENTS; g++) {
+            if (inc[g].n != full[g].n || inc[g].mem != full[g].mem)
+                fail_msg("step %d agent %u: %u/%u entries, mem %llu/%llu", step, g, inc[g].n,
+                         full[g].n, (unsigned long long)inc[g].mem,
+                         (unsigned long long)full[g].mem);
+            for (uint32_t i = 0; i < inc[g].n; i++) {
+                const struct la_idxent *x = &inc[g].e[i], *y = &full[g].e[i];
+                if (x->fw != y->fw || memcmp(x->bytes, y->bytes, sizeof x->bytes) ||
+                    x->tasks != y->tasks || x->rack != y->rack || x->score != y->score ||
+                    x->fexp != y->fexp)
+                    fail_msg("step %d agent %u entry %u: fw %u/%u fexp %u/%u score %g/%g", step,
+                             g, i, x->fw, y->fw, x->fexp, y->fexp, x->score, y->score);
+            }
+        }
+    }
+    assert_true(a->index_updates > 100); /* entries were replaced, not only rebuilt */
+    la_destroy(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_incremental_index_equals_rebuild),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
