@@ -1103,23 +1103,36 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         /* Tries start where the last cycle's stopped, or at the front (the
          * memory copies) when that cycle tried them all. */
         f->next_unit = f->scan_start = f->scan_from < f->n_units ? f->scan_from : 0;
-        int local = planned_type(f);
-        if (!local && f->allowed != 2)
-            continue; /* held back, locality without a plan: the per-agent rules */
+        if (!planned_type(f))
+            continue; /* those without planned work join below, if there is any */
         uint32_t cs = first_client(a, fw);
         if (cs == NONE)
             continue;
         const la_role *ro = &a->roles[a->clients[cs].role];
         /* Progressive filling: the projected dominant share, over the role's weight. */
         f->plan_key = a->clients[cs].share / (ro->weight > 0 ? ro->weight : 1);
-        if (local) {
-            f->budget = 0; /* set below: the work the plan leaves */
-            n_local++;
-            if (f->task_res[LA_RES_CPUS] < a->plan_min_task[0])
-                a->plan_min_task[0] = f->task_res[LA_RES_CPUS];
-            if (f->task_res[LA_RES_MEM] < a->plan_min_task[1])
-                a->plan_min_task[1] = f->task_res[LA_RES_MEM];
-        }
+        f->budget = 0; /* set below: the work the plan leaves */
+        n_local++;
+        if (f->task_res[LA_RES_CPUS] < a->plan_min_task[0])
+            a->plan_min_task[0] = f->task_res[LA_RES_CPUS];
+        if (f->task_res[LA_RES_MEM] < a->plan_min_task[1])
+            a->plan_min_task[1] = f->task_res[LA_RES_MEM];
+        heap_push(a, &n, fw);
+    }
+    /* Frameworks past their waits without planned work keep room for one
+     * task at their DRF turn - in a plan that has planned work to share the
+     * room with (the heap pops in the same order whatever the push order:
+     * ties go to the lower slot). Held back, locality without a plan: the
+     * per-agent rules. */
+    for (uint32_t fw = 0; fw < a->n_fw_slots && n_local; fw++) {
+        la_fw *f = &a->fws[fw];
+        if (!f->live || !a->fstate[fw] || planned_type(f) || f->allowed != 2)
+            continue;
+        uint32_t cs = first_client(a, fw);
+        if (cs == NONE)
+            continue;
+        const la_role *ro = &a->roles[a->clients[cs].role];
+        f->plan_key = a->clients[cs].share / (ro->weight > 0 ? ro->weight : 1);
         heap_push(a, &n, fw);
     }
     /* Nothing to plan (every framework takes the per-agent rules): the
