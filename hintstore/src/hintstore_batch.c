@@ -540,9 +540,13 @@ int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
     if (blk->n_replicas > 4096)
         return fail(hs, LOCUS_EINVAL, "block of '%s': more than 4096 replicas%s",
                     blk->dataset, NULL);
+    size_t hlen[8]; /* host name lengths of the first replicas, for interning */
     for (size_t i = 0; i < blk->n_replicas; i++) {
         const locus_hs_replica *r = &blk->replicas[i];
-        if (!r->host || !*r->host || strlen(r->host) > HS_MAX_HOST)
+        size_t len = r->host ? strlen(r->host) : 0;
+        if (i < 8)
+            hlen[i] = len;
+        if (len == 0 || len > HS_MAX_HOST)
             return fail(hs, LOCUS_EINVAL, "block of '%s': replica host must be 1..255 bytes%s",
                         blk->dataset, NULL);
         if (r->tier < LOCUS_TIER_MEM || r->tier > LOCUS_TIER_HDD)
@@ -567,7 +571,8 @@ int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
     }
     size_t first = b->n_reps;
     for (size_t i = 0; i < blk->n_replicas; i++) {
-        int64_t h = strtab_intern(&b->hosts, blk->replicas[i].host, strlen(blk->replicas[i].host));
+        const char *host = blk->replicas[i].host;
+        int64_t h = strtab_intern(&b->hosts, host, i < 8 ? hlen[i] : strlen(host));
         if (h < 0)
             return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
         b->reps[first + i] = (uint32_t)h << 2 | (uint32_t)blk->replicas[i].tier;
@@ -1252,7 +1257,17 @@ static int finish_dataset(commit_ctx *c)
         ents[ne].rank = ents[ne].hid < c->nrank ? c->hrank[ents[ne].hid] : UINT32_MAX;
         ents[ne++].bytes = c->pm.vals[i];
     }
-    qsort(ents, ne, sizeof(*ents), ph_cmp);
+    if (ne <= 64) { /* the usual size: an insertion sort, no qsort set-up */
+        for (size_t i = 1; i < ne; i++) {
+            ph_entry e = ents[i];
+            size_t j = i;
+            for (; j > 0 && ph_cmp(&ents[j - 1], &e) > 0; j--)
+                ents[j] = ents[j - 1];
+            ents[j] = e;
+        }
+    } else {
+        qsort(ents, ne, sizeof(*ents), ph_cmp);
+    }
 
     /* The dataset's id: kept from its summary, or a new one for a new
      * dataset (or one whose summary did not decode or names another's id). */
