@@ -24,7 +24,7 @@ fb10_out=$(mktemp)
 fb10_err=$(mktemp)
 trap 'rm -f "$fb10_out" "$fb10_err"' EXIT
 ./build/sim/locus-sim run "$@" --trace sim/traces/FB-2010_withInputPaths_hours00-11.tsv \
-    --hours 1 --agents 600 --set network.rate_update_s=1 --out locus-sim-report-fb2010 \
+    --hours 1 --agents 600 --out locus-sim-report-fb2010 \
     --no-progress >"$fb10_out" 2>"$fb10_err" &
 fb10_pid=$!
 fb09_rc=0

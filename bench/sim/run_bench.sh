@@ -10,9 +10,10 @@ sim=$1
 plugin=$2
 traces=$3
 fb10=$traces/FB-2010_withInputPaths_hours00-11.tsv
-# The factor the 25% load estimate picks for it (no pilot replays), and rates
-# recomputed at most once per simulated second (docs/simulator.md, Speed).
-fb10_opts="--set sim.calibration_runs=0 --set network.rate_update_s=1"
+# Defaults: the factor calibrated to 25% offered load by pilot replays of a
+# sample, rates recomputed once per allocation interval (docs/simulator.md,
+# Speed). Extra settings for both FB-2010 runs can come in LOCUS_SIM_BENCH_OPTS.
+fb10_opts=${LOCUS_SIM_BENCH_OPTS:-}
 fb09=$traces/FB-2009_samples_24_times_1hr_0.tsv
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM

@@ -19,9 +19,10 @@ int sim_cluster_init(sim_cluster *c, const sim_config *cfg)
     c->cpus = cfg->agent_cpus;
     c->mem_mb = (double)cfg->agent_mem_mb;
     c->agents = calloc(c->n_agents, sizeof *c->agents);
+    c->use = calloc(c->n_agents, sizeof *c->use);
     c->rack_size = calloc(c->n_racks, sizeof *c->rack_size);
     c->rack_agents = calloc(c->n_racks, sizeof *c->rack_agents);
-    if (!c->agents || !c->rack_size || !c->rack_agents)
+    if (!c->agents || !c->use || !c->rack_size || !c->rack_agents)
         goto oom;
     for (uint32_t i = 0; i < c->n_agents; i++) {
         sim_agent *a = &c->agents[i];
@@ -57,6 +58,7 @@ void sim_cluster_free(sim_cluster *c)
     free(c->rack_agents);
     free(c->rack_size);
     free(c->agents);
+    free(c->use);
     memset(c, 0, sizeof *c);
 }
 

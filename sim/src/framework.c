@@ -438,8 +438,8 @@ static int launch(sim_world *w, uint32_t job, uint32_t t, uint32_t agent)
     w->launched++;
     j->cpus += c->task_cpus;
     j->mem += (double)c->task_mem_mb;
-    w->cl.agents[agent].cpus_used += c->task_cpus;
-    w->cl.agents[agent].mem_used += (double)c->task_mem_mb;
+    w->cl.use[agent].cpus += c->task_cpus;
+    w->cl.use[agent].mem += (double)c->task_mem_mb;
     w->cl.busy_cpus += c->task_cpus;
     if (reads)
         return 0; /* finishes after its read: sim_fw_read_done */
@@ -498,8 +498,8 @@ int sim_fw_offer(sim_world *w, const sim_offer_copy *o)
         snprintf(w->err, sizeof w->err, "%s: offer to finished framework '%s'", w->name, o->fw);
         return LOCUS_ESTATE;
     }
-    sim_agent *ag = &w->cl.agents[ai];
-    if (ag->cpus_used + cpus > w->cl.cpus + 1e-6 || ag->mem_used + mem > w->cl.mem_mb + 1e-6) {
+    const sim_agent_use *ag = &w->cl.use[ai];
+    if (ag->cpus + cpus > w->cl.cpus + 1e-6 || ag->mem + mem > w->cl.mem_mb + 1e-6) {
         snprintf(w->err, sizeof w->err, "%s: offer of agent %s exceeds its free resources",
                  w->name, o->agent);
         return LOCUS_ESTATE;
@@ -637,9 +637,9 @@ int sim_fw_finish(sim_world *w, uint32_t job, uint32_t t)
     if (tk->block != SIM_NONE && c->cache_on_read && (rc = sim_storage_cache(&w->st, tk->block, tk->agent)))
         return rc;
     tk->state = SIM_TASK_DONE;
-    sim_agent *ag = &w->cl.agents[tk->agent];
-    ag->cpus_used -= c->task_cpus;
-    ag->mem_used -= (double)c->task_mem_mb;
+    sim_agent_use *ag = &w->cl.use[tk->agent];
+    ag->cpus -= c->task_cpus;
+    ag->mem -= (double)c->task_mem_mb;
     w->cl.busy_cpus -= c->task_cpus;
     j->cpus -= c->task_cpus;
     j->mem -= (double)c->task_mem_mb;
@@ -662,7 +662,7 @@ int sim_fw_finish(sim_world *w, uint32_t job, uint32_t t)
             break;
         t0 = t1;
     }
-    if ((rc = give_back(w, j->fwid, ag->id, c->task_cpus, (double)c->task_mem_mb, 0)))
+    if ((rc = give_back(w, j->fwid, w->cl.agents[tk->agent].id, c->task_cpus, (double)c->task_mem_mb, 0)))
         return rc;
     uint32_t phase_n = j->phase ? j->n_reduces : j->n_maps;
     if (j->done < phase_n)

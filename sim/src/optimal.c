@@ -411,12 +411,12 @@ int sim_optimal_cycle(sim_world *w)
         goto out;
     uint64_t free_total = 0;
     for (uint32_t a = 0; a < na; a++) {
-        const sim_agent *ag = &cl->agents[a];
-        double fc = (cl->cpus - ag->cpus_used + 1e-9) / c->task_cpus;
-        double fm = c->task_mem_mb > 0 ? (cl->mem_mb - ag->mem_used + 1e-9) / (double)c->task_mem_mb : fc;
+        const sim_agent_use *ag = &cl->use[a];
+        double fc = (cl->cpus - ag->cpus + 1e-9) / c->task_cpus;
+        double fm = c->task_mem_mb > 0 ? (cl->mem_mb - ag->mem + 1e-9) / (double)c->task_mem_mb : fc;
         double f = fc < fm ? fc : fm;
         s.agent_free[a] = f > 0 ? (uint32_t)f : 0;
-        s.agent_rack[a] = ag->rack_idx;
+        s.agent_rack[a] = cl->agents[a].rack_idx;
         free_total += s.agent_free[a];
     }
     rc = 0;

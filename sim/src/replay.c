@@ -810,6 +810,136 @@ static int fill_params(sim_report *r, const sim_config *cfg)
     return 0;
 }
 
+/* The sample a pilot replays: every k-th dataset in order of first use
+ * with every job whose first input it is (a job without input counts as a
+ * dataset of its own). In job order (FB-2009: every k-th job) it spreads
+ * over the whole span, as the work does; whole datasets keep the re-reads,
+ * so the memory tier hits as often as in the trace (every k-th FB-2010 job
+ * would miss them). `offset` (< k) picks which k-th. Returns 0 or
+ * LOCUS_ENOMEM. */
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+    return h;
+}
+
+static int sample_trace(const sim_trace *t, size_t n_jobs, size_t k, size_t offset, sim_trace *out)
+{
+    size_t cap = 16;
+    while (cap < 2 * n_jobs)
+        cap *= 2;
+    /* open addressing: a slot holds 1 + the job index that first named it */
+    size_t *slot = calloc(cap, sizeof *slot);
+    uint8_t *keep_ds = calloc(cap, 1);
+    out->jobs = malloc((n_jobs ? n_jobs : 1) * sizeof *out->jobs);
+    if (!slot || !keep_ds || !out->jobs) {
+        free(slot);
+        free(keep_ds);
+        free(out->jobs);
+        out->jobs = NULL;
+        return LOCUS_ENOMEM;
+    }
+    size_t rank = 0;
+    for (size_t i = 0; i < n_jobs; i++) {
+        const sim_job *j = &t->jobs[i];
+        int keep;
+        if (j->n_inputs == 0) {
+            keep = rank++ % k == offset;
+        } else {
+            const char *name = j->inputs[0].name;
+            size_t h = (size_t)name_hash(name) & (cap - 1);
+            while (slot[h] && strcmp(t->jobs[slot[h] - 1].inputs[0].name, name) != 0)
+                h = (h + 1) & (cap - 1);
+            if (!slot[h]) {
+                slot[h] = i + 1;
+                keep_ds[h] = rank++ % k == offset;
+            }
+            keep = keep_ds[h];
+        }
+        if (keep)
+            out->jobs[out->n_jobs++] = *j; /* shares the trace's strings */
+    }
+    free(slot);
+    free(keep_ds);
+    out->source = t->source;
+    out->format = t->format;
+    out->default_block_bytes = t->default_block_bytes;
+    return 0;
+}
+
+/* How much smaller a pilot replay is: every k-th job on 1/k of the
+ * agents, k about 1 / calibration_share but keeping at least
+ * SIM_PILOT_MIN_JOBS jobs and SIM_PILOT_MIN_AGENTS agents (1: the whole
+ * replay). */
+static size_t pilot_thinning(const sim_config *c, size_t n_jobs)
+{
+    double k = c->calibration_share > 0 ? floor(1.0 / c->calibration_share + 0.5) : 1;
+    double by_jobs = floor((double)n_jobs / SIM_PILOT_MIN_JOBS);
+    double by_agents = floor((double)c->agents / SIM_PILOT_MIN_AGENTS);
+    if (k > by_jobs)
+        k = by_jobs;
+    if (k > by_agents)
+        k = by_agents;
+    return k < 1 ? 1 : (size_t)k;
+}
+
+/* One sampled pilot: its trace and cluster, and what it measured. */
+typedef struct pilot_run {
+    sim_trace sample;
+    sim_config cfg;
+    double scale; /* the estimate's load of the whole over the sample's */
+    const sim_policy_spec *pol;
+    const sim_run_opts *opts;
+    char dir[4200];
+    sim_policy_result res;
+    int rc;
+    char err[1024];
+} pilot_run;
+
+static void *pilot_worker(void *arg)
+{
+    pilot_run *p = arg;
+    p->rc = run_policy(&p->sample, &p->cfg, p->pol, p->opts, p->dir,
+                       series_bucket(&p->sample, &p->cfg, p->sample.n_jobs), &p->res, NULL, 0, p->err,
+                       sizeof p->err);
+    remove_tree(p->dir);
+    return NULL;
+}
+
+/* Replays every sample at factor x (two at once when allowed: they are
+ * independent) and gives the mean of their offered loads carried over to
+ * the whole trace. The same figure whatever the thread count. */
+static int run_pilots(pilot_run *pr, size_t n, double x, int parallel, double *measured, char *err,
+                      size_t errlen)
+{
+    pthread_t th[SIM_PILOT_SAMPLES];
+    int started[SIM_PILOT_SAMPLES] = { 0 };
+    for (size_t s = 0; s < n; s++) {
+        pr[s].cfg.time_compression = x;
+        memset(&pr[s].res, 0, sizeof pr[s].res);
+        if (parallel && s + 1 < n && pthread_create(&th[s], NULL, pilot_worker, &pr[s]) == 0)
+            started[s] = 1;
+        else
+            pilot_worker(&pr[s]);
+    }
+    int rc = 0;
+    double sum = 0;
+    for (size_t s = 0; s < n; s++) {
+        if (started[s])
+            pthread_join(th[s], NULL);
+        if (pr[s].rc && !rc) {
+            rc = pr[s].rc;
+            snprintf(err, errlen, "%s", pr[s].err);
+        }
+        sum += pr[s].res.offered_load * pr[s].scale;
+        clear_result(&pr[s].res);
+    }
+    *measured = sum / (double)n;
+    return rc;
+}
+
 int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg_in,
             const sim_policy_spec *pols, size_t n_pols, const sim_run_opts *opts,
             sim_report **out, char *err, size_t errlen)
@@ -871,20 +1001,74 @@ int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg_in
     /* Calibration: the estimate cannot know contention (a busy 1 GbE
      * cluster stretches reads several times), so pilot replays of the first
      * policy measure its offered load (busy CPU-seconds over the cluster's
-     * CPUs times the arrival span) and correct the factor;
-     * the last pilot is that policy's result, so a good estimate costs
+     * CPUs times the arrival span) and correct the factor. A pilot replays
+     * two samples of the trace (two sets of every k-th dataset with their
+     * jobs, see sample_trace) each on a cluster k times smaller (racks of
+     * the same size), so the load per agent and the job mix over the whole
+     * span are the trace's at 1/k of the cost each; the estimate's ratio of
+     * the whole to a sample (its share of the work and of the CPUs) carries
+     * its measurement over, and the two samples' mean halves the variance
+     * one sample's few large jobs bring. Prefixes do not carry over:
+     * FB-2009's first 1,000 jobs stretch with contention by 1.4x the
+     * estimate, the whole trace by 2.1x. A pilot of the whole replay (k = 1)
+     * is that policy's result, so a good estimate then costs
      * nothing extra. */
     size_t first_queued = 0;
+    int sampled = 0; /* the factor came from samples' pilots */
     if (cfg_in->time_compression <= 0 && cfg_in->calibration_runs > 0 && n_pols > 0) {
+        size_t k = pilot_thinning(cfg, r->n_jobs);
+        pilot_run pr[SIM_PILOT_SAMPLES];
+        size_t n_pr = k > 1 ? SIM_PILOT_SAMPLES : 0;
+        memset(pr, 0, sizeof pr);
+        double e_all = sim_config_estimated_load(cfg, t, r->n_jobs);
+        for (size_t s = 0; s < n_pr; s++) {
+            pilot_run *p = &pr[s];
+            if (sample_trace(t, r->n_jobs, k, s * k / SIM_PILOT_SAMPLES, &p->sample)) {
+                for (size_t q = 0; q <= s; q++)
+                    free(pr[q].sample.jobs);
+                snprintf(err, errlen, "out of memory");
+                rc = LOCUS_ENOMEM;
+                remove_tree(tmp);
+                goto fail;
+            }
+            p->cfg = eff;
+            p->cfg.max_jobs = 0;
+            p->cfg.max_hours = 0;
+            p->cfg.agents = cfg->agents / (int64_t)k;
+            if (cfg->racks > 0)
+                p->cfg.racks = cfg->racks / (int64_t)k > 0 ? cfg->racks / (int64_t)k : 1;
+            double e_part = sim_config_estimated_load(&p->cfg, &p->sample, p->sample.n_jobs);
+            p->scale = e_part > 0 ? e_all / e_part : 0;
+            if (e_all <= 0 || e_part <= 0)
+                k = 1; /* no work to scale by: pilots of the whole replay */
+            p->pol = &pols[0];
+            p->opts = opts;
+            snprintf(p->dir, sizeof p->dir, "%s/pilot%zu", tmp, s);
+        }
+        if (k == 1) {
+            for (size_t s = 0; s < n_pr; s++)
+                free(pr[s].sample.jobs);
+            n_pr = 0;
+        }
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        int parallel = opts->threads > 1 || (opts->threads <= 0 && ncpu > 1);
         double prev_x = 0, prev_u = 0;
         for (int64_t run = 0; run < cfg_in->calibration_runs; run++) {
-            char dir[4200];
-            snprintf(dir, sizeof dir, "%s/pilot", tmp);
-            clear_result(&r->policies[0]);
-            rc = run_policy(t, cfg, &pols[0], opts, dir, series_bucket(t, cfg, r->n_jobs),
-                            &r->policies[0], NULL, 0, err, errlen);
-            remove_tree(dir);
+            double measured = 0;
+            if (n_pr == 0) {
+                char dir[4200];
+                snprintf(dir, sizeof dir, "%s/pilot", tmp);
+                clear_result(&r->policies[0]);
+                rc = run_policy(t, cfg, &pols[0], opts, dir, series_bucket(t, cfg, r->n_jobs),
+                                &r->policies[0], NULL, 0, err, errlen);
+                remove_tree(dir);
+                measured = r->policies[0].offered_load;
+            } else {
+                rc = run_pilots(pr, n_pr, eff.time_compression, parallel, &measured, err, errlen);
+            }
             if (rc) {
+                for (size_t s = 0; s < n_pr; s++)
+                    free(pr[s].sample.jobs);
                 remove_tree(tmp);
                 goto fail;
             }
@@ -896,7 +1080,10 @@ int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg_in
              * busy share while jobs arrive flattens too once work queues
              * past the last arrival (its first 1,500 jobs on 100 agents: 64%
              * at 40x, 67% at 133x, 65% at 300x). */
-            double measured = r->policies[0].offered_load;
+            if (opts->verbose)
+                fprintf(stderr, "locus-sim: pilot %lld of %s at %.2fx (%s): offered load %.1f%%\n",
+                        (long long)run + 1, pols[0].name, eff.time_compression,
+                        n_pr ? "a sample on a smaller cluster" : "the whole replay", 100.0 * measured);
             double target = cfg->target_load;
             if (fabs(measured - target) <= 0.02 || measured <= 0 || run + 1 == cfg_in->calibration_runs)
                 break;
@@ -923,64 +1110,98 @@ int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg_in
             prev_u = measured;
             eff.time_compression = x;
         }
-        first_queued = 1;
+        for (size_t s = 0; s < n_pr; s++)
+            free(pr[s].sample.jobs);
+        /* A pilot of the whole replay ran at the final factor: it is the
+         * first policy's result. Samples are not: the first policy replays
+         * everything with the others. */
+        if (n_pr == 0)
+            first_queued = 1;
+        sampled = n_pr > 0;
+        if (sampled) {
+            r->pilot_jobs = pr[0].sample.n_jobs;
+            r->pilot_agents = pr[0].cfg.agents;
+        }
     }
-    r->compression = cfg->time_compression;
     r->target_load = cfg_in->time_compression <= 0 ? cfg->target_load : 0;
-    if (fill_params(r, cfg)) {
-        snprintf(err, errlen, "out of memory");
-        rc = LOCUS_ENOMEM;
-        remove_tree(tmp);
-        goto fail;
-    }
-    double bucket = series_bucket(t, cfg, r->n_jobs);
-    sim_board board = { .n = n_pols, .t0 = mono_s() };
-    const char *names[64];
-    double sim_t[64] = { 0 }, frac[64] = { 0 };
-    board.names = names;
-    board.sim_t = sim_t;
-    board.frac = frac;
-    for (size_t i = 0; i < n_pols && i < 64; i++)
-        names[i] = pols[i].name;
-    pthread_mutex_init(&board.mu, NULL);
-    sim_job_queue q = { .t = t, .cfg = cfg, .pols = pols, .n = n_pols, .opts = opts, .tmp = tmp,
-                        .bucket = bucket, .r = r, .board = opts->progress && n_pols <= 64 ? &board : NULL };
-    q.next = first_queued;
-    pthread_mutex_init(&q.mu, NULL);
-    q.rcs = calloc(n_pols ? n_pols : 1, sizeof *q.rcs);
-    q.errs = calloc(n_pols ? n_pols : 1, 1024);
-    if (!q.rcs || !q.errs) {
-        rc = LOCUS_ENOMEM;
-        snprintf(err, errlen, "out of memory");
-    } else {
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        size_t nt = opts->threads > 0 ? (size_t)opts->threads : (ncpu > 0 ? (size_t)ncpu : 1);
-        if (nt > n_pols)
-            nt = n_pols;
-        if (nt > 16)
-            nt = 16;
-        pthread_t th[16];
-        size_t started = 0;
-        for (size_t i = 1; i < nt; i++)
-            if (pthread_create(&th[started], NULL, policy_worker, &q) == 0)
-                started++;
-        policy_worker(&q);
-        for (size_t i = 0; i < started; i++)
-            pthread_join(th[i], NULL);
-        if (board.printed)
-            fputc('\n', stderr);
-        rc = 0;
+    /* A sample's pilots may miss: the first policy's replay of everything
+     * checks the factor, and one more round of every policy follows at the
+     * corrected factor when its offered load is off by more than
+     * SIM_LOAD_RECHECK (a replay's figures depend only on its inputs, so this
+     * is the same for any thread count). */
+    for (int round_no = 0;; round_no++) {
+        r->compression = cfg->time_compression;
+        double bucket = series_bucket(t, cfg, r->n_jobs);
+        sim_board board = { .n = n_pols, .t0 = mono_s() };
+        const char *names[64];
+        double sim_t[64] = { 0 }, frac[64] = { 0 };
+        board.names = names;
+        board.sim_t = sim_t;
+        board.frac = frac;
+        for (size_t i = 0; i < n_pols && i < 64; i++)
+            names[i] = pols[i].name;
+        pthread_mutex_init(&board.mu, NULL);
+        sim_job_queue q = { .t = t, .cfg = cfg, .pols = pols, .n = n_pols, .opts = opts, .tmp = tmp,
+                            .bucket = bucket, .r = r, .board = opts->progress && n_pols <= 64 ? &board : NULL };
+        q.next = first_queued;
+        pthread_mutex_init(&q.mu, NULL);
+        q.rcs = calloc(n_pols ? n_pols : 1, sizeof *q.rcs);
+        q.errs = calloc(n_pols ? n_pols : 1, 1024);
+        if (!q.rcs || !q.errs) {
+            rc = LOCUS_ENOMEM;
+            snprintf(err, errlen, "out of memory");
+        } else {
+            long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+            size_t nt = opts->threads > 0 ? (size_t)opts->threads : (ncpu > 0 ? (size_t)ncpu : 1);
+            if (nt > n_pols)
+                nt = n_pols;
+            if (nt > 16)
+                nt = 16;
+            pthread_t th[16];
+            size_t started = 0;
+            for (size_t i = 1; i < nt; i++)
+                if (pthread_create(&th[started], NULL, policy_worker, &q) == 0)
+                    started++;
+            policy_worker(&q);
+            for (size_t i = 0; i < started; i++)
+                pthread_join(th[i], NULL);
+            if (board.printed)
+                fputc('\n', stderr);
+            rc = 0;
+            for (size_t i = 0; i < n_pols; i++)
+                if (q.rcs[i]) {
+                    rc = q.rcs[i];
+                    snprintf(err, errlen, "%s", q.errs + i * 1024);
+                    break;
+                }
+        }
+        free(q.rcs);
+        free(q.errs);
+        pthread_mutex_destroy(&q.mu);
+        pthread_mutex_destroy(&board.mu);
+        if (rc || !sampled || round_no > 0)
+            break;
+        double u = r->policies[0].offered_load, x0 = eff.time_compression;
+        if (u <= 0 || fabs(u - cfg->target_load) <= SIM_LOAD_RECHECK)
+            break;
+        double x = round(x0 * cfg->target_load / u * 100.0) / 100.0;
+        if (x < 1.0)
+            x = 1.0;
+        if (x == x0)
+            break;
+        if (opts->verbose)
+            fprintf(stderr, "locus-sim: %s measured %.1f%% offered load at %.2fx: every policy again at %.2fx\n",
+                    pols[0].name, 100.0 * u, x0, x);
+        eff.time_compression = x;
         for (size_t i = 0; i < n_pols; i++)
-            if (q.rcs[i]) {
-                rc = q.rcs[i];
-                snprintf(err, errlen, "%s", q.errs + i * 1024);
-                break;
-            }
+            clear_result(&r->policies[i]);
+        first_queued = 0;
+        r->calibration_runs++;
     }
-    free(q.rcs);
-    free(q.errs);
-    pthread_mutex_destroy(&q.mu);
-    pthread_mutex_destroy(&board.mu);
+    if (!rc && fill_params(r, cfg)) {
+        snprintf(err, errlen, "out of memory");
+        rc = LOCUS_ENOMEM;
+    }
     remove_tree(tmp);
     if (rc)
         goto fail;

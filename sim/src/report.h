@@ -88,6 +88,8 @@ typedef struct sim_report {
     double target_load;          /* sim.target_load when the compression was automatic, else 0 */
     double compression;          /* the factor used */
     int calibration_runs;        /* pilot replays of the first policy that set the factor */
+    size_t pilot_jobs;           /* jobs of the sample a pilot replayed; 0: pilots replayed everything */
+    int64_t pilot_agents;        /* agents of that pilot's cluster */
     char *trace_name;            /* file name */
     uint64_t seed;
     size_t n_jobs;

@@ -27,7 +27,11 @@ void report_setting_line(const sim_report *r, char *buf, size_t n)
                        r->compression > 0 ? r->compression : atof(report_param(r, "sim.time_compression")));
     if (off < 0 || (size_t)off >= n)
         return;
-    if (r->target_load > 0 && r->calibration_runs > 0)
+    if (r->target_load > 0 && r->calibration_runs > 0 && r->pilot_jobs > 0)
+        snprintf(buf + off, n - (size_t)off, " (calibrated to %.0f%% offered load of the first policy by %d "
+                 "replay%s of a sample, %zu jobs on %lld agents)", 100.0 * r->target_load, r->calibration_runs,
+                 r->calibration_runs > 1 ? "s" : "", r->pilot_jobs, (long long)r->pilot_agents);
+    else if (r->target_load > 0 && r->calibration_runs > 0)
         snprintf(buf + off, n - (size_t)off, " (calibrated to %.0f%% offered load of the first policy by %d "
                  "replay%s)", 100.0 * r->target_load, r->calibration_runs, r->calibration_runs > 1 ? "s" : "");
     else if (r->target_load > 0)

@@ -34,6 +34,9 @@ const locus_cfg_key sim_config_keys[] = {
       "With time_compression 0: at most this many replays of the first policy refine the estimate "
       "until its measured offered load is within 2 points of target_load (the last one is its result); "
       "0 = the estimate alone"),
+    K("sim", "calibration_share", LOCUS_CFG_DOUBLE, calibration_share, "0.125", 0.001, 1, "share",
+      "Share of the jobs and agents a pilot replay covers: every k-th job (k = 1 / share) on 1/k of "
+      "the agents, at least 1,000 jobs and 100 agents; 1 = pilots replay everything"),
     K("sim", "max_hours", LOCUS_CFG_DOUBLE, max_hours, "0", 0, 1e6, "h",
       "Replays only jobs submitted in the first H hours after the trace's first job; 0 = the whole trace"),
     K("sim", "max_jobs", LOCUS_CFG_INT, max_jobs, "0", 0, 1e9, "jobs",
@@ -89,10 +92,11 @@ const locus_cfg_key sim_config_keys[] = {
       "Read rate of one copy from a memory tier (one flow's cap); 0 = the profile's"),
     K("network", "mem_agent_mbps", LOCUS_CFG_DOUBLE, mem_agent_mbps, "0", 0, 1e7, "MB/s",
       "Memory-tier read bandwidth of one agent, shared by its concurrent reads; 0 = the profile's"),
-    K("network", "rate_update_s", LOCUS_CFG_DOUBLE, rate_update_s, "0", 0, 60, "s",
-      "0 = flow rates recomputed at every instant a flow starts or ends (exact max-min); T > 0 = "
-      "at most every T s (faster: a new flow waits for the next recomputation, an ended one's "
-      "bandwidth stays unused until then, so no link is ever over capacity)"),
+    K("network", "rate_update_s", LOCUS_CFG_DOUBLE, rate_update_s, "-1", -1, 60, "s",
+      "When flow rates are recomputed: -1 = once per allocation interval (cluster.alloc_interval_s), "
+      "at the instants tasks and so flows start; 0 = at every instant a flow starts or ends (exact "
+      "max-min); T > 0 = at most every T s. Batched, an ended flow's bandwidth stays unused until "
+      "the next recomputation, so no link is ever over capacity"),
     K("framework", "locality_wait_s", LOCUS_CFG_DOUBLE, locality_wait_s, "3", 0, 3600, "s",
       "Delay scheduling wait per locality level (spark.locality.wait)"),
     K("framework", "refuse_s", LOCUS_CFG_DOUBLE, refuse_s, "5", 0, 3600, "s",
@@ -146,15 +150,16 @@ int sim_config_load(sim_config *c, const char *path, const locus_cfg_override *o
      * the simulator (and the report) sees the effective values. */
     if (rc == 0)
         sim_config_apply_profile(c);
+    /* The report states the interval used, not the -1 that picked it. */
+    if (rc == 0 && c->rate_update_s < 0)
+        c->rate_update_s = c->alloc_interval_s;
     return rc;
 }
 
-double sim_config_compression(const sim_config *c, const sim_trace *t, size_t n_jobs)
+double sim_config_estimated_load(const sim_config *c, const sim_trace *t, size_t n_jobs)
 {
-    if (c->time_compression > 0)
-        return c->time_compression;
     if (n_jobs < 2)
-        return 1.0;
+        return 0;
     const double mb = 1048576.0;
     double bb = (double)c->block_bytes, busy = 0;
     for (size_t i = 0; i < n_jobs; i++) {
@@ -176,8 +181,17 @@ double sim_config_compression(const sim_config *c, const sim_trace *t, size_t n_
     double span = t->jobs[n_jobs - 1].submit_s - t->jobs[0].submit_s;
     double cpus = (double)c->agents * c->agent_cpus;
     if (span <= 0 || busy <= 0)
+        return 0;
+    return busy / (cpus * span);
+}
+
+double sim_config_compression(const sim_config *c, const sim_trace *t, size_t n_jobs)
+{
+    if (c->time_compression > 0)
+        return c->time_compression;
+    double load = sim_config_estimated_load(c, t, n_jobs);
+    if (load <= 0)
         return 1.0;
-    double load = busy / (cpus * span);
     double x = c->target_load / load;
     if (x < 1.0)
         x = 1.0;

@@ -23,6 +23,15 @@ typedef struct sim_profile {
     double nic_gbps, oversubscription, hdd_stream_mbps, hdd_agent_mbps, mem_mbps, mem_agent_mbps;
 } sim_profile;
 
+/* A pilot replay covers at least this many jobs and agents (or all). */
+#define SIM_PILOT_MIN_JOBS 1000
+#define SIM_PILOT_MIN_AGENTS 100
+/* Samples a pilot replays (at once on two threads), whose mean stands for the trace. */
+#define SIM_PILOT_SAMPLES 1
+/* Farther than this from sim.target_load, the first policy's replay of the
+ * whole trace corrects the factor once more (all policies replay again). */
+#define SIM_LOAD_RECHECK 0.045
+
 typedef struct sim_config {
     /* [sim] */
     int profile;                 /* enum sim_profile_id */
@@ -30,6 +39,7 @@ typedef struct sim_config {
     double time_compression;     /* arrivals at submit / compression; 0 = auto */
     double target_load;          /* busy CPU share aimed at by auto compression */
     int64_t calibration_runs;    /* pilot replays of the first policy that refine it */
+    double calibration_share;    /* share of the jobs and agents a pilot replays (at least SIM_PILOT_MIN_*) */
     double max_hours;            /* replay only jobs submitted before this (trace time); 0 = all */
     int64_t max_jobs;            /* 0 = all */
     double series_bucket_s;      /* 0 = auto */
@@ -62,7 +72,7 @@ typedef struct sim_config {
     double hdd_agent_mbps;
     double mem_mbps;
     double mem_agent_mbps;
-    double rate_update_s;        /* 0: rates recomputed at every instant with a change */
+    double rate_update_s;        /* 0: at every instant with a change; T: at most every T s (-1 in the file: alloc_interval_s) */
     /* [framework] */
     double locality_wait_s;
     double refuse_s;
@@ -83,6 +93,10 @@ int sim_config_load(sim_config *c, const char *path, const locus_cfg_override *o
  * one HDD stream's rate. n_jobs: jobs replayed. */
 struct sim_trace;
 double sim_config_compression(const sim_config *c, const struct sim_trace *t, size_t n_jobs);
+/* That estimate's load of the first n_jobs at the trace's own pace (busy
+ * CPU-seconds over the cluster's CPUs times their arrival span; x times
+ * this at factor x); 0 when it has no span or no work. */
+double sim_config_estimated_load(const sim_config *c, const struct sim_trace *t, size_t n_jobs);
 
 /* A profile's constants (an unknown id gives the first). */
 const sim_profile *sim_config_profile(int profile);

@@ -242,6 +242,39 @@ static void test_declined_offers_reach_the_data_in_one_cycle(void **state)
     locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
 }
 
+/* By default flow rates are recomputed once per allocation interval, at the
+ * instants tasks (so flows) start: a read launched by a cycle gets its rate
+ * at once, so alone on the cluster it ends exactly when exact max-min
+ * (network.rate_update_s = 0) ends it, not one interval later. */
+static void test_rates_per_allocation_interval(void **state)
+{
+    fixture *f = *state;
+    mini m = { 0 };
+    mini_add(&m, 0.3, "one", 128 * MB, 0); /* arrives between two cycles */
+    static const char *const kv_default[] = { "cluster.agents=4", "cluster.racks=2",
+                                              "storage.mem_capacity=0" };
+    static const char *const kv_exact[] = { "cluster.agents=4", "cluster.racks=2",
+                                            "storage.mem_capacity=0", "network.rate_update_s=0" };
+    static const char *const kv_half[] = { "cluster.alloc_interval_s=0.5" };
+    sim_config c, e, h;
+    config(&c, kv_default, 3);
+    config(&e, kv_exact, 4);
+    config(&h, kv_half, 1);
+    assert_true(c.rate_update_s == c.alloc_interval_s && c.rate_update_s == 1.0);
+    assert_true(e.rate_update_s == 0.0);
+    assert_true(h.rate_update_s == 0.5);
+    sim_report *rc = run(f, &m.t, &c, "drf", NULL), *re = run(f, &m.t, &e, "drf", NULL);
+    assert_int_equal(rc->policies[0].jobs_done, 1);
+    /* start-up 1 s + a 128 MB read + 12.8 s of compute, after the 0.7 s wait for the cycle */
+    assert_true(re->policies[0].jct_all.mean_s > 0.7 + 1.0 + 12.8);
+    assert_float_equal(rc->policies[0].jct_all.mean_s, re->policies[0].jct_all.mean_s, 1e-9);
+    sim_report_free(rc);
+    sim_report_free(re);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &e);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &h);
+}
+
 /* Conservation: every task runs once, bytes read equal input bytes, and a
  * policy that offers nothing for 30 cycles loses nothing. */
 static void test_conservation(void **state)
@@ -541,6 +574,31 @@ static void test_target_load_calibrated(void **state)
     sim_trace_free(t);
 }
 
+/* On a trace and cluster large enough, pilots replay a sample (every k-th
+ * dataset's jobs on 1/k of the agents) instead of everything, and the
+ * whole replay still lands within 5 points of the target. */
+static void test_target_load_calibrated_by_sample(void **state)
+{
+    fixture *f = *state;
+    sim_trace *t = fb2009_slice(2000);
+    const char *kv[] = { "sim.time_compression=0", "cluster.agents=200", "sim.target_load=0.5" };
+    sim_config c;
+    config(&c, kv, 3);
+    sim_report *r = run(f, t, &c, "drf", NULL);
+    double u = r->policies[0].offered_load;
+    if (fabs(u - 0.5) > 0.05)
+        fail_msg("measured offered load %.3f (factor %.2f after %d replays of %zu jobs)", u,
+                 r->compression, r->calibration_runs, r->pilot_jobs);
+    assert_true(r->calibration_runs >= 1);
+    /* k = 2: half the datasets (FB-2009: one per job), 100 agents */
+    assert_int_equal(r->pilot_jobs, 1000);
+    assert_int_equal(r->pilot_agents, 100);
+    assert_int_equal(r->policies[0].jobs_done, 2000); /* the result is the whole replay */
+    sim_report_free(r);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+    sim_trace_free(t);
+}
+
 static void test_convert_round_trip(void **state)
 {
     fixture *f = *state;
@@ -730,6 +788,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
         cmocka_unit_test(test_auto_compression),
         cmocka_unit_test_setup_teardown(test_target_load_calibrated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rates_per_allocation_interval, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_target_load_calibrated_by_sample, setup, teardown),
         cmocka_unit_test_setup_teardown(test_convert_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fb2009_locality_moves_less, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fb2009_locality_node_local, setup, teardown),
