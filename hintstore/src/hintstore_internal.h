@@ -36,8 +36,9 @@
 #define HS_DB_HOST_NAMES "host_names"
 #define HS_META_KEY "meta"
 
-/* Length limits keep every key under LMDB's 511-byte key limit:
- * owners key = backend NUL dataset NUL be64. */
+/* Length limits keep every key under LMDB's 511-byte key limit (the longest,
+ * a blocks key, is dataset NUL be64; they were set when version 2's owners
+ * key, backend NUL blocks key, had to fit as well, and stay for callers). */
 #define HS_MAX_DATASET 400
 #define HS_MAX_BACKEND 64
 #define HS_MAX_HOST 255

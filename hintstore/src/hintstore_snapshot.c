@@ -2,7 +2,9 @@
  *
  * It never blocks the writer and always sees whole commits. Summaries and
  * blocks are fixed-layout records (hintstore_layout.c) read in place:
- * locus_hs_snapshot_dataset_ref hands out the mapped entries themselves;
+ * locus_hs_snapshot_dataset_ref hands out the mapped entries themselves
+ * (locus_hs_snapshot_dataset_refs does so for many names at once, their
+ * B-tree descents side by side through hintstore_btree.c);
  * locus_hs_snapshot_dataset (and _block) build a small view in the
  * snapshot's arena, resolving host ids through the handle's host table. The
  * allocator looks up every demanded dataset every cycle, so a view lookup is
