@@ -42,6 +42,12 @@ int hs_bt_open(hs_bt *t, MDB_env *env, MDB_txn *txn, const char *dbname)
     MDB_stat es;
     MDB_envinfo info;
     memset(t, 0, sizeof(*t));
+    /* The page format read here is LMDB 0.9's; another release may change
+     * it, and then every key goes to LMDB's own search. */
+    int major = -1, minor = -1;
+    mdb_version(&major, &minor, NULL);
+    if (major != 0 || minor != 9)
+        return -1;
     if (mdb_env_stat(env, &es) != 0 || mdb_env_info(env, &info) != 0 || es.ms_psize < 512 ||
         (es.ms_psize & (es.ms_psize - 1)))
         return -1;
