@@ -655,10 +655,12 @@ static size_t read_end(const locus_allocator *a, const la_fw *f)
     return f->n_demand - f->n_read > cap ? f->n_read + cap : f->n_demand;
 }
 
-/* fw_compute for block demand only: every item counted, the first batch
- * read. */
+/* fw_compute for block demand only: every item counted; as many items read
+ * as were read before (new demand usually keeps the old items first, and
+ * those stay visible to the plan) plus one batch. */
 static int fw_compute_blocks(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm)
 {
+    size_t before = f->n_read;
     f->n_read = 0;
     for (size_t i = 0; i < f->n_demand; i++) {
         la_demand *d = &f->demand[i];
@@ -667,7 +669,12 @@ static int fw_compute_blocks(locus_allocator *a, void *snap, la_fw *f, const clo
         d->counted = d->bytes;
         f->demand_bytes += d->bytes;
     }
-    if (blocks_read(a, snap, f, cm, read_end(a, f)))
+    if (before > f->n_demand)
+        before = f->n_demand;
+    f->n_read = (uint32_t)before; /* read_end counts its batch from here */
+    size_t end = read_end(a, f);
+    f->n_read = 0;
+    if (blocks_read(a, snap, f, cm, end))
         return LOCUS_ENOMEM;
     return blocks_finish(a, f);
 }

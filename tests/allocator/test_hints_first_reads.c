@@ -4,7 +4,8 @@
  * item is looked up twice, and once every item is read the framework's
  * units, per-agent locality and index entries equal those of a full read
  * in one cycle - also when tasks launch (demand shrinks) while reads are
- * under way. Hints are injected through la_hint_provider (no store). */
+ * under way, and when demand grows (the items read before are read again
+ * at once, the new ones in batches). Hints are injected through la_hint_provider (no store). */
 #include "la_test.h"
 
 #define N_BLOCKS 1000
@@ -247,11 +248,47 @@ static void test_launches_while_reading(void **state)
     la_destroy(b);
 }
 
+static int past_half(int i)
+{
+    return i >= N_BLOCKS / 2;
+}
+
+/* Demand that changes other than by launches (new blocks appended) is read
+ * again: the items read before stay read (the plan keeps seeing them), and
+ * the new ones come in batches. */
+static void test_grown_demand_keeps_read_items(void **state)
+{
+    (void)state;
+    static fake f;
+    fake_init(&f);
+    locus_allocator *a = new_alloc(&f, 256);
+    demand(a, past_half); /* blocks [0, 500) */
+    double now = 1;
+    la_fw *fa = fw_of(a);
+    while (fa->n_read < fa->n_demand)
+        cycle(a, now += 1);
+    assert_int_equal(fa->n_read, N_BLOCKS / 2);
+    uint64_t before = a->block_reads;
+    demand(a, NULL); /* all 1,000: 500 new ones after the old */
+    cycle(a, now += 1);
+    assert_int_equal(fa->n_read, N_BLOCKS / 2 + 256);
+    assert_int_equal(a->block_reads - before, N_BLOCKS / 2 + 256);
+    while (fa->n_read < fa->n_demand)
+        cycle(a, now += 1);
+    locus_allocator *b = new_alloc(&f, UINT32_MAX);
+    demand(b, NULL);
+    cycle(b, 1);
+    assert_same_state(a, b);
+    la_destroy(a);
+    la_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bounded_then_same_as_full_read),
         cmocka_unit_test(test_launches_while_reading),
+        cmocka_unit_test(test_grown_demand_keeps_read_items),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
