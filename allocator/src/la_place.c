@@ -1340,12 +1340,14 @@ int la_place_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_
 {
     int rc = 0;
     if (a->plan_head && gs < a->plan_agent_cap) {
-        /* Only a planned slice changes what is free (the caller found it
-         * allocatable). */
-        size_t before = a->n_offers;
         if ((rc = offer_planned(a, gs, avail, now)))
             return rc;
-        if (a->n_offers > before && !la_allocatable(a, &a->agents[gs], avail))
+        /* What is free is read again from the agent's allocations, whether
+         * or not a slice was offered: the reserved framework and the DRF walk
+         * below must not work from the caller's copy (with it the Mesos
+         * module's end-to-end test offered a framework a planned agent's
+         * rest with the slice subtracted twice). */
+        if (!la_allocatable(a, &a->agents[gs], avail))
             return 0;
         uint32_t rfw = a->plan_reserved[gs];
         if (rfw != NONE && a->fws[rfw].live && a->fws[rfw].n_listed &&
