@@ -328,7 +328,6 @@ struct locus_allocator {
     struct la_plan_unit { uint32_t unit, next; } *plan_units;
     uint32_t n_plan_units, cap_plan_units;
     struct align_buf *align;    /* align_slices' scratch, kept across cycles */
-    la_u64map plan_map;         /* agent << 32 | fw -> plan entry */
     uint32_t *plan_rack_off, *plan_rack_ag, *plan_rack_cur; /* live agents by rack */
     uint32_t cap_plan_rack, cap_plan_rack_ag, cap_plan_rack_cur;
     uint32_t *plan_room_ag;     /* live agents with room for the smallest planned task, */

@@ -1241,7 +1241,6 @@ void la_place_free(locus_allocator *a)
     free(a->plan_room_ag);
     free(a->plan_fit);
     free(a->plan_open);
-    la_u64map_free(&a->plan_map);
 }
 
 /* Offers agent gs's planned slices: each framework planned here gets the
