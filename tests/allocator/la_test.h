@@ -103,6 +103,74 @@ static inline size_t t_count_fw(const locus_offer_list *l, const char *fw)
     return n;
 }
 
+/* Blocks of dataset "in" held in memory and served as hints through
+ * la_hint_provider, for engine tests that need no store: block i is blk[i]
+ * for i < n unless missing(i) says it has no hints; no dataset summaries,
+ * no change feed, generation 1, storage hosts are agent ids. The struct
+ * must outlive the allocator it is installed in (t_use_block_table). */
+typedef struct t_block_table {
+    const locus_hs_block_view *blk;
+    size_t n;
+    int (*missing)(uint64_t idx);
+} t_block_table;
+
+static inline int tb_open(void *ctx, void **snap)
+{
+    *snap = ctx;
+    return 0;
+}
+static inline void tb_close(void *ctx, void *snap)
+{
+    (void)ctx;
+    (void)snap;
+}
+static inline int tb_meta(void *ctx, void *snap, uint64_t *gen, int64_t *upd)
+{
+    (void)ctx;
+    (void)snap;
+    *gen = 1;
+    *upd = 0;
+    return 0;
+}
+static inline int tb_dataset(void *ctx, void *snap, const char *name,
+                             const locus_hs_dataset **out)
+{
+    (void)ctx;
+    (void)snap;
+    (void)name;
+    (void)out;
+    return LOCUS_ENOTFOUND;
+}
+static inline int tb_block(void *ctx, void *snap, const char *ds, uint64_t idx,
+                           const locus_hs_block_view **out)
+{
+    (void)snap;
+    const t_block_table *b = ctx;
+    if (strcmp(ds, "in") != 0 || idx >= b->n || (b->missing && b->missing(idx)))
+        return LOCUS_ENOTFOUND;
+    *out = &b->blk[idx];
+    return 0;
+}
+static inline const char *tb_host(void *ctx, void *snap, const char *host)
+{
+    (void)ctx;
+    (void)snap;
+    return host;
+}
+static inline uint64_t tb_errs(void *ctx, void *snap)
+{
+    (void)ctx;
+    (void)snap;
+    return 0;
+}
+
+static inline void t_use_block_table(locus_allocator *a, t_block_table *b)
+{
+    la_hint_provider p = {b, tb_open, tb_close, tb_meta, tb_dataset, tb_block, tb_host, tb_errs,
+                          NULL};
+    la_set_hint_provider(a, &p);
+}
+
 static inline locus_offer_list t_alloc(locus_allocator *a, double now)
 {
     locus_offer_list l = {0};

@@ -15,61 +15,19 @@ typedef struct fake {
     locus_hs_block_view blk[N_BLOCKS];
     locus_hs_replica rep[N_BLOCKS][2];
     char names[N_AGENTS][8];
+    t_block_table tb;
 } fake;
 
-static int f_open(void *ctx, void **snap)
+static int no_hints(uint64_t idx)
 {
-    *snap = ctx;
-    return 0;
-}
-static void f_close(void *ctx, void *snap)
-{
-    (void)ctx;
-    (void)snap;
-}
-static int f_meta(void *ctx, void *snap, uint64_t *gen, int64_t *upd)
-{
-    (void)ctx;
-    (void)snap;
-    *gen = 1;
-    *upd = 0;
-    return 0;
-}
-static int f_dataset(void *ctx, void *snap, const char *name, const locus_hs_dataset **out)
-{
-    (void)ctx;
-    (void)snap;
-    (void)name;
-    (void)out;
-    return LOCUS_ENOTFOUND;
-}
-static int f_block(void *ctx, void *snap, const char *ds, uint64_t idx,
-                   const locus_hs_block_view **out)
-{
-    (void)snap;
-    fake *f = ctx;
-    if (strcmp(ds, "in") != 0 || idx >= N_BLOCKS || idx % 97 == 13) /* some without hints */
-        return LOCUS_ENOTFOUND;
-    *out = &f->blk[idx];
-    return 0;
-}
-static const char *f_host(void *ctx, void *snap, const char *host)
-{
-    (void)ctx;
-    (void)snap;
-    return host;
-}
-static uint64_t f_errs(void *ctx, void *snap)
-{
-    (void)ctx;
-    (void)snap;
-    return 0;
+    return idx % 97 == 13; /* some blocks without hints */
 }
 
 /* Block i: two copies on agents spread unevenly, tiers mixed so the units'
  * tier order differs from demand order. */
 static void fake_init(fake *f)
 {
+    f->tb = (t_block_table){f->blk, N_BLOCKS, no_hints};
     for (int g = 0; g < N_AGENTS; g++)
         snprintf(f->names[g], sizeof f->names[g], "a%d", g);
     for (int i = 0; i < N_BLOCKS; i++) {
@@ -84,8 +42,7 @@ static void fake_init(fake *f)
 static locus_allocator *new_alloc(fake *f, uint32_t first_reads)
 {
     locus_allocator *a = t_new(NULL, "policy.fairness_slack=0.5", "hints.staleness=1e6", NULL);
-    la_hint_provider p = {f, f_open, f_close, f_meta, f_dataset, f_block, f_host, f_errs, NULL};
-    la_set_hint_provider(a, &p);
+    t_use_block_table(a, &f->tb);
     if (first_reads)
         a->first_reads = first_reads;
     for (int g = 0; g < N_AGENTS; g++)

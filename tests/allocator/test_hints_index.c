@@ -16,56 +16,8 @@ typedef struct fake {
     locus_hs_block_view blk[N_BLOCKS];
     locus_hs_replica rep[N_BLOCKS][3];
     char names[N_AGENTS][8];
+    t_block_table tb;
 } fake;
-
-static int f_open(void *ctx, void **snap)
-{
-    *snap = ctx;
-    return 0;
-}
-static void f_close(void *ctx, void *snap)
-{
-    (void)ctx;
-    (void)snap;
-}
-static int f_meta(void *ctx, void *snap, uint64_t *gen, int64_t *upd)
-{
-    (void)ctx;
-    (void)snap;
-    *gen = 1;
-    *upd = 0;
-    return 0;
-}
-static int f_dataset(void *ctx, void *snap, const char *name, const locus_hs_dataset **out)
-{
-    (void)ctx;
-    (void)snap;
-    (void)name;
-    (void)out;
-    return LOCUS_ENOTFOUND;
-}
-static int f_block(void *ctx, void *snap, const char *ds, uint64_t idx,
-                   const locus_hs_block_view **out)
-{
-    (void)snap;
-    fake *f = ctx;
-    if (strcmp(ds, "in") != 0 || idx >= N_BLOCKS)
-        return LOCUS_ENOTFOUND;
-    *out = &f->blk[idx];
-    return 0;
-}
-static const char *f_host(void *ctx, void *snap, const char *host)
-{
-    (void)ctx;
-    (void)snap;
-    return host;
-}
-static uint64_t f_errs(void *ctx, void *snap)
-{
-    (void)ctx;
-    (void)snap;
-    return 0;
-}
 
 static uint64_t rng = 88172645463325252ULL;
 static uint32_t rnd(uint32_t n)
@@ -78,6 +30,7 @@ static uint32_t rnd(uint32_t n)
 
 static void fake_init(fake *f)
 {
+    f->tb = (t_block_table){f->blk, N_BLOCKS, NULL};
     for (int g = 0; g < N_AGENTS; g++)
         snprintf(f->names[g], sizeof f->names[g], "a%d", g);
     for (int i = 0; i < N_BLOCKS; i++) {
@@ -148,8 +101,7 @@ static void test_incremental_index_equals_rebuild(void **state)
     static char demands[N_FW][N_BLOCKS];
     fake_init(&f);
     locus_allocator *a = t_new(NULL, "policy.fairness_slack=0.5", "hints.staleness=1e6", NULL);
-    la_hint_provider p = {&f, f_open, f_close, f_meta, f_dataset, f_block, f_host, f_errs, NULL};
-    la_set_hint_provider(a, &p);
+    t_use_block_table(a, &f.tb);
     a->first_reads = 16; /* first reads spread over several cycles */
     for (int g = 0; g < N_AGENTS; g++)
         t_agent(a, f.names[g], 4, 4096);

@@ -19,56 +19,8 @@ typedef struct rstore {
     locus_hs_block_view v[MAX_BLOCKS];
     locus_hs_replica rep[MAX_BLOCKS][3];
     int n;
+    t_block_table tb;
 } rstore;
-
-static int s_open(void *ctx, void **snap)
-{
-    *snap = ctx;
-    return 0;
-}
-static void s_close(void *ctx, void *snap)
-{
-    (void)ctx;
-    (void)snap;
-}
-static int s_meta(void *ctx, void *snap, uint64_t *gen, int64_t *upd)
-{
-    (void)ctx;
-    (void)snap;
-    *gen = 1;
-    *upd = 0;
-    return 0;
-}
-static int s_dataset(void *ctx, void *snap, const char *name, const locus_hs_dataset **out)
-{
-    (void)ctx;
-    (void)snap;
-    (void)name;
-    (void)out;
-    return LOCUS_ENOTFOUND;
-}
-static int s_block(void *ctx, void *snap, const char *ds, uint64_t idx,
-                   const locus_hs_block_view **out)
-{
-    (void)snap;
-    rstore *f = ctx;
-    if (strcmp(ds, "in") != 0 || idx >= (uint64_t)f->n)
-        return LOCUS_ENOTFOUND;
-    *out = &f->v[idx];
-    return 0;
-}
-static const char *s_host(void *ctx, void *snap, const char *host)
-{
-    (void)ctx;
-    (void)snap;
-    return host;
-}
-static uint64_t s_errs(void *ctx, void *snap)
-{
-    (void)ctx;
-    (void)snap;
-    return 0;
-}
 
 static uint64_t next_rand(uint64_t *s)
 {
@@ -122,8 +74,8 @@ static locus_allocator *build(rstore *f, const scenario *s, int seed, int replay
     char sd[32];
     snprintf(sd, sizeof sd, "policy.seed=%d", seed);
     locus_allocator *a = t_new(NULL, "policy.name=locality", "hints.staleness=1e6", sd, NULL);
-    la_hint_provider p = {f, s_open, s_close, s_meta, s_dataset, s_block, s_host, s_errs, NULL};
-    la_set_hint_provider(a, &p);
+    f->tb = (t_block_table){f->v, (size_t)f->n, NULL};
+    t_use_block_table(a, &f->tb);
     a->plan_replay_all = replay_all;
     for (int g = 0; g < N_AGENTS; g++)
         t_agent(a, agent_names[g], s->cpus[g], 1024 * s->cpus[g]);
