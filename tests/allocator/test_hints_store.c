@@ -125,18 +125,27 @@ static void test_missing_then_created_then_stale(void **state)
     la_destroy(a);
 }
 
-static void test_host_lent_store(void **state)
+/* A new store in g_dir/name holding write_hints' hints (at 10 s), opened
+ * here for a host to lend to the allocator. */
+static locus_hs *lent_store(const char *name)
 {
-    (void)state;
-    char path[600];
-    snprintf(path, sizeof path, "%s/lent", g_dir);
+    char path[600], err[256];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
     locus_hs_options o = {0};
     o.create = 1;
     o.no_sync = 1;
     locus_hs *hs = NULL;
-    char err[256];
-    assert_int_equal(locus_hs_open(path, &o, &hs, err, sizeof err), 0);
+    if (locus_hs_open(path, &o, &hs, err, sizeof err) != 0)
+        fail_msg("open %s: %s", path, err);
     assert_int_equal(write_hints(hs, 10000), 0);
+    return hs;
+}
+
+static void test_host_lent_store(void **state)
+{
+    (void)state;
+    locus_hs *hs = lent_store("lent");
+    char err[256];
     locus_host_services host = {sizeof host, NULL, NULL, hs};
     locus_param p[] = {{"policy.fairness_slack", "0.5"}, {"hints.path", "/nonexistent/ignored"}};
     locus_allocator *a = NULL;
@@ -171,15 +180,8 @@ static void rebind(locus_hs *hs, const char *agent, int64_t now_ms)
 static void test_host_binding_and_agents_change(void **state)
 {
     (void)state;
-    char path[600];
-    snprintf(path, sizeof path, "%s/rebind", g_dir);
-    locus_hs_options o = {0};
-    o.create = 1;
-    o.no_sync = 1;
-    locus_hs *hs = NULL;
+    locus_hs *hs = lent_store("rebind");
     char err[256];
-    assert_int_equal(locus_hs_open(path, &o, &hs, err, sizeof err), 0);
-    assert_int_equal(write_hints(hs, 10000), 0);
     locus_host_services host = {sizeof host, NULL, NULL, hs};
     locus_param p[] = {{"policy.fairness_slack", "0.5"}};
     locus_allocator *a = NULL;
