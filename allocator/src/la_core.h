@@ -9,6 +9,7 @@
 #define LA_CORE_H
 
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -522,38 +523,46 @@ int la_reload_config(locus_allocator *a);
 int la_set_task_resources(locus_allocator *a, const char *framework_id,
                           const locus_resources *per_task);
 
-/* Appends text to offer reasons without printf: a reason is written for
- * every offer, and formatting them with snprintf cost more than choosing
- * most offers. Truncates at cap - 1 bytes like snprintf; buf stays
- * terminated. */
+/* Appends text to offer reasons without printf: a reason of 100-300
+ * characters is written for every offer, and formatting them with snprintf
+ * (or copying them character by character with a bound check each) cost
+ * more than choosing most offers. Truncates at cap - 1 bytes like snprintf;
+ * buf stays terminated. */
 typedef struct la_sbuf {
     char *buf;
     size_t len, cap;
 } la_sbuf;
 
-static inline void la_sb_strn(la_sbuf *b, const char *s, size_t max)
+static inline void la_sb_put(la_sbuf *b, const char *s, size_t n)
 {
-    while (max-- && *s && b->len + 1 < b->cap)
-        b->buf[b->len++] = *s++;
+    size_t room = b->cap - 1 - b->len;
+    if (n > room)
+        n = room;
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
     b->buf[b->len] = '\0';
 }
 
 static inline void la_sb_str(la_sbuf *b, const char *s)
 {
-    la_sb_strn(b, s, (size_t)-1);
+    la_sb_put(b, s, strlen(s));
+}
+
+/* At most max characters of s. */
+static inline void la_sb_strn(la_sbuf *b, const char *s, size_t max)
+{
+    la_sb_put(b, s, strnlen(s, max));
 }
 
 static inline void la_sb_u64(la_sbuf *b, uint64_t x)
 {
     char tmp[24];
-    size_t n = 0;
+    size_t n = sizeof tmp;
     do {
-        tmp[n++] = (char)('0' + x % 10);
+        tmp[--n] = (char)('0' + x % 10);
         x /= 10;
     } while (x);
-    while (n && b->len + 1 < b->cap)
-        b->buf[b->len++] = tmp[--n];
-    b->buf[b->len] = '\0';
+    la_sb_put(b, tmp + n, sizeof tmp - n);
 }
 
 #endif

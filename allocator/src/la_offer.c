@@ -7,7 +7,6 @@
  * every cycle (valid until the next call, as the ABI says). */
 #include "la_core.h"
 #include "la_roles.h"
-#include "la_text.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -58,9 +57,9 @@ static void sb_bytes(la_sbuf *b, uint64_t bytes)
         i++;
     }
     char num[32];
-    la_tx_str(b, fmt_fix(v, i ? 1 : 0, num, sizeof num));
-    la_tx_str(b, " ");
-    la_tx_str(b, u[i]);
+    la_sb_str(b, fmt_fix(v, i ? 1 : 0, num, sizeof num));
+    la_sb_str(b, " ");
+    la_sb_str(b, u[i]);
 }
 
 #define LA_REASON_MAX 320 /* bytes of one offer's reason, its terminator included */
@@ -115,15 +114,15 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     rb.buf[0] = '\0';
     if (!use_loc) {
         o->locality.level = -1;
-        la_tx_str(&rb, a->cfg.policy == LA_POLICY_DRF ? "drf"
+        la_sb_str(&rb, a->cfg.policy == LA_POLICY_DRF ? "drf"
                        : hints_ok                     ? "drf order"
                                                       : "drf (no hints)");
-        la_tx_str(&rb, ": role ");
-        la_tx_str(&rb, ro->name);
-        la_tx_str(&rb, " share ");
-        la_tx_str(&rb, fmt_fix(ro->share, 3, n1, sizeof n1));
-        la_tx_str(&rb, ", fw share ");
-        la_tx_str(&rb, fmt_fix(share_before, 3, n2, sizeof n2));
+        la_sb_str(&rb, ": role ");
+        la_sb_str(&rb, ro->name);
+        la_sb_str(&rb, " share ");
+        la_sb_str(&rb, fmt_fix(ro->share, 3, n1, sizeof n1));
+        la_sb_str(&rb, ", fw share ");
+        la_sb_str(&rb, fmt_fix(share_before, 3, n2, sizeof n2));
     } else {
         memcpy(o->locality.local_bytes, p->local, sizeof p->local);
         o->locality.rack_bytes = p->rack;
@@ -133,31 +132,31 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
         if (p->level == 0) {
             int t = p->local[0] ? 0 : p->local[1] ? 1 : 2;
             static const char *const tn[] = {"local MEM ", "local SSD ", "local HDD "};
-            la_tx_str(&rb, tn[t]);
+            la_sb_str(&rb, tn[t]);
             sb_bytes(&rb, p->local[t]);
-            la_tx_str(&rb, ", score ");
-            la_tx_str(&rb, fmt_fix(p->score, 2, n2, sizeof n2));
+            la_sb_str(&rb, ", score ");
+            la_sb_str(&rb, fmt_fix(p->score, 2, n2, sizeof n2));
         } else if (p->level == 1) {
-            la_tx_str(&rb, "rack-local ");
+            la_sb_str(&rb, "rack-local ");
             sb_bytes(&rb, p->rack);
-            la_tx_str(&rb, " after ");
-            la_tx_str(&rb, fmt_fix(p->waited, 1, n2, sizeof n2));
-            la_tx_str(&rb, " s wait");
+            la_sb_str(&rb, " after ");
+            la_sb_str(&rb, fmt_fix(p->waited, 1, n2, sizeof n2));
+            la_sb_str(&rb, " s wait");
         } else if (p->level == 2) {
-            la_tx_str(&rb, "any after ");
-            la_tx_str(&rb, fmt_fix(p->waited, 1, n2, sizeof n2));
-            la_tx_str(&rb, " s wait");
+            la_sb_str(&rb, "any after ");
+            la_sb_str(&rb, fmt_fix(p->waited, 1, n2, sizeof n2));
+            la_sb_str(&rb, " s wait");
         }
-        la_tx_str(&rb, p->level >= 0 && p->level <= 2 ? ", share " : "no cached demand, drf share ");
-        la_tx_str(&rb, n1);
+        la_sb_str(&rb, p->level >= 0 && p->level <= 2 ? ", share " : "no cached demand, drf share ");
+        la_sb_str(&rb, n1);
     }
     if (slice_tasks) {
-        la_tx_str(&rb, ", slice for ");
+        la_sb_str(&rb, ", slice for ");
         la_sb_u64(&rb, slice_tasks);
-        la_tx_str(&rb, slice_tasks == 1 ? " local task" : " local tasks");
+        la_sb_str(&rb, slice_tasks == 1 ? " local task" : " local tasks");
     }
     if (extra)
-        la_tx_str(&rb, extra);
+        la_sb_str(&rb, extra);
     a->offer_aux[2 * a->n_offers + 1] = a->n_reasons;
     a->n_reasons += rb.len + 1;
     a->n_offers++;

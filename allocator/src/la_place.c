@@ -12,7 +12,6 @@
  * within the fairness slack, whole agents). */
 #include "la_core.h"
 #include "la_roles.h"
-#include "la_text.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -1284,24 +1283,24 @@ static int offer_planned(locus_allocator *a, uint32_t gs, double *avail, double 
         }
         char extra[200];
         la_sbuf eb = {extra, 0, sizeof extra};
-        la_tx_str(&eb, ", planned ");
-        la_tx_str(&eb, pl->level == 0 ? tn[pl->best_tier < LOCUS_TIERS ? pl->best_tier : 2]
+        la_sb_str(&eb, ", planned ");
+        la_sb_str(&eb, pl->level == 0 ? tn[pl->best_tier < LOCUS_TIERS ? pl->best_tier : 2]
                        : pl->level == 1 ? "rack-local"
                                         : "anywhere");
-        la_tx_str(&eb, ", blocks");
+        la_sb_str(&eb, ", blocks");
         uint32_t shown = 0;
         for (uint32_t u = pl->unit_head; u != NONE && eb.len + 1 < eb.cap;
              u = a->plan_units[u].next) {
             const la_unit *un = &f->units[a->plan_units[u].unit];
             if (shown == 3) {
-                la_tx_str(&eb, " +");
+                la_sb_str(&eb, " +");
                 la_sb_u64(&eb, pl->n_tasks - shown);
-                la_tx_str(&eb, " more");
+                la_sb_str(&eb, " more");
                 break;
             }
-            la_tx_str(&eb, " ");
-            la_tx_strn(&eb, f->demand[un->demand].dataset, 40);
-            la_tx_str(&eb, "#");
+            la_sb_str(&eb, " ");
+            la_sb_strn(&eb, f->demand[un->demand].dataset, 40);
+            la_sb_str(&eb, "#");
             la_sb_u64(&eb, (uint64_t)un->block);
             shown++;
         }
