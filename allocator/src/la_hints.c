@@ -644,15 +644,16 @@ static int blocks_finish(locus_allocator *a, la_fw *f)
     return 0;
 }
 
-/* The end of the next batch of first reads: at most a->first_reads items a
- * cycle, so a framework arriving with thousands of pending blocks costs
- * about the same in each of its first cycles instead of all in one. The
+/* The end of the batch of first reads starting at item `from`: at most
+ * a->first_reads items a cycle, so a framework arriving with thousands of
+ * pending blocks costs about the same in each of its first cycles instead
+ * of all in one. The
  * plan tries at most 256 units of a framework a cycle (LA_PLAN_TRIES), so
  * a batch of as many keeps it supplied. */
-static size_t read_end(const locus_allocator *a, const la_fw *f)
+static size_t read_end(const locus_allocator *a, const la_fw *f, size_t from)
 {
     size_t cap = a->first_reads ? a->first_reads : SIZE_MAX;
-    return f->n_demand - f->n_read > cap ? f->n_read + cap : f->n_demand;
+    return f->n_demand - from > cap ? from + cap : f->n_demand;
 }
 
 /* fw_compute for block demand only: every item counted; as many items read
@@ -660,8 +661,7 @@ static size_t read_end(const locus_allocator *a, const la_fw *f)
  * those stay visible to the plan) plus one batch. */
 static int fw_compute_blocks(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm)
 {
-    size_t before = f->n_read;
-    f->n_read = 0;
+    size_t before = f->n_read < f->n_demand ? f->n_read : f->n_demand;
     for (size_t i = 0; i < f->n_demand; i++) {
         la_demand *d = &f->demand[i];
         d->expire = INFINITY;
@@ -669,10 +669,7 @@ static int fw_compute_blocks(locus_allocator *a, void *snap, la_fw *f, const clo
         d->counted = d->bytes;
         f->demand_bytes += d->bytes;
     }
-    if (before > f->n_demand)
-        before = f->n_demand;
-    f->n_read = (uint32_t)before; /* read_end counts its batch from here */
-    size_t end = read_end(a, f);
+    size_t end = read_end(a, f, before);
     f->n_read = 0;
     if (blocks_read(a, snap, f, cm, end))
         return LOCUS_ENOMEM;
@@ -683,7 +680,7 @@ static int fw_compute_blocks(locus_allocator *a, void *snap, la_fw *f, const clo
  * nonzero when f must be read again in full. */
 static int blocks_read_more(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm)
 {
-    if (blocks_read(a, snap, f, cm, read_end(a, f)))
+    if (blocks_read(a, snap, f, cm, read_end(a, f, f->n_read)))
         return 1;
     return blocks_finish(a, f) != 0;
 }
