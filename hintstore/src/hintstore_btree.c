@@ -131,6 +131,30 @@ static inline void bt_probe(const hs_bt *t, hs_bt_query *q)
     __builtin_prefetch(n);
 }
 
+/* Prefetches the nodes the first four rounds of a binary search over
+ * [lo, hi] of page p can compare with (all of a leaf's nodes, usually), so
+ * the search waits for one batch of misses instead of one miss per round.
+ * Offsets are only read here; bt_node checks each before it is used. */
+static void bt_prefetch_search(const hs_bt *t, const unsigned char *p, int lo, int hi)
+{
+    int span = hi - lo + 1;
+    if (span <= 16) {
+        for (int i = lo; i <= hi; i++) {
+            size_t off = bt_u16(p + BT_PAGEHDR + 2 * (size_t)i);
+            if (off < t->psize)
+                __builtin_prefetch(p + off);
+        }
+        return;
+    }
+    for (int step = 1; step <= 8; step <<= 1)
+        for (int j = 1; j < 2 * step; j += 2) {
+            int i = lo + (int)((long)span * j / (2 * step));
+            size_t off = bt_u16(p + BT_PAGEHDR + 2 * (size_t)i);
+            if (off < t->psize)
+                __builtin_prefetch(p + off);
+        }
+}
+
 /* One step of one search: enter a page, or compare with one node. */
 static void bt_step(const hs_bt *t, hs_bt_query *q)
 {
@@ -154,6 +178,14 @@ static void bt_step(const hs_bt *t, hs_bt_query *q)
             return;
         }
         q->state = HS_BT_SEARCH;
+        if (q->wide) {
+            bt_prefetch_search(t, p, q->lo, q->hi);
+            if (!branch) {
+                uint16_t upper = bt_u16(p + 14);
+                for (size_t off = upper & ~(size_t)63; off < t->psize; off += 64)
+                    __builtin_prefetch(p + off);
+            }
+        }
         bt_probe(t, q);
         return;
     }
@@ -197,6 +229,7 @@ void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n)
         q[i].level = 0;
         q[i].value = NULL;
         q[i].vlen = 0;
+        q[i].wide = 0;
         if (t->root == (uint64_t)-1) /* an empty sub-database */
             q[i].state = HS_BT_ABSENT;
         else
@@ -209,5 +242,44 @@ void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n)
                 bt_step(t, &q[i]);
                 active++;
             }
+    }
+}
+
+/* Whether q's key lies between the first and last keys of leaf page p, so
+ * that it can only be on that page (1), or not (0). */
+static int bt_leaf_covers(const hs_bt *t, const unsigned char *p, const hs_bt_query *q)
+{
+    uint16_t lower = bt_u16(p + 12);
+    if ((bt_u16(p + 10) & 0x7f) != BT_P_LEAF || lower <= BT_PAGEHDR || lower > t->psize)
+        return 0;
+    int nkeys = (lower - BT_PAGEHDR) >> 1;
+    const unsigned char *first = bt_node(t, p, 0), *last = bt_node(t, p, nkeys - 1);
+    return first && last && bt_keycmp(q, first) >= 0 && bt_keycmp(q, last) <= 0;
+}
+
+void hs_bt_find_one(hs_bt *t, hs_bt_query *q)
+{
+    q->level = 0;
+    q->value = NULL;
+    q->vlen = 0;
+    if (t->root == (uint64_t)-1) {
+        q->state = HS_BT_ABSENT;
+        return;
+    }
+    /* A reader going through its names in key order finds most of them on
+     * the leaf it found the previous one on: no descent. */
+    if (t->last_leaf && bt_leaf_covers(t, t->last_leaf, q)) {
+        q->page = t->last_leaf;
+        q->level = t->depth;
+        q->state = HS_BT_ENTER;
+    } else {
+        bt_enter(t, q, t->root);
+    }
+    q->wide = 1;
+    while (q->state == HS_BT_ENTER || q->state == HS_BT_SEARCH) {
+        const unsigned char *page = q->page;
+        bt_step(t, q);
+        if (q->state == HS_BT_FOUND || q->state == HS_BT_ABSENT)
+            t->last_leaf = page;
     }
 }

@@ -265,6 +265,7 @@ typedef struct hs_bt {
     unsigned depth;
     int integer_keys;
     int ok;
+    const unsigned char *last_leaf; /* leaf of the last hs_bt_find_one, or NULL */
 } hs_bt;
 
 enum { HS_BT_ENTER, HS_BT_SEARCH, HS_BT_FOUND, HS_BT_ABSENT, HS_BT_FALLBACK };
@@ -281,6 +282,7 @@ typedef struct hs_bt_query {
     const unsigned char *page;
     int lo, hi, mid;
     unsigned level;
+    int wide; /* prefetch the nodes of a page's first search rounds at once */
 } hs_bt_query;
 
 /* Sets t up for sub-database dbname in read transaction txn; 0, or -1 if
@@ -288,6 +290,10 @@ typedef struct hs_bt_query {
 int hs_bt_open(hs_bt *t, MDB_env *env, MDB_txn *txn, const char *dbname);
 /* Searches the n keys side by side (t opened with hs_bt_open). */
 void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n);
+/* Searches one key (q->key, q->klen), prefetching the nodes each page's
+ * binary search will compare with; starts on the leaf of the previous call
+ * when the key lies within it. */
+void hs_bt_find_one(hs_bt *t, hs_bt_query *q);
 
 /* ---- change feed (hintstore_feed.c) ---- */
 /* Bounds of the feed: records kept, bytes kept, and per-record caps beyond

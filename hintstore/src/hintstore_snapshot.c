@@ -269,8 +269,30 @@ static int kept_cursor_get(locus_hs_snapshot *s, MDB_cursor **cur, MDB_dbi dbi, 
     return mdb_cursor_get(*cur, k, v, MDB_SET);
 }
 
+static void ds_bt_setup(locus_hs_snapshot *s)
+{
+    if (s->ds_bt_state == 0)
+        s->ds_bt_state = hs_bt_open(&s->ds_bt, s->hs->env, s->txn, HS_DB_DATASETS) == 0 ? 1 : -1;
+}
+
+/* A summary's value, found by the search over the mapped pages (which
+ * prefetches each page's nodes before comparing, so a first lookup waits
+ * for about one batch of misses per level instead of one per comparison);
+ * what that search does not read goes to LMDB through the kept cursor. */
 static int summary_get(locus_hs_snapshot *s, MDB_val *k, MDB_val *v)
 {
+    ds_bt_setup(s);
+    if (s->ds_bt_state == 1) {
+        hs_bt_query q = {.key = k->mv_data, .klen = k->mv_size};
+        hs_bt_find_one(&s->ds_bt, &q);
+        if (q.state == HS_BT_FOUND) {
+            v->mv_data = (void *)q.value;
+            v->mv_size = q.vlen;
+            return 0;
+        }
+        if (q.state == HS_BT_ABSENT)
+            return MDB_NOTFOUND;
+    }
     return kept_cursor_get(s, &s->ds_cur, s->hs->db_datasets, k, v);
 }
 
@@ -735,8 +757,7 @@ int locus_hs_snapshot_dataset_refs(locus_hs_snapshot *s, const char *const *name
     for (size_t i = 0; i < n; i++)
         if (!names[i])
             return LOCUS_EINVAL;
-    if (s->ds_bt_state == 0)
-        s->ds_bt_state = hs_bt_open(&s->ds_bt, s->hs->env, s->txn, HS_DB_DATASETS) == 0 ? 1 : -1;
+    ds_bt_setup(s);
     hs_bt_query q[REFS_GROUP];
     size_t qi[REFS_GROUP];
     for (size_t i = 0; i < n;) {

@@ -90,6 +90,17 @@ static void check_pages(const uint8_t *pages, size_t n)
             (q[i].value < pages || q[i].value + q[i].vlen > pages + t.npages * t.psize))
             abort();
     }
+    /* the single-key search, one key after another, so later keys may start
+     * on the leaf an earlier one ended on */
+    for (int i = 0; i < 4; i++) {
+        hs_bt_query one = {.key = q[i].key, .klen = q[i].klen};
+        hs_bt_find_one(&t, &one);
+        if (one.state != HS_BT_FOUND && one.state != HS_BT_ABSENT && one.state != HS_BT_FALLBACK)
+            abort();
+        if (one.state == HS_BT_FOUND &&
+            (one.value < pages || one.value + one.vlen > pages + t.npages * t.psize))
+            abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
