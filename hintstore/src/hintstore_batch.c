@@ -366,8 +366,8 @@ static void batch_free(locus_hs_batch *b)
         return;
     strtab_free(&b->datasets);
     strtab_free(&b->hosts);
-    free(b->ops);
-    free(b->reps);
+    hs_big_grown_free(b->ops, b->cap_ops * sizeof(*b->ops));
+    hs_big_grown_free(b->reps, b->cap_reps * sizeof(*b->reps));
     free(b->kslots);
     free(b->binds);
     hs_arena_free(&b->bind_arena);
@@ -485,7 +485,7 @@ static hs_op *op_append(locus_hs_batch *b, uint32_t ds, uint64_t index)
 {
     if (b->n_ops == b->cap_ops) {
         size_t nc = b->cap_ops ? b->cap_ops * 2 : 1024;
-        hs_op *no = hs_big_grow(b->ops, b->n_ops * sizeof(*no), nc * sizeof(*no));
+        hs_op *no = hs_big_grow(b->ops, b->cap_ops * sizeof(*no), nc * sizeof(*no));
         if (!no)
             return NULL;
         b->ops = no;
@@ -563,7 +563,7 @@ int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
         size_t nc = b->cap_reps ? b->cap_reps * 2 : 4096;
         while (nc < b->n_reps + blk->n_replicas)
             nc *= 2;
-        uint32_t *nr = hs_big_grow(b->reps, b->n_reps * sizeof(*nr), nc * sizeof(*nr));
+        uint32_t *nr = hs_big_grow(b->reps, b->cap_reps * sizeof(*nr), nc * sizeof(*nr));
         if (!nr)
             return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
         b->reps = nr;
@@ -1020,7 +1020,7 @@ static int hd_update(commit_ctx *c, uint32_t host, uint32_t dsid, int add)
 {
     if (c->n_hd == c->cap_hd) {
         size_t nc = c->cap_hd ? c->cap_hd * 2 : 4096;
-        hd_change *n = hs_big_grow(c->hd, c->n_hd * sizeof(*n), nc * sizeof(*n));
+        hd_change *n = hs_big_grow(c->hd, c->cap_hd * sizeof(*n), nc * sizeof(*n));
         if (!n)
             return nomem(c);
         c->hd = n;
@@ -1112,7 +1112,7 @@ static int apply_host_index(commit_ctx *c)
         start[h + 2] += start[h + 1];
     for (size_t i = 0; i < c->n_hd; i++)
         ch[start[c->hd[i].host + 1]++] = c->hd[i].ds;
-    free(c->hd);
+    hs_big_grown_free(c->hd, c->cap_hd * sizeof(*c->hd));
     c->hd = NULL;
     c->n_hd = c->cap_hd = 0;
     appender ap = {0};
@@ -1532,7 +1532,7 @@ static void ctx_free(commit_ctx *c)
 {
     pmap_free(&c->pm);
     free(c->hmark);
-    free(c->hd);
+    hs_big_grown_free(c->hd, c->cap_hd * sizeof(*c->hd));
     free(c->bd);
     hs_feed_free(&c->feed);
     appender_close(&c->ap_blocks);

@@ -1052,6 +1052,97 @@ static void test_damaged_values(void **state)
     }
 }
 
+/* ---- a batch large enough that its arrays live in grown huge-page mappings ---- */
+
+#define LB_DATASETS 25000
+#define LB_BLOCKS 8
+#define LB_HOSTS 400
+
+/* Replica k of block i of dataset d; `moved` shifts the hosts of block 0. */
+static int lb_host(int d, int i, int k, int moved)
+{
+    static const int offset[3] = {0, 131, 263};
+    return (d * 7 + i + offset[k] + (moved && i == 0 ? 17 : 0)) % LB_HOSTS;
+}
+
+static uint64_t lb_bytes(int d, int i) { return 1000 + (uint64_t)(d % 7) + (uint64_t)i; }
+
+static void lb_replace(locus_hs *hs, int moved, int64_t now)
+{
+    locus_hs_batch *b;
+    assert_int_equal(locus_hs_batch_begin(hs, "big", 1, &b), 0);
+    char ds[32], hn[3][16];
+    for (int d = 0; d < LB_DATASETS; d++) {
+        snprintf(ds, sizeof ds, "lb/%05d", d);
+        for (int i = 0; i < LB_BLOCKS; i++) {
+            locus_hs_replica r[3];
+            for (int k = 0; k < 3; k++) {
+                snprintf(hn[k], sizeof hn[k], "h%03d", lb_host(d, i, k, moved));
+                r[k].host = hn[k];
+                r[k].tier = (locus_tier)(1 + (d + i + k) % 3);
+            }
+            locus_hs_block blk = {ds, (uint64_t)i, lb_bytes(d, i), r, 3};
+            assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+        }
+    }
+    assert_int_equal(locus_hs_batch_commit(b, now), 0);
+}
+
+static int lb_count(const locus_hs_dataset *d, void *arg)
+{
+    (void)d;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+/* Every 97th dataset's summary, and host h000's datasets, against the model. */
+static void lb_check(locus_hs *hs, int moved)
+{
+    locus_hs_snapshot *s;
+    assert_int_equal(locus_hs_snapshot_open(hs, &s), 0);
+    for (int d = 0; d < LB_DATASETS; d += 97) {
+        char ds[32];
+        snprintf(ds, sizeof ds, "lb/%05d", d);
+        const locus_hs_dataset *v;
+        assert_int_equal(locus_hs_snapshot_dataset(s, ds, &v), 0);
+        uint64_t total = 0, placed = 0, on_first = 0;
+        for (int i = 0; i < LB_BLOCKS; i++)
+            total += lb_bytes(d, i);
+        for (size_t j = 0; j < v->n_placement; j++)
+            placed += v->placement[j].bytes;
+        char first[16];
+        snprintf(first, sizeof first, "h%03d", lb_host(d, 0, 0, moved));
+        for (locus_tier t = LOCUS_TIER_MEM; t <= LOCUS_TIER_HDD; t++)
+            on_first += placement_bytes(v, first, t);
+        assert_int_equal(v->total_bytes, total);
+        assert_int_equal(v->block_count, LB_BLOCKS);
+        assert_int_equal(placed, 3 * total);
+        assert_true(on_first >= lb_bytes(d, 0));
+    }
+    size_t want = 0, got = 0;
+    for (int d = 0; d < LB_DATASETS; d++) {
+        int on = 0;
+        for (int i = 0; i < LB_BLOCKS && !on; i++)
+            for (int k = 0; k < 3; k++)
+                on |= lb_host(d, i, k, moved) == 0;
+        want += (size_t)on;
+    }
+    assert_int_equal(locus_hs_snapshot_foreach_host_dataset(s, "h000", lb_count, &got), 0);
+    assert_int_equal(got, want);
+    locus_hs_snapshot_close(s);
+}
+
+static void test_large_batch(void **state)
+{
+    fx *f = *state;
+    /* 200,000 blocks: the batch's operations (8 MB), replicas (2.4 MB) and
+     * host index changes (4.8 MB) grow past 2 MiB and move by mremap */
+    lb_replace(f->hs, 0, 1000);
+    lb_check(f->hs, 0);
+    lb_replace(f->hs, 1, 2000);
+    lb_check(f->hs, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1066,6 +1157,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_map_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_batch, setup, teardown),
     };
     return cmocka_run_group_tests_name("hintstore", tests, NULL, NULL);
 }
