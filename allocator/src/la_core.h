@@ -59,9 +59,6 @@ typedef struct la_agent {
     la_fset filters;            /* refuse filters: framework slot -> expiry tick */
     uint32_t n_filt_off;        /* ... of frameworks that are currently offerable */
     uint32_t min_expiry;        /* earliest filter expiry tick (UINT32_MAX: none) */
-    double free_rate;           /* resources handed back per second (decaying count, see
-                                   la_note_release), at free_rate_at */
-    double free_rate_at;
     uint64_t rate_visit;        /* placement: last copy-frees scan that counted this agent */
 } la_agent;
 
@@ -293,6 +290,11 @@ struct locus_allocator {
     uint32_t n_held_unplanned;  /* listed frameworks held back (node or rack level) that the
                                    plan does not serve, this cycle (0: agents skip that walk) */
     uint64_t rate_visits;       /* copy-frees scans made (stamps la_agent.rate_visit) */
+    double release_rate;        /* task ends per second cluster-wide (decaying count, see
+                                   la_note_release), at release_rate_at */
+    double release_rate_at;
+    double used_cpus;           /* CPUs allocated on live agents, summed at used_cpus_cycle */
+    uint64_t used_cpus_cycle;
     uint8_t *fstate;            /* per cycle, by framework slot: 0 not listed (or, with offer
                                    slices, already sliced on this agent, or held back with its
                                    local tasks all offered), else 1 + allowed (a compact copy
@@ -417,10 +419,10 @@ void la_filters_expire(locus_allocator *a, la_agent *ag, uint32_t now_t);
 int la_alloc_add(locus_allocator *a, uint32_t ag, uint32_t cs, const double *r);
 void la_mark_hints_dirty(locus_allocator *a);
 int la_filtered(const la_agent *g, uint32_t fw, uint32_t now_t);
-/* Agent g handed resources back at host time now (a task ended). */
-void la_note_release(la_agent *g, double now);
+/* An agent handed resources back at host time now (a task ended). */
+void la_note_release(locus_allocator *a, double now);
 /* g's expected releases per second at host time now. */
-double la_free_rate(const la_agent *g, double now);
+double la_free_rate(locus_allocator *a, const la_agent *g, double now);
 /* Fills avail with g's free resources; 1 when enough is free to offer. */
 int la_allocatable(const locus_allocator *a, const la_agent *g, double *avail);
 

@@ -130,7 +130,8 @@ static double next_tasks_saving(const locus_allocator *a, const la_fw *f)
  * resources back within wait_s? That is when waiting can make a task local
  * (the framework, like a delay-scheduling one, runs whichever of its tasks
  * gets a free copy first): the release rates of the distinct agents holding
- * copies, summed over the units the plan may try, reach 1 / wait_s. The scan
+ * copies (la_free_rate), summed over the units the plan may try, reach
+ * 1 / wait_s. The scan
  * stops as soon as they do, so a framework whose copies are busy agents
  * costs a few units. */
 static int copy_frees_within(locus_allocator *a, const la_fw *f, double now, double wait_s)
@@ -146,7 +147,7 @@ static int copy_frees_within(locus_allocator *a, const la_fw *f, double now, dou
             if (g->rate_visit == stamp)
                 continue;
             g->rate_visit = stamp;
-            rate += la_free_rate(g, now);
+            rate += la_free_rate(a, g, now);
             if (rate >= need)
                 return 1;
         }

@@ -775,7 +775,7 @@ int la_recover(locus_allocator *a, const char *fid, const char *aid,
      * the simulator; in Mesos shortly after): they tell how soon this agent
      * frees a slot. */
     if (now > a->last_alloc_now)
-        la_note_release(&a->agents[gs], now);
+        la_note_release(a, now);
     if (!resources || resources->n == 0)
         return 0; /* as Mesos: an empty recovery installs no filter */
     double d = refuse_seconds < 0 ? a->cfg.default_refuse : refuse_seconds;
@@ -932,18 +932,38 @@ int la_allocatable(const locus_allocator *a, const la_agent *g, double *avail)
            (avail[LA_RES_MEM] > 0 && avail[LA_RES_MEM] >= a->cfg.min_mem);
 }
 
-/* Time constant of the release rate: long enough to hold a few task ends of
- * a busy agent, short enough to follow a change of workload. */
+/* Time constant of the release rate: long enough to hold many task ends,
+ * short enough to follow a change of workload. */
 #define LA_RELEASE_TAU_S 60.0
 
-double la_free_rate(const la_agent *g, double now)
+static double cluster_release_rate(const locus_allocator *a, double now)
 {
-    double dt = now - g->free_rate_at;
-    return dt > 0 ? g->free_rate * exp(-dt / LA_RELEASE_TAU_S) : g->free_rate;
+    double dt = now - a->release_rate_at;
+    return dt > 0 ? a->release_rate * exp(-dt / LA_RELEASE_TAU_S) : a->release_rate;
 }
 
-void la_note_release(la_agent *g, double now)
+/* Little's law: the tasks running on the cluster end at the cluster's rate,
+ * each as soon as any other, so an agent ends its share of them - its share
+ * of the allocated CPUs - at that share of the rate. The cluster-wide count
+ * has many events where one agent's has few (an agent running a handful of
+ * long tasks, or one that has never released yet, would look as if it never
+ * frees anything), and it follows a busy agent at once. */
+double la_free_rate(locus_allocator *a, const la_agent *g, double now)
 {
-    g->free_rate = la_free_rate(g, now) + 1.0 / LA_RELEASE_TAU_S;
-    g->free_rate_at = now;
+    if (a->used_cpus_cycle != a->st.cycles) {
+        double used = 0;
+        for (uint32_t i = 0; i < a->n_live; i++)
+            used += a->agents[a->live[i]].alloc[LA_RES_CPUS];
+        a->used_cpus = used;
+        a->used_cpus_cycle = a->st.cycles;
+    }
+    if (!(a->used_cpus > EPS))
+        return 0;
+    return cluster_release_rate(a, now) * g->alloc[LA_RES_CPUS] / a->used_cpus;
+}
+
+void la_note_release(locus_allocator *a, double now)
+{
+    a->release_rate = cluster_release_rate(a, now) + 1.0 / LA_RELEASE_TAU_S;
+    a->release_rate_at = now;
 }

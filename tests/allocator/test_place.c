@@ -802,6 +802,71 @@ static void test_wait_bounded_by_read_time_saved(void **state)
     assert_true(big <= 6 + 1e-9);
 }
 
+/* When does fa, whose only block (128 MB: a local read saves 7.5 s) sits on
+ * a1 - full, held by fb since before fa came - first get an offer on a2, in
+ * a1's rack? Cycles every second. With churn (fc runs 8 one-cpu tasks on a3
+ * that all end within the next second), the tasks on the cluster end often:
+ * a1, running the only other allocated CPU, is expected to free a slot
+ * within the 3 s wait, so fa waits for it (Little's law; a1 has never
+ * released anything itself). Without churn nothing is expected to free:
+ * rack-local as soon as fa waits (its first cycle tells that no copy has
+ * room). */
+static double first_rack_offer(int churn)
+{
+    fstore f = {.gen = 1};
+    locus_allocator *a = new_loc(&f);
+    t_agent_r(a, "a1", "r1", 1, 1024);
+    t_agent_r(a, "a2", "r1", 8, 8192);
+    t_agent_r(a, "a3", "r2", 8, 8192);
+    t_fw(a, "fb", "*");
+    t_task_res(a, "fb", 1, 1024);
+    locus_offer_list l = t_alloc(a, 1); /* fb takes a1; the rest back for good */
+    for (size_t i = 0; i < l.n; i++)
+        if (strcmp(l.offers[i].agent_id, "a1") != 0)
+            t_decline(a, &l.offers[i], 1e6, 1);
+    assert_non_null(t_offer_for_agent(&l, "a1"));
+    t_fw(a, "fc", "*");
+    t_task_res(a, "fc", 1, 1024);
+    locus_scalar one[2] = {{"cpus", 1}, {"mem", 1024}};
+    locus_resources task = {one, 2};
+    int fa_in = 0;
+    double when = -1;
+    for (double now = 2; now <= 20 && when < 0; now++) {
+        if (now == 6) { /* the churn has run 4 s */
+            t_fw(a, "fa", "*");
+            t_task_res(a, "fa", 1, 1024);
+            put_block(&f, "in", 0, "a1", LOCUS_TIER_HDD, NULL);
+            f.blk[0].v.bytes = 128 * MB;
+            want_blocks(a, "fa", "in", 0, 1);
+            fa_in = 1;
+        }
+        l = t_alloc(a, now);
+        for (size_t i = 0; i < l.n; i++) {
+            const locus_offer *o = &l.offers[i];
+            if (fa_in && strcmp(o->framework_id, "fa") == 0 && strcmp(o->agent_id, "a2") == 0)
+                when = now - 6;
+            if (churn && strcmp(o->framework_id, "fc") == 0 && strcmp(o->agent_id, "a3") == 0)
+                continue; /* 8 tasks on a3, ended one by one below */
+            t_decline(a, o, strcmp(o->framework_id, "fa") == 0 ? 0 : 1e6, now);
+        }
+        if (churn && t_offer_for_agent(&l, "a3"))
+            for (int k = 0; k < 8; k++)
+                assert_int_equal(la_recover(a, "fc", "a3", &task, 0, now + 0.5), 0);
+    }
+    la_destroy(a);
+    return when;
+}
+
+static void test_wait_follows_cluster_release_rate(void **state)
+{
+    (void)state;
+    double idle = first_rack_offer(0);
+    assert_true(idle >= 0 && idle <= 1 + 1e-9);
+    double busy = first_rack_offer(1);
+    assert_true(busy >= 3 - 1e-9);
+    assert_true(busy <= 6 + 1e-9);
+}
+
 /* Block in#0 has a disk copy on a1 and a memory copy on a2, in#1 a disk
  * copy on a1; one task fits on each agent. The plan puts in#0 on a2
  * (memory) and in#1 on a1. A framework that takes any offer runs its first
@@ -965,6 +1030,7 @@ int main(void)
         cmocka_unit_test(test_confirmed_dataset_moves_expiry_only),
         cmocka_unit_test(test_expiry_rereads_only_expired_hints),
         cmocka_unit_test(test_wait_bounded_by_read_time_saved),
+        cmocka_unit_test(test_wait_follows_cluster_release_rate),
         cmocka_unit_test(test_local_claims_before_away),
         cmocka_unit_test(test_slices_follow_frameworks_choice),
         cmocka_unit_test(test_index_updates_match_full_rebuild),
