@@ -35,7 +35,7 @@
 #include "locus/hintstore.h"
 #include "locus/util.h"
 
-static int g_datasets = 100000, g_blocks = 10, g_hosts = 10000, g_no_sync;
+static int g_datasets = 100000, g_blocks = 10, g_hosts = 10000, g_no_sync, g_writes_only;
 
 static double now_s(void)
 {
@@ -109,12 +109,41 @@ static void le64(unsigned char *p, uint64_t v)
     le32(p + 4, (uint32_t)(v >> 32));
 }
 
+/* Removes a store folder the benchmark made (its three files, then it). */
+static void rm_store(const char *path)
+{
+    static const char *files[] = {"data.mdb", "lock.mdb", "writer.lock"};
+    for (size_t i = 0; i < 3; i++) {
+        char file[700];
+        snprintf(file, sizeof(file), "%s/%s", path, files[i]);
+        unlink(file);
+    }
+    rmdir(path);
+}
+
+/* One full replace into a new, empty store of its own in dir/fresh-N,
+ * removed again; returns the wall seconds, CPU seconds in *cpu. */
+static double replace_into_fresh(const char *dir, int n, double *put_s, double *cpu)
+{
+    char path[600], err[512];
+    snprintf(path, sizeof(path), "%s/fresh-%d", dir, n);
+    locus_hs *hs;
+    locus_hs_options o = {.map_size = (size_t)8 << 30, .create = 1, .no_sync = g_no_sync};
+    int rc = locus_hs_open(path, &o, &hs, err, sizeof(err));
+    if (rc)
+        die("open", rc, err);
+    double t = full_replace(hs, 1000, 0, put_s, cpu);
+    locus_hs_close(hs);
+    rm_store(path);
+    return t;
+}
+
 /* Write baseline: the same 1,000,000 block values, encoded as the store
  * encodes them (docs/hint-store.md: 24-byte head, 4 bytes per replica, the
  * backend name), put with raw LMDB in key order in one transaction into a
  * fresh environment: no summaries, no indexes, no reads of the previous
  * placement. */
-static double raw_write(const char *dir, double *cpu)
+static double raw_write(const char *dir, double *cpu, double *mib)
 {
     char path[600];
     snprintf(path, sizeof(path), "%s/raw", dir);
@@ -172,6 +201,8 @@ static double raw_write(const char *dir, double *cpu)
     *cpu = cpu_s() - c0;
     mdb_env_close(env);
     snprintf(path, sizeof(path), "%s/raw/data.mdb", dir);
+    struct stat f;
+    *mib = stat(path, &f) == 0 ? f.st_blocks * 512.0 / 1048576.0 : 0;
     unlink(path);
     snprintf(path, sizeof(path), "%s/raw/lock.mdb", dir);
     unlink(path);
@@ -382,11 +413,13 @@ int main(int argc, char **argv)
             g_hosts = atoi(argv[++i]);
         else if (strcmp(argv[i], "--no-sync") == 0)
             g_no_sync = 1;
+        else if (strcmp(argv[i], "--writes-only") == 0)
+            g_writes_only = 1; /* the replaces into empty stores only (for profiling) */
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             base = argv[++i];
         else {
             fprintf(stderr, "usage: locus-bench-hints [--datasets N] [--blocks-per-dataset K]"
-                            " [--hosts H] [--no-sync] [--dir TMPDIR]\n");
+                            " [--hosts H] [--no-sync] [--writes-only] [--dir TMPDIR]\n");
             return 2;
         }
     }
@@ -409,12 +442,36 @@ int main(int argc, char **argv)
     int rc = locus_hs_open(dir, &o, &hs, err, sizeof(err));
     if (rc)
         die("open", rc, err);
-    double raw_cpu, raw_t = raw_write(dir, &raw_cpu);
-    printf("baseline, raw LMDB put of the block values: %6.2f s wall, %6.2f s CPU\n", raw_t,
-           raw_cpu);
-    double put_s, c1, c2, c3, t_first = full_replace(hs, 1000, 0, &put_s, &c1), put2, put3;
-    printf("full replace, empty store:      %6.2f s wall, %6.2f s CPU (%.1fx baseline CPU;"
-           " %.2f s recording puts)\n", t_first, c1, c1 / raw_cpu, put_s);
+    /* The replace into an empty store and its baseline three times in turn,
+     * best of each in CPU time (as for the reads): the first two into stores
+     * of their own, the last into the store the rest of the run uses. */
+    double raw_cpu = 1e9, raw_t = 0, raw_mib = 0, c1 = 1e9, t_first = 0, put_s = 0;
+    double worst_ratio = 0;
+    printf("full replace into an empty store beside raw LMDB puts, three tries in turn:\n");
+    for (int t = 0; t < 3; t++) {
+        double rc_cpu, sc_cpu, ps, rt = raw_write(dir, &rc_cpu, &raw_mib);
+        double st = t < 2 ? replace_into_fresh(dir, t, &ps, &sc_cpu)
+                          : full_replace(hs, 1000, 0, &ps, &sc_cpu);
+        printf("  try %d: raw puts %5.2f s CPU, store %5.2f s CPU: %.2fx\n", t + 1, rc_cpu,
+               sc_cpu, sc_cpu / rc_cpu);
+        if (sc_cpu / rc_cpu > worst_ratio)
+            worst_ratio = sc_cpu / rc_cpu;
+        if (rc_cpu < raw_cpu)
+            raw_cpu = rc_cpu, raw_t = rt;
+        if (sc_cpu < c1)
+            c1 = sc_cpu, t_first = st, put_s = ps;
+    }
+    printf("baseline, raw LMDB put of the block values: %6.2f s wall, %6.2f s CPU;"
+           " its data.mdb %.1f MiB\n", raw_t, raw_cpu, raw_mib);
+    if (g_writes_only) {
+        locus_hs_close(hs);
+        rm_store(dir);
+        return 0;
+    }
+    double c2, c3, put2, put3;
+    printf("full replace, empty store:      %6.2f s wall, %6.2f s CPU (%.2fx baseline CPU, best"
+           " of 3; worst try %.2fx; %.2f s recording puts)\n", t_first, c1, c1 / raw_cpu,
+           worst_ratio, put_s);
     {
         char data0[600];
         struct stat f0;
@@ -609,17 +666,10 @@ int main(int argc, char **argv)
            n / batched, raw_get / batched, n / batched >= 1e6 ? "met" : "NOT met");
     printf("  repeated        >= 5,000,000/s: %10.0f/s (%.2fx raw mdb_get) %s\n", n / repeat,
            raw_get / repeat, n / repeat >= 5e6 ? "met" : "NOT met");
-    printf("  full replace    <= 2.0x raw puts: %8.2fx                     %s\n", c1 / raw_cpu,
-           c1 / raw_cpu <= 2.0 ? "met" : "NOT met");
+    printf("  full replace    <= 2.0x raw puts: %8.2fx (worst try %.2fx)       %s\n",
+           c1 / raw_cpu, worst_ratio, worst_ratio <= 2.0 ? "met" : "NOT met");
 
-    /* clean up the store folder */
-    static const char *files[] = {"data.mdb", "lock.mdb", "writer.lock"};
-    for (size_t i = 0; i < 3; i++) {
-        char p[600];
-        snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    rm_store(dir);
     for (int d = 0; d < g_datasets; d++)
         free(g_names[d]);
     free(g_names);

@@ -61,7 +61,7 @@ static int name_id_cmp(const void *a, const void *b)
 typedef struct strtab {
     char **strs;
     uint32_t n, cap;
-    uint32_t *slots; /* id + 1, 0 = empty */
+    uint64_t *slots; /* the name's hash's high half << 32 | id + 1; 0 = empty */
     size_t nslots;
     hs_arena arena;
 } strtab;
@@ -221,14 +221,18 @@ static void strtab_free(strtab *t)
 static int strtab_grow(strtab *t)
 {
     size_t ns = t->nslots ? t->nslots * 2 : 1024;
-    uint32_t *slots = calloc(ns, sizeof(*slots));
+    uint64_t *slots = calloc(ns, sizeof(*slots));
     if (!slots)
         return -1;
-    for (uint32_t id = 0; id < t->n; id++) {
-        size_t i = hs_hash_bytes(t->strs[id], strlen(t->strs[id])) & (ns - 1);
+    for (size_t j = 0; j < t->nslots; j++) {
+        if (!t->slots[j])
+            continue;
+        uint32_t id = (uint32_t)t->slots[j] - 1;
+        uint64_t h = hs_hash_bytes(t->strs[id], strlen(t->strs[id]));
+        size_t i = h & (ns - 1);
         while (slots[i])
             i = (i + 1) & (ns - 1);
-        slots[i] = id + 1;
+        slots[i] = t->slots[j];
     }
     free(t->slots);
     t->slots = slots;
@@ -241,11 +245,17 @@ static int64_t strtab_intern(strtab *t, const char *s, size_t n)
 {
     if ((t->n + 1) * 2 > t->nslots && strtab_grow(t) != 0)
         return -1;
-    size_t i = hs_hash_bytes(s, n) & (t->nslots - 1);
+    uint64_t h = hs_hash_bytes(s, n), tag = h & ~(uint64_t)UINT32_MAX;
+    size_t i = h & (t->nslots - 1);
+    /* the hash's high half in the slot: a probe past another name costs
+     * no look at its string */
     while (t->slots[i]) {
-        const char *c = t->strs[t->slots[i] - 1];
-        if (strncmp(c, s, n) == 0 && c[n] == '\0')
-            return t->slots[i] - 1;
+        if ((t->slots[i] & ~(uint64_t)UINT32_MAX) == tag) {
+            uint32_t id = (uint32_t)t->slots[i] - 1;
+            const char *c = t->strs[id];
+            if (strncmp(c, s, n) == 0 && c[n] == '\0')
+                return id;
+        }
         i = (i + 1) & (t->nslots - 1);
     }
     if (t->n == t->cap) {
@@ -260,7 +270,7 @@ static int64_t strtab_intern(strtab *t, const char *s, size_t n)
     if (!copy)
         return -1;
     t->strs[t->n] = copy;
-    t->slots[i] = t->n + 1;
+    t->slots[i] = tag | (t->n + 1);
     return t->n++;
 }
 
