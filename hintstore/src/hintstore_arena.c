@@ -98,6 +98,33 @@ void hs_big_grown_free(void *p, size_t cap)
         free(p);
 }
 
+void hs_spare_keep(hs_spare *sp, void *p, size_t cap)
+{
+    if (!p)
+        return;
+    hs_big_grown_free(sp->p, sp->cap);
+    sp->p = NULL;
+    sp->cap = 0;
+    if (cap < HS_HUGE_PAGE) {
+        free(p);
+        return;
+    }
+#ifdef MADV_FREE
+    madvise(p, huge_round(cap), MADV_FREE); /* contents are not kept, pages may be */
+#endif
+    sp->p = p;
+    sp->cap = cap;
+}
+
+void *hs_spare_take(hs_spare *sp, size_t *cap)
+{
+    void *p = sp->p;
+    *cap = sp->cap;
+    sp->p = NULL;
+    sp->cap = 0;
+    return p;
+}
+
 static void *pb_alloc(void *data, size_t size) { return hs_arena_alloc(data, size); }
 static void pb_free(void *data, void *ptr) { (void)data; (void)ptr; }
 

@@ -376,8 +376,8 @@ static void batch_free(locus_hs_batch *b)
         return;
     strtab_free(&b->datasets);
     strtab_free(&b->hosts);
-    hs_big_grown_free(b->ops, b->cap_ops * sizeof(*b->ops));
-    hs_big_grown_free(b->reps, b->cap_reps * sizeof(*b->reps));
+    hs_spare_keep(&b->hs->spare_ops, b->ops, b->cap_ops * sizeof(*b->ops));
+    hs_spare_keep(&b->hs->spare_reps, b->reps, b->cap_reps * sizeof(*b->reps));
     free(b->kslots);
     free(b->binds);
     hs_arena_free(&b->bind_arena);
@@ -398,6 +398,11 @@ static locus_hs_batch *batch_new(locus_hs *hs, const char *backend, int replace_
     hs_arena_init(&b->datasets.arena, 65536);
     hs_arena_init(&b->hosts.arena, 16384);
     hs_arena_init(&b->bind_arena, 4096);
+    size_t cap;
+    b->ops = hs_spare_take(&hs->spare_ops, &cap);
+    b->cap_ops = cap / sizeof(*b->ops);
+    b->reps = hs_spare_take(&hs->spare_reps, &cap);
+    b->cap_reps = cap / sizeof(*b->reps);
     return b;
 }
 
@@ -1028,6 +1033,11 @@ typedef struct hd_change {
 
 static int hd_update(commit_ctx *c, uint32_t host, uint32_t dsid, int add)
 {
+    if (!c->hd && c->hs->spare_hd.p) {
+        size_t cap;
+        c->hd = hs_spare_take(&c->hs->spare_hd, &cap);
+        c->cap_hd = cap / sizeof(*c->hd);
+    }
     if (c->n_hd == c->cap_hd) {
         size_t nc = c->cap_hd ? c->cap_hd * 2 : 4096;
         hd_change *n = hs_big_grow(c->hd, c->cap_hd * sizeof(*n), nc * sizeof(*n));
@@ -1122,7 +1132,7 @@ static int apply_host_index(commit_ctx *c)
         start[h + 2] += start[h + 1];
     for (size_t i = 0; i < c->n_hd; i++)
         ch[start[c->hd[i].host + 1]++] = c->hd[i].ds;
-    hs_big_grown_free(c->hd, c->cap_hd * sizeof(*c->hd));
+    hs_spare_keep(&c->hs->spare_hd, c->hd, c->cap_hd * sizeof(*c->hd));
     c->hd = NULL;
     c->n_hd = c->cap_hd = 0;
     appender ap = {0};
@@ -1542,7 +1552,7 @@ static void ctx_free(commit_ctx *c)
 {
     pmap_free(&c->pm);
     free(c->hmark);
-    hs_big_grown_free(c->hd, c->cap_hd * sizeof(*c->hd));
+    hs_spare_keep(&c->hs->spare_hd, c->hd, c->cap_hd * sizeof(*c->hd));
     free(c->bd);
     hs_feed_free(&c->feed);
     appender_close(&c->ap_blocks);

@@ -79,6 +79,19 @@ void *hs_big_alloc(size_t n);
  * given the same cap. */
 void *hs_big_grow(void *p, size_t cap, size_t n);
 void hs_big_grown_free(void *p, size_t cap);
+/* A grown array kept for reuse: p holding cap bytes, or NULL. */
+typedef struct hs_spare {
+    void *p;
+    size_t cap;
+} hs_spare;
+/* Keeps p (cap bytes, from hs_big_grow) in *sp for the next user if it is
+ * huge-page backed (its pages handed back with MADV_FREE, so the kernel may
+ * take them under memory pressure and a reuse refaults nothing otherwise),
+ * frees it if not; whatever *sp held before is released. A NULL p changes
+ * nothing. */
+void hs_spare_keep(hs_spare *sp, void *p, size_t cap);
+/* Takes what *sp holds (*cap its bytes; NULL and 0 if nothing). */
+void *hs_spare_take(hs_spare *sp, size_t *cap);
 
 /* ---- interned host names (hintstore_hosts.c) ---- */
 /* Ids 0 .. HS_MAX_HOST_IDS-1; a replica packs id << 2 | tier in 32 bits. */
@@ -105,6 +118,10 @@ struct locus_hs {
     int has_spare;
     void *spare_cache;
     size_t spare_ncache;
+    /* A finished batch's large arrays (operations, replicas, host index
+     * changes; from 2 MiB on, given back lazily with MADV_FREE), kept for the
+     * next batch: a steady poll settles to no fresh memory for them. */
+    hs_spare spare_ops, spare_reps, spare_hd;
     int has_changes;  /* 0: a store written before the change feed, opened read-only */
     char *path;
     int read_only;

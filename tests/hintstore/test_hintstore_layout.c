@@ -75,17 +75,35 @@ static uint32_t le32(const unsigned char *p)
 
 static uint64_t le64(const unsigned char *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
 
+/* The raw value under key in sub-database db of the (closed) store at dir,
+ * asserted present and n bytes long; malloc'd. */
+static unsigned char *raw_value(const char *dir, const char *db, const void *key, size_t klen,
+                                size_t n)
+{
+    size_t got = 0;
+    unsigned char *v = hs_t_raw_get(dir, db, key, klen, &got);
+    assert_non_null(v);
+    assert_int_equal(got, n);
+    return v;
+}
+
+/* Asserts that the raw value under key in db is exactly want[0..n). */
+static void expect_raw(const char *dir, const char *db, const void *key, size_t klen,
+                       const void *want, size_t n)
+{
+    unsigned char *v = raw_value(dir, db, key, klen, n);
+    assert_memory_equal(v, want, n);
+    free(v);
+}
+
 static void test_stored_bytes(void **state)
 {
     fx *f = *state;
     write_two_blocks(f->hs, 1234);
     locus_hs_close(f->hs);
     f->hs = NULL;
-    size_t n = 0;
-    unsigned char *v = hs_t_raw_get(f->dir, "datasets", "d0", 2, &n);
-    assert_non_null(v);
     /* header 'L' 'H' kind 1 version 3; 3 entries of 12 bytes after 44 */
-    assert_int_equal(n, 44 + 3 * 12);
+    unsigned char *v = raw_value(f->dir, "datasets", "d0", 2, 44 + 3 * 12);
     assert_memory_equal(v, "LH\x01\x03", 4);
     assert_int_equal(le32(v + 4), 3);
     assert_int_equal(le64(v + 8), 150);  /* total bytes */
@@ -103,9 +121,7 @@ static void test_stored_bytes(void **state)
     free(v);
     char key[32];
     size_t klen = hs_t_block_key(key, "d0", 0);
-    v = hs_t_raw_get(f->dir, "blocks", key, klen, &n);
-    assert_non_null(v);
-    assert_int_equal(n, 24 + 2 * 4 + strlen("alluxio:main"));
+    v = raw_value(f->dir, "blocks", key, klen, 24 + 2 * 4 + strlen("alluxio:main"));
     assert_memory_equal(v, "LH\x02\x03", 4);
     assert_int_equal(v[4] | v[5] << 8, 2); /* replicas */
     assert_int_equal(v[6], strlen("alluxio:main"));
@@ -117,24 +133,11 @@ static void test_stored_bytes(void **state)
     free(v);
     /* host_names: big-endian id -> name */
     unsigned char id1[4] = {0, 0, 0, 1};
-    v = hs_t_raw_get(f->dir, "host_names", id1, 4, &n);
-    assert_non_null(v);
-    assert_int_equal(n, 2);
-    assert_memory_equal(v, "h2", 2);
-    free(v);
+    expect_raw(f->dir, "host_names", id1, 4, "h2", 2);
     /* dataset_names: id (native u32) -> name; host_sets: host id -> ids */
-    uint32_t ds0 = 0;
-    v = hs_t_raw_get(f->dir, "dataset_names", &ds0, 4, &n);
-    assert_non_null(v);
-    assert_int_equal(n, 2);
-    assert_memory_equal(v, "d0", 2);
-    free(v);
-    uint32_t host1 = 1;
-    v = hs_t_raw_get(f->dir, "host_sets", &host1, 4, &n);
-    assert_non_null(v);
-    assert_int_equal(n, 4);
-    assert_int_equal(le32(v), 0); /* h2 holds d0 */
-    free(v);
+    uint32_t ds0 = 0, host1 = 1;
+    expect_raw(f->dir, "dataset_names", &ds0, 4, "d0", 2);
+    expect_raw(f->dir, "host_sets", &host1, 4, "\0\0\0\0", 4); /* h2 holds d0 (id 0) */
     assert_int_equal(hs_t_raw_count(f->dir, "host_sets"), 2);
 }
 
@@ -236,9 +239,8 @@ static void test_unknown_host_id(void **state)
     write_two_blocks(f->hs, 10);
     locus_hs_close(f->hs);
     f->hs = NULL;
-    size_t n = 0;
-    unsigned char *v = hs_t_raw_get(f->dir, "datasets", "d0", 2, &n);
-    assert_non_null(v);
+    size_t n = 44 + 3 * 12;
+    unsigned char *v = raw_value(f->dir, "datasets", "d0", 2, n);
     v[45] = 0x77; /* first entry's host id -> 0x77 << 6 (only 0 and 1 exist) */
     assert_int_equal(hs_t_raw_put(f->dir, "datasets", "d0", 2, v, n), 0);
     free(v);
