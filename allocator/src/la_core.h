@@ -314,6 +314,10 @@ struct locus_allocator {
     la_u64map host_cache;
     const void *host_cache_store;
     uint64_t host_cache_epoch;
+    /* Per framework slot: each demand item's part of its locality as last
+     * read (la_hints.c), so a changed dataset re-reads only its own items. */
+    struct la_items *fw_items;
+    uint32_t cap_fw_items;
     /* placement engine, per cycle (la_place.c) */
     double *plan_free;          /* per agent slot x LA_MAX_RES: free resources not yet planned */
     uint32_t *plan_head;        /* per agent slot: first plan entry, LA_MAP_NONE if none */
