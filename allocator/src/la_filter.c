@@ -15,6 +15,9 @@
 
 #include "locus/error.h"
 
+/* Filters a sparse set may hold for its expiry to work on the stack. */
+#define LA_FSET_STACK_KEEP 64
+
 static uint32_t slot_of(uint32_t fw, uint32_t cap)
 {
     return (fw * 2654435761u) & (cap - 1);
@@ -163,6 +166,28 @@ uint32_t la_fset_expire(la_fset *s, uint32_t now_t, void (*on_drop)(void *ctx, u
                 minexp = e;
             }
         }
+    } else if (s->n <= LA_FSET_STACK_KEEP) {
+        /* A small set (the usual one) is cleared and its survivors put back
+         * from the stack: deleting while scanning would move probe runs, and
+         * a new table per expiry cost an allocation on every agent visit. */
+        uint32_t keep[2 * LA_FSET_STACK_KEEP], nk = 0;
+        for (uint32_t i = 0; i < s->cap; i++) {
+            if (!s->v[2 * i])
+                continue;
+            uint32_t fw = s->v[2 * i] - 1, e = s->v[2 * i + 1];
+            if (e <= now_t) {
+                s->n--;
+                on_drop(ctx, fw);
+            } else {
+                keep[nk++] = fw;
+                keep[nk++] = e;
+                if (e < minexp)
+                    minexp = e;
+            }
+        }
+        memset(s->v, 0, 2 * sizeof *s->v * s->cap);
+        for (uint32_t i = 0; i < nk; i += 2)
+            sparse_insert(s->v, s->cap, keep[i], keep[i + 1]);
     } else {
         /* Rebuild in place of deleting while scanning (probe runs move). */
         uint32_t *nv = calloc(2 * (size_t)s->cap, sizeof *nv);
