@@ -17,49 +17,44 @@
 #define EPS 1e-9
 #define NONE LA_MAP_NONE
 
-/* Fixed-point text of v with `decimals` digits (0..3): reasons are written
- * for every offer, and printf's %f is the slowest part of doing so. */
-static const char *fmt_fix(double v, int decimals, char *buf, size_t len)
+/* Appends v in fixed point with `decimals` digits (0..3): reasons are
+ * written for every offer, and printf's %f is the slowest part of doing so.
+ * The digits go straight into the reason, with no copy or strlen after. */
+static void sb_fix(la_sbuf *b, double v, int decimals)
 {
     static const uint64_t scale[] = {1, 10, 100, 1000};
     char tmp[32];
-    size_t n = 0;
-    int neg = v < 0;
+    size_t n = sizeof tmp;
     if (!isfinite(v) || fabs(v) > 1e15) {
-        snprintf(buf, len, "%g", v);
-        return buf;
+        int len = snprintf(tmp, sizeof tmp, "%g", v);
+        la_sb_put(b, tmp, len > 0 ? (size_t)len : 0);
+        return;
     }
     uint64_t x = (uint64_t)llround(fabs(v) * (double)scale[decimals]);
     for (int d = 0; d < decimals; d++, x /= 10)
-        tmp[n++] = (char)('0' + x % 10);
+        tmp[--n] = (char)('0' + x % 10);
     if (decimals)
-        tmp[n++] = '.';
+        tmp[--n] = '.';
     do {
-        tmp[n++] = (char)('0' + x % 10);
+        tmp[--n] = (char)('0' + x % 10);
         x /= 10;
     } while (x);
-    if (neg)
-        tmp[n++] = '-';
-    size_t i = 0;
-    for (; i < n && i + 1 < len; i++)
-        buf[i] = tmp[n - 1 - i];
-    buf[i] = '\0';
-    return buf;
+    if (v < 0)
+        tmp[--n] = '-';
+    la_sb_put(b, tmp + n, sizeof tmp - n);
 }
 
 static void sb_bytes(la_sbuf *b, uint64_t bytes)
 {
-    static const char *const u[] = {"B", "KB", "MB", "GB", "TB", "PB"};
+    static const char u[][4] = {" B", " KB", " MB", " GB", " TB", " PB"};
     double v = (double)bytes;
     int i = 0;
     while (v >= 1024 && i < 5) {
         v /= 1024;
         i++;
     }
-    char num[32];
-    la_sb_str(b, fmt_fix(v, i ? 1 : 0, num, sizeof num));
-    la_sb_str(b, " ");
-    la_sb_str(b, u[i]);
+    sb_fix(b, v, i ? 1 : 0);
+    la_sb_put(b, u[i], i ? 3 : 2);
 }
 
 #define LA_REASON_MAX 320 /* bytes of one offer's reason, its terminator included */
@@ -109,7 +104,6 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     double share_before = c->share;
 
     /* The reason is written in place (room reserved above). */
-    char n1[32], n2[32];
     la_sbuf rb = {a->reasons + a->n_reasons, 0, LA_REASON_MAX};
     rb.buf[0] = '\0';
     if (!use_loc) {
@@ -120,35 +114,34 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
         la_sb_str(&rb, ": role ");
         la_sb_str(&rb, ro->name);
         la_sb_str(&rb, " share ");
-        la_sb_str(&rb, fmt_fix(ro->share, 3, n1, sizeof n1));
+        sb_fix(&rb, ro->share, 3);
         la_sb_str(&rb, ", fw share ");
-        la_sb_str(&rb, fmt_fix(share_before, 3, n2, sizeof n2));
+        sb_fix(&rb, share_before, 3);
     } else {
         memcpy(o->locality.local_bytes, p->local, sizeof p->local);
         o->locality.rack_bytes = p->rack;
         o->locality.score = p->score;
         o->locality.level = p->level;
-        fmt_fix(share_before, 3, n1, sizeof n1);
         if (p->level == 0) {
             int t = p->local[0] ? 0 : p->local[1] ? 1 : 2;
             static const char *const tn[] = {"local MEM ", "local SSD ", "local HDD "};
             la_sb_str(&rb, tn[t]);
             sb_bytes(&rb, p->local[t]);
             la_sb_str(&rb, ", score ");
-            la_sb_str(&rb, fmt_fix(p->score, 2, n2, sizeof n2));
+            sb_fix(&rb, p->score, 2);
         } else if (p->level == 1) {
             la_sb_str(&rb, "rack-local ");
             sb_bytes(&rb, p->rack);
             la_sb_str(&rb, " after ");
-            la_sb_str(&rb, fmt_fix(p->waited, 1, n2, sizeof n2));
+            sb_fix(&rb, p->waited, 1);
             la_sb_str(&rb, " s wait");
         } else if (p->level == 2) {
             la_sb_str(&rb, "any after ");
-            la_sb_str(&rb, fmt_fix(p->waited, 1, n2, sizeof n2));
+            sb_fix(&rb, p->waited, 1);
             la_sb_str(&rb, " s wait");
         }
         la_sb_str(&rb, p->level >= 0 && p->level <= 2 ? ", share " : "no cached demand, drf share ");
-        la_sb_str(&rb, n1);
+        sb_fix(&rb, share_before, 3);
     }
     if (slice_tasks) {
         la_sb_str(&rb, ", slice for ");
@@ -317,15 +310,22 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
     double avail[LA_MAX_RES];
     for (uint32_t i = 0; i < a->n_live && a->n_offerable; i++) {
         uint32_t gs = a->live[i];
-        if (a->plan_open_valid && !a->plan_open[gs])
-            continue; /* the plan found nothing to offer here */
         la_agent *g = &a->agents[gs];
-        if (!g->active || !la_allocatable(a, g, avail))
-            continue;
-        if (g->filters.n && now_t >= g->min_expiry)
-            la_filters_expire(a, g, now_t);
-        if (g->n_filt_off >= a->n_offerable)
-            continue; /* filtered for every framework that could take it */
+        if (a->plan_open_valid) {
+            /* The plan read this agent (active, its room, its filters
+             * expired, not filtered for every framework) and nothing has
+             * changed it since: its free resources are taken from there. */
+            if (!a->plan_open[gs])
+                continue; /* the plan found nothing to offer here */
+            memcpy(avail, &a->plan_avail[(size_t)i * a->n_res], sizeof *avail * a->n_res);
+        } else {
+            if (!g->active || !la_allocatable(a, g, avail))
+                continue;
+            if (g->filters.n && now_t >= g->min_expiry)
+                la_filters_expire(a, g, now_t);
+            if (g->n_filt_off >= a->n_offerable)
+                continue; /* filtered for every framework that could take it */
+        }
         size_t from = a->n_offers;
         if (a->roles_ext)
             a->roles_ext->refused = 0;

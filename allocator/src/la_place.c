@@ -1141,31 +1141,43 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
     if (n_local && (la_grow((void **)&a->plan_fit, &a->cap_plan_fit, na + 1, 1) ||
                     la_grow((void **)&a->plan_open, &a->cap_plan_open, na + 1, 1)))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
-    for (uint32_t ag = 0; ag < na && n_local; ag++) {
-        double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
-        la_agent *g = &a->agents[ag];
-        if (g->live && g->filters.n && now_t >= g->min_expiry)
-            la_filters_expire(a, g, now_t);
-        /* An agent filtered for every offerable framework has no room for
-         * anyone (the saturated case costs the plan nothing). The agent
-         * loop of la_allocate() skips the agents found closed here: nothing
-         * changes them before their turn. */
-        a->plan_open[ag] = g->live && g->active && g->n_filt_off < a->n_offerable &&
-                           la_allocatable(a, g, fr);
-        a->plan_fit[ag] = 0;
-        if (!a->plan_open[ag])
-            memset(fr, 0, sizeof *fr * LA_MAX_RES);
-    }
-    a->plan_open_valid = n_local > 0;
     /* Agents where the smallest planned task still fits: none left, the plan is done. */
     a->plan_room = a->n_room_ag = a->room_cur = 0;
     if (la_grow((void **)&a->plan_room_ag, &a->cap_room_ag, a->n_live + 1, sizeof *a->plan_room_ag))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
-    for (uint32_t i = 0; i < a->n_live && n_local; i++)
-        if (min_room(a, a->live[i])) {
-            a->plan_fit[a->live[i]] = 1;
-            a->plan_room_ag[a->n_room_ag++] = a->live[i];
+    if (n_local && la_grow((void **)&a->plan_avail, &a->cap_plan_avail,
+                           (a->n_live + 1) * a->n_res, sizeof *a->plan_avail))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    if (n_local) {
+        memset(a->plan_open, 0, na);
+        memset(a->plan_fit, 0, na);
+    }
+    /* One walk over the live agents in the cycle's order reads each one's
+     * room (slots of removed agents stay closed: no copy or probe reaches
+     * them past plan_fit). An agent filtered for every offerable framework
+     * has no room for anyone (the saturated case costs the plan nothing);
+     * filters are expired only on agents with something to offer, as the
+     * agent loop does. The agent loop of la_allocate() skips the agents
+     * found closed here: nothing changes them before their turn. */
+    for (uint32_t i = 0; i < a->n_live && n_local; i++) {
+        uint32_t ag = a->live[i];
+        double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
+        la_agent *g = &a->agents[ag];
+        int open = g->active && la_allocatable(a, g, fr);
+        if (open && g->filters.n && now_t >= g->min_expiry)
+            la_filters_expire(a, g, now_t);
+        if (!open || g->n_filt_off >= a->n_offerable) {
+            memset(fr, 0, sizeof *fr * LA_MAX_RES);
+            continue;
         }
+        a->plan_open[ag] = 1;
+        memcpy(&a->plan_avail[(size_t)i * a->n_res], fr, sizeof *fr * a->n_res);
+        if (min_room(a, ag)) {
+            a->plan_fit[ag] = 1;
+            a->plan_room_ag[a->n_room_ag++] = ag;
+        }
+    }
+    a->plan_open_valid = n_local > 0;
     a->plan_room = a->n_room_ag;
     uint32_t cursor = 0;
     /* Two passes, as a delay-scheduling framework takes a node-local task of
@@ -1241,14 +1253,18 @@ void la_place_free(locus_allocator *a)
     free(a->plan_room_ag);
     free(a->plan_fit);
     free(a->plan_open);
+    free(a->plan_avail);
 }
 
 /* Offers agent gs's planned slices: each framework planned here gets the
  * resources of its planned tasks, with the blocks they were planned for in
- * the reason. */
-static int offer_planned(locus_allocator *a, uint32_t gs, double *avail, double now)
+ * the reason. *touched: a slice was cut from avail (offered or not: a role
+ * filter or quota may turn the offer down after avail was cut). */
+static int offer_planned(locus_allocator *a, uint32_t gs, double *avail, double now,
+                         int *touched)
 {
     static const char *const tn[] = {"on MEM", "on SSD", "on HDD"};
+    *touched = 0;
     if (a->plan_head[gs] == NONE)
         return 0;
     /* The list is newest first: offer in the order the plan made them (DRF). */
@@ -1276,6 +1292,7 @@ static int offer_planned(locus_allocator *a, uint32_t gs, double *avail, double 
         }
         if (!any)
             continue;
+        *touched = 1;
         p.level = pl->level;
         p.tasks = pl->n_tasks;
         if (pl->level == 0) {
@@ -1339,14 +1356,16 @@ int la_place_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_
 {
     int rc = 0;
     if (a->plan_head && gs < a->plan_agent_cap) {
-        if ((rc = offer_planned(a, gs, avail, now)))
+        int touched = 0;
+        if ((rc = offer_planned(a, gs, avail, now, &touched)))
             return rc;
-        /* What is free is read again from the agent's allocations, whether
-         * or not a slice was offered: the reserved framework and the DRF walk
-         * below must not work from the caller's copy (with it the Mesos
-         * module's end-to-end test offered a framework a planned agent's
-         * rest with the slice subtracted twice). */
-        if (!la_allocatable(a, &a->agents[gs], avail))
+        /* Once a slice was cut from avail, what is free is read again from
+         * the agent's allocations, whether or not the slice was offered: the
+         * reserved framework and the DRF walk below must not work from the
+         * cut copy (with it the Mesos module's end-to-end test offered a
+         * framework a planned agent's rest with the slice subtracted twice).
+         * Untouched, avail is what the caller just read. */
+        if (touched && !la_allocatable(a, &a->agents[gs], avail))
             return 0;
         uint32_t rfw = a->plan_reserved[gs];
         if (rfw != NONE && a->fws[rfw].live && a->fws[rfw].n_listed &&
