@@ -10,8 +10,6 @@
  * huge-page backed (hs_big_alloc): a snapshot that reads 100,000 datasets
  * holds about 80 MiB of views and their entries, and reading them again at
  * random otherwise misses the TLB on nearly every lookup. */
-#define _GNU_SOURCE /* mremap */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,59 +41,26 @@ void *hs_big_alloc(size_t n)
 
 static size_t huge_round(size_t n) { return (n + HS_HUGE_PAGE - 1) & ~(HS_HUGE_PAGE - 1); }
 
-/* n bytes (a multiple of 2 MiB) of anonymous memory at a 2 MiB boundary,
- * advised as huge pages; MAP_FAILED if the OS refuses. When p is not NULL,
- * its old_n bytes of mapping move there (page tables, not contents). */
-static void *huge_map(void *p, size_t old_n, size_t n)
-{
-    /* reserve room to align in, then put the block at the boundary */
-    char *r = mmap(NULL, n + HS_HUGE_PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
-    if (r == MAP_FAILED)
-        return MAP_FAILED;
-    char *at = (char *)(((uintptr_t)r + HS_HUGE_PAGE - 1) & ~(uintptr_t)(HS_HUGE_PAGE - 1));
-    void *q = p ? mremap(p, old_n, n, MREMAP_MAYMOVE | MREMAP_FIXED, at)
-                : mmap(at, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    if (q == MAP_FAILED) {
-        munmap(r, n + HS_HUGE_PAGE);
-        return MAP_FAILED;
-    }
-    /* what is left of the reservation before and after the block */
-    if (at > r)
-        munmap(r, (size_t)(at - r));
-    if (at + n < r + n + HS_HUGE_PAGE)
-        munmap(at + n, (size_t)(r + n + HS_HUGE_PAGE - (at + n)));
-#ifdef MADV_HUGEPAGE
-    madvise(q, n, MADV_HUGEPAGE); /* advice only: without it, plain pages */
-#endif
-    return q;
-}
-
-void *hs_big_grow(void *p, size_t cap, size_t n)
+void *hs_big_grow(void *p, size_t used, size_t n)
 {
     if (n < HS_HUGE_PAGE)
         return realloc(p, n);
-    if (p && cap >= HS_HUGE_PAGE) {
-        if (huge_round(n) == huge_round(cap))
-            return p;
-        void *q = huge_map(p, huge_round(cap), huge_round(n));
-        return q == MAP_FAILED ? NULL : q;
-    }
-    void *q = huge_map(NULL, 0, huge_round(n));
-    if (q == MAP_FAILED)
+    /* A copy, not mremap: the block given up goes back to malloc, and the
+     * commit's LMDB pages (4 KiB mallocs, each a page fault when fresh) are
+     * then carved from memory already faulted in. */
+    void *q = hs_big_alloc(n);
+    if (!q)
         return NULL;
-    if (cap)
-        memcpy(q, p, cap);
+    if (used)
+        memcpy(q, p, used);
     free(p);
     return q;
 }
 
 void hs_big_grown_free(void *p, size_t cap)
 {
-    if (p && cap >= HS_HUGE_PAGE)
-        munmap(p, huge_round(cap));
-    else
-        free(p);
+    (void)cap;
+    free(p);
 }
 
 void hs_spare_keep(hs_spare *sp, void *p, size_t cap)

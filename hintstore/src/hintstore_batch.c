@@ -500,7 +500,7 @@ static hs_op *op_append(locus_hs_batch *b, uint32_t ds, uint64_t index)
 {
     if (b->n_ops == b->cap_ops) {
         size_t nc = b->cap_ops ? b->cap_ops * 2 : 1024;
-        hs_op *no = hs_big_grow(b->ops, b->cap_ops * sizeof(*no), nc * sizeof(*no));
+        hs_op *no = hs_big_grow(b->ops, b->n_ops * sizeof(*no), nc * sizeof(*no));
         if (!no)
             return NULL;
         b->ops = no;
@@ -578,7 +578,7 @@ int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
         size_t nc = b->cap_reps ? b->cap_reps * 2 : 4096;
         while (nc < b->n_reps + blk->n_replicas)
             nc *= 2;
-        uint32_t *nr = hs_big_grow(b->reps, b->cap_reps * sizeof(*nr), nc * sizeof(*nr));
+        uint32_t *nr = hs_big_grow(b->reps, b->n_reps * sizeof(*nr), nc * sizeof(*nr));
         if (!nr)
             return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
         b->reps = nr;
@@ -1040,7 +1040,7 @@ static int hd_update(commit_ctx *c, uint32_t host, uint32_t dsid, int add)
     }
     if (c->n_hd == c->cap_hd) {
         size_t nc = c->cap_hd ? c->cap_hd * 2 : 4096;
-        hd_change *n = hs_big_grow(c->hd, c->cap_hd * sizeof(*n), nc * sizeof(*n));
+        hd_change *n = hs_big_grow(c->hd, c->n_hd * sizeof(*n), nc * sizeof(*n));
         if (!n)
             return nomem(c);
         c->hd = n;

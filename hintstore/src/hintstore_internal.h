@@ -70,14 +70,12 @@ void hs_arena_free(hs_arena *a);
 /* malloc for memory read at random; from 2 MiB on aligned to and advised as
  * huge pages (fewer TLB misses). Released with free(). */
 void *hs_big_alloc(size_t n);
-/* realloc for arrays that grow large (a batch's operations), p holding cap
- * bytes (0 when NULL): from 2 MiB on the array is an anonymous mapping at a
- * 2 MiB boundary advised as huge pages (a fault per 2 MiB instead of per
- * 4 KiB page), and it grows with mremap, which moves its page tables: no
- * copy, and no fresh copy to fault in (on a VM the first touch of memory is
- * most of a large batch's system time). Released with hs_big_grown_free
- * given the same cap. */
-void *hs_big_grow(void *p, size_t cap, size_t n);
+/* realloc for arrays that grow large (a batch's operations): from 2 MiB on
+ * the new block comes from hs_big_alloc, so filling it takes a fault per
+ * 2 MiB instead of per 4 KiB page (page faults are most of a large batch's
+ * system time). The first `used` bytes are kept. Released with
+ * hs_big_grown_free (given the block's capacity in bytes) or free(). */
+void *hs_big_grow(void *p, size_t used, size_t n);
 void hs_big_grown_free(void *p, size_t cap);
 /* A grown array kept for reuse: p holding cap bytes, or NULL. */
 typedef struct hs_spare {

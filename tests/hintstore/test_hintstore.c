@@ -1052,7 +1052,7 @@ static void test_damaged_values(void **state)
     }
 }
 
-/* ---- a batch large enough that its arrays live in grown huge-page mappings ---- */
+/* ---- batches large enough that their arrays grow into huge-page blocks ---- */
 
 #define LB_DATASETS 25000
 #define LB_BLOCKS 8
@@ -1136,7 +1136,8 @@ static void test_large_batch(void **state)
 {
     fx *f = *state;
     /* 200,000 blocks: the batch's operations (8 MB), replicas (2.4 MB) and
-     * host index changes (4.8 MB) grow past 2 MiB and move by mremap */
+     * host index changes (4.8 MB) grow past 2 MiB into huge-page blocks,
+     * and the second batch starts from the first one's, kept by the handle */
     lb_replace(f->hs, 0, 1000);
     lb_check(f->hs, 0);
     lb_replace(f->hs, 1, 2000);
