@@ -124,6 +124,8 @@ typedef struct la_fw {
     int idx_queued;             /* in the core's idx_queue: its entries are out of date */
     double loc_expire_at;       /* host time at which one of its hints turns stale */
     double wait_since;          /* delay scheduling: waiting since (host s), <0 not waiting */
+    double waited_from;         /* ... when it really began: wait_since moves forward past a
+                                   wait that cannot pay; offer reasons tell this one */
     uint64_t wait_cycle;        /* last cycle it was waiting in (waits need consecutive cycles) */
     uint8_t allowed;            /* per cycle: farthest level it may take (0 node, 1 rack, 2 any) */
     int has_task_res;           /* set_task_resources gave a non-empty set */

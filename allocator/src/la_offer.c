@@ -162,8 +162,8 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
         a->st.offers_rack++;
     else
         a->st.offers_any++;
-    if (use_loc && lvl == 0)
-        f->wait_since = now; /* a local launch restarts the wait, as in delay scheduling */
+    if (use_loc && lvl == 0) /* a local launch restarts the wait, as in delay scheduling */
+        f->wait_since = f->waited_from = now;
 
     /* Mesos's sorters: the chosen client and its role move right. */
     uint32_t ui = use_loc ? p->ui : NONE;

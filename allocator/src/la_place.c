@@ -174,7 +174,7 @@ int la_place_prepare(locus_allocator *a, double now)
         /* A wait needs consecutive locality cycles: after a drf fallback, a
          * suppression or a deactivation the framework starts waiting afresh. */
         if (f->wait_since < 0 || f->wait_cycle + 1 != a->st.cycles)
-            f->wait_since = now;
+            f->wait_since = f->waited_from = now;
         f->wait_cycle = a->st.cycles;
         double w = now - f->wait_since;
         /* Waiting pays at most the read time a copy saves: the waits are
@@ -317,7 +317,7 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             return 0;
         annotate(a, gs, a->clients[best_cs].fw, &best);
         const la_fw *f = &a->fws[a->clients[best_cs].fw];
-        best.waited = f->wait_since >= 0 && best.level > 0 ? now - f->wait_since : 0;
+        best.waited = f->waited_from >= 0 && best.level > 0 ? now - f->waited_from : 0;
     } else if (!found) {
         /* DRF order among the frameworks not held back... */
         for (uint32_t ri = 0; ri < a->n_roles && best_cs == NONE; ri++) {
@@ -349,7 +349,7 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             return 0;
         annotate(a, gs, a->clients[best_cs].fw, &best);
         const la_fw *f = &a->fws[a->clients[best_cs].fw];
-        best.waited = f->wait_since >= 0 && best.level > 0 ? now - f->wait_since : 0;
+        best.waited = f->waited_from >= 0 && best.level > 0 ? now - f->waited_from : 0;
     }
     const la_client *c = &a->clients[best_cs];
     best.ri = la_role_order_find(a, c->role);
@@ -1295,6 +1295,8 @@ static int offer_planned(locus_allocator *a, uint32_t gs, double *avail, double 
         *touched = 1;
         p.level = pl->level;
         p.tasks = pl->n_tasks;
+        /* away from the data: how long it waited, as the per-agent picks say */
+        p.waited = pl->level > 0 && f->waited_from >= 0 ? now - f->waited_from : 0;
         if (pl->level == 0) {
             memset(p.local, 0, sizeof p.local);
             memcpy(p.local, pl->bytes, sizeof pl->bytes);

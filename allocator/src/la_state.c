@@ -617,7 +617,7 @@ int la_add_framework(locus_allocator *a, const locus_framework_info *info,
     la_fw *f = &a->fws[s];
     memset(f, 0, sizeof *f);
     f->alloc_head = NONE;
-    f->wait_since = -1;
+    f->wait_since = f->waited_from = -1;
     f->hint_dirty = 1;
     if (!(f->id = strdup(info->id)) || la_strmap_put(&a->fw_map, f->id, s)) {
         free(f->id);

@@ -843,8 +843,13 @@ static double first_rack_offer(int churn)
         l = t_alloc(a, now);
         for (size_t i = 0; i < l.n; i++) {
             const locus_offer *o = &l.offers[i];
-            if (fa_in && strcmp(o->framework_id, "fa") == 0 && strcmp(o->agent_id, "a2") == 0)
+            if (fa_in && strcmp(o->framework_id, "fa") == 0 && strcmp(o->agent_id, "a2") == 0) {
                 when = now - 6;
+                /* the reason tells the wait: since fa's first cycle (now 6) */
+                char want[64];
+                snprintf(want, sizeof want, "rack-local 128.0 MB after %.1f s wait", when);
+                assert_non_null(strstr(o->reason, want));
+            }
             if (churn && strcmp(o->framework_id, "fc") == 0 && strcmp(o->agent_id, "a3") == 0)
                 continue; /* 8 tasks on a3, ended one by one below */
             t_decline(a, o, strcmp(o->framework_id, "fa") == 0 ? 0 : 1e6, now);
