@@ -321,6 +321,128 @@ static uint32_t agent_of_host(locus_allocator *a, void *snap, const char *host)
     return ag;
 }
 
+/* Agent slot of storage host id `id` of the store (default provider), NONE
+ * if no agent runs there. Ids are stable for the store's life, so the
+ * answer is cached beside the name pointers (a key no pointer can be). */
+static uint32_t agent_of_host_id(locus_allocator *a, void *snap, uint32_t id)
+{
+    uint64_t key = 1ULL << 63 | id;
+    uint32_t v = la_u64map_get(&a->host_cache, key);
+    if (v != NONE)
+        return v - 1;
+    const char *name = locus_hs_snapshot_host_name(snap, id);
+    uint32_t ag = name ? resolve_host(a, snap, name) : NONE;
+    (void)la_u64map_put(&a->host_cache, key, ag + 1);
+    return ag;
+}
+
+/* A dataset summary as item_read needs it: from the store, read in place
+ * (no decode, no copy); from an injected provider, its decoded view. */
+typedef struct ds_read {
+    uint64_t total_bytes, block_count;
+    int64_t updated_at_ms;
+    size_t n_placement;
+    const locus_hs_dataset *view;   /* injected provider */
+    locus_hs_dataset_ref ref;       /* the store */
+} ds_read;
+
+static int ds_lookup(locus_allocator *a, void *snap, const char *name, ds_read *x)
+{
+    if (a->prov_injected) {
+        const locus_hs_dataset *v = NULL;
+        int rc = a->prov.dataset(a->prov.ctx, snap, name, &v);
+        if (rc || !v)
+            return rc ? rc : LOCUS_ENOTFOUND;
+        *x = (ds_read){v->total_bytes, v->block_count, v->updated_at_ms, v->n_placement, v, {0}};
+        return 0;
+    }
+    int rc = locus_hs_snapshot_dataset_ref(snap, name, strlen(name), &x->ref);
+    if (rc)
+        return rc;
+    x->view = NULL;
+    x->total_bytes = x->ref.total_bytes;
+    x->block_count = x->ref.block_count;
+    x->updated_at_ms = x->ref.updated_at_ms;
+    x->n_placement = x->ref.n_placement;
+    return 0;
+}
+
+/* The store's summaries of a framework's dataset items, looked up together
+ * before they are read: locus_hs_snapshot_dataset_refs overlaps the cache
+ * and TLB misses of up to 8 descents, which the first read of a framework's
+ * datasets is made of. rc[i]: item i's status, PRE_NONE when not looked up
+ * (a block item). */
+#define PRE_NONE INT32_MIN
+typedef struct ds_pre {
+    ds_read *ds;
+    int *rc;
+} ds_pre;
+
+static void ds_pre_free(ds_pre *p)
+{
+    free(p->ds);
+    free(p->rc);
+    p->ds = NULL;
+    p->rc = NULL;
+}
+
+/* Fills *p for f's dataset items; 0 when it did not (an injected provider,
+ * fewer than two dataset items, no memory): each is then looked up alone. */
+static int ds_prefetch(locus_allocator *a, void *snap, const la_fw *f, ds_pre *p)
+{
+    size_t n = f->n_demand, k = 0;
+    if (a->prov_injected || n < 2)
+        return 0;
+    const char **names = malloc(sizeof *names * n);
+    size_t *at = malloc(sizeof *at * n);
+    locus_hs_dataset_ref *refs = malloc(sizeof *refs * n);
+    int *st = malloc(sizeof *st * n);
+    p->ds = malloc(sizeof *p->ds * n);
+    p->rc = malloc(sizeof *p->rc * n);
+    int ok = names && at && refs && st && p->ds && p->rc;
+    for (size_t i = 0; ok && i < n; i++) {
+        p->rc[i] = PRE_NONE;
+        if (f->demand[i].block < 0) {
+            at[k] = i;
+            names[k++] = f->demand[i].dataset;
+        }
+    }
+    ok = ok && k >= 2 && locus_hs_snapshot_dataset_refs(snap, names, NULL, k, refs, st) == 0;
+    for (size_t j = 0; ok && j < k; j++) {
+        size_t i = at[j];
+        p->rc[i] = st[j];
+        const locus_hs_dataset_ref *r = &refs[j];
+        if (st[j] == 0)
+            p->ds[i] = (ds_read){r->total_bytes, r->block_count, r->updated_at_ms,
+                                 r->n_placement, NULL, *r};
+    }
+    free(names);
+    free(at);
+    free(refs);
+    free(st);
+    if (!ok)
+        ds_pre_free(p);
+    return ok;
+}
+
+/* Placement entry j of x: its agent (NONE: none runs on that host), tier
+ * and bytes. */
+static uint32_t ds_entry(locus_allocator *a, void *snap, const ds_read *x, size_t j, int *tier,
+                         uint64_t *bytes)
+{
+    if (x->view) {
+        const locus_hs_host_bytes *p = &x->view->placement[j];
+        *tier = (int)p->tier;
+        *bytes = p->bytes;
+        return agent_of_host(a, snap, p->host);
+    }
+    uint32_t id;
+    locus_tier t;
+    locus_hs_placement_at(&x->ref, j, &id, &t, bytes);
+    *tier = (int)t;
+    return agent_of_host_id(a, snap, id);
+}
+
 /* Block b's copies on known agents, one per agent in its fastest tier:
  * ags[i], tiers[i] for i < return value (at most max). Each replica's host is
  * resolved once. */
@@ -475,7 +597,7 @@ static int fw_compute_blocks(locus_allocator *a, void *snap, la_fw *f, const clo
  * local tasks, expiry and, with a task size, its units. rec (may be NULL)
  * records the part as item_replay adds it again. */
 static int item_read(locus_allocator *a, void *snap, la_fw *f, size_t i, const clockmap *cm,
-                     la_items *rec)
+                     la_items *rec, const ds_pre *pre)
 {
     la_demand *d = &f->demand[i];
     d->expire = INFINITY;
@@ -483,9 +605,10 @@ static int item_read(locus_allocator *a, void *snap, la_fw *f, size_t i, const c
     if (rec)
         rec->local[i] = 0;
     if (d->block < 0) {
-        const locus_hs_dataset *ds = NULL;
-        int rc = a->prov.dataset(a->prov.ctx, snap, d->dataset, &ds);
-        if (rc || !ds) {
+        ds_read dsr;
+        const ds_read *ds = &dsr;
+        if (pre && pre->rc[i] != PRE_NONE ? (dsr = pre->ds[i], pre->rc[i] != 0)
+                                           : ds_lookup(a, snap, d->dataset, &dsr) != 0) {
             f->demand_bytes += d->bytes;
             d->counted = d->bytes;
             return 0;
@@ -512,21 +635,25 @@ static int item_read(locus_allocator *a, void *snap, la_fw *f, size_t i, const c
         /* ... and divided by the replication (placed bytes over dataset
          * bytes), as each task runs once whichever copy it reads. */
         double placed = 0;
-        for (size_t j = 0; j < ds->n_placement; j++)
-            if (agent_of_host(a, snap, ds->placement[j].host) != NONE)
-                placed += (double)ds->placement[j].bytes;
+        for (size_t j = 0; j < ds->n_placement; j++) {
+            int t;
+            uint64_t pb;
+            if (ds_entry(a, snap, ds, j, &t, &pb) != NONE)
+                placed += (double)pb;
+        }
         double copies = ds->total_bytes && placed > (double)ds->total_bytes
                             ? placed / (double)ds->total_bytes
                             : 1.0;
         int cached = 0;
         for (size_t j = 0; j < ds->n_placement; j++) {
-            const locus_hs_host_bytes *p = &ds->placement[j];
-            uint32_t ag = agent_of_host(a, snap, p->host);
+            int t;
+            uint64_t pb;
+            uint32_t ag = ds_entry(a, snap, ds, j, &t, &pb);
             if (ag == NONE)
                 continue;
             cached = 1;
-            double lb = (double)p->bytes * scale;
-            if (loc_add_item(a, f, rec, ag, tier_index((int)p->tier), (uint64_t)lb,
+            double lb = (double)pb * scale;
+            if (loc_add_item(a, f, rec, ag, tier_index(t), (uint64_t)lb,
                              mean_block > 0 ? lb / mean_block / copies : 1.0))
                 return LOCUS_ENOMEM;
         }
@@ -649,7 +776,7 @@ static int items_patch(locus_allocator *a, void *snap, la_fw *f, const la_strmap
             v = la_strmap_get(names, d->dataset);
         int reread = d->expire <= cm->now || (v != NONE && (v == NONE - 1 || d->stale));
         if (reread) {
-            rc = item_read(a, snap, f, i, cm, &t);
+            rc = item_read(a, snap, f, i, cm, &t, NULL);
         } else {
             for (uint32_t k = lo; k < hi && !rc; k++)
                 rc = loc_add_item(a, f, &t, rec->p[k].agent, (int)rec->p[k].tier,
@@ -688,12 +815,17 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
         return fw_compute_blocks(a, snap, f, cm);
     f->n_read = (uint32_t)f->n_demand;
     la_items *rec = items_begin(a, f);
+    ds_pre pre = {0};
+    int have_pre = ds_prefetch(a, snap, f, &pre);
     for (size_t i = 0; i < f->n_demand; i++) {
         if (rec)
             rec->off[i] = rec->n_c;
-        if (item_read(a, snap, f, i, cm, rec))
+        if (item_read(a, snap, f, i, cm, rec, have_pre ? &pre : NULL)) {
+            ds_pre_free(&pre);
             return LOCUS_ENOMEM;
+        }
     }
+    ds_pre_free(&pre);
     if (rec)
         items_end(rec, f);
     copies_order(a, f);
