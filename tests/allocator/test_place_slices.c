@@ -5,8 +5,11 @@
  * demanding random blocks), the offers - agents, resources, reasons naming
  * the blocks - are the same as with the replay run for every framework with
  * two slices, over several cycles; and the skipped and the replayed cases
- * both occur. Hints are injected through la_hint_provider. */
+ * both occur. And a planned slice that a quota turns down leaves the whole
+ * agent to the next framework. Hints are injected through
+ * la_hint_provider. */
 #include "la_test.h"
+#include "la_roles.h"
 
 #define MB (1024ULL * 1024)
 #define N_AGENTS 6
@@ -139,10 +142,44 @@ static void test_replay_skipped_only_where_it_changes_nothing(void **state)
     assert_true(skipped > 0);
 }
 
+/* A planned slice turned down after it was cut from the agent's free
+ * resources (here a quota limit leaves its role nothing) gives nothing
+ * away: the rest of the agent goes whole to the next framework, not the
+ * agent less the refused slice. */
+static void test_refused_slice_leaves_the_whole_agent(void **state)
+{
+    (void)state;
+    static locus_hs_replica rep[1] = {{"g0", LOCUS_TIER_HDD}};
+    static const locus_hs_block_view blk[1] = {{"in", 0, 128 * MB, "hdfs", 0, rep, 1}};
+    t_block_table tb = {blk, 1, NULL};
+    locus_allocator *a = t_new(NULL, "policy.name=locality", "hints.staleness=1e6", NULL);
+    t_use_block_table(a, &tb);
+    t_agent(a, "g0", 8, 8192);
+    t_fw(a, "capped", "capped");
+    t_fw(a, "other", "other");
+    t_task_res(a, "capped", 1, 1024);
+    locus_demand_item it = {"in", 0, 0};
+    assert_int_equal(la_set_demand(a, "capped", &it, 1), 0);
+    locus_scalar none[2] = {{"cpus", 0}, {"mem", 0}};
+    locus_resources limit = {none, 2};
+    assert_int_equal(la_set_quota(a, "capped", NULL, &limit), 0);
+    locus_offer_list l = t_alloc(a, 1);
+    assert_int_equal(a->n_plan, 1); /* the capped framework's task was planned on g0 */
+    assert_int_equal(t_count_fw(&l, "capped"), 0);
+    assert_int_equal(t_count_fw(&l, "other"), 1);
+    for (size_t i = 0; i < l.n; i++)
+        if (strcmp(l.offers[i].framework_id, "other") == 0) {
+            assert_true(t_res(&l.offers[i].resources, "cpus") == 8);
+            assert_true(t_res(&l.offers[i].resources, "mem") == 8192);
+        }
+    la_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_skipped_only_where_it_changes_nothing),
+        cmocka_unit_test(test_refused_slice_leaves_the_whole_agent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
