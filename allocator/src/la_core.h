@@ -354,9 +354,9 @@ struct locus_allocator {
                                    resources to offer, not filtered for every framework) */
     uint32_t cap_plan_fit, cap_plan_open;
     int plan_open_valid;        /* plan_open was filled this cycle */
-    double *plan_avail;         /* ... and, by position in the cycle's agent order, an open
-                                   agent's free resources (n_res each), so the agent loop
-                                   reads them in order instead of the agent again */
+    double *plan_avail;         /* ... and, by agent slot, an open agent's free resources
+                                   (n_res each), so the agent loop does not read the agent
+                                   again */
     uint32_t cap_plan_avail;
     uint32_t *heap;             /* frameworks by projected share */
     uint32_t cap_heap;

@@ -317,7 +317,7 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
              * changed it since: its free resources are taken from there. */
             if (!a->plan_open[gs])
                 continue; /* the plan found nothing to offer here */
-            memcpy(avail, &a->plan_avail[(size_t)i * a->n_res], sizeof *avail * a->n_res);
+            memcpy(avail, &a->plan_avail[(size_t)gs * a->n_res], sizeof *avail * a->n_res);
         } else {
             if (!g->active || !la_allocatable(a, g, avail))
                 continue;

@@ -1146,24 +1146,24 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
     if (la_grow((void **)&a->plan_room_ag, &a->cap_room_ag, a->n_live + 1, sizeof *a->plan_room_ag))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     if (n_local && la_grow((void **)&a->plan_avail, &a->cap_plan_avail,
-                           (a->n_live + 1) * a->n_res, sizeof *a->plan_avail))
+                           (na + 1) * a->n_res, sizeof *a->plan_avail))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     if (n_local) {
         memset(a->plan_open, 0, na);
         memset(a->plan_fit, 0, na);
     }
-    /* One walk over the live agents in the cycle's order reads each one's
-     * room (slots of removed agents stay closed: no copy or probe reaches
-     * them past plan_fit). An agent filtered for every offerable framework
-     * has no room for anyone (the saturated case costs the plan nothing);
-     * filters are expired only on agents with something to offer, as the
-     * agent loop does. The agent loop of la_allocate() skips the agents
-     * found closed here: nothing changes them before their turn. */
-    for (uint32_t i = 0; i < a->n_live && n_local; i++) {
-        uint32_t ag = a->live[i];
+    /* One walk over the agents in slot order (sequential memory, which the
+     * hardware prefetches; the cycle's order is random) reads each live
+     * one's room. An agent filtered for every offerable framework has no
+     * room for anyone (the saturated case costs the plan nothing); filters
+     * are expired only on agents with something to offer, as the agent loop
+     * does. The agent loop of la_allocate() skips the agents found closed
+     * here and takes an open one's free resources from plan_avail: nothing
+     * changes them before their turn. */
+    for (uint32_t ag = 0; ag < na && n_local; ag++) {
         double *fr = &a->plan_free[(size_t)ag * LA_MAX_RES];
         la_agent *g = &a->agents[ag];
-        int open = g->active && la_allocatable(a, g, fr);
+        int open = g->live && g->active && la_allocatable(a, g, fr);
         if (open && g->filters.n && now_t >= g->min_expiry)
             la_filters_expire(a, g, now_t);
         if (!open || g->n_filt_off >= a->n_offerable) {
@@ -1171,12 +1171,13 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
             continue;
         }
         a->plan_open[ag] = 1;
-        memcpy(&a->plan_avail[(size_t)i * a->n_res], fr, sizeof *fr * a->n_res);
-        if (min_room(a, ag)) {
-            a->plan_fit[ag] = 1;
-            a->plan_room_ag[a->n_room_ag++] = ag;
-        }
+        memcpy(&a->plan_avail[(size_t)ag * a->n_res], fr, sizeof *fr * a->n_res);
+        a->plan_fit[ag] = (uint8_t)min_room(a, ag);
     }
+    /* The agents with room for the smallest planned task, in the cycle's order. */
+    for (uint32_t i = 0; i < a->n_live && n_local; i++)
+        if (a->plan_fit[a->live[i]])
+            a->plan_room_ag[a->n_room_ag++] = a->live[i];
     a->plan_open_valid = n_local > 0;
     a->plan_room = a->n_room_ag;
     uint32_t cursor = 0;
