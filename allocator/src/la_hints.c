@@ -243,7 +243,17 @@ typedef struct la_items {
     uint32_t cap_off;
     double *local;              /* per item: its pending tasks with a copy on an agent */
     uint32_t cap_local;
+    uint64_t *name_key;         /* per item: name_key of its dataset, so the change feed's
+                                   names are matched without touching the item's string */
+    uint32_t cap_name_key;
 } la_items;
+
+/* A dataset name's key in a u64 map (la_hash_str; the map's empty key moved). */
+static uint64_t name_key(const char *name)
+{
+    uint64_t h = la_hash_str(name);
+    return h == UINT64_MAX ? h - 1 : h;
+}
 
 /* loc_add, and the part recorded in rec (may be NULL). */
 static int loc_add_item(locus_allocator *a, la_fw *f, la_items *rec, uint32_t agent, int t,
@@ -273,9 +283,24 @@ static la_items *items_begin(locus_allocator *a, la_fw *f)
     rec->n_c = 0;
     if (la_grow((void **)&rec->off, &rec->cap_off, (uint32_t)f->n_demand + 1, sizeof *rec->off) ||
         la_grow((void **)&rec->local, &rec->cap_local, (uint32_t)f->n_demand + 1,
-                sizeof *rec->local))
+                sizeof *rec->local) ||
+        la_grow((void **)&rec->name_key, &rec->cap_name_key, (uint32_t)f->n_demand + 1,
+                sizeof *rec->name_key))
         return NULL;
+    for (size_t i = 0; i < f->n_demand; i++)
+        rec->name_key[i] = i > 0 && f->demand[i].same_dataset ? rec->name_key[i - 1]
+                                                              : name_key(f->demand[i].dataset);
     return rec;
+}
+
+/* f's item record when it describes f's current demand, else NULL. */
+static const la_items *items_of(const locus_allocator *a, const la_fw *f)
+{
+    uint32_t fs = (uint32_t)(f - a->fws);
+    if (f->has_task_res || fs >= a->cap_fw_items)
+        return NULL;
+    const la_items *rec = &a->fw_items[fs];
+    return rec->demand && rec->demand == f->demand && rec->n == f->n_demand ? rec : NULL;
 }
 
 static void items_end(la_items *rec, const la_fw *f)
@@ -291,6 +316,7 @@ static void items_free(locus_allocator *a)
         free(a->fw_items[i].p);
         free(a->fw_items[i].off);
         free(a->fw_items[i].local);
+        free(a->fw_items[i].name_key);
     }
     free(a->fw_items);
     a->fw_items = NULL;
@@ -1551,24 +1577,28 @@ static int apply_changes(locus_allocator *a, void *snap, uint64_t gen, const clo
     if (!ch->n_datasets && !ch->n_confirmed)
         return 0;
     la_strmap names = {0}; /* changed: NONE - 1; confirmed: index into ch->confirmed */
+    la_u64map keys = {0};  /* their name_keys: most items are told apart without a string */
     la_u64map blocks = {0};
-    int full = 0;
+    int full = 0, blocks_built = 0;
     for (size_t i = 0; i < ch->n_datasets && !full; i++)
-        full = la_strmap_put(&names, ch->datasets[i], NONE - 1) != 0;
+        full = la_strmap_put(&names, ch->datasets[i], NONE - 1) != 0 ||
+               la_u64map_put(&keys, name_key(ch->datasets[i]), 1) != 0;
     for (size_t i = 0; i < ch->n_confirmed && !full; i++)
-        full = la_strmap_put(&names, ch->confirmed[i].dataset, (uint32_t)i) != 0;
-    for (size_t i = 0; ch->blocks_complete && i < ch->n_blocks && !full; i++)
-        full = la_u64map_put(&blocks, la_block_key(ch->blocks[i].dataset, ch->blocks[i].index), 1) != 0;
+        full = la_strmap_put(&names, ch->confirmed[i].dataset, (uint32_t)i) != 0 ||
+               la_u64map_put(&keys, name_key(ch->confirmed[i].dataset), 1) != 0;
     for (uint32_t fs = 0; fs < a->n_fw_slots && !full; fs++) {
         la_fw *f = &a->fws[fs];
         if (!f->live || f->hint_dirty || f->hint_epoch != a->hint_epoch)
             continue;
         int changed = 0, confirmed = 0;
         uint32_t v = NONE;
+        const la_items *rec = items_of(a, f);
         for (size_t d = 0; d < f->n_demand; d++) {
             /* Items of one dataset come together: one lookup per run. */
             if (d == 0 || !f->demand[d].same_dataset)
-                v = la_strmap_get(&names, f->demand[d].dataset);
+                v = rec && la_u64map_get(&keys, rec->name_key[d]) == NONE
+                        ? NONE
+                        : la_strmap_get(&names, f->demand[d].dataset);
             if (v == NONE)
                 continue;
             if (v == NONE - 1) {
@@ -1584,6 +1614,16 @@ static int apply_changes(locus_allocator *a, void *snap, uint64_t gen, const clo
             if (it->expire < INFINITY) /* only hints that were read */
                 it->expire = stale_at(cm, ch->confirmed[v].updated_at_ms);
         }
+        if (changed && blocks_only(f) && ch->blocks_complete && !blocks_built) {
+            /* Only frameworks with block demand need the blocks: built once,
+             * when the first of them does. */
+            blocks_built = 1;
+            for (size_t i = 0; i < ch->n_blocks && !full; i++)
+                full = la_u64map_put(&blocks, la_block_key(ch->blocks[i].dataset,
+                                                           ch->blocks[i].index), 1) != 0;
+            if (full)
+                break;
+        }
         if (changed) {
             if (blocks_only(f) ? !ch->blocks_complete ||
                                      patch_blocks(a, snap, f, &blocks, &names, cm)
@@ -1594,6 +1634,7 @@ static int apply_changes(locus_allocator *a, void *snap, uint64_t gen, const clo
         }
     }
     la_strmap_free(&names);
+    la_u64map_free(&keys);
     la_u64map_free(&blocks);
     return full;
 }
