@@ -166,11 +166,18 @@ uint32_t la_fset_expire(la_fset *s, uint32_t now_t, void (*on_drop)(void *ctx, u
                 minexp = e;
             }
         }
-    } else if (s->n <= LA_FSET_STACK_KEEP) {
-        /* A small set (the usual one) is cleared and its survivors put back
-         * from the stack: deleting while scanning would move probe runs, and
-         * a new table per expiry cost an allocation on every agent visit. */
-        uint32_t keep[2 * LA_FSET_STACK_KEEP], nk = 0;
+    } else {
+        /* The survivors are set aside, the table cleared and they are put
+         * back: deleting while scanning would move probe runs. A small set
+         * (the usual one) sets them aside on the stack, which spares an
+         * allocation on every agent visit. */
+        uint32_t stack[2 * LA_FSET_STACK_KEEP], *keep = stack, nk = 0;
+        if (s->n > LA_FSET_STACK_KEEP && !(keep = malloc(2 * sizeof *keep * s->n))) {
+            for (uint32_t i = 0; i < s->cap; i++)
+                if (s->v[2 * i] && s->v[2 * i + 1] < minexp)
+                    minexp = s->v[2 * i + 1];
+            return minexp; /* out of memory: expire at the next look */
+        }
         for (uint32_t i = 0; i < s->cap; i++) {
             if (!s->v[2 * i])
                 continue;
@@ -188,30 +195,8 @@ uint32_t la_fset_expire(la_fset *s, uint32_t now_t, void (*on_drop)(void *ctx, u
         memset(s->v, 0, 2 * sizeof *s->v * s->cap);
         for (uint32_t i = 0; i < nk; i += 2)
             sparse_insert(s->v, s->cap, keep[i], keep[i + 1]);
-    } else {
-        /* Rebuild in place of deleting while scanning (probe runs move). */
-        uint32_t *nv = calloc(2 * (size_t)s->cap, sizeof *nv);
-        if (!nv) {
-            for (uint32_t i = 0; i < s->cap; i++)
-                if (s->v[2 * i] && s->v[2 * i + 1] < minexp)
-                    minexp = s->v[2 * i + 1];
-            return minexp; /* out of memory: expire at the next look */
-        }
-        for (uint32_t i = 0; i < s->cap; i++) {
-            if (!s->v[2 * i])
-                continue;
-            uint32_t fw = s->v[2 * i] - 1, e = s->v[2 * i + 1];
-            if (e <= now_t) {
-                s->n--;
-                on_drop(ctx, fw);
-            } else {
-                sparse_insert(nv, s->cap, fw, e);
-                if (e < minexp)
-                    minexp = e;
-            }
-        }
-        free(s->v);
-        s->v = nv;
+        if (keep != stack)
+            free(keep);
     }
     if (!s->n)
         la_fset_free(s);

@@ -618,6 +618,27 @@ static void copies_order(const locus_allocator *a, la_fw *f)
 static int blocks_only(const la_fw *f);
 static int fw_compute_blocks(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm);
 
+/* Counts bytes as item d's part of f's pending bytes. */
+static void item_count(la_fw *f, la_demand *d, uint64_t bytes)
+{
+    f->demand_bytes += bytes;
+    d->counted = bytes;
+}
+
+/* Is item d's hint (written at updated_ms) fresh? Then notes when it turns
+ * stale, for d and for f; else marks d stale. */
+static int item_fresh(la_fw *f, la_demand *d, const clockmap *cm, int64_t updated_ms)
+{
+    if (is_stale(cm, updated_ms)) {
+        d->stale = 1;
+        return 0;
+    }
+    d->expire = stale_at(cm, updated_ms);
+    if (d->expire < f->loc_expire_at)
+        f->loc_expire_at = d->expire;
+    return 1;
+}
+
 /* Reads demand item i of f (not block-only: fw_compute_blocks reads those)
  * and adds its part: pending bytes (d->counted), per-agent bytes and tasks,
  * local tasks, expiry and, with a task size, its units. rec (may be NULL)
@@ -635,21 +656,13 @@ static int item_read(locus_allocator *a, void *snap, la_fw *f, size_t i, const c
         const ds_read *ds = &dsr;
         if (pre && pre->rc[i] != PRE_NONE ? (dsr = pre->ds[i], pre->rc[i] != 0)
                                            : ds_lookup(a, snap, d->dataset, &dsr) != 0) {
-            f->demand_bytes += d->bytes;
-            d->counted = d->bytes;
+            item_count(f, d, d->bytes);
             return 0;
         }
         uint64_t want = d->bytes ? d->bytes : ds->total_bytes;
-        f->demand_bytes += want;
-        d->counted = want;
-        if (is_stale(cm, ds->updated_at_ms)) {
-            d->stale = 1;
+        item_count(f, d, want);
+        if (!item_fresh(f, d, cm, ds->updated_at_ms))
             return 0;
-        }
-        double exp = stale_at(cm, ds->updated_at_ms);
-        d->expire = exp;
-        if (exp < f->loc_expire_at)
-            f->loc_expire_at = exp;
         double scale = ds->total_bytes && want < ds->total_bytes
                            ? (double)want / (double)ds->total_bytes
                            : 1.0;
@@ -731,21 +744,13 @@ static int item_read(locus_allocator *a, void *snap, la_fw *f, size_t i, const c
         const locus_hs_block_view *b = NULL;
         int rc = block_get(a, snap, d->dataset, (uint64_t)d->block, &b);
         if (rc || !b) {
-            f->demand_bytes += d->bytes;
-            f->demand[i].counted = d->bytes;
+            item_count(f, d, d->bytes);
             return 0;
         }
         uint64_t bytes = d->bytes ? d->bytes : b->bytes;
-        f->demand_bytes += bytes;
-        f->demand[i].counted = bytes;
-        if (is_stale(cm, b->updated_at_ms)) {
-            d->stale = 1;
+        item_count(f, d, bytes);
+        if (!item_fresh(f, d, cm, b->updated_at_ms))
             return 0;
-        }
-        double exp = stale_at(cm, b->updated_at_ms);
-        d->expire = exp;
-        if (exp < f->loc_expire_at)
-            f->loc_expire_at = exp;
         /* The task counts once, split over the agents holding a copy:
          * whichever of them is offered first runs it. */
         uint32_t ags[LA_MAX_COPIES];
