@@ -59,6 +59,15 @@ static inline void t_agent(locus_allocator *a, const char *id, double cpus, doub
     t_agent_r(a, id, NULL, cpus, mem);
 }
 
+/* xorshift64: the randomised tests' numbers, the same run for the same seed *s. */
+static inline uint64_t t_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
 static inline void t_fw(locus_allocator *a, const char *id, const char *role)
 {
     const char *roles[1] = {role};

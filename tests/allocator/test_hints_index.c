@@ -22,10 +22,7 @@ typedef struct fake {
 static uint64_t rng = 88172645463325252ULL;
 static uint32_t rnd(uint32_t n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng % n);
+    return (uint32_t)(t_rand(&rng) % n);
 }
 
 static void fake_init(fake *f)

@@ -44,10 +44,7 @@ typedef struct fake {
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 static uint32_t rnd(uint32_t n)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng % n);
+    return (uint32_t)(t_rand(&rng) % n);
 }
 
 static void ds_fill(fake *f, int i)

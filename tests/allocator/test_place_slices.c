@@ -25,28 +25,20 @@ typedef struct rstore {
     t_block_table tb;
 } rstore;
 
-static uint64_t next_rand(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 /* Random blocks of dataset "in": 1-3 copies each on distinct agents. */
 static void fill_store(rstore *f, uint64_t *r)
 {
     static const locus_tier tiers[3] = {LOCUS_TIER_MEM, LOCUS_TIER_SSD, LOCUS_TIER_HDD};
-    f->n = 6 + (int)(next_rand(r) % (MAX_BLOCKS - 6));
+    f->n = 6 + (int)(t_rand(r) % (MAX_BLOCKS - 6));
     for (int b = 0; b < f->n; b++) {
-        int nc = 1 + (int)(next_rand(r) % 3), used = 0;
+        int nc = 1 + (int)(t_rand(r) % 3), used = 0;
         size_t n = 0;
         for (int c = 0; c < nc; c++) {
-            int g = (int)(next_rand(r) % N_AGENTS);
+            int g = (int)(t_rand(r) % N_AGENTS);
             if (used & (1 << g))
                 continue;
             used |= 1 << g;
-            f->rep[b][n++] = (locus_hs_replica){agent_names[g], tiers[next_rand(r) % 3]};
+            f->rep[b][n++] = (locus_hs_replica){agent_names[g], tiers[t_rand(r) % 3]};
         }
         f->v[b] = (locus_hs_block_view){"in", (uint64_t)b, 128 * MB, "hdfs", 0, f->rep[b], n};
     }
@@ -62,12 +54,12 @@ typedef struct scenario {
 static void draw_scenario(scenario *s, const rstore *f, uint64_t *r)
 {
     for (int g = 0; g < N_AGENTS; g++)
-        s->cpus[g] = (double)(1 + next_rand(r) % 3);
-    s->n_fw = 1 + (int)(next_rand(r) % 3);
+        s->cpus[g] = (double)(1 + t_rand(r) % 3);
+    s->n_fw = 1 + (int)(t_rand(r) % 3);
     for (int i = 0; i < s->n_fw; i++) {
         s->n_demand[i] = 0;
         for (int b = 0; b < f->n; b++)
-            if (next_rand(r) % 3)
+            if (t_rand(r) % 3)
                 s->demand[i][s->n_demand[i]++] = b;
     }
 }

@@ -26,10 +26,7 @@ typedef struct model {
 static uint64_t rs;
 static uint32_t rnd(uint32_t n)
 {
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (uint32_t)(rs % n);
+    return (uint32_t)(t_rand(&rs) % n);
 }
 
 static void aname(char *b, int i) { snprintf(b, 8, "ag%d", i); }

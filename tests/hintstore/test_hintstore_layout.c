@@ -295,12 +295,10 @@ static void test_arena_reuse(void **state)
 #define MANY_DS 40000
 static void many_name(char *buf, int i) { snprintf(buf, 32, "ds-%06d", i); }
 
-static void test_lookup_orders(void **state)
+/* One block of each even-numbered many_name dataset (odd names stay absent). */
+static void put_many(locus_hs_batch *b)
 {
-    fx *f = *state;
-    locus_hs_batch *b;
-    assert_int_equal(locus_hs_batch_begin(f->hs, "alluxio:main", 1, &b), 0);
-    for (int i = 0; i < MANY_DS; i += 2) { /* odd names stay absent */
+    for (int i = 0; i < MANY_DS; i += 2) {
         char name[32], host[16];
         many_name(name, i);
         snprintf(host, sizeof(host), "h%d", i % 7);
@@ -308,6 +306,14 @@ static void test_lookup_orders(void **state)
         locus_hs_block blk = {name, 0, 1000 + (uint64_t)i, r, 1};
         assert_int_equal(locus_hs_batch_put(b, &blk), 0);
     }
+}
+
+static void test_lookup_orders(void **state)
+{
+    fx *f = *state;
+    locus_hs_batch *b;
+    assert_int_equal(locus_hs_batch_begin(f->hs, "alluxio:main", 1, &b), 0);
+    put_many(b);
     assert_int_equal(locus_hs_batch_commit(b, 5), 0);
 
     locus_hs_snapshot *s;
@@ -413,14 +419,7 @@ static void test_batched_refs(void **state)
 
     locus_hs_batch *b;
     assert_int_equal(locus_hs_batch_begin(f->hs, "alluxio:main", 1, &b), 0);
-    for (int i = 0; i < MANY_DS; i += 2) {
-        char name[32], host[16];
-        many_name(name, i);
-        snprintf(host, sizeof(host), "h%d", i % 7);
-        locus_hs_replica r[1] = {{host, LOCUS_TIER_MEM}};
-        locus_hs_block blk = {name, 0, 1000 + (uint64_t)i, r, 1};
-        assert_int_equal(locus_hs_batch_put(b, &blk), 0);
-    }
+    put_many(b);
     /* 300 hosts: a 3,644-byte summary, beyond a 4 KiB page's node limit */
     for (int h = 0; h < 300; h++) {
         char host[16];
