@@ -267,8 +267,10 @@ struct locus_allocator {
     uint32_t *idx_len;          /* per agent slot: entries used of its idx_off segment (the
                                    segment keeps slack so one framework's entries can change
                                    without moving the others) */
-    uint32_t *idx_stamp;        /* per agent slot: idx_token of the last framework update that
-                                   kept an entry there */
+    uint32_t *idx_stamp;        /* per agent slot: the token of the last framework update that
+                                   found an entry of it there (had) or wrote one (kept) */
+    uint32_t *idx_prev;         /* per agent slot, while its stamp says had: where that entry
+                                   was written (a hint: checked before use) */
     uint32_t idx_token;
     uint64_t index_full_rebuilds, index_updates; /* counts, for tests and profiling */
     uint32_t first_reads;       /* block demand items one framework reads in a cycle at most */
@@ -306,7 +308,10 @@ struct locus_allocator {
     uint32_t r1_off_cap, r1_fw_cap;
     uint64_t *rack_bytes;       /* index rebuild: one framework's bytes per rack (+1 if touched) */
     uint32_t cap_rack_bytes;
-    la_u64map scratch;
+    uint32_t *loc_slot;         /* loc computation: per agent slot, the framework's loc entry
+                                   there, valid where loc_stamp == loc_token (a new
+                                   computation bumps the token instead of clearing) */
+    uint32_t *loc_stamp, cap_loc_slot, loc_token;
     uint32_t *idx_newat;        /* index_update: positions of the entries it writes */
     uint32_t cap_idx_newat;
     /* Storage host name pointer (the store handle's interned name, stable

@@ -198,10 +198,44 @@ static int tier_index(int tier)
     return tier >= 1 && tier <= LOCUS_TIERS ? tier - 1 : LOCUS_TIERS - 1;
 }
 
+/* Starts a framework's loc computation: no agent has an entry yet. A
+ * per-agent array with a token, not a hash map, because launches make this
+ * run for a framework many times a cycle and clearing a map that once grew
+ * large cost a memset of all of it each time. */
+static int loc_begin(locus_allocator *a)
+{
+    uint32_t n = a->n_agents_slots ? a->n_agents_slots : 1;
+    if (n > a->cap_loc_slot) {
+        uint32_t *sl = realloc(a->loc_slot, sizeof *sl * n);
+        if (!sl)
+            return LOCUS_ENOMEM;
+        a->loc_slot = sl;
+        uint32_t *st = realloc(a->loc_stamp, sizeof *st * n);
+        if (!st)
+            return LOCUS_ENOMEM;
+        a->loc_stamp = st;
+        memset(st + a->cap_loc_slot, 0, sizeof *st * (n - a->cap_loc_slot));
+        a->cap_loc_slot = n;
+    }
+    if (++a->loc_token == 0) { /* wrapped: no stamp may look current */
+        memset(a->loc_stamp, 0, sizeof *a->loc_stamp * a->cap_loc_slot);
+        a->loc_token = 1;
+    }
+    return 0;
+}
+
+/* f's loc entry on agent ag in the current computation, or NONE. */
+static uint32_t loc_slot_of(const locus_allocator *a, uint32_t ag)
+{
+    return ag < a->cap_loc_slot && a->loc_stamp[ag] == a->loc_token ? a->loc_slot[ag] : NONE;
+}
+
 static int loc_add(locus_allocator *a, la_fw *f, uint32_t agent, int t, uint64_t bytes,
                    double tasks)
 {
-    uint32_t s = la_u64map_get(&a->scratch, agent);
+    if (agent >= a->cap_loc_slot)
+        return LOCUS_ENOMEM; /* agents are not added while a framework is computed */
+    uint32_t s = loc_slot_of(a, agent);
     if (s == NONE) {
         if (f->n_loc == f->cap_loc) {
             uint32_t n = f->cap_loc ? f->cap_loc * 2 : 8;
@@ -214,8 +248,8 @@ static int loc_add(locus_allocator *a, la_fw *f, uint32_t agent, int t, uint64_t
         s = f->n_loc++;
         memset(&f->loc[s], 0, sizeof f->loc[s]);
         f->loc[s].agent = agent;
-        if (la_u64map_put(&a->scratch, agent, s))
-            return LOCUS_ENOMEM;
+        a->loc_slot[agent] = s;
+        a->loc_stamp[agent] = a->loc_token;
     }
     f->loc[s].bytes[t] += bytes;
     f->loc[s].tasks += tasks;
@@ -575,10 +609,10 @@ static int units_sort(la_fw *f)
 }
 
 /* f's pending tasks local to agent ag (estimate), while fw_compute's
- * scratch map is valid. */
+ * loc slots are valid (loc_begin). */
 static double local_tasks_on(const locus_allocator *a, const la_fw *f, uint32_t ag)
 {
-    uint32_t s = la_u64map_get(&a->scratch, ag);
+    uint32_t s = loc_slot_of(a, ag);
     return s == NONE ? 0 : f->loc[s].tasks;
 }
 
@@ -595,7 +629,7 @@ static double tasks_of_bytes(uint64_t want, double mean_block)
 /* Among copies of one tier, the agent holding more of the framework's
  * pending input first: the plan then gives an agent all the tasks it can
  * run locally, so a framework that launches any of its local tasks on a
- * slice launches one the plan meant for that agent. Needs the scratch map
+ * slice launches one the plan meant for that agent. Needs the loc slots
  * of f's loc (fw_compute, derive_from_units). */
 static void copies_order(const locus_allocator *a, la_fw *f)
 {
@@ -797,7 +831,8 @@ static int items_patch(locus_allocator *a, void *snap, la_fw *f, const la_strmap
     f->n_loc = 0;
     f->demand_bytes = 0;
     f->local_tasks = 0;
-    la_u64map_clear(&a->scratch);
+    if (!rc)
+        rc = loc_begin(a);
     uint32_t lo = rec->off[0], v = NONE;
     for (size_t i = 0; i < f->n_demand && !rc; i++) {
         la_demand *d = &f->demand[i];
@@ -841,7 +876,8 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
     f->hint_epoch = a->hint_epoch;
     f->n_units = f->n_copies = 0;
     f->unit_limit = f->uncached_tasks = 0;
-    la_u64map_clear(&a->scratch);
+    if (loc_begin(a))
+        return LOCUS_ENOMEM;
     if (blocks_only(f))
         return fw_compute_blocks(a, snap, f, cm);
     f->n_read = (uint32_t)f->n_demand;
@@ -881,7 +917,10 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
 static void derive_from_units(locus_allocator *a, la_fw *f)
 {
     f->n_loc = 0;
-    la_u64map_clear(&a->scratch);
+    if (loc_begin(a)) {
+        f->hint_dirty = 1;
+        return;
+    }
     for (uint32_t u = 0; u < f->n_units; u++) {
         const la_unit *un = &f->units[u];
         for (uint32_t c = 0; c < un->n_copies; c++) {
@@ -1183,16 +1222,20 @@ void la_hints_free_index(locus_allocator *a)
     free(a->idx_off);
     free(a->idx_len);
     free(a->idx_stamp);
+    free(a->idx_prev);
     free(a->idx_mem_bytes);
     free(a->idx_queue);
-    a->idx_len = a->idx_stamp = a->idx_queue = NULL;
+    a->idx_len = a->idx_stamp = a->idx_prev = a->idx_queue = NULL;
     a->idx_mem_bytes = NULL;
     a->n_idx_queue = a->cap_idx_queue = 0;
     free(a->idx_ent);
     free(a->rack_bytes);
     free(a->rack_pairs);
     a->rack_pairs = NULL;
-    la_u64map_free(&a->scratch);
+    free(a->loc_slot);
+    free(a->loc_stamp);
+    a->loc_slot = a->loc_stamp = NULL;
+    a->cap_loc_slot = a->loc_token = 0;
     la_u64map_free(&a->host_cache);
     items_free(a);
     free(a->idx_newat);
@@ -1336,6 +1379,10 @@ static int rebuild_index(locus_allocator *a)
         if (!t)
             return LOCUS_ENOMEM;
         a->idx_stamp = t;
+        uint32_t *pv = realloc(a->idx_prev, sizeof *pv * (na + 1));
+        if (!pv)
+            return LOCUS_ENOMEM;
+        a->idx_prev = pv;
         uint64_t *m = realloc(a->idx_mem_bytes, sizeof *m * (na + 1));
         if (!m)
             return LOCUS_ENOMEM;
@@ -1442,9 +1489,22 @@ static int index_update(locus_allocator *a, uint32_t fs)
     }
     if (racks_reserve(a))
         return LOCUS_ENOMEM;
-    if (++a->idx_token == 0) { /* wrapped: no stamp may look current */
+    /* Two tokens per update: an agent stamped `had` holds an entry of fs
+     * (at idx_prev, unless another framework's insert or removal moved it),
+     * one stamped `kept` has been written. Agents are looked up by slot, not
+     * by their place in f's list: a launch reorders that list. */
+    if (a->idx_token > UINT32_MAX - 2) { /* wrapping: no stamp may look current */
         memset(a->idx_stamp, 0, sizeof *a->idx_stamp * a->idx_off_cap);
-        a->idx_token = 1;
+        a->idx_token = 0;
+    }
+    uint32_t had = a->idx_token + 1, kept = a->idx_token + 2;
+    a->idx_token = kept;
+    for (uint32_t k = 0; k < f->n_idx_ag; k++) {
+        uint32_t g = f->idx_ag[k];
+        if (g < a->idx_off_cap) {
+            a->idx_stamp[g] = had;
+            a->idx_prev[g] = f->idx_at[k];
+        }
     }
     if (la_grow((void **)&a->idx_newat, &a->cap_idx_newat, f->n_loc + 1, sizeof *a->idx_newat))
         return LOCUS_ENOMEM;
@@ -1457,18 +1517,15 @@ static int index_update(locus_allocator *a, uint32_t fs)
             rc = 1;
             break;
         }
-        a->idx_stamp[g] = a->idx_token;
-        /* Its agents mostly come in the same order as last time, and its
-         * entry where it was written unless another framework's moved it:
-         * checked (one entry per framework per segment), else searched. */
         int found = 0;
         uint32_t j = NONE;
-        if (i < f->n_idx_ag && f->idx_ag[i] == g) {
-            uint32_t h = f->idx_at[i];
+        if (a->idx_stamp[g] == had) {
+            uint32_t h = a->idx_prev[g];
             found = h >= a->idx_off[g] && h < la_idx_end(a, g) && a->idx_ent[h].fw == fs;
             if (found)
                 j = h;
         }
+        a->idx_stamp[g] = kept;
         if (!found)
             j = seg_find(a, g, fs, &found);
         if (!found) {
@@ -1492,7 +1549,7 @@ static int index_update(locus_allocator *a, uint32_t fs)
     /* Agents it left; then its agent list is its loc's. */
     for (uint32_t k = 0; k < f->n_idx_ag; k++) {
         uint32_t g = f->idx_ag[k];
-        if (g < a->idx_off_cap && a->idx_stamp[g] != a->idx_token)
+        if (g < a->idx_off_cap && a->idx_stamp[g] == had)
             seg_remove(a, g, fs);
     }
     if (la_grow((void **)&f->idx_ag, &f->cap_idx_ag, f->n_loc ? f->n_loc : 1, sizeof *f->idx_ag) ||
