@@ -250,6 +250,19 @@ static int block_cmp(const void *a, const void *b)
     return r ? r : (x->index > y->index) - (x->index < y->index);
 }
 
+/* qsort unless v is already in order: the records of one commit list their
+ * names and blocks in key order, and a reader one generation behind (the
+ * allocator, every cycle) reads just one record. */
+static void sort_unless_sorted(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    const char *p = v;
+    for (size_t i = 1; i < n; i++)
+        if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+            qsort(v, n, size, cmp);
+            return;
+        }
+}
+
 static size_t uniq_str(const char **v, size_t n)
 {
     size_t o = 0;
@@ -371,14 +384,11 @@ int hs_feed_read(locus_hs *hs, MDB_txn *txn, hs_arena *a, uint64_t since, uint64
     if (st == 0 && (full || want != current + 1)) {
         out->full_read_needed = 1; /* too old, trimmed, overflowed or damaged */
     } else if (st == 0) {
-        if (c.n_ds)
-            qsort(c.ds, c.n_ds, sizeof *c.ds, str_cmp);
+        sort_unless_sorted(c.ds, c.n_ds, sizeof *c.ds, str_cmp);
         c.n_ds = uniq_str(c.ds, c.n_ds);
-        if (c.n_hosts)
-            qsort(c.hosts, c.n_hosts, sizeof *c.hosts, str_cmp);
+        sort_unless_sorted(c.hosts, c.n_hosts, sizeof *c.hosts, str_cmp);
         c.n_hosts = uniq_str(c.hosts, c.n_hosts);
-        if (c.n_conf)
-            qsort(c.conf, c.n_conf, sizeof *c.conf, conf_cmp);
+        sort_unless_sorted(c.conf, c.n_conf, sizeof *c.conf, conf_cmp);
         size_t o = 0;
         for (size_t i = 0; i < c.n_conf; i++) {
             if (o && strcmp(c.conf[o - 1].dataset, c.conf[i].dataset) == 0)
@@ -389,8 +399,7 @@ int hs_feed_read(locus_hs *hs, MDB_txn *txn, hs_arena *a, uint64_t since, uint64
             c.conf[o++] = c.conf[i];
         }
         c.n_conf = o;
-        if (c.n_blocks)
-            qsort(c.blocks, c.n_blocks, sizeof *c.blocks, block_cmp);
+        sort_unless_sorted(c.blocks, c.n_blocks, sizeof *c.blocks, block_cmp);
         o = 0;
         for (size_t i = 0; i < c.n_blocks; i++)
             if (!o || block_cmp(&c.blocks[o - 1], &c.blocks[i]) != 0)
