@@ -271,6 +271,8 @@ struct locus_allocator {
                                    found an entry of it there (had) or wrote one (kept) */
     uint32_t *idx_prev;         /* per agent slot, while its stamp says had: where that entry
                                    was written (a hint: checked before use) */
+    uint32_t *idx_cap;          /* per agent slot: room of its segment (used + slack) */
+    uint32_t idx_garbage;       /* entries of segments moved to the end since the last rebuild */
     uint32_t idx_token;
     uint64_t index_full_rebuilds, index_updates; /* counts, for tests and profiling */
     uint32_t first_reads;       /* block demand items one framework reads in a cycle at most */
@@ -288,7 +290,7 @@ struct locus_allocator {
         uint32_t fexp;          /* copy of fw's refuse filter expiry on this agent (0: none),
                                    so the per-agent loops read it sequentially */
     } *idx_ent;
-    uint32_t n_idx_ent, cap_idx_ent;
+    uint32_t n_idx_ent, cap_idx_ent; /* room handed to segments, and allocated */
     uint64_t *rack_pairs;       /* index rebuild: the racks one framework touches */
     uint32_t n_allowed1;        /* frameworks allowed rack-local but not any, this cycle */
     uint32_t n_held_unplanned;  /* listed frameworks held back (node or rack level) that the

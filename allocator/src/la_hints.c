@@ -1223,6 +1223,8 @@ void la_hints_free_index(locus_allocator *a)
     free(a->idx_len);
     free(a->idx_stamp);
     free(a->idx_prev);
+    free(a->idx_cap);
+    a->idx_cap = NULL;
     free(a->idx_mem_bytes);
     free(a->idx_queue);
     a->idx_len = a->idx_stamp = a->idx_prev = a->idx_queue = NULL;
@@ -1360,8 +1362,8 @@ static void queue_clear(locus_allocator *a)
 
 /* The whole index, framework by framework. Each agent's segment keeps a
  * quarter of slack (and 4 entries) so a framework's entries can later be
- * replaced alone (index_update); within a segment entries are ordered by
- * framework slot. */
+ * replaced alone (index_update; a segment that fills up moves, seg_move);
+ * within a segment entries are ordered by framework slot. */
 static int rebuild_index(locus_allocator *a)
 {
     uint32_t na = a->n_agents_slots;
@@ -1383,6 +1385,10 @@ static int rebuild_index(locus_allocator *a)
         if (!pv)
             return LOCUS_ENOMEM;
         a->idx_prev = pv;
+        uint32_t *cp = realloc(a->idx_cap, sizeof *cp * (na + 1));
+        if (!cp)
+            return LOCUS_ENOMEM;
+        a->idx_cap = cp;
         uint64_t *m = realloc(a->idx_mem_bytes, sizeof *m * (na + 1));
         if (!m)
             return LOCUS_ENOMEM;
@@ -1403,7 +1409,8 @@ static int rebuild_index(locus_allocator *a)
     uint64_t total = 0;
     for (uint32_t g = 0; g < na; g++) {
         a->idx_off[g] = (uint32_t)total;
-        total += a->idx_len[g] + a->idx_len[g] / 4 + 4;
+        a->idx_cap[g] = a->idx_len[g] + a->idx_len[g] / 4 + 4;
+        total += a->idx_cap[g];
     }
     if (total > UINT32_MAX / 2)
         return LOCUS_ENOMEM;
@@ -1416,6 +1423,7 @@ static int rebuild_index(locus_allocator *a)
         a->cap_idx_ent = (uint32_t)total;
     }
     a->n_idx_ent = (uint32_t)total;
+    a->idx_garbage = 0;
     if (racks_reserve(a))
         return LOCUS_ENOMEM;
     memset(a->idx_len, 0, sizeof *a->idx_len * (na + 1));
@@ -1463,6 +1471,36 @@ static void seg_remove(locus_allocator *a, uint32_t g, uint32_t fs)
     a->idx_len[g]--;
 }
 
+/* Agent g's segment is full: it moves to the end of the array with twice
+ * the room, leaving its old place unused until the next rebuild. A commit
+ * that moves blocks gives frameworks entries on agents they had none on, so
+ * segments fill one by one; moving one costs its own entries, where a
+ * rebuild costs the whole index (at 10,000 agents x 1,000 frameworks, one
+ * commit in fourteen overflowed some segment). Returns nonzero when the
+ * unused room would exceed what is in use (the caller then rebuilds, which
+ * compacts) or out of memory. */
+static int seg_move(locus_allocator *a, uint32_t g)
+{
+    uint32_t cap = a->idx_cap[g], room = 2 * cap + 4;
+    if (a->idx_garbage + cap > a->n_idx_ent / 2 || a->n_idx_ent > UINT32_MAX / 2 - room)
+        return 1;
+    uint32_t at = a->n_idx_ent;
+    if (at + room > a->cap_idx_ent) {
+        uint32_t want = at + room + (at + room) / 4;
+        void *p = realloc(a->idx_ent, sizeof *a->idx_ent * want);
+        if (!p)
+            return LOCUS_ENOMEM;
+        a->idx_ent = p;
+        a->cap_idx_ent = want;
+    }
+    memcpy(&a->idx_ent[at], &a->idx_ent[a->idx_off[g]], sizeof *a->idx_ent * a->idx_len[g]);
+    a->idx_off[g] = at;
+    a->idx_cap[g] = room;
+    a->n_idx_ent = at + room;
+    a->idx_garbage += cap;
+    return 0;
+}
+
 /* Drops framework fs's entries from the segments of the agents it had
  * them on. */
 static void index_drop(locus_allocator *a, uint32_t fs)
@@ -1476,8 +1514,8 @@ static void index_drop(locus_allocator *a, uint32_t fs)
 
 /* Replaces framework fs's entries alone: an agent it keeps has its entry
  * rewritten in place, one it left loses it, a new one gets it inserted.
- * Returns nonzero when a segment has no room left (or out of memory): the
- * caller rebuilds everything. */
+ * A full segment moves (seg_move). Returns nonzero when moving is not worth
+ * it any more, or out of memory: the caller rebuilds everything. */
 static int index_update(locus_allocator *a, uint32_t fs)
 {
     la_fw *f = &a->fws[fs];
@@ -1529,9 +1567,11 @@ static int index_update(locus_allocator *a, uint32_t fs)
         if (!found)
             j = seg_find(a, g, fs, &found);
         if (!found) {
-            if (la_idx_end(a, g) >= a->idx_off[g + 1]) {
-                rc = 1;
-                break;
+            if (a->idx_len[g] >= a->idx_cap[g]) {
+                uint32_t pos = j - a->idx_off[g];
+                if ((rc = seg_move(a, g)) != 0)
+                    break;
+                j = a->idx_off[g] + pos;
             }
             memmove(&a->idx_ent[j + 1], &a->idx_ent[j],
                     sizeof *a->idx_ent * (la_idx_end(a, g) - j));

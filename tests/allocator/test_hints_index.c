@@ -4,7 +4,8 @@
  * tasks (demand shrinks), demand new blocks, leave and arrive, with first
  * reads spread over cycles, each agent's entries (framework, bytes, tasks,
  * rack total, score, filter copy) and memory-cached sums equal those a full
- * rebuild of the same state makes (la_index_rebuild). Hints are injected through
+ * rebuild of the same state makes (la_index_rebuild); a segment that fills
+ * up moves instead of making the index rebuild. Hints are injected through
  * la_hint_provider (no store). */
 #include "la_test.h"
 
@@ -160,10 +161,83 @@ static void test_incremental_index_equals_rebuild(void **state)
     la_destroy(a);
 }
 
+#define N_FW_MANY 16
+
+/* Agent g's entries, copied (at most N_FW_MANY). */
+static uint32_t seg_copy(const locus_allocator *a, uint32_t g, struct la_idxent *out)
+{
+    assert_true(a->idx_len[g] <= N_FW_MANY);
+    memcpy(out, &a->idx_ent[a->idx_off[g]], sizeof *out * a->idx_len[g]);
+    return a->idx_len[g];
+}
+
+/* A segment that fills up moves to the end of the array with more room
+ * instead of making the whole index rebuild: frameworks one by one gain a
+ * block on an agent none of them had data on, so its segment (4 entries of
+ * room) overflows; no full rebuild happens, and the entries equal a
+ * rebuild's. */
+static void test_full_segment_moves(void **state)
+{
+    (void)state;
+    static fake f;
+    static char demands[N_FW_MANY][N_BLOCKS];
+    fake_init(&f);
+    for (int i = 0; i < N_BLOCKS; i++) { /* blocks < 200 on a0, the others on a1 */
+        f.rep[i][0] = (locus_hs_replica){f.names[i < 200 ? 0 : 1], LOCUS_TIER_MEM};
+        f.blk[i].n_replicas = 1;
+    }
+    locus_allocator *a = t_new(NULL, "hints.staleness=1e6", NULL);
+    t_use_block_table(a, &f.tb);
+    for (int g = 0; g < N_AGENTS; g++)
+        t_agent(a, f.names[g], 4, 4096);
+    for (int fw = 0; fw < N_FW_MANY; fw++) {
+        char id[8];
+        snprintf(id, sizeof id, "fw%d", fw);
+        t_fw(a, id, "*");
+        t_task_res(a, id, 1, 256);
+        demands[fw][fw] = 1;
+        set_demand(a, fw, demands[fw]);
+    }
+    assert_true(la_hints_refresh(a, 1));
+    uint64_t rebuilds = a->index_full_rebuilds;
+    uint32_t a1_off = a->idx_off[1];
+    assert_int_equal(a->idx_len[1], 0);
+    for (int fw = 0; fw < N_FW_MANY; fw++) {
+        demands[fw][200 + fw] = 1;
+        set_demand(a, fw, demands[fw]);
+        assert_true(la_hints_refresh(a, 2 + fw));
+    }
+    assert_int_equal(a->index_full_rebuilds, rebuilds); /* updated, never rebuilt */
+    assert_int_equal(a->idx_len[1], N_FW_MANY);
+    assert_true(a->idx_off[1] != a1_off); /* a1's segment moved */
+    assert_true(a->idx_garbage > 0);
+    static struct la_idxent inc[N_AGENTS][N_FW_MANY], full[N_AGENTS][N_FW_MANY];
+    uint32_t n_inc[N_AGENTS], mem_inc[N_AGENTS];
+    for (uint32_t g = 0; g < N_AGENTS; g++) {
+        n_inc[g] = seg_copy(a, g, inc[g]);
+        mem_inc[g] = (uint32_t)(a->idx_mem_bytes[g] >> 20);
+    }
+    assert_int_equal(la_index_rebuild(a), 0);
+    assert_int_equal(a->idx_garbage, 0);
+    for (uint32_t g = 0; g < N_AGENTS; g++) {
+        assert_int_equal(seg_copy(a, g, full[g]), n_inc[g]);
+        assert_int_equal((uint32_t)(a->idx_mem_bytes[g] >> 20), mem_inc[g]);
+        for (uint32_t i = 0; i < n_inc[g]; i++) {
+            const struct la_idxent *x = &inc[g][i], *y = &full[g][i];
+            assert_int_equal(x->fw, y->fw);
+            assert_memory_equal(x->bytes, y->bytes, sizeof x->bytes);
+            assert_true(x->tasks == y->tasks && x->rack == y->rack && x->score == y->score);
+            assert_int_equal(x->fexp, y->fexp);
+        }
+    }
+    la_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_incremental_index_equals_rebuild),
+        cmocka_unit_test(test_full_segment_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
