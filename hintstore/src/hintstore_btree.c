@@ -257,6 +257,51 @@ static int bt_leaf_covers(const hs_bt *t, const unsigned char *p, const hs_bt_qu
     return first && last && bt_keycmp(q, first) >= 0 && bt_keycmp(q, last) <= 0;
 }
 
+int hs_bt_near(const hs_bt *t, const hs_bt_query *q)
+{
+    return t->last_leaf && bt_leaf_covers(t, t->last_leaf, q);
+}
+
+void hs_bt_find_near(hs_bt *t, hs_bt_query *q, size_t n)
+{
+    size_t descents = 0;
+    for (size_t i = 0; i < n; i++)
+        descents += !(q[i].near && t->last_leaf);
+    for (size_t i = 0; i < n; i++) {
+        q[i].level = 0;
+        q[i].value = NULL;
+        q[i].vlen = 0;
+        q[i].wide = 0;
+        q[i].page = NULL;
+        if (t->root == (uint64_t)-1) {
+            q[i].state = HS_BT_ABSENT;
+        } else if (q[i].near && t->last_leaf) {
+            q[i].page = t->last_leaf; /* already in the cache: no prefetch */
+            q[i].level = t->depth;
+            q[i].state = HS_BT_ENTER;
+        } else {
+            /* A lone descent has no other search to overlap its misses
+             * with: prefetch each page's search nodes at once instead. */
+            q[i].wide = descents == 1;
+            bt_enter(t, &q[i], t->root);
+        }
+    }
+    for (size_t active = n; active;) {
+        active = 0;
+        for (size_t i = 0; i < n; i++)
+            if (q[i].state == HS_BT_ENTER || q[i].state == HS_BT_SEARCH) {
+                bt_step(t, &q[i]);
+                active++;
+            }
+    }
+    /* The next keys of a reader going in key order lie past the last one. */
+    for (size_t i = n; i-- > 0;)
+        if ((q[i].state == HS_BT_FOUND || q[i].state == HS_BT_ABSENT) && q[i].page) {
+            t->last_leaf = q[i].page;
+            break;
+        }
+}
+
 void hs_bt_find_one(hs_bt *t, hs_bt_query *q)
 {
     q->level = 0;

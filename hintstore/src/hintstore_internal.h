@@ -284,7 +284,7 @@ typedef struct hs_bt {
     unsigned depth;
     int integer_keys;
     int ok;
-    const unsigned char *last_leaf; /* leaf of the last hs_bt_find_one, or NULL */
+    const unsigned char *last_leaf; /* leaf of the last find_one/find_near, or NULL */
 } hs_bt;
 
 enum { HS_BT_ENTER, HS_BT_SEARCH, HS_BT_FOUND, HS_BT_ABSENT, HS_BT_FALLBACK };
@@ -302,6 +302,7 @@ typedef struct hs_bt_query {
     int lo, hi, mid;
     unsigned level;
     int wide; /* prefetch the nodes of a page's first search rounds at once */
+    int near; /* in, hs_bt_find_near only: start on t->last_leaf (hs_bt_near said so) */
 } hs_bt_query;
 
 /* Sets t up for sub-database dbname in read transaction txn; 0, or -1 if
@@ -313,6 +314,15 @@ void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n);
  * binary search will compare with; starts on the leaf of the previous call
  * when the key lies within it. */
 void hs_bt_find_one(hs_bt *t, hs_bt_query *q);
+/* Whether q's key lies between the first and last keys of the leaf the last
+ * hs_bt_find_one or hs_bt_find_near ended on, so that it can only be there. */
+int hs_bt_near(const hs_bt *t, const hs_bt_query *q);
+/* Searches the n keys side by side as hs_bt_find does, except that a query
+ * with near set (by hs_bt_near since the last search) starts on that leaf
+ * instead of the root; t->last_leaf then becomes the leaf of the last query
+ * that ended on one. A reader going through keys in order thus descends
+ * about once per leaf. */
+void hs_bt_find_near(hs_bt *t, hs_bt_query *q, size_t n);
 
 /* ---- change feed (hintstore_feed.c) ---- */
 /* Bounds of the feed: records kept, bytes kept, and per-record caps beyond

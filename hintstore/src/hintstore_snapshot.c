@@ -4,7 +4,9 @@
  * blocks are fixed-layout records (hintstore_layout.c) read in place:
  * locus_hs_snapshot_dataset_ref hands out the mapped entries themselves
  * (locus_hs_snapshot_dataset_refs does so for many names at once, their
- * B-tree descents side by side through hintstore_btree.c);
+ * B-tree descents side by side through hintstore_btree.c, and
+ * locus_hs_snapshot_block_refs for many blocks, starting on the previous
+ * key's leaf when keys come in order);
  * locus_hs_snapshot_dataset (and _block) build a small view in the
  * snapshot's arena, resolving host ids through the handle's host table. The
  * allocator looks up every demanded dataset every cycle, so a view lookup is
@@ -41,6 +43,8 @@ struct locus_hs_snapshot {
     MDB_cursor *blk_cur; /* blocks cursor, the same for block lookups */
     hs_bt ds_bt;      /* the datasets tree for batched lookups */
     int ds_bt_state;  /* 0 not set up yet, 1 usable, -1 not (LMDB answers) */
+    hs_bt blk_bt;     /* the blocks tree for batched block lookups */
+    int blk_bt_state; /* as ds_bt_state */
     hs_arena arena;   /* values handed out until close */
     hs_arena ents;    /* the entries of the views in arena, apart so views pack densely */
     hs_arena scratch; /* iterator views, rewound per item */
@@ -299,6 +303,12 @@ static int summary_get(locus_hs_snapshot *s, MDB_val *k, MDB_val *v)
 static int block_get(locus_hs_snapshot *s, MDB_val *k, MDB_val *v)
 {
     return kept_cursor_get(s, &s->blk_cur, s->hs->db_blocks, k, v);
+}
+
+static void blk_bt_setup(locus_hs_snapshot *s)
+{
+    if (s->blk_bt_state == 0)
+        s->blk_bt_state = hs_bt_open(&s->blk_bt, s->hs->env, s->txn, HS_DB_BLOCKS) == 0 ? 1 : -1;
 }
 
 static const locus_hs_dataset **cache_find(locus_hs_snapshot *s, const char *name, uint64_t h)
@@ -785,6 +795,113 @@ int locus_hs_snapshot_dataset_refs(locus_hs_snapshot *s, const char *const *name
                                            &out[k]);
         }
     }
+    return 0;
+}
+
+/* Fills *out from the block value v under key (checked as
+ * locus_hs_snapshot_block checks it: layout, then host ids known). */
+static int placement_from_value(locus_hs_snapshot *s, const char *key, size_t klen,
+                                const void *v, size_t vlen, locus_hs_block_placement *out)
+{
+    hs_blockrec m;
+    if (hs_blockrec_parse(v, vlen, &m) != 0 || hs_hosttab_cover(s->hs, s->txn, m.max_host) != 0)
+        return corrupt(s, &s->arena, HS_DB_BLOCKS, key, klen);
+    out->bytes = m.bytes;
+    out->updated_at_ms = m.updated_at_ms;
+    out->n_replicas = m.n_rep;
+    out->replicas = m.reps;
+    out->backend = m.backend;
+    out->backend_len = m.backend_len;
+    return 0;
+}
+
+/* Block keys searched side by side (16: more misses in flight than 8, as
+ * many as a core tracks); a key within BLOCK_NEAR_SPAN indexes
+ * after the previous one of its dataset is probably on the same leaf (a
+ * leaf holds some 30-100 block records), so it waits for that search to
+ * end and starts on its leaf instead of descending beside it. */
+#define BLOCK_REFS_GROUP 16
+#define BLOCK_NEAR_SPAN 64
+
+typedef struct block_group {
+    hs_bt_query q[BLOCK_REFS_GROUP];
+    size_t at[BLOCK_REFS_GROUP];      /* index of the key in the caller's array */
+    uint64_t index[BLOCK_REFS_GROUP]; /* its block index */
+    char key[BLOCK_REFS_GROUP][HS_MAX_DATASET + 16];
+    size_t n;
+} block_group;
+
+/* Searches the keys of g and writes their outcomes; g is empty after. */
+static void block_group_run(locus_hs_snapshot *s, block_group *g, locus_hs_block_placement *out,
+                            int *status)
+{
+    int usable = s->blk_bt_state == 1;
+    if (usable)
+        hs_bt_find_near(&s->blk_bt, g->q, g->n);
+    for (size_t j = 0; j < g->n; j++) {
+        const hs_bt_query *q = &g->q[j];
+        size_t i = g->at[j];
+        if (usable && q->state == HS_BT_ABSENT) {
+            status[i] = LOCUS_ENOTFOUND;
+        } else if (usable && q->state == HS_BT_FOUND) {
+            status[i] = placement_from_value(s, q->key, q->klen, q->value, q->vlen, &out[i]);
+        } else { /* what the walk does not read (an overflow value): LMDB's own get */
+            MDB_val k = {q->klen, (void *)q->key}, v;
+            int rc = block_get(s, &k, &v);
+            if (rc == MDB_NOTFOUND)
+                status[i] = LOCUS_ENOTFOUND;
+            else if (rc)
+                status[i] = lmdb_err(s, rc, HS_DB_BLOCKS, q->key, q->klen);
+            else
+                status[i] = placement_from_value(s, q->key, q->klen, v.mv_data, v.mv_size,
+                                                 &out[i]);
+        }
+    }
+    g->n = 0;
+}
+
+int locus_hs_snapshot_block_refs(locus_hs_snapshot *s, const locus_hs_block_ref *keys, size_t n,
+                                 locus_hs_block_placement *out, int *status)
+{
+    if (!s || (n && (!keys || !out || !status)))
+        return LOCUS_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!keys[i].dataset)
+            return LOCUS_EINVAL;
+    blk_bt_setup(s);
+    block_group g;
+    g.n = 0;
+    const char *last_ds = NULL;
+    size_t last_dlen = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *ds = keys[i].dataset;
+        if (i + BLOCK_REFS_GROUP < n) /* a group ahead: its name arrives meanwhile */
+            __builtin_prefetch(keys[i + BLOCK_REFS_GROUP].dataset);
+        /* the same pointer again within one call is the same string */
+        size_t dlen = ds == last_ds ? last_dlen : strlen(ds);
+        last_ds = ds;
+        last_dlen = dlen;
+        if (dlen == 0 || dlen > HS_MAX_DATASET) {
+            status[i] = LOCUS_ENOTFOUND; /* no such key can exist */
+            continue;
+        }
+        if (g.n > 0) {
+            const hs_bt_query *prev = &g.q[g.n - 1];
+            uint64_t pi = g.index[g.n - 1];
+            if (g.n == BLOCK_REFS_GROUP ||
+                (!prev->near && prev->klen == dlen + 9 && keys[i].index > pi &&
+                 keys[i].index - pi <= BLOCK_NEAR_SPAN && memcmp(prev->key, ds, dlen) == 0))
+                block_group_run(s, &g, out, status);
+        }
+        hs_bt_query *q = &g.q[g.n];
+        q->key = g.key[g.n];
+        q->klen = hs_block_key(g.key[g.n], ds, dlen, keys[i].index);
+        q->near = s->blk_bt_state == 1 && hs_bt_near(&s->blk_bt, q);
+        g.index[g.n] = keys[i].index;
+        g.at[g.n++] = i;
+    }
+    if (g.n)
+        block_group_run(s, &g, out, status);
     return 0;
 }
 

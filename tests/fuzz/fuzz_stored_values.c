@@ -5,8 +5,9 @@
  * placement (fixed layout, hintstore_layout.c), 2 host binding and 3 store
  * meta (protobuf-c), 4 change-feed record (hintstore_feed.c), 5 host name of
  * the id table, 6 LMDB pages searched by the batched lookup's B-tree walk
- * (hintstore_btree.c; page 0 is the root). A value must either be refused or
- * decode to something sane (a key found lies inside the pages);
+ * (hintstore_btree.c; page 0 is the root), searched for dataset names and,
+ * as the batched block lookup does, for block keys. A value must either be
+ * refused or decode to something sane (a key found lies inside the pages);
  * for the fixed layouts the decoded fields must also encode back to exactly
  * the input bytes (the layout has no slack a reader could misread). The
  * seed corpus (corpus/stored_values/) holds real values copied from a store
@@ -58,9 +59,54 @@ static void check_block(const uint8_t *v, size_t n)
     }
     if (memchr(b.backend, '\0', b.backend_len))
         abort();
+    /* the batched lookup hands the record out in place: its accessor reads
+     * back the replicas the parser checked */
+    locus_hs_block_placement p = {b.bytes, b.updated_at_ms, b.n_rep, b.reps, b.backend,
+                                  b.backend_len};
+    for (uint32_t i = 0; i < b.n_rep; i++) {
+        uint32_t id;
+        locus_tier tier;
+        locus_hs_block_replica_at(&p, i, &id, &tier);
+        if (id != reps[i] >> 2 || (uint32_t)tier != (reps[i] & 3))
+            abort();
+    }
     hs_blockrec_write(g_out, b.bytes, b.updated_at_ms, reps, b.n_rep, b.backend, b.backend_len);
     if (memcmp(g_out, v, n) != 0)
         abort();
+}
+
+/* The batched block lookup's use of the walk: groups of block keys in
+ * index order (and one going back), each key starting on the leaf the
+ * previous group ended on when it lies within it. Every search ends, a
+ * value found and the leaf kept lie inside the pages. */
+static void check_block_walk(hs_bt *t, const uint8_t *pages)
+{
+    const uint8_t *end = pages + t->npages * t->psize;
+    char key[8][16];
+    hs_bt_query q[8];
+    t->last_leaf = NULL;
+    for (int group = 0; group < 5; group++) {
+        size_t n = 8 - (size_t)group;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t index = group == 4 ? 7 - i : (uint64_t)group * 40 + i * 5;
+            const char *ds = group == 3 ? "ds-2" : "ds-1";
+            memset(&q[i], 0, sizeof(q[i]));
+            q[i].key = key[i];
+            q[i].klen = hs_block_key(key[i], ds, 4, index);
+            q[i].near = hs_bt_near(t, &q[i]);
+        }
+        hs_bt_find_near(t, q, n);
+        for (size_t i = 0; i < n; i++) {
+            if (q[i].state != HS_BT_FOUND && q[i].state != HS_BT_ABSENT &&
+                q[i].state != HS_BT_FALLBACK)
+                abort();
+            if (q[i].state == HS_BT_FOUND && (q[i].value < pages || q[i].value + q[i].vlen > end))
+                abort();
+        }
+        if (t->last_leaf && (t->last_leaf < pages || t->last_leaf >= end ||
+                             (size_t)(t->last_leaf - pages) % t->psize))
+            abort();
+    }
 }
 
 /* Pages as the batched lookup reads them from the map: every key's search
@@ -101,6 +147,7 @@ static void check_pages(const uint8_t *pages, size_t n)
             (one.value < pages || one.value + one.vlen > pages + t.npages * t.psize))
             abort();
     }
+    check_block_walk(&t, pages);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -248,6 +248,49 @@ int locus_hs_snapshot_host_id(locus_hs_snapshot *s, const char *host, uint32_t *
 int locus_hs_snapshot_block(locus_hs_snapshot *s, const char *dataset, uint64_t index,
                             const locus_hs_block_view **out);
 
+/* One block's placement read in place from the mapped page, the block
+ * counterpart of locus_hs_dataset_ref: no decode, no copy, no allocation;
+ * valid until the snapshot closes. Read replica i with
+ * locus_hs_block_replica_at; host ids are those of locus_hs_dataset_ref. */
+typedef struct locus_hs_block_placement {
+    uint64_t bytes;
+    int64_t updated_at_ms;
+    size_t n_replicas;              /* in the order of locus_hs_block_view's replicas */
+    const unsigned char *replicas;  /* n_replicas x 4 bytes, little-endian */
+    const char *backend;            /* owning backend: backend_len bytes, NOT NUL-terminated */
+    size_t backend_len;
+} locus_hs_block_placement;
+
+/* Replica i (< b->n_replicas) of a block placement: {host id, tier}. */
+static inline void locus_hs_block_replica_at(const locus_hs_block_placement *b, size_t i,
+                                             uint32_t *host_id, locus_tier *tier)
+{
+    const unsigned char *e = b->replicas + i * 4;
+    uint32_t ht = (uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 |
+                  (uint32_t)e[3] << 24;
+    *host_id = ht >> 2;
+    *tier = (locus_tier)(ht & 3);
+}
+
+/* A block's key: dataset name and block index (also the change feed's). */
+typedef struct locus_hs_block_ref {
+    const char *dataset;
+    uint64_t index;
+} locus_hs_block_ref;
+
+/* Looks up n blocks at once: status[i] is what locus_hs_snapshot_block
+ * returns for keys[i] (0, LOCUS_ENOTFOUND, or LOCUS_ECORRUPT counted and
+ * reported with its key), and out[i] holds its placement when 0. The
+ * values are checked as that call checks them, but read in place. Keys in
+ * (dataset, index) order cost about one B-tree descent per leaf page (the
+ * others start on the leaf the previous key ended on); other keys descend
+ * up to 8 side by side so their cache misses overlap. A key's dataset is
+ * read with strlen (an empty or over-long one is LOCUS_ENOTFOUND). Returns
+ * 0 (the outcomes are in status[]) or LOCUS_EINVAL (a NULL argument or
+ * dataset). */
+int locus_hs_snapshot_block_refs(locus_hs_snapshot *s, const locus_hs_block_ref *keys, size_t n,
+                                 locus_hs_block_placement *out, int *status);
+
 /* Iteration callbacks: the view is valid only during the call. Return 0 to
  * go on, anything else to stop (the iterator then returns that value).
  * Undecodable values are counted and skipped. */
@@ -278,11 +321,6 @@ int locus_hs_snapshot_stats(locus_hs_snapshot *s, locus_hs_stats *out);
 /* Generation of the store this snapshot reads (meta.writer_generation; 0 =
  * never written). Cheap: no decode after the first call. */
 uint64_t locus_hs_snapshot_generation(locus_hs_snapshot *s);
-
-typedef struct locus_hs_block_ref {
-    const char *dataset;
-    uint64_t index;
-} locus_hs_block_ref;
 
 typedef struct locus_hs_confirmed {
     const char *dataset;
