@@ -120,15 +120,23 @@ static inline void bt_child(const hs_bt *t, hs_bt_query *q, int i)
     bt_enter(t, q, pgno);
 }
 
+/* Picks the next node to compare with and prefetches it. Only its offset is
+ * checked here: reading the node (its key size) would wait for the very miss
+ * the prefetch is for, before the other searches get their turn; bt_step
+ * checks the whole node when it compares. */
 static inline void bt_probe(const hs_bt *t, hs_bt_query *q)
 {
     q->mid = (q->lo + q->hi) >> 1;
-    const unsigned char *n = bt_node(t, q->page, q->mid);
-    if (!n) {
+    size_t off = bt_u16(q->page + BT_PAGEHDR + 2 * (size_t)q->mid);
+    if (off < BT_PAGEHDR || off + 8 > t->psize) {
         q->state = HS_BT_FALLBACK;
         return;
     }
-    __builtin_prefetch(n);
+    __builtin_prefetch(q->page + off);
+    /* the node's key is likely about as long as the one searched: its end
+     * may lie on the next cache line */
+    if (off + 8 + q->klen <= t->psize)
+        __builtin_prefetch(q->page + off + 7 + q->klen);
 }
 
 /* Prefetches the nodes the first four rounds of a binary search over
@@ -189,7 +197,11 @@ static void bt_step(const hs_bt *t, hs_bt_query *q)
         bt_probe(t, q);
         return;
     }
-    const unsigned char *n = p + bt_u16(p + BT_PAGEHDR + 2 * (size_t)q->mid); /* checked by bt_probe */
+    const unsigned char *n = bt_node(t, p, q->mid);
+    if (!n) {
+        q->state = HS_BT_FALLBACK;
+        return;
+    }
     int c = bt_keycmp(q, n);
     if (c == 0) {
         if (branch) {
