@@ -13,7 +13,12 @@
  *    order (a reader
  *    that sorts its demanded names lets the snapshot's cursor stay on a
  *    leaf page from one name to the next);
- *  - host iteration (foreach_host_dataset over every host).
+ *  - host iteration (foreach_host_dataset over every host);
+ *  - first block lookups of 200,000 keys (--block-lookups), at random and in
+ *    key order (whole datasets by index, as the allocator reads a new job's
+ *    blocks), one locus_hs_snapshot_block per key and through
+ *    locus_hs_snapshot_block_refs 1,000 keys a call, beside raw mdb_get of
+ *    the same keys.
  * Baselines are raw LMDB in the same run, so the figures are ratios that hold
  * on any machine: for writes, the same block values (the fixed layout of
  * docs/hint-store.md, byte for byte) put with mdb_put in key order in one
@@ -431,6 +436,120 @@ static double ref_lookups(locus_hs *hs, char **names)
     return best;
 }
 
+/* ---- block lookups ---- */
+
+/* Block keys looked up: g_block_n random (dataset, index) pairs of stored
+ * blocks, and as many in key order (whole datasets, each block in index
+ * order, the datasets at random: how the allocator reads a new job's
+ * blocks). Datasets point into g_sorted. */
+static locus_hs_block_ref *g_bkeys_random, *g_bkeys_ordered;
+static int g_block_n = 200000;
+#define BLOCKS_PER_CALL 1000
+
+static void make_block_keys(void)
+{
+    g_bkeys_random = malloc((size_t)g_block_n * sizeof(*g_bkeys_random));
+    g_bkeys_ordered = malloc((size_t)g_block_n * sizeof(*g_bkeys_ordered));
+    if (!g_bkeys_random || !g_bkeys_ordered)
+        die("malloc", LOCUS_ENOMEM, "block keys");
+    uint64_t r = 99;
+    for (int i = 0; i < g_block_n; i++) {
+        r = locus_hash_mix64(r + 1);
+        g_bkeys_random[i].dataset = g_sorted[r % (uint64_t)g_datasets];
+        g_bkeys_random[i].index = (r >> 32) % (uint64_t)g_blocks;
+    }
+    for (int i = 0; i < g_block_n;) {
+        r = locus_hash_mix64(r + 1);
+        const char *ds = g_sorted[r % (uint64_t)g_datasets];
+        for (int b = 0; b < g_blocks && i < g_block_n; b++, i++)
+            g_bkeys_ordered[i] = (locus_hs_block_ref){ds, (uint64_t)b};
+    }
+}
+
+/* Raw baseline: mdb_get of each key (built as the store builds it: dataset
+ * NUL be64 index) without reading the value; best of 3, CPU seconds. */
+static double raw_block_gets(const char *dir, const locus_hs_block_ref *keys)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi blocks;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 16);
+    if (mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0664) != 0 ||
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0 ||
+        mdb_dbi_open(txn, "blocks", 0, &blocks) != 0) {
+        fprintf(stderr, "bench: raw LMDB open failed\n");
+        exit(1);
+    }
+    double best = 1e9;
+    for (int pass = 0; pass < 3; pass++) {
+        double t0 = cpu_s();
+        uint64_t sum = 0;
+        char key[64];
+        for (int i = 0; i < g_block_n; i++) {
+            size_t n = strlen(keys[i].dataset);
+            memcpy(key, keys[i].dataset, n + 1);
+            for (int b = 0; b < 8; b++)
+                key[n + 1 + b] = (char)(keys[i].index >> (56 - 8 * b));
+            MDB_val k = {n + 9, key}, v;
+            if (mdb_get(txn, blocks, &k, &v) == 0)
+                sum += v.mv_size;
+            else
+                die("raw block get", LOCUS_ENOTFOUND, keys[i].dataset);
+        }
+        g_sink += sum;
+        double t = cpu_s() - t0;
+        if (t < best)
+            best = t;
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return best;
+}
+
+/* First lookups of keys in a new snapshot per pass, best of 3 CPU seconds:
+ * one locus_hs_snapshot_block per key (batched = 0), or
+ * locus_hs_snapshot_block_refs BLOCKS_PER_CALL keys a call. */
+static double block_lookups(locus_hs *hs, const locus_hs_block_ref *keys, int batched)
+{
+    static locus_hs_block_placement out[BLOCKS_PER_CALL];
+    static int st[BLOCKS_PER_CALL];
+    double best = 1e9;
+    for (int pass = 0; pass < 3; pass++) {
+        locus_hs_snapshot *s;
+        uint64_t sum = 0;
+        int rc = locus_hs_snapshot_open(hs, &s);
+        if (rc != 0)
+            die("snapshot", rc, locus_hs_errstr(hs));
+        double t0 = cpu_s();
+        if (!batched) {
+            for (int i = 0; i < g_block_n; i++) {
+                const locus_hs_block_view *b;
+                if ((rc = locus_hs_snapshot_block(s, keys[i].dataset, keys[i].index, &b)) != 0)
+                    die("block", rc, keys[i].dataset);
+                sum += b->n_replicas;
+            }
+        } else {
+            for (int i = 0; i < g_block_n; i += BLOCKS_PER_CALL) {
+                int m = g_block_n - i < BLOCKS_PER_CALL ? g_block_n - i : BLOCKS_PER_CALL;
+                if ((rc = locus_hs_snapshot_block_refs(s, keys + i, (size_t)m, out, st)) != 0)
+                    die("block refs", rc, locus_hs_errstr(hs));
+                for (int j = 0; j < m; j++) {
+                    if (st[j])
+                        die("block refs", st[j], keys[i + j].dataset);
+                    sum += out[j].n_replicas;
+                }
+            }
+        }
+        double t = cpu_s() - t0;
+        g_sink += sum;
+        locus_hs_snapshot_close(s);
+        if (t < best)
+            best = t;
+    }
+    return best;
+}
+
 static int count_ds(const locus_hs_dataset *d, void *arg)
 {
     *(uint64_t *)arg += d->n_placement != 0;
@@ -448,6 +567,8 @@ int main(int argc, char **argv)
             g_blocks = atoi(argv[++i]);
         else if (strcmp(argv[i], "--hosts") == 0 && i + 1 < argc)
             g_hosts = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--block-lookups") == 0 && i + 1 < argc)
+            g_block_n = atoi(argv[++i]);
         else if (strcmp(argv[i], "--no-sync") == 0)
             g_no_sync = 1;
         else if (strcmp(argv[i], "--writes-only") == 0)
@@ -456,11 +577,12 @@ int main(int argc, char **argv)
             base = argv[++i];
         else {
             fprintf(stderr, "usage: locus-bench-hints [--datasets N] [--blocks-per-dataset K]"
-                            " [--hosts H] [--no-sync] [--writes-only] [--dir TMPDIR]\n");
+                            " [--hosts H] [--block-lookups N] [--no-sync] [--writes-only]"
+                            " [--dir TMPDIR]\n");
             return 2;
         }
     }
-    if (g_datasets < 1 || g_blocks < 1 || g_hosts < 4) {
+    if (g_datasets < 1 || g_blocks < 1 || g_hosts < 4 || g_block_n < 1) {
         fprintf(stderr, "bench: sizes must be positive (hosts >= 4)\n");
         return 2;
     }
@@ -547,6 +669,9 @@ int main(int argc, char **argv)
     double raw_get, raw_sorted, raw_host;
     uint64_t raw_items;
     raw_baseline(dir, &raw_get, &raw_sorted, &raw_host, &raw_items);
+    make_block_keys();
+    double raw_blk = raw_block_gets(dir, g_bkeys_random),
+           raw_blk_ordered = raw_block_gets(dir, g_bkeys_ordered);
 
     locus_hs_options ro = {.read_only = 1};
     if ((rc = locus_hs_open(dir, &ro, &hs, err, sizeof(err))) != 0)
@@ -671,6 +796,10 @@ int main(int argc, char **argv)
         if (t < hosts_t)
             hosts_t = t;
     }
+    double blk_one = block_lookups(hs, g_bkeys_random, 0),
+           blk_batched = block_lookups(hs, g_bkeys_random, 1),
+           blk_one_ordered = block_lookups(hs, g_bkeys_ordered, 0),
+           blk_batched_ordered = block_lookups(hs, g_bkeys_ordered, 1);
     locus_hs_close(hs);
 
     double n = g_datasets;
@@ -695,6 +824,16 @@ int main(int argc, char **argv)
     printf("%-46s %14.0f %14.0f %8.2f\n", "host iteration, datasets visited", items / hosts_t,
            raw_items / raw_host, (items / hosts_t) / (raw_items / raw_host));
     printf("%-46s %14.0f\n", "host iteration, hosts per second", g_hosts / hosts_t);
+    double nb = g_block_n;
+    printf("%-46s %14.0f %14.0f %8.2f\n", "block lookup, first, random (view)", nb / blk_one,
+           nb / raw_blk, raw_blk / blk_one);
+    printf("%-46s %14.0f %14.0f %8.2f\n", "block refs, first, random, 1,000 a call",
+           nb / blk_batched, nb / raw_blk, raw_blk / blk_batched);
+    printf("%-46s %14.0f %14.0f %8.2f\n", "block lookup, first, in key order (view)",
+           nb / blk_one_ordered, nb / raw_blk_ordered, raw_blk_ordered / blk_one_ordered);
+    printf("%-46s %14.0f %14.0f %8.2f\n", "block refs, first, in key order, 1,000 a call",
+           nb / blk_batched_ordered, nb / raw_blk_ordered, raw_blk_ordered / blk_batched_ordered);
+    printf("(%d block keys each; in key order = whole datasets, blocks by index)\n", g_block_n);
     printf("(%llu host/dataset pairs; raw walk visits %llu)\n", (unsigned long long)items,
            (unsigned long long)raw_items);
 
@@ -716,5 +855,7 @@ int main(int argc, char **argv)
         free(g_names[d]);
     free(g_names);
     free(g_sorted);
+    free(g_bkeys_random);
+    free(g_bkeys_ordered);
     return 0;
 }
