@@ -269,16 +269,16 @@ static int bt_leaf_covers(const hs_bt *t, const unsigned char *p, const hs_bt_qu
     return first && last && bt_keycmp(q, first) >= 0 && bt_keycmp(q, last) <= 0;
 }
 
-int hs_bt_near(const hs_bt *t, const hs_bt_query *q)
+int hs_bt_leaf_holds(const hs_bt *t, const unsigned char *leaf, const hs_bt_query *q)
 {
-    return t->last_leaf && bt_leaf_covers(t, t->last_leaf, q);
+    return leaf && bt_leaf_covers(t, leaf, q);
 }
 
 void hs_bt_find_near(hs_bt *t, hs_bt_query *q, size_t n)
 {
     size_t descents = 0;
     for (size_t i = 0; i < n; i++)
-        descents += !(q[i].near && t->last_leaf);
+        descents += !q[i].start;
     for (size_t i = 0; i < n; i++) {
         q[i].level = 0;
         q[i].value = NULL;
@@ -287,8 +287,8 @@ void hs_bt_find_near(hs_bt *t, hs_bt_query *q, size_t n)
         q[i].page = NULL;
         if (t->root == (uint64_t)-1) {
             q[i].state = HS_BT_ABSENT;
-        } else if (q[i].near && t->last_leaf) {
-            q[i].page = t->last_leaf; /* already in the cache: no prefetch */
+        } else if (q[i].start) {
+            q[i].page = q[i].start; /* just searched: in the cache, no prefetch */
             q[i].level = t->depth;
             q[i].state = HS_BT_ENTER;
         } else {

@@ -302,7 +302,9 @@ typedef struct hs_bt_query {
     int lo, hi, mid;
     unsigned level;
     int wide; /* prefetch the nodes of a page's first search rounds at once */
-    int near; /* in, hs_bt_find_near only: start on t->last_leaf (hs_bt_near said so) */
+    /* in, hs_bt_find_near only: a leaf to start on instead of the root
+     * (hs_bt_leaf_holds said the key lies within it), or NULL */
+    const unsigned char *start;
 } hs_bt_query;
 
 /* Sets t up for sub-database dbname in read transaction txn; 0, or -1 if
@@ -314,14 +316,14 @@ void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n);
  * binary search will compare with; starts on the leaf of the previous call
  * when the key lies within it. */
 void hs_bt_find_one(hs_bt *t, hs_bt_query *q);
-/* Whether q's key lies between the first and last keys of the leaf the last
- * hs_bt_find_one or hs_bt_find_near ended on, so that it can only be there. */
-int hs_bt_near(const hs_bt *t, const hs_bt_query *q);
+/* Whether q's key lies between the first and last keys of leaf page `leaf`
+ * (one a search of this tree ended on, or NULL), so that it can only be
+ * there. */
+int hs_bt_leaf_holds(const hs_bt *t, const unsigned char *leaf, const hs_bt_query *q);
 /* Searches the n keys side by side as hs_bt_find does, except that a query
- * with near set (by hs_bt_near since the last search) starts on that leaf
- * instead of the root; t->last_leaf then becomes the leaf of the last query
- * that ended on one. A reader going through keys in order thus descends
- * about once per leaf. */
+ * with start set begins on that leaf instead of the root; t->last_leaf then
+ * becomes the leaf of the last query that ended on one. A reader going
+ * through keys in order thus descends about once per leaf. */
 void hs_bt_find_near(hs_bt *t, hs_bt_query *q, size_t n);
 
 /* ---- change feed (hintstore_feed.c) ---- */

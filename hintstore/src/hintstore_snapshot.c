@@ -31,6 +31,8 @@
 #include "hintstore_internal.h"
 #include "locus/util.h"
 
+typedef struct hs_block_window hs_block_window;
+
 typedef struct cache_ent {
     uint64_t hash;
     const locus_hs_dataset *view;
@@ -45,6 +47,7 @@ struct locus_hs_snapshot {
     int ds_bt_state;  /* 0 not set up yet, 1 usable, -1 not (LMDB answers) */
     hs_bt blk_bt;     /* the blocks tree for batched block lookups */
     int blk_bt_state; /* as ds_bt_state */
+    struct hs_block_window *blk_window; /* batched block lookups' searches (on first use) */
     hs_arena arena;   /* values handed out until close */
     hs_arena ents;    /* the entries of the views in arena, apart so views pack densely */
     hs_arena scratch; /* iterator views, rewound per item */
@@ -119,6 +122,7 @@ void locus_hs_snapshot_close(locus_hs_snapshot *s)
     if (s->blk_cur)
         mdb_cursor_close(s->blk_cur);
     mdb_txn_abort(s->txn);
+    free(s->blk_window);
     hs_arena_free(&s->scratch);
     /* Hand the arena and the cache to the next snapshot of this handle. A
      * cache far larger than this snapshot needed is dropped rather than
@@ -798,14 +802,15 @@ int locus_hs_snapshot_dataset_refs(locus_hs_snapshot *s, const char *const *name
     return 0;
 }
 
-/* Fills *out from the block value v under key (checked as
- * locus_hs_snapshot_block checks it: layout, then host ids known). */
-static int placement_from_value(locus_hs_snapshot *s, const char *key, size_t klen,
-                                const void *v, size_t vlen, locus_hs_block_placement *out)
+/* Fills *out from the block value v (checked as locus_hs_snapshot_block
+ * checks it: layout, then host ids known); 0 or LOCUS_ECORRUPT, which the
+ * caller reports (so that reports follow the caller's key order). */
+static int placement_read(locus_hs_snapshot *s, const void *v, size_t vlen,
+                          locus_hs_block_placement *out)
 {
     hs_blockrec m;
     if (hs_blockrec_parse(v, vlen, &m) != 0 || hs_hosttab_cover(s->hs, s->txn, m.max_host) != 0)
-        return corrupt(s, &s->arena, HS_DB_BLOCKS, key, klen);
+        return LOCUS_ECORRUPT;
     out->bytes = m.bytes;
     out->updated_at_ms = m.updated_at_ms;
     out->n_replicas = m.n_rep;
@@ -815,49 +820,132 @@ static int placement_from_value(locus_hs_snapshot *s, const char *key, size_t kl
     return 0;
 }
 
-/* Block keys searched side by side (16: more misses in flight than 8, as
- * many as a core tracks); a key within BLOCK_NEAR_SPAN indexes
- * after the previous one of its dataset is probably on the same leaf (a
- * leaf holds some 30-100 block records), so it waits for that search to
- * end and starts on its leaf instead of descending beside it. */
+/* One block through LMDB's own get (the kept cursor): what the walk does not
+ * read, or every key when the walk cannot read this store. */
+static int placement_get(locus_hs_snapshot *s, const char *key, size_t klen,
+                         locus_hs_block_placement *out)
+{
+    MDB_val k = {klen, (void *)key}, v;
+    int rc = block_get(s, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return LOCUS_ENOTFOUND;
+    if (rc)
+        return lmdb_err(s, rc, HS_DB_BLOCKS, key, klen);
+    return placement_read(s, v.mv_data, v.mv_size, out);
+}
+
+/* Batched block lookups. Keys are searched side by side, 16 at a time (more
+ * misses in flight than 8, about as many as a core tracks). A key of the
+ * previous key's dataset whose index lies at most BLOCK_NEAR_SPAN above it
+ * (a "follower") is most likely on the leaf that key's search ends on (a
+ * leaf holds some 30-100 block records), so it waits for that search and
+ * then starts on its leaf; the other keys ("leaders") descend side by side.
+ * A window holds up to BLOCK_REFS_GROUP leaders and BLOCK_FOLLOWERS
+ * followers: its leaders are searched first, then its followers in order,
+ * so keys in (dataset, index) order cost one descent per dataset and leaf,
+ * and the descents of different datasets overlap. */
 #define BLOCK_REFS_GROUP 16
 #define BLOCK_NEAR_SPAN 64
+#define BLOCK_FOLLOWERS 256
 
 typedef struct block_group {
     hs_bt_query q[BLOCK_REFS_GROUP];
-    size_t at[BLOCK_REFS_GROUP];      /* index of the key in the caller's array */
-    uint64_t index[BLOCK_REFS_GROUP]; /* its block index */
+    size_t at[BLOCK_REFS_GROUP]; /* the key's place in the caller's array */
+    int fol[BLOCK_REFS_GROUP];   /* its follower number, or -1 for a leader */
     char key[BLOCK_REFS_GROUP][HS_MAX_DATASET + 16];
     size_t n;
 } block_group;
 
-/* Searches the keys of g and writes their outcomes; g is empty after. */
-static void block_group_run(locus_hs_snapshot *s, block_group *g, locus_hs_block_placement *out,
-                            int *status)
+struct hs_block_window {
+    block_group leaders, followers;
+    const unsigned char *leader_leaf[BLOCK_REFS_GROUP]; /* leaf its search ended on, or NULL */
+    size_t fat[BLOCK_FOLLOWERS];  /* a follower's place in the caller's array */
+    int fprev[BLOCK_FOLLOWERS];   /* the key before it: follower number, or -1 - leader slot */
+    const unsigned char *fleaf[BLOCK_FOLLOWERS];
+    size_t nf;
+};
+
+/* Searches the keys of g side by side and writes their outcomes; each
+ * search's end leaf goes to its leader or follower slot. */
+static void group_run(locus_hs_snapshot *s, hs_block_window *w, block_group *g,
+                      locus_hs_block_placement *out, int *status)
 {
-    int usable = s->blk_bt_state == 1;
-    if (usable)
-        hs_bt_find_near(&s->blk_bt, g->q, g->n);
+    hs_bt_find_near(&s->blk_bt, g->q, g->n);
     for (size_t j = 0; j < g->n; j++) {
         const hs_bt_query *q = &g->q[j];
         size_t i = g->at[j];
-        if (usable && q->state == HS_BT_ABSENT) {
+        const unsigned char *leaf = q->page;
+        if (q->state == HS_BT_ABSENT) {
             status[i] = LOCUS_ENOTFOUND;
-        } else if (usable && q->state == HS_BT_FOUND) {
-            status[i] = placement_from_value(s, q->key, q->klen, q->value, q->vlen, &out[i]);
-        } else { /* what the walk does not read (an overflow value): LMDB's own get */
-            MDB_val k = {q->klen, (void *)q->key}, v;
-            int rc = block_get(s, &k, &v);
-            if (rc == MDB_NOTFOUND)
-                status[i] = LOCUS_ENOTFOUND;
-            else if (rc)
-                status[i] = lmdb_err(s, rc, HS_DB_BLOCKS, q->key, q->klen);
-            else
-                status[i] = placement_from_value(s, q->key, q->klen, v.mv_data, v.mv_size,
-                                                 &out[i]);
+        } else if (q->state == HS_BT_FOUND) {
+            status[i] = placement_read(s, q->value, q->vlen, &out[i]);
+        } else { /* an overflow value or a page the walk does not read */
+            status[i] = placement_get(s, q->key, q->klen, &out[i]);
+            leaf = NULL;
         }
+        if (g->fol[j] >= 0)
+            w->fleaf[g->fol[j]] = leaf;
+        else
+            w->leader_leaf[j] = leaf;
     }
     g->n = 0;
+}
+
+/* Adds the key of keys[i] to g, to start on `leaf` if it lies within it. */
+static void group_add(locus_hs_snapshot *s, block_group *g, const locus_hs_block_ref *key,
+                      size_t dlen, size_t i, int fol, const unsigned char *leaf)
+{
+    hs_bt_query *q = &g->q[g->n];
+    q->key = g->key[g->n];
+    q->klen = hs_block_key(g->key[g->n], key->dataset, dlen, key->index);
+    q->start = hs_bt_leaf_holds(&s->blk_bt, leaf, q) ? leaf : NULL;
+    g->at[g->n] = i;
+    g->fol[g->n++] = fol;
+}
+
+/* Searches the window's leaders, then its followers in order. */
+static void window_run(locus_hs_snapshot *s, hs_block_window *w, const locus_hs_block_ref *keys,
+                       locus_hs_block_placement *out, int *status)
+{
+    block_group *fg = &w->followers;
+    if (w->leaders.n)
+        group_run(s, w, &w->leaders, out, status);
+    for (size_t f = 0; f < w->nf; f++) {
+        if (fg->n == BLOCK_REFS_GROUP)
+            group_run(s, w, fg, out, status);
+        const unsigned char *leaf;
+        int p = w->fprev[f];
+        if (p < 0) {
+            leaf = w->leader_leaf[-1 - p];
+        } else if (fg->n && fg->fol[fg->n - 1] == p) {
+            /* the key before is in this group: a search started on a leaf
+             * ends there; a descent must end first */
+            if (!fg->q[fg->n - 1].start)
+                group_run(s, w, fg, out, status);
+            leaf = fg->n ? fg->q[fg->n - 1].start : w->fleaf[p];
+        } else {
+            leaf = w->fleaf[p];
+        }
+        const locus_hs_block_ref *k = &keys[w->fat[f]];
+        group_add(s, fg, k, strlen(k->dataset), w->fat[f], (int)f, leaf);
+    }
+    if (fg->n)
+        group_run(s, w, fg, out, status);
+    w->nf = 0;
+}
+
+/* Reports the corrupt values of keys[from..to) in key order, as one call
+ * per key would (each counted; the snapshot's message names the last). */
+static void report_corrupt(locus_hs_snapshot *s, const locus_hs_block_ref *keys, size_t from,
+                           size_t to, int *status)
+{
+    for (size_t i = from; i < to; i++)
+        if (status[i] == LOCUS_ECORRUPT) {
+            char key[HS_MAX_DATASET + 16];
+            size_t klen = hs_block_key(key, keys[i].dataset, strlen(keys[i].dataset),
+                                       keys[i].index);
+            status[i] = corrupt(s, &s->arena, HS_DB_BLOCKS, key, klen);
+        }
 }
 
 int locus_hs_snapshot_block_refs(locus_hs_snapshot *s, const locus_hs_block_ref *keys, size_t n,
@@ -869,39 +957,64 @@ int locus_hs_snapshot_block_refs(locus_hs_snapshot *s, const locus_hs_block_ref 
         if (!keys[i].dataset)
             return LOCUS_EINVAL;
     blk_bt_setup(s);
-    block_group g;
-    g.n = 0;
-    const char *last_ds = NULL;
-    size_t last_dlen = 0;
+    if (s->blk_bt_state == 1 && !s->blk_window && n) {
+        s->blk_window = malloc(sizeof(*s->blk_window));
+        if (s->blk_window) {
+            s->blk_window->leaders.n = s->blk_window->followers.n = 0;
+            s->blk_window->nf = 0;
+        }
+    }
+    hs_block_window *w = s->blk_bt_state == 1 ? s->blk_window : NULL;
+    const char *prev_ds = NULL;
+    size_t prev_dlen = 0, from = 0;
+    uint64_t prev_index = 0;
+    int prev = 0, have_prev = 0; /* the previous key's follower number or -1 - leader slot */
     for (size_t i = 0; i < n; i++) {
         const char *ds = keys[i].dataset;
         if (i + BLOCK_REFS_GROUP < n) /* a group ahead: its name arrives meanwhile */
             __builtin_prefetch(keys[i + BLOCK_REFS_GROUP].dataset);
         /* the same pointer again within one call is the same string */
-        size_t dlen = ds == last_ds ? last_dlen : strlen(ds);
-        last_ds = ds;
-        last_dlen = dlen;
+        size_t dlen = ds == prev_ds ? prev_dlen : strlen(ds);
         if (dlen == 0 || dlen > HS_MAX_DATASET) {
             status[i] = LOCUS_ENOTFOUND; /* no such key can exist */
+            have_prev = 0;
             continue;
         }
-        if (g.n > 0) {
-            const hs_bt_query *prev = &g.q[g.n - 1];
-            uint64_t pi = g.index[g.n - 1];
-            if (g.n == BLOCK_REFS_GROUP ||
-                (!prev->near && prev->klen == dlen + 9 && keys[i].index > pi &&
-                 keys[i].index - pi <= BLOCK_NEAR_SPAN && memcmp(prev->key, ds, dlen) == 0))
-                block_group_run(s, &g, out, status);
+        if (!w) { /* LMDB answers every key (the walk cannot read this store) */
+            char key[HS_MAX_DATASET + 16];
+            size_t klen = hs_block_key(key, ds, dlen, keys[i].index);
+            status[i] = placement_get(s, key, klen, &out[i]);
+            if (status[i] == LOCUS_ECORRUPT)
+                status[i] = corrupt(s, &s->arena, HS_DB_BLOCKS, key, klen);
+            continue;
         }
-        hs_bt_query *q = &g.q[g.n];
-        q->key = g.key[g.n];
-        q->klen = hs_block_key(g.key[g.n], ds, dlen, keys[i].index);
-        q->near = s->blk_bt_state == 1 && hs_bt_near(&s->blk_bt, q);
-        g.index[g.n] = keys[i].index;
-        g.at[g.n++] = i;
+        int follows = have_prev && keys[i].index > prev_index &&
+                      keys[i].index - prev_index <= BLOCK_NEAR_SPAN && dlen == prev_dlen &&
+                      (ds == prev_ds || memcmp(ds, prev_ds, dlen) == 0);
+        if ((follows && w->nf == BLOCK_FOLLOWERS) ||
+            (!follows && w->leaders.n == BLOCK_REFS_GROUP)) {
+            window_run(s, w, keys, out, status);
+            report_corrupt(s, keys, from, i, status);
+            from = i;
+            follows = 0; /* its predecessor's window is gone */
+        }
+        if (follows) {
+            w->fat[w->nf] = i;
+            w->fprev[w->nf] = prev;
+            prev = (int)w->nf++;
+        } else {
+            prev = -1 - (int)w->leaders.n;
+            group_add(s, &w->leaders, &keys[i], dlen, i, -1, s->blk_bt.last_leaf);
+        }
+        prev_ds = ds;
+        prev_dlen = dlen;
+        prev_index = keys[i].index;
+        have_prev = 1;
     }
-    if (g.n)
-        block_group_run(s, &g, out, status);
+    if (w) {
+        window_run(s, w, keys, out, status);
+        report_corrupt(s, keys, from, n, status);
+    }
     return 0;
 }
 
