@@ -124,9 +124,9 @@ static inline void bt_child(const hs_bt *t, hs_bt_query *q, int i)
  * checked here: reading the node (its key size) would wait for the very miss
  * the prefetch is for, before the other searches get their turn; bt_step
  * checks the whole node when it compares. */
-static inline void bt_probe(const hs_bt *t, hs_bt_query *q)
+static inline void bt_probe_at(const hs_bt *t, hs_bt_query *q, int mid)
 {
-    q->mid = (q->lo + q->hi) >> 1;
+    q->mid = mid;
     size_t off = bt_u16(q->page + BT_PAGEHDR + 2 * (size_t)q->mid);
     if (off < BT_PAGEHDR || off + 8 > t->psize) {
         q->state = HS_BT_FALLBACK;
@@ -137,6 +137,11 @@ static inline void bt_probe(const hs_bt *t, hs_bt_query *q)
      * may lie on the next cache line */
     if (off + 8 + q->klen <= t->psize)
         __builtin_prefetch(q->page + off + 7 + q->klen);
+}
+
+static inline void bt_probe(const hs_bt *t, hs_bt_query *q)
+{
+    bt_probe_at(t, q, (q->lo + q->hi) >> 1);
 }
 
 /* Prefetches the nodes the first four rounds of a binary search over
@@ -164,17 +169,22 @@ static void bt_prefetch_search(const hs_bt *t, const unsigned char *p, int lo, i
 }
 
 /* One step of one search: enter a page, or compare with one node. */
-static void bt_step(const hs_bt *t, hs_bt_query *q)
+static inline __attribute__((always_inline)) void bt_step(const hs_bt *t, hs_bt_query *q)
 {
     const unsigned char *p = q->page;
-    uint16_t flags = bt_u16(p + 10) & (BT_P_BRANCH | BT_P_LEAF | 0x04 | 0x08 | 0x20 | 0x40);
-    uint16_t lower = bt_u16(p + 12);
-    if ((flags != BT_P_BRANCH && flags != BT_P_LEAF) || lower < BT_PAGEHDR || lower > t->psize) {
-        q->state = HS_BT_FALLBACK;
-        return;
-    }
-    int branch = flags == BT_P_BRANCH, nkeys = (lower - BT_PAGEHDR) >> 1;
+    int branch;
     if (q->state == HS_BT_ENTER) {
+        /* the page's kind and size are checked once, on entering it (the
+         * map is read-only: they stay as checked for the search's steps) */
+        uint16_t flags = bt_u16(p + 10) & (BT_P_BRANCH | BT_P_LEAF | 0x04 | 0x08 | 0x20 | 0x40);
+        uint16_t lower = bt_u16(p + 12);
+        if ((flags != BT_P_BRANCH && flags != BT_P_LEAF) || lower < BT_PAGEHDR ||
+            lower > t->psize) {
+            q->state = HS_BT_FALLBACK;
+            return;
+        }
+        branch = q->branch = flags == BT_P_BRANCH;
+        int nkeys = (lower - BT_PAGEHDR) >> 1;
         /* a branch's first key is implicit (lower than any key) */
         q->lo = branch ? 1 : 0;
         q->hi = nkeys - 1;
@@ -194,9 +204,15 @@ static void bt_step(const hs_bt *t, hs_bt_query *q)
                     __builtin_prefetch(p + off);
             }
         }
-        bt_probe(t, q);
+        /* a reader going through keys in order knows where to look first */
+        if (q->hint >= q->lo && q->hint <= q->hi)
+            bt_probe_at(t, q, q->hint);
+        else
+            bt_probe(t, q);
+        q->hint = -1;
         return;
     }
+    branch = q->branch;
     const unsigned char *n = bt_node(t, p, q->mid);
     if (!n) {
         q->state = HS_BT_FALLBACK;
@@ -242,6 +258,7 @@ void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n)
         q[i].value = NULL;
         q[i].vlen = 0;
         q[i].wide = 0;
+        q[i].hint = -1;
         if (t->root == (uint64_t)-1) /* an empty sub-database */
             q[i].state = HS_BT_ABSENT;
         else
@@ -269,9 +286,17 @@ static int bt_leaf_covers(const hs_bt *t, const unsigned char *p, const hs_bt_qu
     return first && last && bt_keycmp(q, first) >= 0 && bt_keycmp(q, last) <= 0;
 }
 
-int hs_bt_leaf_holds(const hs_bt *t, const unsigned char *leaf, const hs_bt_query *q)
+/* Steps the searches of q[0..n) until each has ended. */
+static void bt_run(const hs_bt *t, hs_bt_query *q, size_t n)
 {
-    return leaf && bt_leaf_covers(t, leaf, q);
+    for (size_t active = n; active;) {
+        active = 0;
+        for (size_t i = 0; i < n; i++)
+            if (q[i].state == HS_BT_ENTER || q[i].state == HS_BT_SEARCH) {
+                bt_step(t, &q[i]);
+                active++;
+            }
+    }
 }
 
 void hs_bt_find_near(hs_bt *t, hs_bt_query *q, size_t n)
@@ -295,17 +320,24 @@ void hs_bt_find_near(hs_bt *t, hs_bt_query *q, size_t n)
             /* A lone descent has no other search to overlap its misses
              * with: prefetch each page's search nodes at once instead. */
             q[i].wide = descents == 1;
+            q[i].hint = -1;
             bt_enter(t, &q[i], t->root);
         }
     }
-    for (size_t active = n; active;) {
-        active = 0;
-        for (size_t i = 0; i < n; i++)
-            if (q[i].state == HS_BT_ENTER || q[i].state == HS_BT_SEARCH) {
-                bt_step(t, &q[i]);
-                active++;
-            }
-    }
+    bt_run(t, q, n);
+    /* A key found on its start leaf is there; one not found there is absent
+     * only if it lies within that leaf's keys, else it is on another page:
+     * those searches start again from the root. */
+    size_t again = 0;
+    for (size_t i = 0; i < n; i++)
+        if (q[i].start && q[i].state == HS_BT_ABSENT && !bt_leaf_covers(t, q[i].start, &q[i])) {
+            q[i].level = 0;
+            q[i].hint = -1;
+            bt_enter(t, &q[i], t->root);
+            again++;
+        }
+    if (again)
+        bt_run(t, q, n);
     /* The next keys of a reader going in key order lie past the last one. */
     for (size_t i = n; i-- > 0;)
         if ((q[i].state == HS_BT_FOUND || q[i].state == HS_BT_ABSENT) && q[i].page) {
@@ -319,6 +351,7 @@ void hs_bt_find_one(hs_bt *t, hs_bt_query *q)
     q->level = 0;
     q->value = NULL;
     q->vlen = 0;
+    q->hint = -1;
     if (t->root == (uint64_t)-1) {
         q->state = HS_BT_ABSENT;
         return;

@@ -116,10 +116,10 @@ uint64_t hs_hash_bytes(const char *s, size_t n)
 
 void hs_be64_put(unsigned char *p, uint64_t v)
 {
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (unsigned char)(v & 0xff);
-        v >>= 8;
-    }
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v); /* one instruction instead of a loop per byte (a key per lookup) */
+#endif
+    memcpy(p, &v, 8);
 }
 
 uint64_t hs_be64_get(const unsigned char *p)

@@ -300,11 +300,15 @@ typedef struct hs_bt_query {
     /* search state */
     const unsigned char *page;
     int lo, hi, mid;
+    int branch; /* the page searched is a branch page */
     unsigned level;
     int wide; /* prefetch the nodes of a page's first search rounds at once */
     /* in, hs_bt_find_near only: a leaf to start on instead of the root
-     * (hs_bt_leaf_holds said the key lies within it), or NULL */
+     * (one a search of this tree ended on), or NULL; and the node index to
+     * compare with first there (-1: none). Out, at HS_BT_FOUND: mid is the
+     * index of the node found */
     const unsigned char *start;
+    int hint;
 } hs_bt_query;
 
 /* Sets t up for sub-database dbname in read transaction txn; 0, or -1 if
@@ -316,14 +320,12 @@ void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n);
  * binary search will compare with; starts on the leaf of the previous call
  * when the key lies within it. */
 void hs_bt_find_one(hs_bt *t, hs_bt_query *q);
-/* Whether q's key lies between the first and last keys of leaf page `leaf`
- * (one a search of this tree ended on, or NULL), so that it can only be
- * there. */
-int hs_bt_leaf_holds(const hs_bt *t, const unsigned char *leaf, const hs_bt_query *q);
 /* Searches the n keys side by side as hs_bt_find does, except that a query
- * with start set begins on that leaf instead of the root; t->last_leaf then
- * becomes the leaf of the last query that ended on one. A reader going
- * through keys in order thus descends about once per leaf. */
+ * with start set begins on that leaf (comparing with node hint first)
+ * instead of the root, and starts again from the root if the key is not
+ * there and lies outside the leaf's keys; t->last_leaf then becomes the
+ * leaf of the last query that ended on one. A reader going through keys in
+ * order thus descends about once per leaf and compares about once per key. */
 void hs_bt_find_near(hs_bt *t, hs_bt_query *q, size_t n);
 
 /* ---- change feed (hintstore_feed.c) ---- */

@@ -858,10 +858,14 @@ typedef struct block_group {
 
 struct hs_block_window {
     block_group leaders, followers;
-    const unsigned char *leader_leaf[BLOCK_REFS_GROUP]; /* leaf its search ended on, or NULL */
+    /* where each search ended: its leaf (or NULL) and the node a next key
+     * in order would be at (-1: unknown) */
+    const unsigned char *leader_leaf[BLOCK_REFS_GROUP];
+    int leader_next[BLOCK_REFS_GROUP];
     size_t fat[BLOCK_FOLLOWERS];  /* a follower's place in the caller's array */
     int fprev[BLOCK_FOLLOWERS];   /* the key before it: follower number, or -1 - leader slot */
     const unsigned char *fleaf[BLOCK_FOLLOWERS];
+    int fnext[BLOCK_FOLLOWERS];
     size_t nf;
 };
 
@@ -875,30 +879,38 @@ static void group_run(locus_hs_snapshot *s, hs_block_window *w, block_group *g,
         const hs_bt_query *q = &g->q[j];
         size_t i = g->at[j];
         const unsigned char *leaf = q->page;
+        int next = -1;
         if (q->state == HS_BT_ABSENT) {
             status[i] = LOCUS_ENOTFOUND;
+            next = q->lo; /* where the key would be */
         } else if (q->state == HS_BT_FOUND) {
             status[i] = placement_read(s, q->value, q->vlen, &out[i]);
+            next = q->mid + 1;
         } else { /* an overflow value or a page the walk does not read */
             status[i] = placement_get(s, q->key, q->klen, &out[i]);
             leaf = NULL;
         }
-        if (g->fol[j] >= 0)
+        if (g->fol[j] >= 0) {
             w->fleaf[g->fol[j]] = leaf;
-        else
+            w->fnext[g->fol[j]] = next;
+        } else {
             w->leader_leaf[j] = leaf;
+            w->leader_next[j] = next;
+        }
     }
     g->n = 0;
 }
 
-/* Adds the key of keys[i] to g, to start on `leaf` if it lies within it. */
-static void group_add(locus_hs_snapshot *s, block_group *g, const locus_hs_block_ref *key,
-                      size_t dlen, size_t i, int fol, const unsigned char *leaf)
+/* Adds the key of keys[i] to g, to start on `leaf` (NULL: the root) at
+ * node `hint`. */
+static void group_add(block_group *g, const locus_hs_block_ref *key, size_t dlen, size_t i,
+                      int fol, const unsigned char *leaf, int hint)
 {
     hs_bt_query *q = &g->q[g->n];
     q->key = g->key[g->n];
     q->klen = hs_block_key(g->key[g->n], key->dataset, dlen, key->index);
-    q->start = hs_bt_leaf_holds(&s->blk_bt, leaf, q) ? leaf : NULL;
+    q->start = leaf;
+    q->hint = leaf ? hint : -1;
     g->at[g->n] = i;
     g->fol[g->n++] = fol;
 }
@@ -914,20 +926,24 @@ static void window_run(locus_hs_snapshot *s, hs_block_window *w, const locus_hs_
         if (fg->n == BLOCK_REFS_GROUP)
             group_run(s, w, fg, out, status);
         const unsigned char *leaf;
-        int p = w->fprev[f];
+        int hint, p = w->fprev[f];
         if (p < 0) {
             leaf = w->leader_leaf[-1 - p];
-        } else if (fg->n && fg->fol[fg->n - 1] == p) {
-            /* the key before is in this group: a search started on a leaf
-             * ends there; a descent must end first */
-            if (!fg->q[fg->n - 1].start)
-                group_run(s, w, fg, out, status);
-            leaf = fg->n ? fg->q[fg->n - 1].start : w->fleaf[p];
+            hint = w->leader_next[-1 - p];
+        } else if (fg->n && fg->fol[fg->n - 1] == p && fg->q[fg->n - 1].start) {
+            /* the key before is in this group, started on a leaf: most
+             * likely it ends there, found where it looks first */
+            const hs_bt_query *pq = &fg->q[fg->n - 1];
+            leaf = pq->start;
+            hint = pq->hint >= 0 ? pq->hint + 1 : -1;
         } else {
+            if (fg->n && fg->fol[fg->n - 1] == p) /* a descent: wait for it */
+                group_run(s, w, fg, out, status);
             leaf = w->fleaf[p];
+            hint = w->fnext[p];
         }
         const locus_hs_block_ref *k = &keys[w->fat[f]];
-        group_add(s, fg, k, strlen(k->dataset), w->fat[f], (int)f, leaf);
+        group_add(fg, k, strlen(k->dataset), w->fat[f], (int)f, leaf, hint);
     }
     if (fg->n)
         group_run(s, w, fg, out, status);
@@ -1004,7 +1020,7 @@ int locus_hs_snapshot_block_refs(locus_hs_snapshot *s, const locus_hs_block_ref 
             prev = (int)w->nf++;
         } else {
             prev = -1 - (int)w->leaders.n;
-            group_add(s, &w->leaders, &keys[i], dlen, i, -1, s->blk_bt.last_leaf);
+            group_add(&w->leaders, &keys[i], dlen, i, -1, NULL, -1);
         }
         prev_ds = ds;
         prev_dlen = dlen;

@@ -76,10 +76,11 @@ static void check_block(const uint8_t *v, size_t n)
 }
 
 /* The batched block lookup's use of the walk: groups of block keys in
- * index order (and one going back), a key starting on the leaf the previous
- * group ended on, or the one the key before it starts on, when it lies
- * within it. Every search ends, a value found and the leaf kept lie inside
- * the pages. */
+ * index order (and one going back), each key starting on the leaf the
+ * previous group ended on, or the one the key before it starts on, at a
+ * node index given as a hint (in range or not); a key not there and outside
+ * that leaf's keys starts again from the root. Every search ends, a value
+ * found and the leaf kept lie inside the pages. */
 static void check_block_walk(hs_bt *t, const uint8_t *pages)
 {
     const uint8_t *end = pages + t->npages * t->psize;
@@ -94,10 +95,10 @@ static void check_block_walk(hs_bt *t, const uint8_t *pages)
             memset(&q[i], 0, sizeof(q[i]));
             q[i].key = key[i];
             q[i].klen = hs_block_key(key[i], ds, 4, index);
-            /* as the batched lookup does: a leader starts on the last leaf,
-             * a follower on the leaf of the key before it */
-            const unsigned char *leaf = i == 0 ? t->last_leaf : q[i - 1].start;
-            q[i].start = hs_bt_leaf_holds(t, leaf, &q[i]) ? leaf : NULL;
+            /* as the batched lookup does for followers: start on the leaf
+             * the key before ended on (or is starting on), one node on */
+            q[i].start = i == 0 ? t->last_leaf : q[i - 1].start;
+            q[i].hint = (int)i * 3 - 1;
         }
         hs_bt_find_near(t, q, n);
         for (size_t i = 0; i < n; i++) {
