@@ -14,9 +14,10 @@
  *    that sorts its demanded names lets the snapshot's cursor stay on a
  *    leaf page from one name to the next);
  *  - host iteration (foreach_host_dataset over every host);
- *  - first block lookups of 200,000 keys (--block-lookups), at random and in
+ *  - first block lookups of 200,000 keys (--block-lookups), at random, in
  *    key order (whole datasets by index, as the allocator reads a new job's
- *    blocks), one locus_hs_snapshot_block per key and through
+ *    blocks) and in key order two blocks a dataset (small jobs), one
+ *    locus_hs_snapshot_block per key and through
  *    locus_hs_snapshot_block_refs 1,000 keys a call, beside raw mdb_get of
  *    the same keys.
  * Baselines are raw LMDB in the same run, so the figures are ratios that hold
@@ -439,10 +440,11 @@ static double ref_lookups(locus_hs *hs, char **names)
 /* ---- block lookups ---- */
 
 /* Block keys looked up: g_block_n random (dataset, index) pairs of stored
- * blocks, and as many in key order (whole datasets, each block in index
- * order, the datasets at random: how the allocator reads a new job's
- * blocks). Datasets point into g_sorted. */
-static locus_hs_block_ref *g_bkeys_random, *g_bkeys_ordered;
+ * blocks, as many in key order (whole datasets, each block in index order,
+ * the datasets at random: how the allocator reads a new job's blocks), and
+ * as many in key order two blocks a dataset (small jobs). Datasets point
+ * into g_sorted. */
+static locus_hs_block_ref *g_bkeys_random, *g_bkeys_ordered, *g_bkeys_pairs;
 static int g_block_n = 200000;
 #define BLOCKS_PER_CALL 1000
 
@@ -450,7 +452,8 @@ static void make_block_keys(void)
 {
     g_bkeys_random = malloc((size_t)g_block_n * sizeof(*g_bkeys_random));
     g_bkeys_ordered = malloc((size_t)g_block_n * sizeof(*g_bkeys_ordered));
-    if (!g_bkeys_random || !g_bkeys_ordered)
+    g_bkeys_pairs = malloc((size_t)g_block_n * sizeof(*g_bkeys_pairs));
+    if (!g_bkeys_random || !g_bkeys_ordered || !g_bkeys_pairs)
         die("malloc", LOCUS_ENOMEM, "block keys");
     uint64_t r = 99;
     for (int i = 0; i < g_block_n; i++) {
@@ -463,6 +466,12 @@ static void make_block_keys(void)
         const char *ds = g_sorted[r % (uint64_t)g_datasets];
         for (int b = 0; b < g_blocks && i < g_block_n; b++, i++)
             g_bkeys_ordered[i] = (locus_hs_block_ref){ds, (uint64_t)b};
+    }
+    for (int i = 0; i < g_block_n;) {
+        r = locus_hash_mix64(r + 1);
+        const char *ds = g_sorted[r % (uint64_t)g_datasets];
+        for (int b = 0; b < 2 && b < g_blocks && i < g_block_n; b++, i++)
+            g_bkeys_pairs[i] = (locus_hs_block_ref){ds, (uint64_t)b};
     }
 }
 
@@ -671,7 +680,8 @@ int main(int argc, char **argv)
     raw_baseline(dir, &raw_get, &raw_sorted, &raw_host, &raw_items);
     make_block_keys();
     double raw_blk = raw_block_gets(dir, g_bkeys_random),
-           raw_blk_ordered = raw_block_gets(dir, g_bkeys_ordered);
+           raw_blk_ordered = raw_block_gets(dir, g_bkeys_ordered),
+           raw_blk_pairs = raw_block_gets(dir, g_bkeys_pairs);
 
     locus_hs_options ro = {.read_only = 1};
     if ((rc = locus_hs_open(dir, &ro, &hs, err, sizeof(err))) != 0)
@@ -799,7 +809,9 @@ int main(int argc, char **argv)
     double blk_one = block_lookups(hs, g_bkeys_random, 0),
            blk_batched = block_lookups(hs, g_bkeys_random, 1),
            blk_one_ordered = block_lookups(hs, g_bkeys_ordered, 0),
-           blk_batched_ordered = block_lookups(hs, g_bkeys_ordered, 1);
+           blk_batched_ordered = block_lookups(hs, g_bkeys_ordered, 1),
+           blk_one_pairs = block_lookups(hs, g_bkeys_pairs, 0),
+           blk_batched_pairs = block_lookups(hs, g_bkeys_pairs, 1);
     locus_hs_close(hs);
 
     double n = g_datasets;
@@ -833,7 +845,12 @@ int main(int argc, char **argv)
            nb / blk_one_ordered, nb / raw_blk_ordered, raw_blk_ordered / blk_one_ordered);
     printf("%-46s %14.0f %14.0f %8.2f\n", "block refs, first, in key order, 1,000 a call",
            nb / blk_batched_ordered, nb / raw_blk_ordered, raw_blk_ordered / blk_batched_ordered);
-    printf("(%d block keys each; in key order = whole datasets, blocks by index)\n", g_block_n);
+    printf("%-46s %14.0f %14.0f %8.2f\n", "block lookup, first, key order, 2 a dataset",
+           nb / blk_one_pairs, nb / raw_blk_pairs, raw_blk_pairs / blk_one_pairs);
+    printf("%-46s %14.0f %14.0f %8.2f\n", "block refs, first, key order, 2 a dataset",
+           nb / blk_batched_pairs, nb / raw_blk_pairs, raw_blk_pairs / blk_batched_pairs);
+    printf("(%d block keys each; in key order = whole datasets, blocks by index; 2 a dataset ="
+           " blocks 0 and 1 of random datasets)\n", g_block_n);
     printf("(%llu host/dataset pairs; raw walk visits %llu)\n", (unsigned long long)items,
            (unsigned long long)raw_items);
 
@@ -857,5 +874,6 @@ int main(int argc, char **argv)
     free(g_sorted);
     free(g_bkeys_random);
     free(g_bkeys_ordered);
+    free(g_bkeys_pairs);
     return 0;
 }
