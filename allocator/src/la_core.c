@@ -311,6 +311,12 @@ void la_destroy(locus_allocator *a)
     free(a->offer_aux);
     free(a->r1_off);
     free(a->r1_fw);
+    free(a->r1_bytes);
+    free(a->r1_rank);
+    free(a->rank_key);
+    free(a->fw_rank);
+    free(a->fw_key);
+    free(a->fplanned);
     free(a->fstate);
     free(a->sliced);
     la_config_free(&a->cfg);

@@ -166,6 +166,8 @@ typedef struct la_client {      /* a framework in one role (a DRF sorter client)
     double alloc[LA_MAX_RES];
     double share;
     uint64_t count;             /* times chosen (Mesos's tie-break) */
+    double share0;              /* share and count when the cycle sorted the lists: within a */
+    uint64_t count0;            /* cycle both only grow, so a list in that order can stop early */
 } la_client;
 
 typedef struct la_role {
@@ -272,6 +274,12 @@ struct locus_allocator {
     uint32_t *idx_prev;         /* per agent slot, while its stamp says had: where that entry
                                    was written (a hint: checked before use) */
     uint32_t *idx_cap;          /* per agent slot: room of its segment (used + slack) */
+    struct la_ds_batch *ds_batch; /* while the change feed is applied: the changed datasets
+                                   looked up together (la_hints.c), else NULL */
+    uint32_t *rack_of;          /* per agent slot: its rack (la_agent.rack), packed so the index
+                                   updates do not read a whole agent for it; for rack_of_epoch */
+    uint32_t cap_rack_of;
+    uint64_t rack_of_epoch;     /* hint_epoch + 1 when rack_of was filled (0: never) */
     uint32_t idx_garbage;       /* entries of segments moved to the end since the last rebuild */
     uint32_t idx_token;
     uint64_t index_full_rebuilds, index_updates; /* counts, for tests and profiling */
@@ -308,6 +316,37 @@ struct locus_allocator {
     uint32_t fstate_cap;
     uint32_t *r1_off, *r1_fw;   /* per cycle CSR: those frameworks by rack of their data */
     uint32_t r1_off_cap, r1_fw_cap;
+    uint64_t *r1_bytes;         /* per r1_fw entry: that framework's bytes in the rack */
+    uint32_t r1_bytes_cap;
+    /* Held-back walks in one role (per cycle, when a single role lists
+     * clients and some framework is held back): frameworks ranked by the
+     * role's DRF order as the cycle sorted it. Keys only grow within a cycle,
+     * so a framework ranked at or after the place of the best candidate's
+     * key now cannot come before it, and the walks skip or stop there
+     * without reading the framework. */
+    int held_ranked;
+    int held_rank_off;          /* test hook: never ranked (every candidate is read) */
+    uint64_t held_skips;        /* candidates the ranked walks passed over unread (tests) */
+    uint32_t *r1_rank;          /* per r1_fw entry: its framework's rank (r1 lists are in rank
+                                   order, so the rack's walk stops at the first that loses) */
+    uint32_t r1_rank_cap;
+    uint32_t *fw_rank;          /* per framework slot: its rank (UINT32_MAX: not listed) */
+    uint32_t fw_rank_cap;
+    struct la_rankkey {         /* by rank: the client and its starting key, so a client's */
+        double share;           /* key now is placed among them by a binary search over */
+        uint64_t count, key8;   /* memory read in sequence */
+        uint32_t cs;
+    } *rank_key;
+    uint32_t n_rank_key, rank_key_cap;
+    struct la_fwkey {           /* when held_ranked, per framework slot: its listed client's */
+        double share;           /* DRF key now (la_make_offer keeps it), so the walks compare */
+        uint64_t count, key8;   /* candidates without reading la_fw or la_client */
+        uint32_t cs;
+    } *fw_key;
+    uint32_t fw_key_cap;
+    uint8_t *fplanned;          /* per framework slot, per cycle: planned by la_place_plan (its
+                                   cached work goes through the plan), read without la_fw */
+    uint32_t fplanned_cap;
     uint64_t *rack_bytes;       /* index rebuild: one framework's bytes per rack (+1 if touched) */
     uint32_t cap_rack_bytes;
     uint32_t *loc_slot;         /* loc computation: per agent slot, the framework's loc entry

@@ -104,7 +104,8 @@ int la_drf_resort(locus_allocator *a)
         ro->share = la_dominant(a, ro->alloc) / (ro->weight > 0 ? ro->weight : 1);
         for (uint32_t i = 0; i < ro->n; i++) {
             la_client *c = &a->clients[ro->list[i]];
-            c->share = la_dominant(a, c->alloc);
+            c->share = c->share0 = la_dominant(a, c->alloc);
+            c->count0 = c->count;
             keys[i] = (sortkey){c->share, c->count, c->key8, a->fws[c->fw].id, ro->list[i]};
         }
         qsort(keys, ro->n, sizeof *keys, cmp_key);
@@ -225,12 +226,16 @@ uint32_t la_scan_pick(const locus_allocator *a, uint32_t gs, int use_loc)
         const la_fw *f = &a->fws[fw];
         if (!f->live || !f->n_listed || (use_loc && !a->fstate[fw]))
             continue;
-        if (use_loc && f->allowed < 2 && !la_idx_find(a, gs, fw) &&
-            (f->allowed == 0 || !la_rack_total(a, g->rack, fw)))
-            continue;
+        uint32_t cand = best;
         for (uint32_t j = 0; j < f->n_clients; j++)
-            if (a->clients[f->clients[j]].listed && la_drf_before(a, f->clients[j], best))
-                best = f->clients[j];
+            if (a->clients[f->clients[j]].listed && la_drf_before(a, f->clients[j], cand))
+                cand = f->clients[j];
+        /* Whether a held-back framework may take this agent (its data here
+         * or in the rack) is asked only of one that would come first. */
+        if (cand == best || (use_loc && f->allowed < 2 && !la_idx_find(a, gs, fw) &&
+                             (f->allowed == 0 || !la_rack_total(a, g->rack, fw))))
+            continue;
+        best = cand;
     }
     return best;
 }

@@ -47,6 +47,33 @@ static void sb_fix(la_sbuf *b, double v, int decimals)
 static void sb_bytes(la_sbuf *b, uint64_t bytes)
 {
     static const char u[][4] = {" B", " KB", " MB", " GB", " TB", " PB"};
+    if (bytes < (uint64_t)1 << 49) {
+        /* In integers (most locality offers print bytes): below 2^49 bytes
+         * x 10 is exact in a double, so this rounds as sb_fix's llround
+         * of bytes / 1024^i x 10 would, half away from zero. */
+        int i = 0;
+        while (i < 5 && bytes >> (10 * (i + 1)))
+            i++;
+        if (!i) {
+            la_sb_u64(b, bytes);
+            la_sb_put(b, u[0], 2);
+            return;
+        }
+        unsigned sh = 10u * (unsigned)i;
+        uint64_t x = (bytes * 10 + ((uint64_t)1 << (sh - 1))) >> sh;
+        char tmp[24];
+        size_t n = sizeof tmp;
+        tmp[--n] = (char)('0' + x % 10);
+        tmp[--n] = '.';
+        x /= 10;
+        do {
+            tmp[--n] = (char)('0' + x % 10);
+            x /= 10;
+        } while (x);
+        la_sb_put(b, tmp + n, sizeof tmp - n);
+        la_sb_put(b, u[i], 3);
+        return;
+    }
     double v = (double)bytes;
     int i = 0;
     while (v >= 1024 && i < 5) {
@@ -187,6 +214,10 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     ro->count++;
     c->share = la_dominant(a, c->alloc);
     ro->share = la_dominant(a, ro->alloc) / (ro->weight > 0 ? ro->weight : 1);
+    if (a->held_ranked) { /* the held-back walks' copy of the key */
+        a->fw_key[c->fw].share = c->share;
+        a->fw_key[c->fw].count = c->count;
+    }
     /* In a locality cycle only ulist is walked, so only it is kept in order
      * (every list is sorted afresh at the next cycle). */
     if (!use_loc)
@@ -290,6 +321,7 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
     int rc = la_drf_resort(a);
     if (rc)
         return rc;
+    a->held_ranked = 0; /* la_place_prepare sets it for this cycle */
     if (use_loc && (rc = la_place_prepare(a, now)))
         return rc;
 

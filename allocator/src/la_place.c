@@ -41,12 +41,37 @@ const struct la_idxent *la_idx_find(const locus_allocator *a, uint32_t gs, uint3
     return i < la_idx_end(a, gs) && a->idx_ent[i].fw == fw ? &a->idx_ent[i] : NULL;
 }
 
+/* fw's bytes in rack. Its racks are sorted by rack id, and ids spread
+ * over 0 .. n_racks: the first probe goes where the id should be, and a few
+ * steps from there (neighbouring memory) usually find it; the binary search
+ * is the fallback. It runs for most offers away from the data, where each
+ * step of a plain binary search was a cache miss. */
 uint64_t la_rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw)
 {
     if (rack == NONE)
         return 0;
     const la_fw *f = &a->fws[fw];
-    uint32_t lo = 0, hi = f->n_racks;
+    uint32_t n = f->n_racks;
+    if (!n)
+        return 0;
+    uint32_t i = a->n_racks ? (uint32_t)((uint64_t)rack * n / a->n_racks) : 0;
+    if (i >= n)
+        i = n - 1;
+    for (int step = 0; step < 4; step++) {
+        uint32_t r = f->racks[i].rack;
+        if (r == rack)
+            return f->racks[i].bytes;
+        if (r < rack) {
+            if (i + 1 >= n || f->racks[i + 1].rack > rack)
+                return 0; /* between i and i + 1: not there */
+            i++;
+        } else {
+            if (i == 0 || f->racks[i - 1].rack < rack)
+                return 0;
+            i--;
+        }
+    }
+    uint32_t lo = 0, hi = n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (f->racks[mid].rack == rack)
@@ -60,9 +85,11 @@ uint64_t la_rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw)
 }
 
 /* Fills the locality annotation of framework fw on agent gs; e is its index
- * entry on that agent when the caller has it (else looked up). */
-static void annotate_e(const locus_allocator *a, uint32_t gs, uint32_t fw,
-                       const struct la_idxent *e, la_pick *p)
+ * entry on that agent when the caller has it (else looked up), rack_known its
+ * bytes in the agent's rack when the caller has them (else NULL: searched
+ * for when it has no entry here). */
+static void annotate_r(const locus_allocator *a, uint32_t gs, uint32_t fw,
+                       const struct la_idxent *e, const uint64_t *rack_known, la_pick *p)
 {
     const la_fw *f = &a->fws[fw];
     memset(p->local, 0, sizeof p->local);
@@ -85,16 +112,22 @@ static void annotate_e(const locus_allocator *a, uint32_t gs, uint32_t fw,
             a->cfg.weight_hdd * (double)e->bytes[2];
         rt = e->rack;
     } else {
-        rt = la_rack_total(a, a->agents[gs].rack, fw);
+        rt = rack_known ? *rack_known : la_rack_total(a, a->agents[gs].rack, fw);
     }
     p->rack = rt > here ? rt - here : 0;
     p->score = (w + a->cfg.rack_bonus * (double)p->rack) / (double)f->demand_bytes;
     p->level = here ? 0 : p->rack ? 1 : 2;
 }
 
+static void annotate_e(const locus_allocator *a, uint32_t gs, uint32_t fw,
+                       const struct la_idxent *e, la_pick *p)
+{
+    annotate_r(a, gs, fw, e, NULL, p);
+}
+
 static void annotate(const locus_allocator *a, uint32_t gs, uint32_t fw, la_pick *p)
 {
-    annotate_e(a, gs, fw, NULL, p);
+    annotate_r(a, gs, fw, NULL, NULL, p);
 }
 
 /* Delay scheduling, decided once per cycle: each framework with cached
@@ -158,13 +191,16 @@ static int copy_frees_within(locus_allocator *a, const la_fw *f, double now, dou
 int la_place_prepare(locus_allocator *a, double now)
 {
     a->n_allowed1 = a->n_held_unplanned = 0;
-    if (la_grow((void **)&a->fstate, &a->fstate_cap, a->n_fw_slots + 1, 1))
+    if (la_grow((void **)&a->fstate, &a->fstate_cap, a->n_fw_slots + 1, 1) ||
+        la_grow((void **)&a->fplanned, &a->fplanned_cap, a->n_fw_slots + 1, 1))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < a->n_fw_slots; i++) {
         la_fw *f = &a->fws[i];
         a->fstate[i] = 0;
+        a->fplanned[i] = 0;
         if (!f->live)
             continue;
+        a->fplanned[i] = (uint8_t)planned_type(f);
         f->allowed = 2;
         f->budget = f->local_tasks;
         if (f->n_listed)
@@ -197,28 +233,68 @@ int la_place_prepare(locus_allocator *a, double now)
         a->n_allowed1 += f->allowed == 1;
         a->n_held_unplanned += f->allowed < 2 && !planned_type(f);
     }
+    /* With one role listing clients, its list (sorted just now) ranks the
+     * frameworks: the held-back walks can then skip (or stop at) those that
+     * cannot come before the best candidate found. */
+    const la_role *one = NULL;
+    a->held_ranked = 0;
+    if ((a->n_allowed1 || a->n_held_unplanned) && !a->held_rank_off) {
+        for (uint32_t r = 0; r < a->n_roles; r++)
+            if (a->roles[r].n) {
+                if (one) {
+                    one = NULL;
+                    break;
+                }
+                one = &a->roles[r];
+            }
+    }
+    if (one) {
+        if (la_grow((void **)&a->fw_rank, &a->fw_rank_cap, a->n_fw_slots + 1, sizeof *a->fw_rank) ||
+            la_grow((void **)&a->fw_key, &a->fw_key_cap, a->n_fw_slots + 1, sizeof *a->fw_key) ||
+            la_grow((void **)&a->rank_key, &a->rank_key_cap, one->n + 1, sizeof *a->rank_key))
+            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+        memset(a->fw_rank, 0xff, sizeof *a->fw_rank * a->n_fw_slots);
+        for (uint32_t i = 0; i < one->n; i++) {
+            const la_client *c = &a->clients[one->list[i]];
+            a->rank_key[i] = (struct la_rankkey){c->share0, c->count0, c->key8, one->list[i]};
+            a->fw_rank[c->fw] = i;
+            a->fw_key[c->fw] = (struct la_fwkey){c->share, c->count, c->key8, one->list[i]};
+        }
+        a->n_rank_key = one->n;
+        a->held_ranked = 1;
+    }
     /* Rack-allowed frameworks by the racks holding their data, so an agent
-     * looks only at those of its own rack. */
+     * looks only at those of its own rack (in rank order when ranked). */
     if (a->n_allowed1) {
         uint32_t nr = a->n_racks, total = 0;
         if (la_grow((void **)&a->r1_off, &a->r1_off_cap, nr + 2, sizeof *a->r1_off))
             return la_seterr(a, LOCUS_ENOMEM, "out of memory");
         memset(a->r1_off, 0, sizeof *a->r1_off * (nr + 2));
-        for (uint32_t i = 0; i < a->n_fw_slots; i++) {
-            const la_fw *f = &a->fws[i];
+        uint32_t n_order = one ? one->n : a->n_fw_slots;
+        for (uint32_t i = 0; i < n_order; i++) {
+            const la_fw *f = &a->fws[one ? a->clients[one->list[i]].fw : i];
             if (f->live && f->allowed == 1)
                 for (uint32_t j = 0; j < f->n_racks; j++, total++)
                     a->r1_off[f->racks[j].rack + 2]++;
         }
-        if (la_grow((void **)&a->r1_fw, &a->r1_fw_cap, total + 1, sizeof *a->r1_fw))
+        if (la_grow((void **)&a->r1_fw, &a->r1_fw_cap, total + 1, sizeof *a->r1_fw) ||
+            la_grow((void **)&a->r1_bytes, &a->r1_bytes_cap, total + 1, sizeof *a->r1_bytes) ||
+            (one &&
+             la_grow((void **)&a->r1_rank, &a->r1_rank_cap, total + 1, sizeof *a->r1_rank)))
             return la_seterr(a, LOCUS_ENOMEM, "out of memory");
         for (uint32_t r = 0; r < nr; r++)
             a->r1_off[r + 2] += a->r1_off[r + 1];
-        for (uint32_t i = 0; i < a->n_fw_slots; i++) {
-            const la_fw *f = &a->fws[i];
+        for (uint32_t i = 0; i < n_order; i++) {
+            uint32_t fw = one ? a->clients[one->list[i]].fw : i;
+            const la_fw *f = &a->fws[fw];
             if (f->live && f->allowed == 1)
-                for (uint32_t j = 0; j < f->n_racks; j++)
-                    a->r1_fw[a->r1_off[f->racks[j].rack + 1]++] = i;
+                for (uint32_t j = 0; j < f->n_racks; j++) {
+                    uint32_t at = a->r1_off[f->racks[j].rack + 1]++;
+                    a->r1_fw[at] = fw;
+                    a->r1_bytes[at] = f->racks[j].bytes;
+                    if (one)
+                        a->r1_rank[at] = i;
+                }
         }
         /* r1_off[r] .. r1_off[r + 1] now spans rack r */
     }
@@ -256,6 +332,51 @@ static void consider_fw(const locus_allocator *a, const la_agent *g, uint32_t fw
             continue; /* this role declined as much on g: the next role may take it */
         *best = cs;
     }
+}
+
+/* When held_ranked: is framework x's client before framework y's (y NONE:
+ * yes) in the DRF order now? The same order as la_drf_before within one
+ * role, read from fw_key. */
+static int key_before(const locus_allocator *a, uint32_t x, uint32_t y)
+{
+    if (y == NONE)
+        return 1;
+    const struct la_fwkey *kx = &a->fw_key[x], *ky = &a->fw_key[y];
+    if (kx->share != ky->share)
+        return kx->share < ky->share;
+    if (kx->count != ky->count)
+        return kx->count < ky->count;
+    if (kx->key8 != ky->key8)
+        return kx->key8 < ky->key8;
+    return x != y && strcmp(a->fws[x].id, a->fws[y].id) < 0;
+}
+
+/* When held_ranked: how many clients of the role came before client b's
+ * key now in the cycle's starting order (rank_key, a binary search over
+ * memory read in sequence). Keys only grow within a cycle, so a client
+ * ranked there or later cannot come before b. */
+static uint32_t rank_now(const locus_allocator *a, uint32_t b)
+{
+    const la_client *cb = &a->clients[b];
+    uint32_t lo = 0, hi = a->n_rank_key;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const struct la_rankkey *k = &a->rank_key[mid];
+        int before;
+        if (k->share != cb->share)
+            before = k->share < cb->share;
+        else if (k->count != cb->count)
+            before = k->count < cb->count;
+        else if (k->key8 != cb->key8)
+            before = k->key8 < cb->key8;
+        else /* the same key: b itself unless two names share 8 bytes */
+            before = k->cs != b && strcmp(a->fws[a->clients[k->cs].fw].id, a->fws[cb->fw].id) < 0;
+        if (before)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* Locality: the best-scoring node-local framework within the slack of the
@@ -331,23 +452,81 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                 }
         }
         /* ...and the held-back ones this agent is local (or rack-local) for
-         * (those the plan serves are offered their room through it). */
-        if (have_idx && a->n_held_unplanned)
-            for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++) {
-                uint32_t fw = a->idx_ent[i].fw;
-                if ((a->fstate[fw] == 1 || a->fstate[fw] == 2) /* listed, held back */
-                    && a->idx_ent[i].fexp <= now_t && !planned_type(&a->fws[fw]))
+         * (those the plan serves are offered their room through it). Where
+         * the winner was found says what annotate would look up again: its
+         * entry here, or its bytes in this rack. */
+        uint32_t win_ent = NONE, win_r1 = NONE;
+        if (a->held_ranked) {
+            /* One role: frameworks ranked at or after the place of the
+             * best's key now cannot come first (the r1 lists are in rank
+             * order, so a rack's walk stops there), and the others are
+             * compared on fw_key before anything else of them is read. */
+            uint32_t bfw = best_cs != NONE ? a->clients[best_cs].fw : NONE;
+            uint32_t bound = bfw != NONE ? rank_now(a, best_cs) : UINT32_MAX;
+            if (have_idx && a->n_held_unplanned)
+                for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++) {
+                    uint32_t fw = a->idx_ent[i].fw;
+                    if (!(a->fstate[fw] == 1 || a->fstate[fw] == 2) /* listed, held back */
+                        || a->idx_ent[i].fexp > now_t || a->fplanned[fw])
+                        continue;
+                    if (a->fw_rank[fw] >= bound || !key_before(a, fw, bfw)) {
+                        a->held_skips++;
+                        continue;
+                    }
+                    bfw = fw;
+                    best_cs = a->fw_key[fw].cs;
+                    win_ent = i;
+                    bound = rank_now(a, best_cs);
+                }
+            if (a->n_allowed1 && g->rack != NONE && g->rack < a->n_racks)
+                for (uint32_t i = a->r1_off[g->rack]; i < a->r1_off[g->rack + 1]; i++) {
+                    if (a->r1_rank[i] >= bound) {
+                        a->held_skips += a->r1_off[g->rack + 1] - i;
+                        break;
+                    }
+                    uint32_t fw = a->r1_fw[i];
+                    if (!a->fstate[fw] || !key_before(a, fw, bfw) || la_filtered(g, fw, now_t))
+                        continue;
+                    uint32_t cs = a->fw_key[fw].cs;
+                    if (a->roles_ext && a->roles_ext->n_rfilters && la_roles_rfiltered(a, cs, g, NULL))
+                        continue; /* this role declined as much on g */
+                    bfw = fw;
+                    best_cs = cs;
+                    win_r1 = i;
+                    bound = rank_now(a, best_cs);
+                }
+        } else {
+            if (have_idx && a->n_held_unplanned)
+                for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++) {
+                    uint32_t fw = a->idx_ent[i].fw;
+                    if (!(a->fstate[fw] == 1 || a->fstate[fw] == 2) /* listed, held back */
+                        || a->idx_ent[i].fexp > now_t || a->fplanned[fw])
+                        continue;
+                    uint32_t was = best_cs;
                     consider_fw(a, NULL, fw, now_t, &best_cs);
-            }
-        if (a->n_allowed1 && g->rack != NONE && g->rack < a->n_racks)
-            for (uint32_t i = a->r1_off[g->rack]; i < a->r1_off[g->rack + 1]; i++) {
-                uint32_t fw = a->r1_fw[i];
-                if (a->fstate[fw])
+                    if (best_cs != was)
+                        win_ent = i;
+                }
+            if (a->n_allowed1 && g->rack != NONE && g->rack < a->n_racks)
+                for (uint32_t i = a->r1_off[g->rack]; i < a->r1_off[g->rack + 1]; i++) {
+                    uint32_t fw = a->r1_fw[i];
+                    if (!a->fstate[fw])
+                        continue;
+                    uint32_t was = best_cs;
                     consider_fw(a, g, fw, now_t, &best_cs);
-            }
+                    if (best_cs != was)
+                        win_r1 = i;
+                }
+        }
         if (best_cs == NONE)
             return 0;
-        annotate(a, gs, a->clients[best_cs].fw, &best);
+        uint32_t bfw = a->clients[best_cs].fw;
+        if (win_r1 != NONE && a->r1_fw[win_r1] == bfw)
+            annotate_r(a, gs, bfw, NULL, &a->r1_bytes[win_r1], &best);
+        else if (win_ent != NONE && a->idx_ent[win_ent].fw == bfw)
+            annotate_e(a, gs, bfw, &a->idx_ent[win_ent], &best);
+        else
+            annotate(a, gs, bfw, &best);
         const la_fw *f = &a->fws[a->clients[best_cs].fw];
         best.waited = f->waited_from >= 0 && best.level > 0 ? now - f->waited_from : 0;
     }
