@@ -6,9 +6,10 @@
  * on a snapshot, one LMDB read transaction: it never blocks the writer, never
  * sees half of a write, and costs no network I/O. Dataset summaries and
  * block placements are fixed-layout records read in place from the map, with
- * storage hosts interned as stable ids; the hot read path is
- * locus_hs_snapshot_dataset_ref. proto/locus_hints.proto is the schema of
- * every value; the layout, sub-databases and keys are in docs/hint-store.md.
+ * storage hosts interned as stable ids; the hot read paths are
+ * locus_hs_snapshot_dataset_ref(s) and locus_hs_snapshot_block_refs.
+ * proto/locus_hints.proto is the schema of every value; the layout,
+ * sub-databases and keys are in docs/hint-store.md.
  *
  * Every write transaction keeps each dataset summary exactly equal to the
  * aggregate of its blocks. A value that does not decode is counted, reported
