@@ -3,7 +3,9 @@
  * hints.retry_interval), appears, turns stale and is refreshed; a store lent
  * by the host; and a path that is not a store. Writes into a store the
  * allocator opened itself come from a child process, as in production (one
- * LMDB environment per process). */
+ * LMDB environment per process). A commit's change feed, applied to
+ * frameworks demanding datasets, gives what a full read of the same
+ * snapshot gives. */
 #include <lmdb.h>
 #include <sys/wait.h>
 
@@ -302,6 +304,123 @@ static void test_not_a_store(void **state)
     la_destroy(a);
 }
 
+#define FEED_DS 40
+#define FEED_HOSTS 8
+#define FEED_FW 6
+#define FEED_ITEMS 6
+
+/* Writes `n` random datasets of FEED_DS (all when n == FEED_DS), each two
+ * blocks on random hosts h0..h7 and tiers, in one commit. */
+static void feed_commit(locus_hs *hs, uint64_t *rng, int n, int64_t now_ms)
+{
+    locus_hs_batch *b = NULL;
+    assert_int_equal(locus_hs_batch_begin(hs, "test:writer", 0, &b), 0);
+    char ds[16], host[2][8];
+    for (int k = 0; k < n; k++) {
+        int d = n == FEED_DS ? k : (int)(t_rand(rng) % FEED_DS);
+        snprintf(ds, sizeof ds, "d%d", d);
+        for (uint64_t blk = 0; blk < 2; blk++) {
+            locus_hs_replica rep[2];
+            size_t nr = 1 + t_rand(rng) % 2;
+            int h0 = (int)(t_rand(rng) % FEED_HOSTS);
+            int h1 = (h0 + 1 + (int)(t_rand(rng) % 7)) % FEED_HOSTS;
+            for (size_t r = 0; r < nr; r++) { /* distinct hosts */
+                snprintf(host[r], sizeof host[r], "h%d", r ? h1 : h0);
+                rep[r] = (locus_hs_replica){host[r], (locus_tier)(1 + t_rand(rng) % 3)};
+            }
+            locus_hs_block bl = {ds, blk, (64ULL << 20) + 4096 * (t_rand(rng) % 64), rep, nr};
+            if (locus_hs_batch_put(b, &bl))
+                fail_msg("put %s/%llu: %s", ds, (unsigned long long)blk, locus_hs_errstr(hs));
+        }
+    }
+    assert_int_equal(locus_hs_batch_commit(b, now_ms), 0);
+}
+
+typedef struct loc_copy {
+    uint32_t n;
+    la_locent e[FEED_HOSTS];
+    uint64_t demand_bytes;
+    double local_tasks;
+} loc_copy;
+
+/* A commit's change feed re-reads the changed datasets of frameworks
+ * without a task size, looked up together from the real store: after each
+ * commit, every framework's per-agent bytes and tasks equal a read of all
+ * its items from the same snapshot, to the bit. */
+static void test_change_feed_equals_full_read(void **state)
+{
+    (void)state;
+    char path[600], err[256];
+    snprintf(path, sizeof path, "%s/feed", g_dir);
+    locus_hs_options o = {0};
+    o.create = 1;
+    o.no_sync = 1;
+    locus_hs *hs = NULL;
+    if (locus_hs_open(path, &o, &hs, err, sizeof err) != 0)
+        fail_msg("open %s: %s", path, err);
+    uint64_t rng = 0x9e3779b97f4a7c15ULL;
+    feed_commit(hs, &rng, FEED_DS, 1000);
+    locus_host_services host = {sizeof host, NULL, NULL, hs};
+    locus_param p[] = {{"hints.staleness", "1e6"}};
+    locus_allocator *a = NULL;
+    assert_int_equal(la_create(NULL, p, 1, &host, &a, err, sizeof err), 0);
+    char name[16];
+    for (int g = 0; g < FEED_HOSTS; g++) {
+        snprintf(name, sizeof name, "h%d", g);
+        t_agent(a, name, 4, 4096);
+    }
+    static char dsn[FEED_FW][FEED_ITEMS][16];
+    for (int f = 0; f < FEED_FW; f++) {
+        snprintf(name, sizeof name, "f%d", f);
+        t_fw(a, name, "*");
+        locus_demand_item it[FEED_ITEMS];
+        for (int i = 0; i < FEED_ITEMS; i++) {
+            snprintf(dsn[f][i], sizeof dsn[f][i], "d%d", (int)(t_rand(&rng) % FEED_DS));
+            it[i] = (locus_demand_item){dsn[f][i], -1, 0};
+        }
+        assert_int_equal(la_set_demand(a, name, it, FEED_ITEMS), 0);
+    }
+    assert_true(la_hints_refresh(a, 1));
+    static loc_copy inc[FEED_FW], full[FEED_FW];
+    for (int step = 0; step < 40; step++) {
+        feed_commit(hs, &rng, 1 + (int)(t_rand(&rng) % 6), 2000 + step * 1000);
+        uint64_t rebuilt = a->index_full_rebuilds;
+        assert_true(la_hints_refresh(a, 2 + step));
+        for (int pass = 0; pass < 2; pass++) {
+            loc_copy *c = pass ? full : inc;
+            for (uint32_t fs = 0; fs < FEED_FW; fs++) {
+                const la_fw *f = &a->fws[fs];
+                assert_true(f->n_loc <= FEED_HOSTS);
+                c[fs].n = f->n_loc;
+                memcpy(c[fs].e, f->loc, sizeof *f->loc * f->n_loc);
+                c[fs].demand_bytes = f->demand_bytes;
+                c[fs].local_tasks = f->local_tasks;
+            }
+            if (pass)
+                break;
+            assert_int_equal(a->index_full_rebuilds, rebuilt); /* the feed, not a full read */
+            for (uint32_t fs = 0; fs < FEED_FW; fs++)
+                a->fws[fs].hint_dirty = 1;
+            assert_true(la_hints_refresh(a, 2 + step));
+        }
+        for (uint32_t fs = 0; fs < FEED_FW; fs++) {
+            if (inc[fs].n != full[fs].n || inc[fs].demand_bytes != full[fs].demand_bytes ||
+                inc[fs].local_tasks != full[fs].local_tasks)
+                fail_msg("step %d framework %u: %u/%u agents, %llu/%llu bytes", step, fs,
+                         inc[fs].n, full[fs].n, (unsigned long long)inc[fs].demand_bytes,
+                         (unsigned long long)full[fs].demand_bytes);
+            for (uint32_t i = 0; i < inc[fs].n; i++) {
+                const la_locent *x = &inc[fs].e[i], *y = &full[fs].e[i];
+                if (x->agent != y->agent || memcmp(x->bytes, y->bytes, sizeof x->bytes) ||
+                    x->tasks != y->tasks)
+                    fail_msg("step %d framework %u entry %u differs", step, fs, i);
+            }
+        }
+    }
+    la_destroy(a);
+    locus_hs_close(hs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +429,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_binding_and_agents_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_value_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_feed_equals_full_read, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
