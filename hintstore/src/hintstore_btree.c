@@ -299,7 +299,7 @@ static void bt_run(const hs_bt *t, hs_bt_query *q, size_t n)
     }
 }
 
-void hs_bt_find_near(hs_bt *t, hs_bt_query *q, size_t n)
+void hs_bt_find_near(const hs_bt *t, hs_bt_query *q, size_t n)
 {
     size_t descents = 0;
     for (size_t i = 0; i < n; i++)
@@ -338,12 +338,6 @@ void hs_bt_find_near(hs_bt *t, hs_bt_query *q, size_t n)
         }
     if (again)
         bt_run(t, q, n);
-    /* The next keys of a reader going in key order lie past the last one. */
-    for (size_t i = n; i-- > 0;)
-        if ((q[i].state == HS_BT_FOUND || q[i].state == HS_BT_ABSENT) && q[i].page) {
-            t->last_leaf = q[i].page;
-            break;
-        }
 }
 
 void hs_bt_find_one(hs_bt *t, hs_bt_query *q)

@@ -284,7 +284,7 @@ typedef struct hs_bt {
     unsigned depth;
     int integer_keys;
     int ok;
-    const unsigned char *last_leaf; /* leaf of the last find_one/find_near, or NULL */
+    const unsigned char *last_leaf; /* leaf of the last hs_bt_find_one, or NULL */
 } hs_bt;
 
 enum { HS_BT_ENTER, HS_BT_SEARCH, HS_BT_FOUND, HS_BT_ABSENT, HS_BT_FALLBACK };
@@ -323,10 +323,12 @@ void hs_bt_find_one(hs_bt *t, hs_bt_query *q);
 /* Searches the n keys side by side as hs_bt_find does, except that a query
  * with start set begins on that leaf (comparing with node hint first)
  * instead of the root, and starts again from the root if the key is not
- * there and lies outside the leaf's keys; t->last_leaf then becomes the
- * leaf of the last query that ended on one. A reader going through keys in
- * order thus descends about once per leaf and compares about once per key. */
-void hs_bt_find_near(hs_bt *t, hs_bt_query *q, size_t n);
+ * there and lies outside the leaf's keys. A query that ends on a leaf
+ * (HS_BT_FOUND or HS_BT_ABSENT with page set) tells the next key in order
+ * where to start: page, and mid + 1 (found) or lo (absent). A reader going
+ * through keys in order thus descends about once per leaf and compares
+ * about once per key. */
+void hs_bt_find_near(const hs_bt *t, hs_bt_query *q, size_t n);
 
 /* ---- change feed (hintstore_feed.c) ---- */
 /* Bounds of the feed: records kept, bytes kept, and per-record caps beyond

@@ -77,16 +77,17 @@ static void check_block(const uint8_t *v, size_t n)
 
 /* The batched block lookup's use of the walk: groups of block keys in
  * index order (and one going back), each key starting on the leaf the
- * previous group ended on, or the one the key before it starts on, at a
- * node index given as a hint (in range or not); a key not there and outside
- * that leaf's keys starts again from the root. Every search ends, a value
- * found and the leaf kept lie inside the pages. */
-static void check_block_walk(hs_bt *t, const uint8_t *pages)
+ * previous group's last search ended on, or the one the key before it
+ * starts on, at a node index given as a hint (in range or not); a key not
+ * there and outside that leaf's keys starts again from the root. Every
+ * search ends; a value found and a leaf ended on lie inside the pages. */
+static void check_block_walk(const hs_bt *t, const uint8_t *pages)
 {
     const uint8_t *end = pages + t->npages * t->psize;
+    const unsigned char *leaf = NULL; /* where the previous group's last search ended */
+    int next = -1;
     char key[8][16];
     hs_bt_query q[8];
-    t->last_leaf = NULL;
     for (int group = 0; group < 5; group++) {
         size_t n = 8 - (size_t)group;
         for (size_t i = 0; i < n; i++) {
@@ -96,9 +97,9 @@ static void check_block_walk(hs_bt *t, const uint8_t *pages)
             q[i].key = key[i];
             q[i].klen = hs_block_key(key[i], ds, 4, index);
             /* as the batched lookup does for followers: start on the leaf
-             * the key before ended on (or is starting on), one node on */
-            q[i].start = i == 0 ? t->last_leaf : q[i - 1].start;
-            q[i].hint = (int)i * 3 - 1;
+             * the key before ended on (or is starting on), a node further */
+            q[i].start = i == 0 ? leaf : q[i - 1].start;
+            q[i].hint = i == 0 ? next : q[i - 1].hint + 1;
         }
         hs_bt_find_near(t, q, n);
         for (size_t i = 0; i < n; i++) {
@@ -108,8 +109,10 @@ static void check_block_walk(hs_bt *t, const uint8_t *pages)
             if (q[i].state == HS_BT_FOUND && (q[i].value < pages || q[i].value + q[i].vlen > end))
                 abort();
         }
-        if (t->last_leaf && (t->last_leaf < pages || t->last_leaf >= end ||
-                             (size_t)(t->last_leaf - pages) % t->psize))
+        const hs_bt_query *last = &q[n - 1];
+        leaf = last->state == HS_BT_FOUND || last->state == HS_BT_ABSENT ? last->page : NULL;
+        next = last->state == HS_BT_FOUND ? last->mid + 1 : last->lo;
+        if (leaf && (leaf < pages || leaf >= end || (size_t)(leaf - pages) % t->psize))
             abort();
     }
 }

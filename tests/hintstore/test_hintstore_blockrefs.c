@@ -231,7 +231,7 @@ static locus_hs_block_ref *make_keys(fx *f, size_t n, uint64_t *seed, char (*cop
 }
 
 /* Runs the batched lookup on keys in one call and in random-sized pieces
- * (the leaf kept across calls), each checked against single calls. */
+ * (runs of keys in order cut anywhere), each checked against single calls. */
 static void check_keys(fx *f, const locus_hs_block_ref *keys, size_t n, uint64_t *seed)
 {
     locus_hs_snapshot *s1, *s2;
