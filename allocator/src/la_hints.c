@@ -185,12 +185,54 @@ static void ensure_store(locus_allocator *a, double now)
 
 /* ---- per-framework locality ------------------------------------------------------------ */
 
-/* One block lookup through the provider, counted (a->block_reads). */
-static int block_get(locus_allocator *a, void *snap, const char *ds, uint64_t idx,
-                     const locus_hs_block_view **out)
+/* A block as the index needs it: from the store, its placement read in
+ * place (replica hosts as ids, no decode); from an injected provider, its
+ * decoded view. */
+typedef struct blk_read {
+    uint64_t index, bytes;
+    int64_t updated_at_ms;
+    const locus_hs_block_view *view;    /* injected provider */
+    locus_hs_block_placement pl;        /* the store */
+} blk_read;
+
+/* Blocks looked up in one call at most: the store's batched lookup takes
+ * consecutive keys of a dataset from the leaf the previous one ended on. */
+#define BLK_BATCH 64
+
+/* Looks up keys[0..n) (n <= BLK_BATCH) into out[i] with status rc[i] (0,
+ * LOCUS_ENOTFOUND, ...), counted in a->block_reads. */
+static void blk_get_many(locus_allocator *a, void *snap, const locus_hs_block_ref *keys, size_t n,
+                         blk_read *out, int *rc)
 {
-    a->block_reads++;
-    return a->prov.block(a->prov.ctx, snap, ds, idx, out);
+    a->block_reads += n;
+    if (a->prov_injected) {
+        for (size_t i = 0; i < n; i++) {
+            const locus_hs_block_view *v = NULL;
+            rc[i] = a->prov.block(a->prov.ctx, snap, keys[i].dataset, keys[i].index, &v);
+            if (!rc[i] && !v)
+                rc[i] = LOCUS_ENOTFOUND;
+            if (!rc[i])
+                out[i] = (blk_read){v->index, v->bytes, v->updated_at_ms, v, {0}};
+        }
+        return;
+    }
+    locus_hs_block_placement pl[BLK_BATCH];
+    if (locus_hs_snapshot_block_refs(snap, keys, n, pl, rc) != 0) {
+        for (size_t i = 0; i < n; i++)
+            rc[i] = LOCUS_EINVAL;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!rc[i])
+            out[i] = (blk_read){keys[i].index, pl[i].bytes, pl[i].updated_at_ms, NULL, pl[i]};
+}
+
+static int blk_get(locus_allocator *a, void *snap, const char *ds, uint64_t idx, blk_read *out)
+{
+    locus_hs_block_ref k = {ds, idx};
+    int rc;
+    blk_get_many(a, snap, &k, 1, out, &rc);
+    return rc;
 }
 
 static int tier_index(int tier)
@@ -538,15 +580,26 @@ static uint32_t ds_entry(locus_allocator *a, void *snap, const ds_read *x, size_
 /* Block b's copies on known agents, one per agent in its fastest tier:
  * ags[i], tiers[i] for i < return value (at most max). Each replica's host is
  * resolved once. */
-static uint32_t block_copies(locus_allocator *a, void *snap, const locus_hs_block_view *b,
-                             uint32_t *ags, int *tiers, uint32_t max)
+static uint32_t block_copies(locus_allocator *a, void *snap, const blk_read *b, uint32_t *ags,
+                             int *tiers, uint32_t max)
 {
     uint32_t n = 0;
-    for (size_t j = 0; j < b->n_replicas; j++) {
-        uint32_t ag = agent_of_host(a, snap, b->replicas[j].host);
+    size_t nr = b->view ? b->view->n_replicas : b->pl.n_replicas;
+    for (size_t j = 0; j < nr; j++) {
+        uint32_t ag;
+        int t;
+        if (b->view) {
+            ag = agent_of_host(a, snap, b->view->replicas[j].host);
+            t = tier_index((int)b->view->replicas[j].tier);
+        } else {
+            uint32_t id;
+            locus_tier tier;
+            locus_hs_block_replica_at(&b->pl, j, &id, &tier);
+            ag = agent_of_host_id(a, snap, id);
+            t = tier_index((int)tier);
+        }
         if (ag == NONE)
             continue;
-        int t = tier_index((int)b->replicas[j].tier);
         uint32_t k = 0;
         while (k < n && ags[k] != ag)
             k++;
@@ -592,8 +645,8 @@ static int is_stale(const clockmap *cm, int64_t updated_ms)
 /* Appends block b (demand item di) as a placement unit of f: its copies, one
  * per agent in its fastest tier, fastest first. No copy on a known agent:
  * nothing added. */
-static int unit_add(locus_allocator *a, void *snap, la_fw *f, uint32_t di,
-                    const locus_hs_block_view *b, uint64_t bytes)
+static int unit_add(locus_allocator *a, void *snap, la_fw *f, uint32_t di, const blk_read *b,
+                    uint64_t bytes)
 {
     uint32_t ags[LA_MAX_COPIES];
     int tiers[LA_MAX_COPIES];
@@ -705,6 +758,44 @@ static int item_fresh(la_fw *f, la_demand *d, const clockmap *cm, int64_t update
     return 1;
 }
 
+/* Units of the blocks [0, count) of dataset item i of f, looked up in
+ * batches: the blocks not offered before (marked_only 0; *marked counts the
+ * others), or only those offered before (marked_only 1). A stale block marks
+ * the item stale. */
+static int dataset_units(locus_allocator *a, void *snap, la_fw *f, size_t i, uint64_t count,
+                         int marked_only, const clockmap *cm, uint64_t *marked)
+{
+    la_demand *d = &f->demand[i];
+    locus_hs_block_ref keys[BLK_BATCH];
+    blk_read got[BLK_BATCH];
+    int rc[BLK_BATCH];
+    uint64_t bi = 0;
+    while (bi < count) {
+        size_t n = 0;
+        for (; bi < count && n < BLK_BATCH; bi++) {
+            int was_offered = f->offered_blocks.n &&
+                              la_u64map_get(&f->offered_blocks, la_block_key(d->dataset, bi)) != NONE;
+            if (!marked_only && was_offered)
+                (*marked)++; /* given a slice before: taken as launched */
+            if (was_offered == marked_only)
+                keys[n++] = (locus_hs_block_ref){d->dataset, bi};
+        }
+        blk_get_many(a, snap, keys, n, got, rc);
+        for (size_t k = 0; k < n; k++) {
+            if (rc[k])
+                continue;
+            if (is_stale(cm, got[k].updated_at_ms)) {
+                if (!marked_only)
+                    d->stale = 1;
+                continue;
+            }
+            if (unit_add(a, snap, f, (uint32_t)i, &got[k], got[k].bytes))
+                return LOCUS_ENOMEM;
+        }
+    }
+    return 0;
+}
+
 /* Reads demand item i of f (not block-only: fw_compute_blocks reads those)
  * and adds its part: pending bytes (d->counted), per-agent bytes and tasks,
  * local tasks, expiry and, with a task size, its units. rec (may be NULL)
@@ -772,44 +863,23 @@ static int item_read(locus_allocator *a, void *snap, la_fw *f, size_t i, const c
         if (cached && f->has_task_res && ds->block_count <= LA_DATASET_BLOCK_CAP) {
             uint32_t first = f->n_units;
             uint64_t marked = 0;
-            for (uint64_t bi = 0; bi < ds->block_count; bi++) {
-                const locus_hs_block_view *b = NULL;
-                if (f->offered_blocks.n &&
-                    la_u64map_get(&f->offered_blocks, la_block_key(d->dataset, bi)) != NONE) {
-                    marked++; /* given a slice before: taken as launched */
-                    continue;
-                }
-                if (block_get(a, snap, d->dataset, bi, &b) || !b)
-                    continue;
-                if (is_stale(cm, b->updated_at_ms)) {
-                    d->stale = 1;
-                    continue;
-                }
-                if (unit_add(a, snap, f, (uint32_t)i, b, b->bytes))
-                    return LOCUS_ENOMEM;
-            }
+            if (dataset_units(a, snap, f, i, ds->block_count, 0, cm, &marked))
+                return LOCUS_ENOMEM;
             /* Every block marked while tasks are pending: some slices
              * were used for other blocks, so some marked blocks are
              * still pending. Which ones is not known: all come back.
              * (Re-admitting them as soon as fewer unmarked blocks than
              * pending tasks remain plans launched blocks on agents with
              * nothing pending: fewer node-local launches.) */
-            if (marked && f->n_units == first)
-                for (uint64_t bi = 0; bi < ds->block_count; bi++) {
-                    const locus_hs_block_view *b = NULL;
-                    if (la_u64map_get(&f->offered_blocks, la_block_key(d->dataset, bi)) == NONE ||
-                        block_get(a, snap, d->dataset, bi, &b) || !b ||
-                        is_stale(cm, b->updated_at_ms))
-                        continue;
-                    if (unit_add(a, snap, f, (uint32_t)i, b, b->bytes))
-                        return LOCUS_ENOMEM;
-                }
+            if (marked && f->n_units == first &&
+                dataset_units(a, snap, f, i, ds->block_count, 1, cm, &marked))
+                return LOCUS_ENOMEM;
             f->unit_limit += pending_tasks;
         }
     } else {
-        const locus_hs_block_view *b = NULL;
-        int rc = block_get(a, snap, d->dataset, (uint64_t)d->block, &b);
-        if (rc || !b) {
+        blk_read br;
+        const blk_read *b = &br;
+        if (blk_get(a, snap, d->dataset, (uint64_t)d->block, &br)) {
             item_count(f, d, d->bytes);
             return 0;
         }
@@ -997,25 +1067,35 @@ static int blocks_only(const la_fw *f)
  * is neither a unit nor uncached work: the plan does not see it yet. */
 static int blocks_read(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm, size_t end)
 {
-    for (size_t i = f->n_read; i < end; i++) {
-        la_demand *d = &f->demand[i];
-        const locus_hs_block_view *b = NULL;
-        d->expire = INFINITY;
-        d->stale = 0;
-        f->demand_bytes -= d->counted;
-        int got = block_get(a, snap, d->dataset, (uint64_t)d->block, &b) == 0 && b;
-        d->counted = got && !d->bytes ? b->bytes : d->bytes;
-        f->demand_bytes += d->counted;
-        f->n_read = (uint32_t)i + 1;
-        if (!got)
-            continue;
-        if (is_stale(cm, b->updated_at_ms)) {
-            d->stale = 1;
-            continue;
+    locus_hs_block_ref keys[BLK_BATCH];
+    blk_read got[BLK_BATCH];
+    int rc[BLK_BATCH];
+    while (f->n_read < end) {
+        size_t from = f->n_read, n = end - from < BLK_BATCH ? end - from : BLK_BATCH;
+        for (size_t k = 0; k < n; k++)
+            keys[k] = (locus_hs_block_ref){f->demand[from + k].dataset,
+                                           (uint64_t)f->demand[from + k].block};
+        blk_get_many(a, snap, keys, n, got, rc);
+        for (size_t k = 0; k < n; k++) {
+            size_t i = from + k;
+            la_demand *d = &f->demand[i];
+            const blk_read *b = &got[k];
+            d->expire = INFINITY;
+            d->stale = 0;
+            f->demand_bytes -= d->counted;
+            d->counted = !rc[k] && !d->bytes ? b->bytes : d->bytes;
+            f->demand_bytes += d->counted;
+            f->n_read = (uint32_t)i + 1;
+            if (rc[k])
+                continue;
+            if (is_stale(cm, b->updated_at_ms)) {
+                d->stale = 1;
+                continue;
+            }
+            d->expire = stale_at(cm, b->updated_at_ms);
+            if (unit_add(a, snap, f, (uint32_t)i, b, d->counted))
+                return LOCUS_ENOMEM;
         }
-        d->expire = stale_at(cm, b->updated_at_ms);
-        if (unit_add(a, snap, f, (uint32_t)i, b, d->counted))
-            return LOCUS_ENOMEM;
     }
     return 0;
 }
@@ -1114,12 +1194,13 @@ static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64ma
                                                                            (uint64_t)d->block)) != NONE);
         if (!reread)
             continue;
-        const locus_hs_block_view *b = NULL;
+        blk_read br;
+        const blk_read *b = &br;
         uint32_t u = unit_of[i];
         f->demand_bytes -= d->counted;
         d->expire = INFINITY;
         d->stale = 0;
-        int got = block_get(a, snap, d->dataset, (uint64_t)d->block, &b) == 0 && b;
+        int got = blk_get(a, snap, d->dataset, (uint64_t)d->block, &br) == 0;
         d->counted = got ? (d->bytes ? d->bytes : b->bytes) : d->bytes;
         f->demand_bytes += d->counted;
         if (got && is_stale(cm, b->updated_at_ms))
