@@ -508,6 +508,7 @@ void locus_hs_close(locus_hs *hs)
         hs_arena_free(&hs->spare_ents);
     }
     free(hs->spare_cache);
+    free(hs->spare_blk_window);
     hs_big_grown_free(hs->spare_ops.p, hs->spare_ops.cap);
     hs_big_grown_free(hs->spare_reps.p, hs->spare_reps.cap);
     hs_big_grown_free(hs->spare_hd.p, hs->spare_hd.cap);

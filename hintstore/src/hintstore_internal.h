@@ -116,6 +116,7 @@ struct locus_hs {
     int has_spare;
     void *spare_cache;
     size_t spare_ncache;
+    void *spare_blk_window; /* a closed snapshot's batched block lookup state (about 20 KB) */
     /* A finished batch's large arrays (operations, replicas, host index
      * changes; from 2 MiB on, given back lazily with MADV_FREE), kept for the
      * next batch: a steady poll settles to no fresh memory for them. */

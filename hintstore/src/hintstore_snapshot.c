@@ -122,7 +122,6 @@ void locus_hs_snapshot_close(locus_hs_snapshot *s)
     if (s->blk_cur)
         mdb_cursor_close(s->blk_cur);
     mdb_txn_abort(s->txn);
-    free(s->blk_window);
     hs_arena_free(&s->scratch);
     /* Hand the arena and the cache to the next snapshot of this handle. A
      * cache far larger than this snapshot needed is dropped rather than
@@ -149,7 +148,12 @@ void locus_hs_snapshot_close(locus_hs_snapshot *s)
         s->cache = NULL;
         s->arena.first = s->arena.head = NULL;
     }
+    if (s->blk_window && !hs->spare_blk_window) {
+        hs->spare_blk_window = s->blk_window;
+        s->blk_window = NULL;
+    }
     pthread_mutex_unlock(&hs->spare_mu);
+    free(s->blk_window);
     hs_arena_free(&s->arena);
     hs_arena_free(&s->ents);
     free(s->cache);
@@ -974,7 +978,14 @@ int locus_hs_snapshot_block_refs(locus_hs_snapshot *s, const locus_hs_block_ref 
             return LOCUS_EINVAL;
     blk_bt_setup(s);
     if (s->blk_bt_state == 1 && !s->blk_window && n) {
-        s->blk_window = malloc(sizeof(*s->blk_window));
+        /* a closed snapshot's, else a new one: a cycle of snapshots settles
+         * to no malloc here either */
+        pthread_mutex_lock(&s->hs->spare_mu);
+        s->blk_window = s->hs->spare_blk_window;
+        s->hs->spare_blk_window = NULL;
+        pthread_mutex_unlock(&s->hs->spare_mu);
+        if (!s->blk_window)
+            s->blk_window = malloc(sizeof(*s->blk_window));
         if (s->blk_window) {
             s->blk_window->leaders.n = s->blk_window->followers.n = 0;
             s->blk_window->nf = 0;
