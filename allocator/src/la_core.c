@@ -314,8 +314,8 @@ void la_destroy(locus_allocator *a)
     free(a->r1_bytes);
     free(a->r1_rank);
     free(a->rank_key);
-    free(a->fw_rank);
     free(a->fw_key);
+    free(a->fw_rk);
     free(a->fplanned);
     free(a->fstate);
     free(a->sliced);

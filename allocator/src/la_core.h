@@ -319,19 +319,17 @@ struct locus_allocator {
     uint64_t *r1_bytes;         /* per r1_fw entry: that framework's bytes in the rack */
     uint32_t r1_bytes_cap;
     /* Held-back walks in one role (per cycle, when a single role lists
-     * clients and some framework is held back): frameworks ranked by the
-     * role's DRF order as the cycle sorted it. Keys only grow within a cycle,
-     * so a framework ranked at or after the place of the best candidate's
-     * key now cannot come before it, and the walks skip or stop there
-     * without reading the framework. */
+     * clients and some framework is held back): candidates are compared on
+     * a dense copy of their DRF keys (fw_key), and the rack lists are in the
+     * role's DRF order as the cycle sorted it (rank). Keys only grow within
+     * a cycle, so the rack's walk stops at the first framework ranked at or
+     * after the place of the best candidate's key now. */
     int held_ranked;
     int held_rank_off;          /* test hook: never ranked (every candidate is read) */
     uint64_t held_skips;        /* candidates the ranked walks passed over unread (tests) */
     uint32_t *r1_rank;          /* per r1_fw entry: its framework's rank (r1 lists are in rank
                                    order, so the rack's walk stops at the first that loses) */
     uint32_t r1_rank_cap;
-    uint32_t *fw_rank;          /* per framework slot: its rank (UINT32_MAX: not listed) */
-    uint32_t fw_rank_cap;
     struct la_rankkey {         /* by rank: the client and its starting key, so a client's */
         double share;           /* key now is placed among them by a binary search over */
         uint64_t count, key8;   /* memory read in sequence */
@@ -344,6 +342,11 @@ struct locus_allocator {
         uint32_t cs;
     } *fw_key;
     uint32_t fw_key_cap;
+    struct la_rkref {           /* per framework slot, per cycle: where its racks are, so the */
+        const struct la_rackbytes *p; /* line a pick will search is fetched while the */
+        uint32_t n;             /* other candidates are walked (a prefetch: never read) */
+    } *fw_rk;
+    uint32_t fw_rk_cap;
     uint8_t *fplanned;          /* per framework slot, per cycle: planned by la_place_plan (its
                                    cached work goes through the plan), read without la_fw */
     uint32_t fplanned_cap;

@@ -362,6 +362,15 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
         if (a->roles_ext)
             a->roles_ext->refused = 0;
         if (use_loc) {
+            /* The next agent's index entries, read first thing there: the
+             * agents come in random order, so nothing else fetches them. */
+            if (i + 1 < a->n_live && a->idx_ent && a->live[i + 1] < a->idx_off_cap) {
+                uint32_t nx = a->live[i + 1];
+                const char *p = (const char *)&a->idx_ent[a->idx_off[nx]];
+                const char *e = (const char *)&a->idx_ent[la_idx_end(a, nx)];
+                for (int k = 0; k < 12 && p < e; k++, p += 64)
+                    __builtin_prefetch(p);
+            }
             if ((rc = la_place_agent(a, gs, avail, now_t, now)) ||
                 (rc = offer_rest_in_drf(a, gs, avail, now_t, now, from)))
                 return rc;

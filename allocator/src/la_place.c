@@ -85,11 +85,13 @@ uint64_t la_rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw)
 }
 
 /* Fills the locality annotation of framework fw on agent gs; e is its index
- * entry on that agent when the caller has it (else looked up), rack_known its
+ * entry on that agent when the caller has it (e_known: e, even NULL, is what
+ * the agent holds; else looked up), rack_known its
  * bytes in the agent's rack when the caller has them (else NULL: searched
  * for when it has no entry here). */
 static void annotate_r(const locus_allocator *a, uint32_t gs, uint32_t fw,
-                       const struct la_idxent *e, const uint64_t *rack_known, la_pick *p)
+                       const struct la_idxent *e, int e_known, const uint64_t *rack_known,
+                       la_pick *p)
 {
     const la_fw *f = &a->fws[fw];
     memset(p->local, 0, sizeof p->local);
@@ -100,7 +102,7 @@ static void annotate_r(const locus_allocator *a, uint32_t gs, uint32_t fw,
         p->level = -1;
         return;
     }
-    if (!e)
+    if (!e && !e_known)
         e = la_idx_find(a, gs, fw);
     uint64_t here = 0, rt;
     double w = 0;
@@ -122,12 +124,12 @@ static void annotate_r(const locus_allocator *a, uint32_t gs, uint32_t fw,
 static void annotate_e(const locus_allocator *a, uint32_t gs, uint32_t fw,
                        const struct la_idxent *e, la_pick *p)
 {
-    annotate_r(a, gs, fw, e, NULL, p);
+    annotate_r(a, gs, fw, e, e != NULL, NULL, p);
 }
 
 static void annotate(const locus_allocator *a, uint32_t gs, uint32_t fw, la_pick *p)
 {
-    annotate_r(a, gs, fw, NULL, NULL, p);
+    annotate_r(a, gs, fw, NULL, 0, NULL, p);
 }
 
 /* Delay scheduling, decided once per cycle: each framework with cached
@@ -192,12 +194,14 @@ int la_place_prepare(locus_allocator *a, double now)
 {
     a->n_allowed1 = a->n_held_unplanned = 0;
     if (la_grow((void **)&a->fstate, &a->fstate_cap, a->n_fw_slots + 1, 1) ||
-        la_grow((void **)&a->fplanned, &a->fplanned_cap, a->n_fw_slots + 1, 1))
+        la_grow((void **)&a->fplanned, &a->fplanned_cap, a->n_fw_slots + 1, 1) ||
+        la_grow((void **)&a->fw_rk, &a->fw_rk_cap, a->n_fw_slots + 1, sizeof *a->fw_rk))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < a->n_fw_slots; i++) {
         la_fw *f = &a->fws[i];
         a->fstate[i] = 0;
         a->fplanned[i] = 0;
+        a->fw_rk[i] = (struct la_rkref){f->racks, f->live ? f->n_racks : 0};
         if (!f->live)
             continue;
         a->fplanned[i] = (uint8_t)planned_type(f);
@@ -249,15 +253,12 @@ int la_place_prepare(locus_allocator *a, double now)
             }
     }
     if (one) {
-        if (la_grow((void **)&a->fw_rank, &a->fw_rank_cap, a->n_fw_slots + 1, sizeof *a->fw_rank) ||
-            la_grow((void **)&a->fw_key, &a->fw_key_cap, a->n_fw_slots + 1, sizeof *a->fw_key) ||
+        if (la_grow((void **)&a->fw_key, &a->fw_key_cap, a->n_fw_slots + 1, sizeof *a->fw_key) ||
             la_grow((void **)&a->rank_key, &a->rank_key_cap, one->n + 1, sizeof *a->rank_key))
             return la_seterr(a, LOCUS_ENOMEM, "out of memory");
-        memset(a->fw_rank, 0xff, sizeof *a->fw_rank * a->n_fw_slots);
         for (uint32_t i = 0; i < one->n; i++) {
             const la_client *c = &a->clients[one->list[i]];
             a->rank_key[i] = (struct la_rankkey){c->share0, c->count0, c->key8, one->list[i]};
-            a->fw_rank[c->fw] = i;
             a->fw_key[c->fw] = (struct la_fwkey){c->share, c->count, c->key8, one->list[i]};
         }
         a->n_rank_key = one->n;
@@ -456,30 +457,55 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
          * the winner was found says what annotate would look up again: its
          * entry here, or its bytes in this rack. */
         uint32_t win_ent = NONE, win_r1 = NONE;
+        /* The DRF-first framework not held back: its annotation needs its
+         * entry here and, without one, its rack bytes; the line of its rack
+         * list to be searched is fetched while the walks below run. */
+        uint32_t ufw = best_cs != NONE ? a->clients[best_cs].fw : NONE, uent = NONE;
+        int walked_all = 0;
+        if (ufw != NONE) {
+            const la_fw *uf = &a->fws[ufw]; /* what annotate and the offer read of it */
+            __builtin_prefetch(&uf->demand_bytes);
+            __builtin_prefetch(&uf->waited_from);
+            __builtin_prefetch(&uf->has_task_res);
+            const struct la_rkref *rk = &a->fw_rk[ufw];
+            if (rk->n && g->rack != NONE) {
+                uint64_t at = a->n_racks ? (uint64_t)g->rack * rk->n / a->n_racks : 0;
+                __builtin_prefetch(&rk->p[at < rk->n ? at : rk->n - 1]);
+            }
+        }
         if (a->held_ranked) {
             /* One role: frameworks ranked at or after the place of the
              * best's key now cannot come first (the r1 lists are in rank
              * order, so a rack's walk stops there), and the others are
              * compared on fw_key before anything else of them is read. */
-            uint32_t bfw = best_cs != NONE ? a->clients[best_cs].fw : NONE;
-            uint32_t bound = bfw != NONE ? rank_now(a, best_cs) : UINT32_MAX;
-            if (have_idx && a->n_held_unplanned)
+            uint32_t bfw = ufw;
+            if (have_idx && a->n_held_unplanned) {
                 for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++) {
                     uint32_t fw = a->idx_ent[i].fw;
-                    if (!(a->fstate[fw] == 1 || a->fstate[fw] == 2) /* listed, held back */
+                    if (fw == ufw)
+                        uent = i;
+                    if ((unsigned)a->fstate[fw] - 1u > 1u /* not listed and held back */
                         || a->idx_ent[i].fexp > now_t || a->fplanned[fw])
                         continue;
-                    if (a->fw_rank[fw] >= bound || !key_before(a, fw, bfw)) {
+                    if (!key_before(a, fw, bfw)) {
                         a->held_skips++;
                         continue;
                     }
                     bfw = fw;
                     best_cs = a->fw_key[fw].cs;
                     win_ent = i;
-                    bound = rank_now(a, best_cs);
                 }
+                walked_all = 1;
+            }
+            /* The rank of the best's key now: asked once the rack's list
+             * has an entry to test. */
+            uint32_t bound = UINT32_MAX, bound_of = NONE;
             if (a->n_allowed1 && g->rack != NONE && g->rack < a->n_racks)
                 for (uint32_t i = a->r1_off[g->rack]; i < a->r1_off[g->rack + 1]; i++) {
+                    if (bfw != bound_of) {
+                        bound = rank_now(a, best_cs);
+                        bound_of = bfw;
+                    }
                     if (a->r1_rank[i] >= bound) {
                         a->held_skips += a->r1_off[g->rack + 1] - i;
                         break;
@@ -493,7 +519,6 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                     bfw = fw;
                     best_cs = cs;
                     win_r1 = i;
-                    bound = rank_now(a, best_cs);
                 }
         } else {
             if (have_idx && a->n_held_unplanned)
@@ -522,9 +547,11 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             return 0;
         uint32_t bfw = a->clients[best_cs].fw;
         if (win_r1 != NONE && a->r1_fw[win_r1] == bfw)
-            annotate_r(a, gs, bfw, NULL, &a->r1_bytes[win_r1], &best);
+            annotate_r(a, gs, bfw, NULL, 0, &a->r1_bytes[win_r1], &best);
         else if (win_ent != NONE && a->idx_ent[win_ent].fw == bfw)
             annotate_e(a, gs, bfw, &a->idx_ent[win_ent], &best);
+        else if (walked_all && ufw == bfw) /* the walk saw all of gs's entries */
+            annotate_r(a, gs, bfw, uent != NONE ? &a->idx_ent[uent] : NULL, 1, NULL, &best);
         else
             annotate(a, gs, bfw, &best);
         const la_fw *f = &a->fws[a->clients[best_cs].fw];

@@ -2,14 +2,15 @@
  * back by delay scheduling (la_place.c, loc_pick): an agent's candidates are
  * the DRF-first framework not held back, the held-back frameworks with data
  * on the agent and those allowed rack-local with data in its rack. When one
- * role lists every client, those walks skip frameworks ranked (in the
- * cycle's starting DRF order) at or after the best candidate's key now, as
- * they cannot come first. Over random clusters (racks, blocks with 1-3 copies
- * on random agents and tiers, frameworks demanding random blocks, offers
- * declined with short filters or kept), the offers - framework, agent,
- * resources, level, reason - are the same as when every candidate is read,
- * cycle after cycle, and the walks did skip candidates. Hints are injected
- * through la_hint_provider. */
+ * role lists every client, those walks compare candidates on a dense copy
+ * of their DRF keys and a rack's walk stops at the first framework ranked
+ * (in the cycle's starting DRF order) at or after the best candidate's key
+ * now, as none from there can come first. Over random clusters (racks,
+ * blocks with 1-3 copies on random agents and tiers, frameworks demanding
+ * random blocks, offers declined with short filters or kept), the offers -
+ * framework, agent, resources, level, reason - are the same as when every
+ * candidate is read, cycle after cycle, and the walks did skip candidates.
+ * Hints are injected through la_hint_provider. */
 #include "la_test.h"
 
 #define MB (1024ULL * 1024)
