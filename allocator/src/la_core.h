@@ -121,6 +121,9 @@ typedef struct la_fw {
     uint32_t *idx_at;           /* per idx_ag[i]: where its entry was written (a hint: other
                                    frameworks' inserts and removals move it) */
     uint32_t cap_idx_at;
+    la_locent *idx_loc;         /* its loc as the index last wrote it, in idx_ag's order, and */
+    uint32_t cap_idx_loc;       /* its pending bytes then (idx_demand): an update writes only */
+    uint64_t idx_demand;        /* the entries whose inputs changed since */
     int idx_queued;             /* in the core's idx_queue: its entries are out of date */
     double loc_expire_at;       /* host time at which one of its hints turns stale */
     double wait_since;          /* delay scheduling: waiting since (host s), <0 not waiting */
@@ -276,6 +279,9 @@ struct locus_allocator {
     uint32_t *idx_cap;          /* per agent slot: room of its segment (used + slack) */
     struct la_ds_batch *ds_batch; /* while the change feed is applied: the changed datasets
                                    looked up together (la_hints.c), else NULL */
+    uint64_t *rack_prev;        /* index update: one framework's rack totals as last written
+                                   (+1 if it had bytes there), by rack id; zero elsewhere */
+    size_t cap_rack_prev;
     uint32_t *rack_of;          /* per agent slot: its rack (la_agent.rack), packed so the index
                                    updates do not read a whole agent for it; for rack_of_epoch */
     uint32_t cap_rack_of;

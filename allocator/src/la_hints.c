@@ -1340,6 +1340,9 @@ void la_hints_free_index(locus_allocator *a)
     a->idx_cap = NULL;
     free(a->rack_of);
     a->rack_of = NULL;
+    free(a->rack_prev);
+    a->rack_prev = NULL;
+    a->cap_rack_prev = 0;
     a->cap_rack_of = 0;
     a->rack_of_epoch = 0;
     free(a->idx_mem_bytes);
@@ -1499,6 +1502,21 @@ static void queue_clear(locus_allocator *a)
     a->n_idx_queue = 0;
 }
 
+/* Records f's loc as the index now holds it (index_update compares the next
+ * loc with it). Out of memory: nothing recorded, the next update writes
+ * every entry. */
+static void idx_loc_save(la_fw *f)
+{
+    if (la_grow((void **)&f->idx_loc, &f->cap_idx_loc, f->n_loc ? f->n_loc : 1,
+                sizeof *f->idx_loc)) {
+        f->cap_idx_loc = 0;
+        return;
+    }
+    if (f->n_loc)
+        memcpy(f->idx_loc, f->loc, sizeof *f->loc * f->n_loc);
+    f->idx_demand = f->demand_bytes;
+}
+
 /* The whole index, framework by framework. Each agent's segment keeps a
  * quarter of slack (and 4 entries) so a framework's entries can later be
  * replaced alone (index_update; a segment that fills up moves, seg_move);
@@ -1586,6 +1604,7 @@ static int rebuild_index(locus_allocator *a)
         racks_clear(a, nt);
         if (rc)
             return rc;
+        idx_loc_save(f);
     }
     a->index_dirty = 0;
     a->index_full_rebuilds++;
@@ -1653,6 +1672,33 @@ static void index_drop(locus_allocator *a, uint32_t fs)
     f->n_idx_ag = 0;
 }
 
+/* a->rack_prev covers every rack, zero where not marked. */
+static int rack_prev_reserve(locus_allocator *a)
+{
+    size_t had = a->cap_rack_prev;
+    if (la_growz((void **)&a->rack_prev, &a->cap_rack_prev, (size_t)a->n_racks + 1,
+                 sizeof *a->rack_prev))
+        return LOCUS_ENOMEM;
+    if (a->cap_rack_prev > had)
+        memset(a->rack_prev + had, 0, sizeof *a->rack_prev * (a->cap_rack_prev - had));
+    return 0;
+}
+
+/* Marks (on) or clears f's rack totals as last written in a->rack_prev,
+ * by the racks of its recorded entries. */
+static void rack_prev_mark(locus_allocator *a, const la_fw *f, int on)
+{
+    if (on)
+        for (uint32_t k = 0; k < f->n_racks; k++)
+            a->rack_prev[f->racks[k].rack] = f->racks[k].bytes + 1;
+    else
+        for (uint32_t k = 0; k < f->n_idx_ag; k++) {
+            uint32_t r = a->rack_of[f->idx_loc[k].agent];
+            if (r != NONE && r < a->n_racks)
+                a->rack_prev[r] = 0;
+        }
+}
+
 /* Replaces framework fs's entries alone: an agent it keeps has its entry
  * rewritten in place, one it left loses it, a new one gets it inserted.
  * A full segment moves (seg_move). Returns nonzero when moving is not worth
@@ -1687,6 +1733,24 @@ static int index_update(locus_allocator *a, uint32_t fs)
     }
     if (la_grow((void **)&a->idx_newat, &a->cap_idx_newat, f->n_loc + 1, sizeof *a->idx_newat))
         return LOCUS_ENOMEM;
+    /* An entry whose inputs did not change since it was written - bytes and
+     * tasks there, the rack's total, the pending bytes its score divides by -
+     * is left alone: touching it is a cache miss (a framework's entries are
+     * spread over the whole array), and a commit moving a few blocks changes
+     * a few of a framework's agents. Its old entry is found by agent slot. */
+    int compare = f->cap_idx_loc >= f->n_idx_ag && f->n_idx_ag &&
+                  f->idx_demand == f->demand_bytes && loc_begin(a) == 0 &&
+                  rack_prev_reserve(a) == 0;
+    if (compare) {
+        for (uint32_t k = 0; k < f->n_idx_ag; k++) {
+            uint32_t g = f->idx_ag[k];
+            if (g < a->cap_loc_slot) {
+                a->loc_slot[g] = k;
+                a->loc_stamp[g] = a->loc_token;
+            }
+        }
+        rack_prev_mark(a, f, 1);
+    }
     uint32_t nt;
     int rc = racks_sum(a, f, &nt);
     for (uint32_t i = 0; i < f->n_loc && !rc; i++) {
@@ -1695,6 +1759,17 @@ static int index_update(locus_allocator *a, uint32_t fs)
         if (g >= a->idx_off_cap) {
             rc = 1;
             break;
+        }
+        if (compare && a->idx_stamp[g] == had) {
+            uint32_t k = loc_slot_of(a, g), r = a->rack_of[g];
+            const la_locent *o = k != NONE ? &f->idx_loc[k] : NULL;
+            if (o && o->agent == g && memcmp(o->bytes, e->bytes, sizeof e->bytes) == 0 &&
+                o->tasks == e->tasks &&
+                (r == NONE || r >= a->n_racks || a->rack_prev[r] == a->rack_bytes[r])) {
+                a->idx_stamp[g] = kept;
+                a->idx_newat[i] = a->idx_prev[g];
+                continue;
+            }
         }
         int found = 0;
         uint32_t j = NONE;
@@ -1725,6 +1800,8 @@ static int index_update(locus_allocator *a, uint32_t fs)
         a->idx_newat[i] = j;
     }
     racks_clear(a, nt);
+    if (compare)
+        rack_prev_mark(a, f, 0);
     if (rc)
         return rc;
     /* Agents it left; then its agent list is its loc's. */
@@ -1740,6 +1817,7 @@ static int index_update(locus_allocator *a, uint32_t fs)
         f->idx_ag[i] = f->loc[i].agent;
     memcpy(f->idx_at, a->idx_newat, sizeof *f->idx_at * f->n_loc);
     f->n_idx_ag = f->n_loc;
+    idx_loc_save(f);
     return 0;
 }
 

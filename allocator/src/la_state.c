@@ -882,6 +882,7 @@ void la_fw_free_fields(la_fw *f)
     free(f->copies);
     free(f->idx_ag);
     free(f->idx_at);
+    free(f->idx_loc);
     la_u64map_free(&f->offered_blocks);
 }
 
