@@ -272,6 +272,13 @@ static uint32_t loc_slot_of(const locus_allocator *a, uint32_t ag)
     return ag < a->cap_loc_slot && a->loc_stamp[ag] == a->loc_token ? a->loc_slot[ag] : NONE;
 }
 
+/* Agent ag's entry is f->loc[s] in the current computation (ag < cap_loc_slot). */
+static void loc_slot_set(locus_allocator *a, uint32_t ag, uint32_t s)
+{
+    a->loc_slot[ag] = s;
+    a->loc_stamp[ag] = a->loc_token;
+}
+
 static int loc_add(locus_allocator *a, la_fw *f, uint32_t agent, int t, uint64_t bytes,
                    double tasks)
 {
@@ -290,8 +297,7 @@ static int loc_add(locus_allocator *a, la_fw *f, uint32_t agent, int t, uint64_t
         s = f->n_loc++;
         memset(&f->loc[s], 0, sizeof f->loc[s]);
         f->loc[s].agent = agent;
-        a->loc_slot[agent] = s;
-        a->loc_stamp[agent] = a->loc_token;
+        loc_slot_set(a, agent, s);
     }
     f->loc[s].bytes[t] += bytes;
     f->loc[s].tasks += tasks;
@@ -370,12 +376,12 @@ static la_items *items_begin(locus_allocator *a, la_fw *f)
 }
 
 /* f's item record when it describes f's current demand, else NULL. */
-static const la_items *items_of(const locus_allocator *a, const la_fw *f)
+static la_items *items_of(const locus_allocator *a, const la_fw *f)
 {
     uint32_t fs = (uint32_t)(f - a->fws);
     if (f->has_task_res || fs >= a->cap_fw_items)
         return NULL;
-    const la_items *rec = &a->fw_items[fs];
+    la_items *rec = &a->fw_items[fs];
     return rec->demand && rec->demand == f->demand && rec->n == f->n_demand ? rec : NULL;
 }
 
@@ -460,6 +466,12 @@ typedef struct la_ds_batch {
     size_t n, cap;
 } la_ds_batch;
 
+/* The ds_read of a summary the store handed out in place. */
+static ds_read ds_read_ref(const locus_hs_dataset_ref *r)
+{
+    return (ds_read){r->total_bytes, r->block_count, r->updated_at_ms, r->n_placement, NULL, *r};
+}
+
 static const locus_hs_dataset_ref *ds_batch_get(const la_ds_batch *b, const char *name, int *rc)
 {
     uint32_t i = la_u64map_get(&b->at, name_key(name));
@@ -477,8 +489,7 @@ static int ds_lookup(locus_allocator *a, void *snap, const char *name, ds_read *
         if (r) {
             if (rc)
                 return rc;
-            *x = (ds_read){r->total_bytes, r->block_count, r->updated_at_ms, r->n_placement, NULL,
-                           *r};
+            *x = ds_read_ref(r);
             return 0;
         }
     }
@@ -490,14 +501,11 @@ static int ds_lookup(locus_allocator *a, void *snap, const char *name, ds_read *
         *x = (ds_read){v->total_bytes, v->block_count, v->updated_at_ms, v->n_placement, v, {0}};
         return 0;
     }
-    int rc = locus_hs_snapshot_dataset_ref(snap, name, strlen(name), &x->ref);
+    locus_hs_dataset_ref r;
+    int rc = locus_hs_snapshot_dataset_ref(snap, name, strlen(name), &r);
     if (rc)
         return rc;
-    x->view = NULL;
-    x->total_bytes = x->ref.total_bytes;
-    x->block_count = x->ref.block_count;
-    x->updated_at_ms = x->ref.updated_at_ms;
-    x->n_placement = x->ref.n_placement;
+    *x = ds_read_ref(&r);
     return 0;
 }
 
@@ -545,10 +553,8 @@ static int ds_prefetch(locus_allocator *a, void *snap, const la_fw *f, ds_pre *p
     for (size_t j = 0; ok && j < k; j++) {
         size_t i = at[j];
         p->rc[i] = st[j];
-        const locus_hs_dataset_ref *r = &refs[j];
         if (st[j] == 0)
-            p->ds[i] = (ds_read){r->total_bytes, r->block_count, r->updated_at_ms,
-                                 r->n_placement, NULL, *r};
+            p->ds[i] = ds_read_ref(&refs[j]);
     }
     free(names);
     free(at);
@@ -918,11 +924,8 @@ static void expiry_from_items(la_fw *f);
 static int items_patch(locus_allocator *a, void *snap, la_fw *f, const la_strmap *names,
                        const clockmap *cm)
 {
-    uint32_t fs = (uint32_t)(f - a->fws);
-    if (f->has_task_res || fs >= a->cap_fw_items)
-        return 1;
-    la_items *rec = &a->fw_items[fs];
-    if (!rec->demand || rec->demand != f->demand || rec->n != f->n_demand)
+    la_items *rec = items_of(a, f);
+    if (!rec)
         return 1;
     /* New parts go to a fresh array; off and local are rewritten in place
      * (item i's old range is read before off[i] is overwritten). */
@@ -962,9 +965,9 @@ static int items_patch(locus_allocator *a, void *snap, la_fw *f, const la_strmap
         rec->demand = NULL;
         return 1;
     }
-    rec->off[f->n_demand] = t.n_c;
+    items_end(rec, f);
     expiry_from_items(f);
-    la_index_touch(a, fs);
+    la_index_touch(a, (uint32_t)(f - a->fws));
     return 0;
 }
 
@@ -1744,10 +1747,8 @@ static int index_update(locus_allocator *a, uint32_t fs)
     if (compare) {
         for (uint32_t k = 0; k < f->n_idx_ag; k++) {
             uint32_t g = f->idx_ag[k];
-            if (g < a->cap_loc_slot) {
-                a->loc_slot[g] = k;
-                a->loc_stamp[g] = a->loc_token;
-            }
+            if (g < a->cap_loc_slot)
+                loc_slot_set(a, g, k);
         }
         rack_prev_mark(a, f, 1);
     }

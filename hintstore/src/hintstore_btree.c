@@ -251,6 +251,19 @@ static inline __attribute__((always_inline)) void bt_step(const hs_bt *t, hs_bt_
         bt_child(t, q, q->hi); /* the last key below the one searched */
 }
 
+/* Steps the searches of q[0..n) until each has ended. */
+static void bt_run(const hs_bt *t, hs_bt_query *q, size_t n)
+{
+    for (size_t active = n; active;) {
+        active = 0;
+        for (size_t i = 0; i < n; i++)
+            if (q[i].state == HS_BT_ENTER || q[i].state == HS_BT_SEARCH) {
+                bt_step(t, &q[i]);
+                active++;
+            }
+    }
+}
+
 void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -264,14 +277,7 @@ void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n)
         else
             bt_enter(t, &q[i], t->root);
     }
-    for (size_t active = n; active;) {
-        active = 0;
-        for (size_t i = 0; i < n; i++)
-            if (q[i].state == HS_BT_ENTER || q[i].state == HS_BT_SEARCH) {
-                bt_step(t, &q[i]);
-                active++;
-            }
-    }
+    bt_run(t, q, n);
 }
 
 /* Whether q's key lies between the first and last keys of leaf page p, so
@@ -286,18 +292,6 @@ static int bt_leaf_covers(const hs_bt *t, const unsigned char *p, const hs_bt_qu
     return first && last && bt_keycmp(q, first) >= 0 && bt_keycmp(q, last) <= 0;
 }
 
-/* Steps the searches of q[0..n) until each has ended. */
-static void bt_run(const hs_bt *t, hs_bt_query *q, size_t n)
-{
-    for (size_t active = n; active;) {
-        active = 0;
-        for (size_t i = 0; i < n; i++)
-            if (q[i].state == HS_BT_ENTER || q[i].state == HS_BT_SEARCH) {
-                bt_step(t, &q[i]);
-                active++;
-            }
-    }
-}
 
 void hs_bt_find_near(const hs_bt *t, hs_bt_query *q, size_t n)
 {
