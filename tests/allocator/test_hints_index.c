@@ -92,6 +92,20 @@ static void set_demand(locus_allocator *a, int fw, const char *d)
     assert_int_equal(la_set_demand(a, id, it, n), 0);
 }
 
+/* The agents of f, and frameworks fw0 .. fw<n_fw - 1> with a task size. */
+static void cluster(locus_allocator *a, fake *f, int n_fw)
+{
+    t_use_block_table(a, &f->tb);
+    for (int g = 0; g < N_AGENTS; g++)
+        t_agent(a, f->names[g], 4, 4096);
+    for (int fw = 0; fw < n_fw; fw++) {
+        char id[16];
+        snprintf(id, sizeof id, "fw%d", fw);
+        t_fw(a, id, "*");
+        t_task_res(a, id, 1, 256);
+    }
+}
+
 static void test_incremental_index_equals_rebuild(void **state)
 {
     (void)state;
@@ -99,15 +113,9 @@ static void test_incremental_index_equals_rebuild(void **state)
     static char demands[N_FW][N_BLOCKS];
     fake_init(&f);
     locus_allocator *a = t_new(NULL, "policy.fairness_slack=0.5", "hints.staleness=1e6", NULL);
-    t_use_block_table(a, &f.tb);
     a->first_reads = 16; /* first reads spread over several cycles */
-    for (int g = 0; g < N_AGENTS; g++)
-        t_agent(a, f.names[g], 4, 4096);
+    cluster(a, &f, N_FW);
     for (int fw = 0; fw < N_FW; fw++) {
-        char id[8];
-        snprintf(id, sizeof id, "fw%d", fw);
-        t_fw(a, id, "*");
-        t_task_res(a, id, 1, 256);
         for (int b = 0; b < N_BLOCKS; b++)
             demands[fw][b] = rnd(3) == 0;
         set_demand(a, fw, demands[fw]);
@@ -187,14 +195,8 @@ static void test_full_segment_moves(void **state)
         f.blk[i].n_replicas = 1;
     }
     locus_allocator *a = t_new(NULL, "hints.staleness=1e6", NULL);
-    t_use_block_table(a, &f.tb);
-    for (int g = 0; g < N_AGENTS; g++)
-        t_agent(a, f.names[g], 4, 4096);
+    cluster(a, &f, N_FW_MANY);
     for (int fw = 0; fw < N_FW_MANY; fw++) {
-        char id[8];
-        snprintf(id, sizeof id, "fw%d", fw);
-        t_fw(a, id, "*");
-        t_task_res(a, id, 1, 256);
         demands[fw][fw] = 1;
         set_demand(a, fw, demands[fw]);
     }
