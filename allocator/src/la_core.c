@@ -316,6 +316,8 @@ void la_destroy(locus_allocator *a)
     free(a->rank_key);
     free(a->fw_key);
     free(a->fw_rk);
+    free(a->held_off);
+    free(a->held_ent);
     free(a->fplanned);
     free(a->fstate);
     free(a->sliced);

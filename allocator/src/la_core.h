@@ -309,6 +309,11 @@ struct locus_allocator {
     uint32_t n_allowed1;        /* frameworks allowed rack-local but not any, this cycle */
     uint32_t n_held_unplanned;  /* listed frameworks held back (node or rack level) that the
                                    plan does not serve, this cycle (0: agents skip that walk) */
+    uint32_t *held_off;         /* per cycle, when held_ranked (held_on): per agent slot g, */
+    uint32_t *held_ent;         /* pairs (index entry, rank) of those frameworks' entries on g */
+    uint32_t held_off_cap, held_cap; /* at [held_off[g], held_off[g + 1]), in rank order, read */
+    int held_on;                /* instead of all g's entries (la_place.c) */
+    uint64_t held_list_picks;   /* picks that read those lists (tests) */
     uint64_t rate_visits;       /* copy-frees scans made (stamps la_agent.rate_visit) */
     double release_rate;        /* task ends per second cluster-wide (decaying count, see
                                    la_note_release), at release_rate_at */

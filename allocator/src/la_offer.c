@@ -48,21 +48,28 @@ static void sb_bytes(la_sbuf *b, uint64_t bytes)
 {
     static const char u[][4] = {" B", " KB", " MB", " GB", " TB", " PB"};
     if (bytes < (uint64_t)1 << 49) {
-        /* In integers (most locality offers print bytes): below 2^49 bytes
-         * x 10 is exact in a double, so this rounds as sb_fix's llround
-         * of bytes / 1024^i x 10 would, half away from zero. */
-        int i = 0;
-        while (i < 5 && bytes >> (10 * (i + 1)))
-            i++;
+        /* In integers (most locality offers print bytes), the number and
+         * its unit built in one buffer and appended at once: below 2^49
+         * bytes x 10 is exact in a double, so this rounds as sb_fix's
+         * llround of bytes / 1024^i x 10 would, half away from zero. */
+        char tmp[32];
+        size_t n = sizeof tmp;
+        int i = bytes ? (63 - __builtin_clzll(bytes)) / 10 : 0; /* 1024^i <= bytes */
         if (!i) {
-            la_sb_u64(b, bytes);
-            la_sb_put(b, u[0], 2);
+            tmp[--n] = 'B';
+            tmp[--n] = ' ';
+            do {
+                tmp[--n] = (char)('0' + bytes % 10);
+                bytes /= 10;
+            } while (bytes);
+            la_sb_put(b, tmp + n, sizeof tmp - n);
             return;
         }
         unsigned sh = 10u * (unsigned)i;
         uint64_t x = (bytes * 10 + ((uint64_t)1 << (sh - 1))) >> sh;
-        char tmp[24];
-        size_t n = sizeof tmp;
+        tmp[--n] = 'B';
+        tmp[--n] = u[i][1];
+        tmp[--n] = ' ';
         tmp[--n] = (char)('0' + x % 10);
         tmp[--n] = '.';
         x /= 10;
@@ -71,7 +78,6 @@ static void sb_bytes(la_sbuf *b, uint64_t bytes)
             x /= 10;
         } while (x);
         la_sb_put(b, tmp + n, sizeof tmp - n);
-        la_sb_put(b, u[i], 3);
         return;
     }
     double v = (double)bytes;

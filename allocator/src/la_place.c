@@ -190,6 +190,68 @@ static int copy_frees_within(locus_allocator *a, const la_fw *f, double now, dou
     return 0;
 }
 
+/* Per agent, the index entries of the held-back frameworks the plan does not
+ * serve, in the cycle's rank order: the agent-entry walk of a pick reads
+ * these few instead of every framework's entry on the agent (about 40 per
+ * agent at 1,000 agents x 1,000 frameworks, a handful of them held back).
+ * Each framework's agents come from its index agent list (idx_ag), and its
+ * entry there from where it was written (idx_at) or, moved since, a
+ * search of the agent's segment; an agent without one gets none. Built
+ * once per cycle in O(agents + their entries); the entries do not move
+ * until the next refresh. */
+static int held_lists_build(locus_allocator *a, const la_role *one)
+{
+    a->held_on = 0;
+    uint32_t na = a->idx_off_cap;
+    /* Picks read the lists only at agents with more than 8 entries: with
+     * fewer on average (the room handed out counts some slack), building
+     * them costs more than it saves. */
+    if (!a->idx_off || !na || a->n_idx_ent < 10 * (uint64_t)na)
+        return 0;
+    if (la_grow((void **)&a->held_off, &a->held_off_cap, na + 2, sizeof *a->held_off))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    memset(a->held_off, 0, sizeof *a->held_off * (na + 2));
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < one->n; i++) {
+        uint32_t fw = a->clients[one->list[i]].fw;
+        if ((unsigned)a->fstate[fw] - 1u > 1u || a->fplanned[fw])
+            continue; /* not listed and held back, or served by the plan */
+        const la_fw *f = &a->fws[fw];
+        for (uint32_t k = 0; k < f->n_idx_ag; k++)
+            if (f->idx_ag[k] < na) {
+                a->held_off[f->idx_ag[k] + 2]++;
+                total++;
+            }
+    }
+    if (la_grow((void **)&a->held_ent, &a->held_cap, 2 * total + 2, sizeof *a->held_ent))
+        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
+    for (uint32_t g = 0; g < na; g++)
+        a->held_off[g + 2] += a->held_off[g + 1];
+    for (uint32_t i = 0; i < one->n; i++) {
+        uint32_t fw = a->clients[one->list[i]].fw;
+        if ((unsigned)a->fstate[fw] - 1u > 1u || a->fplanned[fw])
+            continue;
+        const la_fw *f = &a->fws[fw];
+        for (uint32_t k = 0; k < f->n_idx_ag; k++) {
+            uint32_t g = f->idx_ag[k];
+            if (g >= na)
+                continue;
+            uint32_t at = f->idx_at[k];
+            if (at < a->idx_off[g] || at >= la_idx_end(a, g) || a->idx_ent[at].fw != fw) {
+                at = la_idx_lower_bound(a, g, fw);
+                if (at >= la_idx_end(a, g) || a->idx_ent[at].fw != fw)
+                    at = NONE; /* no entry here after all: a hole the walk skips */
+            }
+            uint32_t to = a->held_off[g + 1]++;
+            a->held_ent[2 * to] = at;
+            a->held_ent[2 * to + 1] = i;
+        }
+    }
+    /* held_off[g] .. held_off[g + 1] now spans agent g */
+    a->held_on = 1;
+    return 0;
+}
+
 int la_place_prepare(locus_allocator *a, double now)
 {
     a->n_allowed1 = a->n_held_unplanned = 0;
@@ -264,6 +326,9 @@ int la_place_prepare(locus_allocator *a, double now)
         a->n_rank_key = one->n;
         a->held_ranked = 1;
     }
+    a->held_on = 0;
+    if (one && a->n_held_unplanned && held_lists_build(a, one))
+        return LOCUS_ENOMEM;
     /* Rack-allowed frameworks by the racks holding their data, so an agent
      * looks only at those of its own rack (in rank order when ranked). */
     if (a->n_allowed1) {
@@ -335,14 +400,22 @@ static void consider_fw(const locus_allocator *a, const la_agent *g, uint32_t fw
     }
 }
 
-/* When held_ranked: is framework x's client before framework y's (y NONE:
- * yes) in the DRF order now? The same order as la_drf_before within one
- * role, read from fw_key. */
-static int key_before(const locus_allocator *a, uint32_t x, uint32_t y)
+/* la_filtered, inlined: the pick's walks ask it of most candidates they
+ * test, several per offer. */
+static inline int filtered_at(const la_agent *g, uint32_t fw, uint32_t now_t)
 {
-    if (y == NONE)
-        return 1;
-    const struct la_fwkey *kx = &a->fw_key[x], *ky = &a->fw_key[y];
+    uint32_t e = la_fset_get(&g->filters, fw);
+    return e && now_t < e;
+}
+
+/* When held_ranked: is framework x's client before framework y's in the
+ * DRF order now, ky being y's key (fw_key[y], which the walks keep a copy
+ * of while y is their best)? The same order as la_drf_before within one
+ * role. */
+static inline int key_before(const locus_allocator *a, uint32_t x, const struct la_fwkey *ky,
+                             uint32_t y)
+{
+    const struct la_fwkey *kx = &a->fw_key[x];
     if (kx->share != ky->share)
         return kx->share < ky->share;
     if (kx->count != ky->count)
@@ -352,32 +425,22 @@ static int key_before(const locus_allocator *a, uint32_t x, uint32_t y)
     return x != y && strcmp(a->fws[x].id, a->fws[y].id) < 0;
 }
 
-/* When held_ranked: how many clients of the role came before client b's
- * key now in the cycle's starting order (rank_key, a binary search over
- * memory read in sequence). Keys only grow within a cycle, so a client
- * ranked there or later cannot come before b. */
-static uint32_t rank_now(const locus_allocator *a, uint32_t b)
+/* When held_ranked: does the role's client ranked r in the cycle's
+ * starting order start before framework y's key now (ky, its copy)? The
+ * walks over lists in rank order stop at the first that does not: keys only
+ * grow within a cycle, so neither it nor any client ranked after it can come
+ * before y. The same order as key_before, on the starting keys. */
+static inline int starts_before(const locus_allocator *a, uint32_t r, const struct la_fwkey *ky,
+                                uint32_t y)
 {
-    const la_client *cb = &a->clients[b];
-    uint32_t lo = 0, hi = a->n_rank_key;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        const struct la_rankkey *k = &a->rank_key[mid];
-        int before;
-        if (k->share != cb->share)
-            before = k->share < cb->share;
-        else if (k->count != cb->count)
-            before = k->count < cb->count;
-        else if (k->key8 != cb->key8)
-            before = k->key8 < cb->key8;
-        else /* the same key: b itself unless two names share 8 bytes */
-            before = k->cs != b && strcmp(a->fws[a->clients[k->cs].fw].id, a->fws[cb->fw].id) < 0;
-        if (before)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    const struct la_rankkey *k = &a->rank_key[r];
+    if (k->share != ky->share)
+        return k->share < ky->share;
+    if (k->count != ky->count)
+        return k->count < ky->count;
+    if (k->key8 != ky->key8)
+        return k->key8 < ky->key8;
+    return k->cs != ky->cs && strcmp(a->fws[a->clients[k->cs].fw].id, a->fws[y].id) < 0;
 }
 
 /* Locality: the best-scoring node-local framework within the slack of the
@@ -385,23 +448,22 @@ static uint32_t rank_now(const locus_allocator *a, uint32_t b)
 static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now, la_pick *out)
 {
     const la_agent *g = &a->agents[gs];
-    double slack = a->cfg.fairness_slack + 1e-12;
-    double base_role = -1;
-    for (uint32_t ri = 0; ri < a->n_roles && base_role < 0; ri++)
-        if (a->roles[a->role_order[ri]].n)
-            base_role = a->roles[a->role_order[ri]].share;
     int found = 0;
-    la_pick best = {0};
     uint32_t best_cs = NONE;
     int have_idx = a->idx_off && gs < a->idx_off_cap;
     int use_slack = a->cfg.fairness_slack > 0; /* 0: strict DRF order, nobody jumps the queue */
     uint32_t walk_ui = NONE, best_ent = NONE;
     if (have_idx && use_slack) {
+        double slack = a->cfg.fairness_slack + 1e-12;
+        double base_role = -1;
+        for (uint32_t ri = 0; ri < a->n_roles && base_role < 0; ri++)
+            if (a->roles[a->role_order[ri]].n)
+                base_role = a->roles[a->role_order[ri]].share;
         for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++) {
             /* The entry alone (score, copy of the filter) first: only a
              * possible winner costs the framework and client lookups. */
             double sc0 = a->idx_ent[i].score;
-            if (sc0 < 0 || (found && sc0 < best.score) || a->idx_ent[i].fexp > now_t)
+            if (sc0 < 0 || (found && sc0 < out->score) || a->idx_ent[i].fexp > now_t)
                 continue;
             uint32_t fw = a->idx_ent[i].fw;
             if (!a->fstate[fw])
@@ -419,10 +481,10 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                     c->share > ro->min_share + slack)
                     continue;
                 double sc = sc0;
-                int better = !found || sc > best.score ||
-                             (sc == best.score && la_drf_before(a, cs, best_cs));
+                int better = !found || sc > out->score ||
+                             (sc == out->score && la_drf_before(a, cs, best_cs));
                 if (better) {
-                    best.score = sc;
+                    out->score = sc;
                     best_ent = i;
                     best_cs = cs;
                     found = 1;
@@ -431,22 +493,22 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
         }
     }
     if (found) {
-        annotate_e(a, gs, a->clients[best_cs].fw, &a->idx_ent[best_ent], &best);
-        best.waited = 0;
+        annotate_e(a, gs, a->clients[best_cs].fw, &a->idx_ent[best_ent], out);
+        out->waited = 0;
     } else if (la_scan_wanted(a, g)) {
         best_cs = la_scan_pick(a, gs, 1);
         if (best_cs == NONE)
             return 0;
-        annotate(a, gs, a->clients[best_cs].fw, &best);
+        annotate(a, gs, a->clients[best_cs].fw, out);
         const la_fw *f = &a->fws[a->clients[best_cs].fw];
-        best.waited = f->waited_from >= 0 && best.level > 0 ? now - f->waited_from : 0;
+        out->waited = f->waited_from >= 0 && out->level > 0 ? now - f->waited_from : 0;
     } else if (!found) {
         /* DRF order among the frameworks not held back... */
         for (uint32_t ri = 0; ri < a->n_roles && best_cs == NONE; ri++) {
             const la_role *ro = &a->roles[a->role_order[ri]];
             for (uint32_t ui = 0; ui < ro->un; ui++)
                 if (a->fstate[a->clients[ro->ulist[ui]].fw] &&
-                    !la_filtered(g, a->clients[ro->ulist[ui]].fw, now_t)) {
+                    !filtered_at(g, a->clients[ro->ulist[ui]].fw, now_t)) {
                     best_cs = ro->ulist[ui];
                     walk_ui = ui;
                     break;
@@ -479,7 +541,35 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
              * order, so a rack's walk stops there), and the others are
              * compared on fw_key before anything else of them is read. */
             uint32_t bfw = ufw;
-            if (have_idx && a->n_held_unplanned) {
+            struct la_fwkey bk = {0}; /* bfw's key while bfw is not NONE */
+            if (bfw != NONE)
+                bk = a->fw_key[bfw];
+            if (have_idx && a->held_on && a->idx_len[gs] > 8) {
+                /* Many entries here: only the held-back frameworks' (in
+                 * rank order, so the list ends as the rack's does). */
+                uint32_t h0 = a->held_off[gs], h1 = a->held_off[gs + 1];
+                a->held_list_picks++;
+                for (uint32_t h = h0; h < h1; h++) {
+                    uint32_t i = a->held_ent[2 * h];
+                    if (bfw != NONE && !starts_before(a, a->held_ent[2 * h + 1], &bk, bfw)) {
+                        a->held_skips += h1 - h;
+                        break;
+                    }
+                    if (i == NONE)
+                        continue;
+                    uint32_t fw = a->idx_ent[i].fw;
+                    if ((unsigned)a->fstate[fw] - 1u > 1u || a->idx_ent[i].fexp > now_t)
+                        continue;
+                    if (bfw != NONE && !key_before(a, fw, &bk, bfw)) {
+                        a->held_skips++;
+                        continue;
+                    }
+                    bfw = fw;
+                    bk = a->fw_key[fw];
+                    best_cs = bk.cs;
+                    win_ent = i;
+                }
+            } else if (have_idx && a->n_held_unplanned) {
                 for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++) {
                     uint32_t fw = a->idx_ent[i].fw;
                     if (fw == ufw)
@@ -487,36 +577,34 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                     if ((unsigned)a->fstate[fw] - 1u > 1u /* not listed and held back */
                         || a->idx_ent[i].fexp > now_t || a->fplanned[fw])
                         continue;
-                    if (!key_before(a, fw, bfw)) {
+                    if (bfw != NONE && !key_before(a, fw, &bk, bfw)) {
                         a->held_skips++;
                         continue;
                     }
                     bfw = fw;
-                    best_cs = a->fw_key[fw].cs;
+                    bk = a->fw_key[fw];
+                    best_cs = bk.cs;
                     win_ent = i;
                 }
                 walked_all = 1;
             }
-            /* The rank of the best's key now: asked once the rack's list
-             * has an entry to test. */
-            uint32_t bound = UINT32_MAX, bound_of = NONE;
+            /* The rack's list is in rank order: it ends where a framework
+             * starts at or after the best's key now. */
             if (a->n_allowed1 && g->rack != NONE && g->rack < a->n_racks)
                 for (uint32_t i = a->r1_off[g->rack]; i < a->r1_off[g->rack + 1]; i++) {
-                    if (bfw != bound_of) {
-                        bound = rank_now(a, best_cs);
-                        bound_of = bfw;
-                    }
-                    if (a->r1_rank[i] >= bound) {
+                    if (bfw != NONE && !starts_before(a, a->r1_rank[i], &bk, bfw)) {
                         a->held_skips += a->r1_off[g->rack + 1] - i;
                         break;
                     }
                     uint32_t fw = a->r1_fw[i];
-                    if (!a->fstate[fw] || !key_before(a, fw, bfw) || la_filtered(g, fw, now_t))
+                    if (!a->fstate[fw] || (bfw != NONE && !key_before(a, fw, &bk, bfw)) ||
+                        filtered_at(g, fw, now_t))
                         continue;
                     uint32_t cs = a->fw_key[fw].cs;
                     if (a->roles_ext && a->roles_ext->n_rfilters && la_roles_rfiltered(a, cs, g, NULL))
                         continue; /* this role declined as much on g */
                     bfw = fw;
+                    bk = a->fw_key[fw];
                     best_cs = cs;
                     win_r1 = i;
                 }
@@ -547,22 +635,21 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             return 0;
         uint32_t bfw = a->clients[best_cs].fw;
         if (win_r1 != NONE && a->r1_fw[win_r1] == bfw)
-            annotate_r(a, gs, bfw, NULL, 0, &a->r1_bytes[win_r1], &best);
+            annotate_r(a, gs, bfw, NULL, 0, &a->r1_bytes[win_r1], out);
         else if (win_ent != NONE && a->idx_ent[win_ent].fw == bfw)
-            annotate_e(a, gs, bfw, &a->idx_ent[win_ent], &best);
+            annotate_e(a, gs, bfw, &a->idx_ent[win_ent], out);
         else if (walked_all && ufw == bfw) /* the walk saw all of gs's entries */
-            annotate_r(a, gs, bfw, uent != NONE ? &a->idx_ent[uent] : NULL, 1, NULL, &best);
+            annotate_r(a, gs, bfw, uent != NONE ? &a->idx_ent[uent] : NULL, 1, NULL, out);
         else
-            annotate(a, gs, bfw, &best);
+            annotate(a, gs, bfw, out);
         const la_fw *f = &a->fws[a->clients[best_cs].fw];
-        best.waited = f->waited_from >= 0 && best.level > 0 ? now - f->waited_from : 0;
+        out->waited = f->waited_from >= 0 && out->level > 0 ? now - f->waited_from : 0;
     }
     const la_client *c = &a->clients[best_cs];
-    best.ri = la_role_order_find(a, c->role);
-    best.li = NONE;
-    best.cs = best_cs;
-    best.ui = walk_ui != NONE && a->roles[c->role].ulist[walk_ui] == best_cs ? walk_ui : NONE;
-    *out = best;
+    out->ri = la_role_order_find(a, c->role);
+    out->li = NONE;
+    out->cs = best_cs;
+    out->ui = walk_ui != NONE && a->roles[c->role].ulist[walk_ui] == best_cs ? walk_ui : NONE;
     return 1;
 }
 
@@ -1588,8 +1675,7 @@ int la_place_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_
     }
     a->n_sliced = 0;
     for (;;) {
-        la_pick p;
-        memset(&p, 0, sizeof p);
+        la_pick p; /* loc_pick fills every field */
         if (!loc_pick(a, gs, now_t, now, &p))
             break;
         uint32_t fw = a->clients[p.cs].fw;
