@@ -5,7 +5,8 @@
  * allocator opened itself come from a child process, as in production (one
  * LMDB environment per process). A commit's change feed, applied to
  * frameworks demanding datasets, gives what a full read of the same
- * snapshot gives. */
+ * snapshot gives, also while demand changes between commits (new datasets,
+ * frameworks replaced, block demand shrinking as tasks launch). */
 #include <lmdb.h>
 #include <sys/wait.h>
 
@@ -421,6 +422,161 @@ static void test_change_feed_equals_full_read(void **state)
     locus_hs_close(hs);
 }
 
+/* Demand of framework `k`: FEED_ITEMS random datasets, or (odd k) blocks 0
+ * and 1 of half as many, as block items. Names live in g_names[k]. */
+#define DEMAND_FW 12
+static char g_names[DEMAND_FW][FEED_ITEMS][16];
+/* Framework k (odd k: with a task size, so its block demand is kept per
+ * block and shrinks in place as tasks launch) with demand it[0, n). */
+static void add_fw(locus_allocator *a, const char *id, int k, const locus_demand_item *it,
+                   size_t n)
+{
+    t_fw(a, id, "*");
+    if (k % 2) {
+        locus_scalar per[2] = {{"cpus", 1}, {"mem", 128}};
+        locus_resources pr = {per, 2};
+        assert_int_equal(la_set_task_resources(a, id, &pr), 0);
+    }
+    assert_int_equal(la_set_demand(a, id, it, n), 0);
+}
+
+static size_t demand_of(int k, uint64_t *rng, locus_demand_item *it)
+{
+    size_t n = 0;
+    for (int i = 0; i < FEED_ITEMS; i++) {
+        snprintf(g_names[k][i], sizeof g_names[k][i], "d%d", (int)(t_rand(rng) % FEED_DS));
+        if (k % 2 == 0) {
+            it[n++] = (locus_demand_item){g_names[k][i], -1, 0};
+        } else if (i < FEED_ITEMS / 2) {
+            it[n++] = (locus_demand_item){g_names[k][i], 0, 0};
+            it[n++] = (locus_demand_item){g_names[k][i], 1, 0};
+        }
+    }
+    return n;
+}
+
+static int cmp_locent(const void *p, const void *q)
+{
+    uint32_t x = ((const la_locent *)p)->agent, y = ((const la_locent *)q)->agent;
+    return (x > y) - (x < y);
+}
+
+/* The change feed reaches a framework through the dataset -> frameworks
+ * lists, which follow demand as it changes: frameworks given new datasets,
+ * frameworks removed and their slots taken by new ones, block demand
+ * shrinking as tasks launch (kept without a full read). Two allocators see
+ * the same store and the same calls; one applies each commit's feed, the
+ * other reads everything again: after every step both hold the same
+ * locality, to the bit. */
+static void test_change_feed_follows_demand_changes(void **state)
+{
+    (void)state;
+    char path[600], err[256], name[16];
+    snprintf(path, sizeof path, "%s/feed", g_dir);
+    locus_hs_options o = {0};
+    o.create = 1;
+    o.no_sync = 1;
+    locus_hs *hs = NULL;
+    if (locus_hs_open(path, &o, &hs, err, sizeof err) != 0)
+        fail_msg("open %s: %s", path, err);
+    uint64_t rng = 0x2545f4914f6cdd1dULL;
+    feed_commit(hs, &rng, FEED_DS, 1000);
+    locus_host_services host = {sizeof host, NULL, NULL, hs};
+    locus_param p[] = {{"hints.staleness", "1e6"}};
+    locus_allocator *inc = NULL, *full = NULL;
+    assert_int_equal(la_create(NULL, p, 1, &host, &inc, err, sizeof err), 0);
+    assert_int_equal(la_create(NULL, p, 1, &host, &full, err, sizeof err), 0);
+    locus_allocator *both[2] = {inc, full};
+    char ids[DEMAND_FW][16];
+    locus_demand_item it[FEED_ITEMS];
+    size_t n_items[DEMAND_FW];
+    for (int x = 0; x < 2; x++)
+        for (int g = 0; g < FEED_HOSTS; g++) {
+            snprintf(name, sizeof name, "h%d", g);
+            t_agent(both[x], name, 4, 4096);
+        }
+    for (int k = 0; k < DEMAND_FW; k++) {
+        snprintf(ids[k], sizeof ids[k], "f%d", k);
+        n_items[k] = demand_of(k, &rng, it);
+        for (int x = 0; x < 2; x++)
+            add_fw(both[x], ids[k], k, it, n_items[k]);
+    }
+    assert_true(la_hints_refresh(inc, 1) && la_hints_refresh(full, 1));
+    int shrinks = 0, renames = 0, replaced = 0, reused = 0;
+    for (int step = 0; step < 80; step++) {
+        feed_commit(hs, &rng, 1 + (int)(t_rand(&rng) % 6), 2000 + step * 1000);
+        int k = (int)(t_rand(&rng) % DEMAND_FW);
+        switch (t_rand(&rng) % 4) {
+        case 0: /* new datasets */
+            n_items[k] = demand_of(k, &rng, it);
+            for (int x = 0; x < 2; x++)
+                assert_int_equal(la_set_demand(both[x], ids[k], it, n_items[k]), 0);
+            renames++;
+            break;
+        case 1: /* gone; a new framework takes its slot */
+            for (int x = 0; x < 2; x++)
+                assert_int_equal(la_remove_framework(both[x], ids[k]), 0);
+            snprintf(ids[k], sizeof ids[k], "g%d", step);
+            n_items[k] = demand_of(k, &rng, it);
+            for (int x = 0; x < 2; x++)
+                add_fw(both[x], ids[k], k, it, n_items[k]);
+            reused += la_strmap_get(&inc->fw_map, ids[k]) < DEMAND_FW;
+            replaced++;
+            break;
+        case 2: /* block demand launches its first item: a subset */
+            if (k % 2 == 1 && n_items[k] > 1) {
+                const la_fw *f = &inc->fws[la_strmap_get(&inc->fw_map, ids[k])];
+                static char kept[FEED_ITEMS][16]; /* f's strings go with its old demand */
+                for (size_t i = 1; i < f->n_demand; i++) {
+                    snprintf(kept[i - 1], sizeof kept[i - 1], "%s", f->demand[i].dataset);
+                    it[i - 1] = (locus_demand_item){kept[i - 1], f->demand[i].block, 0};
+                }
+                n_items[k]--;
+                for (int x = 0; x < 2; x++)
+                    assert_int_equal(la_set_demand(both[x], ids[k], it, n_items[k]), 0);
+                /* kept without a full read: only the launched block's part went */
+                assert_false(f->hint_dirty);
+                shrinks++;
+            }
+            break;
+        default:
+            break;
+        }
+        assert_true(la_hints_refresh(inc, 2 + step));
+        for (uint32_t fs = 0; fs < full->n_fw_slots; fs++)
+            full->fws[fs].hint_dirty = 1;
+        assert_true(la_hints_refresh(full, 2 + step));
+        assert_int_equal(inc->n_fw_slots, full->n_fw_slots);
+        for (uint32_t fs = 0; fs < inc->n_fw_slots; fs++) {
+            const la_fw *x = &inc->fws[fs], *y = &full->fws[fs];
+            assert_int_equal(x->live, y->live);
+            if (!x->live)
+                continue;
+            if (x->n_loc != y->n_loc || x->demand_bytes != y->demand_bytes ||
+                x->local_tasks != y->local_tasks)
+                fail_msg("step %d framework %u: %u/%u agents, %llu/%llu bytes", step, fs, x->n_loc,
+                         y->n_loc, (unsigned long long)x->demand_bytes,
+                         (unsigned long long)y->demand_bytes);
+            /* the same per-agent parts; their order in the list may differ (a
+             * framework with a task size lists them in its units' order) */
+            la_locent ex[FEED_HOSTS], ey[FEED_HOSTS];
+            assert_true(x->n_loc <= FEED_HOSTS);
+            memcpy(ex, x->loc, sizeof *ex * x->n_loc);
+            memcpy(ey, y->loc, sizeof *ey * y->n_loc);
+            qsort(ex, x->n_loc, sizeof *ex, cmp_locent);
+            qsort(ey, y->n_loc, sizeof *ey, cmp_locent);
+            for (uint32_t i = 0; i < x->n_loc; i++)
+                if (ex[i].agent != ey[i].agent || memcmp(ex[i].bytes, ey[i].bytes, sizeof ex[i].bytes) ||
+                    ex[i].tasks != ey[i].tasks)
+                    fail_msg("step %d framework %u agent %u differs", step, fs, ex[i].agent);
+        }
+    }
+    assert_true(shrinks > 5 && renames > 5 && replaced > 5 && reused > 5);
+    la_destroy(inc);
+    la_destroy(full);
+    locus_hs_close(hs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +586,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_value_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_feed_equals_full_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_feed_follows_demand_changes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
