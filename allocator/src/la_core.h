@@ -310,7 +310,7 @@ struct locus_allocator {
     uint32_t n_held_unplanned;  /* listed frameworks held back (node or rack level) that the
                                    plan does not serve, this cycle (0: agents skip that walk) */
     uint32_t *held_off;         /* per cycle, when held_ranked (held_on): per agent slot g, */
-    uint32_t *held_ent;         /* pairs (index entry, rank) of those frameworks' entries on g */
+    uint32_t *held_ent;         /* (entry hint, rank, framework) of those frameworks' entries */
     uint32_t held_off_cap, held_cap; /* at [held_off[g], held_off[g + 1]), in rank order, read */
     int held_on;                /* instead of all g's entries (la_place.c) */
     uint64_t held_list_picks;   /* picks that read those lists (tests) */
@@ -487,6 +487,7 @@ uint32_t la_scan_pick(const locus_allocator *a, uint32_t gs, int use_loc);
 /* la_state.c: agents, frameworks, allocations, filters */
 void la_filters_expire(locus_allocator *a, la_agent *ag, uint32_t now_t);
 int la_alloc_add(locus_allocator *a, uint32_t ag, uint32_t cs, const double *r);
+void la_alloc_prefetch(const locus_allocator *a, uint32_t ag, uint32_t cs);
 void la_mark_hints_dirty(locus_allocator *a);
 int la_filtered(const la_agent *g, uint32_t fw, uint32_t now_t);
 /* An agent handed resources back at host time now (a task ended). */

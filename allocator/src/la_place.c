@@ -194,11 +194,14 @@ static int copy_frees_within(locus_allocator *a, const la_fw *f, double now, dou
  * serve, in the cycle's rank order: the agent-entry walk of a pick reads
  * these few instead of every framework's entry on the agent (about 40 per
  * agent at 1,000 agents x 1,000 frameworks, a handful of them held back).
- * Each framework's agents come from its index agent list (idx_ag), and its
- * entry there from where it was written (idx_at) or, moved since, a
- * search of the agent's segment; an agent without one gets none. Built
- * once per cycle in O(agents + their entries); the entries do not move
- * until the next refresh. */
+ * Each framework's agents come from its index agent list (idx_ag) with
+ * where its entry was written there (idx_at, a hint: others' inserts and
+ * removals move entries); the pick checks the hint when it reads the entry
+ * anyway and searches the agent's segment when it moved, so building reads
+ * no entry (each would be a cache miss). Items are (entry hint, rank,
+ * framework). Built once per cycle in O(agents + the held frameworks'
+ * entries), and only when those are at most half of all entries: else the
+ * walks over all of an agent's entries read about as much. */
 static int held_lists_build(locus_allocator *a, const la_role *one)
 {
     a->held_on = 0;
@@ -208,23 +211,27 @@ static int held_lists_build(locus_allocator *a, const la_role *one)
      * them costs more than it saves. */
     if (!a->idx_off || !na || a->n_idx_ent < 10 * (uint64_t)na)
         return 0;
-    if (la_grow((void **)&a->held_off, &a->held_off_cap, na + 2, sizeof *a->held_off))
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < one->n; i++) {
+        uint32_t fw = a->clients[one->list[i]].fw;
+        if ((unsigned)a->fstate[fw] - 1u <= 1u && !a->fplanned[fw])
+            total += a->fws[fw].n_idx_ag; /* listed, held back, not served by the plan */
+    }
+    if (2 * total > a->n_idx_ent || total >= UINT32_MAX / 4)
+        return 0;
+    if (la_grow((void **)&a->held_off, &a->held_off_cap, na + 2, sizeof *a->held_off) ||
+        la_grow((void **)&a->held_ent, &a->held_cap, 3 * (uint32_t)total + 3, sizeof *a->held_ent))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     memset(a->held_off, 0, sizeof *a->held_off * (na + 2));
-    uint32_t total = 0;
     for (uint32_t i = 0; i < one->n; i++) {
         uint32_t fw = a->clients[one->list[i]].fw;
         if ((unsigned)a->fstate[fw] - 1u > 1u || a->fplanned[fw])
-            continue; /* not listed and held back, or served by the plan */
+            continue;
         const la_fw *f = &a->fws[fw];
         for (uint32_t k = 0; k < f->n_idx_ag; k++)
-            if (f->idx_ag[k] < na) {
+            if (f->idx_ag[k] < na)
                 a->held_off[f->idx_ag[k] + 2]++;
-                total++;
-            }
     }
-    if (la_grow((void **)&a->held_ent, &a->held_cap, 2 * total + 2, sizeof *a->held_ent))
-        return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     for (uint32_t g = 0; g < na; g++)
         a->held_off[g + 2] += a->held_off[g + 1];
     for (uint32_t i = 0; i < one->n; i++) {
@@ -236,15 +243,10 @@ static int held_lists_build(locus_allocator *a, const la_role *one)
             uint32_t g = f->idx_ag[k];
             if (g >= na)
                 continue;
-            uint32_t at = f->idx_at[k];
-            if (at < a->idx_off[g] || at >= la_idx_end(a, g) || a->idx_ent[at].fw != fw) {
-                at = la_idx_lower_bound(a, g, fw);
-                if (at >= la_idx_end(a, g) || a->idx_ent[at].fw != fw)
-                    at = NONE; /* no entry here after all: a hole the walk skips */
-            }
             uint32_t to = a->held_off[g + 1]++;
-            a->held_ent[2 * to] = at;
-            a->held_ent[2 * to + 1] = i;
+            a->held_ent[3 * to] = f->idx_at[k];
+            a->held_ent[3 * to + 1] = i;
+            a->held_ent[3 * to + 2] = fw;
         }
     }
     /* held_off[g] .. held_off[g + 1] now spans agent g */
@@ -525,6 +527,7 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
         uint32_t ufw = best_cs != NONE ? a->clients[best_cs].fw : NONE, uent = NONE;
         int walked_all = 0;
         if (ufw != NONE) {
+            la_alloc_prefetch(a, gs, best_cs); /* the offer's allocation lookup */
             const la_fw *uf = &a->fws[ufw]; /* what annotate and the offer read of it */
             __builtin_prefetch(&uf->demand_bytes);
             __builtin_prefetch(&uf->waited_from);
@@ -550,15 +553,20 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                 uint32_t h0 = a->held_off[gs], h1 = a->held_off[gs + 1];
                 a->held_list_picks++;
                 for (uint32_t h = h0; h < h1; h++) {
-                    uint32_t i = a->held_ent[2 * h];
-                    if (bfw != NONE && !starts_before(a, a->held_ent[2 * h + 1], &bk, bfw)) {
+                    const uint32_t *it = &a->held_ent[3 * h];
+                    if (bfw != NONE && !starts_before(a, it[1], &bk, bfw)) {
                         a->held_skips += h1 - h;
                         break;
                     }
-                    if (i == NONE)
+                    uint32_t i = it[0], fw = it[2];
+                    if ((unsigned)a->fstate[fw] - 1u > 1u)
                         continue;
-                    uint32_t fw = a->idx_ent[i].fw;
-                    if ((unsigned)a->fstate[fw] - 1u > 1u || a->idx_ent[i].fexp > now_t)
+                    if (i < a->idx_off[gs] || i >= la_idx_end(a, gs) || a->idx_ent[i].fw != fw) {
+                        i = la_idx_lower_bound(a, gs, fw); /* moved since it was written */
+                        if (i >= la_idx_end(a, gs) || a->idx_ent[i].fw != fw)
+                            continue;
+                    }
+                    if (a->idx_ent[i].fexp > now_t)
                         continue;
                     if (bfw != NONE && !key_before(a, fw, &bk, bfw)) {
                         a->held_skips++;

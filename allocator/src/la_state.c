@@ -8,6 +8,7 @@
  * the case that makes Mesos's DeclineOffers benchmark O(agents x frameworks)
  * per round. Everything here runs on host events, outside the cycle. */
 #include "la_core.h"
+#include "locus/util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -205,6 +206,20 @@ static uint64_t alloc_key(uint32_t agent, uint32_t client)
 }
 
 /* Adds r to client cs on agent ag (offer made or resources in use). */
+/* Fetches the slot of alloc_map where la_alloc_add will look (agent ag,
+ * client cs): the locality pick knows its likely winner while it still
+ * walks the other candidates, and with the index in cache this map's line
+ * is a miss on most offers at 10,000 agents. */
+void la_alloc_prefetch(const locus_allocator *a, uint32_t ag, uint32_t cs)
+{
+    const la_u64map *m = &a->alloc_map;
+    if (!m->cap)
+        return;
+    size_t i = locus_hash_mix64(alloc_key(ag, cs)) & (m->cap - 1);
+    __builtin_prefetch(&m->keys[i]);
+    __builtin_prefetch(&m->vals[i]);
+}
+
 int la_alloc_add(locus_allocator *a, uint32_t ag, uint32_t cs, const double *r)
 {
     uint64_t key = alloc_key(ag, cs);
