@@ -498,6 +498,8 @@ void locus_hs_close(locus_hs *hs)
 {
     if (!hs)
         return;
+    if (hs->spare_txn)
+        mdb_txn_abort(hs->spare_txn);
     if (hs->env)
         mdb_env_close(hs->env);
     if (hs->lock_fd >= 0)

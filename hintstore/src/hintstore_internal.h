@@ -117,6 +117,10 @@ struct locus_hs {
     void *spare_cache;
     size_t spare_ncache;
     void *spare_blk_window; /* a closed snapshot's batched block lookup state (about 20 KB) */
+    /* A closed snapshot's read transaction, reset: it keeps its reader slot
+     * (and pins no pages), so the next snapshot renews it instead of finding
+     * a slot in the shared reader table, which took most of an open. */
+    MDB_txn *spare_txn;
     /* A finished batch's large arrays (operations, replicas, host index
      * changes; from 2 MiB on, given back lazily with MADV_FREE), kept for the
      * next batch: a steady poll settles to no fresh memory for them. */

@@ -78,7 +78,18 @@ int locus_hs_snapshot_open(locus_hs *hs, locus_hs_snapshot **out)
         return LOCUS_ENOMEM;
     }
     s->hs = hs;
-    int rc = mdb_txn_begin(hs->env, NULL, MDB_RDONLY, &s->txn);
+    pthread_mutex_lock(&hs->spare_mu);
+    MDB_txn *spare = hs->spare_txn;
+    hs->spare_txn = NULL;
+    pthread_mutex_unlock(&hs->spare_mu);
+    int rc = 0;
+    if (spare && mdb_txn_renew(spare) == 0) {
+        s->txn = spare;
+    } else {
+        if (spare)
+            mdb_txn_abort(spare); /* e.g. the writer grew the map: begin anew */
+        rc = mdb_txn_begin(hs->env, NULL, MDB_RDONLY, &s->txn);
+    }
     if (rc == MDB_MAP_RESIZED) {
         /* The writer grew the map: adopt its size (possible when this process
          * has no other transaction open) and retry once. */
@@ -121,7 +132,7 @@ void locus_hs_snapshot_close(locus_hs_snapshot *s)
         mdb_cursor_close(s->ds_cur);
     if (s->blk_cur)
         mdb_cursor_close(s->blk_cur);
-    mdb_txn_abort(s->txn);
+    mdb_txn_reset(s->txn); /* kept for the next snapshot (or aborted below) */
     hs_arena_free(&s->scratch);
     /* Hand the arena and the cache to the next snapshot of this handle. A
      * cache far larger than this snapshot needed is dropped rather than
@@ -152,7 +163,13 @@ void locus_hs_snapshot_close(locus_hs_snapshot *s)
         hs->spare_blk_window = s->blk_window;
         s->blk_window = NULL;
     }
+    if (!hs->spare_txn) {
+        hs->spare_txn = s->txn;
+        s->txn = NULL;
+    }
     pthread_mutex_unlock(&hs->spare_mu);
+    if (s->txn)
+        mdb_txn_abort(s->txn);
     free(s->blk_window);
     hs_arena_free(&s->arena);
     hs_arena_free(&s->ents);
@@ -712,6 +729,8 @@ int locus_hs_snapshot_meta(locus_hs_snapshot *s, const locus_hs_meta **out)
     if (m) {
         mv->writer_generation = m->writer_generation;
         mv->updated_at_ms = m->updated_at_ms;
+        s->generation = m->writer_generation; /* locus_hs_snapshot_generation needs no decode */
+        s->generation_known = 1;
         size_t n = 0;
         for (size_t i = 0; i < nb; i++) {
             const Locus__BackendPoll *p = m->backends[i];
