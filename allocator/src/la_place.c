@@ -528,7 +528,9 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
         int walked_all = 0;
         if (ufw != NONE) {
             la_alloc_prefetch(a, gs, best_cs); /* the offer's allocation lookup */
+            __builtin_prefetch(&a->clients[best_cs].share); /* its key, as the offer moves it */
             const la_fw *uf = &a->fws[ufw]; /* what annotate and the offer read of it */
+            __builtin_prefetch(&uf->alloc_head);
             __builtin_prefetch(&uf->demand_bytes);
             __builtin_prefetch(&uf->waited_from);
             __builtin_prefetch(&uf->has_task_res);
@@ -652,6 +654,12 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             annotate(a, gs, bfw, out);
         const la_fw *f = &a->fws[a->clients[best_cs].fw];
         out->waited = f->waited_from >= 0 && out->level > 0 ? now - f->waited_from : 0;
+        /* The allocation the offer adds goes at the head of the framework's
+         * and the agent's lists: their current heads are written. */
+        if (f->alloc_head != NONE)
+            __builtin_prefetch(&a->allocs[f->alloc_head].f_prev, 1);
+        if (g->alloc_head != NONE)
+            __builtin_prefetch(&a->allocs[g->alloc_head].a_prev, 1);
     }
     const la_client *c = &a->clients[best_cs];
     out->ri = la_role_order_find(a, c->role);
