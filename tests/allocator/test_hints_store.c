@@ -344,13 +344,9 @@ typedef struct loc_copy {
     double local_tasks;
 } loc_copy;
 
-/* A commit's change feed re-reads the changed datasets of frameworks
- * without a task size, looked up together from the real store: after each
- * commit, every framework's per-agent bytes and tasks equal a read of all
- * its items from the same snapshot, to the bit. */
-static void test_change_feed_equals_full_read(void **state)
+/* The store both feed tests write: in g_dir, every dataset written once. */
+static locus_hs *feed_store(uint64_t *rng)
 {
-    (void)state;
     char path[600], err[256];
     snprintf(path, sizeof path, "%s/feed", g_dir);
     locus_hs_options o = {0};
@@ -359,17 +355,38 @@ static void test_change_feed_equals_full_read(void **state)
     locus_hs *hs = NULL;
     if (locus_hs_open(path, &o, &hs, err, sizeof err) != 0)
         fail_msg("open %s: %s", path, err);
-    uint64_t rng = 0x9e3779b97f4a7c15ULL;
-    feed_commit(hs, &rng, FEED_DS, 1000);
+    feed_commit(hs, rng, FEED_DS, 1000);
+    return hs;
+}
+
+/* An allocator reading hs (lent by the host), with agents h0.. on the
+ * storage hosts' names. */
+static locus_allocator *feed_allocator(locus_hs *hs)
+{
+    char err[256], name[16];
     locus_host_services host = {sizeof host, NULL, NULL, hs};
     locus_param p[] = {{"hints.staleness", "1e6"}};
     locus_allocator *a = NULL;
-    assert_int_equal(la_create(NULL, p, 1, &host, &a, err, sizeof err), 0);
-    char name[16];
+    if (la_create(NULL, p, 1, &host, &a, err, sizeof err) != 0)
+        fail_msg("create: %s", err);
     for (int g = 0; g < FEED_HOSTS; g++) {
         snprintf(name, sizeof name, "h%d", g);
         t_agent(a, name, 4, 4096);
     }
+    return a;
+}
+
+/* A commit's change feed re-reads the changed datasets of frameworks
+ * without a task size, looked up together from the real store: after each
+ * commit, every framework's per-agent bytes and tasks equal a read of all
+ * its items from the same snapshot, to the bit. */
+static void test_change_feed_equals_full_read(void **state)
+{
+    (void)state;
+    uint64_t rng = 0x9e3779b97f4a7c15ULL;
+    locus_hs *hs = feed_store(&rng);
+    locus_allocator *a = feed_allocator(hs);
+    char name[16];
     static char dsn[FEED_FW][FEED_ITEMS][16];
     for (int f = 0; f < FEED_FW; f++) {
         snprintf(name, sizeof name, "f%d", f);
@@ -461,40 +478,23 @@ static int cmp_locent(const void *p, const void *q)
     return (x > y) - (x < y);
 }
 
-/* The change feed reaches a framework through the dataset -> frameworks
- * lists, which follow demand as it changes: frameworks given new datasets,
- * frameworks removed and their slots taken by new ones, block demand
- * shrinking as tasks launch (kept without a full read). Two allocators see
- * the same store and the same calls; one applies each commit's feed, the
- * other reads everything again: after every step both hold the same
- * locality, to the bit. */
+/* The change feed keeps reaching the right frameworks while demand
+ * changes between commits: frameworks given new datasets, frameworks
+ * removed and their slots taken by new ones, block demand shrinking as tasks
+ * launch (kept without a full read). Two allocators see the same store and
+ * the same calls; one applies each commit's feed, the other reads
+ * everything again: after every step both hold the same locality, to the
+ * bit. */
 static void test_change_feed_follows_demand_changes(void **state)
 {
     (void)state;
-    char path[600], err[256], name[16];
-    snprintf(path, sizeof path, "%s/feed", g_dir);
-    locus_hs_options o = {0};
-    o.create = 1;
-    o.no_sync = 1;
-    locus_hs *hs = NULL;
-    if (locus_hs_open(path, &o, &hs, err, sizeof err) != 0)
-        fail_msg("open %s: %s", path, err);
     uint64_t rng = 0x2545f4914f6cdd1dULL;
-    feed_commit(hs, &rng, FEED_DS, 1000);
-    locus_host_services host = {sizeof host, NULL, NULL, hs};
-    locus_param p[] = {{"hints.staleness", "1e6"}};
-    locus_allocator *inc = NULL, *full = NULL;
-    assert_int_equal(la_create(NULL, p, 1, &host, &inc, err, sizeof err), 0);
-    assert_int_equal(la_create(NULL, p, 1, &host, &full, err, sizeof err), 0);
+    locus_hs *hs = feed_store(&rng);
+    locus_allocator *inc = feed_allocator(hs), *full = feed_allocator(hs);
     locus_allocator *both[2] = {inc, full};
     char ids[DEMAND_FW][16];
     locus_demand_item it[FEED_ITEMS];
     size_t n_items[DEMAND_FW];
-    for (int x = 0; x < 2; x++)
-        for (int g = 0; g < FEED_HOSTS; g++) {
-            snprintf(name, sizeof name, "h%d", g);
-            t_agent(both[x], name, 4, 4096);
-        }
     for (int k = 0; k < DEMAND_FW; k++) {
         snprintf(ids[k], sizeof ids[k], "f%d", k);
         n_items[k] = demand_of(k, &rng, it);
