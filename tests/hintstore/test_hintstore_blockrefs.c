@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "hs_testutil.h"
+#include "other_lmdb_version.h"
 #include "locus/hintstore.h"
 
 #define N_DS 40
@@ -456,17 +457,6 @@ static void test_empty_and_args(void **state)
     locus_hs_snapshot_close(s);
 }
 
-#ifdef HS_TEST_OTHER_LMDB
-/* Built with other_lmdb_version.c: LMDB reported a release the batched walk
- * does not read, and the tests above passed through LMDB's own search. */
-extern int hs_test_lmdb_version_asked;
-static void test_walk_asked_lmdb_release(void **state)
-{
-    (void)state;
-    assert_true(hs_test_lmdb_version_asked > 0);
-}
-#endif
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,9 +464,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_and_args, setup, teardown),
-#ifdef HS_TEST_OTHER_LMDB
-        cmocka_unit_test(test_walk_asked_lmdb_release),
-#endif
+        OTHER_LMDB_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "hs_testutil.h"
+#include "other_lmdb_version.h"
 #include "locus/hintstore.h"
 #include "locus_hints.pb-c.h"
 
@@ -715,17 +716,6 @@ static void check_old_store(fx *f, int version)
 static void test_v1_store(void **state) { check_old_store(*state, 1); }
 static void test_v2_store(void **state) { check_old_store(*state, 2); }
 
-#ifdef HS_TEST_OTHER_LMDB
-/* Built with other_lmdb_version.c: LMDB reported a release the batched walk
- * does not read, and the tests above passed through LMDB's own search. */
-extern int hs_test_lmdb_version_asked;
-static void test_walk_asked_lmdb_release(void **state)
-{
-    (void)state;
-    assert_true(hs_test_lmdb_version_asked > 0);
-}
-#endif
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -740,9 +730,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_index_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v2_store, setup, teardown),
-#ifdef HS_TEST_OTHER_LMDB
-        cmocka_unit_test(test_walk_asked_lmdb_release),
-#endif
+        OTHER_LMDB_TESTS
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
