@@ -341,17 +341,17 @@ struct locus_allocator {
     uint32_t *r1_rank;          /* per r1_fw entry: its framework's rank (r1 lists are in rank
                                    order, so the rack's walk stops at the first that loses) */
     uint32_t r1_rank_cap;
-    struct la_rankkey {         /* by rank: the client and its starting key, so a client's */
-        double share;           /* key now is placed among them by a binary search over */
-        uint64_t count, key8;   /* memory read in sequence */
+    struct la_drfkey {          /* a client's DRF order key (the id decides exact ties) */
+        double share;
+        uint64_t count, key8;
         uint32_t cs;
-    } *rank_key;
+    } *rank_key;                /* by rank: the client and its starting key, so a client's
+                                   key now is placed among them by a binary search over
+                                   memory read in sequence */
     uint32_t n_rank_key, rank_key_cap;
-    struct la_fwkey {           /* when held_ranked, per framework slot: its listed client's */
-        double share;           /* DRF key now (la_make_offer keeps it), so the walks compare */
-        uint64_t count, key8;   /* candidates without reading la_fw or la_client */
-        uint32_t cs;
-    } *fw_key;
+    struct la_drfkey *fw_key;   /* when held_ranked, per framework slot: its listed client's
+                                   DRF key now (la_make_offer keeps it), so the walks compare
+                                   candidates without reading la_fw or la_client */
     uint32_t fw_key_cap;
     struct la_rkref {           /* per framework slot, per cycle: where its racks are, so the */
         const struct la_rackbytes *p; /* line a pick will search is fetched while the */

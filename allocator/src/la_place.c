@@ -322,8 +322,8 @@ int la_place_prepare(locus_allocator *a, double now)
             return la_seterr(a, LOCUS_ENOMEM, "out of memory");
         for (uint32_t i = 0; i < one->n; i++) {
             const la_client *c = &a->clients[one->list[i]];
-            a->rank_key[i] = (struct la_rankkey){c->share0, c->count0, c->key8, one->list[i]};
-            a->fw_key[c->fw] = (struct la_fwkey){c->share, c->count, c->key8, one->list[i]};
+            a->rank_key[i] = (struct la_drfkey){c->share0, c->count0, c->key8, one->list[i]};
+            a->fw_key[c->fw] = (struct la_drfkey){c->share, c->count, c->key8, one->list[i]};
         }
         a->n_rank_key = one->n;
         a->held_ranked = 1;
@@ -410,21 +410,28 @@ static inline int filtered_at(const la_agent *g, uint32_t fw, uint32_t now_t)
     return e && now_t < e;
 }
 
+/* The DRF order of two keys short of the ids: <0 when kx comes first, >0
+ * when ky does, 0 on an exact tie (the callers then compare ids). */
+static inline int drfkey_order(const struct la_drfkey *kx, const struct la_drfkey *ky)
+{
+    if (kx->share != ky->share)
+        return kx->share < ky->share ? -1 : 1;
+    if (kx->count != ky->count)
+        return kx->count < ky->count ? -1 : 1;
+    if (kx->key8 != ky->key8)
+        return kx->key8 < ky->key8 ? -1 : 1;
+    return 0;
+}
+
 /* When held_ranked: is framework x's client before framework y's in the
  * DRF order now, ky being y's key (fw_key[y], which the walks keep a copy
  * of while y is their best)? The same order as la_drf_before within one
  * role. */
-static inline int key_before(const locus_allocator *a, uint32_t x, const struct la_fwkey *ky,
+static inline int key_before(const locus_allocator *a, uint32_t x, const struct la_drfkey *ky,
                              uint32_t y)
 {
-    const struct la_fwkey *kx = &a->fw_key[x];
-    if (kx->share != ky->share)
-        return kx->share < ky->share;
-    if (kx->count != ky->count)
-        return kx->count < ky->count;
-    if (kx->key8 != ky->key8)
-        return kx->key8 < ky->key8;
-    return x != y && strcmp(a->fws[x].id, a->fws[y].id) < 0;
+    int o = drfkey_order(&a->fw_key[x], ky);
+    return o ? o < 0 : x != y && strcmp(a->fws[x].id, a->fws[y].id) < 0;
 }
 
 /* When held_ranked: does the role's client ranked r in the cycle's
@@ -432,17 +439,13 @@ static inline int key_before(const locus_allocator *a, uint32_t x, const struct 
  * walks over lists in rank order stop at the first that does not: keys only
  * grow within a cycle, so neither it nor any client ranked after it can come
  * before y. The same order as key_before, on the starting keys. */
-static inline int starts_before(const locus_allocator *a, uint32_t r, const struct la_fwkey *ky,
+static inline int starts_before(const locus_allocator *a, uint32_t r, const struct la_drfkey *ky,
                                 uint32_t y)
 {
-    const struct la_rankkey *k = &a->rank_key[r];
-    if (k->share != ky->share)
-        return k->share < ky->share;
-    if (k->count != ky->count)
-        return k->count < ky->count;
-    if (k->key8 != ky->key8)
-        return k->key8 < ky->key8;
-    return k->cs != ky->cs && strcmp(a->fws[a->clients[k->cs].fw].id, a->fws[y].id) < 0;
+    const struct la_drfkey *k = &a->rank_key[r];
+    int o = drfkey_order(k, ky);
+    return o ? o < 0
+             : k->cs != ky->cs && strcmp(a->fws[a->clients[k->cs].fw].id, a->fws[y].id) < 0;
 }
 
 /* Locality: the best-scoring node-local framework within the slack of the
@@ -546,7 +549,7 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
              * order, so a rack's walk stops there), and the others are
              * compared on fw_key before anything else of them is read. */
             uint32_t bfw = ufw;
-            struct la_fwkey bk = {0}; /* bfw's key while bfw is not NONE */
+            struct la_drfkey bk = {0}; /* bfw's key while bfw is not NONE */
             if (bfw != NONE)
                 bk = a->fw_key[bfw];
             if (have_idx && a->held_on && a->idx_len[gs] > 8) {
