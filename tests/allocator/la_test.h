@@ -96,6 +96,22 @@ static inline double t_res(const locus_resources *r, const char *name)
     return v;
 }
 
+/* Two offer lists are the same offers, in order: framework, agent, level,
+ * cpus, mem and reason (tests comparing a fast path with the plain one). */
+static inline void t_assert_same_offers(const locus_offer_list *x, const locus_offer_list *y)
+{
+    assert_int_equal(x->n, y->n);
+    for (size_t i = 0; i < x->n; i++) {
+        const locus_offer *o = &x->offers[i], *q = &y->offers[i];
+        assert_string_equal(o->framework_id, q->framework_id);
+        assert_string_equal(o->agent_id, q->agent_id);
+        assert_int_equal(o->locality.level, q->locality.level);
+        assert_true(t_res(&o->resources, "cpus") == t_res(&q->resources, "cpus"));
+        assert_true(t_res(&o->resources, "mem") == t_res(&q->resources, "mem"));
+        assert_string_equal(o->reason, q->reason);
+    }
+}
+
 static inline const locus_offer *t_offer_for_agent(const locus_offer_list *l, const char *agent)
 {
     for (size_t i = 0; i < l->n; i++)

@@ -103,20 +103,6 @@ static locus_allocator *build(world *w, int seed, int rank_off)
     return a;
 }
 
-static void assert_same_offers(const locus_offer_list *x, const locus_offer_list *y)
-{
-    assert_int_equal(x->n, y->n);
-    for (size_t i = 0; i < x->n; i++) {
-        const locus_offer *o = &x->offers[i], *q = &y->offers[i];
-        assert_string_equal(o->framework_id, q->framework_id);
-        assert_string_equal(o->agent_id, q->agent_id);
-        assert_int_equal(o->locality.level, q->locality.level);
-        assert_true(t_res(&o->resources, "cpus") == t_res(&q->resources, "cpus"));
-        assert_true(t_res(&o->resources, "mem") == t_res(&q->resources, "mem"));
-        assert_string_equal(o->reason, q->reason);
-    }
-}
-
 static void test_ranked_walks_offer_as_full_walks(void **state)
 {
     (void)state;
@@ -128,7 +114,7 @@ static void test_ranked_walks_offer_as_full_walks(void **state)
         locus_allocator *a = build(&w, seed, 0), *full = build(&w, seed, 1);
         for (int cycle = 1; cycle <= 12; cycle++) {
             locus_offer_list la = t_alloc(a, cycle), lf = t_alloc(full, cycle);
-            assert_same_offers(&la, &lf);
+            t_assert_same_offers(&la, &lf);
             offers += la.n;
             /* Each offer is declined with a filter of 0-3 s, or kept (the
              * framework's share grows), the same way on both. */
@@ -175,7 +161,7 @@ static void test_held_lists_offer_as_full_walks(void **state)
                     set_demand(full, i, w.demand2[i], w.n_demand2[i]);
                 }
             locus_offer_list la = t_alloc(a, cycle), lf = t_alloc(full, cycle);
-            assert_same_offers(&la, &lf);
+            t_assert_same_offers(&la, &lf);
             offers += la.n;
             for (size_t i = 0; i < la.n; i++) {
                 local += la.offers[i].locality.level == 0;

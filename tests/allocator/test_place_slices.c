@@ -85,19 +85,6 @@ static locus_allocator *build(rstore *f, const scenario *s, int seed, int replay
     return a;
 }
 
-static void assert_same_offers(const locus_offer_list *x, const locus_offer_list *y)
-{
-    assert_int_equal(x->n, y->n);
-    for (size_t i = 0; i < x->n; i++) {
-        const locus_offer *o = &x->offers[i], *q = &y->offers[i];
-        assert_string_equal(o->framework_id, q->framework_id);
-        assert_string_equal(o->agent_id, q->agent_id);
-        assert_true(t_res(&o->resources, "cpus") == t_res(&q->resources, "cpus"));
-        assert_true(t_res(&o->resources, "mem") == t_res(&q->resources, "mem"));
-        assert_string_equal(o->reason, q->reason);
-    }
-}
-
 static void test_replay_skipped_only_where_it_changes_nothing(void **state)
 {
     (void)state;
@@ -111,7 +98,7 @@ static void test_replay_skipped_only_where_it_changes_nothing(void **state)
         locus_allocator *a = build(&f, &s, seed, 0), *all = build(&f, &s, seed, 1);
         for (int cycle = 1; cycle <= 3; cycle++) {
             locus_offer_list la = t_alloc(a, cycle), lall = t_alloc(all, cycle);
-            assert_same_offers(&la, &lall);
+            t_assert_same_offers(&la, &lall);
             /* Each framework launches one task per offer and gives the
              * rest back, so later cycles plan around running tasks. */
             for (size_t i = 0; i < la.n; i++) {
