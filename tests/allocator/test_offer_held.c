@@ -103,6 +103,24 @@ static locus_allocator *build(world *w, int seed, int rank_off)
     return a;
 }
 
+/* Each offer of a cycle is declined with a filter of 0-3 s, or kept (the
+ * framework's share grows), the same way on both allocators. Returns how
+ * many offers were at `level`. */
+static uint64_t decline_alike(locus_allocator *a, locus_allocator *full, const locus_offer_list *la,
+                              const locus_offer_list *lf, uint64_t *r, int cycle, int level)
+{
+    uint64_t at_level = 0;
+    for (size_t i = 0; i < la->n; i++) {
+        at_level += la->offers[i].locality.level == level;
+        uint64_t act = t_rand(r) % 5;
+        if (act == 4)
+            continue;
+        t_decline(a, &la->offers[i], (double)act, cycle);
+        t_decline(full, &lf->offers[i], (double)act, cycle);
+    }
+    return at_level;
+}
+
 static void test_ranked_walks_offer_as_full_walks(void **state)
 {
     (void)state;
@@ -116,16 +134,7 @@ static void test_ranked_walks_offer_as_full_walks(void **state)
             locus_offer_list la = t_alloc(a, cycle), lf = t_alloc(full, cycle);
             t_assert_same_offers(&la, &lf);
             offers += la.n;
-            /* Each offer is declined with a filter of 0-3 s, or kept (the
-             * framework's share grows), the same way on both. */
-            for (size_t i = 0; i < la.n; i++) {
-                rack_level += la.offers[i].locality.level == 1;
-                uint64_t act = t_rand(&r) % 5;
-                if (act == 4)
-                    continue;
-                t_decline(a, &la.offers[i], (double)act, cycle);
-                t_decline(full, &lf.offers[i], (double)act, cycle);
-            }
+            rack_level += decline_alike(a, full, &la, &lf, &r, cycle, 1);
         }
         assert_int_equal(full->held_skips, 0);
         if (w.second_role)
@@ -163,14 +172,7 @@ static void test_held_lists_offer_as_full_walks(void **state)
             locus_offer_list la = t_alloc(a, cycle), lf = t_alloc(full, cycle);
             t_assert_same_offers(&la, &lf);
             offers += la.n;
-            for (size_t i = 0; i < la.n; i++) {
-                local += la.offers[i].locality.level == 0;
-                uint64_t act = t_rand(&r) % 5;
-                if (act == 4)
-                    continue;
-                t_decline(a, &la.offers[i], (double)act, cycle);
-                t_decline(full, &lf.offers[i], (double)act, cycle);
-            }
+            local += decline_alike(a, full, &la, &lf, &r, cycle, 0);
         }
         assert_int_equal(full->held_list_picks, 0);
         if (w.second_role)
