@@ -1909,6 +1909,8 @@ static void ds_batch_free(la_ds_batch *b)
     free(b->st);
 }
 
+#define FEED_BITS 65536u
+
 /* Applies the store's change feed since the generation the index was
  * built at. A framework demanding a dataset whose content changed is read
  * again - only the changed blocks when it demands blocks and the feed lists
@@ -1932,12 +1934,21 @@ static int apply_changes(locus_allocator *a, void *snap, uint64_t gen, const clo
     la_ds_batch batch = {0};
     uint32_t *todo = malloc(sizeof *todo * (a->n_fw_slots + 1)), n_todo = 0;
     int full = !todo, blocks_built = 0;
-    for (size_t i = 0; i < ch->n_datasets && !full; i++)
+    /* One bit per name key's low bits: most demand items name no changed
+     * dataset, and an 8 KB bitmap says so without a hash probe. */
+    uint64_t listed[FEED_BITS / 64] = {0};
+    for (size_t i = 0; i < ch->n_datasets && !full; i++) {
+        uint64_t k = name_key(ch->datasets[i]);
+        listed[(k % FEED_BITS) / 64] |= 1ull << (k % 64);
         full = la_strmap_put(&names, ch->datasets[i], NONE - 1) != 0 ||
-               la_u64map_put(&keys, name_key(ch->datasets[i]), 1) != 0;
-    for (size_t i = 0; i < ch->n_confirmed && !full; i++)
+               la_u64map_put(&keys, k, 1) != 0;
+    }
+    for (size_t i = 0; i < ch->n_confirmed && !full; i++) {
+        uint64_t k = name_key(ch->confirmed[i].dataset);
+        listed[(k % FEED_BITS) / 64] |= 1ull << (k % 64);
         full = la_strmap_put(&names, ch->confirmed[i].dataset, (uint32_t)i) != 0 ||
-               la_u64map_put(&keys, name_key(ch->confirmed[i].dataset), 1) != 0;
+               la_u64map_put(&keys, k, 1) != 0;
+    }
     /* First the frameworks the feed concerns, and the changed datasets they
      * re-read; then those looked up together; then the frameworks patched. */
     for (uint32_t fs = 0; fs < a->n_fw_slots && !full; fs++) {
@@ -1948,6 +1959,15 @@ static int apply_changes(locus_allocator *a, void *snap, uint64_t gen, const clo
         uint32_t v = NONE;
         const la_items *rec = items_of(a, f);
         for (size_t d = 0; d < f->n_demand; d++) {
+            if (rec) {
+                /* Not listed: neither is the rest of its dataset's run,
+                 * which shares its key. The item itself is not read. */
+                uint64_t k = rec->name_key[d];
+                if (!(listed[(k % FEED_BITS) / 64] & (1ull << (k % 64)))) {
+                    v = NONE;
+                    continue;
+                }
+            }
             /* Items of one dataset come together: one lookup per run. */
             if (d == 0 || !f->demand[d].same_dataset)
                 v = rec && la_u64map_get(&keys, rec->name_key[d]) == NONE
