@@ -30,7 +30,13 @@ static void sb_fix(la_sbuf *b, double v, int decimals)
         la_sb_put(b, tmp, len > 0 ? (size_t)len : 0);
         return;
     }
-    uint64_t x = (uint64_t)llround(fabs(v) * (double)scale[decimals]);
+    /* llround of a non-negative y below 2^63, without the libm call: the
+     * truncation and y minus it are exact, and half rounds up (away from
+     * zero) as llround does. */
+    double y = fabs(v) * (double)scale[decimals];
+    uint64_t x = (uint64_t)y;
+    if (y - (double)x >= 0.5)
+        x++;
     for (int d = 0; d < decimals; d++, x /= 10)
         tmp[--n] = (char)('0' + x % 10);
     if (decimals)
@@ -115,10 +121,16 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
         }
         avail = fitted;
     }
-    if (la_growz((void **)&a->offers, &a->cap_offers, a->n_offers + 1, sizeof *a->offers) ||
-        la_growz((void **)&a->offer_aux, &a->cap_aux, 2 * (a->n_offers + 1), sizeof(size_t)) ||
-        la_growz((void **)&a->items, &a->cap_items, a->n_items + a->n_res, sizeof *a->items) ||
-        la_growz((void **)&a->reasons, &a->cap_reasons, a->n_reasons + LA_REASON_MAX, 1))
+    /* The arrays grow only in a cycle's first offers: the call is made
+     * then only. */
+    if ((a->cap_offers < a->n_offers + 1 &&
+         la_growz((void **)&a->offers, &a->cap_offers, a->n_offers + 1, sizeof *a->offers)) ||
+        (a->cap_aux < 2 * (a->n_offers + 1) &&
+         la_growz((void **)&a->offer_aux, &a->cap_aux, 2 * (a->n_offers + 1), sizeof(size_t))) ||
+        (a->cap_items < a->n_items + a->n_res &&
+         la_growz((void **)&a->items, &a->cap_items, a->n_items + a->n_res, sizeof *a->items)) ||
+        (a->cap_reasons < a->n_reasons + LA_REASON_MAX &&
+         la_growz((void **)&a->reasons, &a->cap_reasons, a->n_reasons + LA_REASON_MAX, 1)))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     int rc = la_alloc_add(a, gs, cs, avail);
     if (rc)
