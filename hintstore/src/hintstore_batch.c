@@ -1335,7 +1335,7 @@ static int finish_dataset(commit_ctx *c)
             if (rc && rc != MDB_NOTFOUND)
                 return mdb_fail(c, rc, HS_DB_DATASET_NAMES, c->name, c->nlen);
         }
-        if (found && hs_feed_dataset(&c->feed, c->name, c->nlen, 1))
+        if (found && hs_feed_dataset(&c->feed, c->name, c->nlen, 1, NULL, 0))
             return nomem(c);
         return 0;
     }
@@ -1359,7 +1359,7 @@ static int finish_dataset(commit_ctx *c)
     for (size_t i = 0; i < ne; i++)
         hs_summary_entry_put(nv.mv_data, (uint32_t)i, c->sid[ents[i].hid] - 1, ents[i].tier,
                              ents[i].bytes);
-    if (hs_feed_dataset(&c->feed, c->name, c->nlen, c->changed || !found))
+    if (hs_feed_dataset(&c->feed, c->name, c->nlen, c->changed || !found, nv.mv_data, nv.mv_size))
         return nomem(c);
     return 0;
 }

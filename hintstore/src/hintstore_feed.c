@@ -13,25 +13,37 @@
  * still is).
  *
  * Record value (native byte order - the store never leaves its machine):
- *   u32 magic "LCF1", u32 flags (HS_FEED_*_OVERFLOW), i64 commit ms,
+ *   u32 magic "LCF2", u32 flags (HS_FEED_*_OVERFLOW, HS_FEED_VALUES), i64 commit ms,
  *   u32 n_datasets, u32 n_confirmed, u32 n_hosts, u32 n_blocks,
  *   then n_datasets + n_confirmed + n_hosts names as (u16 length, bytes),
- *   then n_blocks entries (u32 ordinal in the datasets list, u64 index).
+ *   then n_blocks entries (u32 ordinal in the datasets list, u64 index),
+ *   then, with HS_FEED_VALUES, one entry per dataset of the datasets list:
+ *   u32 length (UINT32_MAX: the commit deleted it) and the dataset's new
+ *   summary value, byte for byte what the datasets sub-database holds.
+ * Records written before values were carried ("LCF1") end after the blocks
+ * and are still read; their datasets are looked up in the tree.
  *
  * The reader (locus_hs_snapshot_changes_since) reads the records g+1 .. its
  * own generation inside its snapshot's read transaction, so the answer is
- * exactly the difference between the two generations. */
+ * exactly the difference between the two generations. The newest value of
+ * each dataset the records carry is handed to the snapshot, which answers
+ * lookups of those datasets from it: a reader catching up with a commit
+ * reads the changed summaries in one sequential record instead of one
+ * B-tree descent each into pages the writer has just rewritten. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hintstore_internal.h"
 
-#define HS_FEED_MAGIC 0x3146434cu /* "LCF1" read as little-endian */
+#define HS_FEED_MAGIC_V1 0x3146434cu /* "LCF1" read as little-endian */
+#define HS_FEED_MAGIC 0x3246434cu    /* "LCF2" */
 #define HS_FEED_DS_OVERFLOW 1u
 #define HS_FEED_CONF_OVERFLOW 2u
 #define HS_FEED_HOSTS_OVERFLOW 4u
 #define HS_FEED_BLOCKS_OVERFLOW 8u
+#define HS_FEED_VALUES_OVERFLOW 16u
+#define HS_FEED_VALUES 32u /* the values section follows the blocks */
 #define HS_FEED_HEADER 32
 
 /* ---- writer side ---- */
@@ -80,9 +92,25 @@ static int name_add(hs_feed_list *l, const char *s, size_t n)
     return 0;
 }
 
-int hs_feed_dataset(hs_feed *f, const char *name, size_t n, int changed)
+int hs_feed_dataset(hs_feed *f, const char *name, size_t n, int changed, const void *value,
+                    size_t vlen)
 {
-    return name_add(changed ? &f->datasets : &f->confirmed, name, n);
+    if (!changed)
+        return name_add(&f->confirmed, name, n);
+    uint32_t before = f->datasets.count;
+    if (name_add(&f->datasets, name, n))
+        return -1;
+    if (f->datasets.overflow || f->datasets.count == before)
+        return 0; /* not listed: its value is not either */
+    if (vlen >= HS_FEED_VALUE_DELETED) {
+        f->values.overflow = 1;
+        return 0;
+    }
+    uint32_t len = value ? (uint32_t)vlen : UINT32_MAX;
+    if (buf_add(&f->values, &len, 4, HS_FEED_MAX_VALUE_BYTES) ||
+        (value && buf_add(&f->values, value, vlen, HS_FEED_MAX_VALUE_BYTES)))
+        return -1;
+    return 0;
 }
 
 int hs_feed_host(hs_feed *f, const char *host)
@@ -115,6 +143,7 @@ void hs_feed_free(hs_feed *f)
     free(f->confirmed.buf);
     free(f->hosts.buf);
     free(f->blocks.buf);
+    free(f->values.buf);
     memset(f, 0, sizeof *f);
 }
 
@@ -132,6 +161,14 @@ int hs_feed_write(locus_hs *hs, MDB_txn *txn, const hs_feed *f, uint64_t generat
             flags |= 1u << i;
         else
             size += lists[i]->len;
+    }
+    /* Values only beside a whole datasets list (one per name). */
+    const hs_feed_list *vals = &f->values;
+    if (f->values.overflow)
+        flags |= HS_FEED_VALUES_OVERFLOW;
+    else if (!f->datasets.overflow) {
+        flags |= HS_FEED_VALUES;
+        size += vals->len;
     }
     unsigned char key[8];
     hs_be64_put(key, generation);
@@ -152,6 +189,8 @@ int hs_feed_write(locus_hs *hs, MDB_txn *txn, const hs_feed *f, uint64_t generat
             p += lists[i]->len;
         }
     }
+    if ((flags & HS_FEED_VALUES) && vals->len)
+        memcpy(p, vals->buf, vals->len);
     /* Trim: keep the newest records within both bounds. */
     MDB_cursor *cur;
     if ((rc = mdb_cursor_open(txn, hs->db_changes, &cur)) != 0)
@@ -181,9 +220,17 @@ typedef struct pending_block {
     uint64_t index;
 } pending_block;
 
+/* A changed dataset as the records list it: its newest listing wins. */
+typedef struct feed_ds {
+    const char *name;
+    const unsigned char *value; /* its summary value in the record, if carried */
+    uint32_t len;               /* value bytes or HS_FEED_VALUE_UNKNOWN / _DELETED */
+    uint32_t seq;               /* listing order over the records read */
+} feed_ds;
+
 typedef struct collect {
     hs_arena *a;
-    const char **ds;
+    feed_ds *ds;
     size_t n_ds, cap_ds;
     locus_hs_confirmed *conf;
     size_t n_conf, cap_conf;
@@ -208,7 +255,8 @@ typedef struct collect {
 static int add_ds(collect *c, const char *s)
 {
     GROW(c->ds, c->n_ds, c->cap_ds);
-    c->ds[c->n_ds++] = s;
+    c->ds[c->n_ds] = (feed_ds){s, NULL, HS_FEED_VALUE_UNKNOWN, (uint32_t)c->n_ds};
+    c->n_ds++;
     return 0;
 }
 static int add_conf(collect *c, const char *s, int64_t ms)
@@ -235,6 +283,17 @@ static int add_block(collect *c, const char *ds, uint64_t index)
 static int str_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+static int ds_cmp(const void *a, const void *b)
+{
+    const feed_ds *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+    /* newest first within a name, so the unique pass keeps the newest */
+    return r ? r : (x->seq < y->seq) - (x->seq > y->seq);
+}
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(((const feed_ds *)a)->name, ((const feed_ds *)b)->name);
 }
 static int conf_cmp(const void *a, const void *b)
 {
@@ -277,7 +336,7 @@ static size_t uniq_str(const char **v, size_t n)
 static int parse_record(collect *c, const MDB_val *v, int *full, int *blocks_incomplete)
 {
     const unsigned char *p = v->mv_data, *end = p + v->mv_size;
-    if (v->mv_size < HS_FEED_HEADER || get32(p) != HS_FEED_MAGIC)
+    if (v->mv_size < HS_FEED_HEADER || (get32(p) != HS_FEED_MAGIC && get32(p) != HS_FEED_MAGIC_V1))
         return -1;
     uint32_t flags = get32(p + 4);
     int64_t ms;
@@ -290,7 +349,7 @@ static int parse_record(collect *c, const MDB_val *v, int *full, int *blocks_inc
     if (flags & HS_FEED_BLOCKS_OVERFLOW)
         *blocks_incomplete = 1;
     p += HS_FEED_HEADER;
-    const char **names;
+    const feed_ds *names;
     size_t first_ds = c->n_ds;
     for (int list = 0; list < 3; list++) {
         for (uint32_t i = 0; i < n[list]; i++) {
@@ -321,8 +380,29 @@ static int parse_record(collect *c, const MDB_val *v, int *full, int *blocks_inc
         if (ord >= n[0])
             return -1;
         names = c->ds + first_ds; /* add_ds may have moved the array: re-read */
-        if (add_block(c, names[ord], idx))
+        if (add_block(c, names[ord].name, idx))
             return -2;
+    }
+    if (get32(v->mv_data) == HS_FEED_MAGIC && (flags & HS_FEED_VALUES)) {
+        if (flags & (HS_FEED_DS_OVERFLOW | HS_FEED_VALUES_OVERFLOW))
+            return -1; /* the writer never pairs values with a partial list */
+        for (uint32_t i = 0; i < n[0]; i++) {
+            uint32_t len;
+            if (end - p < 4)
+                return -1;
+            len = get32(p);
+            p += 4;
+            feed_ds *d = &c->ds[first_ds + i];
+            if (len == UINT32_MAX) {
+                d->len = HS_FEED_VALUE_DELETED;
+                continue;
+            }
+            if (len >= HS_FEED_VALUE_DELETED || (size_t)(end - p) < len)
+                return -1;
+            d->value = p;
+            d->len = len;
+            p += len;
+        }
     }
     return p == end ? 0 : -1;
 }
@@ -340,9 +420,11 @@ int hs_feed_parse(hs_arena *a, const MDB_val *v)
 }
 
 int hs_feed_read(locus_hs *hs, MDB_txn *txn, hs_arena *a, uint64_t since, uint64_t current,
-                 locus_hs_changes *out, char *err)
+                 locus_hs_changes *out, hs_feed_values *vals, char *err)
 {
     memset(out, 0, sizeof *out);
+    if (vals)
+        memset(vals, 0, sizeof *vals);
     out->since_generation = since;
     out->generation = current;
     out->blocks_complete = 1;
@@ -384,18 +466,33 @@ int hs_feed_read(locus_hs *hs, MDB_txn *txn, hs_arena *a, uint64_t since, uint64
     if (st == 0 && (full || want != current + 1)) {
         out->full_read_needed = 1; /* too old, trimmed, overflowed or damaged */
     } else if (st == 0) {
-        sort_unless_sorted(c.ds, c.n_ds, sizeof *c.ds, str_cmp);
-        c.n_ds = uniq_str(c.ds, c.n_ds);
+        sort_unless_sorted(c.ds, c.n_ds, sizeof *c.ds, ds_cmp);
+        size_t o = 0;
+        for (size_t i = 0; i < c.n_ds; i++)
+            if (o == 0 || strcmp(c.ds[o - 1].name, c.ds[i].name) != 0)
+                c.ds[o++] = c.ds[i];
+        c.n_ds = o;
         sort_unless_sorted(c.hosts, c.n_hosts, sizeof *c.hosts, str_cmp);
         c.n_hosts = uniq_str(c.hosts, c.n_hosts);
         sort_unless_sorted(c.conf, c.n_conf, sizeof *c.conf, conf_cmp);
-        size_t o = 0;
+        o = 0;
         for (size_t i = 0; i < c.n_conf; i++) {
             if (o && strcmp(c.conf[o - 1].dataset, c.conf[i].dataset) == 0)
                 continue;
             /* a dataset whose content changed is listed there only */
-            if (c.n_ds && bsearch(&c.conf[i].dataset, c.ds, c.n_ds, sizeof *c.ds, str_cmp))
+            feed_ds key = {.name = c.conf[i].dataset}, *d;
+            if (c.n_ds && (d = bsearch(&key, c.ds, c.n_ds, sizeof *c.ds, name_cmp))) {
+                /* Changed, then confirmed by a later record: the value
+                 * carried predates the confirmation's time; read the tree. */
+                hs_summary m;
+                if (d->len < HS_FEED_VALUE_DELETED &&
+                    (hs_summary_parse(d->value, d->len, &m) ||
+                     m.updated_at_ms != c.conf[i].updated_at_ms)) {
+                    d->len = HS_FEED_VALUE_UNKNOWN;
+                    d->value = NULL;
+                }
                 continue;
+            }
             c.conf[o++] = c.conf[i];
         }
         c.n_conf = o;
@@ -410,11 +507,26 @@ int hs_feed_read(locus_hs *hs, MDB_txn *txn, hs_arena *a, uint64_t since, uint64
         const char **hosts = hs_arena_alloc(a, (c.n_hosts + 1) * sizeof *hosts);
         locus_hs_confirmed *conf = hs_arena_alloc(a, (c.n_conf + 1) * sizeof *conf);
         locus_hs_block_ref *blocks = hs_arena_alloc(a, (c.n_blocks + 1) * sizeof *blocks);
-        if (!ds || !hosts || !conf || !blocks) {
+        const unsigned char **vv = vals ? hs_arena_alloc(a, (c.n_ds + 1) * sizeof *vv) : NULL;
+        uint32_t *vl = vals ? hs_arena_alloc(a, (c.n_ds + 1) * sizeof *vl) : NULL;
+        if (!ds || !hosts || !conf || !blocks || (vals && (!vv || !vl))) {
             st = LOCUS_ENOMEM;
         } else {
-            if (c.n_ds)
-                memcpy(ds, c.ds, c.n_ds * sizeof *ds);
+            size_t known = 0;
+            for (size_t i = 0; i < c.n_ds; i++) {
+                ds[i] = c.ds[i].name;
+                if (vals) {
+                    vv[i] = c.ds[i].value;
+                    vl[i] = c.ds[i].len;
+                    known += c.ds[i].len != HS_FEED_VALUE_UNKNOWN;
+                }
+            }
+            if (vals) {
+                vals->value = vv;
+                vals->len = vl;
+                vals->n = c.n_ds;
+                vals->n_known = known;
+            }
             if (c.n_hosts)
                 memcpy(hosts, c.hosts, c.n_hosts * sizeof *hosts);
             if (c.n_conf)

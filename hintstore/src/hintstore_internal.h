@@ -342,6 +342,7 @@ void hs_bt_find_near(const hs_bt *t, hs_bt_query *q, size_t n);
 #define HS_FEED_KEEP_BYTES ((size_t)32 << 20)
 #define HS_FEED_MAX_NAME_BYTES ((size_t)1 << 20)
 #define HS_FEED_MAX_BLOCKS 65536
+#define HS_FEED_MAX_VALUE_BYTES ((size_t)4 << 20)
 
 typedef struct hs_feed_list {
     unsigned char *buf;
@@ -353,10 +354,14 @@ typedef struct hs_feed_list {
 /* What one commit changed, collected during the walk. */
 typedef struct hs_feed {
     hs_feed_list datasets, confirmed, hosts, blocks;
+    hs_feed_list values; /* each changed dataset's new summary value, in datasets order */
 } hs_feed;
 
-/* changed = content moved (or created/deleted); else only confirmed. */
-int hs_feed_dataset(hs_feed *f, const char *name, size_t n, int changed);
+/* changed = content moved (or created/deleted); else only confirmed. A
+ * changed dataset's new summary value is value[0..vlen) (copied), NULL when
+ * the commit deleted it. */
+int hs_feed_dataset(hs_feed *f, const char *name, size_t n, int changed, const void *value,
+                    size_t vlen);
 int hs_feed_host(hs_feed *f, const char *host);
 /* A block of the dataset being walked (listed next by hs_feed_dataset). */
 int hs_feed_block(hs_feed *f, uint64_t index);
@@ -366,10 +371,22 @@ int hs_feed_parse(hs_arena *a, const MDB_val *v);
 /* Stores f as the record of `generation` and trims old records. */
 int hs_feed_write(locus_hs *hs, MDB_txn *txn, const hs_feed *f, uint64_t generation,
                   int64_t now_ms);
+/* The summary values the feed carries for out->datasets (parallel to it),
+ * pointing into the records in the read transaction: a reader of those
+ * datasets takes them from here instead of the datasets tree. */
+#define HS_FEED_VALUE_UNKNOWN UINT32_MAX /* not carried: read the tree */
+#define HS_FEED_VALUE_DELETED (UINT32_MAX - 1)
+typedef struct hs_feed_values {
+    const unsigned char *const *value;
+    const uint32_t *len; /* bytes, or HS_FEED_VALUE_UNKNOWN / _DELETED */
+    size_t n, n_known;
+} hs_feed_values;
+
 /* Fills out with the changes between generations since and current, read in
- * txn into arena a; a missing or overflowed record sets full_read_needed. */
+ * txn into arena a; a missing or overflowed record sets full_read_needed.
+ * vals (may be NULL) gets the summary values the records carry. */
 int hs_feed_read(locus_hs *hs, MDB_txn *txn, hs_arena *a, uint64_t since, uint64_t current,
-                 locus_hs_changes *out, char *err);
+                 locus_hs_changes *out, hs_feed_values *vals, char *err);
 
 /* ---- meta (used by the writer paths) ---- */
 /* Reads and decodes the meta record in txn into arena a; *out NULL if absent.

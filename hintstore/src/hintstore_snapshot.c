@@ -57,8 +57,17 @@ struct locus_hs_snapshot {
     uint64_t decode_errors;
     uint64_t generation;
     int generation_known;
+    /* The summaries the change feed carried (locus_hs_snapshot_changes_since):
+     * lookups of those datasets are answered from the records. feed_bits
+     * marks their names' hashes (FEED_BITS bits) so other names skip the
+     * search of feed_names. */
+    hs_feed_values feed;
+    const char *const *feed_names;
+    uint64_t *feed_bits;
     char err[HS_ERRLEN];
 };
+
+#define FEED_BITS 32768u
 
 /* Hash of a dataset name for the snapshot's cache: the batch's name hash
  * (a repeated lookup is mostly this hash and one probe), never 0. */
@@ -308,8 +317,49 @@ static void ds_bt_setup(locus_hs_snapshot *s)
  * prefetches each page's nodes before comparing, so a first lookup waits
  * for about one batch of misses per level instead of one per comparison);
  * what that search does not read goes to LMDB through the kept cursor. */
+/* The value the change feed carried for dataset name[0..len): 0 with *v set,
+ * MDB_NOTFOUND when the feed says it was deleted, 1 when the feed does not
+ * carry it (or its copy does not decode: the tree's value is then read, and
+ * judged, as if there were no feed). */
+static int feed_get(const locus_hs_snapshot *s, const char *name, size_t len, MDB_val *v)
+{
+    if (!s->feed.n_known)
+        return 1;
+    uint64_t h = hs_hash_bytes(name, len) % FEED_BITS;
+    if (!(s->feed_bits[h / 64] & (1ull << (h % 64))))
+        return 1;
+    size_t lo = 0, hi = s->feed.n;
+    while (lo < hi) { /* feed_names are in strcmp order */
+        size_t mid = lo + (hi - lo) / 2;
+        const char *m = s->feed_names[mid];
+        size_t ml = strlen(m);
+        int r = memcmp(name, m, len < ml ? len : ml);
+        if (r == 0)
+            r = (len > ml) - (len < ml);
+        if (r == 0) {
+            uint32_t vl = s->feed.len[mid];
+            hs_summary sum;
+            if (vl == HS_FEED_VALUE_DELETED)
+                return MDB_NOTFOUND;
+            if (vl == HS_FEED_VALUE_UNKNOWN || hs_summary_parse(s->feed.value[mid], vl, &sum))
+                return 1;
+            v->mv_data = (void *)s->feed.value[mid];
+            v->mv_size = vl;
+            return 0;
+        }
+        if (r < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return 1;
+}
+
 static int summary_get(locus_hs_snapshot *s, MDB_val *k, MDB_val *v)
 {
+    int fr = feed_get(s, k->mv_data, k->mv_size, v);
+    if (fr != 1)
+        return fr;
     ds_bt_setup(s);
     if (s->ds_bt_state == 1) {
         hs_bt_query q = {.key = k->mv_data, .klen = k->mv_size};
@@ -805,6 +855,16 @@ int locus_hs_snapshot_dataset_refs(locus_hs_snapshot *s, const char *const *name
                 status[i] = LOCUS_ENOTFOUND;
                 continue;
             }
+            MDB_val fv;
+            int fr = feed_get(s, names[i], len, &fv);
+            if (fr == MDB_NOTFOUND) {
+                status[i] = LOCUS_ENOTFOUND;
+                continue;
+            }
+            if (fr == 0) { /* carried by the change feed: no descent */
+                status[i] = ref_from_value(s, names[i], len, fv.mv_data, fv.mv_size, &out[i]);
+                continue;
+            }
             q[g].key = names[i];
             q[g].klen = len;
             qi[g++] = i;
@@ -1110,9 +1170,23 @@ int locus_hs_snapshot_changes_since(locus_hs_snapshot *s, uint64_t since,
     locus_hs_changes *c = hs_arena_alloc(&s->arena, sizeof(*c));
     if (!c)
         return LOCUS_ENOMEM;
-    int st = hs_feed_read(s->hs, s->txn, &s->arena, since, cur, c, s->err);
+    hs_feed_values vals;
+    int st = hs_feed_read(s->hs, s->txn, &s->arena, since, cur, c, &vals, s->err);
     if (st)
         return st;
+    if (vals.n_known) {
+        uint64_t *bits = hs_arena_alloc(&s->arena, FEED_BITS / 8);
+        if (bits) { /* else lookups read the tree */
+            memset(bits, 0, FEED_BITS / 8);
+            for (size_t i = 0; i < vals.n; i++) {
+                uint64_t h = hs_hash_bytes(c->datasets[i], strlen(c->datasets[i])) % FEED_BITS;
+                bits[h / 64] |= 1ull << (h % 64);
+            }
+            s->feed = vals;
+            s->feed_names = c->datasets;
+            s->feed_bits = bits;
+        }
+    }
     *out = c;
     return 0;
 }

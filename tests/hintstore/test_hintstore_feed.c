@@ -1,14 +1,17 @@
 /* Change feed tests on a real LMDB store in a temporary folder: what each
  * commit records (changed, confirmed and deleted datasets, blocks, host
  * bindings), spans of several generations, snapshot isolation, trimming and
- * overflow falling back to a full read, and a randomized check that the feed
- * names exactly the datasets whose version moved between two snapshots. */
+ * overflow falling back to a full read, a randomized check that the feed
+ * names exactly the datasets whose version moved between two snapshots and
+ * that lookups answered from the summaries the feed carries equal the
+ * tree's, and records of the format without values still read. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "hs_testutil.h"
 #include "locus/hintstore.h"
@@ -206,6 +209,64 @@ static void test_trimmed_and_overflow(void **state)
     locus_hs_snapshot_close(s);
 }
 
+/* Every lookup of every dataset d00..d<n-1> through s (whose change feed
+ * was read) equals the same lookup through a snapshot of the same
+ * generation that read no feed: the point lookup, the batched one and the
+ * view. Returns how many were answered from the feed's copy (their entries
+ * lie elsewhere than the tree's). */
+static int same_as_tree(locus_hs *hs, locus_hs_snapshot *s, int n)
+{
+    locus_hs_snapshot *t;
+    assert_int_equal(locus_hs_snapshot_open(hs, &t), 0);
+    assert_int_equal(locus_hs_snapshot_generation(t), locus_hs_snapshot_generation(s));
+    char names[64][16];
+    const char *np[64];
+    assert_true(n <= 64);
+    for (int d = 0; d < n; d++) {
+        snprintf(names[d], sizeof names[d], "d%02d", d);
+        np[d] = names[d];
+    }
+    locus_hs_dataset_ref batch[64];
+    int bst[64];
+    assert_int_equal(locus_hs_snapshot_dataset_refs(s, np, NULL, (size_t)n, batch, bst), 0);
+    int served = 0;
+    for (int d = 0; d < n; d++) {
+        locus_hs_dataset_ref x, y;
+        int rx = locus_hs_snapshot_dataset_ref(s, np[d], 3, &x);
+        int ry = locus_hs_snapshot_dataset_ref(t, np[d], 3, &y);
+        assert_int_equal(rx, ry);
+        assert_int_equal(bst[d], ry);
+        const locus_hs_dataset *vx, *vy;
+        assert_int_equal(locus_hs_snapshot_dataset(s, np[d], &vx), ry);
+        assert_int_equal(locus_hs_snapshot_dataset(t, np[d], &vy), ry);
+        if (ry)
+            continue;
+        const locus_hs_dataset_ref *b = &batch[d];
+        assert_int_equal(x.total_bytes, y.total_bytes);
+        assert_int_equal(x.block_count, y.block_count);
+        assert_int_equal(x.version, y.version);
+        assert_int_equal(x.updated_at_ms, y.updated_at_ms);
+        assert_int_equal(x.n_placement, y.n_placement);
+        assert_memory_equal(x.entries, y.entries, 12 * y.n_placement);
+        assert_int_equal(b->version, y.version);
+        assert_int_equal(b->updated_at_ms, y.updated_at_ms);
+        assert_int_equal(b->n_placement, y.n_placement);
+        assert_memory_equal(b->entries, y.entries, 12 * y.n_placement);
+        assert_int_equal(vx->version, vy->version);
+        assert_int_equal(vx->total_bytes, vy->total_bytes);
+        assert_int_equal(vx->n_placement, vy->n_placement);
+        for (size_t i = 0; i < vy->n_placement; i++) {
+            assert_string_equal(vx->placement[i].host, vy->placement[i].host);
+            assert_int_equal(vx->placement[i].tier, vy->placement[i].tier);
+            assert_int_equal(vx->placement[i].bytes, vy->placement[i].bytes);
+        }
+        served += y.n_placement && x.entries != y.entries;
+        assert_true(x.entries == b->entries);
+    }
+    locus_hs_snapshot_close(t);
+    return served;
+}
+
 /* ---- randomized: the feed names exactly the datasets whose version moved ---- */
 
 #define R_DS 12
@@ -239,7 +300,7 @@ static void test_random_against_versions(void **state)
     const char *env = getenv("LOCUS_TEST_SEED");
     uint64_t seed = env ? strtoull(env, NULL, 0) | 1 : 0xfeed;
     ver hist[400][R_DS];
-    int gens = 0;
+    int gens = 0, served = 0;
     versions(f->hs, hist[gens++]);
     for (int step = 0; step < 300; step++) {
         const char *backend = hs_t_rng(&seed) % 3 ? "A" : "B";
@@ -294,8 +355,99 @@ static void test_random_against_versions(void **state)
             if (now->present && !moved && now->updated != was->updated)
                 assert_true(confirmed);
         }
+        served += same_as_tree(f->hs, s, R_DS);
         locus_hs_snapshot_close(s);
     }
+    /* the lookups above did take the feed's copies (else they prove nothing) */
+    assert_true(served > 100);
+}
+
+/* Rewrites the feed record of `gen` as the format before values were
+ * carried ("LCF1": same header and lists, no values section), through LMDB
+ * directly with the store closed. */
+static void strip_values(const char *dir, uint64_t gen)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, (size_t)1 << 30), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0644), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "changes", 0, &dbi), 0);
+    unsigned char key[8];
+    for (int i = 0; i < 8; i++)
+        key[i] = (unsigned char)(gen >> (56 - 8 * i));
+    MDB_val k = {8, key}, v;
+    assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+    unsigned char *rec = malloc(v.mv_size);
+    memcpy(rec, v.mv_data, v.mv_size);
+    assert_memory_equal(rec, "LCF2", 4);
+    uint32_t flags, n[4];
+    memcpy(&flags, rec + 4, 4);
+    memcpy(n, rec + 16, sizeof n);
+    assert_true(flags & 32u); /* values follow */
+    size_t off = 32;
+    for (uint32_t i = 0; i < n[0] + n[1] + n[2]; i++) {
+        uint16_t len;
+        memcpy(&len, rec + off, 2);
+        off += 2u + len;
+    }
+    off += 12u * n[3];
+    assert_true(off < v.mv_size);
+    memcpy(rec, "LCF1", 4);
+    flags &= ~32u;
+    memcpy(rec + 4, &flags, 4);
+    MDB_val nv = {off, rec};
+    assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    free(rec);
+}
+
+static void test_records_without_values(void **state)
+{
+    fx *f = *state;
+    locus_hs_batch *b;
+    for (int g = 1; g <= 3; g++) {
+        assert_int_equal(locus_hs_batch_begin(f->hs, "A", 0, &b), 0);
+        for (int d = 0; d < 6; d++) {
+            char ds[16], host[16];
+            snprintf(ds, sizeof ds, "d%02d", d);
+            snprintf(host, sizeof host, "h%d", (d + g) % 4);
+            put(b, ds, (uint64_t)g, (uint64_t)(d + 1), host);
+        }
+        assert_int_equal(locus_hs_batch_commit(b, 100 * g), 0);
+    }
+    locus_hs_close(f->hs);
+    f->hs = NULL;
+    strip_values(f->dir, 2);
+    strip_values(f->dir, 3);
+    locus_hs_options o = {.no_sync = 1, .map_size = (size_t)1 << 30};
+    char err[512];
+    assert_int_equal(locus_hs_open(f->dir, &o, &f->hs, err, sizeof err), 0);
+    locus_hs_snapshot *s;
+    /* the old records read as before, and their datasets come from the tree */
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    const locus_hs_changes *c = changes(s, 1);
+    assert_false(c->full_read_needed);
+    assert_int_equal(c->n_datasets, 6);
+    assert_int_equal(c->n_blocks, 12);
+    assert_int_equal(same_as_tree(f->hs, s, 6), 0);
+    locus_hs_snapshot_close(s);
+    /* a new record after them carries values again; a span over both takes
+     * each dataset's newest listing */
+    assert_int_equal(locus_hs_batch_begin(f->hs, "A", 0, &b), 0);
+    put(b, "d01", 9, 7, "h3");
+    put(b, "d04", 9, 7, "h3");
+    assert_int_equal(locus_hs_batch_commit(b, 400), 0);
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    c = changes(s, 1);
+    assert_false(c->full_read_needed);
+    assert_int_equal(c->n_datasets, 6);
+    assert_int_equal(same_as_tree(f->hs, s, 6), 2);
+    locus_hs_snapshot_close(s);
 }
 
 int main(void)
@@ -305,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_sees_its_own_generation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trimmed_and_overflow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_against_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_without_values, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

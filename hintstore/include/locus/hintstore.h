@@ -362,6 +362,10 @@ typedef struct locus_hs_changes {
  * since == the snapshot's generation gives empty lists. The store keeps the
  * records of its last 128 commits (at most 32 MiB); an older `since` gives
  * full_read_needed. *out is owned by the snapshot, valid until close.
+ * The records carry the new summaries of the datasets they list: once this
+ * has been called, the snapshot answers lookups of those datasets from them
+ * (the same answer as the tree's, without a B-tree descent into the pages
+ * the writer has just rewritten).
  * Returns 0, LOCUS_EIO or LOCUS_ENOMEM. */
 int locus_hs_snapshot_changes_since(locus_hs_snapshot *s, uint64_t since,
                                     const locus_hs_changes **out);
