@@ -1048,24 +1048,62 @@ typedef struct unit_key {
     uint32_t demand, unit;
 } unit_key;
 
-static int cmp_unit_key(const void *p, const void *q)
+/* Is x after y in demand order (item, then block)? */
+static inline int unit_key_after(const unit_key *x, const unit_key *y)
 {
-    const unit_key *x = p, *y = q;
-    if (x->demand != y->demand)
-        return x->demand < y->demand ? -1 : 1;
-    return x->block < y->block ? -1 : x->block > y->block;
+    return x->demand != y->demand ? x->demand > y->demand : x->block > y->block;
+}
+
+/* Sorts v[0..n) by demand order, stably (equal keys keep their order, as
+ * the merge sort qsort used before did). A framework's units come as a few
+ * runs already in that order (one per tier), so runs are found and merged
+ * pairwise through tmp (room for n): n log(runs) steps with the comparison
+ * inline, where a general sort took n log n calls through a pointer. */
+static void units_sort(unit_key *v, unit_key *tmp, uint32_t n)
+{
+    while (n > 1) {
+        uint32_t runs = 0, out = 0;
+        for (uint32_t lo = 0; lo < n;) {
+            uint32_t mid = lo + 1;
+            while (mid < n && !unit_key_after(&v[mid - 1], &v[mid]))
+                mid++;
+            uint32_t hi = mid;
+            if (mid < n)
+                for (hi = mid + 1; hi < n && !unit_key_after(&v[hi - 1], &v[hi]); hi++)
+                    ;
+            /* merge v[lo..mid) and v[mid..hi); on a tie the left one first */
+            uint32_t i = lo, j = mid;
+            while (i < mid && j < hi)
+                tmp[out++] = unit_key_after(&v[i], &v[j]) ? v[j++] : v[i++];
+            while (i < mid)
+                tmp[out++] = v[i++];
+            while (j < hi)
+                tmp[out++] = v[j++];
+            runs++;
+            lo = hi;
+        }
+        memcpy(v, tmp, sizeof *v * n);
+        if (runs == 1)
+            break;
+    }
 }
 
 typedef struct entry_key {
     uint32_t fw, pos, entry;
 } entry_key;
 
-static int cmp_entry_key(const void *p, const void *q)
+/* Sorts a few of one framework's entries by offer order (their agents'
+ * places in the cycle's order, distinct, so any sort gives the same order)
+ * by insertion, with no call per comparison. */
+static void entries_sort(entry_key *v, uint32_t n)
 {
-    const entry_key *x = p, *y = q;
-    if (x->fw != y->fw)
-        return x->fw < y->fw ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
+    for (uint32_t i = 1; i < n; i++) {
+        entry_key x = v[i];
+        uint32_t j = i;
+        for (; j > 0 && (v[j - 1].fw > x.fw || (v[j - 1].fw == x.fw && v[j - 1].pos > x.pos)); j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 /* Does unit un of f have a copy on agent ag? */
@@ -1095,14 +1133,14 @@ static int list_add(locus_allocator *a, uint32_t u, uint32_t *head, uint32_t *ta
 /* Scratch of align_slices, kept across cycles. */
 typedef struct align_buf {
     entry_key *ent;
-    unit_key *order;
+    unit_key *order, *order_tmp;
     uint32_t *off, *bucket, *took;
     uint32_t *agent_k;          /* per agent slot: its entry among the framework's, or NONE */
     uint32_t *fw_head;          /* per framework slot: its first plan entry (NONE between uses) */
     uint32_t *enext, *fws;      /* per plan entry: the framework's next; frameworks planned */
     uint32_t *elast;            /* per plan entry: its last planned unit in demand order */
     uint32_t cap_ent, cap_order, cap_off, cap_bucket, cap_took, cap_agent_k;
-    uint32_t cap_fw_head, cap_enext, cap_fws, cap_elast;
+    uint32_t cap_fw_head, cap_enext, cap_fws, cap_elast, cap_order_tmp;
 } align_buf;
 
 /* Cuts one framework's slices (entries ent[0..ne), in offer order) to the
@@ -1119,11 +1157,15 @@ static int align_fw(locus_allocator *a, align_buf *w, const entry_key *ek, uint3
     int sorted = 1;
     for (uint32_t u = 0; u < f->n_units; u++) {
         w->order[u] = (unit_key){f->units[u].block, f->units[u].demand, u};
-        sorted &= u == 0 || cmp_unit_key(&w->order[u - 1], &w->order[u]) < 0;
+        sorted &= u == 0 || unit_key_after(&w->order[u], &w->order[u - 1]);
     }
     /* Units of one tier are in demand order already: no sort then. */
-    if (!sorted)
-        qsort(w->order, f->n_units, sizeof *w->order, cmp_unit_key);
+    if (!sorted) {
+        if (la_grow((void **)&w->order_tmp, &w->cap_order_tmp, f->n_units + 1,
+                    sizeof *w->order_tmp))
+            return LOCUS_ENOMEM;
+        units_sort(w->order, w->order_tmp, f->n_units);
+    }
     /* A dense agent -> entry array: this runs for every copy of the units walked. */
     for (uint32_t k = 0; k < ne; k++)
         w->agent_k[a->plan[ek[k].entry].agent] = k;
@@ -1323,10 +1365,29 @@ static int align_slices(locus_allocator *a)
             rc = LOCUS_ENOMEM;
             continue;
         }
-        ne = 0;
-        for (uint32_t e = e0; e != NONE; e = b->enext[e])
-            b->ent[ne++] = (entry_key){fw, a->agents[a->plan[e].agent].live_pos, e};
-        qsort(b->ent, ne, sizeof *b->ent, cmp_entry_key);
+        if (ne <= 32) {
+            ne = 0;
+            for (uint32_t e = e0; e != NONE; e = b->enext[e])
+                b->ent[ne++] = (entry_key){fw, a->agents[a->plan[e].agent].live_pos, e};
+            entries_sort(b->ent, ne);
+        } else {
+            /* Slices on many agents: the cycle's agent order read once
+             * picks them out in order (an entry per agent), where a sort
+             * took ne log ne compares through a pointer. */
+            for (uint32_t e = e0; e != NONE; e = b->enext[e])
+                b->agent_k[a->plan[e].agent] = e;
+            uint32_t n_all = ne;
+            ne = 0;
+            for (uint32_t i = 0; i < a->n_live && ne < n_all; i++) {
+                uint32_t e = b->agent_k[a->live[i]];
+                if (e == NONE)
+                    continue;
+                b->agent_k[a->live[i]] = NONE;
+                b->ent[ne++] = (entry_key){fw, i, e};
+            }
+            for (uint32_t e = e0; e != NONE && ne < n_all; e = b->enext[e])
+                b->agent_k[a->plan[e].agent] = NONE; /* not live: never planned on */
+        }
         rc = align_fw(a, b, b->ent, ne);
     }
     return rc;
@@ -1343,6 +1404,7 @@ static void align_free(align_buf *b)
     free(b->fws);
     free(b->elast);
     free(b->order);
+    free(b->order_tmp);
     free(b->off);
     free(b->bucket);
     free(b->took);
@@ -1546,6 +1608,18 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
             f->budget = 1;
         if (f->budget < 0.5)
             a->fstate[fw] = 0;
+    }
+    /* A framework out of the cycle now (fstate 0) stays out until the next
+     * one: the DRF walks of ulist would pass it at every pick, so it leaves
+     * the list (which stays sorted; an offer to it through its planned
+     * slices finds it absent and moves nothing that is walked). */
+    for (uint32_t r = 0; r < a->n_roles; r++) {
+        la_role *ro = &a->roles[r];
+        uint32_t kept = 0;
+        for (uint32_t i = 0; i < ro->un; i++)
+            if (a->fstate[a->clients[ro->ulist[i]].fw])
+                ro->ulist[kept++] = ro->ulist[i];
+        ro->un = kept;
     }
     return 0;
 }
