@@ -304,6 +304,14 @@ static int offer_rest_in_drf(locus_allocator *a, uint32_t gs, double *avail, uin
     return 0;
 }
 
+/* Was a pick on this agent turned down (a refuse filter, quota)? Only
+ * then is there a rest to offer in DRF order: the agent loop asks this
+ * inline instead of calling offer_rest_in_drf for every agent. */
+static inline int refused_pick(const locus_allocator *a)
+{
+    return a->roles_ext && a->roles_ext->refused;
+}
+
 int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
 {
     if (!a || !out)
@@ -376,7 +384,9 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
              * changed it since: its free resources are taken from there. */
             if (!a->plan_open[gs])
                 continue; /* the plan found nothing to offer here */
-            memcpy(avail, &a->plan_avail[(size_t)gs * a->n_res], sizeof *avail * a->n_res);
+            const double *from_plan = &a->plan_avail[(size_t)gs * a->n_res];
+            for (uint32_t k = 0; k < a->n_res; k++) /* a few: no memcpy call */
+                avail[k] = from_plan[k];
         } else {
             if (!g->active || !la_allocatable(a, g, avail))
                 continue;
@@ -399,7 +409,7 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
                     __builtin_prefetch(p);
             }
             if ((rc = la_place_agent(a, gs, avail, now_t, now)) ||
-                (rc = offer_rest_in_drf(a, gs, avail, now_t, now, from)))
+                (refused_pick(a) && (rc = offer_rest_in_drf(a, gs, avail, now_t, now, from))))
                 return rc;
             continue;
         }
@@ -421,7 +431,7 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
             continue;
         p.level = -1;
         if ((rc = la_make_offer(a, gs, avail, &p, 0, a->hints_valid, now, 0, NULL)) ||
-            (rc = offer_rest_in_drf(a, gs, avail, now_t, now, from)))
+            (refused_pick(a) && (rc = offer_rest_in_drf(a, gs, avail, now_t, now, from))))
             return rc;
     }
     for (size_t i = 0; i < a->n_offers; i++) {

@@ -1545,7 +1545,9 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
             continue;
         }
         a->plan_open[ag] = 1;
-        memcpy(&a->plan_avail[(size_t)ag * a->n_res], fr, sizeof *fr * a->n_res);
+        double *to = &a->plan_avail[(size_t)ag * a->n_res];
+        for (uint32_t k = 0; k < a->n_res; k++) /* a few: no memcpy call */
+            to[k] = fr[k];
         a->plan_fit[ag] = (uint8_t)min_room(a, ag);
     }
     /* The agents with room for the smallest planned task, in the cycle's order. */
