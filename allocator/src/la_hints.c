@@ -330,11 +330,87 @@ typedef struct la_items {
     uint32_t cap_name_key;
 } la_items;
 
-/* A dataset name's key in a u64 map (la_hash_str; the map's empty key moved). */
+/* Bits of a dataset name's hash its key keeps: all of them, except in a
+ * test build that makes different names share keys on purpose. */
+#ifndef LA_NAME_KEY_MASK
+#define LA_NAME_KEY_MASK UINT64_MAX
+#endif
+
+/* A dataset name's key from its la_hash_str (the map's empty key moved). */
+static uint64_t key_of_hash(uint64_t h)
+{
+    h &= (uint64_t)LA_NAME_KEY_MASK;
+    return h == UINT64_MAX ? h - 1 : h;
+}
+
 static uint64_t name_key(const char *name)
 {
-    uint64_t h = la_hash_str(name);
-    return h == UINT64_MAX ? h - 1 : h;
+    return key_of_hash(la_hash_str(name));
+}
+
+/* The datasets a change feed lists, found by name key: most demand items
+ * name none of them, which one bit of `listed` (the key's low bits) says
+ * without a probe; a key found is confirmed by one strcmp with the listed
+ * name. Two listed names sharing a key (a 64-bit hash twin) switch to a
+ * lookup by name. */
+#define FEED_BITS 65536u
+typedef struct feed_index {
+    const locus_hs_changes *ch;
+    la_u64map keys;  /* name key -> i (changed) or n_datasets + i (confirmed) */
+    la_strmap names; /* with twins only: name -> NONE - 1 (changed) or i (confirmed) */
+    int twins;
+    uint64_t listed[FEED_BITS / 64];
+} feed_index;
+
+static int feed_listed(const feed_index *x, uint64_t key)
+{
+    return (x->listed[(key % FEED_BITS) / 64] >> (key % 64)) & 1;
+}
+
+/* NONE (not listed), NONE - 1 (content changed) or the index of its entry in
+ * ch->confirmed. key is name_key(name). */
+static uint32_t feed_find(const feed_index *x, const char *name, uint64_t key)
+{
+    if (!feed_listed(x, key))
+        return NONE;
+    if (x->twins)
+        return la_strmap_get(&x->names, name);
+    uint32_t c = la_u64map_get(&x->keys, key);
+    if (c == NONE)
+        return NONE;
+    size_t nd = x->ch->n_datasets;
+    if (strcmp(c < nd ? x->ch->datasets[c] : x->ch->confirmed[c - nd].dataset, name) != 0)
+        return NONE;
+    return c < nd ? NONE - 1 : (uint32_t)(c - nd);
+}
+
+/* 0, or nonzero when out of memory. */
+static int feed_index_build(feed_index *x, const locus_hs_changes *ch)
+{
+    x->ch = ch;
+    size_t nd = ch->n_datasets, n = nd + ch->n_confirmed;
+    if (n >= NONE - 1)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *nm = i < nd ? ch->datasets[i] : ch->confirmed[i - nd].dataset;
+        uint64_t k = name_key(nm);
+        size_t before = x->keys.n;
+        x->listed[(k % FEED_BITS) / 64] |= 1ull << (k % 64);
+        if (la_u64map_put(&x->keys, k, (uint32_t)i))
+            return 1;
+        x->twins |= x->keys.n == before;
+    }
+    for (size_t i = 0; x->twins && i < n; i++)
+        if (la_strmap_put(&x->names, i < nd ? ch->datasets[i] : ch->confirmed[i - nd].dataset,
+                          i < nd ? NONE - 1 : (uint32_t)(i - nd)))
+            return 1;
+    return 0;
+}
+
+static void feed_index_free(feed_index *x)
+{
+    la_u64map_free(&x->keys);
+    la_strmap_free(&x->names);
 }
 
 /* loc_add, and the part recorded in rec (may be NULL). */
@@ -916,12 +992,11 @@ static int item_read(locus_allocator *a, void *snap, la_fw *f, size_t i, const c
 static void expiry_from_items(la_fw *f);
 
 /* Re-reads only the items of f (read in full before, recorded) whose dataset
- * the feed lists as changed (names: NONE - 1), that were stale in a dataset
- * it lists as confirmed, or whose hint expired; the other items' recorded
- * parts are added back in demand order, so the result equals a full read.
- * names may be NULL (expiry only). Returns 0, or 1 when f must be read in
- * full. */
-static int items_patch(locus_allocator *a, void *snap, la_fw *f, const la_strmap *names,
+ * the feed lists as changed, that were stale in a dataset it lists as
+ * confirmed, or whose hint expired; the other items' recorded parts are
+ * added back in demand order, so the result equals a full read. feed may be
+ * NULL (expiry only). Returns 0, or 1 when f must be read in full. */
+static int items_patch(locus_allocator *a, void *snap, la_fw *f, const feed_index *feed,
                        const clockmap *cm)
 {
     la_items *rec = items_of(a, f);
@@ -943,8 +1018,8 @@ static int items_patch(locus_allocator *a, void *snap, la_fw *f, const la_strmap
         la_demand *d = &f->demand[i];
         uint32_t hi = rec->off[i + 1];
         rec->off[i] = t.n_c;
-        if (names && (i == 0 || !d->same_dataset))
-            v = la_strmap_get(names, d->dataset);
+        if (feed && (i == 0 || !d->same_dataset))
+            v = feed_find(feed, d->dataset, rec->name_key[i]);
         int reread = d->expire <= cm->now || (v != NONE && (v == NONE - 1 || d->stale));
         if (reread) {
             rc = item_read(a, snap, f, i, cm, &t, NULL);
@@ -1168,7 +1243,7 @@ static int blocks_read_more(locus_allocator *a, void *snap, la_fw *f, const cloc
  * one is left as a hole until the next full read), a block gone or stale
  * leaves the units. Returns 0, or 1 when f must be read again in full. */
 static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64map *changed,
-                        const la_strmap *in_feed, const clockmap *cm)
+                        const feed_index *in_feed, const clockmap *cm)
 {
     /* Also re-read: items whose hint expired (a refresh not in the feed's
      * block list may have moved it), and stale items of datasets the feed
@@ -1187,8 +1262,8 @@ static int patch_blocks(locus_allocator *a, void *snap, la_fw *f, const la_u64ma
         la_demand *d = &f->demand[i];
         /* Items of one dataset come together: one lookup and one hash per run. */
         if (in_feed && (i == 0 || !d->same_dataset)) {
-            prev_in_feed = la_strmap_get(in_feed, d->dataset) != NONE;
             prev_hash = la_hash_str(d->dataset);
+            prev_in_feed = feed_find(in_feed, d->dataset, key_of_hash(prev_hash)) != NONE;
         }
         int reread = d->stale ? prev_in_feed
                               : d->expire <= cm->now ||
@@ -1909,7 +1984,7 @@ static void ds_batch_free(la_ds_batch *b)
     free(b->st);
 }
 
-#define FEED_BITS 65536u
+#define FEED_AHEAD 4u
 
 /* Applies the store's change feed since the generation the index was
  * built at. A framework demanding a dataset whose content changed is read
@@ -1928,51 +2003,38 @@ static int apply_changes(locus_allocator *a, void *snap, uint64_t gen, const clo
         return 1;
     if (!ch->n_datasets && !ch->n_confirmed)
         return 0;
-    la_strmap names = {0}; /* changed: NONE - 1; confirmed: index into ch->confirmed */
-    la_u64map keys = {0};  /* their name_keys: most items are told apart without a string */
+    feed_index *feed = calloc(1, sizeof *feed);
     la_u64map blocks = {0};
     la_ds_batch batch = {0};
     uint32_t *todo = malloc(sizeof *todo * (a->n_fw_slots + 1)), n_todo = 0;
-    int full = !todo, blocks_built = 0;
-    /* One bit per name key's low bits: most demand items name no changed
-     * dataset, and an 8 KB bitmap says so without a hash probe. */
-    uint64_t listed[FEED_BITS / 64] = {0};
-    for (size_t i = 0; i < ch->n_datasets && !full; i++) {
-        uint64_t k = name_key(ch->datasets[i]);
-        listed[(k % FEED_BITS) / 64] |= 1ull << (k % 64);
-        full = la_strmap_put(&names, ch->datasets[i], NONE - 1) != 0 ||
-               la_u64map_put(&keys, k, 1) != 0;
-    }
-    for (size_t i = 0; i < ch->n_confirmed && !full; i++) {
-        uint64_t k = name_key(ch->confirmed[i].dataset);
-        listed[(k % FEED_BITS) / 64] |= 1ull << (k % 64);
-        full = la_strmap_put(&names, ch->confirmed[i].dataset, (uint32_t)i) != 0 ||
-               la_u64map_put(&keys, k, 1) != 0;
-    }
+    int full = !todo || !feed || feed_index_build(feed, ch), blocks_built = 0;
     /* First the frameworks the feed concerns, and the changed datasets they
      * re-read; then those looked up together; then the frameworks patched. */
     for (uint32_t fs = 0; fs < a->n_fw_slots && !full; fs++) {
         la_fw *f = &a->fws[fs];
+        if (fs + FEED_AHEAD < a->cap_fw_items) {
+            /* Each framework's keys sit in their own allocation: a miss
+             * per framework unless asked for a few frameworks ahead. */
+            const uint64_t *nk = a->fw_items[fs + FEED_AHEAD].name_key;
+            __builtin_prefetch(nk);
+            __builtin_prefetch(nk + 8);
+        }
         if (!f->live || f->hint_dirty || f->hint_epoch != a->hint_epoch)
             continue;
         int changed = 0, confirmed = 0, by_blocks = blocks_only(f);
         uint32_t v = NONE;
         const la_items *rec = items_of(a, f);
         for (size_t d = 0; d < f->n_demand; d++) {
-            if (rec) {
+            if (rec && !feed_listed(feed, rec->name_key[d])) {
                 /* Not listed: neither is the rest of its dataset's run,
                  * which shares its key. The item itself is not read. */
-                uint64_t k = rec->name_key[d];
-                if (!(listed[(k % FEED_BITS) / 64] & (1ull << (k % 64)))) {
-                    v = NONE;
-                    continue;
-                }
+                v = NONE;
+                continue;
             }
             /* Items of one dataset come together: one lookup per run. */
             if (d == 0 || !f->demand[d].same_dataset)
-                v = rec && la_u64map_get(&keys, rec->name_key[d]) == NONE
-                        ? NONE
-                        : la_strmap_get(&names, f->demand[d].dataset);
+                v = feed_find(feed, f->demand[d].dataset,
+                              rec ? rec->name_key[d] : name_key(f->demand[d].dataset));
             if (v == NONE)
                 continue;
             if (v == NONE - 1) {
@@ -2015,15 +2077,16 @@ static int apply_changes(locus_allocator *a, void *snap, uint64_t gen, const clo
     }
     for (uint32_t i = 0; i < n_todo && !full; i++) {
         la_fw *f = &a->fws[todo[i]];
-        if (blocks_only(f) ? !ch->blocks_complete || patch_blocks(a, snap, f, &blocks, &names, cm)
-                           : items_patch(a, snap, f, &names, cm))
+        if (blocks_only(f) ? !ch->blocks_complete || patch_blocks(a, snap, f, &blocks, feed, cm)
+                           : items_patch(a, snap, f, feed, cm))
             f->hint_dirty = 1;
     }
     a->ds_batch = NULL;
     ds_batch_free(&batch);
     free(todo);
-    la_strmap_free(&names);
-    la_u64map_free(&keys);
+    if (feed)
+        feed_index_free(feed);
+    free(feed);
     la_u64map_free(&blocks);
     return full;
 }
