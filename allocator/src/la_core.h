@@ -473,6 +473,8 @@ void la_maybe_reload(locus_allocator *a, double now);
 uint64_t la_key8(const char *s);
 double la_dominant(const locus_allocator *a, const double *alloc);
 int la_cmp_client(const locus_allocator *a, uint32_t x, uint32_t y);
+/* la_move_right over a role's client list, la_cmp_client inline (la_drf.c). */
+void la_move_right_client(locus_allocator *a, uint32_t *arr, uint32_t n, uint32_t i);
 int la_cmp_role(const locus_allocator *a, uint32_t x, uint32_t y);
 int la_drf_resort(locus_allocator *a);
 void la_move_right(locus_allocator *a, uint32_t *arr, uint32_t n, uint32_t i,

@@ -37,7 +37,8 @@ uint64_t la_key8(const char *s)
     return k << (8 * (8 - i));
 }
 
-int la_cmp_client(const locus_allocator *a, uint32_t x, uint32_t y)
+/* The client order, inline for the walks in this file that compare many. */
+static inline int cmp_client(const locus_allocator *a, uint32_t x, uint32_t y)
 {
     const la_client *cx = &a->clients[x], *cy = &a->clients[y];
     if (cx->share != cy->share)
@@ -47,6 +48,11 @@ int la_cmp_client(const locus_allocator *a, uint32_t x, uint32_t y)
     if (cx->key8 != cy->key8)
         return cx->key8 < cy->key8 ? -1 : 1;
     return strcmp(a->fws[cx->fw].id, a->fws[cy->fw].id);
+}
+
+int la_cmp_client(const locus_allocator *a, uint32_t x, uint32_t y)
+{
+    return cmp_client(a, x, y);
 }
 
 int la_cmp_role(const locus_allocator *a, uint32_t x, uint32_t y)
@@ -145,6 +151,25 @@ void la_move_right(locus_allocator *a, uint32_t *arr, uint32_t n, uint32_t i,
     }
 }
 
+/* la_move_right for a role's list of clients: the same search with the
+ * comparison inline (an offer moves its client, and drf makes one per
+ * agent served). */
+void la_move_right_client(locus_allocator *a, uint32_t *arr, uint32_t n, uint32_t i)
+{
+    uint32_t v = arr[i], lo = i + 1, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (cmp_client(a, arr[mid], v) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo - 1 > i) {
+        memmove(&arr[i], &arr[i + 1], sizeof *arr * (lo - 1 - i));
+        arr[lo - 1] = v;
+    }
+}
+
 /* Index of a listed client in its role's list: binary search (valid inside a
  * cycle, where lists are sorted), else a scan. */
 uint32_t la_list_find(locus_allocator *a, const la_role *ro, uint32_t cslot, int sorted)
@@ -153,7 +178,7 @@ uint32_t la_list_find(locus_allocator *a, const la_role *ro, uint32_t cslot, int
         uint32_t lo = 0, hi = ro->n;
         while (lo < hi) {
             uint32_t mid = lo + (hi - lo) / 2;
-            int c = la_cmp_client(a, ro->list[mid], cslot);
+            int c = cmp_client(a, ro->list[mid], cslot);
             if (c == 0)
                 return mid;
             if (c < 0)
@@ -203,7 +228,7 @@ int la_drf_before(const locus_allocator *a, uint32_t x, uint32_t y)
     uint32_t rx = a->clients[x].role, ry = a->clients[y].role;
     if (rx != ry)
         return la_cmp_role(a, rx, ry) < 0;
-    return la_cmp_client(a, x, y) < 0;
+    return cmp_client(a, x, y) < 0;
 }
 
 /* Near saturation (few frameworks left unfiltered on a densely filtered

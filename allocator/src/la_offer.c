@@ -239,10 +239,11 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     /* In a locality cycle only ulist is walked, so only it is kept in order
      * (every list is sorted afresh at the next cycle). */
     if (!use_loc)
-        la_move_right(a, ro->list, ro->n, p->li, la_cmp_client);
+        la_move_right_client(a, ro->list, ro->n, p->li);
     else if (ui != NONE)
-        la_move_right(a, ro->ulist, ro->un, ui, la_cmp_client);
-    la_move_right(a, a->role_order, a->n_roles, p->ri, la_cmp_role);
+        la_move_right_client(a, ro->ulist, ro->un, ui);
+    if (p->ri + 1 < a->n_roles) /* the last role (or the only one) stays */
+        la_move_right(a, a->role_order, a->n_roles, p->ri, la_cmp_role);
     if (a->roles_ext)
         la_roles_offered(a, rslot, avail);
     return 0;
@@ -384,9 +385,7 @@ int la_allocate(locus_allocator *a, double now, locus_offer_list *out)
              * changed it since: its free resources are taken from there. */
             if (!a->plan_open[gs])
                 continue; /* the plan found nothing to offer here */
-            const double *from_plan = &a->plan_avail[(size_t)gs * a->n_res];
-            for (uint32_t k = 0; k < a->n_res; k++) /* a few: no memcpy call */
-                avail[k] = from_plan[k];
+            memcpy(avail, &a->plan_avail[(size_t)gs * a->n_res], sizeof *avail * a->n_res);
         } else {
             if (!g->active || !la_allocatable(a, g, avail))
                 continue;

@@ -1545,9 +1545,7 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
             continue;
         }
         a->plan_open[ag] = 1;
-        double *to = &a->plan_avail[(size_t)ag * a->n_res];
-        for (uint32_t k = 0; k < a->n_res; k++) /* a few: no memcpy call */
-            to[k] = fr[k];
+        memcpy(&a->plan_avail[(size_t)ag * a->n_res], fr, sizeof *fr * a->n_res);
         a->plan_fit[ag] = (uint8_t)min_room(a, ag);
     }
     /* The agents with room for the smallest planned task, in the cycle's order. */
@@ -1748,7 +1746,8 @@ int la_place_agent(locus_allocator *a, uint32_t gs, double *avail, uint32_t now_
     int rc = 0;
     if (a->plan_head && gs < a->plan_agent_cap) {
         int touched = 0;
-        if ((rc = offer_planned(a, gs, avail, now, &touched)))
+        /* an agent without planned slices costs no call */
+        if (a->plan_head[gs] != NONE && (rc = offer_planned(a, gs, avail, now, &touched)))
             return rc;
         /* Once a slice was cut from avail, what is free is read again from
          * the agent's allocations, whether or not the slice was offered: the
