@@ -159,6 +159,7 @@ typedef struct la_fw {
     uint32_t planned_local;     /* placement: of which on a copy */
     uint32_t unplaced;          /* placement: units with no free copy this cycle */
     double plan_key;            /* placement: projected dominant share */
+    double plan_step;           /* placement: what one task adds to plan_key (fixed in a cycle) */
     int waiting;                /* the last plan left some of its cached work unplaced */
 } la_fw;
 

@@ -448,6 +448,13 @@ static inline int starts_before(const locus_allocator *a, uint32_t r, const stru
              : k->cs != ky->cs && strcmp(a->fws[a->clients[k->cs].fw].id, a->fws[y].id) < 0;
 }
 
+/* Role r's place in the role order: with one role (the usual case) that
+ * is 0, known without a call; every pick asks it. */
+static inline uint32_t role_pos(const locus_allocator *a, uint32_t r)
+{
+    return a->n_roles == 1 && a->role_order[0] == r ? 0 : la_role_order_find(a, r);
+}
+
 /* Locality: the best-scoring node-local framework within the slack of the
  * lowest share; else the DRF-first framework this agent is allowed for. */
 static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now, la_pick *out)
@@ -665,7 +672,7 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             __builtin_prefetch(&a->allocs[g->alloc_head].a_prev, 1);
     }
     const la_client *c = &a->clients[best_cs];
-    out->ri = la_role_order_find(a, c->role);
+    out->ri = role_pos(a, c->role);
     out->li = NONE;
     out->cs = best_cs;
     out->ui = walk_ui != NONE && a->roles[c->role].ulist[walk_ui] == best_cs ? walk_ui : NONE;
@@ -760,7 +767,7 @@ static int pick_of_fw(const locus_allocator *a, uint32_t gs, uint32_t fw, la_pic
         return 0;
     annotate(a, gs, fw, p);
     p->cs = cs;
-    p->ri = la_role_order_find(a, a->clients[cs].role);
+    p->ri = role_pos(a, a->clients[cs].role);
     p->li = NONE;
     p->ui = NONE;
     p->waited = 0;
@@ -1436,8 +1443,7 @@ static int plan_pass(locus_allocator *a, uint32_t *n, uint32_t *n_local, uint32_
             (*n_local)--;
             continue;
         }
-        const la_role *ro = &a->roles[a->clients[first_client(a, fw)].role];
-        f->plan_key += la_dominant(a, f->task_res) / (ro->weight > 0 ? ro->weight : 1);
+        f->plan_key += f->plan_step;
         heap_push(a, n, fw);
     }
     return 0;
@@ -1485,6 +1491,10 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         const la_role *ro = &a->roles[a->clients[cs].role];
         /* Progressive filling: the projected dominant share, over the role's weight. */
         f->plan_key = a->clients[cs].share / (ro->weight > 0 ? ro->weight : 1);
+        /* A task's share of the cluster over the weight: the same for each
+         * of f's tasks this cycle (its role and the cluster do not change
+         * while the plan runs), so computed once, not per task placed. */
+        f->plan_step = la_dominant(a, f->task_res) / (ro->weight > 0 ? ro->weight : 1);
         f->budget = 0; /* set below: the work the plan leaves */
         n_local++;
         if (f->task_res[LA_RES_CPUS] < a->plan_min_task[0])
