@@ -1113,6 +1113,32 @@ static void entries_sort(entry_key *v, uint32_t n)
     }
 }
 
+/* Sorts one framework's entries (many) by offer order: their places are
+ * distinct numbers up to max_pos, sorted a byte at a time (least
+ * significant first, through tmp), a few passes over the entries where a
+ * sort took ne log ne compares through a pointer. */
+static void entries_radix(entry_key *v, entry_key *tmp, uint32_t n, uint32_t max_pos)
+{
+    entry_key *from = v, *to = tmp;
+    for (unsigned sh = 0; sh < 32 && (max_pos >> sh); sh += 8) {
+        uint32_t at[256] = {0};
+        for (uint32_t i = 0; i < n; i++)
+            at[(from[i].pos >> sh) & 255]++;
+        for (uint32_t d = 0, sum = 0; d < 256; d++) {
+            uint32_t c = at[d];
+            at[d] = sum;
+            sum += c;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            to[at[(from[i].pos >> sh) & 255]++] = from[i];
+        entry_key *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != v)
+        memcpy(v, from, sizeof *v * n);
+}
+
 /* Does unit un of f have a copy on agent ag? */
 static int unit_on(const la_fw *f, const la_unit *un, uint32_t ag)
 {
@@ -1139,7 +1165,7 @@ static int list_add(locus_allocator *a, uint32_t u, uint32_t *head, uint32_t *ta
 
 /* Scratch of align_slices, kept across cycles. */
 typedef struct align_buf {
-    entry_key *ent;
+    entry_key *ent, *ent_tmp;
     unit_key *order, *order_tmp;
     uint32_t *off, *bucket, *took;
     uint32_t *agent_k;          /* per agent slot: its entry among the framework's, or NONE */
@@ -1147,7 +1173,7 @@ typedef struct align_buf {
     uint32_t *enext, *fws;      /* per plan entry: the framework's next; frameworks planned */
     uint32_t *elast;            /* per plan entry: its last planned unit in demand order */
     uint32_t cap_ent, cap_order, cap_off, cap_bucket, cap_took, cap_agent_k;
-    uint32_t cap_fw_head, cap_enext, cap_fws, cap_elast, cap_order_tmp;
+    uint32_t cap_fw_head, cap_enext, cap_fws, cap_elast, cap_order_tmp, cap_ent_tmp;
 } align_buf;
 
 /* Cuts one framework's slices (entries ent[0..ne), in offer order) to the
@@ -1372,29 +1398,21 @@ static int align_slices(locus_allocator *a)
             rc = LOCUS_ENOMEM;
             continue;
         }
-        if (ne <= 32) {
-            ne = 0;
-            for (uint32_t e = e0; e != NONE; e = b->enext[e])
-                b->ent[ne++] = (entry_key){fw, a->agents[a->plan[e].agent].live_pos, e};
-            entries_sort(b->ent, ne);
-        } else {
-            /* Slices on many agents: the cycle's agent order read once
-             * picks them out in order (an entry per agent), where a sort
-             * took ne log ne compares through a pointer. */
-            for (uint32_t e = e0; e != NONE; e = b->enext[e])
-                b->agent_k[a->plan[e].agent] = e;
-            uint32_t n_all = ne;
-            ne = 0;
-            for (uint32_t i = 0; i < a->n_live && ne < n_all; i++) {
-                uint32_t e = b->agent_k[a->live[i]];
-                if (e == NONE)
-                    continue;
-                b->agent_k[a->live[i]] = NONE;
-                b->ent[ne++] = (entry_key){fw, i, e};
-            }
-            for (uint32_t e = e0; e != NONE && ne < n_all; e = b->enext[e])
-                b->agent_k[a->plan[e].agent] = NONE; /* not live: never planned on */
+        if (ne > 32 && la_grow((void **)&b->ent_tmp, &b->cap_ent_tmp, ne, sizeof *b->ent_tmp)) {
+            rc = LOCUS_ENOMEM;
+            continue;
         }
+        ne = 0;
+        uint32_t max_pos = 0;
+        for (uint32_t e = e0; e != NONE; e = b->enext[e]) {
+            uint32_t pos = a->agents[a->plan[e].agent].live_pos;
+            max_pos = pos > max_pos ? pos : max_pos;
+            b->ent[ne++] = (entry_key){fw, pos, e};
+        }
+        if (ne <= 32)
+            entries_sort(b->ent, ne);
+        else
+            entries_radix(b->ent, b->ent_tmp, ne, max_pos);
         rc = align_fw(a, b, b->ent, ne);
     }
     return rc;
@@ -1405,6 +1423,7 @@ static void align_free(align_buf *b)
     if (!b)
         return;
     free(b->ent);
+    free(b->ent_tmp);
     free(b->agent_k);
     free(b->fw_head);
     free(b->enext);
