@@ -24,6 +24,7 @@
 #define BT_P_LEAF 0x02
 #define BT_F_NODE_SPECIAL 0x07 /* F_BIGDATA | F_SUBDATA | F_DUPDATA */
 #define BT_MAX_DEPTH 32
+#define BT_MAX_FIND_NEAR 64 /* keys of one hs_bt_find_near that may move to a next leaf */
 
 static inline uint16_t bt_u16(const unsigned char *p)
 {
@@ -115,6 +116,8 @@ static inline void bt_child(const hs_bt *t, hs_bt_query *q, int i)
         q->state = HS_BT_FALLBACK;
         return;
     }
+    q->parent = q->page;
+    q->pidx = i;
     uint64_t pgno = (uint64_t)bt_u16(n) | (uint64_t)bt_u16(n + 2) << 16 |
                     (uint64_t)bt_u16(n + 4) << 32;
     bt_enter(t, q, pgno);
@@ -272,6 +275,7 @@ void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n)
         q[i].vlen = 0;
         q[i].wide = 0;
         q[i].hint = -1;
+        q[i].parent = NULL;
         if (t->root == (uint64_t)-1) /* an empty sub-database */
             q[i].state = HS_BT_ABSENT;
         else
@@ -280,16 +284,45 @@ void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n)
     bt_run(t, q, n);
 }
 
-/* Whether q's key lies between the first and last keys of leaf page p, so
- * that it can only be on that page (1), or not (0). */
-static int bt_leaf_covers(const hs_bt *t, const unsigned char *p, const hs_bt_query *q)
+/* Where q's key lies against leaf page p: 0 between its first and last
+ * keys (so it can only be on that page), 1 past its last key, -1 before its
+ * first key or when p is no leaf this search reads. */
+static int bt_leaf_side(const hs_bt *t, const unsigned char *p, const hs_bt_query *q)
 {
     uint16_t lower = bt_u16(p + 12);
     if ((bt_u16(p + 10) & 0x7f) != BT_P_LEAF || lower <= BT_PAGEHDR || lower > t->psize)
-        return 0;
+        return -1;
     int nkeys = (lower - BT_PAGEHDR) >> 1;
     const unsigned char *first = bt_node(t, p, 0), *last = bt_node(t, p, nkeys - 1);
-    return first && last && bt_keycmp(q, first) >= 0 && bt_keycmp(q, last) <= 0;
+    if (!first || !last || bt_keycmp(q, first) < 0)
+        return -1;
+    return bt_keycmp(q, last) > 0;
+}
+
+static int bt_leaf_covers(const hs_bt *t, const unsigned char *p, const hs_bt_query *q)
+{
+    return bt_leaf_side(t, p, q) == 0;
+}
+
+/* Moves q, which ended absent past the last key of leaf q->start, to the
+ * next leaf under the same branch page; 0 when there is none (the last
+ * child, or a parent this search does not read): q is left as it was. */
+static int bt_next_leaf(const hs_bt *t, hs_bt_query *q)
+{
+    const unsigned char *p = q->parent;
+    if (!p || t->depth < 2)
+        return 0;
+    uint16_t lower = bt_u16(p + 12);
+    if ((bt_u16(p + 10) & 0x7f) != BT_P_BRANCH || lower <= BT_PAGEHDR || lower > t->psize)
+        return 0;
+    int nkeys = (lower - BT_PAGEHDR) >> 1;
+    if (q->pidx < 0 || q->pidx + 1 >= nkeys)
+        return 0;
+    q->page = p;
+    q->level = t->depth - 1;
+    q->hint = 0; /* a key just past the previous leaf is first on this one */
+    bt_child(t, q, q->pidx + 1);
+    return 1;
 }
 
 
@@ -315,21 +348,47 @@ void hs_bt_find_near(const hs_bt *t, hs_bt_query *q, size_t n)
              * with: prefetch each page's search nodes at once instead. */
             q[i].wide = descents == 1;
             q[i].hint = -1;
+            q[i].parent = NULL;
             bt_enter(t, &q[i], t->root);
         }
     }
     bt_run(t, q, n);
     /* A key found on its start leaf is there; one not found there is absent
-     * only if it lies within that leaf's keys, else it is on another page:
+     * only if it lies within that leaf's keys. One past its last key is
+     * looked for on the next leaf (keys in order cross leaves one at a
+     * time); another, or one past that next leaf too, is on another page:
      * those searches start again from the root. */
-    size_t again = 0;
-    for (size_t i = 0; i < n; i++)
-        if (q[i].start && q[i].state == HS_BT_ABSENT && !bt_leaf_covers(t, q[i].start, &q[i])) {
+    size_t next = 0, again = 0;
+    const unsigned char *from[BT_MAX_FIND_NEAR];
+    for (size_t i = 0; i < n; i++) {
+        from[i < BT_MAX_FIND_NEAR ? i : 0] = NULL;
+        if (!q[i].start || q[i].state != HS_BT_ABSENT)
+            continue;
+        int side = bt_leaf_side(t, q[i].start, &q[i]);
+        if (side == 0)
+            continue;
+        if (side > 0 && i < BT_MAX_FIND_NEAR && bt_next_leaf(t, &q[i])) {
+            from[i] = q[i].page;
+            next++;
+        } else {
             q[i].level = 0;
             q[i].hint = -1;
+            q[i].parent = NULL;
             bt_enter(t, &q[i], t->root);
             again++;
         }
+    }
+    if (next) {
+        bt_run(t, q, n);
+        for (size_t i = 0; i < n && i < BT_MAX_FIND_NEAR; i++)
+            if (from[i] && q[i].state == HS_BT_ABSENT && !bt_leaf_covers(t, from[i], &q[i])) {
+                q[i].level = 0;
+                q[i].hint = -1;
+                q[i].parent = NULL;
+                bt_enter(t, &q[i], t->root);
+                again++;
+            }
+    }
     if (again)
         bt_run(t, q, n);
 }

@@ -314,6 +314,12 @@ typedef struct hs_bt_query {
      * index of the node found */
     const unsigned char *start;
     int hint;
+    /* the branch page above the leaf a search ends on and the leaf's node
+     * there (out: where this search went; in, with start: start's, or
+     * NULL), so that a key past the end of start is looked for on the next
+     * leaf before a descent from the root */
+    const unsigned char *parent;
+    int pidx;
 } hs_bt_query;
 
 /* Sets t up for sub-database dbname in read transaction txn; 0, or -1 if
@@ -327,7 +333,8 @@ void hs_bt_find(const hs_bt *t, hs_bt_query *q, size_t n);
 void hs_bt_find_one(hs_bt *t, hs_bt_query *q);
 /* Searches the n keys side by side as hs_bt_find does, except that a query
  * with start set begins on that leaf (comparing with node hint first)
- * instead of the root, and starts again from the root if the key is not
+ * instead of the root, goes on to the next leaf under parent if the key lies
+ * past start's last key, and starts again from the root if the key is not
  * there and lies outside the leaf's keys. A query that ends on a leaf
  * (HS_BT_FOUND or HS_BT_ABSENT with page set) tells the next key in order
  * where to start: page, and mid + 1 (found) or lo (absent). A reader going

@@ -945,10 +945,14 @@ struct hs_block_window {
      * in order would be at (-1: unknown) */
     const unsigned char *leader_leaf[BLOCK_REFS_GROUP];
     int leader_next[BLOCK_REFS_GROUP];
+    const unsigned char *leader_parent[BLOCK_REFS_GROUP]; /* the leaf's branch page */
+    int leader_pidx[BLOCK_REFS_GROUP];                    /* and its node there */
     size_t fat[BLOCK_FOLLOWERS];  /* a follower's place in the caller's array */
     int fprev[BLOCK_FOLLOWERS];   /* the key before it: follower number, or -1 - leader slot */
     const unsigned char *fleaf[BLOCK_FOLLOWERS];
     int fnext[BLOCK_FOLLOWERS];
+    const unsigned char *fparent[BLOCK_FOLLOWERS];
+    int fpidx[BLOCK_FOLLOWERS];
     size_t nf;
 };
 
@@ -973,27 +977,35 @@ static void group_run(locus_hs_snapshot *s, hs_block_window *w, block_group *g,
             status[i] = placement_get(s, q->key, q->klen, &out[i]);
             leaf = NULL;
         }
+        const unsigned char *parent = leaf ? q->parent : NULL;
         if (g->fol[j] >= 0) {
             w->fleaf[g->fol[j]] = leaf;
             w->fnext[g->fol[j]] = next;
+            w->fparent[g->fol[j]] = parent;
+            w->fpidx[g->fol[j]] = q->pidx;
         } else {
             w->leader_leaf[j] = leaf;
             w->leader_next[j] = next;
+            w->leader_parent[j] = parent;
+            w->leader_pidx[j] = q->pidx;
         }
     }
     g->n = 0;
 }
 
 /* Adds the key of keys[i] to g, to start on `leaf` (NULL: the root) at
- * node `hint`. */
+ * node `hint`; the leaf is node pidx of branch page parent (NULL: unknown). */
 static void group_add(block_group *g, const locus_hs_block_ref *key, size_t dlen, size_t i,
-                      int fol, const unsigned char *leaf, int hint)
+                      int fol, const unsigned char *leaf, int hint, const unsigned char *parent,
+                      int pidx)
 {
     hs_bt_query *q = &g->q[g->n];
     q->key = g->key[g->n];
     q->klen = hs_block_key(g->key[g->n], key->dataset, dlen, key->index);
     q->start = leaf;
     q->hint = leaf ? hint : -1;
+    q->parent = leaf ? parent : NULL;
+    q->pidx = pidx;
     g->at[g->n] = i;
     g->fol[g->n++] = fol;
 }
@@ -1008,25 +1020,39 @@ static void window_run(locus_hs_snapshot *s, hs_block_window *w, const locus_hs_
     for (size_t f = 0; f < w->nf; f++) {
         if (fg->n == BLOCK_REFS_GROUP)
             group_run(s, w, fg, out, status);
-        const unsigned char *leaf;
-        int hint, p = w->fprev[f];
+        const unsigned char *leaf, *parent;
+        int hint, pidx, p = w->fprev[f];
+        const locus_hs_block_ref *k = &keys[w->fat[f]];
+        /* Blocks of a dataset sit in index order, usually all of them: a
+         * key `gap` indexes after the one before is most likely `gap` nodes
+         * after it (a reader asking for every other block, or for a job's
+         * share of a file, would otherwise search the leaf at every key). */
+        uint64_t before = p < 0 ? keys[w->leaders.at[-1 - p]].index : keys[w->fat[p]].index;
+        int gap = (int)(k->index - before); /* 1 ..BLOCK_NEAR_SPAN: a follower's */
         if (p < 0) {
             leaf = w->leader_leaf[-1 - p];
             hint = w->leader_next[-1 - p];
+            hint = hint >= 0 ? hint + gap - 1 : -1;
+            parent = w->leader_parent[-1 - p];
+            pidx = w->leader_pidx[-1 - p];
         } else if (fg->n && fg->fol[fg->n - 1] == p && fg->q[fg->n - 1].start) {
             /* the key before is in this group, started on a leaf: most
              * likely it ends there, found where it looks first */
             const hs_bt_query *pq = &fg->q[fg->n - 1];
             leaf = pq->start;
-            hint = pq->hint >= 0 ? pq->hint + 1 : -1;
+            hint = pq->hint >= 0 ? pq->hint + gap : -1;
+            parent = pq->parent;
+            pidx = pq->pidx;
         } else {
             if (fg->n && fg->fol[fg->n - 1] == p) /* a descent: wait for it */
                 group_run(s, w, fg, out, status);
             leaf = w->fleaf[p];
             hint = w->fnext[p];
+            hint = hint >= 0 ? hint + gap - 1 : -1;
+            parent = w->fparent[p];
+            pidx = w->fpidx[p];
         }
-        const locus_hs_block_ref *k = &keys[w->fat[f]];
-        group_add(fg, k, strlen(k->dataset), w->fat[f], (int)f, leaf, hint);
+        group_add(fg, k, strlen(k->dataset), w->fat[f], (int)f, leaf, hint, parent, pidx);
     }
     if (fg->n)
         group_run(s, w, fg, out, status);
@@ -1110,7 +1136,7 @@ int locus_hs_snapshot_block_refs(locus_hs_snapshot *s, const locus_hs_block_ref 
             prev = (int)w->nf++;
         } else {
             prev = -1 - (int)w->leaders.n;
-            group_add(&w->leaders, &keys[i], dlen, i, -1, NULL, -1);
+            group_add(&w->leaders, &keys[i], dlen, i, -1, NULL, -1, NULL, -1);
         }
         prev_ds = ds;
         prev_dlen = dlen;

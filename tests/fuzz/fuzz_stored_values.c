@@ -78,14 +78,17 @@ static void check_block(const uint8_t *v, size_t n)
 /* The batched block lookup's use of the walk: groups of block keys in
  * index order (and one going back), each key starting on the leaf the
  * previous group's last search ended on, or the one the key before it
- * starts on, at a node index given as a hint (in range or not); a key not
- * there and outside that leaf's keys starts again from the root. Every
+ * starts on, at a node index given as a hint (in range or not); a key past
+ * that leaf's last key goes on to the next leaf under the branch page the
+ * search came through, and a key not there and outside that leaf's keys
+ * starts again from the root. Every
  * search ends; a value found and a leaf ended on lie inside the pages. */
 static void check_block_walk(const hs_bt *t, const uint8_t *pages)
 {
     const uint8_t *end = pages + t->npages * t->psize;
     const unsigned char *leaf = NULL; /* where the previous group's last search ended */
-    int next = -1;
+    const unsigned char *parent = NULL; /* and the branch page above that leaf */
+    int next = -1, pidx = -1;
     char key[8][16];
     hs_bt_query q[8];
     for (int group = 0; group < 5; group++) {
@@ -100,6 +103,8 @@ static void check_block_walk(const hs_bt *t, const uint8_t *pages)
              * the key before ended on (or is starting on), a node further */
             q[i].start = i == 0 ? leaf : q[i - 1].start;
             q[i].hint = i == 0 ? next : q[i - 1].hint + 1;
+            q[i].parent = i == 0 ? parent : q[i - 1].parent;
+            q[i].pidx = i == 0 ? pidx : q[i - 1].pidx;
         }
         hs_bt_find_near(t, q, n);
         for (size_t i = 0; i < n; i++) {
@@ -112,6 +117,10 @@ static void check_block_walk(const hs_bt *t, const uint8_t *pages)
         const hs_bt_query *last = &q[n - 1];
         leaf = last->state == HS_BT_FOUND || last->state == HS_BT_ABSENT ? last->page : NULL;
         next = last->state == HS_BT_FOUND ? last->mid + 1 : last->lo;
+        parent = leaf ? last->parent : NULL;
+        pidx = last->pidx;
+        if (parent && (parent < pages || parent >= end || (size_t)(parent - pages) % t->psize))
+            abort();
         if (leaf && (leaf < pages || leaf >= end || (size_t)(leaf - pages) % t->psize))
             abort();
     }
