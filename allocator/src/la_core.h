@@ -124,6 +124,8 @@ typedef struct la_fw {
     la_locent *idx_loc;         /* its loc as the index last wrote it, in idx_ag's order, and */
     uint32_t cap_idx_loc;       /* its pending bytes then (idx_demand): an update writes only */
     uint64_t idx_demand;        /* the entries whose inputs changed since */
+    int idx_loc_in_loc;         /* what the index last wrote is still loc itself (not
+                                   rebuilt since): idx_loc is then stale, see loc_written */
     int idx_queued;             /* in the core's idx_queue: its entries are out of date */
     double loc_expire_at;       /* host time at which one of its hints turns stale */
     double wait_since;          /* delay scheduling: waiting since (host s), <0 not waiting */

@@ -279,6 +279,36 @@ static void loc_slot_set(locus_allocator *a, uint32_t ag, uint32_t s)
     a->loc_stamp[ag] = a->loc_token;
 }
 
+/* f's loc as the index last wrote it (n_idx_ag entries, in idx_ag's order)
+ * and the room there. The index keeps loc itself until loc is rebuilt
+ * (loc_restart), which then takes idx_loc's buffer in exchange: no copy of
+ * a framework's whole loc per update (thousands of agents for a job with a
+ * large input), only a pointer swap when it is read again. */
+static const la_locent *loc_written(const la_fw *f)
+{
+    return f->idx_loc_in_loc ? f->loc : f->idx_loc;
+}
+
+static uint32_t loc_written_cap(const la_fw *f)
+{
+    return f->idx_loc_in_loc ? f->cap_loc : f->cap_idx_loc;
+}
+
+/* Empties f's loc for a new computation, keeping what the index wrote. */
+static void loc_restart(la_fw *f)
+{
+    if (f->idx_loc_in_loc) {
+        la_locent *p = f->idx_loc;
+        uint32_t cap = f->cap_idx_loc;
+        f->idx_loc = f->loc;
+        f->cap_idx_loc = f->cap_loc;
+        f->loc = p;
+        f->cap_loc = cap;
+        f->idx_loc_in_loc = 0;
+    }
+    f->n_loc = 0;
+}
+
 static int loc_add(locus_allocator *a, la_fw *f, uint32_t agent, int t, uint64_t bytes,
                    double tasks)
 {
@@ -1008,7 +1038,7 @@ static int items_patch(locus_allocator *a, void *snap, la_fw *f, const feed_inde
     t.p = NULL;
     t.n_c = t.cap_c = 0;
     int rc = la_grow((void **)&t.p, &t.cap_c, rec->n_c + 8, sizeof *t.p);
-    f->n_loc = 0;
+    loc_restart(f);
     f->demand_bytes = 0;
     f->local_tasks = 0;
     if (!rc)
@@ -1048,7 +1078,7 @@ static int items_patch(locus_allocator *a, void *snap, la_fw *f, const feed_inde
 
 static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *cm)
 {
-    f->n_loc = 0;
+    loc_restart(f);
     f->demand_bytes = 0;
     f->local_tasks = 0;
     f->loc_expire_at = INFINITY;
@@ -1096,7 +1126,7 @@ static int fw_compute(locus_allocator *a, void *snap, la_fw *f, const clockmap *
  * copy, its task split over them. Out of memory: recomputed next cycle. */
 static void derive_from_units(locus_allocator *a, la_fw *f)
 {
-    f->n_loc = 0;
+    loc_restart(f);
     if (loc_begin(a)) {
         f->hint_dirty = 1;
         return;
@@ -1585,13 +1615,7 @@ static void queue_clear(locus_allocator *a)
  * every entry. */
 static void idx_loc_save(la_fw *f)
 {
-    if (la_grow((void **)&f->idx_loc, &f->cap_idx_loc, f->n_loc ? f->n_loc : 1,
-                sizeof *f->idx_loc)) {
-        f->cap_idx_loc = 0;
-        return;
-    }
-    if (f->n_loc)
-        memcpy(f->idx_loc, f->loc, sizeof *f->loc * f->n_loc);
+    f->idx_loc_in_loc = 1; /* loc_written: loc is what was written */
     f->idx_demand = f->demand_bytes;
 }
 
@@ -1771,7 +1795,7 @@ static void rack_prev_mark(locus_allocator *a, const la_fw *f, int on)
             a->rack_prev[f->racks[k].rack] = f->racks[k].bytes + 1;
     else
         for (uint32_t k = 0; k < f->n_idx_ag; k++) {
-            uint32_t r = a->rack_of[f->idx_loc[k].agent];
+            uint32_t r = a->rack_of[loc_written(f)[k].agent];
             if (r != NONE && r < a->n_racks)
                 a->rack_prev[r] = 0;
         }
@@ -1816,7 +1840,7 @@ static int index_update(locus_allocator *a, uint32_t fs)
      * is left alone: touching it is a cache miss (a framework's entries are
      * spread over the whole array), and a commit moving a few blocks changes
      * a few of a framework's agents. Its old entry is found by agent slot. */
-    int compare = f->cap_idx_loc >= f->n_idx_ag && f->n_idx_ag &&
+    int compare = loc_written_cap(f) >= f->n_idx_ag && f->n_idx_ag &&
                   f->idx_demand == f->demand_bytes && loc_begin(a) == 0 &&
                   rack_prev_reserve(a) == 0;
     if (compare) {
@@ -1838,7 +1862,7 @@ static int index_update(locus_allocator *a, uint32_t fs)
         }
         if (compare && a->idx_stamp[g] == had) {
             uint32_t k = loc_slot_of(a, g), r = a->rack_of[g];
-            const la_locent *o = k != NONE ? &f->idx_loc[k] : NULL;
+            const la_locent *o = k != NONE ? &loc_written(f)[k] : NULL;
             if (o && o->agent == g && memcmp(o->bytes, e->bytes, sizeof e->bytes) == 0 &&
                 o->tasks == e->tasks &&
                 (r == NONE || r >= a->n_racks || a->rack_prev[r] == a->rack_bytes[r])) {
