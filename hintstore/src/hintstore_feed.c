@@ -15,13 +15,15 @@
  * Record value (native byte order - the store never leaves its machine):
  *   u32 magic "LCF2", u32 flags (HS_FEED_*_OVERFLOW, HS_FEED_VALUES), i64 commit ms,
  *   u32 n_datasets, u32 n_confirmed, u32 n_hosts, u32 n_blocks,
- *   then n_datasets + n_confirmed + n_hosts names as (u16 length, bytes),
+ *   then n_datasets + n_confirmed + n_hosts names as (u16 length, bytes,
+ *   a NUL: the reader hands names out in place),
  *   then n_blocks entries (u32 ordinal in the datasets list, u64 index),
  *   then, with HS_FEED_VALUES, one entry per dataset of the datasets list:
  *   u32 length (UINT32_MAX: the commit deleted it) and the dataset's new
  *   summary value, byte for byte what the datasets sub-database holds.
- * Records written before values were carried ("LCF1") end after the blocks
- * and are still read; their datasets are looked up in the tree.
+ * Records written before values were carried ("LCF1": names without the
+ * NUL, copied by the reader) end after the blocks and are still read; their
+ * datasets are looked up in the tree.
  *
  * The reader (locus_hs_snapshot_changes_since) reads the records g+1 .. its
  * own generation inside its snapshot's read transaction, so the answer is
@@ -77,15 +79,16 @@ static int name_add(hs_feed_list *l, const char *s, size_t n)
         l->overflow = 1;
         return 0;
     }
-    unsigned char e[2 + HS_MAX_DATASET + HS_MAX_HOST + 2];
+    unsigned char e[2 + HS_MAX_DATASET + HS_MAX_HOST + 3];
     uint16_t len = (uint16_t)n;
-    if (n > sizeof e - 2) {
+    if (n > sizeof e - 3) {
         l->overflow = 1;
         return 0;
     }
     memcpy(e, &len, 2);
     memcpy(e + 2, s, n);
-    if (buf_add(l, e, n + 2, HS_FEED_MAX_NAME_BYTES))
+    e[2 + n] = 0; /* a reader hands the name out in place, as a C string */
+    if (buf_add(l, e, n + 3, HS_FEED_MAX_NAME_BYTES))
         return -1;
     if (!l->overflow)
         l->count++;
@@ -351,6 +354,9 @@ static int parse_record(collect *c, const MDB_val *v, int *full, int *blocks_inc
     p += HS_FEED_HEADER;
     const feed_ds *names;
     size_t first_ds = c->n_ds;
+    /* LCF2 names end in a NUL and are handed out in place (the record stays
+     * mapped while the read transaction lives); LCF1 names are copied. */
+    int in_place = get32(v->mv_data) == HS_FEED_MAGIC;
     for (int list = 0; list < 3; list++) {
         for (uint32_t i = 0; i < n[list]; i++) {
             uint16_t len;
@@ -358,12 +364,20 @@ static int parse_record(collect *c, const MDB_val *v, int *full, int *blocks_inc
                 return -1;
             memcpy(&len, p, 2);
             p += 2;
-            if ((size_t)(end - p) < len)
+            if ((size_t)(end - p) < (size_t)len + (size_t)in_place)
                 return -1;
-            char *s = hs_arena_strndup(c->a, (const char *)p, len);
-            if (!s)
-                return -2;
-            p += len;
+            const char *s;
+            if (in_place) {
+                if (p[len] != 0 || memchr(p, 0, len))
+                    return -1;
+                s = (const char *)p;
+                p += len + 1;
+            } else {
+                s = hs_arena_strndup(c->a, (const char *)p, len);
+                if (!s)
+                    return -2;
+                p += len;
+            }
             int rc = list == 0 ? add_ds(c, s) : list == 1 ? add_conf(c, s, ms) : add_host(c, s);
             if (rc)
                 return -2;

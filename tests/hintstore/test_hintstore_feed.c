@@ -363,8 +363,8 @@ static void test_random_against_versions(void **state)
 }
 
 /* Rewrites the feed record of `gen` as the format before values were
- * carried ("LCF1": same header and lists, no values section), through LMDB
- * directly with the store closed. */
+ * carried ("LCF1": same header and lists, names without their NUL, no
+ * values section), through LMDB directly with the store closed. */
 static void strip_values(const char *dir, uint64_t gen)
 {
     MDB_env *env;
@@ -388,18 +388,24 @@ static void strip_values(const char *dir, uint64_t gen)
     memcpy(&flags, rec + 4, 4);
     memcpy(n, rec + 16, sizeof n);
     assert_true(flags & 32u); /* values follow */
-    size_t off = 32;
+    /* names lose their NUL; the blocks follow; the values are dropped */
+    size_t off = 32, to = 32;
     for (uint32_t i = 0; i < n[0] + n[1] + n[2]; i++) {
         uint16_t len;
         memcpy(&len, rec + off, 2);
-        off += 2u + len;
+        assert_int_equal(rec[off + 2 + len], 0);
+        memmove(rec + to, rec + off, 2u + len);
+        off += 3u + len;
+        to += 2u + len;
     }
+    memmove(rec + to, rec + off, 12u * n[3]);
     off += 12u * n[3];
+    to += 12u * n[3];
     assert_true(off < v.mv_size);
     memcpy(rec, "LCF1", 4);
     flags &= ~32u;
     memcpy(rec + 4, &flags, 4);
-    MDB_val nv = {off, rec};
+    MDB_val nv = {to, rec};
     assert_int_equal(mdb_put(txn, dbi, &k, &nv, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
