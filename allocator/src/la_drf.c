@@ -133,9 +133,11 @@ int la_drf_resort(locus_allocator *a)
 }
 
 /* Moves element at index i of a sorted array to its place after its key
- * grew (it only moves right). */
-void la_move_right(locus_allocator *a, uint32_t *arr, uint32_t n, uint32_t i,
-                       int (*cmp)(const locus_allocator *, uint32_t, uint32_t))
+ * grew (it only moves right). Inlined into both callers below, so the one
+ * given cmp_client compares inline instead of through a pointer. */
+static inline __attribute__((always_inline)) void
+move_right(locus_allocator *a, uint32_t *arr, uint32_t n, uint32_t i,
+           int (*cmp)(const locus_allocator *, uint32_t, uint32_t))
 {
     uint32_t v = arr[i], lo = i + 1, hi = n;
     while (lo < hi) {
@@ -151,23 +153,17 @@ void la_move_right(locus_allocator *a, uint32_t *arr, uint32_t n, uint32_t i,
     }
 }
 
-/* la_move_right for a role's list of clients: the same search with the
- * comparison inline (an offer moves its client, and drf makes one per
- * agent served). */
+void la_move_right(locus_allocator *a, uint32_t *arr, uint32_t n, uint32_t i,
+                       int (*cmp)(const locus_allocator *, uint32_t, uint32_t))
+{
+    move_right(a, arr, n, i, cmp);
+}
+
+/* la_move_right for a role's list of clients (an offer moves its client,
+ * and drf makes one per agent served). */
 void la_move_right_client(locus_allocator *a, uint32_t *arr, uint32_t n, uint32_t i)
 {
-    uint32_t v = arr[i], lo = i + 1, hi = n;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (cmp_client(a, arr[mid], v) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo - 1 > i) {
-        memmove(&arr[i], &arr[i + 1], sizeof *arr * (lo - 1 - i));
-        arr[lo - 1] = v;
-    }
+    move_right(a, arr, n, i, cmp_client);
 }
 
 /* Index of a listed client in its role's list: binary search (valid inside a

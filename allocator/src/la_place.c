@@ -448,6 +448,22 @@ static inline int starts_before(const locus_allocator *a, uint32_t r, const stru
              : k->cs != ky->cs && strcmp(a->fws[a->clients[k->cs].fw].id, a->fws[y].id) < 0;
 }
 
+/* A held-back framework fw found in an agent's entries: it becomes the best
+ * (bfw, its key bk, its client best_cs) when its key comes before the
+ * best's; else it is counted as skipped. 1 when taken. */
+static inline int held_take(locus_allocator *a, uint32_t fw, uint32_t *bfw,
+                            struct la_drfkey *bk, uint32_t *best_cs)
+{
+    if (*bfw != NONE && !key_before(a, fw, bk, *bfw)) {
+        a->held_skips++;
+        return 0;
+    }
+    *bfw = fw;
+    *bk = a->fw_key[fw];
+    *best_cs = bk->cs;
+    return 1;
+}
+
 /* Role r's place in the role order: with one role (the usual case) that
  * is 0, known without a call; every pick asks it. */
 static inline uint32_t role_pos(const locus_allocator *a, uint32_t r)
@@ -578,16 +594,8 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                         if (i >= la_idx_end(a, gs) || a->idx_ent[i].fw != fw)
                             continue;
                     }
-                    if (a->idx_ent[i].fexp > now_t)
-                        continue;
-                    if (bfw != NONE && !key_before(a, fw, &bk, bfw)) {
-                        a->held_skips++;
-                        continue;
-                    }
-                    bfw = fw;
-                    bk = a->fw_key[fw];
-                    best_cs = bk.cs;
-                    win_ent = i;
+                    if (a->idx_ent[i].fexp <= now_t && held_take(a, fw, &bfw, &bk, &best_cs))
+                        win_ent = i;
                 }
             } else if (have_idx && a->n_held_unplanned) {
                 for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++) {
@@ -597,14 +605,8 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                     if ((unsigned)a->fstate[fw] - 1u > 1u /* not listed and held back */
                         || a->idx_ent[i].fexp > now_t || a->fplanned[fw])
                         continue;
-                    if (bfw != NONE && !key_before(a, fw, &bk, bfw)) {
-                        a->held_skips++;
-                        continue;
-                    }
-                    bfw = fw;
-                    bk = a->fw_key[fw];
-                    best_cs = bk.cs;
-                    win_ent = i;
+                    if (held_take(a, fw, &bfw, &bk, &best_cs))
+                        win_ent = i;
                 }
                 walked_all = 1;
             }
