@@ -62,13 +62,16 @@ static uint32_t pref_lower(const sim_pref *v, uint32_t n, uint32_t k)
     return lo;
 }
 
+/* The job's locality index over its pending map tasks (at arrival: all of
+ * them), and pending_pref, their count. */
 static int build_prefs(sim_world *w, sim_job_rt *j)
 {
     const sim_storage *st = &w->st;
     size_t nn = 0;
+    j->n_node_prefs = j->n_rack_prefs = j->pending_pref = 0;
     for (uint32_t t = 0; t < j->n_maps; t++) {
         uint32_t b = j->tasks[t].block;
-        if (b == SIM_NONE)
+        if (b == SIM_NONE || j->tasks[t].state != SIM_TASK_PENDING)
             continue;
         nn += st->replicas;
         for (uint32_t e = st->blocks[b].mem_head; e != SIM_NONE; e = st->entries[e].next_in_block)
@@ -83,7 +86,7 @@ static int build_prefs(sim_world *w, sim_job_rt *j)
         return LOCUS_ENOMEM;
     for (uint32_t t = 0; t < j->n_maps; t++) {
         uint32_t b = j->tasks[t].block;
-        if (b == SIM_NONE)
+        if (b == SIM_NONE || j->tasks[t].state != SIM_TASK_PENDING)
             continue;
         uint32_t first_n = j->n_node_prefs, first_r = j->n_rack_prefs;
         const uint32_t *h = sim_storage_hdd(st, b);
@@ -111,6 +114,45 @@ static int build_prefs(sim_world *w, sim_job_rt *j)
     qsort(j->rack_prefs, j->n_rack_prefs, sizeof *j->rack_prefs, pref_cmp);
     for (uint32_t r = 0; r < w->cl.n_racks; r++)
         j->rack_cursor[r] = pref_lower(j->rack_prefs, j->n_rack_prefs, r);
+    return 0;
+}
+
+/* Dataset ds was just rewritten (new blocks, the old ones dropped): the
+ * pending map tasks of the jobs already reading it read their bytes from the
+ * new blocks now, as a reader of a table rewritten in full does. Their
+ * locality index and their demand follow, so every policy sees the blocks
+ * the tasks will read (a framework keeping the old locations would launch
+ * where the data no longer is). */
+static int repoint_readers(sim_world *w, uint32_t ds)
+{
+    for (size_t i = 0; i < w->n_active; i++) {
+        sim_job_rt *j = &w->jobs[w->active[i]];
+        int moved = 0;
+        for (uint32_t t = 0; t < j->n_maps; t++) {
+            sim_task *tk = &j->tasks[t];
+            if (tk->state != SIM_TASK_PENDING || tk->block == SIM_NONE)
+                continue;
+            const sim_block *old = &w->st.blocks[tk->block];
+            if (!old->dead || old->dataset != ds)
+                continue;
+            uint32_t nb = sim_storage_block_at(&w->st, ds, old->offset);
+            if (nb == SIM_NONE)
+                continue;
+            tk->block = nb;
+            moved = 1;
+        }
+        if (!moved)
+            continue;
+        free(j->node_prefs);
+        free(j->rack_prefs);
+        free(j->rack_cursor);
+        j->node_prefs = j->rack_prefs = NULL;
+        j->rack_cursor = NULL;
+        int rc = build_prefs(w, j);
+        if (rc)
+            return rc;
+        j->demand_dirty = 1;
+    }
     return 0;
 }
 
@@ -188,8 +230,11 @@ int sim_fw_arrive(sim_world *w, uint32_t job)
     for (size_t i = 0; i < tj->n_inputs; i++) {
         const sim_dataset_ref *in = &tj->inputs[i];
         uint64_t bb = in->block_bytes ? in->block_bytes : w->trace->default_block_bytes;
+        uint64_t rewrites = w->st.rewrites;
         if ((rc = sim_storage_resolve(&w->st, in->name, in->bytes, bb, &w->reads, &n_reads,
                                       &w->cap_reads, &j->datasets[j->n_datasets++])))
+            return rc;
+        if (w->st.rewrites != rewrites && (rc = repoint_readers(w, j->datasets[j->n_datasets - 1])))
             return rc;
         j->input_bytes += in->bytes;
     }

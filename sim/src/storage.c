@@ -186,7 +186,7 @@ static int append_blocks(sim_storage *s, uint32_t ds, uint64_t bytes)
         s->hdd = h;
         b = (uint32_t)s->n_blocks++;
         s->blocks[b] = (sim_block){ .dataset = ds, .mem_head = SIM_NONE, .bytes = take,
-                                    .index = d->n_blocks };
+                                    .offset = d->bytes, .index = d->n_blocks };
         place_replicas(s, &s->hdd[(size_t)b * s->replicas]);
         if (mark_dirty(s, b))
             return LOCUS_ENOMEM;
@@ -228,6 +228,16 @@ static int rewrite(sim_storage *s, uint32_t ds, uint64_t bytes, uint64_t bb)
     d->rewritten = 1;
     s->rewrites++;
     return append_blocks(s, ds, bytes);
+}
+
+uint32_t sim_storage_block_at(const sim_storage *s, uint32_t dataset, uint64_t offset)
+{
+    const sim_dataset *d = &s->datasets[dataset];
+    if (!d->n_blocks)
+        return SIM_NONE;
+    /* Every block but the last holds exactly block_bytes. */
+    uint64_t i = d->block_bytes ? offset / d->block_bytes : 0;
+    return d->blocks[i < d->n_blocks ? i : d->n_blocks - 1];
 }
 
 int sim_storage_resolve(sim_storage *s, const char *name, uint64_t bytes, uint64_t block_bytes,

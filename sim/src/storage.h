@@ -32,6 +32,7 @@ typedef struct sim_block {
     uint32_t dataset;
     uint32_t mem_head;    /* first cache entry holding it, or SIM_NONE */
     uint64_t bytes;
+    uint64_t offset;      /* where it starts in its dataset's bytes */
     uint32_t index;       /* position in its dataset (the hint store's block index) */
     uint8_t dirty;        /* placement changed since the last publish */
     uint8_t dead;         /* dropped by a rewrite; deleted from the hint store at publish */
@@ -103,6 +104,10 @@ int sim_storage_resolve(sim_storage *s, const char *name, uint64_t bytes, uint64
  * framework still waits for never go stale in the allocator. */
 int sim_storage_confirm(sim_storage *s, uint32_t dataset, double now_s, double max_age_s);
 const sim_dataset *sim_storage_dataset_of(const sim_storage *s, uint32_t block);
+/* The live block of a dataset holding byte `offset` (the last one past its
+ * end), or SIM_NONE if it has none: where a read of a rewritten dataset's
+ * dropped block goes now. */
+uint32_t sim_storage_block_at(const sim_storage *s, uint32_t dataset, uint64_t offset);
 
 /* HDD replica agents of a block (count = s->replicas). */
 static inline const uint32_t *sim_storage_hdd(const sim_storage *s, uint32_t block)

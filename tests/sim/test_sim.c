@@ -339,6 +339,36 @@ static void test_reread_hits_memory(void **state)
     locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
 }
 
+/* A job that grows a dataset past storage.max_map_tasks blocks rewrites it
+ * (bigger blocks, the old ones dropped) while an earlier job of the same
+ * instant still waits to read it: that job's tasks read their bytes from
+ * the new blocks, and every policy is told so (the delay framework's
+ * preferred agents and the demand the allocator sees name the new blocks).
+ * With one replica each on 8 agents, a framework that kept the old blocks'
+ * agents would launch where the data no longer is. */
+static void test_rewrite_moves_pending_readers(void **state)
+{
+    fixture *f = *state;
+    mini m = { 0 };
+    mini_add(&m, 0, "table", 512 * MB, 0);      /* 4 blocks of 128 MB */
+    mini_add(&m, 0, "table", 4096 * MB, 0);     /* 32 > 8 blocks: rewritten as 8 of 512 MB */
+    static const char *const kv[] = { "cluster.agents=8", "cluster.racks=2", "storage.replicas=1",
+                                      "storage.mem_capacity=0", "storage.max_map_tasks=8",
+                                      "storage.block_bytes=128M" };
+    sim_config c;
+    config(&c, kv, 6);
+    sim_report *r = run(f, &m.t, &c, "locality,drf+delay", NULL);
+    for (size_t i = 0; i < r->n_policies; i++) {
+        const sim_policy_result *p = &r->policies[i];
+        assert_int_equal(p->jobs_done, 2);
+        assert_int_equal(sum3(p->tasks), 4 + 8);
+        assert_int_equal(sum3(p->read_bytes), 512 * MB + 4096 * MB);
+        assert_int_equal(p->tasks[0], 4 + 8); /* every read where its new block is */
+    }
+    sim_report_free(r);
+    locus_cfg_free(sim_config_keys, sim_config_n_keys, &c);
+}
+
 /* ---- storage model: what the hint store knows ------------------------------ */
 
 /* Blocks of dataset `ds` in the hint store: count and each block's bytes. */
@@ -784,6 +814,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_conservation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reread_hits_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rewrite_moves_pending_readers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grown_input_published_before_next_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_determinism, setup, teardown),
         cmocka_unit_test(test_auto_compression),
