@@ -121,9 +121,8 @@ typedef struct la_fw {
     uint32_t *idx_at;           /* per idx_ag[i]: where its entry was written (a hint: other
                                    frameworks' inserts and removals move it) */
     uint32_t cap_idx_at;
-    la_locent *idx_loc;         /* its loc as the index last wrote it, in idx_ag's order, and */
-    uint32_t cap_idx_loc;       /* its pending bytes then (idx_demand): an update writes only */
-    uint64_t idx_demand;        /* the entries whose inputs changed since */
+    la_locent *idx_loc;         /* its loc as the index last wrote it, in idx_ag's order: an */
+    uint32_t cap_idx_loc;       /* update writes only the entries whose inputs changed since */
     int idx_loc_in_loc;         /* what the index last wrote is still loc itself (not
                                    rebuilt since): idx_loc is then stale, see loc_written */
     int idx_queued;             /* in the core's idx_queue: its entries are out of date */
@@ -282,9 +281,6 @@ struct locus_allocator {
     uint32_t *idx_cap;          /* per agent slot: room of its segment (used + slack) */
     struct la_ds_batch *ds_batch; /* while the change feed is applied: the changed datasets
                                    looked up together (la_hints.c), else NULL */
-    uint64_t *rack_prev;        /* index update: one framework's rack totals as last written
-                                   (+1 if it had bytes there), by rack id; zero elsewhere */
-    size_t cap_rack_prev;
     uint32_t *rack_of;          /* per agent slot: its rack (la_agent.rack), packed so the index
                                    updates do not read a whole agent for it; for rack_of_epoch */
     uint32_t cap_rack_of;
@@ -300,10 +296,12 @@ struct locus_allocator {
     struct la_idxent {
         uint32_t fw;
         float tasks;            /* fw's pending tasks local to this agent (estimate; fills the
-                                   padding after fw, so the entry stays 56 bytes) */
+                                   padding after fw, so the entry stays 40 bytes) */
         uint64_t bytes[LOCUS_TIERS];
-        uint64_t rack;          /* fw's bytes in this agent's rack, this agent included */
-        double score;           /* score(agent, fw); < 0 if nothing is cached here */
+        /* Nothing that changes when only other agents' bytes do (fw's
+         * rack total, its pending bytes, the score made of them): a
+         * launch then rewrites the entries of its copies' agents only.
+         * Readers take those from la_rack_total and la_fw. */
         uint32_t fexp;          /* copy of fw's refuse filter expiry on this agent (0: none),
                                    so the per-agent loops read it sequentially */
     } *idx_ent;

@@ -1448,9 +1448,6 @@ void la_hints_free_index(locus_allocator *a)
     a->idx_cap = NULL;
     free(a->rack_of);
     a->rack_of = NULL;
-    free(a->rack_prev);
-    a->rack_prev = NULL;
-    a->cap_rack_prev = 0;
     a->cap_rack_of = 0;
     a->rack_of_epoch = 0;
     free(a->idx_mem_bytes);
@@ -1552,8 +1549,7 @@ static void racks_clear(locus_allocator *a, uint32_t nt)
         a->rack_bytes[a->rack_pairs[i]] = 0;
 }
 
-/* Index entry of framework fs for its loc entry e (rack sums from racks_sum).
- * An entry rewritten in place keeps its filter copy (kept_filter): every
+/* Index entry of framework fs for its loc entry e. An entry rewritten in place keeps its filter copy (kept_filter): every
  * change of a filter updates the copy of the entry it belongs to (la_state.c),
  * so only a new entry looks its filter up. */
 static void entry_fill(const locus_allocator *a, struct la_idxent *x, uint32_t fs,
@@ -1562,17 +1558,8 @@ static void entry_fill(const locus_allocator *a, struct la_idxent *x, uint32_t f
     x->fw = fs;
     memcpy(x->bytes, e->bytes, sizeof x->bytes);
     x->tasks = (float)e->tasks;
-    uint32_t rack = a->rack_of[e->agent];
-    x->rack = rack == NONE || rack >= a->n_racks ? 0 : a->rack_bytes[rack] - 1;
     if (!kept_filter)
         x->fexp = la_fset_get(&a->agents[e->agent].filters, fs);
-    /* Scores change only with the index or the config: computed here once. */
-    uint64_t here = x->bytes[0] + x->bytes[1] + x->bytes[2];
-    uint64_t demand = a->fws[fs].demand_bytes;
-    double w = a->cfg.weight_mem * (double)x->bytes[0] + a->cfg.weight_ssd * (double)x->bytes[1] +
-               a->cfg.weight_hdd * (double)x->bytes[2];
-    uint64_t elsewhere = x->rack > here ? x->rack - here : 0;
-    x->score = here && demand ? (w + a->cfg.rack_bonus * (double)elsewhere) / (double)demand : -1;
 }
 
 static int note_agent(la_fw *f, uint32_t g, uint32_t at)
@@ -1616,7 +1603,6 @@ static void queue_clear(locus_allocator *a)
 static void idx_loc_save(la_fw *f)
 {
     f->idx_loc_in_loc = 1; /* loc_written: loc is what was written */
-    f->idx_demand = f->demand_bytes;
 }
 
 /* The whole index, framework by framework. Each agent's segment keeps a
@@ -1774,33 +1760,6 @@ static void index_drop(locus_allocator *a, uint32_t fs)
     f->n_idx_ag = 0;
 }
 
-/* a->rack_prev covers every rack, zero where not marked. */
-static int rack_prev_reserve(locus_allocator *a)
-{
-    size_t had = a->cap_rack_prev;
-    if (la_growz((void **)&a->rack_prev, &a->cap_rack_prev, (size_t)a->n_racks + 1,
-                 sizeof *a->rack_prev))
-        return LOCUS_ENOMEM;
-    if (a->cap_rack_prev > had)
-        memset(a->rack_prev + had, 0, sizeof *a->rack_prev * (a->cap_rack_prev - had));
-    return 0;
-}
-
-/* Marks (on) or clears f's rack totals as last written in a->rack_prev,
- * by the racks of its recorded entries. */
-static void rack_prev_mark(locus_allocator *a, const la_fw *f, int on)
-{
-    if (on)
-        for (uint32_t k = 0; k < f->n_racks; k++)
-            a->rack_prev[f->racks[k].rack] = f->racks[k].bytes + 1;
-    else
-        for (uint32_t k = 0; k < f->n_idx_ag; k++) {
-            uint32_t r = a->rack_of[loc_written(f)[k].agent];
-            if (r != NONE && r < a->n_racks)
-                a->rack_prev[r] = 0;
-        }
-}
-
 /* Replaces framework fs's entries alone: an agent it keeps has its entry
  * rewritten in place, one it left loses it, a new one gets it inserted.
  * A full segment moves (seg_move). Returns nonzero when moving is not worth
@@ -1836,21 +1795,17 @@ static int index_update(locus_allocator *a, uint32_t fs)
     if (la_grow((void **)&a->idx_newat, &a->cap_idx_newat, f->n_loc + 1, sizeof *a->idx_newat))
         return LOCUS_ENOMEM;
     /* An entry whose inputs did not change since it was written - bytes and
-     * tasks there, the rack's total, the pending bytes its score divides by -
-     * is left alone: touching it is a cache miss (a framework's entries are
-     * spread over the whole array), and a commit moving a few blocks changes
-     * a few of a framework's agents. Its old entry is found by agent slot. */
-    int compare = loc_written_cap(f) >= f->n_idx_ag && f->n_idx_ag &&
-                  f->idx_demand == f->demand_bytes && loc_begin(a) == 0 &&
-                  rack_prev_reserve(a) == 0;
-    if (compare) {
+     * tasks there - is left alone: touching it is a cache miss (a
+     * framework's entries are spread over the whole array), and a commit
+     * moving a few blocks, or a launch, changes a few of a framework's
+     * agents. Its old entry is found by agent slot. */
+    int compare = loc_written_cap(f) >= f->n_idx_ag && f->n_idx_ag && loc_begin(a) == 0;
+    if (compare)
         for (uint32_t k = 0; k < f->n_idx_ag; k++) {
             uint32_t g = f->idx_ag[k];
             if (g < a->cap_loc_slot)
                 loc_slot_set(a, g, k);
         }
-        rack_prev_mark(a, f, 1);
-    }
     uint32_t nt;
     int rc = racks_sum(a, f, &nt);
     for (uint32_t i = 0; i < f->n_loc && !rc; i++) {
@@ -1861,11 +1816,10 @@ static int index_update(locus_allocator *a, uint32_t fs)
             break;
         }
         if (compare && a->idx_stamp[g] == had) {
-            uint32_t k = loc_slot_of(a, g), r = a->rack_of[g];
+            uint32_t k = loc_slot_of(a, g);
             const la_locent *o = k != NONE ? &loc_written(f)[k] : NULL;
             if (o && o->agent == g && memcmp(o->bytes, e->bytes, sizeof e->bytes) == 0 &&
-                o->tasks == e->tasks &&
-                (r == NONE || r >= a->n_racks || a->rack_prev[r] == a->rack_bytes[r])) {
+                o->tasks == e->tasks) {
                 a->idx_stamp[g] = kept;
                 a->idx_newat[i] = a->idx_prev[g];
                 continue;
@@ -1900,8 +1854,6 @@ static int index_update(locus_allocator *a, uint32_t fs)
         a->idx_newat[i] = j;
     }
     racks_clear(a, nt);
-    if (compare)
-        rack_prev_mark(a, f, 0);
     if (rc)
         return rc;
     /* Agents it left; then its agent list is its loc's. */

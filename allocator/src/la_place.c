@@ -88,7 +88,7 @@ uint64_t la_rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw)
  * entry on that agent when the caller has it (e_known: e, even NULL, is what
  * the agent holds; else looked up), rack_known its
  * bytes in the agent's rack when the caller has them (else NULL: searched
- * for when it has no entry here). */
+ * for in its rack list). */
 static void annotate_r(const locus_allocator *a, uint32_t gs, uint32_t fw,
                        const struct la_idxent *e, int e_known, const uint64_t *rack_known,
                        la_pick *p)
@@ -104,7 +104,7 @@ static void annotate_r(const locus_allocator *a, uint32_t gs, uint32_t fw,
     }
     if (!e && !e_known)
         e = la_idx_find(a, gs, fw);
-    uint64_t here = 0, rt;
+    uint64_t here = 0;
     double w = 0;
     if (e) {
         memcpy(p->local, e->bytes, sizeof p->local);
@@ -112,10 +112,8 @@ static void annotate_r(const locus_allocator *a, uint32_t gs, uint32_t fw,
         here = e->bytes[0] + e->bytes[1] + e->bytes[2];
         w = a->cfg.weight_mem * (double)e->bytes[0] + a->cfg.weight_ssd * (double)e->bytes[1] +
             a->cfg.weight_hdd * (double)e->bytes[2];
-        rt = e->rack;
-    } else {
-        rt = rack_known ? *rack_known : la_rack_total(a, a->agents[gs].rack, fw);
     }
+    uint64_t rt = rack_known ? *rack_known : la_rack_total(a, a->agents[gs].rack, fw);
     p->rack = rt > here ? rt - here : 0;
     p->score = (w + a->cfg.rack_bonus * (double)p->rack) / (double)f->demand_bytes;
     p->level = here ? 0 : p->rack ? 1 : 2;
@@ -488,15 +486,22 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             if (a->roles[a->role_order[ri]].n)
                 base_role = a->roles[a->role_order[ri]].share;
         for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++) {
-            /* The entry alone (score, copy of the filter) first: only a
-             * possible winner costs the framework and client lookups. */
-            double sc0 = a->idx_ent[i].score;
-            if (sc0 < 0 || (found && sc0 < out->score) || a->idx_ent[i].fexp > now_t)
+            /* The entry alone (cached bytes, copy of the filter) first:
+             * only a possible winner costs the framework and client lookups. */
+            const struct la_idxent *x = &a->idx_ent[i];
+            if (!(x->bytes[0] | x->bytes[1] | x->bytes[2]) || x->fexp > now_t)
                 continue;
-            uint32_t fw = a->idx_ent[i].fw;
+            uint32_t fw = x->fw;
             if (!a->fstate[fw])
                 continue;
             const la_fw *f = &a->fws[fw];
+            if (!f->demand_bytes)
+                continue;
+            la_pick cand;
+            annotate_e(a, gs, fw, x, &cand);
+            double sc0 = cand.score;
+            if (found && sc0 < out->score)
+                continue;
             if (planned_type(f) || (f->has_task_res && !(f->budget > 0)))
                 continue; /* its local tasks are all offered this cycle */
             for (uint32_t j = 0; j < f->n_clients; j++) {
