@@ -59,7 +59,10 @@ static void usage_run(FILE *f)
             "  --compress X          sim.time_compression: submit times divided by X (default\n"
             "                        0 = auto, aiming at sim.target_load = 25%% busy CPUs)\n"
             "  --hours H             sim.max_hours: only jobs submitted in the first H hours\n"
-            "                        after the trace's first job\n"
+            "                        after the first job replayed\n"
+            "  --skip-hours H        sim.skip_hours: leave out the jobs of the first H hours\n"
+            "                        after the trace's first job (--skip-hours 4 --hours 4:\n"
+            "                        hours 4-8)\n"
             "  --jobs N              sim.max_jobs: only the first N jobs\n"
             "  --profile NAME        sim.profile: hadoop-2009 (default), datacenter-10g, cloud-vm\n"
             "  --policies LIST       built-in policies, comma separated (default\n"
@@ -170,7 +173,7 @@ static int parse_run(int argc, char **argv, run_args *a)
     static const char *const alias_key[] = {"sim.seed",      "cluster.agents",
                                             "cluster.racks", "sim.time_compression",
                                             "sim.max_hours", "sim.max_jobs",
-                                            "sim.profile"};
+                                            "sim.profile",   "sim.skip_hours"};
     static const struct option opts[] = {
         LOCUS_CLI_LONGOPTS,
         {"trace", required_argument, NULL, O_TRACE},
@@ -193,6 +196,7 @@ static int parse_run(int argc, char **argv, run_args *a)
         {"hours", required_argument, NULL, O_ALIAS + 4},
         {"jobs", required_argument, NULL, O_ALIAS + 5},
         {"profile", required_argument, NULL, O_ALIAS + 6},
+        {"skip-hours", required_argument, NULL, O_ALIAS + 7},
         {NULL, 0, NULL, 0}};
     int opt;
     optind = 1;
@@ -220,7 +224,7 @@ static int parse_run(int argc, char **argv, run_args *a)
             return locus_cli_usage_error(&g_cli, "run makes its own temporary stores: use "
                                                  "--hints-dir DIR for where they go");
         default:
-            if (opt >= O_ALIAS && opt < O_ALIAS + 7) {
+            if (opt >= O_ALIAS && opt < O_ALIAS + 8) {
                 const char *key = alias_key[opt - O_ALIAS];
                 stop = locus_cli_add_override(&g_cli, key, strlen(key), optarg);
             } else {
@@ -299,7 +303,8 @@ static int cmd_run(int argc, char **argv)
     }
     const char *trace = a.trace ? a.trace : sim_default_trace();
     sim_trace_load_opts lo = { .format = SIM_TRACE_AUTO, .max_jobs = (size_t)cfg.max_jobs,
-                               .max_submit_s = cfg.max_hours * 3600.0 };
+                               .max_submit_s = cfg.max_hours * 3600.0,
+                               .skip_submit_s = cfg.skip_hours * 3600.0 };
     if (sim_trace_load(trace, &lo, &t, err, sizeof err)) {
         fprintf(stderr, "locus-sim: %s\n", err);
         goto out;

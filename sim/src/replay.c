@@ -948,7 +948,7 @@ int sim_run(const sim_trace *t, const char *trace_path, const sim_config *cfg_in
     size_t n_replayed = sim_jobs_replayed(t, cfg_in);
     if (n_replayed == 0) {
         snprintf(err, errlen, "%s: no job to replay (the trace is empty or sim.max_jobs / "
-                 "sim.max_hours leave none)", trace_path);
+                 "sim.max_hours / sim.skip_hours leave none)", trace_path);
         return LOCUS_EINVAL;
     }
     /* A task that fits no agent would wait forever: say so up front. */

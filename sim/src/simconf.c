@@ -38,7 +38,11 @@ const locus_cfg_key sim_config_keys[] = {
       "Share of the jobs and agents a pilot replay covers: every k-th job (k = 1 / share) on 1/k of "
       "the agents, at least 1,000 jobs and 100 agents; 1 = pilots replay everything"),
     K("sim", "max_hours", LOCUS_CFG_DOUBLE, max_hours, "0", 0, 1e6, "h",
-      "Replays only jobs submitted in the first H hours after the trace's first job; 0 = the whole trace"),
+      "Replays only jobs submitted in the first H hours after the first job replayed (the trace's "
+      "first, or the first after sim.skip_hours); 0 = the whole trace"),
+    K("sim", "skip_hours", LOCUS_CFG_DOUBLE, skip_hours, "0", 0, 1e6, "h",
+      "Leaves out the jobs submitted in the first H hours after the trace's first job (with "
+      "max_hours, a window: skip 4 and max 4 replay hours 4-8); 0 = none"),
     K("sim", "max_jobs", LOCUS_CFG_INT, max_jobs, "0", 0, 1e9, "jobs",
       "Replays only the first N jobs; 0 = all"),
     K("sim", "series_bucket_s", LOCUS_CFG_DOUBLE, series_bucket_s, "0", 0, 1e9, "s",

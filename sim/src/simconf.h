@@ -41,6 +41,7 @@ typedef struct sim_config {
     int64_t calibration_runs;    /* pilot replays of the first policy that refine it */
     double calibration_share;    /* share of the jobs and agents a pilot replays (at least SIM_PILOT_MIN_*) */
     double max_hours;            /* replay only jobs submitted before this (trace time); 0 = all */
+    double skip_hours;           /* leave out jobs submitted before this (trace time); 0 = none */
     int64_t max_jobs;            /* 0 = all */
     double series_bucket_s;      /* 0 = auto */
     /* [cluster] */

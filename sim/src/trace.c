@@ -71,6 +71,7 @@ int sim_tb_init(sim_trace_builder *b, const char *source, sim_trace_format forma
     if (opts) {
         b->max_jobs = opts->max_jobs;
         b->max_submit_s = opts->max_submit_s;
+        b->skip_submit_s = opts->skip_submit_s;
     }
     return 0;
 }
@@ -105,8 +106,16 @@ static int grow_ids(sim_trace_builder *b)
 int sim_tb_add(sim_trace_builder *b, sim_job *job, uint64_t origin, uint64_t *dup_origin)
 {
     sim_trace *t = b->t;
-    if (t->n_jobs > 0 && job->submit_s < t->jobs[t->n_jobs - 1].submit_s)
+    if (b->seen && job->submit_s < b->last_seen)
         return SIM_TB_EORDER;
+    if (!b->seen)
+        b->first_seen = job->submit_s;
+    b->seen = 1;
+    b->last_seen = job->submit_s;
+    /* Skipped jobs are read on (each line is still parsed and checked):
+     * the window starts at the file's first job, not at the first kept. */
+    if (b->skip_submit_s > 0 && job->submit_s - b->first_seen < b->skip_submit_s)
+        return SIM_TB_SKIPPED;
     if ((b->max_jobs && t->n_jobs >= b->max_jobs) ||
         (b->max_submit_s > 0 && t->n_jobs > 0 &&
          job->submit_s - t->jobs[0].submit_s > b->max_submit_s)) {
@@ -143,7 +152,18 @@ int sim_tb_add(sim_trace_builder *b, sim_job *job, uint64_t origin, uint64_t *du
 
 double sim_tb_last_submit(const sim_trace_builder *b)
 {
-    return b->t && b->t->n_jobs ? b->t->jobs[b->t->n_jobs - 1].submit_s : 0.0;
+    return b->seen ? b->last_seen : 0.0;
+}
+
+int sim_tb_all_skipped(const sim_trace_builder *b, const char *name, char *err, size_t errlen)
+{
+    if (!b->seen || !b->t || b->t->n_jobs > 0)
+        return 0;
+    snprintf(err, errlen,
+             "%s: no job left after skipping the first %.17g s (sim.skip_hours): its last job is "
+             "%.17g s after its first",
+             name, b->skip_submit_s, b->last_seen - b->first_seen);
+    return LOCUS_EINVAL;
 }
 
 sim_trace *sim_tb_finish(sim_trace_builder *b)

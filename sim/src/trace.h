@@ -48,7 +48,10 @@ typedef struct sim_trace_load_opts {
     sim_trace_format format;    /* SIM_TRACE_AUTO detects */
     size_t max_jobs;            /* 0 = all */
     double max_submit_s;        /* <= 0 = all; jobs submitted more than this after
-                                 * the trace's first job are not loaded */
+                                 * the first job loaded are not loaded */
+    double skip_submit_s;       /* <= 0 = none; jobs submitted less than this after
+                                 * the file's first job are read (and checked for
+                                 * order) but not loaded */
 } sim_trace_load_opts;
 
 /* Loads a trace. Returns 0, or LOCUS_EPARSE / LOCUS_EIO / LOCUS_ENOMEM with

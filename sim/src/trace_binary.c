@@ -225,7 +225,7 @@ int sim_trace_parse_binary(FILE *f, const char *name, sim_trace_builder *b, char
             rc = 0;
             if (c.record == 1)
                 rc = rec_err(&c, LOCUS_EPARSE, "missing header (the file is empty)");
-            else if (b->t->n_jobs == 0)
+            else if ((rc = sim_tb_all_skipped(b, name, err, errlen)) == 0 && b->t->n_jobs == 0)
                 rc = rec_err(&c, LOCUS_EPARSE, "no job records after the header");
             break;
         }

@@ -20,6 +20,9 @@ typedef struct sim_trace_builder {
     size_t ids_cap;         /* power of two */
     size_t max_jobs;
     double max_submit_s;
+    double skip_submit_s;
+    double first_seen, last_seen; /* submit times of the first and the last job read */
+    int seen;               /* a job was read (added or skipped) */
     int stopped;            /* a load limit was reached: read no further */
 } sim_trace_builder;
 
@@ -27,7 +30,8 @@ enum {
     SIM_TB_ADDED = 0,
     SIM_TB_STOP = 1,        /* job not added: beyond max_jobs / max_submit_s */
     SIM_TB_EORDER = 2,      /* submit time earlier than the previous job's */
-    SIM_TB_EDUP = 3         /* job id already used (its origin in *dup_origin) */
+    SIM_TB_EDUP = 3,        /* job id already used (its origin in *dup_origin) */
+    SIM_TB_SKIPPED = 4      /* job not added: before skip_submit_s; read on */
 };
 
 int sim_tb_init(sim_trace_builder *b, const char *source, sim_trace_format format,
@@ -36,8 +40,11 @@ int sim_tb_init(sim_trace_builder *b, const char *source, sim_trace_format forma
  * SIM_TB_ADDED. On any other result *job is left to the caller. Returns
  * SIM_TB_* or LOCUS_ENOMEM. */
 int sim_tb_add(sim_trace_builder *b, sim_job *job, uint64_t origin, uint64_t *dup_origin);
-/* Submit time of the last job added (0 before any). */
+/* Submit time of the last job read, added or skipped (0 before any). */
 double sim_tb_last_submit(const sim_trace_builder *b);
+/* When jobs were read but the skip left none: LOCUS_EINVAL with err saying
+ * so (name: the file); else 0. */
+int sim_tb_all_skipped(const sim_trace_builder *b, const char *name, char *err, size_t errlen);
 /* Hands over the trace; the builder is empty afterwards. */
 sim_trace *sim_tb_finish(sim_trace_builder *b);
 void sim_tb_discard(sim_trace_builder *b);

@@ -311,6 +311,8 @@ int sim_trace_parse_swim(FILE *f, const char *name, sim_trace_builder *b, char *
     }
     funlockfile(f);
     free(buf);
+    if (rc == 0)
+        rc = sim_tb_all_skipped(b, name, err, errlen);
     if (rc == 0 && b->t->n_jobs == 0 && !b->stopped) {
         snprintf(err, errlen, "%s: no jobs (an empty SWIM trace)", name);
         rc = LOCUS_EPARSE;

@@ -381,6 +381,7 @@ static void usage(FILE *f)
             "  --agents N            cluster.agents\n"
             "  --profile NAME        sim.profile\n"
             "  --hours H, --jobs N   sim.max_hours, sim.max_jobs: the part of the trace used\n"
+            "  --skip-hours H        sim.skip_hours: leave out the trace's first H hours\n"
             "  --compress X          sim.time_compression (default 0: calibrated as `run` does,\n"
             "                        by replays of the default on the whole trace first)\n"
             "  --max-trials N        stop sampling after N configs (default: budget only)\n"
@@ -433,7 +434,7 @@ int sim_tune_main(int argc, char **argv)
     };
     static const char *const alias_key[] = {"sim.seed", "cluster.agents", "sim.profile",
                                             "sim.max_hours", "sim.max_jobs",
-                                            "sim.time_compression"};
+                                            "sim.time_compression", "sim.skip_hours"};
     static const struct option opts[] = {
         LOCUS_CLI_LONGOPTS,
         {"trace", required_argument, NULL, O_TRACE},
@@ -454,6 +455,7 @@ int sim_tune_main(int argc, char **argv)
         {"hours", required_argument, NULL, O_ALIAS + 3},
         {"jobs", required_argument, NULL, O_ALIAS + 4},
         {"compress", required_argument, NULL, O_ALIAS + 5},
+        {"skip-hours", required_argument, NULL, O_ALIAS + 6},
         {NULL, 0, NULL, 0}};
     static locus_cli cli = {.tool = "locus-sim"};
     char ubuf[4096];
@@ -499,7 +501,7 @@ int sim_tune_main(int argc, char **argv)
             status = locus_cli_usage_error(&cli, "tune makes its own temporary stores: use --hints-dir DIR");
             break;
         default:
-            if (opt >= O_ALIAS && opt < O_ALIAS + 6) {
+            if (opt >= O_ALIAS && opt < O_ALIAS + 7) {
                 const char *key = alias_key[opt - O_ALIAS];
                 status = locus_cli_add_override(&cli, key, strlen(key), optarg);
             } else {
@@ -568,7 +570,8 @@ int sim_tune_main(int argc, char **argv)
     }
     c.rng = (uint64_t)c.cfg.seed * 0x2545F4914F6CDD1Dull + 1;
     sim_trace_load_opts lo = {.format = SIM_TRACE_AUTO, .max_jobs = (size_t)c.cfg.max_jobs,
-                              .max_submit_s = c.cfg.max_hours * 3600.0};
+                              .max_submit_s = c.cfg.max_hours * 3600.0,
+                              .skip_submit_s = c.cfg.skip_hours * 3600.0};
     if (sim_trace_load(trace, &lo, &t, err, sizeof err)) {
         fprintf(stderr, "locus-sim: %s\n", err);
         goto out;
@@ -608,6 +611,7 @@ int sim_tune_main(int argc, char **argv)
     c.cfg.calibration_runs = 0;
     c.cfg.max_jobs = 0;
     c.cfg.max_hours = 0;
+    c.cfg.skip_hours = 0;
 
     double first = t->jobs[0].submit_s, last = t->jobs[t->n_jobs - 1].submit_s;
     double split = first + TRAIN_SHARE * (last - first);
@@ -808,6 +812,7 @@ int sim_tune_main(int argc, char **argv)
             char kv[1024];
             snprintf(kv, sizeof kv, "%s=%s", cli.sets[i].key, cli.sets[i].value);
             if (strncmp(kv, "sim.max_hours=", 14) == 0 || strncmp(kv, "sim.max_jobs=", 13) == 0 ||
+                strncmp(kv, "sim.skip_hours=", 15) == 0 ||
                 strncmp(kv, "sim.time_compression=", 21) == 0)
                 continue; /* the window is already cut, the compression given below */
             printf("--set ");

@@ -88,6 +88,18 @@ static void round_trip_shipped(const char *trace)
     assert_traces_equal(swim, mem);
     free(bytes);
     sim_trace_free(mem);
+
+    /* a window (hours 1-2) is the same jobs from either format */
+    sim_trace_load_opts w = {.max_submit_s = 3600, .skip_submit_s = 3600};
+    sim_trace *ws = NULL, *wb = NULL;
+    assert_int_equal(sim_trace_load(trace, &w, &ws, err, sizeof err), 0);
+    assert_int_equal(sim_trace_load(bin, &w, &wb, err, sizeof err), 0);
+    assert_traces_equal(ws, wb);
+    assert_true(ws->n_jobs > 0 && ws->n_jobs < swim->n_jobs);
+    assert_true(ws->jobs[0].submit_s - swim->jobs[0].submit_s >= 3600);
+    assert_true(ws->jobs[ws->n_jobs - 1].submit_s - ws->jobs[0].submit_s <= 3600);
+    sim_trace_free(ws);
+    sim_trace_free(wb);
     sim_trace_free(swim);
     sim_trace_free(back);
 }

@@ -135,6 +135,42 @@ static void test_limits(void **state)
     assert_int_equal(t->n_jobs, 2);
     assert_string_equal(t->jobs[1].id, "j1");
     sim_trace_free(t);
+    /* skip: the jobs less than 20 s after the file's first job are left
+     * out; the max then counts from the first job kept (a window) */
+    o.max_submit_s = 0;
+    o.skip_submit_s = 20;
+    assert_int_equal(LOAD("lim.tsv", text, &o, &t, path, err), 0);
+    assert_int_equal(t->n_jobs, 2);
+    assert_string_equal(t->jobs[0].id, "j2");
+    assert_string_equal(t->jobs[1].id, "j3");
+    sim_trace_free(t);
+    o.skip_submit_s = 10;
+    o.max_submit_s = 10;
+    assert_int_equal(LOAD("lim.tsv", text, &o, &t, path, err), 0);
+    assert_int_equal(t->n_jobs, 2);
+    assert_string_equal(t->jobs[0].id, "j1");
+    assert_string_equal(t->jobs[1].id, "j2");
+    sim_trace_free(t);
+    o.max_submit_s = 0;
+    o.skip_submit_s = 5;
+    assert_int_equal(LOAD("late.tsv", late, &o, &t, path, err), 0);
+    assert_int_equal(t->n_jobs, 2);
+    assert_string_equal(t->jobs[0].id, "j1"); /* 43205 - 43200 >= 5 */
+    sim_trace_free(t);
+    /* past the end: an error that says why nothing is left */
+    o.skip_submit_s = 3600;
+    assert_int_equal(LOAD("lim.tsv", text, &o, &t, path, err), LOCUS_EINVAL);
+    assert_null(t);
+    assert_non_null(strstr(err, "lim.tsv: no job left after skipping the first 3600 s"));
+    assert_non_null(strstr(err, "its last job is 30 s after its first"));
+    /* skipped lines are still checked: an earlier submit time among them
+     * is the same error at the same line */
+    o.skip_submit_s = 100;
+    const char *disorder = "j0\t10\t0\t1\t0\t0\nj1\t5\t0\t1\t0\t0\nj2\t200\t0\t1\t0\t0\n";
+    assert_int_equal(LOAD("order.tsv", disorder, &o, &t, path, err), LOCUS_EPARSE);
+    assert_null(t);
+    assert_non_null(strstr(err, "order.tsv:2:"));
+    assert_non_null(strstr(err, "earlier than the previous job's 10"));
 }
 
 static void test_detection_and_forced_format(void **state)
