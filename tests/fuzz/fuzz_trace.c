@@ -46,6 +46,38 @@ static void check_round_trip(const sim_trace *t)
     free(buf);
 }
 
+/* The same input with a window (skip the first half of its span, keep a
+ * quarter after that): the jobs loaded are the full trace's, in a row,
+ * inside the window; or, when the skip leaves none, an error naming it. */
+static void check_window(const uint8_t *data, size_t size, const sim_trace *t)
+{
+    if (t->n_jobs == 0)
+        return;
+    double first = t->jobs[0].submit_s, span = t->jobs[t->n_jobs - 1].submit_s - first;
+    if (!(span > 0))
+        return;
+    sim_trace_load_opts o = {.format = FUZZ_FORMAT, .skip_submit_s = span / 2,
+                             .max_submit_s = span / 4};
+    sim_trace *w = NULL;
+    char err[512] = "";
+    int rc = sim_trace_load_mem(data, size, "fuzz", &o, &w, err, sizeof err);
+    if (rc) {
+        if (w || !strstr(err, "fuzz"))
+            abort();
+        return;
+    }
+    size_t k = 0;
+    while (k < t->n_jobs && t->jobs[k].submit_s - first < o.skip_submit_s)
+        k++;
+    if (w->n_jobs == 0 || k + w->n_jobs > t->n_jobs)
+        abort();
+    for (size_t i = 0; i < w->n_jobs; i++)
+        if (strcmp(w->jobs[i].id, t->jobs[k + i].id) != 0 ||
+            w->jobs[i].submit_s - w->jobs[0].submit_s > o.max_submit_s)
+            abort();
+    sim_trace_free(w);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     sim_trace_load_opts o = {.format = FUZZ_FORMAT};
@@ -62,6 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     check_round_trip(t);
+    check_window(data, size, t);
     sim_trace_free(t);
     return 0;
 }
