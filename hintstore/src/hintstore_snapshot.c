@@ -69,6 +69,20 @@ struct locus_hs_snapshot {
 
 #define FEED_BITS 32768u
 
+/* The cache's allocation holds its slots and then presence bits, 4 per
+ * slot, by other bits of the name's hash than the slot's: a first lookup
+ * (the usual kind) learns its name is not cached from a bit in a table
+ * an eighth the size of the slots, instead of from a slot of a table of
+ * 100,000 views, a cache miss. The slot the view will go to is fetched
+ * during the lookup. */
+#define CACHE_BITS_PER_SLOT 4
+
+static size_t cache_bytes(size_t nslots)
+{
+    return nslots * sizeof(cache_ent) + nslots * CACHE_BITS_PER_SLOT / 8;
+}
+
+
 /* Hash of a dataset name for the snapshot's cache: the batch's name hash
  * (a repeated lookup is mostly this hash and one probe), never 0. */
 static uint64_t name_hash(const char *s, size_t n)
@@ -151,7 +165,7 @@ void locus_hs_snapshot_close(locus_hs_snapshot *s)
         s->cache = NULL;
         s->ncache = 0;
     } else if (s->cache && s->cache_used) {
-        memset(s->cache, 0, s->ncache * sizeof(*s->cache));
+        memset(s->cache, 0, cache_bytes(s->ncache));
     }
     hs_arena_reset(&s->arena);
     hs_arena_reset(&s->ents);
@@ -386,10 +400,25 @@ static void blk_bt_setup(locus_hs_snapshot *s)
         s->blk_bt_state = hs_bt_open(&s->blk_bt, s->hs->env, s->txn, HS_DB_BLOCKS) == 0 ? 1 : -1;
 }
 
+static uint64_t *cache_bits(const locus_hs_snapshot *s)
+{
+    return (uint64_t *)(s->cache + s->ncache);
+}
+
+static size_t cache_bit(const locus_hs_snapshot *s, uint64_t h)
+{
+    return (size_t)(h >> 32) & (s->ncache * CACHE_BITS_PER_SLOT - 1);
+}
+
 static const locus_hs_dataset **cache_find(locus_hs_snapshot *s, const char *name, uint64_t h)
 {
     if (!s->ncache)
         return NULL;
+    size_t b = cache_bit(s, h);
+    if (!(cache_bits(s)[b / 64] >> (b % 64) & 1)) {
+        __builtin_prefetch(&s->cache[h & (s->ncache - 1)], 1); /* where cache_add goes */
+        return NULL;
+    }
     size_t i = h & (s->ncache - 1);
     while (s->cache[i].hash) {
         if (s->cache[i].hash == h && strcmp(s->cache[i].view->name, name) == 0)
@@ -399,31 +428,35 @@ static const locus_hs_dataset **cache_find(locus_hs_snapshot *s, const char *nam
     return NULL;
 }
 
-static void cache_add(locus_hs_snapshot *s, uint64_t h, const locus_hs_dataset *d)
+static void cache_put(locus_hs_snapshot *s, uint64_t h, const locus_hs_dataset *d)
 {
-    if ((s->cache_used + 1) * 2 > s->ncache) {
-        size_t nn = s->ncache ? s->ncache * 2 : 256;
-        cache_ent *nc = hs_big_alloc(nn * sizeof(*nc));
-        if (!nc)
-            return; /* the cache is an optimisation only */
-        memset(nc, 0, nn * sizeof(*nc));
-        for (size_t j = 0; j < s->ncache; j++) {
-            if (!s->cache[j].hash)
-                continue;
-            size_t i = s->cache[j].hash & (nn - 1);
-            while (nc[i].hash)
-                i = (i + 1) & (nn - 1);
-            nc[i] = s->cache[j];
-        }
-        free(s->cache);
-        s->cache = nc;
-        s->ncache = nn;
-    }
     size_t i = h & (s->ncache - 1);
     while (s->cache[i].hash)
         i = (i + 1) & (s->ncache - 1);
     s->cache[i].hash = h;
     s->cache[i].view = d;
+    size_t b = cache_bit(s, h);
+    cache_bits(s)[b / 64] |= (uint64_t)1 << (b % 64);
+}
+
+static void cache_add(locus_hs_snapshot *s, uint64_t h, const locus_hs_dataset *d)
+{
+    if ((s->cache_used + 1) * 2 > s->ncache) {
+        size_t nn = s->ncache ? s->ncache * 2 : 256;
+        cache_ent *nc = hs_big_alloc(cache_bytes(nn));
+        if (!nc)
+            return; /* the cache is an optimisation only */
+        memset(nc, 0, cache_bytes(nn));
+        cache_ent *old = s->cache;
+        size_t nold = s->ncache;
+        s->cache = nc;
+        s->ncache = nn;
+        for (size_t j = 0; j < nold; j++)
+            if (old[j].hash)
+                cache_put(s, old[j].hash, old[j].view);
+        free(old);
+    }
+    cache_put(s, h, d);
     s->cache_used++;
 }
 
