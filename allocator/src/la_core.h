@@ -472,6 +472,22 @@ void la_maybe_reload(locus_allocator *a, double now);
 
 /* la_drf.c: the DRF order */
 uint64_t la_key8(const char *s);
+/* The DRF order short of the names: the lower share first, then the fewer
+ * times chosen, then the first 8 bytes of the name (la_key8). <0 when x
+ * comes first, >0 when y does, 0 on a tie (callers then compare names).
+ * The sort, the client moves and the placement walks' ranked keys all
+ * order by this one function, so they cannot disagree. */
+static inline int la_drf_order(double share_x, uint64_t count_x, uint64_t key8_x, double share_y,
+                               uint64_t count_y, uint64_t key8_y)
+{
+    if (share_x != share_y)
+        return share_x < share_y ? -1 : 1;
+    if (count_x != count_y)
+        return count_x < count_y ? -1 : 1;
+    if (key8_x != key8_y)
+        return key8_x < key8_y ? -1 : 1;
+    return 0;
+}
 double la_dominant(const locus_allocator *a, const double *alloc);
 int la_cmp_client(const locus_allocator *a, uint32_t x, uint32_t y);
 /* la_move_right over a role's client list, la_cmp_client inline (la_drf.c). */

@@ -41,13 +41,8 @@ uint64_t la_key8(const char *s)
 static inline int cmp_client(const locus_allocator *a, uint32_t x, uint32_t y)
 {
     const la_client *cx = &a->clients[x], *cy = &a->clients[y];
-    if (cx->share != cy->share)
-        return cx->share < cy->share ? -1 : 1;
-    if (cx->count != cy->count)
-        return cx->count < cy->count ? -1 : 1;
-    if (cx->key8 != cy->key8)
-        return cx->key8 < cy->key8 ? -1 : 1;
-    return strcmp(a->fws[cx->fw].id, a->fws[cy->fw].id);
+    int o = la_drf_order(cx->share, cx->count, cx->key8, cy->share, cy->count, cy->key8);
+    return o ? o : strcmp(a->fws[cx->fw].id, a->fws[cy->fw].id);
 }
 
 int la_cmp_client(const locus_allocator *a, uint32_t x, uint32_t y)
@@ -78,13 +73,8 @@ typedef struct sortkey {
 static int cmp_key(const void *p, const void *q)
 {
     const sortkey *x = p, *y = q;
-    if (x->share != y->share)
-        return x->share < y->share ? -1 : 1;
-    if (x->count != y->count)
-        return x->count < y->count ? -1 : 1;
-    if (x->key8 != y->key8)
-        return x->key8 < y->key8 ? -1 : 1;
-    return strcmp(x->name, y->name);
+    int o = la_drf_order(x->share, x->count, x->key8, y->share, y->count, y->key8);
+    return o ? o : strcmp(x->name, y->name);
 }
 
 /* Recomputes every share against the current cluster total and sorts every

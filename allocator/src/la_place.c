@@ -408,17 +408,10 @@ static inline int filtered_at(const la_agent *g, uint32_t fw, uint32_t now_t)
     return e && now_t < e;
 }
 
-/* The DRF order of two keys short of the ids: <0 when kx comes first, >0
- * when ky does, 0 on an exact tie (the callers then compare ids). */
+/* la_drf_order of two keys: 0 on an exact tie (the callers then compare ids). */
 static inline int drfkey_order(const struct la_drfkey *kx, const struct la_drfkey *ky)
 {
-    if (kx->share != ky->share)
-        return kx->share < ky->share ? -1 : 1;
-    if (kx->count != ky->count)
-        return kx->count < ky->count ? -1 : 1;
-    if (kx->key8 != ky->key8)
-        return kx->key8 < ky->key8 ? -1 : 1;
-    return 0;
+    return la_drf_order(kx->share, kx->count, kx->key8, ky->share, ky->count, ky->key8);
 }
 
 /* When held_ranked: is framework x's client before framework y's in the
