@@ -109,6 +109,20 @@ static void test_fb2010_paths_crlf_trailing_blank(void **state)
     sim_trace_free(t);
 }
 
+/* Loads text as tmpdir/name with o and checks it holds exactly the jobs
+ * ids (space separated), in order. */
+static void expect_jobs(const char *name, const char *text, const sim_trace_load_opts *o,
+                        const char *ids)
+{
+    char path[512], err[512], got[256] = "";
+    sim_trace *t = NULL;
+    assert_int_equal(LOAD(name, text, o, &t, path, err), 0);
+    for (size_t i = 0; i < t->n_jobs; i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? " " : "", t->jobs[i].id);
+    assert_string_equal(got, ids);
+    sim_trace_free(t);
+}
+
 static void test_limits(void **state)
 {
     (void)state;
@@ -117,46 +131,26 @@ static void test_limits(void **state)
     const char *text = "j0\t0\t0\t1\t0\t0\nj1\t10\t10\t1\t0\t0\nj2\t20\t10\t1\t0\t0\n"
                        "j3\t30\t10\t1\t0\t0\n";
     sim_trace_load_opts o = {.format = SIM_TRACE_AUTO, .max_jobs = 2};
-    assert_int_equal(LOAD("lim.tsv", text, &o, &t, path, err), 0);
-    assert_int_equal(t->n_jobs, 2);
-    assert_string_equal(t->jobs[1].id, "j1");
-    sim_trace_free(t);
+    expect_jobs("lim.tsv", text, &o, "j0 j1");
     o.max_jobs = 0;
     o.max_submit_s = 20;
-    assert_int_equal(LOAD("lim.tsv", text, &o, &t, path, err), 0);
-    assert_int_equal(t->n_jobs, 3);
-    assert_string_equal(t->jobs[2].id, "j2");
-    sim_trace_free(t);
+    expect_jobs("lim.tsv", text, &o, "j0 j1 j2");
     /* the limit counts from the first job: a trace that starts late keeps
      * its first jobs */
     o.max_submit_s = 10;
     const char *late = "j0\t43200\t5\t1\t0\t0\nj1\t43205\t5\t1\t0\t0\nj2\t43211\t5\t1\t0\t0\n";
-    assert_int_equal(LOAD("late.tsv", late, &o, &t, path, err), 0);
-    assert_int_equal(t->n_jobs, 2);
-    assert_string_equal(t->jobs[1].id, "j1");
-    sim_trace_free(t);
+    expect_jobs("late.tsv", late, &o, "j0 j1");
     /* skip: the jobs less than 20 s after the file's first job are left
      * out; the max then counts from the first job kept (a window) */
     o.max_submit_s = 0;
     o.skip_submit_s = 20;
-    assert_int_equal(LOAD("lim.tsv", text, &o, &t, path, err), 0);
-    assert_int_equal(t->n_jobs, 2);
-    assert_string_equal(t->jobs[0].id, "j2");
-    assert_string_equal(t->jobs[1].id, "j3");
-    sim_trace_free(t);
+    expect_jobs("lim.tsv", text, &o, "j2 j3");
     o.skip_submit_s = 10;
     o.max_submit_s = 10;
-    assert_int_equal(LOAD("lim.tsv", text, &o, &t, path, err), 0);
-    assert_int_equal(t->n_jobs, 2);
-    assert_string_equal(t->jobs[0].id, "j1");
-    assert_string_equal(t->jobs[1].id, "j2");
-    sim_trace_free(t);
+    expect_jobs("lim.tsv", text, &o, "j1 j2");
     o.max_submit_s = 0;
     o.skip_submit_s = 5;
-    assert_int_equal(LOAD("late.tsv", late, &o, &t, path, err), 0);
-    assert_int_equal(t->n_jobs, 2);
-    assert_string_equal(t->jobs[0].id, "j1"); /* 43205 - 43200 >= 5 */
-    sim_trace_free(t);
+    expect_jobs("late.tsv", late, &o, "j1 j2"); /* 43205 - 43200 >= 5 */
     /* past the end: an error that says why nothing is left */
     o.skip_submit_s = 3600;
     assert_int_equal(LOAD("lim.tsv", text, &o, &t, path, err), LOCUS_EINVAL);
