@@ -27,17 +27,23 @@
 
 #define MB 1048576.0
 
-void sim_fw_free_job(sim_job_rt *j)
+/* Drops the job's locality index (build_prefs makes it). */
+static void prefs_free(sim_job_rt *j)
 {
-    free(j->tasks);
     free(j->node_prefs);
     free(j->rack_prefs);
     free(j->rack_cursor);
+    j->node_prefs = j->rack_prefs = NULL;
+    j->rack_cursor = NULL;
+}
+
+void sim_fw_free_job(sim_job_rt *j)
+{
+    free(j->tasks);
     free(j->datasets);
     j->datasets = NULL;
     j->tasks = NULL;
-    j->node_prefs = j->rack_prefs = NULL;
-    j->rack_cursor = NULL;
+    prefs_free(j);
 }
 
 static int pref_cmp(const void *x, const void *y)
@@ -143,11 +149,7 @@ static int repoint_readers(sim_world *w, uint32_t ds)
         }
         if (!moved)
             continue;
-        free(j->node_prefs);
-        free(j->rack_prefs);
-        free(j->rack_cursor);
-        j->node_prefs = j->rack_prefs = NULL;
-        j->rack_cursor = NULL;
+        prefs_free(j);
         int rc = build_prefs(w, j);
         if (rc)
             return rc;
