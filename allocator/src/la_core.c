@@ -251,6 +251,7 @@ int la_create(const char *config_path, const locus_param *params, size_t n_param
     la_hints_init_default(a);
     a->st.policy = (uint32_t)a->cfg.policy;
     a->st.hint_age_s = -1;
+    la_hints_start(a);
     *out = a;
     return 0;
 fail:

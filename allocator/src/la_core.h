@@ -544,6 +544,7 @@ void la_hints_init_default(locus_allocator *a);
 void la_hints_close(locus_allocator *a);
 /* Reopens the store after hints.path changed. */
 void la_hints_path_changed(locus_allocator *a);
+void la_hints_start(locus_allocator *a);
 /* Takes this cycle's snapshot and brings the locality index up to date.
  * Returns 1 when locality can be used this cycle, 0 to run as drf. */
 /* Demand d[0..n) replaces f's demand and names a subset of its block items

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -522,3 +523,97 @@ void locus_hs_close(locus_hs *hs)
 const char *locus_hs_errstr(const locus_hs *hs) { return hs ? hs->err : "no handle"; }
 
 const char *locus_hs_path(const locus_hs *hs) { return hs ? hs->path : NULL; }
+
+/* Residency is asked of mincore() a window at a time (a byte per page), and
+ * each run of cached pages is mapped with one madvise call. */
+#define MAP_CACHED_WINDOW ((size_t)64 << 20)
+#define LMDB_MAGIC 0xBEEFC0DEu /* mm_magic, first field of the meta pages 0 and 1 */
+
+#ifdef MADV_POPULATE_READ
+
+/* Where LMDB mapped the file: mdb_env_info gives it only for MDB_FIXEDMAP.
+ * A key read in place lies in a page whose header starts with its page
+ * number; the map starts that many pages before it. Checked against the
+ * magic of both meta pages; NULL when anything does not fit. */
+static char *map_base(locus_hs *hs, size_t psize, size_t os_page)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    char *base = NULL;
+    if (psize != os_page || mdb_txn_begin(hs->env, NULL, MDB_RDONLY, &txn))
+        return NULL;
+    if (mdb_cursor_open(txn, hs->db_meta, &cur) == 0) {
+        if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0) {
+            char *page = (char *)((uintptr_t)k.mv_data & ~(uintptr_t)(psize - 1));
+            size_t pgno;
+            memcpy(&pgno, page, sizeof pgno);
+            uint32_t m0, m1;
+            char *b = page - pgno * psize;
+            if (pgno >= 2 && (memcpy(&m0, b + 16, 4), memcpy(&m1, b + psize + 16, 4), 1) &&
+                m0 == LMDB_MAGIC && m1 == LMDB_MAGIC)
+                base = b;
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return base;
+}
+#endif
+
+size_t locus_hs_map_cached(locus_hs *hs)
+{
+#ifdef MADV_POPULATE_READ
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fs;
+    int fd;
+    long pg = sysconf(_SC_PAGESIZE);
+    if (!hs || pg <= 0 || mdb_env_info(hs->env, &info) || mdb_env_stat(hs->env, &st) ||
+        mdb_env_get_fd(hs->env, &fd) || fstat(fd, &fs))
+        return 0;
+    size_t page = (size_t)pg, mapped = 0;
+    char *base = map_base(hs, st.ms_psize, page);
+    if (!base)
+        return 0;
+    /* The pages in use end at the last page number of the newest commit;
+     * the file may be longer (free space), never shorter. */
+    size_t end = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+    if (end > (size_t)fs.st_size)
+        end = (size_t)fs.st_size;
+    if (end > info.me_mapsize)
+        end = info.me_mapsize;
+    unsigned char *vec = malloc(MAP_CACHED_WINDOW / page);
+    if (!vec)
+        return 0;
+    for (size_t off = 0; off < end; off += MAP_CACHED_WINDOW) {
+        size_t len = end - off < MAP_CACHED_WINDOW ? end - off : MAP_CACHED_WINDOW;
+        size_t n = (len + page - 1) / page;
+        if (mincore(base + off, len, vec) != 0)
+            break;
+        for (size_t i = 0; i < n;) {
+            if (!(vec[i] & 1)) {
+                i++;
+                continue;
+            }
+            size_t j = i;
+            while (j < n && (vec[j] & 1))
+                j++;
+            size_t run = (j - i) * page;
+            if (off + i * page + run > end)
+                run = end - off - i * page;
+            if (madvise(base + off + i * page, run, MADV_POPULATE_READ) != 0) {
+                free(vec); /* EINVAL: a kernel without it; else a page gone meanwhile */
+                return mapped;
+            }
+            mapped += run;
+            i = j;
+        }
+    }
+    free(vec);
+    return mapped;
+#else
+    (void)hs;
+    return 0;
+#endif
+}

@@ -1,6 +1,7 @@
 /* The locality policy over a real LMDB hint store written with the hint
  * store's writer API: a store that does not exist yet (retried at most every
- * hints.retry_interval), appears, turns stale and is refreshed; a store lent
+ * hints.retry_interval), appears, turns stale and is refreshed; a store
+ * already there at create, opened then; a store lent
  * by the host; and a path that is not a store. Writes into a store the
  * allocator opened itself come from a child process, as in production (one
  * LMDB environment per process). A commit's change feed, applied to
@@ -125,6 +126,54 @@ static void test_missing_then_created_then_stale(void **state)
     assert_int_equal(l.n, 1);
     assert_string_equal(l.offers[0].agent_id, "a2");
     assert_int_equal(l.offers[0].locality.local_bytes[0], 1ULL << 30);
+    la_destroy(a);
+}
+
+/* Log lines the allocator gave its host, one after another. */
+static char g_log[4096];
+
+static void log_capture(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    (void)level;
+    size_t n = strlen(g_log);
+    snprintf(g_log + n, sizeof g_log - n, "%s\n", msg);
+}
+
+static locus_allocator *create_logged(const char *kv_path, const char *policy)
+{
+    locus_param p[2] = {{"hints.path", kv_path}, {"policy.name", policy}};
+    locus_host_services host = {sizeof host, NULL, log_capture, NULL};
+    locus_allocator *a = NULL;
+    char err[512] = "";
+    g_log[0] = '\0';
+    if (la_create(NULL, p, 2, &host, &a, err, sizeof err))
+        fail_msg("create: %s", err);
+    return a;
+}
+
+/* A store already there when the allocator is created is opened then, not
+ * in the first cycle (which would pay for the open and for a page fault per
+ * page its first lookups touch); drf never opens it. */
+static void test_store_opened_at_create(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/store", g_dir);
+    write_in_child(path, 1000);
+    locus_allocator *a = create_logged(path, "locality");
+    assert_non_null(strstr(g_log, "opened"));
+    assert_non_null(strstr(g_log, "mapped from the page cache"));
+    size_t logged = strlen(g_log);
+    setup_cluster(a);
+    locus_offer_list l = cycle(a, 1.5);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.offers[0].agent_id, "a2");
+    assert_int_equal(strlen(g_log), logged); /* not opened again */
+    la_destroy(a);
+
+    a = create_logged(path, "drf");
+    assert_null(strstr(g_log, "opened"));
     la_destroy(a);
 }
 
@@ -581,6 +630,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_missing_then_created_then_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_opened_at_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_lent_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_binding_and_agents_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_value_counted, setup, teardown),

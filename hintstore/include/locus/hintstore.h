@@ -81,6 +81,16 @@ void locus_hs_close(locus_hs *hs);
 const char *locus_hs_errstr(const locus_hs *hs);
 const char *locus_hs_path(const locus_hs *hs);
 
+/* Maps into this process the pages of the store's file that are already in
+ * the page cache, so that the first lookups after an open do not take a
+ * page fault each (a reader's first lookups of 1,000 datasets in a
+ * 100,000-dataset store spent about half their time in page faults). Reads
+ * nothing from disk: pages that are not cached fault in when read, as
+ * before. Pages a later commit appends are not covered; pages it rewrites
+ * in place stay mapped. Returns the bytes mapped: 0 where the kernel has no
+ * MADV_POPULATE_READ (Linux < 5.14) or nothing is cached. */
+size_t locus_hs_map_cached(locus_hs *hs);
+
 /* ---- writing ---------------------------------------------------------- */
 
 typedef struct locus_hs_replica {
