@@ -115,6 +115,9 @@ typedef struct la_fw {
     uint64_t demand_bytes;      /* total pending bytes known from demand + hints */
     struct la_rackbytes { uint32_t rack; uint64_t bytes; } *racks; /* sorted by rack */
     uint32_t n_racks, cap_racks;
+    uint64_t rack_mask[4];      /* bit rack % 256 set for each rack in racks: most offers go
+                                   where a framework has no data, and the bit answers "none in
+                                   this rack" without searching racks (a cache miss) */
     uint32_t *idx_ag;           /* agents where the index holds an entry of it (valid while the
                                    index is not dirty), so its entries can be replaced alone */
     uint32_t n_idx_ag, cap_idx_ag;

@@ -1547,9 +1547,11 @@ static int racks_sum(locus_allocator *a, la_fw *f, uint32_t *n_touched)
         f->racks = p;
         f->cap_racks = nt;
     }
+    memset(f->rack_mask, 0, sizeof f->rack_mask);
     for (uint32_t i = 0; i < nt; i++) {
         uint32_t r = (uint32_t)a->rack_pairs[i];
         f->racks[i] = (struct la_rackbytes){r, a->rack_bytes[r] - 1};
+        f->rack_mask[(r >> 6) & 3] |= 1ull << (r & 63);
     }
     f->n_racks = nt;
     return 0;

@@ -52,7 +52,7 @@ uint64_t la_rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw)
         return 0;
     const la_fw *f = &a->fws[fw];
     uint32_t n = f->n_racks;
-    if (!n)
+    if (!n || !(f->rack_mask[(rack >> 6) & 3] >> (rack & 63) & 1))
         return 0;
     uint32_t i = a->n_racks ? (uint32_t)((uint64_t)rack * n / a->n_racks) : 0;
     if (i >= n)

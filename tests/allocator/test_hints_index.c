@@ -5,7 +5,8 @@
  * reads spread over cycles, each agent's entries (framework, bytes, tasks,
  * rack total, score, filter copy) and memory-cached sums equal those a full
  * rebuild of the same state makes (la_index_rebuild); a segment that fills
- * up moves instead of making the index rebuild. Hints are injected through
+ * up moves instead of making the index rebuild; rack totals are right on
+ * more racks than a framework's rack mask has bits. Hints are injected through
  * la_hint_provider (no store). */
 #include "la_test.h"
 
@@ -235,11 +236,66 @@ static void test_full_segment_moves(void **state)
     la_destroy(a);
 }
 
+/* la_rack_total against a sum over the framework's per-agent bytes, for
+ * every rack of a cluster with more racks (600) than the 256 bits of a
+ * framework's rack mask: racks 256 apart share a bit, and a rack whose bit
+ * another rack set must still read 0. */
+#define MANY_RACKS 600
+static void test_rack_totals_past_mask(void **state)
+{
+    (void)state;
+    static locus_hs_block_view blk[64];
+    static locus_hs_replica rep[64][2];
+    static char names[MANY_RACKS][8], racks[MANY_RACKS][8];
+    locus_allocator *a = t_new(NULL, "policy.name=locality", NULL);
+    for (int g = 0; g < MANY_RACKS; g++) {
+        snprintf(names[g], sizeof names[g], "a%d", g);
+        snprintf(racks[g], sizeof racks[g], "r%d", g);
+        t_agent_r(a, names[g], racks[g], 4, 4096);
+    }
+    /* copies on racks 3, 259 (same bit as 3 and 515) and 5 + 7k */
+    for (int i = 0; i < 64; i++) {
+        int g0 = i % 2 ? 259 : 3, g1 = 5 + 7 * i;
+        rep[i][0] = (locus_hs_replica){names[g0], LOCUS_TIER_MEM};
+        rep[i][1] = (locus_hs_replica){names[g1], LOCUS_TIER_HDD};
+        blk[i] = (locus_hs_block_view){"in", (uint64_t)i, 64u << 20, "test", 0, rep[i], 2};
+    }
+    t_block_table tb = {blk, 64, NULL};
+    t_use_block_table(a, &tb);
+    t_fw(a, "fw0", "*");
+    t_task_res(a, "fw0", 1, 256);
+    static locus_demand_item it[64];
+    for (int i = 0; i < 64; i++)
+        it[i] = (locus_demand_item){"in", i, 0};
+    assert_int_equal(la_set_demand(a, "fw0", it, 64), 0);
+    t_alloc(a, 1.0);
+    uint32_t fw = 0;
+    while (fw < a->n_fw_slots && strcmp(a->fws[fw].id, "fw0") != 0)
+        fw++;
+    assert_true(fw < a->n_fw_slots);
+    const la_fw *f = &a->fws[fw];
+    assert_true(f->n_loc > 0);
+    uint64_t nonzero = 0;
+    for (uint32_t g = 0; g < a->n_agents_slots; g++) {
+        uint32_t rack = a->agents[g].rack;
+        uint64_t want = 0;
+        for (uint32_t i = 0; i < f->n_loc; i++)
+            if (a->agents[f->loc[i].agent].rack == rack)
+                want += f->loc[i].bytes[0] + f->loc[i].bytes[1] + f->loc[i].bytes[2];
+        assert_int_equal(la_rack_total(a, rack, fw), want);
+        nonzero += want > 0;
+    }
+    assert_true(nonzero >= 60); /* racks 3, 259 and the 5 + 7k ones */
+    assert_int_equal(la_rack_total(a, a->agents[515].rack, fw), 0);
+    la_destroy(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_incremental_index_equals_rebuild),
         cmocka_unit_test(test_full_segment_moves),
+        cmocka_unit_test(test_rack_totals_past_mask),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
