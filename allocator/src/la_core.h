@@ -547,6 +547,7 @@ void la_hints_init_default(locus_allocator *a);
 void la_hints_close(locus_allocator *a);
 /* Reopens the store after hints.path changed. */
 void la_hints_path_changed(locus_allocator *a);
+/* At create: opens hints.path when the policy is locality and the store is there. */
 void la_hints_start(locus_allocator *a);
 /* Takes this cycle's snapshot and brings the locality index up to date.
  * Returns 1 when locality can be used this cycle, 0 to run as drf. */

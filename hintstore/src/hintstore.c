@@ -527,15 +527,26 @@ const char *locus_hs_path(const locus_hs *hs) { return hs ? hs->path : NULL; }
 /* Residency is asked of mincore() a window at a time (a byte per page), and
  * each run of cached pages is mapped with one madvise call. */
 #define MAP_CACHED_WINDOW ((size_t)64 << 20)
-#define LMDB_MAGIC 0xBEEFC0DEu /* mm_magic, first field of the meta pages 0 and 1 */
 
 #ifdef MADV_POPULATE_READ
+#define LMDB_PAGE_HEADER 16    /* a page's header: page number, flags, bounds */
+#define LMDB_MAGIC 0xBEEFC0DEu /* mm_magic, first field after the header of meta pages 0 and 1 */
+
+static int is_meta_page(const char *page)
+{
+    uint32_t magic;
+    memcpy(&magic, page + LMDB_PAGE_HEADER, sizeof magic);
+    return magic == LMDB_MAGIC;
+}
 
 /* Where LMDB mapped the file: mdb_env_info gives it only for MDB_FIXEDMAP.
  * A key read in place lies in a page whose header starts with its page
- * number; the map starts that many pages before it. Checked against the
- * magic of both meta pages; NULL when anything does not fit. */
-static char *map_base(locus_hs *hs, size_t psize, size_t os_page)
+ * number; the map starts that many pages before it. That start is read
+ * only if the page number is one the file has and both its pages are mapped
+ * in this process (mincore fails on an unmapped range), and is believed
+ * only if both carry the meta pages' magic; NULL when anything does not
+ * fit. */
+static char *map_base(locus_hs *hs, size_t psize, size_t os_page, size_t last_pgno)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -548,10 +559,10 @@ static char *map_base(locus_hs *hs, size_t psize, size_t os_page)
             char *page = (char *)((uintptr_t)k.mv_data & ~(uintptr_t)(psize - 1));
             size_t pgno;
             memcpy(&pgno, page, sizeof pgno);
-            uint32_t m0, m1;
             char *b = page - pgno * psize;
-            if (pgno >= 2 && (memcpy(&m0, b + 16, 4), memcpy(&m1, b + psize + 16, 4), 1) &&
-                m0 == LMDB_MAGIC && m1 == LMDB_MAGIC)
+            unsigned char res[2];
+            if (pgno >= 2 && pgno <= last_pgno && mincore(b, 2 * psize, res) == 0 &&
+                is_meta_page(b) && is_meta_page(b + psize))
                 base = b;
         }
         mdb_cursor_close(cur);
@@ -573,7 +584,7 @@ size_t locus_hs_map_cached(locus_hs *hs)
         mdb_env_get_fd(hs->env, &fd) || fstat(fd, &fs))
         return 0;
     size_t page = (size_t)pg, mapped = 0;
-    char *base = map_base(hs, st.ms_psize, page);
+    char *base = map_base(hs, st.ms_psize, page, (size_t)info.me_last_pgno);
     if (!base)
         return 0;
     /* The pages in use end at the last page number of the newest commit;
