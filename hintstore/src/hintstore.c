@@ -512,9 +512,9 @@ void locus_hs_close(locus_hs *hs)
     }
     free(hs->spare_cache);
     free(hs->spare_blk_window);
-    hs_big_grown_free(hs->spare_ops.p, hs->spare_ops.cap);
-    hs_big_grown_free(hs->spare_reps.p, hs->spare_reps.cap);
-    hs_big_grown_free(hs->spare_hd.p, hs->spare_hd.cap);
+    free(hs->spare_ops.p);
+    free(hs->spare_reps.p);
+    free(hs->spare_hd.p);
     pthread_mutex_destroy(&hs->spare_mu);
     free(hs->path);
     free(hs);

@@ -12,7 +12,9 @@
  * random otherwise misses the TLB on nearly every lookup. */
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "hintstore_internal.h"
 
@@ -39,35 +41,11 @@ void *hs_big_alloc(size_t n)
     return p;
 }
 
-static size_t huge_round(size_t n) { return (n + HS_HUGE_PAGE - 1) & ~(HS_HUGE_PAGE - 1); }
-
-void *hs_big_grow(void *p, size_t used, size_t n)
-{
-    if (n < HS_HUGE_PAGE)
-        return realloc(p, n);
-    /* A copy, not mremap: the block given up goes back to malloc, and the
-     * commit's LMDB pages (4 KiB mallocs, each a page fault when fresh) are
-     * then carved from memory already faulted in. */
-    void *q = hs_big_alloc(n);
-    if (!q)
-        return NULL;
-    if (used)
-        memcpy(q, p, used);
-    free(p);
-    return q;
-}
-
-void hs_big_grown_free(void *p, size_t cap)
-{
-    (void)cap;
-    free(p);
-}
-
 void hs_spare_keep(hs_spare *sp, void *p, size_t cap)
 {
     if (!p)
         return;
-    hs_big_grown_free(sp->p, sp->cap);
+    free(sp->p);
     sp->p = NULL;
     sp->cap = 0;
     if (cap < HS_HUGE_PAGE) {
@@ -75,7 +53,12 @@ void hs_spare_keep(hs_spare *sp, void *p, size_t cap)
         return;
     }
 #ifdef MADV_FREE
-    madvise(p, huge_round(cap), MADV_FREE); /* contents are not kept, pages may be */
+    /* Contents are not kept, pages may be: only whole pages inside the
+     * block (a malloc block need not start on a page). */
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1), hi = ((uintptr_t)p + cap) & ~(pg - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_FREE);
 #endif
     sp->p = p;
     sp->cap = cap;

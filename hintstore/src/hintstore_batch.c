@@ -57,15 +57,6 @@ static int name_id_cmp(const void *a, const void *b)
     return strcmp(((const name_id *)a)->name, ((const name_id *)b)->name);
 }
 
-/* String interning: id -> string, string -> id. */
-typedef struct strtab {
-    char **strs;
-    uint32_t n, cap;
-    uint64_t *slots; /* the name's hash's high half << 32 | id + 1; 0 = empty */
-    size_t nslots;
-    hs_arena arena;
-} strtab;
-
 /* Per-dataset delta of bytes per (host id, tier); stamped slots so a reset
  * between datasets costs nothing. */
 typedef struct pmap {
@@ -92,7 +83,7 @@ struct locus_hs_batch {
     char backend[HS_MAX_BACKEND + 1];
     int replace_all;
     int record_poll; /* 0 for the internal batch of expire_backend */
-    strtab datasets, hosts;
+    hs_strtab datasets, hosts;
     hs_op *ops;
     size_t n_ops, cap_ops;
     uint32_t *reps;
@@ -209,71 +200,6 @@ static int appender_past(MDB_txn *txn, appender *a, const MDB_val *key)
 }
 
 
-/* ---- string interning ---- */
-
-static void strtab_free(strtab *t)
-{
-    free(t->strs);
-    free(t->slots);
-    hs_arena_free(&t->arena);
-}
-
-static int strtab_grow(strtab *t)
-{
-    size_t ns = t->nslots ? t->nslots * 2 : 1024;
-    uint64_t *slots = calloc(ns, sizeof(*slots));
-    if (!slots)
-        return -1;
-    for (size_t j = 0; j < t->nslots; j++) {
-        if (!t->slots[j])
-            continue;
-        uint32_t id = (uint32_t)t->slots[j] - 1;
-        uint64_t h = hs_hash_bytes(t->strs[id], strlen(t->strs[id]));
-        size_t i = h & (ns - 1);
-        while (slots[i])
-            i = (i + 1) & (ns - 1);
-        slots[i] = t->slots[j];
-    }
-    free(t->slots);
-    t->slots = slots;
-    t->nslots = ns;
-    return 0;
-}
-
-/* Returns the id of s[0..n), adding it if new; -1 on allocation failure. */
-static int64_t strtab_intern(strtab *t, const char *s, size_t n)
-{
-    if ((t->n + 1) * 2 > t->nslots && strtab_grow(t) != 0)
-        return -1;
-    uint64_t h = hs_hash_bytes(s, n), tag = h & ~(uint64_t)UINT32_MAX;
-    size_t i = h & (t->nslots - 1);
-    /* the hash's high half in the slot: a probe past another name costs
-     * no look at its string */
-    while (t->slots[i]) {
-        if ((t->slots[i] & ~(uint64_t)UINT32_MAX) == tag) {
-            uint32_t id = (uint32_t)t->slots[i] - 1;
-            const char *c = t->strs[id];
-            if (strncmp(c, s, n) == 0 && c[n] == '\0')
-                return id;
-        }
-        i = (i + 1) & (t->nslots - 1);
-    }
-    if (t->n == t->cap) {
-        uint32_t nc = t->cap ? t->cap * 2 : 256;
-        char **ns = realloc(t->strs, nc * sizeof(*ns));
-        if (!ns)
-            return -1;
-        t->strs = ns;
-        t->cap = nc;
-    }
-    char *copy = hs_arena_strndup(&t->arena, s, n);
-    if (!copy)
-        return -1;
-    t->strs[t->n] = copy;
-    t->slots[i] = tag | (t->n + 1);
-    return t->n++;
-}
-
 /* ---- per-dataset placement delta ---- */
 
 static void pmap_free(pmap *m)
@@ -374,8 +300,8 @@ static void batch_free(locus_hs_batch *b)
 {
     if (!b)
         return;
-    strtab_free(&b->datasets);
-    strtab_free(&b->hosts);
+    hs_strtab_free(&b->datasets);
+    hs_strtab_free(&b->hosts);
     hs_spare_keep(&b->hs->spare_ops, b->ops, b->cap_ops * sizeof(*b->ops));
     hs_spare_keep(&b->hs->spare_reps, b->reps, b->cap_reps * sizeof(*b->reps));
     free(b->kslots);
@@ -495,12 +421,17 @@ static uint32_t *op_slot(locus_hs_batch *b, uint32_t ds, uint64_t index)
     return &b->kslots[i];
 }
 
-/* Appends a fresh op (not entered in the hash). */
+/* Appends a fresh op (not entered in the hash). The batch's arrays (ops,
+ * replicas, host index changes) grow with plain realloc, in 4 KiB pages
+ * (glibc moves a large block with mremap, not a copy): they are written
+ * once, in order, and a fresh process's first touch of huge pages cost a
+ * 1,000,000-block replace 0.1-0.4 s more on a virtual machine than their
+ * fewer page faults saved (locus-bench-hints). */
 static hs_op *op_append(locus_hs_batch *b, uint32_t ds, uint64_t index)
 {
     if (b->n_ops == b->cap_ops) {
         size_t nc = b->cap_ops ? b->cap_ops * 2 : 1024;
-        hs_op *no = hs_big_grow(b->ops, b->n_ops * sizeof(*no), nc * sizeof(*no));
+        hs_op *no = realloc(b->ops, nc * sizeof(*no));
         if (!no)
             return NULL;
         b->ops = no;
@@ -555,15 +486,22 @@ int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
     if (blk->n_replicas > 4096)
         return fail(hs, LOCUS_EINVAL, "block of '%s': more than 4096 replicas%s",
                     blk->dataset, NULL);
-    size_t hlen[8]; /* host name lengths of the first replicas, for interning */
+    /* host name lengths and hashes of the first replicas, for interning:
+     * their lookups are started here, side by side (a miss each in a large
+     * batch, whose arrays push the table out of the cache) */
+    size_t hlen[8];
+    uint64_t hh[8];
     for (size_t i = 0; i < blk->n_replicas; i++) {
         const locus_hs_replica *r = &blk->replicas[i];
         size_t len = r->host ? strlen(r->host) : 0;
-        if (i < 8)
-            hlen[i] = len;
         if (len == 0 || len > HS_MAX_HOST)
             return fail(hs, LOCUS_EINVAL, "block of '%s': replica host must be 1..255 bytes%s",
                         blk->dataset, NULL);
+        if (i < 8) {
+            hlen[i] = len;
+            hh[i] = hs_hash_bytes(r->host, len);
+            hs_strtab_prefetch(&b->hosts, hh[i]);
+        }
         if (r->tier < LOCUS_TIER_MEM || r->tier > LOCUS_TIER_HDD)
             return fail(hs, LOCUS_EINVAL, "block of '%s': bad tier for host '%s'",
                         blk->dataset, r->host);
@@ -578,7 +516,7 @@ int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
         size_t nc = b->cap_reps ? b->cap_reps * 2 : 4096;
         while (nc < b->n_reps + blk->n_replicas)
             nc *= 2;
-        uint32_t *nr = hs_big_grow(b->reps, b->n_reps * sizeof(*nr), nc * sizeof(*nr));
+        uint32_t *nr = realloc(b->reps, nc * sizeof(*nr));
         if (!nr)
             return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
         b->reps = nr;
@@ -587,7 +525,8 @@ int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
     size_t first = b->n_reps;
     for (size_t i = 0; i < blk->n_replicas; i++) {
         const char *host = blk->replicas[i].host;
-        int64_t h = strtab_intern(&b->hosts, host, i < 8 ? hlen[i] : strlen(host));
+        int64_t h = i < 8 ? hs_strtab_intern_h(&b->hosts, host, hlen[i], hh[i])
+                          : hs_strtab_intern(&b->hosts, host, strlen(host));
         if (h < 0)
             return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
         b->reps[first + i] = (uint32_t)h << 2 | (uint32_t)blk->replicas[i].tier;
@@ -595,7 +534,7 @@ int locus_hs_batch_put(locus_hs_batch *b, const locus_hs_block *blk)
     /* a poll puts a dataset's blocks one after another: try the last name first */
     int64_t ds = b->last_ds >= 0 && strcmp(b->datasets.strs[b->last_ds], blk->dataset) == 0
                      ? b->last_ds
-                     : strtab_intern(&b->datasets, blk->dataset, strlen(blk->dataset));
+                     : hs_strtab_intern(&b->datasets, blk->dataset, strlen(blk->dataset));
     b->last_ds = ds;
     int fresh;
     hs_op *o = ds < 0                ? NULL
@@ -619,7 +558,7 @@ int locus_hs_batch_delete(locus_hs_batch *b, const char *dataset, uint64_t index
     int st = check_dataset(hs, dataset);
     if (st)
         return st;
-    int64_t ds = strtab_intern(&b->datasets, dataset, strlen(dataset));
+    int64_t ds = hs_strtab_intern(&b->datasets, dataset, strlen(dataset));
     if (ds < 0 || kslots_room(b) != 0)
         return fail(hs, LOCUS_ENOMEM, "out of memory%s%s", NULL, NULL);
     uint32_t *slot = op_slot(b, (uint32_t)ds, index);
@@ -752,7 +691,7 @@ static int batch_host_of(commit_ctx *c, uint32_t store_id, uint32_t *out)
         return 1;
     if (rc)
         return mdb_fail(c, rc, HS_DB_HOST_NAMES, "", 0);
-    int64_t h = strtab_intern(&c->b->hosts, name, len);
+    int64_t h = hs_strtab_intern(&c->b->hosts, name, len);
     if (h < 0 || grow_u32(&c->bid, &c->nbid, (size_t)store_id + 1) ||
         grow_u32(&c->sid, &c->nsid, (size_t)h + 1))
         return nomem(c);
@@ -766,7 +705,7 @@ static int batch_host_of(commit_ctx *c, uint32_t store_id, uint32_t *out)
  * tables. Runs before the walk. */
 static int assign_store_ids(commit_ctx *c)
 {
-    strtab *t = &c->b->hosts;
+    hs_strtab *t = &c->b->hosts;
     uint32_t next;
     int rc = hs_host_id_count(c->hs, c->txn, &next);
     if (rc)
@@ -1040,7 +979,7 @@ static int hd_update(commit_ctx *c, uint32_t host, uint32_t dsid, int add)
     }
     if (c->n_hd == c->cap_hd) {
         size_t nc = c->cap_hd ? c->cap_hd * 2 : 4096;
-        hd_change *n = hs_big_grow(c->hd, c->n_hd * sizeof(*n), nc * sizeof(*n));
+        hd_change *n = realloc(c->hd, nc * sizeof(*n));
         if (!n)
             return nomem(c);
         c->hd = n;
@@ -1277,7 +1216,27 @@ static int finish_dataset(commit_ctx *c)
         ents[ne].rank = ents[ne].hid < c->nrank ? c->hrank[ents[ne].hid] : UINT32_MAX;
         ents[ne++].bytes = c->pm.vals[i];
     }
-    if (ne <= 64) { /* the usual size: an insertion sort, no qsort set-up */
+    int ranked = ne <= 64;
+    for (size_t i = 0; i < ne && ranked; i++)
+        ranked = ents[i].rank != UINT32_MAX;
+    if (ranked) {
+        /* The usual case (every host ranked, few entries): an insertion
+         * sort of 8-byte keys, rank then tier (ph_cmp's order) above the
+         * entry's place, then the entries in key order. Ranks are below
+         * HS_MAX_HOST_IDS, so rank << 2 | tier fits 32 bits. */
+        uint64_t key[64];
+        ph_entry tmp[64];
+        for (size_t i = 0; i < ne; i++) {
+            uint64_t k = ((uint64_t)ents[i].rank << 2 | ents[i].tier) << 32 | i;
+            size_t j = i;
+            for (; j > 0 && key[j - 1] > k; j--)
+                key[j] = key[j - 1];
+            key[j] = k;
+        }
+        memcpy(tmp, ents, ne * sizeof(*ents));
+        for (size_t i = 0; i < ne; i++)
+            ents[i] = tmp[(uint32_t)key[i]];
+    } else if (ne <= 64) { /* an insertion sort, no qsort set-up */
         for (size_t i = 1; i < ne; i++) {
             ph_entry e = ents[i];
             size_t j = i;
@@ -1788,7 +1747,7 @@ int locus_hs_expire_backend(locus_hs *hs, const char *backend, int64_t older_tha
              p.updated_at_ms >= older_than_ms))
             continue;
         /* undecodable blocks (whose backend is unknown) count as expired too */
-        int64_t id = strtab_intern(&b->datasets, ds, dlen);
+        int64_t id = hs_strtab_intern(&b->datasets, ds, dlen);
         int fresh;
         hs_op *o = id < 0 ? NULL : op_get(b, (uint32_t)id, idx, &fresh);
         if (!o) {

@@ -70,22 +70,15 @@ void hs_arena_free(hs_arena *a);
 /* malloc for memory read at random; from 2 MiB on aligned to and advised as
  * huge pages (fewer TLB misses). Released with free(). */
 void *hs_big_alloc(size_t n);
-/* realloc for arrays that grow large (a batch's operations): from 2 MiB on
- * the new block comes from hs_big_alloc, so filling it takes a fault per
- * 2 MiB instead of per 4 KiB page (page faults are most of a large batch's
- * system time). The first `used` bytes are kept. Released with
- * hs_big_grown_free (given the block's capacity in bytes) or free(). */
-void *hs_big_grow(void *p, size_t used, size_t n);
-void hs_big_grown_free(void *p, size_t cap);
 /* A grown array kept for reuse: p holding cap bytes, or NULL. */
 typedef struct hs_spare {
     void *p;
     size_t cap;
 } hs_spare;
-/* Keeps p (cap bytes, from hs_big_grow) in *sp for the next user if it is
- * huge-page backed (its pages handed back with MADV_FREE, so the kernel may
- * take them under memory pressure and a reuse refaults nothing otherwise),
- * frees it if not; whatever *sp held before is released. A NULL p changes
+/* Keeps p (cap bytes, from malloc) in *sp for the next user if it is 2 MiB
+ * or more (its pages handed back with MADV_FREE, so the kernel may take
+ * them under memory pressure and a reuse refaults nothing otherwise), frees
+ * it if not; whatever *sp held before is released. A NULL p changes
  * nothing. */
 void hs_spare_keep(hs_spare *sp, void *p, size_t cap);
 /* Takes what *sp holds (*cap its bytes; NULL and 0 if nothing). */
@@ -158,6 +151,40 @@ int hs_block_key_parse(const void *key, size_t len, const char **dataset, size_t
 uint64_t hs_hash_bytes(const char *s, size_t n);
 void hs_be64_put(unsigned char *p, uint64_t v);
 uint64_t hs_be64_get(const unsigned char *p);
+
+/* ---- string interning (hintstore_strtab.c) ---- */
+/* Names to dense ids and back, for a batch's datasets and hosts. A slot
+ * holds what a probe compares (16 bits of the hash and the length) and the
+ * string itself, so a lookup reads the slot and then the string, without
+ * the id's entry in strs in between: a batch interns three host names a
+ * block, and in a large one the table is out of the cache. */
+typedef struct hs_strslot {
+    uint32_t check; /* the hash's top 16 bits << 16 | the length */
+    uint32_t id1;   /* id + 1; 0 = empty */
+    const char *str;
+} hs_strslot;
+
+typedef struct hs_strtab {
+    char **strs; /* id -> name (NUL-terminated, in arena) */
+    uint32_t n, cap;
+    hs_strslot *slots;
+    size_t nslots;
+    hs_arena arena;
+} hs_strtab;
+
+/* The id of s[0..n) (n <= HS_MAX_DATASET, no NUL inside), adding it if
+ * new; -1 on allocation failure. _h takes hs_hash_bytes(s, n) computed by
+ * the caller (who may have prefetched its slot). */
+int64_t hs_strtab_intern(hs_strtab *t, const char *s, size_t n);
+int64_t hs_strtab_intern_h(hs_strtab *t, const char *s, size_t n, uint64_t h);
+void hs_strtab_free(hs_strtab *t);
+
+/* Fetches the slot where a name of hash h is looked up first. */
+static inline void hs_strtab_prefetch(const hs_strtab *t, uint64_t h)
+{
+    if (t->nslots)
+        __builtin_prefetch(&t->slots[h & (t->nslots - 1)]);
+}
 
 /* Name of an id already covered (hs_hosttab_cover): an array index. */
 static inline const char *hs_hosttab_name_known(const locus_hs *hs, uint32_t id)

@@ -1136,12 +1136,77 @@ static void test_large_batch(void **state)
 {
     fx *f = *state;
     /* 200,000 blocks: the batch's operations (8 MB), replicas (2.4 MB) and
-     * host index changes (4.8 MB) grow past 2 MiB into huge-page blocks,
-     * and the second batch starts from the first one's, kept by the handle */
+     * host index changes (4.8 MB) grow past 2 MiB, and the second batch
+     * starts from the first one's arrays, kept by the handle */
     lb_replace(f->hs, 0, 1000);
     lb_check(f->hs, 0);
     lb_replace(f->hs, 1, 2000);
     lb_check(f->hs, 1);
+}
+
+/* 60,000 host names of one length, three new ones a block, through the
+ * public API (test_hintstore_strtab forces the name table's collisions):
+ * every block reads back its own three hosts, each host one dataset with
+ * its block's bytes, also after some blocks were put twice. */
+#define MH_BLOCKS 20000
+static void mh_host(char *buf, int i, int k) { snprintf(buf, 16, "n%06d", 3 * i + k); }
+
+static void test_many_hosts(void **state)
+{
+    fx *f = *state;
+    locus_hs_batch *b;
+    assert_int_equal(locus_hs_batch_begin(f->hs, "mh", 1, &b), 0);
+    char hn[3][16];
+    for (int i = 0; i < MH_BLOCKS; i++) {
+        locus_hs_replica r[3];
+        for (int k = 0; k < 3; k++) {
+            mh_host(hn[k], i, k);
+            r[k] = (locus_hs_replica){hn[k], (locus_tier)(1 + k)};
+        }
+        locus_hs_block blk = {"mh/one", (uint64_t)i, 100 + (uint64_t)i, r, 3};
+        assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+    }
+    /* the same names again, as a poll's second pass over a block would */
+    for (int i = 0; i < MH_BLOCKS; i += 7) {
+        locus_hs_replica r[3];
+        for (int k = 0; k < 3; k++) {
+            mh_host(hn[k], i, k);
+            r[k] = (locus_hs_replica){hn[k], (locus_tier)(1 + k)};
+        }
+        locus_hs_block blk = {"mh/one", (uint64_t)i, 100 + (uint64_t)i, r, 3};
+        assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+    }
+    assert_int_equal(locus_hs_batch_commit(b, 1000), 0);
+
+    locus_hs_snapshot *s;
+    assert_int_equal(locus_hs_snapshot_open(f->hs, &s), 0);
+    for (int i = 0; i < MH_BLOCKS; i++) {
+        const locus_hs_block_view *v;
+        assert_int_equal(locus_hs_snapshot_block(s, "mh/one", (uint64_t)i, &v), 0);
+        assert_int_equal(v->n_replicas, 3);
+        for (int k = 0; k < 3; k++) {
+            char want[16];
+            mh_host(want, i, k);
+            int seen = 0;
+            for (size_t j = 0; j < v->n_replicas; j++)
+                seen += strcmp(v->replicas[j].host, want) == 0 &&
+                        v->replicas[j].tier == (locus_tier)(1 + k);
+            if (seen != 1)
+                fail_msg("block %d: host %s (tier %d) read back %d times", i, want, 1 + k, seen);
+        }
+    }
+    const locus_hs_dataset *d;
+    assert_int_equal(locus_hs_snapshot_dataset(s, "mh/one", &d), 0);
+    assert_int_equal(d->n_placement, 3 * MH_BLOCKS);
+    for (int i = 0; i < MH_BLOCKS; i += 1999) {
+        char h[16];
+        mh_host(h, i, 2);
+        size_t got = 0;
+        assert_int_equal(locus_hs_snapshot_foreach_host_dataset(s, h, lb_count, &got), 0);
+        assert_int_equal(got, 1);
+        assert_int_equal(placement_bytes(d, h, LOCUS_TIER_HDD), 100 + (uint64_t)i);
+    }
+    locus_hs_snapshot_close(s);
 }
 
 int main(void)
@@ -1159,6 +1224,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_hosts, setup, teardown),
     };
     return cmocka_run_group_tests_name("hintstore", tests, NULL, NULL);
 }
