@@ -191,6 +191,10 @@ typedef struct la_role {
     uint32_t un, ucap;
 } la_role;
 
+/* What a role's shares are divided by: its weight, or 1 for a weight of 0
+ * or less. */
+static inline double la_role_weight(const la_role *ro) { return ro->weight > 0 ? ro->weight : 1; }
+
 typedef struct la_alloc {       /* resources of one client on one agent */
     int live;
     uint32_t agent, client;

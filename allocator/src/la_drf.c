@@ -97,7 +97,7 @@ int la_drf_resort(locus_allocator *a)
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
     for (uint32_t r = 0; r < a->n_roles; r++) {
         la_role *ro = &a->roles[r];
-        ro->share = la_dominant(a, ro->alloc) / (ro->weight > 0 ? ro->weight : 1);
+        ro->share = la_dominant(a, ro->alloc) / la_role_weight(ro);
         for (uint32_t i = 0; i < ro->n; i++) {
             la_client *c = &a->clients[ro->list[i]];
             c->share = c->share0 = la_dominant(a, c->alloc);

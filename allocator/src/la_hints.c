@@ -1563,9 +1563,10 @@ static void racks_clear(locus_allocator *a, uint32_t nt)
         a->rack_bytes[a->rack_pairs[i]] = 0;
 }
 
-/* Index entry of framework fs for its loc entry e. An entry rewritten in place keeps its filter copy (kept_filter): every
- * change of a filter updates the copy of the entry it belongs to (la_state.c),
- * so only a new entry looks its filter up. */
+/* Index entry of framework fs for its loc entry e. An entry rewritten in
+ * place keeps its filter copy (kept_filter): every change of a filter
+ * updates the copy of the entry it belongs to (la_state.c), so only a new
+ * entry looks its filter up. */
 static void entry_fill(const locus_allocator *a, struct la_idxent *x, uint32_t fs,
                        const la_locent *e, int kept_filter)
 {

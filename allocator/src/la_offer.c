@@ -231,7 +231,7 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
     c->count++;
     ro->count++;
     c->share = la_dominant(a, c->alloc);
-    ro->share = la_dominant(a, ro->alloc) / (ro->weight > 0 ? ro->weight : 1);
+    ro->share = la_dominant(a, ro->alloc) / la_role_weight(ro);
     if (a->held_ranked) { /* the held-back walks' copy of the key */
         a->fw_key[c->fw].share = c->share;
         a->fw_key[c->fw].count = c->count;

@@ -1509,11 +1509,11 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
             continue;
         const la_role *ro = &a->roles[a->clients[cs].role];
         /* Progressive filling: the projected dominant share, over the role's weight. */
-        f->plan_key = a->clients[cs].share / (ro->weight > 0 ? ro->weight : 1);
+        f->plan_key = a->clients[cs].share / la_role_weight(ro);
         /* A task's share of the cluster over the weight: the same for each
          * of f's tasks this cycle (its role and the cluster do not change
          * while the plan runs), so computed once, not per task placed. */
-        f->plan_step = la_dominant(a, f->task_res) / (ro->weight > 0 ? ro->weight : 1);
+        f->plan_step = la_dominant(a, f->task_res) / la_role_weight(ro);
         f->budget = 0; /* set below: the work the plan leaves */
         n_local++;
         if (f->task_res[LA_RES_CPUS] < a->plan_min_task[0])
@@ -1535,7 +1535,7 @@ int la_place_plan(locus_allocator *a, uint32_t now_t)
         if (cs == NONE)
             continue;
         const la_role *ro = &a->roles[a->clients[cs].role];
-        f->plan_key = a->clients[cs].share / (ro->weight > 0 ? ro->weight : 1);
+        f->plan_key = a->clients[cs].share / la_role_weight(ro);
         heap_push(a, &n, fw);
     }
     /* Nothing to plan (every framework takes the per-agent rules): the

@@ -123,7 +123,7 @@ static int sync_roles(locus_allocator *a)
 static double node_weight(const locus_allocator *a, const la_rnode *nd)
 {
     uint32_t r = la_strmap_get(&a->role_map, nd->name);
-    return r != NONE && a->roles[r].weight > 0 ? a->roles[r].weight : 1.0;
+    return r != NONE ? la_role_weight(&a->roles[r]) : 1.0;
 }
 
 /* Missing part of node nd's guarantee in resource k. */
@@ -187,8 +187,7 @@ static int cmp_stats(double s1, uint64_t c1, const char *n1, double s2, uint64_t
 static int cmp_leaf(const locus_allocator *a, uint32_t r, const la_rnode *other)
 {
     const la_role *ro = &a->roles[r];
-    double w = ro->weight > 0 ? ro->weight : 1.0;
-    double s = la_dominant(a, ro->alloc) / w;
+    double s = la_dominant(a, ro->alloc) / la_role_weight(ro);
     if (s != other->share)
         return s < other->share ? -1 : 1;
     if (ro->count != other->count)

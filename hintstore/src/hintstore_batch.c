@@ -1207,6 +1207,7 @@ static int finish_dataset(commit_ctx *c)
     if (!ents)
         return nomem(c);
     size_t ne = 0;
+    int ranked = 1; /* every host has a rank */
     for (size_t i = 0; i < c->pm.n; i++) {
         if (c->pm.vals[i] == 0)
             continue;
@@ -1214,12 +1215,10 @@ static int finish_dataset(commit_ctx *c)
         ents[ne].tier = c->pm.keys[i] & 3;
         ents[ne].host = c->b->hosts.strs[ents[ne].hid];
         ents[ne].rank = ents[ne].hid < c->nrank ? c->hrank[ents[ne].hid] : UINT32_MAX;
+        ranked &= ents[ne].rank != UINT32_MAX;
         ents[ne++].bytes = c->pm.vals[i];
     }
-    int ranked = ne <= 64;
-    for (size_t i = 0; i < ne && ranked; i++)
-        ranked = ents[i].rank != UINT32_MAX;
-    if (ranked) {
+    if (ranked && ne <= 64) {
         /* The usual case (every host ranked, few entries): an insertion
          * sort of 8-byte keys, rank then tier (ph_cmp's order) above the
          * entry's place, then the entries in key order. Ranks are below

@@ -361,7 +361,8 @@ void hs_bt_find_near(const hs_bt *t, hs_bt_query *q, size_t n)
     size_t next = 0, again = 0;
     const unsigned char *from[BT_MAX_FIND_NEAR];
     for (size_t i = 0; i < n; i++) {
-        from[i < BT_MAX_FIND_NEAR ? i : 0] = NULL;
+        if (i < BT_MAX_FIND_NEAR)
+            from[i] = NULL;
         if (!q[i].start || q[i].state != HS_BT_ABSENT)
             continue;
         int side = bt_leaf_side(t, q[i].start, &q[i]);

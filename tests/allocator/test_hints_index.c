@@ -3,7 +3,7 @@
  * with refuse filters of random length (set, expired, cleared), launch
  * tasks (demand shrinks), demand new blocks, leave and arrive, with first
  * reads spread over cycles, each agent's entries (framework, bytes, tasks,
- * rack total, score, filter copy) and memory-cached sums equal those a full
+ * filter copy) and memory-cached sums equal those a full
  * rebuild of the same state makes (la_index_rebuild); a segment that fills
  * up moves instead of making the index rebuild; rack totals are right on
  * more racks than a framework's rack mask has bits. Hints are injected through
@@ -159,8 +159,7 @@ static void test_incremental_index_equals_rebuild(void **state)
             for (uint32_t i = 0; i < inc[g].n; i++) {
                 const struct la_idxent *x = &inc[g].e[i], *y = &full[g].e[i];
                 if (x->fw != y->fw || memcmp(x->bytes, y->bytes, sizeof x->bytes) ||
-                    x->tasks != y->tasks ||
-                    x->fexp != y->fexp)
+                    x->tasks != y->tasks || x->fexp != y->fexp)
                     fail_msg("step %d agent %u entry %u: fw %u/%u fexp %u/%u", step, g, i, x->fw,
                              y->fw, x->fexp, y->fexp);
             }

@@ -1151,31 +1151,29 @@ static void test_large_batch(void **state)
 #define MH_BLOCKS 20000
 static void mh_host(char *buf, int i, int k) { snprintf(buf, 16, "n%06d", 3 * i + k); }
 
+/* Block i of mh/one: three new hosts, one per tier. */
+static void mh_put(locus_hs_batch *b, int i)
+{
+    char hn[3][16];
+    locus_hs_replica r[3];
+    for (int k = 0; k < 3; k++) {
+        mh_host(hn[k], i, k);
+        r[k] = (locus_hs_replica){hn[k], (locus_tier)(1 + k)};
+    }
+    locus_hs_block blk = {"mh/one", (uint64_t)i, 100 + (uint64_t)i, r, 3};
+    assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+}
+
 static void test_many_hosts(void **state)
 {
     fx *f = *state;
     locus_hs_batch *b;
     assert_int_equal(locus_hs_batch_begin(f->hs, "mh", 1, &b), 0);
-    char hn[3][16];
-    for (int i = 0; i < MH_BLOCKS; i++) {
-        locus_hs_replica r[3];
-        for (int k = 0; k < 3; k++) {
-            mh_host(hn[k], i, k);
-            r[k] = (locus_hs_replica){hn[k], (locus_tier)(1 + k)};
-        }
-        locus_hs_block blk = {"mh/one", (uint64_t)i, 100 + (uint64_t)i, r, 3};
-        assert_int_equal(locus_hs_batch_put(b, &blk), 0);
-    }
+    for (int i = 0; i < MH_BLOCKS; i++)
+        mh_put(b, i);
     /* the same names again, as a poll's second pass over a block would */
-    for (int i = 0; i < MH_BLOCKS; i += 7) {
-        locus_hs_replica r[3];
-        for (int k = 0; k < 3; k++) {
-            mh_host(hn[k], i, k);
-            r[k] = (locus_hs_replica){hn[k], (locus_tier)(1 + k)};
-        }
-        locus_hs_block blk = {"mh/one", (uint64_t)i, 100 + (uint64_t)i, r, 3};
-        assert_int_equal(locus_hs_batch_put(b, &blk), 0);
-    }
+    for (int i = 0; i < MH_BLOCKS; i += 7)
+        mh_put(b, i);
     assert_int_equal(locus_hs_batch_commit(b, 1000), 0);
 
     locus_hs_snapshot *s;
