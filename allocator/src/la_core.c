@@ -310,10 +310,7 @@ void la_destroy(locus_allocator *a)
     free(a->items);
     free(a->reasons);
     free(a->offer_aux);
-    free(a->r1_off);
-    free(a->r1_fw);
-    free(a->r1_bytes);
-    free(a->r1_rank);
+    free(a->urack);
     free(a->rank_key);
     free(a->fw_key);
     free(a->fw_rk);

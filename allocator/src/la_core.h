@@ -333,22 +333,22 @@ struct locus_allocator {
                                    local tasks all offered), else 1 + allowed (a compact copy
                                    the per-agent loops read without touching la_fw) */
     uint32_t fstate_cap;
-    uint32_t *r1_off, *r1_fw;   /* per cycle CSR: those frameworks by rack of their data */
-    uint32_t r1_off_cap, r1_fw_cap;
-    uint64_t *r1_bytes;         /* per r1_fw entry: that framework's bytes in the rack */
-    uint32_t r1_bytes_cap;
+    uint8_t *urack;             /* per cycle, by framework slot: 1 when it is in ulist for
+                                   agents in racks holding its data only (allowed rack-local,
+                                   not yet any) */
+    uint32_t urack_cap;
     /* Held-back walks in one role (per cycle, when a single role lists
      * clients and some framework is held back): candidates are compared on
-     * a dense copy of their DRF keys (fw_key), and the rack lists are in the
-     * role's DRF order as the cycle sorted it (rank). Keys only grow within
-     * a cycle, so the rack's walk stops at the first framework ranked at or
-     * after the place of the best candidate's key now. */
+     * a dense copy of their DRF keys (fw_key), and the agents' lists of
+     * held-back frameworks are in the role's DRF order as the cycle sorted
+     * it (rank). Keys only grow within a cycle, so such a walk stops at the
+     * first framework ranked at or after the place of the best candidate's
+     * key now. */
     int held_ranked;
-    int held_rank_off;          /* test hook: never ranked (every candidate is read) */
+    int held_rank_off;          /* test hook: never ranked, and the frameworks allowed
+                                   rack-local read one by one instead of in ulist (every
+                                   candidate is read) */
     uint64_t held_skips;        /* candidates the ranked walks passed over unread (tests) */
-    uint32_t *r1_rank;          /* per r1_fw entry: its framework's rank (r1 lists are in rank
-                                   order, so the rack's walk stops at the first that loses) */
-    uint32_t r1_rank_cap;
     struct la_drfkey {          /* a client's DRF order key (the id decides exact ties) */
         double share;
         uint64_t count, key8;

@@ -212,8 +212,9 @@ int la_make_offer(locus_allocator *a, uint32_t gs, const double *avail, const la
 
     /* Mesos's sorters: the chosen client and its role move right. */
     uint32_t ui = use_loc ? p->ui : NONE;
-    if (use_loc && ui == NONE && f->allowed == 2) {
-        /* Its place in ulist, found before its key changes. */
+    if (use_loc && ui == NONE && f->allowed >= 1) {
+        /* Its place in ulist, found before its key changes (one allowed
+         * rack-local is there too, for agents in its racks). */
         uint32_t lo = 0, hi = ro->un;
         while (lo < hi) {
             uint32_t mid = lo + (hi - lo) / 2;

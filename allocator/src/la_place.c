@@ -133,9 +133,11 @@ static void annotate(const locus_allocator *a, uint32_t gs, uint32_t fw, la_pick
 /* Delay scheduling, decided once per cycle: each framework with cached
  * input may take node-local agents only until wait_node has passed since it
  * started waiting (or since its last node-local offer), rack-local ones until
- * a further wait_rack, then any. Frameworks not held back form, per role, the
- * `ulist` walked in DRF order; held-back ones are reached only through the
- * agent's and the rack's index entries, so they cost nothing elsewhere. */
+ * a further wait_rack, then any. Frameworks not held back, and those allowed
+ * rack-local (for agents in racks holding their data), form, per role, the
+ * `ulist` walked in DRF order; frameworks held back for node-local are
+ * reached only through the agent's index entries, so they cost nothing
+ * elsewhere. */
 /* Looks at f's next unplaced tasks (up to 8): *save_s = the read time a
  * local copy saves on them, in the mean, against a read over the network
  * (the read model of locality.read_mbps_* and locality.nic_mbps). */
@@ -256,6 +258,7 @@ int la_place_prepare(locus_allocator *a, double now)
 {
     a->n_allowed1 = a->n_held_unplanned = 0;
     if (la_grow((void **)&a->fstate, &a->fstate_cap, a->n_fw_slots + 1, 1) ||
+        la_grow((void **)&a->urack, &a->urack_cap, a->n_fw_slots + 1, 1) ||
         la_grow((void **)&a->fplanned, &a->fplanned_cap, a->n_fw_slots + 1, 1) ||
         la_grow((void **)&a->fw_rk, &a->fw_rk_cap, a->n_fw_slots + 1, sizeof *a->fw_rk))
         return la_seterr(a, LOCUS_ENOMEM, "out of memory");
@@ -329,51 +332,26 @@ int la_place_prepare(locus_allocator *a, double now)
     a->held_on = 0;
     if (one && a->n_held_unplanned && held_lists_build(a, one))
         return LOCUS_ENOMEM;
-    /* Rack-allowed frameworks by the racks holding their data, so an agent
-     * looks only at those of its own rack (in rank order when ranked). */
-    if (a->n_allowed1) {
-        uint32_t nr = a->n_racks, total = 0;
-        if (la_grow((void **)&a->r1_off, &a->r1_off_cap, nr + 2, sizeof *a->r1_off))
-            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
-        memset(a->r1_off, 0, sizeof *a->r1_off * (nr + 2));
-        uint32_t n_order = one ? one->n : a->n_fw_slots;
-        for (uint32_t i = 0; i < n_order; i++) {
-            const la_fw *f = &a->fws[one ? a->clients[one->list[i]].fw : i];
-            if (f->live && f->allowed == 1)
-                for (uint32_t j = 0; j < f->n_racks; j++, total++)
-                    a->r1_off[f->racks[j].rack + 2]++;
-        }
-        if (la_grow((void **)&a->r1_fw, &a->r1_fw_cap, total + 1, sizeof *a->r1_fw) ||
-            la_grow((void **)&a->r1_bytes, &a->r1_bytes_cap, total + 1, sizeof *a->r1_bytes) ||
-            (one &&
-             la_grow((void **)&a->r1_rank, &a->r1_rank_cap, total + 1, sizeof *a->r1_rank)))
-            return la_seterr(a, LOCUS_ENOMEM, "out of memory");
-        for (uint32_t r = 0; r < nr; r++)
-            a->r1_off[r + 2] += a->r1_off[r + 1];
-        for (uint32_t i = 0; i < n_order; i++) {
-            uint32_t fw = one ? a->clients[one->list[i]].fw : i;
-            const la_fw *f = &a->fws[fw];
-            if (f->live && f->allowed == 1)
-                for (uint32_t j = 0; j < f->n_racks; j++) {
-                    uint32_t at = a->r1_off[f->racks[j].rack + 1]++;
-                    a->r1_fw[at] = fw;
-                    a->r1_bytes[at] = f->racks[j].bytes;
-                    if (one)
-                        a->r1_rank[at] = i;
-                }
-        }
-        /* r1_off[r] .. r1_off[r + 1] now spans rack r */
-    }
     for (uint32_t r = 0; r < a->n_roles; r++) {
         la_role *ro = &a->roles[r];
         if (la_grow((void **)&ro->ulist, &ro->ucap, ro->n + 1, sizeof *ro->ulist))
             return la_seterr(a, LOCUS_ENOMEM, "out of memory");
         ro->un = 0;
-        /* Not held back: frameworks past their waits, and those with
-         * pending work no copy is known for (waiting cannot make it local). */
+        /* Frameworks past their waits, and those with pending work no copy
+         * is known for (waiting cannot make it local), for any agent; those
+         * allowed rack-local, for agents in racks holding their data
+         * (urack). One list in DRF order serves both: a pick reads it up to
+         * the first framework that may take the agent, where a list per
+         * rack in the cycle's starting order was read up to the first that
+         * started after the best, which is most of it once most frameworks
+         * have had an offer in the cycle. */
         for (uint32_t i = 0; i < ro->n; i++) {
-            const la_fw *f = &a->fws[a->clients[ro->list[i]].fw];
-            if (f->allowed == 2 || (planned_type(f) && f->uncached_tasks > 0.5))
+            uint32_t fw = a->clients[ro->list[i]].fw;
+            const la_fw *f = &a->fws[fw];
+            int any = f->allowed == 2 || (planned_type(f) && f->uncached_tasks > 0.5);
+            /* (The test hook reads every framework instead: see loc_pick.) */
+            a->urack[fw] = !any && f->allowed == 1 && !a->held_rank_off;
+            if (any || a->urack[fw])
                 ro->ulist[ro->un++] = ro->list[i];
         }
     }
@@ -530,21 +508,31 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
         out->waited = f->waited_from >= 0 && out->level > 0 ? now - f->waited_from : 0;
     } else if (!found) {
         /* DRF order among the frameworks not held back... */
+        uint64_t u_rack = 0; /* the winner's bytes in g's rack, when it was asked */
+        int u_rack_known = 0;
         for (uint32_t ri = 0; ri < a->n_roles && best_cs == NONE; ri++) {
             const la_role *ro = &a->roles[a->role_order[ri]];
-            for (uint32_t ui = 0; ui < ro->un; ui++)
-                if (a->fstate[a->clients[ro->ulist[ui]].fw] &&
-                    !filtered_at(g, a->clients[ro->ulist[ui]].fw, now_t)) {
-                    best_cs = ro->ulist[ui];
-                    walk_ui = ui;
-                    break;
+            for (uint32_t ui = 0; ui < ro->un; ui++) {
+                uint32_t cs = ro->ulist[ui], fw = a->clients[cs].fw;
+                if (!a->fstate[fw] || filtered_at(g, fw, now_t))
+                    continue;
+                if (a->urack[fw]) { /* rack-local only: its data in g's rack */
+                    if (g->rack == NONE || !(u_rack = la_rack_total(a, g->rack, fw)) ||
+                        (a->roles_ext && a->roles_ext->n_rfilters &&
+                         la_roles_rfiltered(a, cs, g, NULL)))
+                        continue; /* (this role declined as much on g) */
+                    u_rack_known = 1;
                 }
+                best_cs = cs;
+                walk_ui = ui;
+                break;
+            }
         }
         /* ...and the held-back ones this agent is local (or rack-local) for
          * (those the plan serves are offered their room through it). Where
          * the winner was found says what annotate would look up again: its
          * entry here, or its bytes in this rack. */
-        uint32_t win_ent = NONE, win_r1 = NONE;
+        uint32_t win_ent = NONE;
         /* The DRF-first framework not held back: its annotation needs its
          * entry here and, without one, its rack bytes; the line of its rack
          * list to be searched is fetched while the walks below run. */
@@ -566,8 +554,8 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
         }
         if (a->held_ranked) {
             /* One role: frameworks ranked at or after the place of the
-             * best's key now cannot come first (the r1 lists are in rank
-             * order, so a rack's walk stops there), and the others are
+             * best's key now cannot come first (the agents' held lists are
+             * in rank order, so a walk stops there), and the others are
              * compared on fw_key before anything else of them is read. */
             uint32_t bfw = ufw;
             struct la_drfkey bk = {0}; /* bfw's key while bfw is not NONE */
@@ -575,7 +563,7 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                 bk = a->fw_key[bfw];
             if (have_idx && a->held_on && a->idx_len[gs] > 8) {
                 /* Many entries here: only the held-back frameworks' (in
-                 * rank order, so the list ends as the rack's does). */
+                 * rank order, so the walk stops as said above). */
                 uint32_t h0 = a->held_off[gs], h1 = a->held_off[gs + 1];
                 a->held_list_picks++;
                 for (uint32_t h = h0; h < h1; h++) {
@@ -608,26 +596,6 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                 }
                 walked_all = 1;
             }
-            /* The rack's list is in rank order: it ends where a framework
-             * starts at or after the best's key now. */
-            if (a->n_allowed1 && g->rack != NONE && g->rack < a->n_racks)
-                for (uint32_t i = a->r1_off[g->rack]; i < a->r1_off[g->rack + 1]; i++) {
-                    if (bfw != NONE && !starts_before(a, a->r1_rank[i], &bk, bfw)) {
-                        a->held_skips += a->r1_off[g->rack + 1] - i;
-                        break;
-                    }
-                    uint32_t fw = a->r1_fw[i];
-                    if (!a->fstate[fw] || (bfw != NONE && !key_before(a, fw, &bk, bfw)) ||
-                        filtered_at(g, fw, now_t))
-                        continue;
-                    uint32_t cs = a->fw_key[fw].cs;
-                    if (a->roles_ext && a->roles_ext->n_rfilters && la_roles_rfiltered(a, cs, g, NULL))
-                        continue; /* this role declined as much on g */
-                    bfw = fw;
-                    bk = a->fw_key[fw];
-                    best_cs = cs;
-                    win_r1 = i;
-                }
         } else {
             if (have_idx && a->n_held_unplanned)
                 for (uint32_t i = a->idx_off[gs]; i < la_idx_end(a, gs); i++) {
@@ -640,22 +608,20 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                     if (best_cs != was)
                         win_ent = i;
                 }
-            if (a->n_allowed1 && g->rack != NONE && g->rack < a->n_racks)
-                for (uint32_t i = a->r1_off[g->rack]; i < a->r1_off[g->rack + 1]; i++) {
-                    uint32_t fw = a->r1_fw[i];
-                    if (!a->fstate[fw])
-                        continue;
-                    uint32_t was = best_cs;
-                    consider_fw(a, g, fw, now_t, &best_cs);
-                    if (best_cs != was)
-                        win_r1 = i;
-                }
+            /* Test hook (held_rank_off): the frameworks allowed rack-local
+             * are not in ulist but read one by one, so tests compare the
+             * DRF walk's answer with every candidate's. */
+            if (a->held_rank_off && a->n_allowed1 && g->rack != NONE)
+                for (uint32_t fw = 0; fw < a->n_fw_slots; fw++)
+                    if (a->fstate[fw] && a->fws[fw].allowed == 1 &&
+                        la_rack_total(a, g->rack, fw))
+                        consider_fw(a, g, fw, now_t, &best_cs);
         }
         if (best_cs == NONE)
             return 0;
         uint32_t bfw = a->clients[best_cs].fw;
-        if (win_r1 != NONE && a->r1_fw[win_r1] == bfw)
-            annotate_r(a, gs, bfw, NULL, 0, &a->r1_bytes[win_r1], out);
+        if (u_rack_known && ufw == bfw)
+            annotate_r(a, gs, bfw, NULL, 0, &u_rack, out);
         else if (win_ent != NONE && a->idx_ent[win_ent].fw == bfw)
             annotate_e(a, gs, bfw, &a->idx_ent[win_ent], out);
         else if (walked_all && ufw == bfw) /* the walk saw all of gs's entries */

@@ -10,6 +10,10 @@
  * random blocks, offers declined with short filters or kept), the offers -
  * framework, agent, resources, level, reason - are the same as when every
  * candidate is read, cycle after cycle, and the walks did skip candidates.
+ * Frameworks allowed rack-local are found by the DRF walk of the frameworks
+ * not held back (they are in its list, for agents in their racks); with
+ * every candidate read they are tried one by one, so that list's order is
+ * checked too, also when a slack of shares gives offers out of it.
  * With more frameworks than eight holding data on an agent, a pick reads
  * only the held-back frameworks' entries there (lists built per cycle from
  * each framework's index agents); a second test checks those picks against
@@ -89,8 +93,13 @@ static locus_allocator *build(world *w, int seed, int rank_off)
 {
     char sd[32];
     snprintf(sd, sizeof sd, "policy.seed=%d", seed);
+    /* A third of the worlds let frameworks take agents holding their data
+     * within a slack of shares: those offers come from the agent's entries,
+     * not from the DRF walk, and must still move the framework in it. */
     locus_allocator *a = t_new(NULL, "policy.name=locality", "hints.staleness=1e6",
-                               "locality.wait_node=2", "locality.wait_rack=2", sd, NULL);
+                               "locality.wait_node=2", "locality.wait_rack=2", sd,
+                               seed % 3 ? "policy.fairness_slack=0" : "policy.fairness_slack=0.5",
+                               NULL);
     w->tb = (t_block_table){w->v, N_BLOCKS, NULL};
     t_use_block_table(a, &w->tb);
     a->held_rank_off = rank_off;
