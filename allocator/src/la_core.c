@@ -50,7 +50,7 @@ int la_seterr(locus_allocator *a, int code, const char *fmt, ...)
     return code;
 }
 
-int la_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+int la_grow_to(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;

@@ -465,7 +465,13 @@ void la_log(locus_allocator *a, int level, const char *fmt, ...)
 int la_seterr(locus_allocator *a, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Grows *arr (zero-filling the new part) to hold at least need elements. */
-int la_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem);
+int la_grow_to(void **arr, uint32_t *cap, uint32_t need, size_t elem);
+/* The common case (room enough) without a call: index builds and
+ * allocations ask for one more element thousands of times a cycle. */
+static inline int la_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
+{
+    return need <= *cap ? 0 : la_grow_to(arr, cap, need, elem);
+}
 int la_growz(void **arr, size_t *cap, size_t need, size_t elem);
 uint64_t la_rng_next(uint64_t *s);
 void la_note_time(locus_allocator *a, double now);

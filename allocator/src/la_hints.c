@@ -954,11 +954,22 @@ static int item_read(locus_allocator *a, void *snap, la_fw *f, size_t i, const c
                                 : 0;
         /* ... and divided by the replication (placed bytes over dataset
          * bytes), as each task runs once whichever copy it reads. */
+        /* The first entries' answers are kept for the second pass (each is
+         * a host lookup); a dataset on more hosts resolves the rest twice. */
+        enum { KEPT = 32 };
+        struct {
+            uint32_t ag;
+            int t;
+            uint64_t pb;
+        } kept[KEPT];
         double placed = 0;
         for (size_t j = 0; j < ds->n_placement; j++) {
             int t;
             uint64_t pb;
-            if (ds_entry(a, snap, ds, j, &t, &pb) != NONE)
+            uint32_t ag = ds_entry(a, snap, ds, j, &t, &pb);
+            if (j < KEPT)
+                kept[j].ag = ag, kept[j].t = t, kept[j].pb = pb;
+            if (ag != NONE)
                 placed += (double)pb;
         }
         double copies = ds->total_bytes && placed > (double)ds->total_bytes
@@ -968,7 +979,11 @@ static int item_read(locus_allocator *a, void *snap, la_fw *f, size_t i, const c
         for (size_t j = 0; j < ds->n_placement; j++) {
             int t;
             uint64_t pb;
-            uint32_t ag = ds_entry(a, snap, ds, j, &t, &pb);
+            uint32_t ag;
+            if (j < KEPT)
+                ag = kept[j].ag, t = kept[j].t, pb = kept[j].pb;
+            else
+                ag = ds_entry(a, snap, ds, j, &t, &pb);
             if (ag == NONE)
                 continue;
             cached = 1;
@@ -1697,6 +1712,11 @@ static int rebuild_index(locus_allocator *a)
             continue;
         uint32_t nt;
         int rc = racks_sum(a, f, &nt);
+        /* Its agent list takes n_loc entries: grown once, not entry by entry. */
+        if (!rc && f->n_loc &&
+            (la_grow((void **)&f->idx_ag, &f->cap_idx_ag, f->n_loc, sizeof *f->idx_ag) ||
+             la_grow((void **)&f->idx_at, &f->cap_idx_at, f->n_loc, sizeof *f->idx_at)))
+            rc = LOCUS_ENOMEM;
         for (uint32_t i = 0; i < f->n_loc && !rc; i++) {
             const la_locent *e = &f->loc[i];
             uint32_t at = a->idx_off[e->agent] + a->idx_len[e->agent]++;

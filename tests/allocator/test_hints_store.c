@@ -7,7 +7,9 @@
  * LMDB environment per process). A commit's change feed, applied to
  * frameworks demanding datasets, gives what a full read of the same
  * snapshot gives, also while demand changes between commits (new datasets,
- * frameworks replaced, block demand shrinking as tasks launch). */
+ * frameworks replaced, block demand shrinking as tasks launch). A dataset
+ * spread over more hosts than a read keeps resolved between its two passes
+ * still gives every agent its part. */
 #include <lmdb.h>
 #include <sys/wait.h>
 
@@ -213,6 +215,54 @@ static void test_host_lent_store(void **state)
     locus_allocator_status st = {.struct_size = sizeof st};
     la_status(a, &st);
     assert_int_equal(st.fallback_cycles, 0);
+    la_destroy(a);
+    locus_hs_close(hs);
+}
+
+/* A dataset on more hosts than a read keeps resolved between its two passes
+ * over the summary (the first sums the bytes on known agents, the second
+ * adds each agent's part): every host's part reaches its agent, in the
+ * store's tier, and a host with no agent counts for none. */
+static void test_dataset_on_many_hosts(void **state)
+{
+    (void)state;
+    enum { HOSTS = 80 };
+    char path[600], err[256], host[HOSTS][16];
+    snprintf(path, sizeof path, "%s/wide", g_dir);
+    locus_hs_options o = {.create = 1, .no_sync = 1};
+    locus_hs *hs = NULL;
+    if (locus_hs_open(path, &o, &hs, err, sizeof err) != 0)
+        fail_msg("open %s: %s", path, err);
+    locus_hs_batch *b = NULL;
+    assert_int_equal(locus_hs_batch_begin(hs, "test:writer", 0, &b), 0);
+    for (int i = 0; i < HOSTS; i++) {
+        snprintf(host[i], sizeof host[i], "w%d", i);
+        /* block i on host i alone, its tier cycling memory, SSD, disk */
+        locus_hs_replica rep[1] = {{host[i], (locus_tier)(LOCUS_TIER_MEM + i % 3)}};
+        locus_hs_block blk = {"wide", (uint64_t)i, (uint64_t)(i + 1) << 20, rep, 1};
+        assert_int_equal(locus_hs_batch_put(b, &blk), 0);
+    }
+    assert_int_equal(locus_hs_batch_commit(b, 10000), 0);
+    locus_host_services hsv = {sizeof hsv, NULL, NULL, hs};
+    locus_param p[] = {{"policy.name", "locality"}, {"hints.staleness", "1e6"}};
+    locus_allocator *a = NULL;
+    assert_int_equal(la_create(NULL, p, 2, &hsv, &a, err, sizeof err), 0);
+    for (int i = 0; i < HOSTS - 1; i++) /* the last host runs no agent */
+        t_agent(a, host[i], 4, 4096);
+    t_fw(a, "f1", "*");
+    locus_demand_item it = {"wide", -1, 0};
+    assert_int_equal(la_set_demand(a, "f1", &it, 1), 0);
+    cycle(a, 11);
+    const la_fw *f = &a->fws[la_strmap_get(&a->fw_map, "f1")];
+    assert_int_equal(f->n_loc, HOSTS - 1);
+    for (uint32_t k = 0; k < f->n_loc; k++) {
+        const la_locent *e = &f->loc[k];
+        int i = atoi(a->agents[e->agent].id + 1);
+        for (int t = 0; t < LOCUS_TIERS; t++)
+            if (e->bytes[t] != (t == i % 3 ? (uint64_t)(i + 1) << 20 : 0))
+                fail_msg("agent %s tier %d: %llu bytes", a->agents[e->agent].id, t,
+                         (unsigned long long)e->bytes[t]);
+    }
     la_destroy(a);
     locus_hs_close(hs);
 }
@@ -632,6 +682,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_then_created_then_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_opened_at_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_lent_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_on_many_hosts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_binding_and_agents_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_value_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_store, setup, teardown),
