@@ -507,7 +507,8 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
         const la_fw *f = &a->fws[a->clients[best_cs].fw];
         out->waited = f->waited_from >= 0 && out->level > 0 ? now - f->waited_from : 0;
     } else if (!found) {
-        /* DRF order among the frameworks not held back... */
+        /* DRF order among the frameworks not held back (and those allowed
+         * rack-local, where the agent's rack holds their data)... */
         uint64_t u_rack = 0; /* the winner's bytes in g's rack, when it was asked */
         int u_rack_known = 0;
         for (uint32_t ri = 0; ri < a->n_roles && best_cs == NONE; ri++) {
@@ -528,10 +529,10 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
                 break;
             }
         }
-        /* ...and the held-back ones this agent is local (or rack-local) for
-         * (those the plan serves are offered their room through it). Where
-         * the winner was found says what annotate would look up again: its
-         * entry here, or its bytes in this rack. */
+        /* ...and the held-back ones this agent is local for (those the
+         * plan serves are offered their room through it). Where the winner
+         * was found says what annotate would look up again: its entry here,
+         * or its bytes in this rack. */
         uint32_t win_ent = NONE;
         /* The DRF-first framework not held back: its annotation needs its
          * entry here and, without one, its rack bytes; the line of its rack
