@@ -721,16 +721,20 @@ int main(void)
                               "UPDATE_QUOTA", "update_quota", "force", 1, "quota_configs", "role",
                               "q", "limits", "cpus", "value", 1.0, "mem", "value", 2048.0);
         check(mc_operator(port, q) == 200, "UPDATE_QUOTA limits role q to 1 cpu and 2048 MB");
-        /* What the framework in role late holds becomes free. */
-        tu_sleep(0.3);
-        size_t freed = decline_outstanding(&late, port, 3600);
-        check(freed > 0, "the framework in role late declines its %zu offers for an hour", freed);
+        /* The framework in q/sub subscribes before anything is free: were
+         * it to arrive after the agents the framework in role late gives
+         * back, an allocation cycle in between would offer them to the
+         * frameworks in a1..a5, which hold them. */
         info = json_pack("{s:s,s:s,s:[s],s:[{s:s}]}", "user", "root", "name", "quota", "roles",
                          "q/sub", "capabilities", "type", "MULTI_ROLE");
         if (mc_subscribe(&quota, port, info, NULL, err, sizeof err) != 0) {
             check(0, "framework in role q/sub subscribes: %s", err);
             goto done;
         }
+        /* What the framework in role late holds becomes free. */
+        tu_sleep(0.3);
+        size_t freed = decline_outstanding(&late, port, 3600);
+        check(freed > 0, "the framework in role late declines its %zu offers for an hour", freed);
         offer got[32];
         int g = collect_offers(&quota, 3, 0, got, 32);
         double qc = 0, qm = 0;
