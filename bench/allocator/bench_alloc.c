@@ -13,7 +13,8 @@
  * point runs in a forked child so its peak RSS is its own. Times are the
  * process's CPU time around each call (the core is single-threaded and never
  * sleeps, and CPU time is steady on a shared machine where wall time is not);
- * ratios locality/drf come from the same run. --task-res gives every
+ * ratios locality/drf come from the same run, whose --repeat runs of each
+ * point alternate the two policies (the fastest of each counts). --task-res gives every
  * framework task resources (cpus:1;mem:128), so the locality policy offers
  * slices sized to local tasks instead of whole agents (compare with a run
  * without it: the cost of slicing).
@@ -442,23 +443,28 @@ int main(int argc, char **argv)
         for (int j = 0; j < nf; j++) {
             result res[2];
             memset(res, 0, sizeof res);
-            for (int loc = 0; loc < 2; loc++) {
-                if (only >= 0 && loc != only)
-                    continue;
-                /* Each policy runs `repeat` times; the fastest run counts (the
-                 * one least disturbed by other processes on a shared machine). */
-                int bad = 0;
-                for (int k = 0; k < repeat && !bad; k++) {
+            /* Each policy runs `repeat` times, the two alternating (so a
+             * moment when the shared machine is slower falls on both), and
+             * each policy's fastest run counts (the one least disturbed by
+             * other processes). */
+            int bad[2] = {0, 0};
+            for (int k = 0; k < repeat; k++)
+                for (int loc = 0; loc < 2; loc++) {
+                    if ((only >= 0 && loc != only) || bad[loc])
+                        continue;
                     result x;
                     if (run_forked(loc, agents[i], fws[j], loc ? store : NULL, datasets,
                                    max_rounds, &x)) {
-                        bad = 1;
-                        break;
+                        bad[loc] = 1;
+                        continue;
                     }
                     if (k == 0 || x.mean_ms < res[loc].mean_ms)
                         res[loc] = x;
                 }
-                if (bad) {
+            for (int loc = 0; loc < 2; loc++) {
+                if (only >= 0 && loc != only)
+                    continue;
+                if (bad[loc]) {
                     fprintf(stderr, "point %d x %d failed\n", agents[i], fws[j]);
                     rc = 1;
                     continue;
