@@ -944,6 +944,14 @@ static int item_read(locus_allocator *a, void *snap, la_fw *f, size_t i, const c
         item_count(f, d, want);
         if (!item_fresh(f, d, cm, ds->updated_at_ms))
             return 0;
+        /* The first entries' answers are kept for the second pass (each is
+         * a host lookup); a dataset on more hosts resolves the rest twice. */
+        enum { KEPT = 32 };
+        struct {
+            uint32_t ag;
+            int t;
+            uint64_t pb;
+        } kept[KEPT];
         double scale = ds->total_bytes && want < ds->total_bytes
                            ? (double)want / (double)ds->total_bytes
                            : 1.0;
@@ -954,14 +962,6 @@ static int item_read(locus_allocator *a, void *snap, la_fw *f, size_t i, const c
                                 : 0;
         /* ... and divided by the replication (placed bytes over dataset
          * bytes), as each task runs once whichever copy it reads. */
-        /* The first entries' answers are kept for the second pass (each is
-         * a host lookup); a dataset on more hosts resolves the rest twice. */
-        enum { KEPT = 32 };
-        struct {
-            uint32_t ag;
-            int t;
-            uint64_t pb;
-        } kept[KEPT];
         double placed = 0;
         for (size_t j = 0; j < ds->n_placement; j++) {
             int t;
