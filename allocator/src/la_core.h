@@ -247,6 +247,7 @@ struct locus_allocator {
 
     char **racks;
     uint32_t n_racks, cap_racks;
+    uint32_t rack_recip;        /* (2^32 - 1) / n_racks, for la_rack_pos */
     la_strmap rack_map;
 
     la_alloc *allocs;
@@ -576,6 +577,18 @@ int la_index_rebuild(locus_allocator *a); /* the whole index from the frameworks
 static inline uint32_t la_idx_end(const locus_allocator *a, uint32_t gs)
 {
     return a->idx_off[gs] + a->idx_len[gs];
+}
+
+/* Where rack r should sit in a framework's n racks sorted by id, the ids
+ * spreading over 0 .. n_racks: about r x n / n_racks, by a multiply with
+ * rack_recip (a pick asks it up to twice per offer, and a 64-bit division
+ * takes several times as long). It may come out one low, and is only where
+ * a search starts; a rack id past n_racks gives a position past n, which
+ * callers clamp. */
+static inline uint32_t la_rack_pos(const locus_allocator *a, uint32_t r, uint32_t n)
+{
+    uint64_t frac = (uint64_t)r * a->rack_recip; /* r / n_racks in 0.32 fixed point */
+    return (uint32_t)(frac >= (1ull << 32) ? n : (frac * n) >> 32);
 }
 
 /* Position of framework fw's entry in agent gs's segment, or where it would

@@ -54,7 +54,7 @@ uint64_t la_rack_total(const locus_allocator *a, uint32_t rack, uint32_t fw)
     uint32_t n = f->n_racks;
     if (!n || !(f->rack_mask[(rack >> 6) & 3] >> (rack & 63) & 1))
         return 0;
-    uint32_t i = a->n_racks ? (uint32_t)((uint64_t)rack * n / a->n_racks) : 0;
+    uint32_t i = la_rack_pos(a, rack, n);
     if (i >= n)
         i = n - 1;
     for (int step = 0; step < 4; step++) {
@@ -552,7 +552,7 @@ static int loc_pick(locus_allocator *a, uint32_t gs, uint32_t now_t, double now,
             __builtin_prefetch(&uf->has_task_res);
             const struct la_rkref *rk = &a->fw_rk[ufw];
             if (rk->n && g->rack != NONE) {
-                uint64_t at = a->n_racks ? (uint64_t)g->rack * rk->n / a->n_racks : 0;
+                uint32_t at = la_rack_pos(a, g->rack, rk->n);
                 __builtin_prefetch(&rk->p[at < rk->n ? at : rk->n - 1]);
             }
         }

@@ -187,6 +187,7 @@ static uint32_t rack_get(locus_allocator *a, const char *name)
         return NONE;
     }
     a->racks[a->n_racks] = copy;
+    a->rack_recip = (uint32_t)(UINT32_MAX / (a->n_racks + 1));
     return a->n_racks++;
 }
 
