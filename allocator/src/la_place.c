@@ -266,6 +266,7 @@ int la_place_prepare(locus_allocator *a, double now)
         la_fw *f = &a->fws[i];
         a->fstate[i] = 0;
         a->fplanned[i] = 0;
+        a->urack[i] = 0;
         a->fw_rk[i] = (struct la_rkref){f->racks, f->live ? f->n_racks : 0};
         if (!f->live)
             continue;

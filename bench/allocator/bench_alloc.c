@@ -14,10 +14,10 @@
  * process's CPU time around each call (the core is single-threaded and never
  * sleeps, and CPU time is steady on a shared machine where wall time is not);
  * ratios locality/drf come from the same run, whose --repeat runs of each
- * point alternate the two policies (the fastest of each counts). --task-res gives every
- * framework task resources (cpus:1;mem:128), so the locality policy offers
- * slices sized to local tasks instead of whole agents (compare with a run
- * without it: the cost of slicing).
+ * point alternate the two policies (the fastest of each counts). --task-res
+ * gives every framework task resources (cpus:1;mem:128), so the locality
+ * policy offers slices sized to local tasks instead of whole agents (compare
+ * with a run without it: the cost of slicing).
  *
  * --commit-between makes the hint store change during the rounds as it does
  * under a polling probe: a writer process (forked per point, as the probe is
